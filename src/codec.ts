@@ -1,0 +1,260 @@
+// The wire codec of worker-to-worker batches: msgpack, one batch per peer per tick, validated
+// field by field on decode so a malformed or hostile batch is rejected whole.
+import { Packr } from "msgpackr";
+import { BatchError } from "./errors.ts";
+import type { Entity, EntityData } from "./entity.ts";
+
+/** Version of the batch layout; a batch with another version is rejected. */
+export const BATCH_VERSION = 1;
+/** Largest encoded batch accepted, in bytes. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** Full state of an entity as it crosses the wire. */
+export interface EntityState {
+  id: number;
+  type: string;
+  x: number;
+  y: number;
+  z: number;
+  vx: number;
+  vy: number;
+  vz: number;
+  data: EntityData;
+}
+
+/** An entity moving to a new owner: `tick` is the last tick the sender owned it. */
+export interface Handoff {
+  entity: EntityState;
+  tick: number;
+  hops: number;
+}
+
+/** An interaction aimed at an entity owned elsewhere; `id` makes it apply exactly once. */
+export interface Interaction {
+  id: string;
+  source: number;
+  target: number;
+  kind: string;
+  data: unknown;
+  hops: number;
+}
+
+/** Everything one worker sends one peer for one tick. */
+export interface Batch {
+  from: string;
+  epoch: number;
+  tick: number;
+  creates: EntityState[];
+  updates: EntityState[];
+  deletes: number[];
+  handoffs: Handoff[];
+  interactions: Interaction[];
+}
+
+/** An empty batch for `from` at `tick`. */
+export function emptyBatch(from: string, epoch: number, tick: number): Batch {
+  return { from, epoch, tick, creates: [], updates: [], deletes: [], handoffs: [], interactions: [] };
+}
+
+/** True when the batch carries nothing. */
+export function isEmptyBatch(batch: Batch): boolean {
+  return batch.creates.length === 0 && batch.updates.length === 0 &&
+    batch.deletes.length === 0 && batch.handoffs.length === 0 &&
+    batch.interactions.length === 0;
+}
+
+/** Snapshot of an entity's state for the wire (the data object is shared, not copied). */
+export function stateOf(entity: Entity): EntityState {
+  return {
+    id: entity.id,
+    type: entity.type,
+    x: entity.x,
+    y: entity.y,
+    z: entity.z,
+    vx: entity.vx,
+    vy: entity.vy,
+    vz: entity.vz,
+    data: entity.data,
+  };
+}
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+type Wire = unknown[];
+
+function entityToWire(s: EntityState): Wire {
+  return [s.id, s.type, s.x, s.y, s.z, s.vx, s.vy, s.vz, s.data];
+}
+
+/** Encodes a batch once; the result is sent as the payload of one gRPC message. */
+export function encodeBatch(batch: Batch): Uint8Array {
+  return packr.pack({
+    v: BATCH_VERSION,
+    f: batch.from,
+    e: batch.epoch,
+    t: batch.tick,
+    c: batch.creates.map(entityToWire),
+    u: batch.updates.map(entityToWire),
+    d: batch.deletes,
+    h: batch.handoffs.map((h) => [entityToWire(h.entity), h.tick, h.hops]),
+    i: batch.interactions.map((i) => [i.id, i.source, i.target, i.kind, i.data ?? null, i.hops]),
+  });
+}
+
+function fail(message: string, cause?: unknown): never {
+  throw new BatchError(`Cannot decode batch: ${message}`, cause ? { cause } : undefined);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function int(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    fail(`${what} must be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function finite(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail(`${what} must be a finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function str(value: unknown, what: string, max = 128): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+    fail(`${what} must be a string of 1..${max} characters, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) fail(`${what} must be an array, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "binary";
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 32));
+  if (typeof value === "object") return "an object";
+  return String(value);
+}
+
+/** Deepest nesting accepted inside game data. */
+export const MAX_DATA_DEPTH = 16;
+
+/**
+ * Why `value` is not plain msgpack data (nil, bool, finite number, string, binary, array, map
+ * with string keys, nested at most {@linkcode MAX_DATA_DEPTH} deep), or undefined when it is.
+ * Rejects what msgpackr would otherwise let through: the reserved byte 0xc1, timestamps,
+ * typed-array extensions.
+ */
+export function plainDataProblem(value: unknown, depth = 0): string | undefined {
+  if (depth > MAX_DATA_DEPTH) return `nesting deeper than ${MAX_DATA_DEPTH}`;
+  if (value === null || typeof value === "boolean" || typeof value === "string") return undefined;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "a non-finite number";
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = plainDataProblem(item, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (value instanceof Uint8Array && value.constructor === Uint8Array) return undefined;
+  if (isPlainObject(value)) {
+    for (const key in value) {
+      const problem = plainDataProblem(value[key], depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  const name = (value as { constructor?: { name?: string } })?.constructor?.name;
+  return name === "C1Type" ? "the reserved byte 0xc1" : `an unsupported value (${name ?? typeof value})`;
+}
+
+function plain(value: unknown, what: string): unknown {
+  const problem = plainDataProblem(value);
+  if (problem) fail(`${what} contains ${problem}`);
+  return value;
+}
+
+function entityFromWire(value: unknown, what: string): EntityState {
+  const w = list(value, what);
+  if (w.length !== 9) fail(`${what} must have 9 fields, got ${w.length}`);
+  const data = w[8];
+  if (!isPlainObject(data)) fail(`${what}.data must be a map, got ${describe(data)}`);
+  plain(data, `${what}.data`);
+  return {
+    id: int(w[0], `${what}.id`),
+    type: str(w[1], `${what}.type`, 64),
+    x: finite(w[2], `${what}.x`),
+    y: finite(w[3], `${what}.y`),
+    z: finite(w[4], `${what}.z`),
+    vx: finite(w[5], `${what}.vx`),
+    vy: finite(w[6], `${what}.vy`),
+    vz: finite(w[7], `${what}.vz`),
+    data,
+  };
+}
+
+/**
+ * Decodes and validates a batch. Throws {@linkcode BatchError} (code BAD_BATCH) for anything
+ * that is not a well-formed batch of this version; nothing is applied from a rejected batch.
+ *
+ * @example
+ * ```ts
+ * import { decodeBatch, emptyBatch, encodeBatch } from "./codec.ts";
+ * const batch = decodeBatch(encodeBatch(emptyBatch("w1", 1, 42)));
+ * if (batch.tick !== 42) throw new Error("round trip failed");
+ * ```
+ */
+export function decodeBatch(bytes: Uint8Array): Batch {
+  if (!(bytes instanceof Uint8Array)) fail(`payload must be bytes, got ${describe(bytes)}`);
+  if (bytes.length === 0) fail("payload is empty");
+  if (bytes.length > MAX_BATCH_BYTES) {
+    fail(`length ${bytes.length} exceeds the maximum of ${MAX_BATCH_BYTES} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (error) {
+    fail(`not valid msgpack (${(error as Error).message})`, error);
+  }
+  if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
+  if (raw.v !== BATCH_VERSION) fail(`version must be ${BATCH_VERSION}, got ${describe(raw.v)}`);
+  return {
+    from: str(raw.f, "from"),
+    epoch: int(raw.e, "epoch"),
+    tick: int(raw.t, "tick"),
+    creates: list(raw.c, "creates").map((w, n) => entityFromWire(w, `creates[${n}]`)),
+    updates: list(raw.u, "updates").map((w, n) => entityFromWire(w, `updates[${n}]`)),
+    deletes: list(raw.d, "deletes").map((id, n) => int(id, `deletes[${n}]`)),
+    handoffs: list(raw.h, "handoffs").map((value, n) => {
+      const h = list(value, `handoffs[${n}]`);
+      if (h.length !== 3) fail(`handoffs[${n}] must have 3 fields, got ${h.length}`);
+      return {
+        entity: entityFromWire(h[0], `handoffs[${n}].entity`),
+        tick: int(h[1], `handoffs[${n}].tick`),
+        hops: int(h[2], `handoffs[${n}].hops`),
+      };
+    }),
+    interactions: list(raw.i, "interactions").map((value, n) => {
+      const i = list(value, `interactions[${n}]`);
+      if (i.length !== 6) fail(`interactions[${n}] must have 6 fields, got ${i.length}`);
+      return {
+        id: str(i[0], `interactions[${n}].id`),
+        source: int(i[1], `interactions[${n}].source`),
+        target: int(i[2], `interactions[${n}].target`),
+        kind: str(i[3], `interactions[${n}].kind`, 64),
+        data: plain(i[4], `interactions[${n}].data`),
+        hops: int(i[5], `interactions[${n}].hops`),
+      };
+    }),
+  };
+}
