@@ -71,14 +71,6 @@ export interface BatchMessage {
   payload: Uint8Array;
 }
 
-export interface InspectRequest {
-  since: number;
-}
-
-export interface InspectReply {
-  json: string;
-}
-
 const PROTO_PATH = `${import.meta.dirname}/../proto/zonescaler.proto`;
 
 let loaded: grpc.GrpcObject | undefined;

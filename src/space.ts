@@ -168,10 +168,15 @@ export class Space {
     return this.#interactions.filter((e) => e.seq > since);
   }
 
-  /** Owned entities per cell, for load reports. */
+  /**
+   * Entities per cell after the last tick, counting those handed off during it (in flight to
+   * their new owner, which counts them from the next tick): reports taken by every worker at
+   * the same tick add up to the exact total.
+   */
   entitiesPerCell(): Map<number, number> {
     const counts = new Map<number, number>();
     for (const e of this.owned.values()) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
+    for (const e of this.#leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
     return counts;
   }
 

@@ -1,0 +1,88 @@
+// ZoneScaler entry point: parse flags and config, start the chosen role(s), stop cleanly on
+// SIGTERM/SIGINT (exit 0). A bad config exits with status 2 and one line naming the field.
+import { type Config, loadConfig, parseFlags, USAGE } from "./src/config.ts";
+import { ConfigError } from "./src/errors.ts";
+import { Logger } from "./src/log.ts";
+import { VERSION } from "./src/version.ts";
+import { startAll } from "./roles/all.ts";
+import { startCoordinator } from "./roles/coordinator.ts";
+import { startWorker } from "./roles/worker.ts";
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+function configure(args: string[]): Config | undefined {
+  const flags = parseFlags(args);
+  if (flags.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  if (flags.version) {
+    console.log(`zonescaler ${VERSION}`);
+    return undefined;
+  }
+  const config = loadConfig(flags.configPath, flags.overrides);
+  if (config.role === "all" && config.secret === "") {
+    // One process, no other nodes: a random secret still guards the loopback gRPC ports.
+    config.secret = crypto.randomUUID();
+  }
+  return config;
+}
+
+async function start(config: Config, log: Logger): Promise<Closable> {
+  switch (config.role) {
+    case "coordinator":
+      return await startCoordinator(config, log.child("coordinator", config.nodeId || "coordinator"));
+    case "worker":
+      return await startWorker(config, log);
+    case "all":
+      return await startAll(config, log);
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  let config: Config | undefined;
+  try {
+    config = configure(args);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  if (!config) return 0;
+  const log = new Logger({ role: config.role, node: config.nodeId, level: config.logLevel });
+  let handle: Closable;
+  try {
+    handle = await start(config, log);
+  } catch (error) {
+    log.error("start.failed", { error });
+    console.error(`zonescaler: cannot start ${config.role}: ${(error as Error).message}`);
+    return 1;
+  }
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutdown", { signal });
+    const force = setTimeout(() => {
+      log.error("shutdown.timeout", { note: "forcing exit" });
+      Deno.exit(1);
+    }, 10_000);
+    handle.close().then(() => (clearTimeout(force), stopped.resolve()), (error) => {
+      log.error("shutdown.failed", { error });
+      Deno.exit(1);
+    });
+  };
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  await stopped.promise;
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

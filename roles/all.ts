@@ -1,0 +1,80 @@
+// Role "all": the coordinator on the main thread and each worker on its own thread (a Deno
+// Worker) talking gRPC over loopback — the same code path as a cluster, in one process.
+import type { Config } from "../src/config.ts";
+import type { Logger } from "../src/log.ts";
+import { type CoordinatorHandle, startCoordinator } from "./coordinator.ts";
+
+/** Messages between the main thread and a worker thread. */
+export type ThreadMessage =
+  | { type: "start"; config: Config }
+  | { type: "ready"; id: string; grpcPort: number; httpPort: number }
+  | { type: "failed"; message: string }
+  | { type: "close" }
+  | { type: "closed" };
+
+/** The running all-in-one process. */
+export interface AllHandle {
+  coordinator: CoordinatorHandle;
+  close(): Promise<void>;
+}
+
+const THREAD_URL = new URL("./worker_thread.ts", import.meta.url);
+
+function waitFor(thread: Worker, type: ThreadMessage["type"], timeoutMs: number): Promise<ThreadMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      thread.removeEventListener("message", onMessage);
+      reject(new Error(`worker thread did not answer "${type}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (event: MessageEvent<ThreadMessage>) => {
+      if (event.data.type !== type && event.data.type !== "failed") return;
+      clearTimeout(timer);
+      thread.removeEventListener("message", onMessage);
+      if (event.data.type === "failed") reject(new Error(event.data.message));
+      else resolve(event.data);
+    };
+    thread.addEventListener("message", onMessage);
+  });
+}
+
+/** Starts the coordinator and `config.workers` worker threads. */
+export async function startAll(config: Config, log: Logger): Promise<AllHandle> {
+  const coordinator = await startCoordinator(config, log.child("coordinator", "coordinator"));
+  const threads: Worker[] = [];
+  try {
+    for (let i = 0; i < config.workers; i++) {
+      const thread = new Worker(THREAD_URL, { type: "module", name: `worker-${i + 1}` });
+      threads.push(thread);
+      const workerConfig: Config = {
+        ...config,
+        role: "worker",
+        nodeId: `w${i + 1}`,
+        port: 0,
+        grpcPort: 0,
+        coordinator: `127.0.0.1:${coordinator.grpcPort}`,
+      };
+      const ready = waitFor(thread, "ready", 30_000);
+      thread.postMessage({ type: "start", config: workerConfig } satisfies ThreadMessage);
+      await ready;
+    }
+  } catch (error) {
+    for (const thread of threads) thread.terminate();
+    await coordinator.close();
+    throw error;
+  }
+  log.info("all.ready", { workers: config.workers, port: coordinator.httpPort });
+  return {
+    coordinator,
+    async close() {
+      await Promise.all(threads.map(async (thread) => {
+        const closed = waitFor(thread, "closed", 5_000).catch((error) =>
+          log.warn("thread.close_timeout", { error })
+        );
+        thread.postMessage({ type: "close" } satisfies ThreadMessage);
+        await closed;
+        thread.terminate();
+      }));
+      await coordinator.close();
+    },
+  };
+}

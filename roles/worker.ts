@@ -1,0 +1,273 @@
+// The worker role: registers with the coordinator, follows the partition map, runs the space's
+// fixed-rate tick, exchanges batches with peers over gRPC and reports load by heartbeat.
+import { decodeBatch, encodeBatch } from "../src/codec.ts";
+import type { Config } from "../src/config.ts";
+import { demoGame } from "../src/demo_game.ts";
+import type { GameDefinition } from "../src/game.ts";
+import { Grid } from "../src/grid.ts";
+import { json, jsonError, startHttp } from "../src/http.ts";
+import type { Logger } from "../src/log.ts";
+import { PartitionMap } from "../src/partition.ts";
+import { PeerLinks } from "../src/peer_links.ts";
+import {
+  grpc,
+  type MapUpdate,
+  type RegisterReply,
+  type RegisterRequest,
+  requireSecret,
+  rpcClient,
+  startRpcServer,
+  statusOf,
+  unary,
+} from "../src/rpc.ts";
+import { Space } from "../src/space.ts";
+import { TickClock, ticksToRun } from "../src/tick_clock.ts";
+import { DurationRing } from "../src/tick_stats.ts";
+import { VERSION } from "../src/version.ts";
+import { decode } from "../src/wire.ts";
+
+/** A running worker. */
+export interface WorkerHandle {
+  id: string;
+  grpcPort: number;
+  httpPort: number;
+  space: Space;
+  close(): Promise<void>;
+}
+
+const MAX_CATCH_UP = 5;
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+/** Starts a worker and resolves once it is registered with the coordinator. */
+export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
+  const log = rootLog.child("worker", config.nodeId);
+  const stop = new AbortController();
+  const badBatches = { count: 0 };
+  let space: Space | undefined;
+  let links: PeerLinks | undefined;
+
+  const rpc = await startRpcServer(config.host, config.grpcPort, {
+    Peer: requireSecret(config.secret, {
+      Sync(call: grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>) {
+        if (!links) {
+          call.on("error", () => {});
+          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "worker not registered yet" });
+          return;
+        }
+        links.accept(call);
+      },
+    }, (method) => log.warn("rpc.unauthenticated", { method })),
+  });
+
+  const http = await startHttp(config.host, config.port, (_request, url) => {
+    if (url.pathname === "/healthz") {
+      return json({ status: space ? "ok" : "starting", role: "worker", id: space?.id ?? "" });
+    }
+    if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+    const since = Number(url.searchParams.get("since") ?? 0);
+    if (!Number.isSafeInteger(since) || since < 0) {
+      return jsonError(400, "BAD_REQUEST", `since must be a non-negative integer, got ${url.searchParams.get("since")}`);
+    }
+    switch (url.pathname) {
+      case "/api/state":
+        return json({
+          id: space.id,
+          epoch: space.map.epoch,
+          tick: space.tick,
+          owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
+          ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
+          counters: { ...space.counters, badBatches: badBatches.count, linkDrops: links?.dropped ?? 0 },
+          links: links?.connected() ?? [],
+        });
+      case "/api/ownership":
+        return json({ tick: space.tick, events: space.ownershipSince(since) });
+      case "/api/interactions":
+        return json({ tick: space.tick, events: space.interactionsSince(since) });
+      default:
+        return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
+    }
+  }, log);
+
+  const coordinator = rpcClient("Coordinator", config.coordinator, config.secret);
+  const request: RegisterRequest = {
+    nodeId: config.nodeId,
+    grpcAddress: `${config.advertiseHost}:${rpc.port}`,
+    httpAddress: `${config.advertiseHost}:${http.port}`,
+    version: VERSION,
+    pool: config.pool,
+  };
+
+  const register = async (): Promise<RegisterReply> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await unary<RegisterRequest, RegisterReply>(coordinator, "Register", request, 3_000);
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === grpc.status.UNAUTHENTICATED) {
+          throw new Error(`Cannot register with ${config.coordinator}: the cluster secret was refused`, {
+            cause: error,
+          });
+        }
+        if (stop.signal.aborted) throw new Error("closed before registering", { cause: error });
+        if (attempt === 1 || attempt % 20 === 0) {
+          log.warn("register.retry", { coordinator: config.coordinator, attempt, error });
+        }
+        await delay(500, stop.signal);
+      }
+    }
+  };
+
+  let reply: RegisterReply;
+  try {
+    reply = await register();
+  } catch (error) {
+    coordinator.close();
+    await Promise.all([rpc.close(), http.close()]);
+    throw error;
+  }
+  const id = reply.workerId;
+  log.node = id;
+  request.nodeId = id; // re-register under the same id after a coordinator restart
+  const world = reply.world;
+  const grid = new Grid({ dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize });
+  space = new Space({
+    id,
+    index: reply.workerIndex,
+    grid,
+    tickHz: world.tickHz,
+    ghostMargin: world.ghostMargin,
+    game: demoGame as GameDefinition<unknown>,
+    gameOptions: decode(reply.game),
+    seed: config.game.seed,
+    log,
+  });
+  const liveSpace = space;
+  const peers = new PeerLinks({
+    self: id,
+    secret: config.secret,
+    log,
+    onPayload(payload, peer) {
+      try {
+        const batch = decodeBatch(payload);
+        if (batch.from !== peer) {
+          throw new TypeError(`Cannot accept batch: it claims to be from ${batch.from} on ${peer}'s link`);
+        }
+        liveSpace.receive(batch);
+      } catch (error) {
+        badBatches.count++;
+        log.error("batch.rejected", { peer, bytes: payload.length, error });
+      }
+    },
+    onPeerRemoved(peer) {
+      const dropped = liveSpace.peerGone(peer);
+      log.info("peer.removed", { peer, ghostsDropped: dropped });
+    },
+  });
+  links = peers;
+
+  // Follow the partition map.
+  const watch = () => {
+    if (stop.signal.aborted) return;
+    const call = (coordinator as unknown as {
+      WatchMap(request: { nodeId: string }): grpc.ClientReadableStream<MapUpdate>;
+    }).WatchMap({ nodeId: id });
+    call.on("data", (update: MapUpdate) => {
+      if (update.epoch > liveSpace.map.epoch || update.epoch === liveSpace.map.epoch) {
+        if (update.epoch !== liveSpace.map.epoch) {
+          log.info("map.epoch", { epoch: update.epoch, cells: update.owners.filter((o) => o === id).length });
+        }
+        liveSpace.setMap(new PartitionMap(update.epoch, update.owners));
+      }
+      peers.update(update.workers);
+    });
+    call.on("error", (error) => {
+      if (!stop.signal.aborted) log.warn("watch.error", { error });
+    });
+    call.on("end", () => {
+      if (!stop.signal.aborted) setTimeout(watch, 1_000);
+    });
+    stopWatch = () => call.cancel();
+  };
+  let stopWatch = () => {};
+  watch();
+
+  const clock = new TickClock(world.worldStartMs, world.tickHz);
+  const durations = new DurationRing(1024);
+  // Load reports, sent from the tick loop every heartbeatMs worth of ticks.
+  const reportTicks = Math.max(1, Math.round(reply.heartbeatMs / clock.periodMs));
+  let nextReport = 0;
+  const heartbeat = async () => {
+    const cells = [...liveSpace.entitiesPerCell()].map(([cell, entities]) => ({
+      cell,
+      entities,
+      players: 0,
+      interactions: liveSpace.interactionsPerCell().get(cell) ?? 0,
+    }));
+    try {
+      await unary(coordinator, "Heartbeat", {
+        workerId: id,
+        tick: liveSpace.tick,
+        epoch: liveSpace.map.epoch,
+        cells,
+        ghosts: liveSpace.ghosts.size,
+        tickP50Ms: durations.percentile(0.5),
+        tickP99Ms: durations.percentile(0.99),
+      }, 2_000);
+    } catch (error) {
+      if (stop.signal.aborted) return;
+      if (statusOf(error) === grpc.status.NOT_FOUND) {
+        log.warn("heartbeat.unknown", { note: "coordinator forgot us; registering again" });
+        await unary(coordinator, "Register", request, 3_000).catch((e) => log.warn("register.failed", { error: e }));
+      } else {
+        log.warn("heartbeat.failed", { error });
+      }
+    }
+  };
+
+  // The fixed-rate tick on the global clock.
+  let last = clock.current();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const loop = () => {
+    if (stop.signal.aborted) return;
+    const { from, to } = ticksToRun(last, clock.current(), MAX_CATCH_UP);
+    if (from > last + 1) log.warn("tick.skipped", { skipped: from - last - 1, at: from });
+    for (let tick = from; tick <= to; tick++) {
+      const started = performance.now();
+      const out = liveSpace.step(tick);
+      for (const [peer, batch] of out) peers.send(peer, encodeBatch(batch));
+      durations.add(performance.now() - started);
+      last = tick;
+      // Every worker reports at the same global ticks, so the coordinator's sums are exact.
+      if (tick >= nextReport) {
+        nextReport = (Math.floor(tick / reportTicks) + 1) * reportTicks;
+        void heartbeat();
+      }
+    }
+    timer = setTimeout(loop, Math.max(1, clock.msUntil(last + 1)));
+  };
+  loop();
+
+  log.info("worker.listening", { grpcPort: rpc.port, httpPort: http.port, index: reply.workerIndex });
+  return {
+    id,
+    grpcPort: rpc.port,
+    httpPort: http.port,
+    space: liveSpace,
+    async close() {
+      if (stop.signal.aborted) return;
+      stop.abort();
+      clearTimeout(timer);
+      stopWatch();
+      peers.close();
+      coordinator.close();
+      await Promise.all([rpc.close(), http.close()]);
+      log.info("worker.closed");
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Entry point of a worker thread started by role "all": runs one worker until told to close.
+/// <reference lib="deno.worker" />
+import { Logger } from "../src/log.ts";
+import type { ThreadMessage } from "./all.ts";
+import { startWorker, type WorkerHandle } from "./worker.ts";
+
+let handle: WorkerHandle | undefined;
+
+self.onmessage = async (event: MessageEvent<ThreadMessage>) => {
+  const message = event.data;
+  if (message.type === "start") {
+    const log = new Logger({ role: "worker", node: message.config.nodeId, level: message.config.logLevel });
+    try {
+      handle = await startWorker(message.config, log);
+      self.postMessage({ type: "ready", id: handle.id, grpcPort: handle.grpcPort, httpPort: handle.httpPort });
+    } catch (error) {
+      self.postMessage({ type: "failed", message: (error as Error).message });
+    }
+  } else if (message.type === "close") {
+    await handle?.close();
+    self.postMessage({ type: "closed" });
+  }
+};
