@@ -3,13 +3,14 @@
 import { type Config, loadConfig, parseFlags, USAGE } from "./src/config.ts";
 import { ConfigError } from "./src/errors.ts";
 import { Logger } from "./src/log.ts";
+import type { CloseOptions } from "./src/rpc.ts";
 import { VERSION } from "./src/version.ts";
 import { startAll } from "./roles/all.ts";
 import { startCoordinator } from "./roles/coordinator.ts";
 import { startWorker } from "./roles/worker.ts";
 
 interface Closable {
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 function configure(args: string[]): Config | undefined {
@@ -33,7 +34,10 @@ function configure(args: string[]): Config | undefined {
 async function start(config: Config, log: Logger): Promise<Closable> {
   switch (config.role) {
     case "coordinator":
-      return await startCoordinator(config, log.child("coordinator", config.nodeId || "coordinator"));
+      return await startCoordinator(
+        config,
+        log.child("coordinator", config.nodeId || "coordinator"),
+      );
     case "worker":
       return await startWorker(config, log);
     case "all":
@@ -72,10 +76,13 @@ async function main(args: string[]): Promise<number> {
       log.error("shutdown.timeout", { note: "forcing exit" });
       Deno.exit(1);
     }, 10_000);
-    handle.close().then(() => (clearTimeout(force), stopped.resolve()), (error) => {
-      log.error("shutdown.failed", { error });
-      Deno.exit(1);
-    });
+    handle.close({ exiting: true }).then(
+      () => (clearTimeout(force), stopped.resolve()),
+      (error) => {
+        log.error("shutdown.failed", { error });
+        Deno.exit(1);
+      },
+    );
   };
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

@@ -2,6 +2,7 @@
 // Worker) talking gRPC over loopback — the same code path as a cluster, in one process.
 import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/log.ts";
+import type { CloseOptions } from "../src/rpc.ts";
 import { type CoordinatorHandle, startCoordinator } from "./coordinator.ts";
 
 /** Messages between the main thread and a worker thread. */
@@ -15,12 +16,16 @@ export type ThreadMessage =
 /** The running all-in-one process. */
 export interface AllHandle {
   coordinator: CoordinatorHandle;
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 const THREAD_URL = new URL("./worker_thread.ts", import.meta.url);
 
-function waitFor(thread: Worker, type: ThreadMessage["type"], timeoutMs: number): Promise<ThreadMessage> {
+function waitFor(
+  thread: Worker,
+  type: ThreadMessage["type"],
+  timeoutMs: number,
+): Promise<ThreadMessage> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       thread.removeEventListener("message", onMessage);
@@ -65,7 +70,8 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
   log.info("all.ready", { workers: config.workers, port: coordinator.httpPort });
   return {
     coordinator,
-    async close() {
+    async close(options: CloseOptions = {}) {
+      // Threads are terminated right after closing, so their sockets just go (see CloseOptions).
       await Promise.all(threads.map(async (thread) => {
         const closed = waitFor(thread, "closed", 5_000).catch((error) =>
           log.warn("thread.close_timeout", { error })
@@ -74,7 +80,7 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
         await closed;
         thread.terminate();
       }));
-      await coordinator.close();
+      await coordinator.close(options);
     },
   };
 }

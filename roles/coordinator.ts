@@ -7,6 +7,7 @@ import type { Logger } from "../src/log.ts";
 import type { PartitionMap } from "../src/partition.ts";
 import { Registry } from "../src/registry.ts";
 import {
+  type CloseOptions,
   grpc,
   type HeartbeatRequest,
   type MapUpdate,
@@ -22,7 +23,7 @@ export interface CoordinatorHandle {
   grpcPort: number;
   httpPort: number;
   registry: Registry;
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** Starts the coordinator's gRPC and HTTP servers. */
@@ -84,7 +85,10 @@ export async function startCoordinator(config: Config, log: Logger): Promise<Coo
     ) {
       const r = call.request;
       if (!registry.heartbeat(r.workerId, r)) {
-        callback({ code: grpc.status.NOT_FOUND, details: `NOT_FOUND: worker ${r.workerId} is not registered` });
+        callback({
+          code: grpc.status.NOT_FOUND,
+          details: `NOT_FOUND: worker ${r.workerId} is not registered`,
+        });
         return;
       }
       callback(null, { epoch: registry.map.epoch });
@@ -103,13 +107,22 @@ export async function startCoordinator(config: Config, log: Logger): Promise<Coo
 
   const http = await startHttp(config.host, config.port, async (request, url) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return jsonError(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${url.pathname}`);
+      return jsonError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `${request.method} is not allowed on ${url.pathname}`,
+      );
     }
     if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
     if (url.pathname === "/api/state") {
       return json({
         epoch: registry.map.epoch,
-        world: { ...config.world, tickHz: config.tickHz, aoiRadius: config.aoiRadius, ghostMargin: config.ghostMargin },
+        world: {
+          ...config.world,
+          tickHz: config.tickHz,
+          aoiRadius: config.aoiRadius,
+          ghostMargin: config.ghostMargin,
+        },
         workers: [...registry.workers.values()].map((w) => ({
           id: w.id,
           grpcAddress: w.grpcAddress,
@@ -138,11 +151,12 @@ export async function startCoordinator(config: Config, log: Logger): Promise<Coo
     grpcPort: rpc.port,
     httpPort: http.port,
     registry,
-    async close() {
+    async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       for (const call of watchers) call.end();
       watchers.clear();
-      await Promise.all([rpc.close(), http.close()]);
+      await http.close();
+      if (!options.exiting) await rpc.close();
       log.info("coordinator.closed");
     },
   };

@@ -10,6 +10,7 @@ import type { Logger } from "../src/log.ts";
 import { PartitionMap } from "../src/partition.ts";
 import { PeerLinks } from "../src/peer_links.ts";
 import {
+  type CloseOptions,
   grpc,
   type MapUpdate,
   type RegisterReply,
@@ -32,7 +33,7 @@ export interface WorkerHandle {
   grpcPort: number;
   httpPort: number;
   space: Space;
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 const MAX_CATCH_UP = 5;
@@ -49,15 +50,19 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   const log = rootLog.child("worker", config.nodeId);
   const stop = new AbortController();
   const badBatches = { count: 0 };
-  let space: Space | undefined;
-  let links: PeerLinks | undefined;
+  // Filled in once registered; the servers start first so their ports can be registered.
+  const live: { space?: Space; links?: PeerLinks } = {};
 
   const rpc = await startRpcServer(config.host, config.grpcPort, {
     Peer: requireSecret(config.secret, {
       Sync(call: grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>) {
+        const links = live.links;
         if (!links) {
           call.on("error", () => {});
-          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "worker not registered yet" });
+          call.emit("error", {
+            code: grpc.status.UNAVAILABLE,
+            details: "worker not registered yet",
+          });
           return;
         }
         links.accept(call);
@@ -66,13 +71,18 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   });
 
   const http = await startHttp(config.host, config.port, (_request, url) => {
+    const { space, links } = live;
     if (url.pathname === "/healthz") {
       return json({ status: space ? "ok" : "starting", role: "worker", id: space?.id ?? "" });
     }
     if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
     const since = Number(url.searchParams.get("since") ?? 0);
     if (!Number.isSafeInteger(since) || since < 0) {
-      return jsonError(400, "BAD_REQUEST", `since must be a non-negative integer, got ${url.searchParams.get("since")}`);
+      return jsonError(
+        400,
+        "BAD_REQUEST",
+        `since must be a non-negative integer, got ${url.searchParams.get("since")}`,
+      );
     }
     switch (url.pathname) {
       case "/api/state":
@@ -82,7 +92,11 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
           tick: space.tick,
           owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
           ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
-          counters: { ...space.counters, badBatches: badBatches.count, linkDrops: links?.dropped ?? 0 },
+          counters: {
+            ...space.counters,
+            badBatches: badBatches.count,
+            linkDrops: links?.dropped ?? 0,
+          },
           links: links?.connected() ?? [],
         });
       case "/api/ownership":
@@ -110,9 +124,12 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       } catch (error) {
         const status = statusOf(error);
         if (status === grpc.status.UNAUTHENTICATED) {
-          throw new Error(`Cannot register with ${config.coordinator}: the cluster secret was refused`, {
-            cause: error,
-          });
+          throw new Error(
+            `Cannot register with ${config.coordinator}: the cluster secret was refused`,
+            {
+              cause: error,
+            },
+          );
         }
         if (stop.signal.aborted) throw new Error("closed before registering", { cause: error });
         if (attempt === 1 || attempt % 20 === 0) {
@@ -136,7 +153,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   request.nodeId = id; // re-register under the same id after a coordinator restart
   const world = reply.world;
   const grid = new Grid({ dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize });
-  space = new Space({
+  const liveSpace = new Space({
     id,
     index: reply.workerIndex,
     grid,
@@ -147,7 +164,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     seed: config.game.seed,
     log,
   });
-  const liveSpace = space;
+  live.space = liveSpace;
   const peers = new PeerLinks({
     self: id,
     secret: config.secret,
@@ -156,7 +173,9 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       try {
         const batch = decodeBatch(payload);
         if (batch.from !== peer) {
-          throw new TypeError(`Cannot accept batch: it claims to be from ${batch.from} on ${peer}'s link`);
+          throw new TypeError(
+            `Cannot accept batch: it claims to be from ${batch.from} on ${peer}'s link`,
+          );
         }
         liveSpace.receive(batch);
       } catch (error) {
@@ -169,7 +188,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       log.info("peer.removed", { peer, ghostsDropped: dropped });
     },
   });
-  links = peers;
+  live.links = peers;
 
   // Follow the partition map.
   const watch = () => {
@@ -180,7 +199,10 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     call.on("data", (update: MapUpdate) => {
       if (update.epoch > liveSpace.map.epoch || update.epoch === liveSpace.map.epoch) {
         if (update.epoch !== liveSpace.map.epoch) {
-          log.info("map.epoch", { epoch: update.epoch, cells: update.owners.filter((o) => o === id).length });
+          log.info("map.epoch", {
+            epoch: update.epoch,
+            cells: update.owners.filter((o) => o === id).length,
+          });
         }
         liveSpace.setMap(new PartitionMap(update.epoch, update.owners));
       }
@@ -223,7 +245,9 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       if (stop.signal.aborted) return;
       if (statusOf(error) === grpc.status.NOT_FOUND) {
         log.warn("heartbeat.unknown", { note: "coordinator forgot us; registering again" });
-        await unary(coordinator, "Register", request, 3_000).catch((e) => log.warn("register.failed", { error: e }));
+        await unary(coordinator, "Register", request, 3_000).catch((e) =>
+          log.warn("register.failed", { error: e })
+        );
       } else {
         log.warn("heartbeat.failed", { error });
       }
@@ -253,20 +277,27 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   };
   loop();
 
-  log.info("worker.listening", { grpcPort: rpc.port, httpPort: http.port, index: reply.workerIndex });
+  log.info("worker.listening", {
+    grpcPort: rpc.port,
+    httpPort: http.port,
+    index: reply.workerIndex,
+  });
   return {
     id,
     grpcPort: rpc.port,
     httpPort: http.port,
     space: liveSpace,
-    async close() {
+    async close(options: CloseOptions = {}) {
       if (stop.signal.aborted) return;
       stop.abort();
       clearTimeout(timer);
       stopWatch();
-      peers.close();
-      coordinator.close();
-      await Promise.all([rpc.close(), http.close()]);
+      peers.close(options);
+      await http.close();
+      if (!options.exiting) {
+        coordinator.close();
+        await rpc.close();
+      }
       log.info("worker.closed");
     },
   };

@@ -9,15 +9,24 @@ let handle: WorkerHandle | undefined;
 self.onmessage = async (event: MessageEvent<ThreadMessage>) => {
   const message = event.data;
   if (message.type === "start") {
-    const log = new Logger({ role: "worker", node: message.config.nodeId, level: message.config.logLevel });
+    const log = new Logger({
+      role: "worker",
+      node: message.config.nodeId,
+      level: message.config.logLevel,
+    });
     try {
       handle = await startWorker(message.config, log);
-      self.postMessage({ type: "ready", id: handle.id, grpcPort: handle.grpcPort, httpPort: handle.httpPort });
+      self.postMessage({
+        type: "ready",
+        id: handle.id,
+        grpcPort: handle.grpcPort,
+        httpPort: handle.httpPort,
+      });
     } catch (error) {
       self.postMessage({ type: "failed", message: (error as Error).message });
     }
   } else if (message.type === "close") {
-    await handle?.close();
+    await handle?.close({ exiting: true });
     self.postMessage({ type: "closed" });
   }
 };

@@ -53,7 +53,16 @@ export interface Batch {
 
 /** An empty batch for `from` at `tick`. */
 export function emptyBatch(from: string, epoch: number, tick: number): Batch {
-  return { from, epoch, tick, creates: [], updates: [], deletes: [], handoffs: [], interactions: [] };
+  return {
+    from,
+    epoch,
+    tick,
+    creates: [],
+    updates: [],
+    deletes: [],
+    handoffs: [],
+    interactions: [],
+  };
 }
 
 /** True when the batch carries nothing. */
@@ -175,7 +184,9 @@ export function plainDataProblem(value: unknown, depth = 0): string | undefined 
     return undefined;
   }
   const name = (value as { constructor?: { name?: string } })?.constructor?.name;
-  return name === "C1Type" ? "the reserved byte 0xc1" : `an unsupported value (${name ?? typeof value})`;
+  return name === "C1Type"
+    ? "the reserved byte 0xc1"
+    : `an unsupported value (${name ?? typeof value})`;
 }
 
 function plain(value: unknown, what: string): unknown {

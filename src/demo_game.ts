@@ -62,8 +62,12 @@ export const demoGame = defineGame<DemoOptions>({
       e.y += e.vy * dt;
       e.z += e.vz * dt;
       // Reflect off the world's edges.
-      if (e.x < 0 || e.x >= size[0]) (e.vx = -e.vx, e.x = Math.min(Math.max(e.x, 0), size[0] - 1e-6));
-      if (e.y < 0 || e.y >= size[1]) (e.vy = -e.vy, e.y = Math.min(Math.max(e.y, 0), size[1] - 1e-6));
+      if (e.x < 0 || e.x >= size[0]) {
+        (e.vx = -e.vx, e.x = Math.min(Math.max(e.x, 0), size[0] - 1e-6));
+      }
+      if (e.y < 0 || e.y >= size[1]) {
+        (e.vy = -e.vy, e.y = Math.min(Math.max(e.y, 0), size[1] - 1e-6));
+      }
       if (ctx.dims === 3 && (e.z < 0 || e.z >= size[2])) {
         e.vz = -e.vz;
         e.z = Math.min(Math.max(e.z, 0), size[2] - 1e-6);

@@ -30,7 +30,12 @@ export interface GameContext {
    */
   interact(source: Entity, target: Entity, kind: string, data?: unknown): void;
   /** Creates an entity owned here; `id` only for world-start entities (below WORLD_ID_LIMIT). */
-  spawn(type: string, position: { x: number; y: number; z?: number }, data?: EntityData, id?: number): Entity;
+  spawn(
+    type: string,
+    position: { x: number; y: number; z?: number },
+    data?: EntityData,
+    id?: number,
+  ): Entity;
   /** Removes an owned entity. */
   remove(entity: Entity): void;
 }
@@ -53,7 +58,11 @@ export interface GameDefinition<Options = unknown> {
   name: string;
   entityTypes: Record<string, EntityTypeOptions>;
   /** Called once when the world is first split; spawn what lives in cells this worker owns. */
-  onWorldStart?(ctx: GameContext, owns: (x: number, y: number, z: number) => boolean, options: Options): void;
+  onWorldStart?(
+    ctx: GameContext,
+    owns: (x: number, y: number, z: number) => boolean,
+    options: Options,
+  ): void;
   onJoin?(ctx: GameContext, player: Entity): void;
   onInput?(ctx: GameContext, player: Entity, input: unknown): void;
   onTick?(ctx: GameContext, options: Options): void;
@@ -77,13 +86,21 @@ export function defineGame<Options = unknown>(
   definition: GameDefinition<Options>,
 ): GameDefinition<Options> {
   if (!NAME.test(definition.name)) {
-    throw new TypeError(`Cannot define game: name ${JSON.stringify(definition.name)} is not a valid name`);
+    throw new TypeError(
+      `Cannot define game: name ${JSON.stringify(definition.name)} is not a valid name`,
+    );
   }
   const types = Object.keys(definition.entityTypes ?? {});
-  if (types.length === 0) throw new TypeError(`Cannot define game ${definition.name}: no entityTypes`);
+  if (types.length === 0) {
+    throw new TypeError(`Cannot define game ${definition.name}: no entityTypes`);
+  }
   for (const type of types) {
     if (!NAME.test(type)) {
-      throw new TypeError(`Cannot define game ${definition.name}: entity type ${JSON.stringify(type)} is not a valid name`);
+      throw new TypeError(
+        `Cannot define game ${definition.name}: entity type ${
+          JSON.stringify(type)
+        } is not a valid name`,
+      );
     }
   }
   return definition;

@@ -82,6 +82,11 @@ export class Grid {
         );
       }
       let n = Math.ceil(s / cellSize);
+      if (!(n <= MAX_CELLS)) {
+        throw new RangeError(
+          `Cannot create grid: ${n} cells on axis ${axis} exceeds the maximum of ${MAX_CELLS}`,
+        );
+      }
       // Float rounding can make the quotient land one off; keep every cell non-empty
       // and the world covered: (n-1)*cellSize < s <= n*cellSize.
       while (n > 1 && (n - 1) * cellSize >= s) n--;
@@ -205,18 +210,26 @@ export class Grid {
   }
 
   /**
-   * For a point inside (or clamped into) cell `id`, the distance to the nearest face shared with another
-   * cell (world-boundary faces do not count); Infinity when the cell has no such face.
-   * A query radius below this value cannot reach any other cell.
+   * For a point inside cell `id`, the distance to the nearest face shared with another
+   * cell (world-boundary faces do not count); Infinity when the cell has no neighbour.
+   * In general it is the distance to the nearest face-adjacent cell, so for the point's
+   * own (clamped) cell, a query radius below it reaches no other cell.
    */
   distanceToCellBorder(id: number, x: number, y: number, z = 0): number {
     this.#checkId(id);
     this.#checkPoint(x, y, z);
-    let best = Math.min(
-      this.#faceGap(0, this.#coord(id, 0), x),
-      this.#faceGap(1, this.#coord(id, 1), y),
-    );
-    if (this.dims === 3) best = Math.min(best, this.#faceGap(2, this.#coord(id, 2), z));
+    const n = this.#n;
+    const cx = this.#coord(id, 0), cy = this.#coord(id, 1), cz = this.#coord(id, 2);
+    const gx = this.#gap(0, cx, x), gy = this.#gap(1, cy, y);
+    const gz = this.dims === 3 ? this.#gap(2, cz, z) : 0;
+    // Each candidate is distanceToCell of a face neighbour, computed the same way.
+    let best = Infinity;
+    if (cx > 0) best = Math.min(best, length(this.#gap(0, cx - 1, x), gy, gz));
+    if (cx < n[0] - 1) best = Math.min(best, length(this.#gap(0, cx + 1, x), gy, gz));
+    if (cy > 0) best = Math.min(best, length(gx, this.#gap(1, cy - 1, y), gz));
+    if (cy < n[1] - 1) best = Math.min(best, length(gx, this.#gap(1, cy + 1, y), gz));
+    if (cz > 0) best = Math.min(best, length(gx, gy, this.#gap(2, cz - 1, z)));
+    if (cz < n[2] - 1) best = Math.min(best, length(gx, gy, this.#gap(2, cz + 1, z)));
     return best;
   }
 
@@ -324,13 +337,6 @@ export class Grid {
     return v > hi ? v - hi : 0;
   }
 
-  /** Distance along an axis from `v` to the nearer face of cell index `c` shared with a cell. */
-  #faceGap(axis: number, c: number, v: number): number {
-    const below = c > 0 ? v - c * this.cellSize : Infinity;
-    const above = c < this.#n[axis] - 1 ? this.#upper(axis, c) - v : Infinity;
-    return Math.min(below, above);
-  }
-
   #checkId(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.cellCount) {
       throw new RangeError(`Invalid cell id: ${id} is outside [0, ${this.cellCount})`);
@@ -351,8 +357,10 @@ export class Grid {
 }
 
 /**
- * Length of a gap vector. A single non-zero component is returned as is, so the
- * distance across one face equals the face gap exactly (distanceToCellBorder relies on it).
+ * Length of a vector of per-axis gaps. A single non-zero component is returned as is,
+ * so the distance across one face is exact; every operation is monotone, so a cell
+ * further along any axis is never reported nearer (cellsWithin and
+ * distanceToCellBorder rely on both).
  */
 function length(a: number, b: number, c: number): number {
   if (b === 0 && c === 0) return a;

@@ -2,7 +2,7 @@
 // with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
 // queued in order while a link is down so no handoff is lost to a reconnect.
 import type { Logger } from "./log.ts";
-import { grpc, rpcClient, type WorkerInfo } from "./rpc.ts";
+import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "./rpc.ts";
 
 /** Metadata key naming the dialing worker on a Sync stream. */
 export const NODE_METADATA = "zs-node";
@@ -120,13 +120,16 @@ export class PeerLinks {
     this.#attach(link, call);
   }
 
-  /** Ends every stream and stops reconnecting. */
-  close(): void {
+  /**
+   * Ends every stream and stops reconnecting. With `exiting`, channels are left for the OS to
+   * close: closing them sends GOAWAY, which can abort the peer's process (see CloseOptions).
+   */
+  close(options: CloseOptions = {}): void {
     this.#closed = true;
     for (const link of this.#links.values()) {
       if (link.retry !== undefined) clearTimeout(link.retry);
       this.#drop(link, "closing");
-      link.client?.close();
+      if (!options.exiting) link.client?.close();
     }
     this.#links.clear();
   }

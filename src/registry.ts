@@ -105,7 +105,13 @@ export class Registry {
   /** Records a heartbeat; false when the worker is unknown (it must register again). */
   heartbeat(
     id: string,
-    report: { tick: number; cells: CellLoad[]; ghosts: number; tickP50Ms: number; tickP99Ms: number },
+    report: {
+      tick: number;
+      cells: CellLoad[];
+      ghosts: number;
+      tickP50Ms: number;
+      tickP99Ms: number;
+    },
   ): boolean {
     const record = this.workers.get(id);
     if (!record) return false;

@@ -151,7 +151,18 @@ export interface ServiceImplementations {
 export interface RpcServer {
   server: grpc.Server;
   port: number;
+  /** Graceful shutdown (GOAWAY to every client, then wait briefly for in-flight calls). */
   close(): Promise<void>;
+}
+
+/**
+ * How a role's handle closes. `exiting: true` means the process (or thread) ends right after:
+ * every stream is still ended at the application level, but the HTTP/2 GOAWAY exchange is
+ * skipped and the OS closes the sockets. Deno 2.9's nghttp2 can abort the process while it
+ * processes a GOAWAY (denoland/deno#36788), which no JavaScript can catch.
+ */
+export interface CloseOptions {
+  exiting?: boolean;
 }
 
 /** Binds a server on host:port (0 = ephemeral) serving the given services. */

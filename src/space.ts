@@ -1,7 +1,14 @@
 // A worker's share of the world ("space"): owned entities, ghosts, the spatial index and one
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
-import { type Batch, emptyBatch, type Handoff, type Interaction, isEmptyBatch } from "./codec.ts";
+import {
+  type Batch,
+  emptyBatch,
+  type Handoff,
+  type Interaction,
+  isEmptyBatch,
+  stateOf,
+} from "./codec.ts";
 import type { Entity, EntityData } from "./entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "./grid.ts";
@@ -228,6 +235,7 @@ export class Space {
     this.owned.set(entity.id, entity);
     this.index.upsert(entity);
     this.#forward.delete(entity.id);
+    this.#sender.assumeGhosted(entity.id, from);
     this.counters.handoffsIn++;
     this.#record("acquire", entity.id, from, handoff.tick + 1);
   }
@@ -247,7 +255,10 @@ export class Space {
         this.#applied.set(interaction.id, tick);
         onInteract?.(this.#ctx, target, interaction);
         this.counters.interactionsApplied++;
-        this.#interactionsPerCell.set(target.cell, (this.#interactionsPerCell.get(target.cell) ?? 0) + 1);
+        this.#interactionsPerCell.set(
+          target.cell,
+          (this.#interactionsPerCell.get(target.cell) ?? 0) + 1,
+        );
         this.#note("applied", tick, interaction, false);
         continue;
       }
@@ -260,7 +271,10 @@ export class Space {
       } else {
         this.counters.interactionsDropped++;
         this.#note("dropped", tick, interaction, false);
-        this.#options.log?.warn("interaction.dropped", { id: interaction.id, target: interaction.target });
+        this.#options.log?.warn("interaction.dropped", {
+          id: interaction.id,
+          target: interaction.target,
+        });
       }
     }
   }
@@ -282,8 +296,8 @@ export class Space {
     for (const e of leaving) {
       const owner = map.ownerOf(e.cell);
       this.owned.delete(e.id);
-      this.index.remove(e.id);
-      this.#batchFor(owner).handoffs.push({ entity: e, tick, hops: 0 });
+      this.#batchFor(owner).handoffs.push({ entity: stateOf(e), tick, hops: 0 });
+      this.ghosts.keepAsGhost(e, owner, tick);
       this.#sender.handedOff(e.id, owner);
       this.#forward.set(e.id, { owner, until: tick + FORWARD_TICKS });
       this.counters.handoffsOut++;
@@ -293,13 +307,17 @@ export class Space {
 
   #expire(tick: number): void {
     for (const [id, f] of this.#forward) if (f.until < tick) this.#forward.delete(id);
-    for (const [id, at] of this.#applied) if (at + FORWARD_TICKS * 2 < tick) this.#applied.delete(id);
+    for (const [id, at] of this.#applied) {
+      if (at + FORWARD_TICKS * 2 < tick) this.#applied.delete(id);
+    }
   }
 
   #record(kind: OwnershipEvent["kind"], entity: number, peer: string, tick: number): void {
     const logSize = this.#options.logSize ?? 200_000;
     this.#ownership.push({ seq: ++this.#seq, kind, tick, entity, peer });
-    if (this.#ownership.length > logSize) this.#ownership.splice(0, this.#ownership.length - logSize);
+    if (this.#ownership.length > logSize) {
+      this.#ownership.splice(0, this.#ownership.length - logSize);
+    }
   }
 
   #note(kind: InteractionEvent["kind"], tick: number, i: Interaction, remote: boolean): void {
@@ -331,7 +349,9 @@ export class Space {
       isGhost: (entity) => entity.owner !== space.id,
       interact(source, target, kind, data) {
         if (source.owner !== space.id || !space.owned.has(source.id)) {
-          throw new TypeError(`Cannot interact: source entity ${source.id} is not owned by ${space.id}`);
+          throw new TypeError(
+            `Cannot interact: source entity ${source.id} is not owned by ${space.id}`,
+          );
         }
         const interaction: Interaction = {
           id: `${space.id}:${++space.#nextInteraction}`,

@@ -36,8 +36,10 @@ export class SpatialIndex {
   upsert(entity: Entity): void {
     const item = this.#items.get(entity.id);
     if (item) {
-      if (item.entity === entity && entity.x >= item.minX && entity.x <= item.maxX &&
-        entity.y >= item.minY && entity.y <= item.maxY) return;
+      if (
+        item.entity === entity && entity.x >= item.minX && entity.x <= item.maxX &&
+        entity.y >= item.minY && entity.y <= item.maxY
+      ) return;
       this.#tree.remove(item);
     }
     const fresh: Item = {

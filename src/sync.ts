@@ -53,6 +53,13 @@ export class GhostSender {
     this.#sent.get(newOwner)?.delete(id);
   }
 
+  /** The entity just arrived from `peer`, which kept it as a ghost: diff against that next tick. */
+  assumeGhosted(id: number, peer: string): void {
+    let sent = this.#sent.get(peer);
+    if (!sent) this.#sent.set(peer, sent = new Set());
+    sent.add(id);
+  }
+
   /** A peer went away: forget what it held. */
   forgetPeer(peer: string): void {
     this.#sent.delete(peer);
@@ -187,6 +194,18 @@ export class GhostTable {
       stats.deleted++;
     }
     return stats;
+  }
+
+  /**
+   * Keeps an entity this worker just handed off as a ghost of its new owner, so nearby game
+   * logic (and players' views) never lose sight of it while the handoff is in flight. The new
+   * owner follows up with an update or a delete on its next tick.
+   */
+  keepAsGhost(entity: Entity, newOwner: string, tick: number): void {
+    entity.owner = newOwner;
+    this.ghosts.set(entity.id, entity);
+    this.#writtenAt.set(entity.id, tick);
+    this.#index.upsert(entity);
   }
 
   /** Drops a ghost (its entity became owned here, or its owner went away). */

@@ -8,7 +8,9 @@ export class TickClock {
   #now: () => number;
 
   constructor(startMs: number, tickHz: number, now: () => number = Date.now) {
-    if (!(tickHz > 0)) throw new RangeError(`Cannot build a tick clock: tickHz must be > 0, got ${tickHz}`);
+    if (!(tickHz > 0)) {
+      throw new RangeError(`Cannot build a tick clock: tickHz must be > 0, got ${tickHz}`);
+    }
     this.startMs = startMs;
     this.periodMs = 1000 / tickHz;
     this.#now = now;
@@ -29,7 +31,11 @@ export class TickClock {
  * Which ticks to run when the loop wakes at tick `now` after running `last`: every missed tick
  * up to `maxCatchUp`, otherwise only the newest ones (the simulation slows rather than spirals).
  */
-export function ticksToRun(last: number, now: number, maxCatchUp: number): { from: number; to: number } {
+export function ticksToRun(
+  last: number,
+  now: number,
+  maxCatchUp: number,
+): { from: number; to: number } {
   if (now <= last) return { from: last + 1, to: last };
   const from = Math.max(last + 1, now - maxCatchUp + 1);
   return { from, to: now };

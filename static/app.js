@@ -1,7 +1,16 @@
 // Minimal live view of /api/state: the partition map coloured by owner, entity counts per cell.
 const canvas = document.getElementById("map");
 const ctx = canvas.getContext("2d");
-const colours = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
+const colours = [
+  "#4e79a7",
+  "#f28e2b",
+  "#59a14f",
+  "#e15759",
+  "#76b7b2",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+];
 
 async function refresh() {
   const state = await (await fetch("/api/state")).json();
@@ -26,7 +35,9 @@ async function refresh() {
     `epoch ${state.epoch} · ${state.workers.length} workers · ` +
     `${state.entitiesPerCell.reduce((a, b) => a + b, 0)} entities`;
   document.querySelector("#workers tbody").innerHTML = state.workers.map((wk) =>
-    `<tr><td><span class="swatch" style="background:${colour(wk.id)}"></span></td><td>${wk.id}</td>` +
+    `<tr><td><span class="swatch" style="background:${
+      colour(wk.id)
+    }"></span></td><td>${wk.id}</td>` +
     `<td>${wk.state}</td><td>${wk.cells}</td><td>${wk.entities}</td><td>${wk.ghosts}</td>` +
     `<td>${wk.tickP99Ms.toFixed(2)}</td></tr>`
   ).join("");

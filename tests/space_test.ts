@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeBatch, encodeBatch } from "../src/codec.ts";
 import { demoGame } from "../src/demo_game.ts";
-import type { Entity } from "../src/entity.ts";
 import { defineGame } from "../src/game.ts";
 import { Grid } from "../src/grid.ts";
 import { assignRegions, PartitionMap } from "../src/partition.ts";
@@ -71,7 +70,10 @@ Deno.test("ownership intervals recorded by both workers cover every tick exactly
         const from = open.get(e.entity);
         assert.ok(from !== undefined, `release of ${e.entity} without acquire on ${s.id}`);
         open.delete(e.entity);
-        (intervals.get(e.entity) ?? intervals.set(e.entity, []).get(e.entity)!).push([from, e.tick]);
+        (intervals.get(e.entity) ?? intervals.set(e.entity, []).get(e.entity)!).push([
+          from,
+          e.tick,
+        ]);
       }
     }
     for (const [entity, from] of open) {
@@ -83,9 +85,17 @@ Deno.test("ownership intervals recorded by both workers cover every tick exactly
     list.sort((p, q) => p[0] - q[0]);
     assert.equal(list[0][0], 0, `entity ${entity} owned from the start`);
     for (let n = 1; n < list.length; n++) {
-      assert.equal(list[n][0], list[n - 1][1] + 1, `entity ${entity}: gap or overlap at ${list[n][0]}`);
+      assert.equal(
+        list[n][0],
+        list[n - 1][1] + 1,
+        `entity ${entity}: gap or overlap at ${list[n][0]}`,
+      );
     }
-    assert.equal(list[list.length - 1][1], Infinity);
+    // Still owned, or released at the last tick and in flight to its next owner.
+    assert.ok(
+      list[list.length - 1][1] >= 300,
+      `entity ${entity} lost after ${list[list.length - 1][1]}`,
+    );
   }
 });
 
