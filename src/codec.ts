@@ -39,6 +39,28 @@ export interface Interaction {
   hops: number;
 }
 
+/**
+ * A whole cell moving to a new owner (live migration): the entities travel as handoffs in the
+ * same batch; `count` and `checksum` let the receiver verify it got exactly that state before
+ * it takes ownership. `tick` is the last tick the sender simulated the cell.
+ */
+export interface Transfer {
+  cell: number;
+  epoch: number;
+  tick: number;
+  count: number;
+  checksum: number;
+  /** Sender's wall clock when it froze the cell, for the pause measurement. */
+  frozenAtMs: number;
+}
+
+/** The receiver's answer to a transfer: accepted (ownership taken) or refused (resend). */
+export interface TransferAck {
+  cell: number;
+  epoch: number;
+  ok: boolean;
+}
+
 /** Everything one worker sends one peer for one tick. */
 export interface Batch {
   from: string;
@@ -49,6 +71,8 @@ export interface Batch {
   deletes: number[];
   handoffs: Handoff[];
   interactions: Interaction[];
+  transfers: Transfer[];
+  acks: TransferAck[];
 }
 
 /** An empty batch for `from` at `tick`. */
@@ -62,6 +86,8 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
     deletes: [],
     handoffs: [],
     interactions: [],
+    transfers: [],
+    acks: [],
   };
 }
 
@@ -69,7 +95,29 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
 export function isEmptyBatch(batch: Batch): boolean {
   return batch.creates.length === 0 && batch.updates.length === 0 &&
     batch.deletes.length === 0 && batch.handoffs.length === 0 &&
-    batch.interactions.length === 0;
+    batch.interactions.length === 0 && batch.transfers.length === 0 &&
+    batch.acks.length === 0;
+}
+
+/**
+ * FNV-1a checksum of entity states, independent of their order: what the sender froze and
+ * what the receiver decoded must agree before ownership moves.
+ */
+export function checksumOf(states: Iterable<EntityState>): number {
+  let sum = 0;
+  for (const s of states) {
+    const text = `${s.id}|${s.type}|${s.x}|${s.y}|${s.z}|${s.vx}|${s.vy}|${s.vz}|${
+      JSON.stringify(s.data, binaryAsArray)
+    }`;
+    let h = 2166136261;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    sum = (sum + (h >>> 0)) >>> 0;
+  }
+  return sum;
+}
+
+function binaryAsArray(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Array.from(value) : value;
 }
 
 /** Snapshot of an entity's state for the wire (the data object is shared, not copied). */
@@ -107,6 +155,8 @@ export function encodeBatch(batch: Batch): Uint8Array {
     d: batch.deletes,
     h: batch.handoffs.map((h) => [entityToWire(h.entity), h.tick, h.hops]),
     i: batch.interactions.map((i) => [i.id, i.source, i.target, i.kind, i.data ?? null, i.hops]),
+    m: batch.transfers.map((t) => [t.cell, t.epoch, t.tick, t.count, t.checksum, t.frozenAtMs]),
+    a: batch.acks.map((a) => [a.cell, a.epoch, a.ok]),
   });
 }
 
@@ -266,6 +316,24 @@ export function decodeBatch(bytes: Uint8Array): Batch {
         data: plain(i[4], `interactions[${n}].data`),
         hops: int(i[5], `interactions[${n}].hops`),
       };
+    }),
+    transfers: list(raw.m, "transfers").map((value, n) => {
+      const t = list(value, `transfers[${n}]`);
+      if (t.length !== 6) fail(`transfers[${n}] must have 6 fields, got ${t.length}`);
+      return {
+        cell: int(t[0], `transfers[${n}].cell`),
+        epoch: int(t[1], `transfers[${n}].epoch`),
+        tick: int(t[2], `transfers[${n}].tick`),
+        count: int(t[3], `transfers[${n}].count`),
+        checksum: int(t[4], `transfers[${n}].checksum`),
+        frozenAtMs: finite(t[5], `transfers[${n}].frozenAtMs`),
+      };
+    }),
+    acks: list(raw.a, "acks").map((value, n) => {
+      const a = list(value, `acks[${n}]`);
+      if (a.length !== 3) fail(`acks[${n}] must have 3 fields, got ${a.length}`);
+      if (typeof a[2] !== "boolean") fail(`acks[${n}].ok must be a boolean, got ${describe(a[2])}`);
+      return { cell: int(a[0], `acks[${n}].cell`), epoch: int(a[1], `acks[${n}].epoch`), ok: a[2] };
     }),
   };
 }

@@ -25,6 +25,40 @@ export interface DemoGameConfig {
   bumpRadius: number;
   bumpCooldownTicks: number;
   seed: number;
+  /** A crowd: this fraction of NPCs spawns at `hotspot.at` and stays within `radius` of it. */
+  hotspot: { at: number[]; radius: number; fraction: number };
+}
+
+/** Weights of the load estimate per cell: a·entities + b·players + c·interactions/s. */
+export interface LoadWeights {
+  entities: number;
+  players: number;
+  interactions: number;
+}
+
+/** When and how the coordinator moves cells between workers. */
+export interface RebalanceConfig {
+  enabled: boolean;
+  /** Act when the most loaded worker exceeds the least loaded by this ratio... */
+  ratio: number;
+  /** ...for at least this long... */
+  sustainMs: number;
+  /** ...and the hottest worker carries at least this much load. */
+  minLoad: number;
+  /** Quiet time for a worker after it took part in a migration. */
+  cooldownMs: number;
+  /** How often the coordinator considers moves. */
+  intervalMs: number;
+}
+
+/** Claiming and returning warm pool workers; 0 disables a threshold. */
+export interface AutoscaleConfig {
+  /** Claim a spare when every active worker's load is above this... */
+  highWater: number;
+  /** ...return one when every active worker's load is below this... */
+  lowWater: number;
+  /** ...for at least this long. */
+  sustainMs: number;
 }
 
 /** A fully validated node configuration. */
@@ -61,6 +95,11 @@ export interface Config {
   heartbeatMs: number;
   /** A worker silent for this long is considered dead. */
   workerTimeoutMs: number;
+  /** How long a draining worker waits for its cells to move before it gives up. */
+  drainTimeoutMs: number;
+  load: LoadWeights;
+  rebalance: RebalanceConfig;
+  autoscale: AutoscaleConfig;
   game: DemoGameConfig;
 }
 
@@ -96,7 +135,25 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   ghostMargin: 60,
   heartbeatMs: 1000,
   workerTimeoutMs: 5000,
-  game: { npcs: 400, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 1 },
+  drainTimeoutMs: 30000,
+  load: { entities: 1, players: 10, interactions: 0.5 },
+  rebalance: {
+    enabled: true,
+    ratio: 1.5,
+    sustainMs: 3000,
+    minLoad: 50,
+    cooldownMs: 5000,
+    intervalMs: 1000,
+  },
+  autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
+  game: {
+    npcs: 400,
+    speed: 40,
+    bumpRadius: 4,
+    bumpCooldownTicks: 20,
+    seed: 1,
+    hotspot: { at: [0, 0], radius: 0, fraction: 0 },
+  },
 });
 
 const DEFAULT_WORLD_EXTENT = 1000;
@@ -172,7 +229,16 @@ export function parseConfig(raw: unknown): Config {
   if (workerTimeoutMs <= heartbeatMs) {
     fail("workerTimeoutMs", `must be > heartbeatMs (${heartbeatMs}), got ${workerTimeoutMs}`);
   }
-  const game = parseGame(or(get("game"), {}), aoiRadius);
+  const drainTimeoutMs = integer(
+    "drainTimeoutMs",
+    or(get("drainTimeoutMs"), DEFAULTS.drainTimeoutMs),
+    1,
+    MAX_TIMER_MS,
+  );
+  const load = parseLoad(or(get("load"), {}));
+  const rebalance = parseRebalance(or(get("rebalance"), {}));
+  const autoscale = parseAutoscale(or(get("autoscale"), {}));
+  const game = parseGame(or(get("game"), {}), aoiRadius, world);
   return {
     role,
     nodeId,
@@ -193,6 +259,10 @@ export function parseConfig(raw: unknown): Config {
     ghostMargin,
     heartbeatMs,
     workerTimeoutMs,
+    drainTimeoutMs,
+    load,
+    rebalance,
+    autoscale,
     game,
   };
 }
@@ -466,7 +536,86 @@ function parseWorld(raw: unknown): WorldConfig {
   return { dims, size, cellSize };
 }
 
-function parseGame(raw: unknown, aoiRadius: number): DemoGameConfig {
+function section(raw: unknown, field: string, known: object): Record<string, unknown> {
+  if (!isPlainObject(raw)) fail(field, `expected an object, got ${show(raw)}`);
+  rejectUnknownKeys(raw, known, `${field}.`);
+  return raw;
+}
+
+function parseLoad(raw: unknown): LoadWeights {
+  const d = DEFAULTS.load;
+  const r = section(raw, "load", d);
+  return {
+    entities: finite("load.entities", pick(r, "entities", d.entities), 0),
+    players: finite("load.players", pick(r, "players", d.players), 0),
+    interactions: finite("load.interactions", pick(r, "interactions", d.interactions), 0),
+  };
+}
+
+function parseRebalance(raw: unknown): RebalanceConfig {
+  const d = DEFAULTS.rebalance;
+  const r = section(raw, "rebalance", d);
+  const ratio = finite("rebalance.ratio", pick(r, "ratio", d.ratio), 1);
+  if (ratio <= 1) fail("rebalance.ratio", `must be > 1, got ${ratio}`);
+  return {
+    enabled: boolean("rebalance.enabled", pick(r, "enabled", d.enabled)),
+    ratio,
+    sustainMs: integer("rebalance.sustainMs", pick(r, "sustainMs", d.sustainMs), 0, MAX_TIMER_MS),
+    minLoad: finite("rebalance.minLoad", pick(r, "minLoad", d.minLoad), 0),
+    cooldownMs: integer(
+      "rebalance.cooldownMs",
+      pick(r, "cooldownMs", d.cooldownMs),
+      0,
+      MAX_TIMER_MS,
+    ),
+    intervalMs: integer(
+      "rebalance.intervalMs",
+      pick(r, "intervalMs", d.intervalMs),
+      50,
+      MAX_TIMER_MS,
+    ),
+  };
+}
+
+function parseAutoscale(raw: unknown): AutoscaleConfig {
+  const d = DEFAULTS.autoscale;
+  const r = section(raw, "autoscale", d);
+  const highWater = finite("autoscale.highWater", pick(r, "highWater", d.highWater), 0);
+  const lowWater = finite("autoscale.lowWater", pick(r, "lowWater", d.lowWater), 0);
+  if (highWater > 0 && lowWater >= highWater) {
+    fail("autoscale.lowWater", `must be < highWater (${highWater}), got ${lowWater}`);
+  }
+  return {
+    highWater,
+    lowWater,
+    sustainMs: integer("autoscale.sustainMs", pick(r, "sustainMs", d.sustainMs), 0, MAX_TIMER_MS),
+  };
+}
+
+function parseHotspot(raw: unknown, world: WorldConfig): DemoGameConfig["hotspot"] {
+  const d = DEFAULTS.game.hotspot;
+  const r = section(raw, "game.hotspot", d);
+  const at = pick(r, "at", d.at);
+  if (!Array.isArray(at) || at.length < 2 || at.length > 3) {
+    fail("game.hotspot.at", `expected [x, y] or [x, y, z], got ${show(at)}`);
+  }
+  at.forEach((v, axis) => finite(`game.hotspot.at[${axis}]`, v, 0));
+  const fraction = finite("game.hotspot.fraction", pick(r, "fraction", d.fraction), 0);
+  if (fraction > 1) fail("game.hotspot.fraction", `expected a number in 0..1, got ${fraction}`);
+  const radius = finite("game.hotspot.radius", pick(r, "radius", d.radius), 0);
+  if (fraction > 0 && radius <= 0) fail("game.hotspot.radius", `must be > 0 when fraction > 0`);
+  for (let axis = 0; axis < at.length && fraction > 0; axis++) {
+    if (at[axis] >= (world.size[axis] ?? Infinity)) {
+      fail(
+        `game.hotspot.at[${axis}]`,
+        `must lie inside the world (< ${world.size[axis]}), got ${at[axis]}`,
+      );
+    }
+  }
+  return { at: at as number[], radius, fraction };
+}
+
+function parseGame(raw: unknown, aoiRadius: number, world: WorldConfig): DemoGameConfig {
   if (!isPlainObject(raw)) fail("game", `expected an object, got ${show(raw)}`);
   rejectUnknownKeys(raw, DEFAULTS.game, "game.");
   const d = DEFAULTS.game;
@@ -482,7 +631,8 @@ function parseGame(raw: unknown, aoiRadius: number): DemoGameConfig {
     0,
   );
   const seed = integer("game.seed", pick(raw, "seed", d.seed));
-  return { npcs, speed, bumpRadius, bumpCooldownTicks, seed };
+  const hotspot = parseHotspot(pick(raw, "hotspot", d.hotspot), world);
+  return { npcs, speed, bumpRadius, bumpCooldownTicks, seed, hotspot };
 }
 
 function parseSecret(value: unknown, role: Role): string {

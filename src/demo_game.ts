@@ -10,11 +10,28 @@ export interface DemoOptions {
   bumpRadius: number;
   bumpCooldownTicks: number;
   seed: number;
+  /** A crowd (a town, a raid): `fraction` of the NPCs live within `radius` of `at`. */
+  hotspot?: { at: number[]; radius: number; fraction: number };
 }
 
-/** Deterministic position of NPC `i` for a seed: every worker computes the same one. */
-export function npcSpawn(i: number, seed: number, size: readonly number[]): number[] {
-  const r = mulberry32(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35));
+/**
+ * Deterministic spawn position of NPC `i`: every worker computes the same one, so each spawns
+ * exactly the NPCs in its own cells. NPCs of the hotspot's share spawn inside it.
+ */
+export function npcSpawn(i: number, options: DemoOptions, size: readonly number[]): number[] {
+  const r = mulberry32(
+    Math.imul(options.seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35),
+  );
+  const hotspot = options.hotspot;
+  if (hotspot && i < Math.floor(options.npcs * hotspot.fraction)) {
+    // Uniform in the disc (ball in 3D) around the hotspot, clipped to the world.
+    const radius = hotspot.radius * Math.sqrt(r());
+    const angle = r() * Math.PI * 2;
+    const offsets = [Math.cos(angle) * radius, Math.sin(angle) * radius, (r() - 0.5) * radius];
+    return size.map((extent, axis) =>
+      Math.min(Math.max((hotspot.at[axis] ?? extent / 2) + offsets[axis], 0), extent - 1e-6)
+    );
+  }
   return size.map((extent) => r() * extent);
 }
 
@@ -45,10 +62,13 @@ export const demoGame = defineGame<DemoOptions>({
   entityTypes: { npc: { description: "wanders and bumps" }, player: { description: "a client" } },
 
   onWorldStart(ctx, owns, options) {
+    const crowd = options.hotspot ? Math.floor(options.npcs * options.hotspot.fraction) : 0;
     for (let i = 0; i < options.npcs; i++) {
-      const [x, y, z = 0] = npcSpawn(i, options.seed, ctx.size);
+      const [x, y, z = 0] = npcSpawn(i, options, ctx.size);
       if (!owns(x, y, z)) continue;
-      const e = ctx.spawn("npc", { x, y, z }, { bumps: 0, cooldownUntil: 0 }, i + 1);
+      const data: Record<string, unknown> = { bumps: 0, cooldownUntil: 0 };
+      if (i < crowd) data.home = 1;
+      const e = ctx.spawn("npc", { x, y, z }, data, i + 1);
       setHeading(e, ctx, options.speed);
     }
   },
@@ -58,6 +78,16 @@ export const demoGame = defineGame<DemoOptions>({
     for (const e of ctx.owned()) {
       if (e.type !== "npc") continue;
       if (ctx.random() < 0.01) setHeading(e, ctx, options.speed);
+      const hotspot = options.hotspot;
+      if (e.data.home === 1 && hotspot) {
+        // Leashed to the crowd: once outside it, head back toward its centre.
+        const dx = hotspot.at[0] - e.x, dy = hotspot.at[1] - e.y;
+        const distance = Math.hypot(dx, dy);
+        if (distance > hotspot.radius && distance > 0) {
+          e.vx = (dx / distance) * options.speed;
+          e.vy = (dy / distance) * options.speed;
+        }
+      }
       e.x += e.vx * dt;
       e.y += e.vy * dt;
       e.z += e.vz * dt;

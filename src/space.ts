@@ -3,11 +3,15 @@
 // batches in and hands batches out; the worker role moves them over gRPC.
 import {
   type Batch,
+  checksumOf,
   emptyBatch,
+  type EntityState,
   type Handoff,
   type Interaction,
   isEmptyBatch,
   stateOf,
+  type Transfer,
+  type TransferAck,
 } from "./codec.ts";
 import type { Entity, EntityData } from "./entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
@@ -47,6 +51,32 @@ export interface SpaceCounters {
   interactionsForwarded: number;
   interactionsDropped: number;
   batchesApplied: number;
+  /** Cells handed over (acknowledged by the receiver) and taken over by live migration. */
+  migrationsOut: number;
+  migrationsIn: number;
+  /** Transfers refused by this worker because count or checksum did not match. */
+  transfersRefused: number;
+}
+
+/** One accepted live migration, as measured by the receiver. */
+export interface MigrationRecord {
+  cell: number;
+  epoch: number;
+  from: string;
+  entities: number;
+  /** Wall time from the sender freezing the cell to this worker owning it. */
+  pauseMs: number;
+  /** Ticks between the sender's last tick with the cell and the first tick here with it, minus one. */
+  ticksMissed: number;
+  tick: number;
+}
+
+interface Outgoing {
+  to: string;
+  transfer: Transfer;
+  states: EntityState[];
+  tick: number;
+  sentAt: number;
 }
 
 /** Options of {@linkcode Space}. */
@@ -66,6 +96,10 @@ export interface SpaceOptions {
 }
 
 const MAX_HOPS = 8;
+/** Ticks a batch from a newer map epoch waits for that map before it is applied anyway. */
+const EPOCH_WAIT_TICKS = 40;
+/** Ticks before an unacknowledged transfer is sent again. */
+const RESEND_TICKS = 40;
 const FORWARD_TICKS = 200;
 
 /** One worker's simulation of the cells it owns. */
@@ -82,6 +116,9 @@ export class Space {
     interactionsForwarded: 0,
     interactionsDropped: 0,
     batchesApplied: 0,
+    migrationsOut: 0,
+    migrationsIn: 0,
+    transfersRefused: 0,
   };
   map: PartitionMap;
   /** Last tick stepped (-1 before the first). */
@@ -89,7 +126,15 @@ export class Space {
 
   #options: SpaceOptions;
   #sender = new GhostSender();
-  #inbox: Batch[] = [];
+  #inbox: Array<{ batch: Batch; seen: number }> = [];
+  /** Cells this worker lost in the latest map and must hand over at its next tick. */
+  #lostCells = new Set<number>();
+  /** Transfers sent and not yet acknowledged, by "cell:epoch". */
+  #outgoing = new Map<string, Outgoing>();
+  /** Transfers taken over, by "from:cell:epoch", so a resend is acknowledged, not re-applied. */
+  #accepted = new Map<string, number>();
+  #migrations: MigrationRecord[] = [];
+  #interactionCounts = new Map<number, number>();
   #pending: Interaction[] = [];
   #applied = new Map<string, number>();
   #forward = new Map<number, { owner: string; until: number }>();
@@ -102,7 +147,6 @@ export class Space {
   #started = false;
   #leaving: Entity[] = [];
   #ctx: GameContext;
-  #interactionsPerCell = new Map<number, number>();
 
   constructor(options: SpaceOptions) {
     this.#options = options;
@@ -120,10 +164,22 @@ export class Space {
     return this.map.ownerOf(this.grid.cellOf(x, y, z)) === this.id;
   }
 
-  /** Installs a new partition map. The first map that gives this worker cells at epoch 1 starts the world. */
+  /**
+   * Installs a new partition map. Cells this worker lost are frozen and handed over, with all
+   * their entities, at its next tick. The first map that gives this worker cells at epoch 1
+   * starts the world.
+   */
   setMap(map: PartitionMap): void {
     if (map.epoch < this.map.epoch) return;
+    const previous = this.map;
     this.map = map;
+    if (map.epoch > previous.epoch) {
+      for (let cell = 0; cell < map.owners.length; cell++) {
+        if (previous.owners[cell] === this.id && map.owners[cell] !== this.id) {
+          this.#lostCells.add(cell);
+        }
+      }
+    }
     if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
       this.#started = true;
       const start = this.#options.game.onWorldStart;
@@ -133,7 +189,29 @@ export class Space {
 
   /** Queues a decoded batch from a peer; it is applied at the first tick after its own. */
   receive(batch: Batch): void {
-    this.#inbox.push(batch);
+    this.#inbox.push({ batch, seen: this.tick });
+  }
+
+  /** Transfers sent and not yet acknowledged. */
+  get pendingTransfers(): number {
+    return this.#outgoing.size;
+  }
+
+  /** True when this worker owns no cell, no entity, and every transfer was acknowledged. */
+  get empty(): boolean {
+    return this.owned.size === 0 && this.#outgoing.size === 0 && !this.map.owners.includes(this.id);
+  }
+
+  /** Live migrations accepted here, oldest first (bounded). */
+  migrations(): readonly MigrationRecord[] {
+    return this.#migrations;
+  }
+
+  /** Interactions applied per cell since the last call (for load reports). */
+  takeInteractionCounts(): Map<number, number> {
+    const counts = this.#interactionCounts;
+    this.#interactionCounts = new Map();
+    return counts;
   }
 
   /** A peer went away: drop its ghosts. */
@@ -146,7 +224,6 @@ export class Space {
   step(tick: number): Map<string, Batch> {
     this.tick = tick;
     this.#out.clear();
-    this.#interactionsPerCell.clear();
     this.#applyInbox(tick);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
@@ -187,11 +264,6 @@ export class Space {
     return counts;
   }
 
-  /** Interactions applied per cell during the last tick. */
-  interactionsPerCell(): ReadonlyMap<number, number> {
-    return this.#interactionsPerCell;
-  }
-
   #batchFor(peer: string): Batch {
     let batch = this.#out.get(peer);
     if (!batch) this.#out.set(peer, batch = emptyBatch(this.id, this.map.epoch, this.tick));
@@ -200,18 +272,124 @@ export class Space {
 
   #applyInbox(tick: number): void {
     if (this.#inbox.length === 0) return;
-    const later: Batch[] = [];
-    for (const batch of this.#inbox) {
-      if (batch.tick >= tick) {
-        later.push(batch);
+    const later: Array<{ batch: Batch; seen: number }> = [];
+    for (const entry of this.#inbox) {
+      const batch = entry.batch;
+      // Apply after the sender's tick, and only once our map is as new as the sender's (it may
+      // hand us cells we have not heard of yet); an overdue map does not hold a batch forever.
+      const waitingForMap = batch.epoch > this.map.epoch && tick - entry.seen < EPOCH_WAIT_TICKS;
+      if (batch.tick >= tick || waitingForMap) {
+        later.push(entry);
         continue;
       }
       this.counters.batchesApplied++;
-      for (const handoff of batch.handoffs) this.#adopt(handoff, batch.from, tick);
+      for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
+      const skip = this.#acceptTransfers(batch, tick);
+      for (const handoff of batch.handoffs) {
+        if (!skip.has(handoff.entity.id)) this.#adopt(handoff, batch.from, tick);
+      }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#pending.push(interaction);
     }
     this.#inbox = later;
+  }
+
+  /**
+   * Verifies each cell transfer in the batch against the handoffs that carry its entities and
+   * acknowledges it. Returns the ids of handoffs not to adopt: those of refused transfers
+   * (count or checksum mismatch: the sender keeps the cell and resends) and of resends of
+   * transfers already taken.
+   */
+  #acceptTransfers(batch: Batch, tick: number): Set<number> {
+    const skip = new Set<number>();
+    for (const t of batch.transfers) {
+      // Its members: the sender's own (hop 0) handoffs into that cell; passed-on ones are not.
+      const handoffs = batch.handoffs.filter((h) =>
+        h.hops === 0 && this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z) === t.cell
+      );
+      const key = `${batch.from}:${t.cell}:${t.epoch}`;
+      const ack: TransferAck = { cell: t.cell, epoch: t.epoch, ok: true };
+      if (this.#accepted.has(key)) {
+        for (const h of handoffs) skip.add(h.entity.id);
+      } else if (
+        handoffs.length !== t.count || checksumOf(handoffs.map((h) => h.entity)) !== t.checksum
+      ) {
+        ack.ok = false;
+        for (const h of handoffs) skip.add(h.entity.id);
+        this.counters.transfersRefused++;
+        this.#options.log?.error("migration.refused", {
+          cell: t.cell,
+          from: batch.from,
+          expected: t.count,
+          got: handoffs.length,
+        });
+      } else {
+        this.#accepted.set(key, tick);
+        this.counters.migrationsIn++;
+        const record: MigrationRecord = {
+          cell: t.cell,
+          epoch: t.epoch,
+          from: batch.from,
+          entities: t.count,
+          pauseMs: Math.max(0, Date.now() - t.frozenAtMs),
+          ticksMissed: Math.max(0, tick - t.tick - 1),
+          tick,
+        };
+        this.#migrations.push(record);
+        if (this.#migrations.length > 100) this.#migrations.shift();
+        this.#options.log?.info("migration.accepted", { ...record });
+      }
+      this.#batchFor(batch.from).acks.push(ack);
+    }
+    return skip;
+  }
+
+  #acknowledged(ack: TransferAck, from: string): void {
+    const key = `${ack.cell}:${ack.epoch}`;
+    const outgoing = this.#outgoing.get(key);
+    if (!outgoing || outgoing.to !== from) return;
+    if (ack.ok) {
+      this.#outgoing.delete(key);
+      this.counters.migrationsOut++;
+      this.#options.log?.info("migration.acknowledged", {
+        cell: ack.cell,
+        epoch: ack.epoch,
+        to: from,
+      });
+    } else {
+      outgoing.sentAt = -Infinity; // resend at the next tick
+      this.#options.log?.warn("migration.resend", { cell: ack.cell, epoch: ack.epoch, to: from });
+    }
+  }
+
+  /** Freezes the cells lost in the latest map: their handoffs are already in the batches. */
+  #sendTransfers(tick: number, leavingByCell: Map<number, EntityState[]>): void {
+    for (const cell of this.#lostCells) {
+      const to = this.map.ownerOf(cell);
+      if (!to || to === this.id) continue;
+      const states = leavingByCell.get(cell) ?? [];
+      const transfer: Transfer = {
+        cell,
+        epoch: this.map.epoch,
+        tick,
+        count: states.length,
+        checksum: checksumOf(states),
+        frozenAtMs: Date.now(),
+      };
+      this.#outgoing.set(`${cell}:${transfer.epoch}`, { to, transfer, states, tick, sentAt: tick });
+      this.#batchFor(to).transfers.push(transfer);
+    }
+    this.#lostCells.clear();
+    // Resend what was refused or not acknowledged in time, exactly as first sent.
+    for (const outgoing of this.#outgoing.values()) {
+      if (tick - outgoing.sentAt < RESEND_TICKS) continue;
+      outgoing.sentAt = tick;
+      const batch = this.#batchFor(outgoing.to);
+      batch.transfers.push(outgoing.transfer);
+      for (const entity of outgoing.states) {
+        batch.handoffs.push({ entity, tick: outgoing.tick, hops: 0 });
+      }
+    }
   }
 
   #adopt(handoff: Handoff, from: string, tick: number): void {
@@ -255,9 +433,9 @@ export class Space {
         this.#applied.set(interaction.id, tick);
         onInteract?.(this.#ctx, target, interaction);
         this.counters.interactionsApplied++;
-        this.#interactionsPerCell.set(
+        this.#interactionCounts.set(
           target.cell,
-          (this.#interactionsPerCell.get(target.cell) ?? 0) + 1,
+          (this.#interactionCounts.get(target.cell) ?? 0) + 1,
         );
         this.#note("applied", tick, interaction, false);
         continue;
@@ -293,15 +471,25 @@ export class Space {
       if (owner !== this.id && owner !== "") leaving.push(e);
       else this.index.upsert(e);
     }
+    const leavingByCell = new Map<number, EntityState[]>();
     for (const e of leaving) {
       const owner = map.ownerOf(e.cell);
       this.owned.delete(e.id);
-      this.#batchFor(owner).handoffs.push({ entity: stateOf(e), tick, hops: 0 });
+      const state = stateOf(e);
+      this.#batchFor(owner).handoffs.push({ entity: state, tick, hops: 0 });
+      if (this.#lostCells.has(e.cell)) {
+        let group = leavingByCell.get(e.cell);
+        if (!group) leavingByCell.set(e.cell, group = []);
+        group.push(state);
+      }
       this.ghosts.keepAsGhost(e, owner, tick);
       this.#sender.handedOff(e.id, owner);
       this.#forward.set(e.id, { owner, until: tick + FORWARD_TICKS });
       this.counters.handoffsOut++;
       this.#record("release", e.id, owner, tick);
+    }
+    if (this.#lostCells.size > 0 || this.#outgoing.size > 0) {
+      this.#sendTransfers(tick, leavingByCell);
     }
   }
 
@@ -309,6 +497,9 @@ export class Space {
     for (const [id, f] of this.#forward) if (f.until < tick) this.#forward.delete(id);
     for (const [id, at] of this.#applied) {
       if (at + FORWARD_TICKS * 2 < tick) this.#applied.delete(id);
+    }
+    for (const [key, at] of this.#accepted) {
+      if (at + FORWARD_TICKS * 5 < tick) this.#accepted.delete(key);
     }
   }
 

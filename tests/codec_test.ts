@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Batch, decodeBatch, emptyBatch, encodeBatch, MAX_BATCH_BYTES } from "../src/codec.ts";
+import {
+  type Batch,
+  checksumOf,
+  decodeBatch,
+  emptyBatch,
+  encodeBatch,
+  MAX_BATCH_BYTES,
+} from "../src/codec.ts";
 import { BatchError } from "../src/errors.ts";
 import { encode } from "../src/wire.ts";
 
@@ -48,6 +55,18 @@ const batch: fc.Arbitrary<Batch> = fc.record({
     }),
     { maxLength: 3 },
   ),
+  transfers: fc.array(
+    fc.record({
+      cell: fc.nat(1000),
+      epoch: id,
+      tick: id,
+      count: fc.nat(5000),
+      checksum: fc.nat(2 ** 32 - 1),
+      frozenAtMs: finite,
+    }),
+    { maxLength: 2 },
+  ),
+  acks: fc.array(fc.record({ cell: fc.nat(1000), epoch: id, ok: fc.boolean() }), { maxLength: 2 }),
 });
 
 /** -0 and 0 are the same value on the wire; compare what a peer can observe. */
@@ -104,7 +123,7 @@ function rejects(payload: Uint8Array, pattern: RegExp): void {
 }
 
 const wire = (fields: Record<string, unknown>) =>
-  encode({ v: 1, f: "w1", e: 1, t: 5, c: [], u: [], d: [], h: [], i: [], ...fields });
+  encode({ v: 1, f: "w1", e: 1, t: 5, c: [], u: [], d: [], h: [], i: [], m: [], a: [], ...fields });
 const entity = [7, "npc", 1, 2, 0, 0, 0, 0, {}];
 
 Deno.test("the reserved byte 0xc1 is rejected wherever it appears", () => {
@@ -164,9 +183,25 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
     wire({ c: [[1, "npc", 0, 0, 0, 0, 0, 0, { a: new Int8Array(2) }]] }),
     /unsupported value/,
   );
+  rejects(wire({ m: [[1, 2, 3, 4, 5]] }), /transfers\[0\] must have 6 fields/);
+  rejects(wire({ m: [[1, 2, 3, 4, -5, 0]] }), /transfers\[0\]\.checksum/);
+  rejects(wire({ a: [[1, 2, "yes"]] }), /acks\[0\]\.ok must be a boolean/);
+  rejects(wire({ a: 3 }), /acks must be an array/);
   let deep: unknown = 1;
   for (let n = 0; n < 20; n++) deep = [deep];
   rejects(wire({ c: [[1, "npc", 0, 0, 0, 0, 0, 0, { deep }]] }), /nesting deeper/);
+});
+
+Deno.test("the transfer checksum ignores order and changes with any field", () => {
+  const a = { ...stateOf(), id: 1, data: { hp: 3 } };
+  const b = { ...stateOf(), id: 2, x: 5 };
+  assert.equal(checksumOf([a, b]), checksumOf([b, a]));
+  assert.notEqual(checksumOf([a, b]), checksumOf([a, { ...b, x: 5.000001 }]));
+  assert.notEqual(checksumOf([a, b]), checksumOf([{ ...a, data: { hp: 4 } }, b]));
+  assert.notEqual(checksumOf([a, b]), checksumOf([a]));
+  const batch = { ...emptyBatch("w1", 1, 1), handoffs: [{ entity: a, tick: 1, hops: 0 }] };
+  const decoded = decodeBatch(encodeBatch(batch));
+  assert.equal(checksumOf(decoded.handoffs.map((h) => h.entity)), checksumOf([a]));
 });
 
 Deno.test("a map key named __proto__ cannot change an object's prototype", () => {

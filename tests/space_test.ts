@@ -232,3 +232,102 @@ Deno.test("a batch is applied only once the receiver's tick is past the batch's 
   b.step(batch.tick + 1);
   assert.ok(b.owned.has(id));
 });
+
+function cellWithMost(space: Space): number {
+  const counts = space.entitiesPerCell();
+  return [...counts].sort((p, q) => q[1] - p[1])[0][0];
+}
+
+Deno.test("a live cell migration moves every entity of the cell and keeps the count every tick", () => {
+  const { spaces, map, step } = pair();
+  const [a, b] = spaces;
+  for (let tick = 1; tick <= 20; tick++) step(tick);
+  const cell = cellWithMost(a);
+  const inCell = [...a.owned.values()].filter((e) => e.cell === cell).length;
+  assert.ok(inCell > 5);
+  const moved = map.next(map.owners.map((o, c) => (c === cell ? "b" : o)));
+  a.setMap(moved);
+  b.setMap(moved);
+  let seen = 0;
+  for (let tick = 21; tick <= 60; tick++) {
+    const inFlight = step(tick);
+    assert.equal(a.owned.size + b.owned.size + inFlight, 300, `count at tick ${tick}`);
+    for (const e of a.owned.values()) assert.notEqual(e.cell, cell, "a never simulates the moved cell");
+    seen = Math.max(seen, b.counters.migrationsIn);
+  }
+  assert.equal(seen, 1);
+  assert.equal(a.counters.migrationsOut, 1, "the sender got the acknowledgement");
+  assert.equal(a.pendingTransfers, 0);
+  const record = b.migrations()[0];
+  assert.equal(record.cell, cell);
+  assert.equal(record.from, "a");
+  assert.ok(record.entities >= inCell - 3, `${record.entities} entities moved`);
+  assert.equal(record.ticksMissed, 0, "the receiver simulates the cell the tick after the sender's last");
+});
+
+Deno.test("a transfer whose state does not match its checksum is refused, kept and resent", () => {
+  const { spaces, map } = pair();
+  const [a, b] = spaces;
+  const frozen = new Set<number>();
+  const deliver = (out: Map<string, import("../src/codec.ts").Batch>, tamper = false) => {
+    for (const [peer, batch] of out) {
+      const copy = decodeBatch(encodeBatch(batch));
+      if (tamper && copy.transfers.length > 0) {
+        const members = copy.handoffs.filter((h) =>
+          grid.cellOf(h.entity.x, h.entity.y) === copy.transfers[0].cell
+        );
+        for (const h of members) frozen.add(h.entity.id);
+        members[0].entity.x += 0.5;
+      }
+      (peer === "a" ? a : b).receive(copy);
+    }
+  };
+  for (let tick = 1; tick <= 5; tick++) {
+    deliver(new Map(a.step(tick)));
+    deliver(new Map(b.step(tick)));
+  }
+  const cell = cellWithMost(a);
+  const moved = map.next(map.owners.map((o, c) => (c === cell ? "b" : o)));
+  a.setMap(moved);
+  b.setMap(moved);
+  deliver(new Map(a.step(6)), true);
+  deliver(new Map(b.step(6)));
+  deliver(new Map(a.step(7)));
+  deliver(new Map(b.step(7))); // b applies a's tick-6 batch now
+  assert.equal(b.counters.transfersRefused, 1);
+  assert.ok(frozen.size > 0);
+  assert.ok(![...frozen].some((id) => b.owned.has(id)), "nothing adopted from a refused transfer");
+  let tick = 8;
+  for (; tick < 60 && a.pendingTransfers > 0; tick++) {
+    deliver(new Map(a.step(tick)));
+    deliver(new Map(b.step(tick)));
+  }
+  assert.equal(a.pendingTransfers, 0, "resent and acknowledged");
+  assert.equal(b.counters.migrationsIn, 1);
+  deliver(new Map(a.step(tick)));
+  deliver(new Map(b.step(tick)));
+  const ids = [...a.owned.keys(), ...b.owned.keys()];
+  assert.equal(new Set(ids).size, ids.length, "no entity owned twice");
+});
+
+Deno.test("a batch from a newer map epoch waits for that map instead of bouncing its handoffs", () => {
+  const { spaces, map } = pair();
+  const [a, b] = spaces;
+  a.step(1);
+  b.step(1);
+  const cell = cellWithMost(a);
+  const moved = map.next(map.owners.map((o, c) => (c === cell ? "b" : o)));
+  a.setMap(moved); // b has not heard of epoch 2 yet
+  const out = new Map(a.step(2));
+  const batch = out.get("b")!;
+  assert.equal(batch.transfers.length, 1);
+  b.receive(decodeBatch(encodeBatch(batch)));
+  const bounced = new Map(b.step(3));
+  const moving = new Set(batch.handoffs.map((h) => h.entity.id));
+  assert.ok(!bounced.get("a")?.handoffs.some((h) => moving.has(h.entity.id)), "not sent back");
+  assert.equal(b.counters.migrationsIn, 0, "waiting for the map");
+  b.setMap(moved);
+  b.step(4);
+  assert.equal(b.counters.migrationsIn, 1);
+  assert.equal(b.migrations()[0].entities, batch.transfers[0].count);
+});
