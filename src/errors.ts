@@ -19,7 +19,23 @@ export const ErrorCode = {
   NOT_OWNER: "NOT_OWNER",
   NOT_FOUND: "NOT_FOUND",
   RATE_LIMITED: "RATE_LIMITED",
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  UNAVAILABLE: "UNAVAILABLE",
   INTERNAL: "INTERNAL",
+  // Coordinator control API (cell moves, drains).
+  CONFLICT: "CONFLICT",
+  NO_CAPACITY: "NO_CAPACITY",
+  // Session gateway: client protocol, login and sessions (docs/protocol.md).
+  BAD_REQUEST: "BAD_REQUEST",
+  TOO_BIG: "TOO_BIG",
+  UNSUPPORTED_PROTOCOL: "UNSUPPORTED_PROTOCOL",
+  TOKEN_EXPIRED: "TOKEN_EXPIRED",
+  RESUME_FAILED: "RESUME_FAILED",
+  BAD_CREDENTIALS: "BAD_CREDENTIALS",
+  USERNAME_TAKEN: "USERNAME_TAKEN",
+  IDLE_TIMEOUT: "IDLE_TIMEOUT",
+  SLOW_CONSUMER: "SLOW_CONSUMER",
+  SESSION_TAKEN_OVER: "SESSION_TAKEN_OVER",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */
