@@ -11,6 +11,9 @@ import { startWorker } from "./roles/worker.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
+  /** Workers: move every cell away before stopping; resolves false when that failed. */
+  drain?(): Promise<boolean>;
+  drained?: Promise<void>;
 }
 
 function configure(args: string[]): Config | undefined {
@@ -72,11 +75,13 @@ async function main(args: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info("shutdown", { signal });
+    // A worker stopped by a signal first hands its cells to the others (graceful drain).
+    const drained = signal !== "drained" && handle.drain ? handle.drain() : Promise.resolve(true);
     const force = setTimeout(() => {
       log.error("shutdown.timeout", { note: "forcing exit" });
       Deno.exit(1);
-    }, 10_000);
-    handle.close({ exiting: true }).then(
+    }, config.drainTimeoutMs + 10_000);
+    drained.then(() => handle.close({ exiting: true })).then(
       () => (clearTimeout(force), stopped.resolve()),
       (error) => {
         log.error("shutdown.failed", { error });
@@ -84,6 +89,8 @@ async function main(args: string[]): Promise<number> {
       },
     );
   };
+  // Drained through the coordinator's API: the worker has left the cluster, so stop.
+  handle.drained?.then(() => stop("drained"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   await stopped.promise;

@@ -10,6 +10,7 @@ export type ThreadMessage =
   | { type: "start"; config: Config }
   | { type: "ready"; id: string; grpcPort: number; httpPort: number }
   | { type: "failed"; message: string }
+  | { type: "drained"; id: string }
   | { type: "close" }
   | { type: "closed" };
 
@@ -58,6 +59,12 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
         grpcPort: 0,
         coordinator: `127.0.0.1:${coordinator.grpcPort}`,
       };
+      thread.addEventListener("message", (event: MessageEvent<ThreadMessage>) => {
+        if (event.data.type !== "drained") return;
+        log.info("thread.drained", { worker: event.data.id });
+        threads.splice(threads.indexOf(thread), 1);
+        thread.terminate();
+      });
       const ready = waitFor(thread, "ready", 30_000);
       thread.postMessage({ type: "start", config: workerConfig } satisfies ThreadMessage);
       await ready;

@@ -7,6 +7,7 @@ import type { GameDefinition } from "../src/game.ts";
 import { Grid } from "../src/grid.ts";
 import { json, jsonError, startHttp } from "../src/http.ts";
 import type { Logger } from "../src/log.ts";
+import { metricsResponse, NodeMetrics } from "../src/metrics.ts";
 import { PartitionMap } from "../src/partition.ts";
 import { PeerLinks } from "../src/peer_links.ts";
 import {
@@ -34,6 +35,13 @@ export interface WorkerHandle {
   httpPort: number;
   space: Space;
   close(options?: CloseOptions): Promise<void>;
+  /**
+   * Asks the coordinator to move every cell away, waits until they are all handed over and
+   * acknowledged (at most drainTimeoutMs), then leaves the cluster. False when it could not.
+   */
+  drain(): Promise<boolean>;
+  /** Resolves when the worker was drained (by drain() or by the coordinator's drain API). */
+  readonly drained: Promise<void>;
 }
 
 const MAX_CATCH_UP = 5;
@@ -50,6 +58,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   const log = rootLog.child("worker", config.nodeId);
   const stop = new AbortController();
   const badBatches = { count: 0 };
+  const metrics = new NodeMetrics({ role: "worker", node: config.nodeId });
   // Filled in once registered; the servers start first so their ports can be registered.
   const live: { space?: Space; links?: PeerLinks } = {};
 
@@ -67,46 +76,56 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         }
         links.accept(call);
       },
-    }, (method) => log.warn("rpc.unauthenticated", { method })),
+    }, (method) => {
+      metrics.countError("UNAUTHENTICATED");
+      log.warn("rpc.unauthenticated", { method });
+    }),
   });
 
-  const http = await startHttp(config.host, config.port, (_request, url) => {
-    const { space, links } = live;
-    if (url.pathname === "/healthz") {
-      return json({ status: space ? "ok" : "starting", role: "worker", id: space?.id ?? "" });
-    }
-    if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
-    const since = Number(url.searchParams.get("since") ?? 0);
-    if (!Number.isSafeInteger(since) || since < 0) {
-      return jsonError(
-        400,
-        "BAD_REQUEST",
-        `since must be a non-negative integer, got ${url.searchParams.get("since")}`,
-      );
-    }
-    switch (url.pathname) {
-      case "/api/state":
-        return json({
-          id: space.id,
-          epoch: space.map.epoch,
-          tick: space.tick,
-          owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
-          ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
-          counters: {
-            ...space.counters,
-            badBatches: badBatches.count,
-            linkDrops: links?.dropped ?? 0,
-          },
-          links: links?.connected() ?? [],
-        });
-      case "/api/ownership":
-        return json({ tick: space.tick, events: space.ownershipSince(since) });
-      case "/api/interactions":
-        return json({ tick: space.tick, events: space.interactionsSince(since) });
-      default:
-        return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
-    }
-  }, log);
+  const http = await startHttp(
+    config.host,
+    config.port,
+    (_request, url) => {
+      if (url.pathname === "/metrics") return metricsResponse();
+      const { space, links } = live;
+      if (url.pathname === "/healthz") {
+        return json({ status: space ? "ok" : "starting", role: "worker", id: space?.id ?? "" });
+      }
+      if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+      const since = Number(url.searchParams.get("since") ?? 0);
+      if (!Number.isSafeInteger(since) || since < 0) {
+        return jsonError(
+          400,
+          "BAD_REQUEST",
+          `since must be a non-negative integer, got ${url.searchParams.get("since")}`,
+        );
+      }
+      switch (url.pathname) {
+        case "/api/state":
+          return json({
+            id: space.id,
+            epoch: space.map.epoch,
+            tick: space.tick,
+            owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
+            ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
+            counters: {
+              ...space.counters,
+              badBatches: badBatches.count,
+              linkDrops: links?.dropped ?? 0,
+            },
+            links: links?.connected() ?? [],
+          });
+        case "/api/ownership":
+          return json({ tick: space.tick, events: space.ownershipSince(since) });
+        case "/api/interactions":
+          return json({ tick: space.tick, events: space.interactionsSince(since) });
+        default:
+          return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
+      }
+    },
+    log,
+    { traffic: metrics.http },
+  );
 
   const coordinator = rpcClient("Coordinator", config.coordinator, config.secret);
   const request: RegisterRequest = {
@@ -150,6 +169,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   }
   const id = reply.workerId;
   log.node = id;
+  metrics.node = id;
   request.nodeId = id; // re-register under the same id after a coordinator restart
   const world = reply.world;
   const grid = new Grid({ dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize });
@@ -180,6 +200,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         liveSpace.receive(batch);
       } catch (error) {
         badBatches.count++;
+        metrics.countError("BAD_BATCH");
         log.error("batch.rejected", { peer, bytes: payload.length, error });
       }
     },
@@ -189,6 +210,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     },
   });
   live.links = peers;
+  metrics.watchWorker(liveSpace, peers.traffic);
 
   // Follow the partition map.
   const watch = () => {
@@ -207,6 +229,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         liveSpace.setMap(new PartitionMap(update.epoch, update.owners));
       }
       peers.update(update.workers);
+      myState = update.workers.find((w) => w.id === id)?.state ?? myState;
+      checkDrained();
     });
     call.on("error", (error) => {
       if (!stop.signal.aborted) log.warn("watch.error", { error });
@@ -217,6 +241,20 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     stopWatch = () => call.cancel();
   };
   let stopWatch = () => {};
+  // Resolved when the coordinator reports this worker drained (all cells moved, acknowledged)
+  // and it has left the cluster.
+  const drained = { ...Promise.withResolvers<void>(), settled: false };
+  let myState = "";
+  const checkDrained = () => {
+    if (drained.settled || myState !== "drained" || !liveSpace.empty) return;
+    drained.settled = true;
+    unary(coordinator, "Leave", { workerId: id })
+      .catch((error) => log.warn("leave.failed", { error }))
+      .finally(() => {
+        log.info("worker.drained");
+        drained.resolve();
+      });
+  };
   watch();
 
   const clock = new TickClock(world.worldStartMs, world.tickHz);
@@ -224,12 +262,16 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   // Load reports, sent from the tick loop every heartbeatMs worth of ticks.
   const reportTicks = Math.max(1, Math.round(reply.heartbeatMs / clock.periodMs));
   let nextReport = 0;
+  let lastReportAt = performance.now();
   const heartbeat = async () => {
+    const seconds = Math.max(0.001, (performance.now() - lastReportAt) / 1000);
+    lastReportAt = performance.now();
+    const interactions = liveSpace.takeInteractionCounts();
     const cells = [...liveSpace.entitiesPerCell()].map(([cell, entities]) => ({
       cell,
       entities,
       players: 0,
-      interactions: liveSpace.interactionsPerCell().get(cell) ?? 0,
+      interactions: Math.round((interactions.get(cell) ?? 0) / seconds),
     }));
     try {
       await unary(coordinator, "Heartbeat", {
@@ -240,6 +282,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         ghosts: liveSpace.ghosts.size,
         tickP50Ms: durations.percentile(0.5),
         tickP99Ms: durations.percentile(0.99),
+        pendingTransfers: liveSpace.pendingTransfers,
       }, 2_000);
     } catch (error) {
       if (stop.signal.aborted) return;
@@ -265,7 +308,10 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       const started = performance.now();
       const out = liveSpace.step(tick);
       for (const [peer, batch] of out) peers.send(peer, encodeBatch(batch));
-      durations.add(performance.now() - started);
+      const ms = performance.now() - started;
+      durations.add(ms);
+      if (myState === "drained") checkDrained();
+      metrics.observeTick(ms / 1000);
       last = tick;
       // Every worker reports at the same global ticks, so the coordinator's sums are exact.
       if (tick >= nextReport) {
@@ -287,6 +333,28 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     grpcPort: rpc.port,
     httpPort: http.port,
     space: liveSpace,
+    drained: drained.promise,
+    async drain() {
+      try {
+        const reply = await unary<{ workerId: string }, { cells: number }>(coordinator, "Drain", {
+          workerId: id,
+        });
+        log.info("drain.started", { cells: reply.cells });
+      } catch (error) {
+        log.warn("drain.refused", { error, note: "stopping without moving cells" });
+        return false;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), config.drainTimeoutMs);
+      });
+      const done = await Promise.race([drained.promise.then(() => true), timedOut]);
+      clearTimeout(timer);
+      if (!done) {
+        log.error("drain.timeout", { ms: config.drainTimeoutMs, owned: liveSpace.owned.size });
+      }
+      return done;
+    },
     async close(options: CloseOptions = {}) {
       if (stop.signal.aborted) return;
       stop.abort();
@@ -294,6 +362,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       stopWatch();
       peers.close(options);
       await http.close();
+      metrics.close();
       if (!options.exiting) {
         coordinator.close();
         await rpc.close();

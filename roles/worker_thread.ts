@@ -16,6 +16,12 @@ self.onmessage = async (event: MessageEvent<ThreadMessage>) => {
     });
     try {
       handle = await startWorker(message.config, log);
+      const started = handle;
+      // Drained through the coordinator's API: this worker has left; the main thread ends us.
+      started.drained.then(async () => {
+        await started.close({ exiting: true });
+        self.postMessage({ type: "drained", id: started.id });
+      });
       self.postMessage({
         type: "ready",
         id: handle.id,

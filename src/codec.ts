@@ -2,7 +2,7 @@
 // field by field on decode so a malformed or hostile batch is rejected whole.
 import { Packr } from "msgpackr";
 import { BatchError } from "./errors.ts";
-import type { Entity, EntityData } from "./entity.ts";
+import type { Entity, EntityData, SessionInfo } from "./entity.ts";
 
 /** Version of the batch layout; a batch with another version is rejected. */
 export const BATCH_VERSION = 1;
@@ -27,6 +27,8 @@ export interface Handoff {
   entity: EntityState;
   tick: number;
   hops: number;
+  /** A player's session travels with its entity. */
+  session?: SessionInfo;
 }
 
 /** An interaction aimed at an entity owned elsewhere; `id` makes it apply exactly once. */
@@ -153,45 +155,55 @@ export function encodeBatch(batch: Batch): Uint8Array {
     c: batch.creates.map(entityToWire),
     u: batch.updates.map(entityToWire),
     d: batch.deletes,
-    h: batch.handoffs.map((h) => [entityToWire(h.entity), h.tick, h.hops]),
+    h: batch.handoffs.map((h) =>
+      h.session
+        ? [entityToWire(h.entity), h.tick, h.hops, sessionToWire(h.session)]
+        : [entityToWire(h.entity), h.tick, h.hops]
+    ),
     i: batch.interactions.map((i) => [i.id, i.source, i.target, i.kind, i.data ?? null, i.hops]),
     m: batch.transfers.map((t) => [t.cell, t.epoch, t.tick, t.count, t.checksum, t.frozenAtMs]),
     a: batch.acks.map((a) => [a.cell, a.epoch, a.ok]),
   });
 }
 
-function fail(message: string, cause?: unknown): never {
+/** Throws a BatchError (BAD_BATCH) with the decoder's message style. */
+export function fail(message: string, cause?: unknown): never {
   throw new BatchError(`Cannot decode batch: ${message}`, cause ? { cause } : undefined);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** True for a plain object (a decoded msgpack map). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
-function int(value: unknown, what: string): number {
+/** A non-negative safe integer, or BAD_BATCH naming `what`. */
+export function int(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     fail(`${what} must be a non-negative integer, got ${describe(value)}`);
   }
   return value;
 }
 
-function finite(value: unknown, what: string): number {
+/** A finite number, or BAD_BATCH naming `what`. */
+export function finite(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     fail(`${what} must be a finite number, got ${describe(value)}`);
   }
   return value;
 }
 
-function str(value: unknown, what: string, max = 128): string {
+/** A string of 1..max characters, or BAD_BATCH naming `what`. */
+export function str(value: unknown, what: string, max = 128): string {
   if (typeof value !== "string" || value.length === 0 || value.length > max) {
     fail(`${what} must be a string of 1..${max} characters, got ${describe(value)}`);
   }
   return value;
 }
 
-function list(value: unknown, what: string): unknown[] {
+/** An array, or BAD_BATCH naming `what`. */
+export function list(value: unknown, what: string): unknown[] {
   if (!Array.isArray(value)) fail(`${what} must be an array, got ${describe(value)}`);
   return value;
 }
@@ -239,7 +251,8 @@ export function plainDataProblem(value: unknown, depth = 0): string | undefined 
     : `an unsupported value (${name ?? typeof value})`;
 }
 
-function plain(value: unknown, what: string): unknown {
+/** Plain msgpack data (see plainDataProblem), or BAD_BATCH naming `what`. */
+export function plain(value: unknown, what: string): unknown {
   const problem = plainDataProblem(value);
   if (problem) fail(`${what} contains ${problem}`);
   return value;
@@ -261,6 +274,23 @@ function entityFromWire(value: unknown, what: string): EntityState {
     vy: finite(w[6], `${what}.vy`),
     vz: finite(w[7], `${what}.vz`),
     data,
+  };
+}
+
+function sessionToWire(s: SessionInfo): Wire {
+  return [s.id, s.gateway, s.name, s.lastSeq, s.resumeJti, s.detachedAt];
+}
+
+function sessionFromWire(value: unknown, what: string): SessionInfo {
+  const w = list(value, what);
+  if (w.length !== 6) fail(`${what} must have 6 fields, got ${w.length}`);
+  return {
+    id: str(w[0], `${what}.id`),
+    gateway: str(w[1], `${what}.gateway`),
+    name: str(w[2], `${what}.name`),
+    lastSeq: int(w[3], `${what}.lastSeq`),
+    resumeJti: str(w[4], `${what}.resumeJti`),
+    detachedAt: finite(w[5], `${what}.detachedAt`),
   };
 }
 
@@ -298,12 +328,16 @@ export function decodeBatch(bytes: Uint8Array): Batch {
     deletes: list(raw.d, "deletes").map((id, n) => int(id, `deletes[${n}]`)),
     handoffs: list(raw.h, "handoffs").map((value, n) => {
       const h = list(value, `handoffs[${n}]`);
-      if (h.length !== 3) fail(`handoffs[${n}] must have 3 fields, got ${h.length}`);
-      return {
+      if (h.length !== 3 && h.length !== 4) {
+        fail(`handoffs[${n}] must have 3 or 4 fields, got ${h.length}`);
+      }
+      const handoff: Handoff = {
         entity: entityFromWire(h[0], `handoffs[${n}].entity`),
         tick: int(h[1], `handoffs[${n}].tick`),
         hops: int(h[2], `handoffs[${n}].hops`),
       };
+      if (h.length === 4) handoff.session = sessionFromWire(h[3], `handoffs[${n}].session`);
+      return handoff;
     }),
     interactions: list(raw.i, "interactions").map((value, n) => {
       const i = list(value, `interactions[${n}]`);

@@ -22,6 +22,22 @@ export interface Entity {
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
   owner: string;
+  /** Set on a player's entity: its session, which moves with it on handoff. Never sent to clients. */
+  session?: SessionInfo;
+}
+
+/** What the owning worker knows of a player's session. */
+export interface SessionInfo {
+  id: string;
+  /** Gateway the client is connected through (diffs go there). */
+  gateway: string;
+  name: string;
+  /** Highest input sequence number applied. */
+  lastSeq: number;
+  /** Id of the only resume token that may take this session over; replaced on every resume. */
+  resumeJti: string;
+  /** Wall time the client went away (0 while connected); removed after the grace period. */
+  detachedAt: number;
 }
 
 /** A new entity record with zero velocity. */

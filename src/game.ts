@@ -1,6 +1,7 @@
 // The game API: what a game module defines (`defineGame`) and the context the worker's tick
 // hands it. Game code sees owned entities, ghosts near it, and sends interactions.
 import type { Entity, EntityData } from "./entity.ts";
+import type { PlayerInput } from "./session_wire.ts";
 
 /** Ids below this are reserved for entities spawned at world start (same on every worker). */
 export const WORLD_ID_LIMIT = 2 ** 32;
@@ -63,11 +64,12 @@ export interface GameDefinition<Options = unknown> {
     owns: (x: number, y: number, z: number) => boolean,
     options: Options,
   ): void;
-  onJoin?(ctx: GameContext, player: Entity): void;
-  onInput?(ctx: GameContext, player: Entity, input: unknown): void;
+  onJoin?(ctx: GameContext, player: Entity, options: Options): void;
+  /** A player's input: `{ seq, move: [dx, dy] or [dx, dy, dz] each in -1..1, action? }`. */
+  onInput?(ctx: GameContext, player: Entity, input: PlayerInput, options: Options): void;
   onTick?(ctx: GameContext, options: Options): void;
   onInteract?(ctx: GameContext, target: Entity, event: InteractionEvent): void;
-  onLeave?(ctx: GameContext, player: Entity): void;
+  onLeave?(ctx: GameContext, player: Entity, options: Options): void;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;

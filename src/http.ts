@@ -2,6 +2,7 @@
 // error codes, and static files from `static_dir`.
 import { extname, join, normalize, resolve } from "node:path";
 import type { Logger } from "./log.ts";
+import type { TrafficCounts } from "./metrics.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -14,11 +15,23 @@ const TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** A JSON response. */
+const encoder = new TextEncoder();
+
+/** A JSON response (with its length, so traffic metrics need not re-measure it). */
 export function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
+  return jsonText(JSON.stringify(body), status);
+}
+
+/** A response whose body is already JSON text. */
+export function jsonText(text: string, status = 200): Response {
+  const bytes = encoder.encode(text);
+  return new Response(bytes, {
     status,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(bytes.byteLength),
+      "cache-control": "no-store",
+    },
   });
 }
 
@@ -47,7 +60,10 @@ export async function serveStatic(root: string, pathname: string): Promise<Respo
     if (info.isDirectory) return await serveStatic(root, `${decoded.replace(/\/?$/, "/")}`);
     const file = await Deno.readFile(path);
     return new Response(file, {
-      headers: { "content-type": TYPES[extname(path)] ?? "application/octet-stream" },
+      headers: {
+        "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+        "content-length": String(file.byteLength),
+      },
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
@@ -61,28 +77,95 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Starts Deno.serve on host:port; handler errors become 500 with code INTERNAL and a log line. */
+/** What a handler gets besides the request. */
+export interface HttpContext {
+  /** Aborted when the server starts closing: long-lived responses (event streams) end then. */
+  closing: AbortSignal;
+}
+
+/** A request handler of {@linkcode startHttp}. */
+export type HttpHandler = (
+  request: Request,
+  url: URL,
+  context: HttpContext,
+) => Response | Promise<Response>;
+
+/** Options of {@linkcode startHttp}. */
+export interface HttpOptions {
+  /** Counts requests (in) and responses (out) with their body bytes. */
+  traffic?: TrafficCounts;
+}
+
+/**
+ * Starts Deno.serve on host:port; handler errors become 500 with code INTERNAL and a log line.
+ * `close()` first aborts `context.closing`, so open streams end and shutdown does not wait on
+ * them.
+ */
 export function startHttp(
   host: string,
   port: number,
-  handler: (request: Request, url: URL) => Response | Promise<Response>,
+  handler: HttpHandler,
   log: Logger,
+  options: HttpOptions = {},
 ): Promise<HttpServer> {
+  const closing = new AbortController();
+  const context: HttpContext = { closing: closing.signal };
+  const { traffic } = options;
+  const serve = traffic
+    ? async (request: Request) => {
+      traffic.messagesIn++;
+      traffic.bytesIn += declaredLength(request.headers);
+      return countOut(await handler(request, new URL(request.url), context), traffic);
+    }
+    : (request: Request) => handler(request, new URL(request.url), context);
   return new Promise((resolveStarted, reject) => {
     try {
       const server = Deno.serve({
         hostname: host,
         port,
         onListen: ({ port: bound }) => {
-          resolveStarted({ port: bound, close: () => server.shutdown() });
+          resolveStarted({
+            port: bound,
+            close: () => {
+              closing.abort();
+              return server.shutdown();
+            },
+          });
         },
         onError: (error) => {
           log.error("http.error", { error });
           return jsonError(500, "INTERNAL", "Internal error");
         },
-      }, (request) => handler(request, new URL(request.url)));
+      }, serve);
     } catch (error) {
       reject(error);
     }
+  });
+}
+
+function declaredLength(headers: Headers): number {
+  const length = Number(headers.get("content-length") ?? 0);
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
+/** Counts a response; a body of unknown length (an event stream) is counted as it flows. */
+function countOut(response: Response, traffic: TrafficCounts): Response {
+  traffic.messagesOut++;
+  if (!response.body || response.headers.has("content-length")) {
+    traffic.bytesOut += declaredLength(response.headers);
+    return response;
+  }
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        traffic.bytesOut += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
   });
 }

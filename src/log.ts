@@ -16,6 +16,12 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
+/** A record kept in the ring, numbered from 1 in the order it was written. */
+export interface NumberedRecord {
+  seq: number;
+  record: LogRecord;
+}
+
 /** Where records go; tests pass a collecting sink instead of stdout. */
 export type LogSink = (line: string, record: LogRecord) => void;
 
@@ -46,7 +52,7 @@ export interface LoggerOptions {
 export class Logger {
   readonly role: string;
   node: string;
-  #shared: { level: Level; sink: LogSink; ring: LogRecord[]; ringSize: number };
+  #shared: { level: Level; sink: LogSink; ring: NumberedRecord[]; ringSize: number; seq: number };
 
   constructor(options: LoggerOptions) {
     this.role = options.role;
@@ -56,6 +62,7 @@ export class Logger {
       sink: options.sink ?? stdoutSink,
       ring: [],
       ringSize: options.ringSize ?? 500,
+      seq: 0,
     };
   }
 
@@ -90,8 +97,34 @@ export class Logger {
   }
 
   /** Most recent records, oldest first. */
-  recent(): readonly LogRecord[] {
-    return this.#shared.ring;
+  recent(): LogRecord[] {
+    return this.#shared.ring.map((r) => r.record);
+  }
+
+  /**
+   * Records of the ring numbered after `since`, oldest first, at most the newest `limit`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Logger } from "./log.ts";
+   * const log = new Logger({ role: "coordinator", sink: () => {} });
+   * log.info("a");
+   * log.info("b");
+   * assert.deepEqual(log.since(1).map((r) => [r.seq, r.record.event]), [[2, "b"]]);
+   * ```
+   */
+  since(since: number, limit = Infinity): NumberedRecord[] {
+    const ring = this.#shared.ring;
+    // Sequence numbers are consecutive, so the first wanted record's position is arithmetic.
+    const first = ring.length === 0 ? 0 : Math.max(0, since + 1 - ring[0].seq);
+    const from = Math.max(first, ring.length - limit);
+    return from >= ring.length ? [] : ring.slice(from);
+  }
+
+  /** Sequence number of the last record written (0 before any). */
+  get lastSeq(): number {
+    return this.#shared.seq;
   }
 
   write(level: Level, event: string, fields?: Record<string, unknown>): void {
@@ -105,10 +138,15 @@ export class Logger {
       ...fields,
     };
     const shared = this.#shared;
-    shared.ring.push(record);
+    shared.ring.push({ seq: ++shared.seq, record });
     if (shared.ring.length > shared.ringSize) shared.ring.shift();
-    shared.sink(JSON.stringify(record, errorReplacer), record);
+    shared.sink(formatRecord(record), record);
   }
+}
+
+/** One record as a JSON line; errors become `{ name, message, code }`, bigints strings. */
+export function formatRecord(record: LogRecord): string {
+  return JSON.stringify(record, errorReplacer);
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

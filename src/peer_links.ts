@@ -2,6 +2,7 @@
 // with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
 // queued in order while a link is down so no handoff is lost to a reconnect.
 import type { Logger } from "./log.ts";
+import { type TrafficCounts, trafficCounts } from "./metrics.ts";
 import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "./rpc.ts";
 
 /** Metadata key naming the dialing worker on a Sync stream. */
@@ -41,6 +42,8 @@ export class PeerLinks {
   #closed = false;
   /** Batches dropped because a queue overflowed (counted, logged). */
   dropped = 0;
+  /** Batches and payload bytes received from and written to peers (exported as metrics). */
+  readonly traffic: TrafficCounts = trafficCounts();
 
   constructor(options: PeerLinksOptions) {
     this.#options = options;
@@ -87,7 +90,7 @@ export class PeerLinks {
       this.#links.set(peer, link);
     }
     if (link.stream && link.queue.length === 0) {
-      link.stream.write({ payload });
+      this.#write(link.stream, payload);
       return;
     }
     link.queue.push(payload);
@@ -149,7 +152,10 @@ export class PeerLinks {
     this.#options.log.info("link.up", { peer: link.peer, dialer: link.dialer });
     stream.on("data", (message: { payload?: unknown }) => {
       const payload = message?.payload;
-      if (payload instanceof Uint8Array) this.#options.onPayload(payload, link.peer);
+      if (!(payload instanceof Uint8Array)) return;
+      this.traffic.messagesIn++;
+      this.traffic.bytesIn += payload.byteLength;
+      this.#options.onPayload(payload, link.peer);
     });
     const lost = () => {
       if (link.stream !== stream) return;
@@ -168,7 +174,13 @@ export class PeerLinks {
     // Flush what was queued while the link was down, in order.
     const queued = link.queue;
     link.queue = [];
-    for (const payload of queued) stream.write({ payload });
+    for (const payload of queued) this.#write(stream, payload);
+  }
+
+  #write(stream: Duplex | ServerDuplex, payload: Uint8Array): void {
+    this.traffic.messagesOut++;
+    this.traffic.bytesOut += payload.byteLength;
+    stream.write({ payload });
   }
 
   #drop(link: Link, why: string): void {

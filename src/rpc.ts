@@ -49,6 +49,7 @@ export interface HeartbeatRequest {
   ghosts: number;
   tickP50Ms: number;
   tickP99Ms: number;
+  pendingTransfers: number;
 }
 
 export interface HeartbeatReply {
@@ -61,10 +62,18 @@ export interface WorkerInfo {
   state: string;
 }
 
+export interface GatewayInfo {
+  id: string;
+  httpAddress: string;
+  version: string;
+  sessions: number;
+}
+
 export interface MapUpdate {
   epoch: number;
   owners: string[];
   workers: WorkerInfo[];
+  gateways: GatewayInfo[];
 }
 
 export interface BatchMessage {
@@ -90,7 +99,7 @@ export function protoPackage(): grpc.GrpcObject {
   return loaded;
 }
 
-function serviceDefinition(name: "Coordinator" | "Peer"): grpc.ServiceDefinition {
+function serviceDefinition(name: "Coordinator" | "Peer" | "Sessions"): grpc.ServiceDefinition {
   const ctor = protoPackage()[name] as grpc.ServiceClientConstructor;
   return ctor.service;
 }
@@ -145,6 +154,7 @@ export function requireSecret(
 export interface ServiceImplementations {
   Coordinator?: grpc.UntypedServiceImplementation;
   Peer?: grpc.UntypedServiceImplementation;
+  Sessions?: grpc.UntypedServiceImplementation;
 }
 
 /** A started gRPC server and the port it is bound to. */
@@ -180,6 +190,7 @@ export async function startRpcServer(
     server.addService(serviceDefinition("Coordinator"), services.Coordinator);
   }
   if (services.Peer) server.addService(serviceDefinition("Peer"), services.Peer);
+  if (services.Sessions) server.addService(serviceDefinition("Sessions"), services.Sessions);
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${host}:${port}`,
@@ -214,7 +225,7 @@ function secretInterceptor(secret: string): grpc.Interceptor {
 
 /** A client of `service` at `address` that sends `secret` on every call ("" sends none). */
 export function rpcClient(
-  service: "Coordinator" | "Peer",
+  service: "Coordinator" | "Peer" | "Sessions",
   address: string,
   secret: string,
 ): grpc.Client {

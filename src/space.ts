@@ -5,7 +5,6 @@ import {
   type Batch,
   checksumOf,
   emptyBatch,
-  type EntityState,
   type Handoff,
   type Interaction,
   isEmptyBatch,
@@ -17,6 +16,8 @@ import type { Entity, EntityData } from "./entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "./grid.ts";
 import { PartitionMap } from "./partition.ts";
+import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
+import type { GatewayCommand, WorkerReport } from "./session_wire.ts";
 import { SpatialIndex } from "./spatial_index.ts";
 import { GhostSender, GhostTable } from "./sync.ts";
 import { mulberry32 } from "./demo_game.ts";
@@ -74,7 +75,7 @@ export interface MigrationRecord {
 interface Outgoing {
   to: string;
   transfer: Transfer;
-  states: EntityState[];
+  handoffs: Handoff[];
   tick: number;
   sentAt: number;
 }
@@ -93,6 +94,10 @@ export interface SpaceOptions {
   log?: Logger;
   /** How many ownership and interaction events to keep. */
   logSize?: number;
+  /** Radius of players' areas of interest (default: ghostMargin). */
+  aoiRadius?: number;
+  /** How long a disconnected player's entity waits for a resume (default 15 s). */
+  resumeGraceMs?: number;
 }
 
 const MAX_HOPS = 8;
@@ -141,6 +146,9 @@ export class Space {
   #out = new Map<string, Batch>();
   #nextId: number;
   #nextInteraction = 0;
+  /** Players owned here: gateway commands in, AOI diffs out. */
+  readonly players: PlayerSessions;
+  #host: PlayerHost;
   #ownership: OwnershipEvent[] = [];
   #interactions: InteractionEvent[] = [];
   #seq = 0;
@@ -157,6 +165,33 @@ export class Space {
     this.map = PartitionMap.empty(options.grid.cellCount);
     this.#nextId = (options.index + 1) * WORLD_ID_LIMIT;
     this.#ctx = this.#makeContext(mulberry32((options.seed ?? 1) ^ hash(options.id)));
+    this.players = new PlayerSessions({
+      aoiRadius: options.aoiRadius ?? options.ghostMargin,
+      resumeGraceMs: options.resumeGraceMs ?? 15_000,
+    });
+    // deno-lint-ignore no-this-alias -- the host is a long-lived view of this space
+    const space = this;
+    this.#host = {
+      id: this.id,
+      get tick() {
+        return space.tick;
+      },
+      owned: this.owned,
+      index: this.index,
+      ctx: this.#ctx,
+      game: this.#options.game,
+      gameOptions: this.#options.gameOptions,
+      forward(target, kind, data) {
+        space.#pending.push({
+          id: `${space.id}:s${++space.#nextInteraction}`,
+          source: 0,
+          target,
+          kind,
+          data,
+          hops: 0,
+        });
+      },
+    };
   }
 
   /** True when this space owns the cell at the point under its current map. */
@@ -185,6 +220,16 @@ export class Space {
       const start = this.#options.game.onWorldStart;
       start?.(this.#ctx, (x, y, z) => this.ownsPoint(x, y, z), this.#options.gameOptions);
     }
+  }
+
+  /** Queues a gateway's command for the next tick. */
+  command(gateway: string, command: GatewayCommand): void {
+    this.players.queue(gateway, command);
+  }
+
+  /** The players' reports of the last tick, by gateway (taken once). */
+  takeReports(): Map<string, WorkerReport> {
+    return this.players.takeReports();
   }
 
   /** Queues a decoded batch from a peer; it is applied at the first tick after its own. */
@@ -225,9 +270,11 @@ export class Space {
     this.tick = tick;
     this.#out.clear();
     this.#applyInbox(tick);
+    this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
     this.#settle(tick);
+    this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     const { grid, map } = this;
     this.#sender.collect(
       this.owned.values(),
@@ -237,6 +284,7 @@ export class Space {
       this.#options.ghostMargin,
       (peer) => this.#batchFor(peer),
     );
+    this.players.collect(this.#host);
     for (const [peer, batch] of this.#out) if (isEmptyBatch(batch)) this.#out.delete(peer);
     if (tick % FORWARD_TICKS === 0) this.#expire(tick);
     return this.#out;
@@ -363,20 +411,26 @@ export class Space {
   }
 
   /** Freezes the cells lost in the latest map: their handoffs are already in the batches. */
-  #sendTransfers(tick: number, leavingByCell: Map<number, EntityState[]>): void {
+  #sendTransfers(tick: number, leavingByCell: Map<number, Handoff[]>): void {
     for (const cell of this.#lostCells) {
       const to = this.map.ownerOf(cell);
       if (!to || to === this.id) continue;
-      const states = leavingByCell.get(cell) ?? [];
+      const handoffs = leavingByCell.get(cell) ?? [];
       const transfer: Transfer = {
         cell,
         epoch: this.map.epoch,
         tick,
-        count: states.length,
-        checksum: checksumOf(states),
+        count: handoffs.length,
+        checksum: checksumOf(handoffs.map((h) => h.entity)),
         frozenAtMs: Date.now(),
       };
-      this.#outgoing.set(`${cell}:${transfer.epoch}`, { to, transfer, states, tick, sentAt: tick });
+      this.#outgoing.set(`${cell}:${transfer.epoch}`, {
+        to,
+        transfer,
+        handoffs,
+        tick,
+        sentAt: tick,
+      });
       this.#batchFor(to).transfers.push(transfer);
     }
     this.#lostCells.clear();
@@ -386,9 +440,7 @@ export class Space {
       outgoing.sentAt = tick;
       const batch = this.#batchFor(outgoing.to);
       batch.transfers.push(outgoing.transfer);
-      for (const entity of outgoing.states) {
-        batch.handoffs.push({ entity, tick: outgoing.tick, hops: 0 });
-      }
+      for (const handoff of outgoing.handoffs) batch.handoffs.push(handoff);
     }
   }
 
@@ -410,6 +462,10 @@ export class Space {
     }
     this.ghosts.remove(state.id);
     const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: this.id };
+    if (handoff.session) {
+      entity.session = handoff.session;
+      this.players.adopted(entity);
+    }
     this.owned.set(entity.id, entity);
     this.index.upsert(entity);
     this.#forward.delete(entity.id);
@@ -431,7 +487,11 @@ export class Space {
       const target = this.owned.get(interaction.target);
       if (target) {
         this.#applied.set(interaction.id, tick);
-        onInteract?.(this.#ctx, target, interaction);
+        if (interaction.kind.startsWith("zs.")) {
+          this.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
+        } else {
+          onInteract?.(this.#ctx, target, interaction);
+        }
         this.counters.interactionsApplied++;
         this.#interactionCounts.set(
           target.cell,
@@ -471,16 +531,21 @@ export class Space {
       if (owner !== this.id && owner !== "") leaving.push(e);
       else this.index.upsert(e);
     }
-    const leavingByCell = new Map<number, EntityState[]>();
+    const leavingByCell = new Map<number, Handoff[]>();
     for (const e of leaving) {
       const owner = map.ownerOf(e.cell);
       this.owned.delete(e.id);
-      const state = stateOf(e);
-      this.#batchFor(owner).handoffs.push({ entity: state, tick, hops: 0 });
+      const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
+      if (e.session) {
+        handoff.session = e.session;
+        e.session = undefined; // the ghost left behind is not the player
+        this.players.forget(e.id);
+      }
+      this.#batchFor(owner).handoffs.push(handoff);
       if (this.#lostCells.has(e.cell)) {
         let group = leavingByCell.get(e.cell);
         if (!group) leavingByCell.set(e.cell, group = []);
-        group.push(state);
+        group.push(handoff);
       }
       this.ghosts.keepAsGhost(e, owner, tick);
       this.#sender.handedOff(e.id, owner);
@@ -586,6 +651,7 @@ export class Space {
       remove(entity) {
         if (!space.owned.delete(entity.id)) return;
         space.index.remove(entity.id);
+        space.players.forget(entity.id);
         space.#record("release", entity.id, "", space.tick);
       },
     };

@@ -1,47 +1,208 @@
-// Minimal live view of /api/state: the partition map coloured by owner, entity counts per cell.
-const canvas = document.getElementById("map");
-const ctx = canvas.getContext("2d");
-const colours = [
-  "#4e79a7",
-  "#f28e2b",
-  "#59a14f",
-  "#e15759",
-  "#76b7b2",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-];
+// The diagnostics page: polls /api/state, /api/entities and /api/logs about once a second,
+// streams cluster events, and offers the actions "move a cell" and "drain a worker".
+import { getJson, postJson } from "./api.js";
+import { EventLog, LogLines } from "./event_log.js";
+import { MapView } from "./map_view.js";
+import { renderGateways, renderWorkers } from "./tables.js";
 
-async function refresh() {
-  const state = await (await fetch("/api/state")).json();
-  const ids = state.workers.map((w) => w.id);
-  const colour = (id) => id ? colours[ids.indexOf(id) % colours.length] : "#ddd";
-  const [w, h] = state.world.size;
-  const nx = Math.ceil(w / state.world.cellSize), ny = Math.ceil(h / state.world.cellSize);
-  const cw = canvas.width / nx, ch = canvas.height / ny;
-  const max = Math.max(1, ...state.entitiesPerCell);
-  for (let cy = 0; cy < ny; cy++) {
-    for (let cx = 0; cx < nx; cx++) {
-      const cell = cx + cy * nx;
-      ctx.fillStyle = colour(state.map.owners[cell]);
-      ctx.globalAlpha = 0.35 + 0.65 * (state.entitiesPerCell[cell] ?? 0) / max;
-      ctx.fillRect(cx * cw, cy * ch, cw - 1, ch - 1);
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = "#000";
-      ctx.fillText(String(state.entitiesPerCell[cell] ?? 0), cx * cw + 4, cy * ch + 14);
-    }
-  }
-  document.getElementById("summary").textContent =
-    `epoch ${state.epoch} · ${state.workers.length} workers · ` +
-    `${state.entitiesPerCell.reduce((a, b) => a + b, 0)} entities`;
-  document.querySelector("#workers tbody").innerHTML = state.workers.map((wk) =>
-    `<tr><td><span class="swatch" style="background:${
-      colour(wk.id)
-    }"></span></td><td>${wk.id}</td>` +
-    `<td>${wk.state}</td><td>${wk.cells}</td><td>${wk.entities}</td><td>${wk.ghosts}</td>` +
-    `<td>${wk.tickP99Ms.toFixed(2)}</td></tr>`
-  ).join("");
+const REFRESH_MS = 1000;
+const POSITIONS_PER_WORKER = 2000;
+const $ = (id) => document.getElementById(id);
+
+const view = new MapView($("map"));
+const logLines = new LogLines($("logs"), $("log-level"));
+let state = null;
+let timer;
+let running = false;
+
+function say(element, text, level = "info") {
+  element.textContent = text;
+  element.className = `message ${level}`;
 }
 
-setInterval(() => refresh().catch(() => {}), 1000);
-refresh().catch(() => {});
+function errorText(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function setupSlices(world) {
+  const select = $("slice");
+  const nz = world.dims === 3 ? Math.max(1, Math.ceil(world.size[2] / world.cellSize)) : 1;
+  $("slice-control").hidden = nz === 1;
+  if (select.options.length === nz + 1) return;
+  const options = [new Option("top-down (all z)", "all")];
+  for (let z = 0; z < nz; z++) {
+    const from = z * world.cellSize;
+    const to = Math.min(world.size[2], from + world.cellSize);
+    options.push(new Option(`z slice ${z} (${from}–${to})`, String(z)));
+  }
+  select.replaceChildren(...options);
+  select.value = String(view.slice);
+}
+
+function describeCell(cell) {
+  if (!state || cell === null) return "";
+  const owner = state.map.owners[cell] || "no owner";
+  const entities = state.entitiesPerCell[cell] ?? 0;
+  return `cell ${cell} · ${owner} · ${entities} entities`;
+}
+
+function renderSelection() {
+  const cell = view.selected;
+  const panel = $("selection");
+  panel.hidden = cell === null || !state;
+  if (panel.hidden) return;
+  $("selected-cell").textContent = describeCell(cell);
+  const owner = state.map.owners[cell];
+  const select = $("move-to");
+  const previous = select.value;
+  const targets = state.workers.filter((w) => w.state !== "down" && w.id !== owner);
+  select.replaceChildren(...targets.map((w) => new Option(`${w.id} (${w.state})`, w.id)));
+  if (targets.some((w) => w.id === previous)) select.value = previous;
+  $("move").disabled = targets.length === 0;
+}
+
+function render() {
+  if (!state) return;
+  view.draw();
+  renderSelection();
+  const total = state.entitiesPerCell.reduce((a, b) => a + b, 0);
+  const active = state.workers.filter((w) => w.state === "active").length;
+  $("summary").textContent = `map epoch ${state.map.epoch} · ${state.workers.length} workers ` +
+    `(${active} active) · ${state.map.owners.length} cells · ${total} entities · ` +
+    `${state.world.tickHz} Hz`;
+  renderWorkers($("workers-body"), state, (id) => view.colourOf(id), drain);
+  renderGateways($("gateways-body"), state.gateways);
+}
+
+async function refresh() {
+  if (running) return;
+  running = true;
+  clearTimeout(timer);
+  const started = performance.now();
+  try {
+    const [next, positions] = await Promise.allSettled([
+      getJson("/api/state"),
+      getJson(`/api/entities?max=${POSITIONS_PER_WORKER}`),
+    ]);
+    if (next.status === "rejected") throw next.reason;
+    state = next.value;
+    setupSlices(state.world);
+    view.setState(state);
+    if (positions.status === "fulfilled") {
+      view.setPositions(positions.value.workers);
+      const missing = positions.value.workers.filter((w) => w.error);
+      say(
+        $("positions-status"),
+        missing.map((w) => `${w.id}: ${w.error.message}`).join("; "),
+        missing.length ? "warn" : "info",
+      );
+    } else {
+      say($("positions-status"), errorText(positions.reason), "warn");
+    }
+    render();
+    say($("connection"), `updated ${new Date().toTimeString().slice(0, 8)}`, "ok");
+  } catch (error) {
+    say($("connection"), `coordinator unreachable: ${errorText(error)}`, "error");
+  }
+  try {
+    await logLines.poll();
+  } catch (error) {
+    say($("connection"), `logs unavailable: ${errorText(error)}`, "warn");
+  }
+  running = false;
+  timer = setTimeout(refresh, Math.max(0, REFRESH_MS - (performance.now() - started)));
+}
+
+async function moveCell() {
+  const cell = view.selected;
+  const to = $("move-to").value;
+  if (cell === null || !to) return;
+  $("move").disabled = true;
+  say($("action-status"), `moving cell ${cell} to ${to}…`);
+  try {
+    await postJson(`/api/cells/${cell}/move`, { to });
+    say($("action-status"), `cell ${cell} is moving to ${to}`, "ok");
+  } catch (error) {
+    say($("action-status"), errorText(error), "error");
+  } finally {
+    $("move").disabled = false;
+    void refresh();
+  }
+}
+
+async function drain(worker) {
+  if (!confirm(`Drain worker ${worker}? Its cells move to other workers.`)) return;
+  say($("action-status"), `draining ${worker}…`);
+  try {
+    await postJson(`/api/workers/${encodeURIComponent(worker)}/drain`, {});
+    say($("action-status"), `worker ${worker} is draining`, "ok");
+  } catch (error) {
+    say($("action-status"), errorText(error), "error");
+  } finally {
+    void refresh();
+  }
+}
+
+function canvasPoint(event) {
+  const rect = view.canvas.getBoundingClientRect();
+  return [event.clientX - rect.left, event.clientY - rect.top];
+}
+
+view.canvas.addEventListener("click", (event) => {
+  const cell = view.cellAt(...canvasPoint(event));
+  view.selected = cell === view.selected ? null : cell;
+  say($("action-status"), "");
+  render();
+});
+view.canvas.addEventListener("mousemove", (event) => {
+  $("hover").textContent = describeCell(view.cellAt(...canvasPoint(event))) || "\u00a0";
+});
+view.canvas.addEventListener("mouseleave", () => ($("hover").textContent = "\u00a0"));
+$("move").addEventListener("click", () => void moveCell());
+$("clear-selection").addEventListener("click", () => {
+  view.selected = null;
+  render();
+});
+$("slice").addEventListener("change", (event) => {
+  const value = event.target.value;
+  view.slice = value === "all" ? "all" : Number(value);
+  view.selected = null;
+  render();
+});
+
+const events = new EventLog($("events"), $("events-status"), (event) => {
+  // Ownership or membership changed: show it now rather than at the next poll.
+  if (/^(cell|map|worker|migration|rebalance)/.test(String(event.kind))) {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 50);
+  }
+});
+events.start();
+void refresh();
+
+// Read-only view of what is drawn, for tests and for poking at the page from the console.
+globalThis.zsDiag = {
+  get frames() {
+    return view.frames;
+  },
+  get dpr() {
+    return view.dpr;
+  },
+  get colours() {
+    return Object.fromEntries(view.colours);
+  },
+  get owners() {
+    return state ? [...state.map.owners] : [];
+  },
+  get dots() {
+    return view.dots ?? [];
+  },
+  get events() {
+    return [...events.events];
+  },
+  get selected() {
+    return view.selected;
+  },
+  cellBox: (cell) => view.cellBox(cell),
+  visibleCells: () => [...view.visibleCells()],
+};

@@ -43,7 +43,22 @@ const batch: fc.Arbitrary<Batch> = fc.record({
   creates: fc.array(state, { maxLength: 4 }),
   updates: fc.array(state, { maxLength: 4 }),
   deletes: fc.array(id, { maxLength: 4 }),
-  handoffs: fc.array(fc.record({ entity: state, tick: id, hops: fc.nat(8) }), { maxLength: 2 }),
+  handoffs: fc.array(
+    fc.record({
+      entity: state,
+      tick: id,
+      hops: fc.nat(8),
+      session: fc.record({
+        id: fc.string({ minLength: 1, maxLength: 12 }),
+        gateway: fc.string({ minLength: 1, maxLength: 12 }),
+        name: fc.string({ minLength: 1, maxLength: 12 }),
+        lastSeq: fc.nat(),
+        resumeJti: fc.string({ minLength: 1, maxLength: 24 }),
+        detachedAt: finite,
+      }),
+    }, { requiredKeys: ["entity", "tick", "hops"] }),
+    { maxLength: 2 },
+  ),
   interactions: fc.array(
     fc.record({
       id: fc.string({ minLength: 1, maxLength: 20 }),
@@ -171,7 +186,15 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   );
   rejects(wire({ u: [[1, "", 0, 0, 0, 0, 0, 0, {}]] }), /updates\[0\]\.type must be a string/);
   rejects(wire({ d: [1, "two"] }), /deletes\[1\] must be a non-negative integer/);
-  rejects(wire({ h: [[entity, 3]] }), /handoffs\[0\] must have 3 fields/);
+  rejects(wire({ h: [[entity, 3]] }), /handoffs\[0\] must have 3 or 4 fields/);
+  rejects(
+    wire({ h: [[entity, 3, 0, ["s", "g", "n", 1, "j"]]] }),
+    /handoffs\[0\]\.session must have 6 fields/,
+  );
+  rejects(
+    wire({ h: [[entity, 3, 0, ["s", "g", "n", -1, "j", 0]]] }),
+    /handoffs\[0\]\.session\.lastSeq/,
+  );
   rejects(wire({ h: [[entity, 3, -1]] }), /handoffs\[0\]\.hops/);
   rejects(wire({ i: [["id", 1, 2, "bump", null]] }), /interactions\[0\] must have 6 fields/);
   rejects(wire({ i: [["id", 1, 2, "bump", new Date(0), 0]] }), /interactions\[0\]\.data contains/);

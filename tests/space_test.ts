@@ -252,7 +252,9 @@ Deno.test("a live cell migration moves every entity of the cell and keeps the co
   for (let tick = 21; tick <= 60; tick++) {
     const inFlight = step(tick);
     assert.equal(a.owned.size + b.owned.size + inFlight, 300, `count at tick ${tick}`);
-    for (const e of a.owned.values()) assert.notEqual(e.cell, cell, "a never simulates the moved cell");
+    for (const e of a.owned.values()) {
+      assert.notEqual(e.cell, cell, "a never simulates the moved cell");
+    }
     seen = Math.max(seen, b.counters.migrationsIn);
   }
   assert.equal(seen, 1);
@@ -262,7 +264,11 @@ Deno.test("a live cell migration moves every entity of the cell and keeps the co
   assert.equal(record.cell, cell);
   assert.equal(record.from, "a");
   assert.ok(record.entities >= inCell - 3, `${record.entities} entities moved`);
-  assert.equal(record.ticksMissed, 0, "the receiver simulates the cell the tick after the sender's last");
+  assert.equal(
+    record.ticksMissed,
+    0,
+    "the receiver simulates the cell the tick after the sender's last",
+  );
 });
 
 Deno.test("a transfer whose state does not match its checksum is refused, kept and resent", () => {

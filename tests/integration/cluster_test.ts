@@ -4,6 +4,7 @@ import { emptyBatch, encodeBatch } from "../../src/codec.ts";
 import { encode } from "../../src/wire.ts";
 import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
 import { NODE_METADATA } from "../../src/peer_links.ts";
+import { ClusterAudit } from "./audit.ts";
 import {
   getJson,
   NodeProcess,
@@ -20,19 +21,6 @@ interface WorkerView {
   owned: Array<[number, number, number, number, number]>;
   ghosts: Array<[number, number, number, number, string]>;
   counters: Record<string, number>;
-}
-interface Ownership {
-  seq: number;
-  kind: "acquire" | "release";
-  tick: number;
-  entity: number;
-}
-interface InteractionLog {
-  seq: number;
-  kind: string;
-  id: string;
-  tick: number;
-  remote: boolean;
 }
 interface ClusterState {
   epoch: number;
@@ -103,30 +91,8 @@ Deno.test({
         return best;
       };
 
-      const ownership = new Map<string, Ownership[]>(ids.map((id) => [id, []]));
-      const interactions = new Map<string, InteractionLog[]>(ids.map((id) => [id, []]));
-      const cursors = new Map<string, { own: number; act: number }>(
-        ids.map((id) => [id, { own: 0, act: 0 }]),
-      );
-      const collectLogs = async () => {
-        const ticks: number[] = [];
-        for (const id of ids) {
-          const cursor = cursors.get(id)!;
-          const own = await getJson<{ tick: number; events: Ownership[] }>(
-            `${http.get(id)}/api/ownership?since=${cursor.own}`,
-          );
-          const act = await getJson<{ tick: number; events: InteractionLog[] }>(
-            `${http.get(id)}/api/interactions?since=${cursor.act}`,
-          );
-          ownership.get(id)!.push(...own.events);
-          interactions.get(id)!.push(...act.events);
-          if (own.events.length) cursor.own = own.events[own.events.length - 1].seq;
-          if (act.events.length) cursor.act = act.events[act.events.length - 1].seq;
-          ticks.push(Math.min(own.tick, act.tick));
-        }
-        return Math.min(...ticks);
-      };
-
+      const audit = new ClusterAudit();
+      for (const id of ids) audit.follow(id, http.get(id)!);
       let ghostSamples = 0, ghostOutsideBand = 0, bandEntities = 0, bandMissing = 0;
       let strayGhosts = 0, ghostChecks = 0;
       const countsSeen = new Set<string>();
@@ -168,12 +134,12 @@ Deno.test({
           intruded = true;
           await sendMalformedBatches(grpcOf.get(ids[1])!, ids[0]);
         }
-        await collectLogs();
+        await audit.collect();
         await new Promise((r) => setTimeout(r, 250));
       }
       // Let in-flight handoffs land, then read the logs to the end.
       await new Promise((r) => setTimeout(r, 500));
-      const lastTick = await collectLogs();
+      await audit.collect();
 
       // --- Ghosts ---
       assert.ok(ghostSamples > 100, `ghosts were seen (${ghostSamples})`);
@@ -190,63 +156,13 @@ Deno.test({
       assert.ok(countsSeen.size > 5, "entity counts per cell change as NPCs move");
 
       // --- Exactly one owner at every tick, count conserved ---
-      const intervals = new Map<number, Array<[number, number, string]>>();
-      let firstTick = 0, releases = 0;
-      for (const [id, events] of ownership) {
-        const open = new Map<number, number>();
-        let spawnTick = Infinity;
-        for (const e of events) {
-          if (e.kind === "acquire") {
-            open.set(e.entity, e.tick);
-            spawnTick = Math.min(spawnTick, e.tick);
-          } else {
-            releases++;
-            const from = open.get(e.entity);
-            assert.ok(from !== undefined, `${id} released ${e.entity} it never acquired`);
-            open.delete(e.entity);
-            const list = intervals.get(e.entity) ?? [];
-            list.push([from, e.tick, id]);
-            intervals.set(e.entity, list);
-          }
-        }
-        for (const [entity, from] of open) {
-          const list = intervals.get(entity) ?? [];
-          list.push([from, Infinity, id]);
-          intervals.set(entity, list);
-        }
-        firstTick = Math.max(firstTick, spawnTick);
-      }
-      assert.ok(releases >= 30, `constant border crossings: ${releases} handoffs`);
-      assert.equal(intervals.size, NPCS, "every NPC appears in the ownership logs");
-      const endTick = lastTick - 10;
-      assert.ok(endTick - firstTick > 300, `sampled ${endTick - firstTick} ticks`);
-      for (let tick = firstTick; tick <= endTick; tick++) {
-        let owned = 0;
-        for (const [entity, list] of intervals) {
-          const owners = list.filter(([from, to]) => from <= tick && tick <= to);
-          assert.ok(
-            owners.length <= 1,
-            `entity ${entity} has ${owners.length} owners at tick ${tick}`,
-          );
-          assert.equal(owners.length, 1, `entity ${entity} has no owner at tick ${tick}`);
-          owned++;
-        }
-        assert.equal(owned, NPCS, `entity count at tick ${tick}`);
-      }
+      const { handoffs, ticks } = audit.assertOneOwner(NPCS);
+      assert.ok(handoffs >= 30, `constant border crossings: ${handoffs} handoffs`);
+      assert.ok(ticks > 300, `sampled ${ticks} ticks`);
 
       // --- Bumps across workers applied exactly once ---
-      const issued = new Map<string, number>();
-      const applied = new Map<string, number>();
-      for (const events of interactions.values()) {
-        for (const e of events) {
-          if (e.kind === "issued" && e.remote) issued.set(e.id, e.tick);
-          if (e.kind === "applied") applied.set(e.id, (applied.get(e.id) ?? 0) + 1);
-        }
-      }
-      const settled = [...issued].filter(([, tick]) => tick < endTick);
-      assert.ok(settled.length >= 5, `bumps crossed workers (${settled.length})`);
-      for (const [id] of settled) assert.equal(applied.get(id), 1, `cross-worker bump ${id}`);
-      for (const [id, n] of applied) assert.equal(n, 1, `interaction ${id} applied ${n} times`);
+      const crossed = audit.assertExactlyOnce();
+      assert.ok(crossed >= 5, `bumps crossed workers (${crossed})`);
 
       // --- Malformed batches were refused, the worker kept running ---
       const victim = await getJson<WorkerView>(`${http.get(ids[1])}/api/state`);

@@ -1,0 +1,91 @@
+// The workers and gateways tables, built with DOM nodes (text is never parsed as HTML).
+
+function cell(text, title) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (title) td.title = title;
+  return td;
+}
+
+function ms(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(2) : "–";
+}
+
+function ago(msAgo) {
+  if (typeof msAgo !== "number" || !Number.isFinite(msAgo)) return "–";
+  return `${(Math.max(0, msAgo) / 1000).toFixed(1)} s`;
+}
+
+/** The load column: the coordinator's load figure when it reports one, else entity share. */
+function load(worker, totalEntities) {
+  if (typeof worker.load === "number") return worker.load.toFixed(1);
+  if (totalEntities === 0) return "0%";
+  return `${Math.round((100 * worker.entities) / totalEntities)}%`;
+}
+
+/**
+ * Fills the workers table: one row per worker with a drain button.
+ * `onDrain(id)` is called when one is pressed.
+ */
+export function renderWorkers(tbody, state, colourOf, onDrain) {
+  const total = state.workers.reduce((n, w) => n + (w.entities ?? 0), 0);
+  const rows = state.workers.map((w) => {
+    const tr = document.createElement("tr");
+    tr.dataset.worker = w.id;
+    tr.className = `state-${w.state}`;
+    const swatch = document.createElement("td");
+    const dot = document.createElement("span");
+    dot.className = "swatch";
+    dot.style.background = colourOf(w.id);
+    swatch.append(dot);
+    tr.append(
+      swatch,
+      cell(w.id),
+      cell(w.grpcAddress ?? "", `HTTP ${w.httpAddress ?? "–"}`),
+      cell(w.version ?? "–"),
+      cell(w.state),
+      cell(String(w.cells ?? 0)),
+      cell(String(w.entities ?? 0)),
+      cell(String(w.ghosts ?? 0)),
+      cell(load(w, total), "load figure, or share of the cluster's entities"),
+      cell(`${ms(w.tickP50Ms)} / ${ms(w.tickP99Ms)}`, "tick duration p50 / p99 in ms"),
+      cell(ago(w.lastHeartbeatMsAgo), "time since the last heartbeat"),
+    );
+    const actions = document.createElement("td");
+    const drain = document.createElement("button");
+    drain.type = "button";
+    drain.textContent = "drain";
+    drain.className = "drain";
+    drain.disabled = w.state === "down" || w.state === "draining";
+    drain.addEventListener("click", () => onDrain(w.id));
+    actions.append(drain);
+    tr.append(actions);
+    return tr;
+  });
+  tbody.replaceChildren(...rows);
+}
+
+/** Fills the gateways table, or one row saying there are none. */
+export function renderGateways(tbody, gateways) {
+  if (!Array.isArray(gateways) || gateways.length === 0) {
+    const tr = document.createElement("tr");
+    const td = cell("no gateways");
+    td.colSpan = 6;
+    td.className = "empty";
+    tr.append(td);
+    tbody.replaceChildren(tr);
+    return;
+  }
+  tbody.replaceChildren(...gateways.map((g) => {
+    const tr = document.createElement("tr");
+    tr.append(
+      cell(g.id ?? "–"),
+      cell(g.address ?? "–"),
+      cell(g.version ?? "–"),
+      cell(g.state ?? "–"),
+      cell(String(g.sessions ?? 0)),
+      cell(ago(g.lastHeartbeatMsAgo)),
+    );
+    return tr;
+  }));
+}

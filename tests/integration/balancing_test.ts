@@ -1,0 +1,321 @@
+// Load balancing with real processes: the rebalancer, live cell moves through the API, the
+// warm pool, and graceful drains — with exactly one owner per entity throughout.
+import assert from "node:assert/strict";
+import { ClusterAudit } from "./audit.ts";
+import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+
+interface WorkerRow {
+  id: string;
+  state: string;
+  httpAddress: string;
+  cells: number;
+  entities: number;
+  load: number;
+}
+interface ClusterState {
+  epoch: number;
+  workers: WorkerRow[];
+  map: { owners: string[] };
+  migrations: unknown[];
+  events: Array<{ seq: number; kind: string; [k: string]: unknown }>;
+}
+
+const NPCS = 300;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
+async function startCluster(
+  overrides: Record<string, unknown>,
+  options: { workers?: number; pool?: number } = {},
+) {
+  const config = writeTestConfig(overrides);
+  const coordinator = new NodeProcess("coordinator", [
+    "--role=coordinator",
+    "--config",
+    config,
+    "--port",
+    "0",
+    "--grpc-port",
+    "0",
+  ]);
+  const workers: NodeProcess[] = [];
+  const listening = await coordinator.waitFor("coordinator.listening");
+  const api = `http://127.0.0.1:${listening.httpPort}`;
+  const start = (name: string, extra: string[] = []) => {
+    const worker = new NodeProcess(name, [
+      "--role=worker",
+      "--config",
+      config,
+      "--coordinator",
+      `127.0.0.1:${listening.grpcPort}`,
+      "--port",
+      "0",
+      "--grpc-port",
+      "0",
+      ...extra,
+    ]);
+    workers.push(worker);
+    return worker;
+  };
+  for (let n = 1; n <= (options.workers ?? 2); n++) {
+    await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+  }
+  for (let n = 1; n <= (options.pool ?? 0); n++) {
+    await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
+  }
+  const state = () => getJson<ClusterState>(`${api}/api/state`);
+  const audit = new ClusterAudit();
+  await until("the map assigned and every worker reporting", async () => {
+    const s = await state();
+    const active = s.workers.filter((w) => w.state === "active");
+    if (
+      s.epoch < 1 || active.length !== (options.workers ?? 2) ||
+      active.some((w) => w.entities === 0)
+    ) return undefined;
+    for (const w of s.workers) audit.follow(w.id, `http://${w.httpAddress}`);
+    return s;
+  });
+  const post = (path: string, body?: unknown) =>
+    fetch(`${api}${path}`, {
+      method: "POST",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const close = async () => {
+    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
+    Deno.removeSync(config);
+  };
+  return { api, coordinator, workers, state, audit, post, close };
+}
+
+const ratio = (s: ClusterState) => {
+  const loads = s.workers.filter((w) => w.state === "active").map((w) => w.load);
+  return Math.max(...loads) / Math.max(1e-9, Math.min(...loads));
+};
+
+Deno.test({
+  name: "a crowd on one worker is rebalanced under the threshold and then stays put",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({
+      world: { dims: 2, size: [400, 400], cellSize: 50 },
+      ghostMargin: 30,
+      game: {
+        npcs: NPCS,
+        speed: 30,
+        bumpRadius: 8,
+        bumpCooldownTicks: 5,
+        seed: 5,
+        hotspot: { at: [200, 100], radius: 90, fraction: 0.7 },
+      },
+      load: { entities: 1, players: 10, interactions: 0 },
+      rebalance: {
+        enabled: true,
+        ratio: 1.5,
+        sustainMs: 1000,
+        minLoad: 20,
+        cooldownMs: 1000,
+        intervalMs: 250,
+      },
+    });
+    try {
+      const before = await cluster.state();
+      assert.ok(ratio(before) > 1.5, `starts imbalanced: ratio ${ratio(before).toFixed(2)}`);
+      const balanced = await until("the load ratio under 1.5", async () => {
+        await cluster.audit.collect();
+        const s = await cluster.state();
+        return ratio(s) <= 1.5 && s.migrations.length === 0 ? s : undefined;
+      }, 60_000);
+      const moves = balanced.events.filter((e) => e.kind === "cell.migrated").length;
+      assert.ok(moves >= 1, "cells were migrated");
+      // Steady load: a bounded number of further migrations over the next period.
+      const seq = Math.max(...balanced.events.map((e) => e.seq));
+      for (let n = 0; n < 16; n++) {
+        await sleep(500);
+        await cluster.audit.collect();
+      }
+      const after = await cluster.state();
+      const later = after.events.filter((e) => e.seq > seq && e.kind === "cell.migrating").length;
+      assert.ok(later <= 2, `no oscillation: ${later} migrations after balance`);
+      assert.ok(ratio(after) <= 1.5 * 1.2, `still balanced: ${ratio(after).toFixed(2)}`);
+      const { ticks } = cluster.audit.assertOneOwner(NPCS);
+      assert.ok(ticks > 100);
+      cluster.audit.assertExactlyOnce();
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a cell moved by the API while entities cross it loses and duplicates nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({ rebalance: { enabled: false } });
+    try {
+      const s = await cluster.state();
+      // The busiest cell of w1 on the border with w2.
+      const owners = s.map.owners;
+      const cell = owners.findIndex((o, c) => o === "w1" && owners[c + 4] === "w2");
+      assert.ok(cell >= 0);
+      const response = await cluster.post(`/api/cells/${cell}/move`, { to: "w2" });
+      assert.equal(response.status, 202, await response.clone().text());
+      const body = await response.json();
+      assert.equal(body.from, "w1");
+      assert.equal(body.epoch, s.epoch + 1);
+      await until("the migration to finish", async () => {
+        await cluster.audit.collect();
+        const now = await cluster.state();
+        return now.events.some((e) => e.kind === "cell.migrated" && e.cell === cell)
+          ? now
+          : undefined;
+      }, 20_000);
+      const moved = await cluster.state();
+      assert.equal(moved.map.owners[cell], "w2");
+      // Move it back and forth once more while NPCs keep crossing.
+      assert.equal((await cluster.post(`/api/cells/${cell}/move`, { to: "w1" })).status, 202);
+      for (let n = 0; n < 8; n++) {
+        await sleep(500);
+        await cluster.audit.collect();
+      }
+      const { handoffs } = cluster.audit.assertOneOwner(NPCS);
+      assert.ok(handoffs > 10);
+      cluster.audit.assertExactlyOnce();
+
+      // Bad requests get a stable code and change nothing.
+      const epoch = (await cluster.state()).epoch;
+      const expect = async (response: Response, status: number, code: string) => {
+        const body = await response.json();
+        assert.equal(response.status, status, JSON.stringify(body));
+        assert.equal(body.error.code, code);
+        assert.match(body.error.message, /\S/);
+      };
+      await expect(
+        await cluster.post(`/api/cells/${cell}/move`, { to: "nobody" }),
+        404,
+        "NOT_FOUND",
+      );
+      await expect(await cluster.post(`/api/cells/9999/move`, { to: "w2" }), 404, "NOT_FOUND");
+      await expect(await cluster.post(`/api/cells/abc/move`, { to: "w2" }), 400, "BAD_REQUEST");
+      await expect(await cluster.post(`/api/cells/${cell}/move`, { to: 7 }), 400, "BAD_REQUEST");
+      await expect(
+        await cluster.post(`/api/cells/${cell}/move`, { to: "w2", extra: 1 }),
+        400,
+        "BAD_REQUEST",
+      );
+      await expect(
+        await fetch(`${cluster.api}/api/cells/${cell}/move`, { method: "POST", body: "{nope" }),
+        400,
+        "BAD_REQUEST",
+      );
+      await expect(await cluster.post(`/api/cells/${cell}/move`, "x".repeat(5000)), 413, "TOO_BIG");
+      await expect(await fetch(`${cluster.api}/api/cells/${cell}/move`), 405, "METHOD_NOT_ALLOWED");
+      await expect(await cluster.post(`/api/workers/nobody/drain`), 404, "NOT_FOUND");
+      assert.equal((await cluster.state()).epoch, epoch, "no bad request changed the map");
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "load past high water claims a pool worker and load under low water returns one",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({
+      rebalance: {
+        enabled: true,
+        ratio: 1.5,
+        sustainMs: 1000,
+        minLoad: 20,
+        cooldownMs: 1000,
+        intervalMs: 250,
+      },
+      autoscale: { highWater: 60, lowWater: 0, sustainMs: 1000 },
+    }, { pool: 1 });
+    try {
+      const claimed = await until("the pool worker claimed", async () => {
+        await cluster.audit.collect();
+        const s = await cluster.state();
+        const p1 = s.workers.find((w) => w.id === "p1");
+        return p1?.state === "active" && p1.cells > 0 ? s : undefined;
+      }, 30_000);
+      assert.ok(claimed.events.some((e) => e.kind === "pool.claimed" && e.worker === "p1"));
+      // Lower the thresholds: everyone is now under low water and one worker goes back.
+      const tuned = await cluster.post("/api/autoscale", { highWater: 0, lowWater: 100_000 });
+      assert.equal(tuned.status, 200, await tuned.clone().text());
+      await tuned.body?.cancel();
+      const released = await until("a worker returned to the pool", async () => {
+        await cluster.audit.collect();
+        const s = await cluster.state();
+        return s.events.some((e) => e.kind === "pool.released") ? s : undefined;
+      }, 30_000);
+      assert.equal(released.workers.filter((w) => w.state === "active").length, 2);
+      const spare = released.workers.find((w) => w.state === "spare")!;
+      assert.equal(spare.cells, 0);
+      for (let n = 0; n < 4; n++) {
+        await sleep(500);
+        await cluster.audit.collect();
+      }
+      cluster.audit.assertOneOwner(NPCS);
+      const bad = await cluster.post("/api/autoscale", { highWater: 10, lowWater: 20 });
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error.code, "BAD_REQUEST");
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "SIGTERM or the drain API moves a worker's cells away before it exits 0, losing no entity",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({ minWorkers: 3, rebalance: { enabled: false } }, {
+      workers: 3,
+    });
+    try {
+      for (let n = 0; n < 4; n++) {
+        await sleep(300);
+        await cluster.audit.collect();
+      }
+      const [, w2, w3] = cluster.workers;
+      // Drain through the API: w3 moves its cells away, leaves and exits by itself.
+      const response = await cluster.post("/api/workers/w3/drain");
+      assert.equal(response.status, 202, await response.clone().text());
+      await response.body?.cancel();
+      const byApi = await w3.stop("SIGCONT", 20_000); // waits for its own exit
+      assert.equal(byApi.code, 0, w3.stderr.join("\n"));
+      // SIGTERM: w2 drains into w1 and exits 0.
+      const status = await w2.stop("SIGTERM", 20_000);
+      assert.equal(status.code, 0, w2.stderr.join("\n"));
+      assert.ok(w2.lines.some((l) => l.event === "drain.started"));
+      const s = await until("only w1 left, owning everything", async () => {
+        const now = await cluster.state();
+        return now.workers.length === 1 && now.map.owners.every((o) => o === "w1")
+          ? now
+          : undefined;
+      }, 10_000);
+      assert.ok(s.events.some((e) => e.kind === "worker.drained" && e.worker === "w2"));
+      assert.ok(s.events.some((e) => e.kind === "worker.left" && e.worker === "w3"));
+      // No entity lost: w1 now owns every NPC, ids 1..NPCS.
+      const w1 = await until("w1 owning every NPC", async () => {
+        const view = await getJson<{ owned: number[][] }>(
+          `http://${s.workers[0].httpAddress}/api/state`,
+        );
+        return view.owned.length === NPCS ? view : undefined;
+      }, 10_000);
+      const ids = new Set(w1.owned.map((e) => e[0]));
+      for (let id = 1; id <= NPCS; id++) assert.ok(ids.has(id), `NPC ${id} survived the drains`);
+      // The last worker cannot be drained.
+      const last = await cluster.post("/api/workers/w1/drain");
+      assert.equal(last.status, 409);
+      assert.equal((await last.json()).error.code, "NO_CAPACITY");
+    } finally {
+      await cluster.close();
+    }
+  },
+});
