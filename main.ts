@@ -7,7 +7,10 @@ import type { CloseOptions } from "./src/rpc.ts";
 import { VERSION } from "./src/version.ts";
 import { startAll } from "./roles/all.ts";
 import { startCoordinator } from "./roles/coordinator.ts";
+import { startGateway } from "./roles/gateway.ts";
 import { startWorker } from "./roles/worker.ts";
+import { runBots } from "./roles/bots.ts";
+import { wantsBots } from "./src/bot_options.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
@@ -43,12 +46,16 @@ async function start(config: Config, log: Logger): Promise<Closable> {
       );
     case "worker":
       return await startWorker(config, log);
+    case "gateway":
+      return await startGateway(config, log);
     case "all":
       return await startAll(config, log);
   }
 }
 
 async function main(args: string[]): Promise<number> {
+  // The bots are a client, not a node: they take their own flags, not the config's.
+  if (wantsBots(args)) return await runBots(args);
   let config: Config | undefined;
   try {
     config = configure(args);

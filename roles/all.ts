@@ -3,7 +3,8 @@
 import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/log.ts";
 import type { CloseOptions } from "../src/rpc.ts";
-import { type CoordinatorHandle, startCoordinator } from "./coordinator.ts";
+import { type CoordinatorHandle, type ExtraRoutes, startCoordinator } from "./coordinator.ts";
+import { type GatewayHandle, startGateway } from "./gateway.ts";
 
 /** Messages between the main thread and a worker thread. */
 export type ThreadMessage =
@@ -45,7 +46,13 @@ function waitFor(
 
 /** Starts the coordinator and `config.workers` worker threads. */
 export async function startAll(config: Config, log: Logger): Promise<AllHandle> {
-  const coordinator = await startCoordinator(config, log.child("coordinator", "coordinator"));
+  const extraRoutes: ExtraRoutes = {};
+  const coordinator = await startCoordinator(
+    config,
+    log.child("coordinator", "coordinator"),
+    extraRoutes,
+  );
+  let gateway: GatewayHandle | undefined;
   const threads: Worker[] = [];
   try {
     for (let i = 0; i < config.workers; i++) {
@@ -69,8 +76,21 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
       thread.postMessage({ type: "start", config: workerConfig } satisfies ThreadMessage);
       await ready;
     }
+    // The gateway serves its routes (/login, /gateways, /ws, /play) on the coordinator's port.
+    gateway = await startGateway(
+      {
+        ...config,
+        role: "gateway",
+        nodeId: "g1",
+        coordinator: `127.0.0.1:${coordinator.grpcPort}`,
+      },
+      log,
+      { sharedHttpAddress: `${config.advertiseHost}:${coordinator.httpPort}` },
+    );
+    extraRoutes.current = gateway.routes;
   } catch (error) {
     for (const thread of threads) thread.terminate();
+    await gateway?.close({ exiting: true });
     await coordinator.close();
     throw error;
   }
@@ -78,6 +98,8 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
   return {
     coordinator,
     async close(options: CloseOptions = {}) {
+      extraRoutes.current = undefined;
+      await gateway?.close({ exiting: true });
       // Threads are terminated right after closing, so their sockets just go (see CloseOptions).
       await Promise.all(threads.map(async (thread) => {
         const closed = waitFor(thread, "closed", 5_000).catch((error) =>

@@ -35,8 +35,17 @@ export interface CoordinatorHandle {
   close(options?: CloseOptions): Promise<void>;
 }
 
+/** Routes another role adds to the coordinator's HTTP server (role all: the gateway's). */
+export interface ExtraRoutes {
+  current?: (request: Request, url: URL) => Promise<Response> | undefined;
+}
+
 /** Starts the coordinator's gRPC and HTTP servers. */
-export async function startCoordinator(config: Config, log: Logger): Promise<CoordinatorHandle> {
+export async function startCoordinator(
+  config: Config,
+  log: Logger,
+  extraRoutes: ExtraRoutes = {},
+): Promise<CoordinatorHandle> {
   const grid = new Grid(config.world);
   const worldStartMs = Date.now();
   const worldSpec = {
@@ -260,6 +269,8 @@ export async function startCoordinator(config: Config, log: Logger): Promise<Coo
       if (diagnostic) return await diagnostic;
       const controlled = control(request, url);
       if (controlled) return await controlled;
+      const extra = extraRoutes.current?.(request, url);
+      if (extra) return await extra;
       if (request.method !== "GET" && request.method !== "HEAD") {
         return jsonError(
           405,

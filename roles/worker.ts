@@ -9,7 +9,10 @@ import { json, jsonError, startHttp } from "../src/http.ts";
 import type { Logger } from "../src/log.ts";
 import { metricsResponse, NodeMetrics } from "../src/metrics.ts";
 import { PartitionMap } from "../src/partition.ts";
-import { PeerLinks } from "../src/peer_links.ts";
+import { NODE_METADATA, PeerLinks } from "../src/peer_links.ts";
+import { decodeCommands, encodeReport } from "../src/session_wire.ts";
+
+type SessionStream = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
 import {
   type CloseOptions,
   grpc,
@@ -62,7 +65,58 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   // Filled in once registered; the servers start first so their ports can be registered.
   const live: { space?: Space; links?: PeerLinks } = {};
 
+  // Gateways attached to this worker: one stream each, by gateway id.
+  const gatewayStreams = new Map<string, SessionStream>();
   const rpc = await startRpcServer(config.host, config.grpcPort, {
+    Sessions: requireSecret(config.secret, {
+      Attach(call: SessionStream) {
+        const values = call.metadata.get(NODE_METADATA);
+        const gateway = typeof values[0] === "string" ? values[0] : "";
+        call.on("error", (error) => log.debug("gateway.stream_error", { gateway, error }));
+        const space = live.space;
+        if (!gateway || !space) {
+          call.emit("error", {
+            code: gateway ? grpc.status.UNAVAILABLE : grpc.status.INVALID_ARGUMENT,
+            details: gateway
+              ? "worker not registered yet"
+              : `Attach needs ${NODE_METADATA} metadata`,
+          });
+          return;
+        }
+        gatewayStreams.get(gateway)?.end();
+        gatewayStreams.set(gateway, call);
+        log.info("gateway.attached", { gateway });
+        call.on("data", (message: { payload?: unknown }) => {
+          const payload = message?.payload;
+          try {
+            if (!(payload instanceof Uint8Array)) {
+              throw new TypeError("Cannot accept commands: no payload");
+            }
+            const { gateway: from, commands } = decodeCommands(payload);
+            if (from !== gateway) {
+              throw new TypeError(
+                `Cannot accept commands: they claim to be from ${from} on ${gateway}'s stream`,
+              );
+            }
+            for (const command of commands) space.command(gateway, command);
+          } catch (error) {
+            metrics.countError("BAD_BATCH");
+            log.error("commands.rejected", { gateway, error });
+          }
+        });
+        const gone = () => {
+          if (gatewayStreams.get(gateway) !== call) return;
+          gatewayStreams.delete(gateway);
+          log.info("gateway.detached", { gateway });
+        };
+        call.on("end", gone);
+        call.on("close", gone);
+        call.on("cancelled", gone);
+      },
+    }, (method) => {
+      metrics.countError("UNAUTHENTICATED");
+      log.warn("rpc.unauthenticated", { method });
+    }),
     Peer: requireSecret(config.secret, {
       Sync(call: grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>) {
         const links = live.links;
@@ -179,6 +233,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     grid,
     tickHz: world.tickHz,
     ghostMargin: world.ghostMargin,
+    aoiRadius: world.aoiRadius,
+    resumeGraceMs: config.gateway.resumeGraceMs,
     game: demoGame as GameDefinition<unknown>,
     gameOptions: decode(reply.game),
     seed: config.game.seed,
@@ -308,6 +364,9 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       const started = performance.now();
       const out = liveSpace.step(tick);
       for (const [peer, batch] of out) peers.send(peer, encodeBatch(batch));
+      for (const [gateway, report] of liveSpace.takeReports()) {
+        gatewayStreams.get(gateway)?.write({ payload: encodeReport(report) });
+      }
       const ms = performance.now() - started;
       durations.add(ms);
       if (myState === "drained") checkDrained();
@@ -361,6 +420,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
       clearTimeout(timer);
       stopWatch();
       peers.close(options);
+      for (const call of gatewayStreams.values()) call.end();
+      gatewayStreams.clear();
       await http.close();
       metrics.close();
       if (!options.exiting) {

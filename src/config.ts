@@ -5,7 +5,35 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.ts";
 
 /** Which part of the cluster this process runs; "all" runs everything in one process. */
-export type Role = "all" | "coordinator" | "worker";
+export type Role = "all" | "coordinator" | "worker" | "gateway";
+
+/** Limits and timings of a session gateway (docs/protocol.md, "Limits"). */
+export interface GatewayConfig {
+  /** Largest client frame, bytes. */
+  maxFrameBytes: number;
+  /** Client frames per second (token bucket refill) and burst (bucket size). */
+  framesPerSecond: number;
+  frameBurst: number;
+  chatPerSecond: number;
+  chatBurst: number;
+  /** Refusals within `strikeWindowMs` before the connection is closed. */
+  strikeLimit: number;
+  strikeWindowMs: number;
+  /** Time allowed between connect and HELLO. */
+  helloTimeoutMs: number;
+  /** Silence allowed after WELCOME. */
+  idleTimeoutMs: number;
+  /** DIFFs queued for a slow reader before they collapse into one snapshot. */
+  maxQueuedDiffs: number;
+  /** Ticks a reader may stay behind before it is closed. */
+  maxBehindTicks: number;
+  maxQueuedFrames: number;
+  maxQueuedBytes: number;
+  /** How long a dropped session can be resumed. */
+  resumeGraceMs: number;
+  /** Lifetime of login tokens. */
+  tokenTtlMs: number;
+}
 /** Lowest log level that is written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -100,6 +128,9 @@ export interface Config {
   load: LoadWeights;
   rebalance: RebalanceConfig;
   autoscale: AutoscaleConfig;
+  /** SQLite file of registered accounts (":memory:" keeps them in memory). */
+  storage: string;
+  gateway: GatewayConfig;
   game: DemoGameConfig;
 }
 
@@ -146,6 +177,24 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     intervalMs: 1000,
   },
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
+  storage: "zonescaler.sqlite",
+  gateway: {
+    maxFrameBytes: 8192,
+    framesPerSecond: 60,
+    frameBurst: 120,
+    chatPerSecond: 1,
+    chatBurst: 5,
+    strikeLimit: 50,
+    strikeWindowMs: 10_000,
+    helloTimeoutMs: 5_000,
+    idleTimeoutMs: 30_000,
+    maxQueuedDiffs: 4,
+    maxBehindTicks: 100,
+    maxQueuedFrames: 256,
+    maxQueuedBytes: 1_048_576,
+    resumeGraceMs: 15_000,
+    tokenTtlMs: 86_400_000,
+  },
   game: {
     npcs: 400,
     speed: 40,
@@ -157,7 +206,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
 });
 
 const DEFAULT_WORLD_EXTENT = 1000;
-const ROLES: readonly Role[] = ["all", "coordinator", "worker"];
+const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const HOST_PORT = /^([^\s:[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
@@ -238,6 +287,8 @@ export function parseConfig(raw: unknown): Config {
   const load = parseLoad(or(get("load"), {}));
   const rebalance = parseRebalance(or(get("rebalance"), {}));
   const autoscale = parseAutoscale(or(get("autoscale"), {}));
+  const storage = nonEmptyString("storage", or(get("storage"), DEFAULTS.storage));
+  const gateway = parseGateway(or(get("gateway"), {}));
   const game = parseGame(or(get("game"), {}), aoiRadius, world);
   return {
     role,
@@ -263,6 +314,8 @@ export function parseConfig(raw: unknown): Config {
     load,
     rebalance,
     autoscale,
+    storage,
+    gateway,
     game,
   };
 }
@@ -307,7 +360,14 @@ interface FlagSpec {
 
 const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: "config", kind: "string", arg: "FILE", help: "JSON config file (default: none)" },
-  { flag: "role", key: "role", kind: "string", arg: "ROLE", help: "all | coordinator | worker" },
+  { flag: "storage", key: "storage", kind: "string", arg: "FILE", help: "SQLite file of accounts" },
+  {
+    flag: "role",
+    key: "role",
+    kind: "string",
+    arg: "ROLE",
+    help: "all | coordinator | worker | gateway | bots",
+  },
   {
     flag: "node-id",
     key: "nodeId",
@@ -590,6 +650,19 @@ function parseAutoscale(raw: unknown): AutoscaleConfig {
     lowWater,
     sustainMs: integer("autoscale.sustainMs", pick(r, "sustainMs", d.sustainMs), 0, MAX_TIMER_MS),
   };
+}
+
+function parseGateway(raw: unknown): GatewayConfig {
+  const d = DEFAULTS.gateway;
+  const r = section(raw, "gateway", d);
+  const out = {} as Record<keyof GatewayConfig, number>;
+  for (const key of Object.keys(d) as Array<keyof GatewayConfig>) {
+    out[key] = integer(`gateway.${key}`, pick(r, key, d[key]), 1, MAX_TIMER_MS);
+  }
+  if (out.maxFrameBytes > 16 * 1024 * 1024) {
+    fail("gateway.maxFrameBytes", `expected at most 16777216, got ${out.maxFrameBytes}`);
+  }
+  return out;
 }
 
 function parseHotspot(raw: unknown, world: WorldConfig): DemoGameConfig["hotspot"] {

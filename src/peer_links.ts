@@ -33,6 +33,13 @@ export interface PeerLinksOptions {
   /** Most batches queued per peer while its link is down; older ones are dropped beyond. */
   maxQueue?: number;
   retryMs?: number;
+  /**
+   * The bidi method links use: worker↔worker "Peer.Sync" (default; the smaller id dials), or
+   * gateway→worker "Sessions.Attach" (the gateway dials every worker).
+   */
+  link?: { service: "Peer"; method: "Sync" } | { service: "Sessions"; method: "Attach" };
+  /** Whether this node dials `peer` (default: when its id sorts first). */
+  dials?: (self: string, peer: string) => boolean;
 }
 
 /** The set of links of one worker. */
@@ -63,7 +70,7 @@ export class PeerLinks {
       present.add(w.id);
       let link = this.#links.get(w.id);
       if (!link) {
-        link = { peer: w.id, address: w.grpcAddress, queue: [], dialer: this.#options.self < w.id };
+        link = { peer: w.id, address: w.grpcAddress, queue: [], dialer: this.#dials(w.id) };
         this.#links.set(w.id, link);
       } else if (link.address !== w.grpcAddress && link.dialer) {
         link.address = w.grpcAddress;
@@ -86,7 +93,7 @@ export class PeerLinks {
     let link = this.#links.get(peer);
     if (!link) {
       // Not in our map yet (a batch can race the map update): hold it for when it appears.
-      link = { peer, address: "", queue: [], dialer: this.#options.self < peer };
+      link = { peer, address: "", queue: [], dialer: this.#dials(peer) };
       this.#links.set(peer, link);
     }
     if (link.stream && link.queue.length === 0) {
@@ -137,12 +144,20 @@ export class PeerLinks {
     this.#links.clear();
   }
 
+  #dials(peer: string): boolean {
+    const self = this.#options.self;
+    return this.#options.dials ? this.#options.dials(self, peer) : self < peer;
+  }
+
   #dial(link: Link): void {
     if (this.#closed || !link.address) return;
-    link.client ??= rpcClient("Peer", link.address, this.#options.secret);
+    const { service, method } = this.#options.link ?? { service: "Peer", method: "Sync" };
+    link.client ??= rpcClient(service, link.address, this.#options.secret);
     const metadata = new grpc.Metadata();
     metadata.set(NODE_METADATA, this.#options.self);
-    const call = (link.client as unknown as { Sync(m: grpc.Metadata): Duplex }).Sync(metadata);
+    const call = (link.client as unknown as Record<string, (m: grpc.Metadata) => Duplex>)[method](
+      metadata,
+    );
     call.on("error", (error) => this.#options.log.debug("link.error", { peer: link.peer, error }));
     this.#attach(link, call);
   }

@@ -154,8 +154,16 @@ export class ResumeTokens {
     this.#signer = new TokenSigner(options.secret, { purpose: "resume token", prefix: "r1" });
   }
 
-  /** A new token for the session, redeemable once within `ttlMs` from now. */
-  async issue(sessionId: string, entityId: number, ttlMs: number): Promise<string> {
+  /**
+   * A new token for the session, redeemable once within `ttlMs` from now. `jti` lets the
+   * caller choose the token id up front (the owning worker records it at join).
+   */
+  async issue(
+    sessionId: string,
+    entityId: number,
+    ttlMs: number,
+    jti: string = newTokenId(),
+  ): Promise<string> {
     if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 128) {
       throw new TypeError(`Cannot issue a resume token: bad session id ${String(sessionId)}`);
     }
@@ -169,7 +177,7 @@ export class ResumeTokens {
       sid: sessionId,
       ent: entityId,
       exp: Math.ceil(this.#now() + ttlMs),
-      jti: newTokenId(),
+      jti,
     };
     await this.store.put(claims.jti, claims.exp);
     return this.#signer.sign(claims);
