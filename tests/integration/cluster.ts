@@ -1,0 +1,110 @@
+// Starts a test cluster of real processes: a coordinator, workers (and pool workers) and
+// gateways, with an audit following the workers' ownership logs.
+import { ClusterAudit } from "./audit.ts";
+import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+
+/** A worker row of /api/state. */
+export interface WorkerRow {
+  id: string;
+  state: string;
+  httpAddress: string;
+  cells: number;
+  entities: number;
+  load: number;
+}
+/** The coordinator's /api/state. */
+export interface ClusterState {
+  epoch: number;
+  workers: WorkerRow[];
+  map: { owners: string[] };
+  migrations: unknown[];
+  events: Array<{ seq: number; kind: string; [k: string]: unknown }>;
+}
+
+/** NPCs in test worlds. */
+export const NPCS = 300;
+/** Waits `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
+export async function startCluster(
+  overrides: Record<string, unknown>,
+  options: { workers?: number; pool?: number; gateways?: number } = {},
+) {
+  const config = writeTestConfig(overrides);
+  const coordinator = new NodeProcess("coordinator", [
+    "--role=coordinator",
+    "--config",
+    config,
+    "--port",
+    "0",
+    "--grpc-port",
+    "0",
+  ]);
+  const workers: NodeProcess[] = [];
+  const listening = await coordinator.waitFor("coordinator.listening");
+  const api = `http://127.0.0.1:${listening.httpPort}`;
+  const start = (name: string, extra: string[] = []) => {
+    const worker = new NodeProcess(name, [
+      "--role=worker",
+      "--config",
+      config,
+      "--coordinator",
+      `127.0.0.1:${listening.grpcPort}`,
+      "--port",
+      "0",
+      "--grpc-port",
+      "0",
+      ...extra,
+    ]);
+    workers.push(worker);
+    return worker;
+  };
+  for (let n = 1; n <= (options.workers ?? 2); n++) {
+    await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+  }
+  for (let n = 1; n <= (options.pool ?? 0); n++) {
+    await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
+  }
+  const gateways: string[] = [];
+  for (let n = 1; n <= (options.gateways ?? 0); n++) {
+    const gateway = new NodeProcess(`gateway-${n}`, [
+      "--role=gateway",
+      "--config",
+      config,
+      "--coordinator",
+      `127.0.0.1:${listening.grpcPort}`,
+      "--port",
+      "0",
+      "--node-id",
+      `g${n}`,
+      "--storage",
+      ":memory:",
+    ]);
+    workers.push(gateway);
+    const ready = await gateway.waitFor("gateway.listening");
+    gateways.push(`http://${ready.httpAddress}`);
+  }
+  const state = () => getJson<ClusterState>(`${api}/api/state`);
+  const audit = new ClusterAudit();
+  await until("the map assigned and every worker reporting", async () => {
+    const s = await state();
+    const active = s.workers.filter((w) => w.state === "active");
+    if (
+      s.epoch < 1 || active.length !== (options.workers ?? 2) ||
+      active.some((w) => w.entities === 0)
+    ) return undefined;
+    for (const w of s.workers) audit.follow(w.id, `http://${w.httpAddress}`);
+    return s;
+  });
+  const post = (path: string, body?: unknown) =>
+    fetch(`${api}${path}`, {
+      method: "POST",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const close = async () => {
+    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
+    Deno.removeSync(config);
+  };
+  return { api, coordinator, workers, gateways, state, audit, post, close };
+}

@@ -1,0 +1,215 @@
+// Session gateways with real processes: two gateways, two workers, a coordinator.
+import assert from "node:assert/strict";
+import { startCluster } from "./cluster.ts";
+import { getJson } from "./node_process.ts";
+import { guestToken, TestClient } from "./ws_client.ts";
+
+const LIMITS = {
+  maxFrameBytes: 1024,
+  framesPerSecond: 20,
+  frameBurst: 20,
+  chatPerSecond: 5,
+  chatBurst: 5,
+  strikeLimit: 15,
+  strikeWindowMs: 10_000,
+  helloTimeoutMs: 1_500,
+  idleTimeoutMs: 3_000,
+  maxQueuedDiffs: 4,
+  maxBehindTicks: 40,
+  maxQueuedFrames: 256,
+  maxQueuedBytes: 1_048_576,
+  resumeGraceMs: 5_000,
+  tokenTtlMs: 3_600_000,
+};
+
+const ws = (base: string) => `${base.replace("http", "ws")}/ws`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test({
+  name: "players keep one continuous stream across worker borders, chat and resume across gateways",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({
+      rebalance: { enabled: false },
+      game: { npcs: 100, speed: 60, bumpRadius: 4, bumpCooldownTicks: 20, seed: 9 },
+      gateway: LIMITS,
+    }, { gateways: 2 });
+    const clients: TestClient[] = [];
+    try {
+      const [g1, g2] = cluster.gateways;
+      const list = await getJson<{ gateways: Array<{ id: string; url: string }> }>(`${g1}/gateways`);
+      assert.deepEqual(list.gateways.map((g) => g.id).sort(), ["g1", "g2"]);
+
+      // --- A walker crosses the border between the two workers' regions (y = 200) ---
+      const walker = new TestClient(ws(g1));
+      clients.push(walker);
+      const welcome = await walker.hello({ token: await guestToken(g1, "walker") });
+      const self = welcome.entity;
+      const start = await walker.waitFor("own position", () => walker.visible.get(self));
+      const dy = start.y < 200 ? 1 : -1;
+      let seq = 0;
+      let crossed = false;
+      for (let n = 0; n < 80 && !crossed; n++) {
+        walker.send({ op: 2, seq: ++seq, intent: { move: [0, dy] } });
+        await sleep(100);
+        const now = walker.visible.get(self);
+        crossed = now !== undefined && (now.y - 200) * (start.y - 200) < 0;
+      }
+      assert.ok(crossed, `the walker crossed y = 200 (from ${start.y})`);
+      for (let n = 0; n < 10; n++) {
+        walker.send({ op: 2, seq: ++seq, intent: { move: [0, dy] } });
+        await sleep(100);
+      }
+      assert.deepEqual(walker.problems, [], "the stream stayed consistent");
+      assert.ok(walker.maxGap <= 2, `tick gap ${walker.maxGap}`);
+      assert.ok(walker.diffs > 40);
+      const acked = await walker.waitFor("acks to catch up", () => {
+        const last = walker.messages.findLast((m) => m.op === 6);
+        return last && last.op === 6 && last.ack === seq ? last.ack : undefined;
+      });
+      assert.equal(acked, seq);
+
+      // --- Chat from gateway 1 reaches a client on gateway 2 ---
+      const listener = new TestClient(ws(g2), "json");
+      clients.push(listener);
+      await listener.hello({ token: await guestToken(g2, "listener") });
+      walker.send({ op: 3, channel: "global", text: "hello from g1" });
+      const heard = await listener.waitFor("the chat line", () =>
+        listener.messages.find((m) => m.op === 3 && m.text === "hello from g1"));
+      assert.equal(heard.op === 3 && heard.from, "walker");
+
+      // --- The walker drops and resumes through the other gateway, same entity ---
+      const token = walker.welcome!.resumeToken;
+      walker.socket.close(4999, "network gone");
+      await walker.closed;
+      await sleep(300);
+      const back = new TestClient(ws(g2));
+      clients.push(back);
+      const resumed = await back.hello({ resumeToken: token });
+      assert.equal(resumed.resumed, true);
+      assert.equal(resumed.entity, self, "same entity back");
+      await back.waitFor("own entity in view", () => back.visible.get(self));
+      assert.deepEqual(back.problems, []);
+
+      // --- The same resume token a second time is refused ---
+      const replay = new TestClient(ws(g1));
+      clients.push(replay);
+      await replay.opened();
+      replay.send({ op: 1, protocol: 1, resumeToken: token });
+      const refused = await replay.closed;
+      assert.equal(refused.code, 4002);
+      assert.equal(replay.errors[0]?.code, "RESUME_FAILED");
+    } finally {
+      for (const c of clients) c.close();
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "each gateway limit triggers with its documented code and spares other sessions",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({ rebalance: { enabled: false }, game: { npcs: 50 }, gateway: LIMITS }, { gateways: 1 });
+    const clients: TestClient[] = [];
+    let keepAlive: ReturnType<typeof setInterval> | undefined;
+    const client = async (name: string, format: "msgpack" | "json" = "msgpack") => {
+      const c = new TestClient(ws(cluster.gateways[0]), format);
+      clients.push(c);
+      await c.hello({ token: await guestToken(cluster.gateways[0], name) });
+      return c;
+    };
+    try {
+      const bystander = await client("bystander");
+      let t = 0;
+      keepAlive = setInterval(() => bystander.send({ op: 4, t: ++t }), 1_000); // a polite client pings
+      const expectClose = async (c: TestClient, code: number, error: string) => {
+        const closed = await c.closed;
+        assert.equal(closed.code, code, `close code for ${error}: ${JSON.stringify(c.errors)}`);
+        assert.equal(c.errors.at(-1)?.code, error);
+      };
+
+      // Oversized frame: ERROR TOO_BIG, close 1009.
+      const big = await client("big");
+      big.socket.send(new Uint8Array(2_000));
+      await expectClose(big, 1009, "TOO_BIG");
+
+      // Malformed frames: the reserved byte 0xc1, bad JSON, wrong types → BAD_FRAME, close 1007.
+      for (const [format, frame] of [["msgpack", new Uint8Array([0xc1])], ["json", "{not json"], [
+        "json",
+        JSON.stringify({ op: 2, seq: "one", intent: { move: [0, 0] } }),
+      ]] as const) {
+        const bad = await client("bad", format);
+        bad.socket.send(frame);
+        await expectClose(bad, 1007, "BAD_FRAME");
+      }
+
+      // A second HELLO is a policy violation (1008).
+      const twice = await client("twice");
+      twice.send({ op: 1, protocol: 1, token: "x" });
+      await expectClose(twice, 1008, "BAD_FRAME");
+
+      // Flood: RATE_LIMITED first, then closed with 4005 when it continues.
+      const flood = await client("flood");
+      for (let n = 0; n < 200; n++) flood.send({ op: 4, t: n });
+      // The close frame carries 4005, but a client still sending after it may see the
+      // connection dropped instead (Deno ends such connections); the ERROR frames always arrive.
+      const flooded = await flood.closed;
+      assert.ok([4005, 1006, 0].includes(flooded.code), `flood closed with ${flooded.code}`);
+      assert.equal(flood.errors[0]?.code, "RATE_LIMITED", "warned first");
+      assert.match(flood.errors.at(-1)?.message ?? "", /closing/);
+
+      // No HELLO: closed after helloTimeoutMs with IDLE_TIMEOUT (4003).
+      const silent = new TestClient(ws(cluster.gateways[0]));
+      clients.push(silent);
+      await silent.opened();
+      await expectClose(silent, 4003, "IDLE_TIMEOUT");
+
+      // A forged token: UNAUTHENTICATED (4001).
+      const forged = new TestClient(ws(cluster.gateways[0]));
+      clients.push(forged);
+      await forged.opened();
+      const real = await guestToken(cluster.gateways[0], "forger");
+      forged.send({ op: 1, protocol: 1, token: real.slice(0, -4) + "AAAA" });
+      await expectClose(forged, 4001, "UNAUTHENTICATED");
+
+      // Silence after WELCOME: IDLE_TIMEOUT (4003) after idleTimeoutMs.
+      const idle = await client("idle");
+      await expectClose(idle, 4003, "IDLE_TIMEOUT");
+
+      // Login errors are JSON with stable codes.
+      const login = (body: string) => fetch(`${cluster.gateways[0]}/login`, { method: "POST", body });
+      const wrong = await login(JSON.stringify({ username: "nobody", password: "secret-password" }));
+      assert.equal(wrong.status, 401);
+      assert.equal((await wrong.json()).error.code, "BAD_CREDENTIALS");
+      const badJson = await login("{");
+      assert.equal(badJson.status, 400);
+      assert.equal((await badJson.json()).error.code, "BAD_REQUEST");
+      const registered = await login(JSON.stringify({ username: "alice", password: "correct horse", register: true }));
+      assert.equal(registered.status, 200, await registered.clone().text());
+      await registered.body?.cancel();
+      const again = await login(JSON.stringify({ username: "alice", password: "correct horse", register: true }));
+      assert.equal(again.status, 409);
+      assert.equal((await again.json()).error.code, "USERNAME_TAKEN");
+      const ok = await login(JSON.stringify({ username: "alice", password: "correct horse" }));
+      assert.equal(ok.status, 200);
+      assert.match((await ok.json()).token, /\S/);
+      const plain = await fetch(`${cluster.gateways[0]}/ws`);
+      assert.equal(plain.status, 400);
+      await plain.body?.cancel();
+
+      // The bystander kept receiving its stream through all of that.
+      const before = bystander.diffs;
+      bystander.send({ op: 4, t: 1 });
+      await bystander.waitFor("more diffs", () => (bystander.diffs > before + 5 ? true : undefined));
+      assert.equal(bystander.socket.readyState, WebSocket.OPEN);
+      assert.deepEqual(bystander.problems, []);
+    } finally {
+      clearInterval(keepAlive);
+      for (const c of clients) c.close();
+      await cluster.close();
+    }
+  },
+});
