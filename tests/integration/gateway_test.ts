@@ -38,7 +38,9 @@ Deno.test({
     const clients: TestClient[] = [];
     try {
       const [g1, g2] = cluster.gateways;
-      const list = await getJson<{ gateways: Array<{ id: string; url: string }> }>(`${g1}/gateways`);
+      const list = await getJson<{ gateways: Array<{ id: string; url: string }> }>(
+        `${g1}/gateways`,
+      );
       assert.deepEqual(list.gateways.map((g) => g.id).sort(), ["g1", "g2"]);
 
       // --- A walker crosses the border between the two workers' regions (y = 200) ---
@@ -75,8 +77,10 @@ Deno.test({
       clients.push(listener);
       await listener.hello({ token: await guestToken(g2, "listener") });
       walker.send({ op: 3, channel: "global", text: "hello from g1" });
-      const heard = await listener.waitFor("the chat line", () =>
-        listener.messages.find((m) => m.op === 3 && m.text === "hello from g1"));
+      const heard = await listener.waitFor(
+        "the chat line",
+        () => listener.messages.find((m) => m.op === 3 && m.text === "hello from g1"),
+      );
       assert.equal(heard.op === 3 && heard.from, "walker");
 
       // --- The walker drops and resumes through the other gateway, same entity ---
@@ -112,7 +116,11 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const cluster = await startCluster({ rebalance: { enabled: false }, game: { npcs: 50 }, gateway: LIMITS }, { gateways: 1 });
+    const cluster = await startCluster({
+      rebalance: { enabled: false },
+      game: { npcs: 50 },
+      gateway: LIMITS,
+    }, { gateways: 1 });
     const clients: TestClient[] = [];
     let keepAlive: ReturnType<typeof setInterval> | undefined;
     const client = async (name: string, format: "msgpack" | "json" = "msgpack") => {
@@ -137,10 +145,12 @@ Deno.test({
       await expectClose(big, 1009, "TOO_BIG");
 
       // Malformed frames: the reserved byte 0xc1, bad JSON, wrong types → BAD_FRAME, close 1007.
-      for (const [format, frame] of [["msgpack", new Uint8Array([0xc1])], ["json", "{not json"], [
-        "json",
-        JSON.stringify({ op: 2, seq: "one", intent: { move: [0, 0] } }),
-      ]] as const) {
+      for (
+        const [format, frame] of [["msgpack", new Uint8Array([0xc1])], ["json", "{not json"], [
+          "json",
+          JSON.stringify({ op: 2, seq: "one", intent: { move: [0, 0] } }),
+        ]] as const
+      ) {
         const bad = await client("bad", format);
         bad.socket.send(frame);
         await expectClose(bad, 1007, "BAD_FRAME");
@@ -180,17 +190,24 @@ Deno.test({
       await expectClose(idle, 4003, "IDLE_TIMEOUT");
 
       // Login errors are JSON with stable codes.
-      const login = (body: string) => fetch(`${cluster.gateways[0]}/login`, { method: "POST", body });
-      const wrong = await login(JSON.stringify({ username: "nobody", password: "secret-password" }));
+      const login = (body: string) =>
+        fetch(`${cluster.gateways[0]}/login`, { method: "POST", body });
+      const wrong = await login(
+        JSON.stringify({ username: "nobody", password: "secret-password" }),
+      );
       assert.equal(wrong.status, 401);
       assert.equal((await wrong.json()).error.code, "BAD_CREDENTIALS");
       const badJson = await login("{");
       assert.equal(badJson.status, 400);
       assert.equal((await badJson.json()).error.code, "BAD_REQUEST");
-      const registered = await login(JSON.stringify({ username: "alice", password: "correct horse", register: true }));
+      const registered = await login(
+        JSON.stringify({ username: "alice", password: "correct horse", register: true }),
+      );
       assert.equal(registered.status, 200, await registered.clone().text());
       await registered.body?.cancel();
-      const again = await login(JSON.stringify({ username: "alice", password: "correct horse", register: true }));
+      const again = await login(
+        JSON.stringify({ username: "alice", password: "correct horse", register: true }),
+      );
       assert.equal(again.status, 409);
       assert.equal((await again.json()).error.code, "USERNAME_TAKEN");
       const ok = await login(JSON.stringify({ username: "alice", password: "correct horse" }));
@@ -203,12 +220,70 @@ Deno.test({
       // The bystander kept receiving its stream through all of that.
       const before = bystander.diffs;
       bystander.send({ op: 4, t: 1 });
-      await bystander.waitFor("more diffs", () => (bystander.diffs > before + 5 ? true : undefined));
+      await bystander.waitFor(
+        "more diffs",
+        () => (bystander.diffs > before + 5 ? true : undefined),
+      );
       assert.equal(bystander.socket.readyState, WebSocket.OPEN);
       assert.deepEqual(bystander.problems, []);
     } finally {
       clearInterval(keepAlive);
       for (const c of clients) c.close();
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a client standing in a cell moved by the API sees no gap and keeps its entity",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({
+      rebalance: { enabled: false },
+      game: { npcs: 200, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 4 },
+      gateway: LIMITS,
+    }, { gateways: 1 });
+    const player = new TestClient(ws(cluster.gateways[0]));
+    try {
+      const welcome = await player.hello({
+        token: await guestToken(cluster.gateways[0], "stander"),
+      });
+      const at = await player.waitFor("own position", () => player.visible.get(welcome.entity));
+      const before = await cluster.state();
+      const cellSize = 100, columns = 4;
+      const cell = Math.floor(at.x / cellSize) + Math.floor(at.y / cellSize) * columns;
+      const from = before.map.owners[cell];
+      const to = from === "w1" ? "w2" : "w1";
+      let t = 0;
+      const keepAlive = setInterval(() => player.send({ op: 4, t: ++t }), 500);
+      try {
+        const moved = await cluster.post(`/api/cells/${cell}/move`, { to });
+        assert.equal(moved.status, 202, await moved.clone().text());
+        await moved.body?.cancel();
+        const done = await (async () => {
+          for (let n = 0; n < 50; n++) {
+            const s = await cluster.state();
+            if (s.events.some((e) => e.kind === "cell.migrated" && e.cell === cell)) return s;
+            await sleep(200);
+          }
+          return undefined;
+        })();
+        assert.ok(done, "the cell migrated");
+        assert.equal(done!.map.owners[cell], to);
+        const diffs = player.diffs;
+        await player.waitFor(
+          "diffs after the move",
+          () => (player.diffs > diffs + 20 ? true : undefined),
+        );
+      } finally {
+        clearInterval(keepAlive);
+      }
+      assert.deepEqual(player.problems, [], "no double enter, no lost own entity");
+      assert.ok(player.maxGap <= 2, `tick gap ${player.maxGap}`);
+      assert.ok(player.visible.has(welcome.entity));
+    } finally {
+      player.close();
       await cluster.close();
     }
   },
