@@ -1,8 +1,8 @@
 // Chat lines relayed between gateways through the coordinator (no external broker): encoding
 // and strict validation of what another gateway sends.
-import { fail, finite, isPlainObject, str } from "./codec.ts";
+import { decodeMap, fail, finite, str } from "./codec.ts";
 import { MAX_CHAT_CHARS } from "./client_protocol.ts";
-import { decode, encode } from "./wire.ts";
+import { encode } from "./wire.ts";
 
 /** A chat line as relayed: `nearby` lines carry the sender's position for distance filtering. */
 export interface RelayedChat {
@@ -23,13 +23,7 @@ export function encodeRelay(chat: RelayedChat): Uint8Array {
 
 /** Decodes a relayed chat line; throws BatchError (BAD_BATCH) for anything else. */
 export function decodeRelay(bytes: Uint8Array): RelayedChat {
-  let raw: unknown;
-  try {
-    raw = decode(bytes);
-  } catch (error) {
-    fail(`not valid msgpack (${(error as Error).message})`, error);
-  }
-  if (!isPlainObject(raw)) fail("a relayed chat line must be a map");
+  const raw = decodeMap(bytes);
   const channel = raw.channel;
   if (channel !== "global" && channel !== "nearby") fail(`channel must be global or nearby`);
   return {

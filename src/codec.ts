@@ -1,7 +1,7 @@
 // The wire codec of worker-to-worker batches: msgpack, one batch per peer per tick, validated
 // field by field on decode so a malformed or hostile batch is rejected whole.
-import { Packr } from "msgpackr";
 import { BatchError } from "./errors.ts";
+import { decode, encode } from "./wire.ts";
 import type { Entity, EntityData, SessionInfo } from "./entity.ts";
 
 /** Version of the batch layout; a batch with another version is rejected. */
@@ -137,7 +137,6 @@ export function stateOf(entity: Entity): EntityState {
   };
 }
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 type Wire = unknown[];
 
@@ -147,7 +146,7 @@ function entityToWire(s: EntityState): Wire {
 
 /** Encodes a batch once; the result is sent as the payload of one gRPC message. */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return packr.pack({
+  return encode({
     v: BATCH_VERSION,
     f: batch.from,
     e: batch.epoch,
@@ -295,6 +294,29 @@ function sessionFromWire(value: unknown, what: string): SessionInfo {
 }
 
 /**
+ * Unpacks msgpack bytes that must hold one map (with `v === version` when given); BAD_BATCH
+ * otherwise. Shared by every inter-node message decoder.
+ */
+export function decodeMap(bytes: Uint8Array, version?: number): Record<string, unknown> {
+  if (!(bytes instanceof Uint8Array)) fail(`payload must be bytes, got ${describe(bytes)}`);
+  if (bytes.length === 0) fail("payload is empty");
+  if (bytes.length > MAX_BATCH_BYTES) {
+    fail(`length ${bytes.length} exceeds the maximum of ${MAX_BATCH_BYTES} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = decode(bytes);
+  } catch (error) {
+    fail(`not valid msgpack (${(error as Error).message})`, error);
+  }
+  if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
+  if (version !== undefined && raw.v !== version) {
+    fail(`version must be ${version}, got ${describe(raw.v)}`);
+  }
+  return raw;
+}
+
+/**
  * Decodes and validates a batch. Throws {@linkcode BatchError} (code BAD_BATCH) for anything
  * that is not a well-formed batch of this version; nothing is applied from a rejected batch.
  *
@@ -306,19 +328,7 @@ function sessionFromWire(value: unknown, what: string): SessionInfo {
  * ```
  */
 export function decodeBatch(bytes: Uint8Array): Batch {
-  if (!(bytes instanceof Uint8Array)) fail(`payload must be bytes, got ${describe(bytes)}`);
-  if (bytes.length === 0) fail("payload is empty");
-  if (bytes.length > MAX_BATCH_BYTES) {
-    fail(`length ${bytes.length} exceeds the maximum of ${MAX_BATCH_BYTES} bytes`);
-  }
-  let raw: unknown;
-  try {
-    raw = packr.unpack(bytes);
-  } catch (error) {
-    fail(`not valid msgpack (${(error as Error).message})`, error);
-  }
-  if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
-  if (raw.v !== BATCH_VERSION) fail(`version must be ${BATCH_VERSION}, got ${describe(raw.v)}`);
+  const raw = decodeMap(bytes, BATCH_VERSION);
   return {
     from: str(raw.f, "from"),
     epoch: int(raw.e, "epoch"),

@@ -24,7 +24,7 @@ import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "./rpc.ts";
 import { SendQueue } from "./send_queue.ts";
-import type { GatewayCommand, WorkerReport } from "./session_wire.ts";
+import type { GatewayCommand, SessionDiff, WorkerReport } from "./session_wire.ts";
 
 /** What the hub needs from the gateway around it. */
 export interface HubTransport {
@@ -104,6 +104,19 @@ class ClientSession {
   }
 }
 
+/** A worker's diff of one player as the client protocol's DIFF. */
+function diffMessage(tick: number, diff: SessionDiff): DiffMessage {
+  return {
+    op: Op.DIFF,
+    tick,
+    ack: diff.ack,
+    full: diff.full || undefined,
+    enter: diff.enter,
+    update: diff.update,
+    leave: diff.leave,
+  };
+}
+
 /** All sessions of one gateway. */
 export class SessionHub {
   readonly config: GatewayConfig;
@@ -169,29 +182,13 @@ export class SessionHub {
       const session = this.sessions.get(diff.session);
       if (!session || session.entity !== diff.entity) continue;
       if (session.state === "joining") {
-        session.view.apply({
-          op: Op.DIFF,
-          tick: report.tick,
-          ack: diff.ack,
-          full: diff.full || undefined,
-          enter: diff.enter,
-          update: diff.update,
-          leave: diff.leave,
-        });
+        session.view.apply(diffMessage(report.tick, diff));
         session.worker = report.worker;
         continue; // WELCOME is on its way; a snapshot of the view follows it
       }
       if (session.state !== "live") continue;
       session.worker = report.worker; // inputs follow the player across handoffs
-      const merged = session.view.apply({
-        op: Op.DIFF,
-        tick: report.tick,
-        ack: diff.ack,
-        full: diff.full || undefined,
-        enter: diff.enter,
-        update: diff.update,
-        leave: diff.leave,
-      });
+      const merged = session.view.apply(diffMessage(report.tick, diff));
       this.#track(session, merged);
       if (!session.queue.wantsDiff()) {
         session.queue.pushState(report.tick, ""); // keeps the slow-reader clock running

@@ -1,9 +1,9 @@
 // The gateway↔worker session link: commands a gateway sends the worker owning a player's entity
 // (join, input, detach, resume), and what a worker sends each gateway once per tick (AOI diffs
 // of its players, join and resume answers, sessions it removed). msgpack, validated on decode.
-import { fail, finite, int, isPlainObject, list, plain, str } from "./codec.ts";
+import { decodeMap, fail, finite, int, isPlainObject, list, plain, str } from "./codec.ts";
 import type { EntityData } from "./entity.ts";
-import { decode, encode } from "./wire.ts";
+import { encode } from "./wire.ts";
 
 /** Version of the session link layout. */
 export const SESSION_WIRE_VERSION = 1;
@@ -223,16 +223,5 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
 }
 
 function top(bytes: Uint8Array): Record<string, unknown> {
-  if (!(bytes instanceof Uint8Array) || bytes.length === 0) fail("payload is empty");
-  let raw: unknown;
-  try {
-    raw = decode(bytes);
-  } catch (error) {
-    fail(`not valid msgpack (${(error as Error).message})`, error);
-  }
-  if (!isPlainObject(raw)) fail("top level must be a map");
-  if (raw.v !== SESSION_WIRE_VERSION) {
-    fail(`version must be ${SESSION_WIRE_VERSION}, got ${String(raw.v)}`);
-  }
-  return raw;
+  return decodeMap(bytes, SESSION_WIRE_VERSION);
 }

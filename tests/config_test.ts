@@ -196,9 +196,34 @@ Deno.test("a world with more than a million cells is rejected", () => {
 
 Deno.test("an unknown role and a malformed coordinator address are rejected", () => {
   assertConfigError(
-    () => parseConfig({ role: "gateway" }),
+    () => parseConfig({ role: "router" }),
     "role",
-    'CONFIG_INVALID: role: expected one of "all", "coordinator", "worker", got "gateway"',
+    'CONFIG_INVALID: role: expected one of "all", "coordinator", "worker", "gateway", got "router"',
+  );
+  assertConfigError(
+    () => parseConfig({ gateway: { maxFrameBytes: 0 } }),
+    "gateway.maxFrameBytes",
+    "CONFIG_INVALID: gateway.maxFrameBytes: expected an integer in 1..2147483647, got 0",
+  );
+  assertConfigError(
+    () => parseConfig({ rebalance: { ratio: 1 } }),
+    "rebalance.ratio",
+    "CONFIG_INVALID: rebalance.ratio: must be > 1, got 1",
+  );
+  assertConfigError(
+    () => parseConfig({ autoscale: { highWater: 10, lowWater: 10 } }),
+    "autoscale.lowWater",
+    "CONFIG_INVALID: autoscale.lowWater: must be < highWater (10), got 10",
+  );
+  assertConfigError(
+    () => parseConfig({ game: { hotspot: { at: [5000, 1], radius: 10, fraction: 0.5 } } }),
+    "game.hotspot.at[0]",
+    "CONFIG_INVALID: game.hotspot.at[0]: must lie inside the world (< 1000), got 5000",
+  );
+  assertConfigError(
+    () => parseConfig({ load: { entities: -1 } }),
+    "load.entities",
+    "CONFIG_INVALID: load.entities: expected a number >= 0, got -1",
   );
   assertConfigError(
     () => parseConfig({ coordinator: "127.0.0.1:0" }),

@@ -5,6 +5,7 @@ import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts"
 
 /** A worker row of /api/state. */
 export interface WorkerRow {
+  grpcAddress: string;
   id: string;
   state: string;
   httpAddress: string;

@@ -4,7 +4,7 @@ import { emptyBatch, encodeBatch } from "../../src/codec.ts";
 import { encode } from "../../src/wire.ts";
 import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
 import { NODE_METADATA } from "../../src/peer_links.ts";
-import { ClusterAudit } from "./audit.ts";
+import { startCluster } from "./cluster.ts";
 import {
   getJson,
   NodeProcess,
@@ -40,41 +40,16 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const config = writeTestConfig();
-    const coordinator = new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]);
-    const workers: NodeProcess[] = [];
+    // The README's three processes: a coordinator and two workers.
+    const cluster = await startCluster({ rebalance: { enabled: false } });
+    const { coordinator, workers, audit } = cluster;
     try {
-      const listening = await coordinator.waitFor("coordinator.listening");
-      const api = `http://127.0.0.1:${listening.httpPort}`;
-      const grpcAddress = `127.0.0.1:${listening.grpcPort}`;
-      for (const name of ["worker-a", "worker-b"]) {
-        workers.push(
-          new NodeProcess(name, [
-            "--role=worker",
-            "--config",
-            config,
-            "--coordinator",
-            grpcAddress,
-            "--port",
-            "0",
-            "--grpc-port",
-            "0",
-          ]),
-        );
-      }
       const state = await until("two active workers owning every cell", async () => {
-        const s = await getJson<ClusterState>(`${api}/api/state`);
+        const s = await cluster.state();
         const active = s.workers.filter((w) => w.state === "active");
         return active.length === 2 && s.map.owners.every((o) => o) ? s : undefined;
       });
+      const api = cluster.api;
       const grid = testGrid();
       const owners = state.map.owners;
       const ids = state.workers.map((w) => w.id);
@@ -91,8 +66,6 @@ Deno.test({
         return best;
       };
 
-      const audit = new ClusterAudit();
-      for (const id of ids) audit.follow(id, http.get(id)!);
       let ghostSamples = 0, ghostOutsideBand = 0, bandEntities = 0, bandMissing = 0;
       let strayGhosts = 0, ghostChecks = 0;
       const countsSeen = new Set<string>();
@@ -190,8 +163,7 @@ Deno.test({
       const status = await coordinator.stop("SIGTERM", 10_000);
       assert.equal(status.code, 0, "coordinator exits 0 on SIGTERM");
     } finally {
-      await Promise.all([coordinator, ...workers].map((p) => p.kill()));
-      Deno.removeSync(config);
+      await cluster.close();
     }
   },
 });
