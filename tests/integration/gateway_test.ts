@@ -1,5 +1,6 @@
 // Session gateways with real processes: two gateways, two workers, a coordinator.
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { startCluster } from "./cluster.ts";
 import { getJson } from "./node_process.ts";
 import { guestToken, TestClient } from "./ws_client.ts";
@@ -216,6 +217,31 @@ Deno.test({
       const plain = await fetch(`${cluster.gateways[0]}/ws`);
       assert.equal(plain.status, 400);
       await plain.body?.cancel();
+
+      // Random garbage over real sockets: every connection gets BAD_FRAME (or TOO_BIG) and
+      // is closed; nothing else is affected.
+      const garbage = fc.sample(
+        fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 64 }),
+          fc.string({ minLength: 1, maxLength: 64 }),
+          fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => new Uint8Array([0x82, ...b])),
+        ),
+        { numRuns: 30, seed: 42 },
+      );
+      for (const frame of garbage) {
+        const fuzzed = await client("fuzz");
+        fuzzed.socket.send(frame);
+        const closed = await Promise.race([fuzzed.closed, sleep(3_000).then(() => undefined)]);
+        const code = fuzzed.errors.at(-1)?.code;
+        if (closed === undefined) {
+          // A frame that happened to be a valid message leaves the session open and working.
+          assert.equal(code, undefined);
+          assert.equal(fuzzed.socket.readyState, WebSocket.OPEN);
+          continue;
+        }
+        assert.ok(["BAD_FRAME", "TOO_BIG"].includes(code), `error ${code}`);
+        assert.ok([1007, 1008, 1009].includes(closed.code), `close ${closed.code}`);
+      }
 
       // The bystander kept receiving its stream through all of that.
       const before = bystander.diffs;
