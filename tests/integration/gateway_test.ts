@@ -239,7 +239,7 @@ Deno.test({
           assert.equal(fuzzed.socket.readyState, WebSocket.OPEN);
           continue;
         }
-        assert.ok(["BAD_FRAME", "TOO_BIG"].includes(code), `error ${code}`);
+        assert.ok(code === "BAD_FRAME" || code === "TOO_BIG", `error ${code}`);
         assert.ok([1007, 1008, 1009].includes(closed.code), `close ${closed.code}`);
       }
 
