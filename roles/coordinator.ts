@@ -72,6 +72,7 @@ export async function startCoordinator(
     onEvent: (event) => {
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
+      if (kind === "cell.migrated") metrics.countMigration();
       events.publish(clusterEvent(event));
     },
   });
@@ -307,6 +308,13 @@ export async function startCoordinator(
           })),
           map: { epoch: registry.map.epoch, owners: registry.map.owners },
           entitiesPerCell: registry.entitiesPerCell(),
+          gateways: gateways.list().map((g) => ({
+            id: g.id,
+            httpAddress: g.httpAddress,
+            version: g.version,
+            sessions: g.sessions,
+            lastHeartbeatMsAgo: Date.now() - g.lastHeartbeat,
+          })),
           loadPerCell: Array.from(cellLoads, (l) => Math.round(l * 10) / 10),
           migrations: [...registry.migrations.values()],
           events: registry.eventsSince(0).slice(-50),

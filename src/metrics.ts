@@ -36,8 +36,8 @@ export interface CoordinatorView {
   map: { readonly epoch: number };
 }
 
-/** Worker states always exported by `zs_workers`, zero when no worker is in them. */
-const WORKER_STATES = ["active", "spare", "down"] as const;
+/** Worker states always exported by `zs_workers` (zero when empty); others appear when used. */
+const WORKER_STATES = ["active", "spare", "draining", "releasing", "drained", "down"] as const;
 
 /** Tick durations from 0.1 ms to 50 ms; a tick over 50 ms (at 20 Hz) is already late. */
 export const TICK_BUCKETS: readonly number[] = [

@@ -89,13 +89,14 @@ export function parseWorkerState(body: unknown): { tick: number; owned: Position
   return { tick, owned: owned as Position[] };
 }
 
-/** A position with coordinates rounded to 0.01 (plenty for a map, a third of the bytes). */
-function rounded([id, x, y, z, cell]: Position): Position {
+/** A position with coordinates cut to 0.01 (plenty for a map, a third of the bytes); cutting
+ * rather than rounding keeps a point at the world's edge inside it. */
+function truncated([id, x, y, z, cell]: Position): Position {
   return [
     id,
-    Math.round(x * 100) / 100,
-    Math.round(y * 100) / 100,
-    Math.round(z * 100) / 100,
+    Math.floor(x * 100) / 100,
+    Math.floor(y * 100) / 100,
+    Math.floor(z * 100) / 100,
     cell,
   ];
 }
@@ -169,7 +170,7 @@ export class WorkerPositionsReader {
         id: worker.id,
         tick: state.tick,
         total: state.owned.length,
-        entities: thin(state.owned, maxPerWorker).map(rounded),
+        entities: thin(state.owned, maxPerWorker).map(truncated),
       };
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";

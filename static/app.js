@@ -67,9 +67,10 @@ function render() {
   renderSelection();
   const total = state.entitiesPerCell.reduce((a, b) => a + b, 0);
   const active = state.workers.filter((w) => w.state === "active").length;
+  const moving = (state.migrations ?? []).length;
   $("summary").textContent = `map epoch ${state.map.epoch} · ${state.workers.length} workers ` +
-    `(${active} active) · ${state.map.owners.length} cells · ${total} entities · ` +
-    `${state.world.tickHz} Hz`;
+    `(${active} active) · ${state.map.owners.length} cells` +
+    (moving ? ` (${moving} migrating)` : "") + ` · ${total} entities · ${state.world.tickHz} Hz`;
   renderWorkers($("workers-body"), state, (id) => view.colourOf(id), drain);
   renderGateways($("gateways-body"), state.gateways);
 }

@@ -170,6 +170,7 @@ export class MapView {
       }
     }
     this.#drawBorders();
+    this.#drawMigrations();
     this.#drawDots();
     if (this.selected !== null) {
       const box = this.cellBox(this.selected);
@@ -203,6 +204,21 @@ export class MapView {
       }
     }
     ctx.stroke();
+  }
+
+  /** Cells being migrated: a dashed outline in the new owner's colour. */
+  #drawMigrations() {
+    const { ctx } = this;
+    ctx.save();
+    ctx.setLineDash([6, 4]);
+    ctx.lineWidth = 3;
+    for (const m of this.state.migrations ?? []) {
+      const box = this.cellBox(m.cell);
+      if (!box) continue;
+      ctx.strokeStyle = this.colourOf(m.to);
+      ctx.strokeRect(box.x + 5, box.y + 5, box.w - 10, box.h - 10);
+    }
+    ctx.restore();
   }
 
   #drawDots() {

@@ -56,7 +56,7 @@ export function renderWorkers(tbody, state, colourOf, onDrain) {
     drain.type = "button";
     drain.textContent = "drain";
     drain.className = "drain";
-    drain.disabled = w.state === "down" || w.state === "draining";
+    drain.disabled = w.state !== "active" && w.state !== "spare";
     drain.addEventListener("click", () => onDrain(w.id));
     actions.append(drain);
     tr.append(actions);
@@ -70,7 +70,7 @@ export function renderGateways(tbody, gateways) {
   if (!Array.isArray(gateways) || gateways.length === 0) {
     const tr = document.createElement("tr");
     const td = cell("no gateways");
-    td.colSpan = 6;
+    td.colSpan = 5;
     td.className = "empty";
     tr.append(td);
     tbody.replaceChildren(tr);
@@ -78,13 +78,13 @@ export function renderGateways(tbody, gateways) {
   }
   tbody.replaceChildren(...gateways.map((g) => {
     const tr = document.createElement("tr");
+    tr.dataset.gateway = g.id;
     tr.append(
       cell(g.id ?? "–"),
-      cell(g.address ?? "–"),
+      cell(g.httpAddress ?? "–"),
       cell(g.version ?? "–"),
-      cell(g.state ?? "–"),
       cell(String(g.sessions ?? 0)),
-      cell(ago(g.lastHeartbeatMsAgo)),
+      cell(ago(g.lastHeartbeatMsAgo), "time since the last heartbeat"),
     );
     return tr;
   }));

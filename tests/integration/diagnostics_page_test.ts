@@ -2,7 +2,7 @@
 // on the map and in the table, moving entity dots, the move-cell action and its migration in
 // the event log, an API error shown in the page, and no console errors.
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { launchChromium, outputDir, skipBrowserTests } from "./browser.ts";
 import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
 
@@ -49,8 +49,9 @@ Deno.test({
     // No rebalancer: only the test's own move changes ownership.
     const config = writeTestConfig({ role: "all", workers: 2, rebalance: { enabled: false } });
     const node = new NodeProcess("all", ["--config", config, "--port", "0", "--grpc-port", "0"]);
-    const browser = await launchChromium();
+    let browser: Browser | undefined;
     try {
+      browser = await launchChromium();
       const ready = await node.waitFor("all.ready");
       const api = `http://127.0.0.1:${ready.port}`;
       await until("both workers to own entities", async () => {
@@ -94,7 +95,17 @@ Deno.test({
           spans.map((s) => (s as unknown as { style: { background: string } }).style.background),
       );
       assert.equal(swatches.length, 2);
-      assert.match(await page.textContent("#gateways-body") ?? "", /no gateways/);
+      const { gateways } = await getJson<{ gateways?: Array<{ id: string }> }>(`${api}/api/state`);
+      if (gateways && gateways.length > 0) {
+        await waitInPage(
+          page,
+          `document.querySelectorAll("#gateways-body tr[data-gateway]").length === ` +
+            `${gateways.length}`,
+          "a row per gateway",
+        );
+      } else {
+        assert.match(await page.textContent("#gateways-body") ?? "", /no gateways/);
+      }
       await page.screenshot({ path: `${shots}1-initial.png` });
 
       // Entity dots move between two screenshots.
@@ -179,7 +190,7 @@ Deno.test({
         `only the refused request is reported: ${consoleErrors.join("; ")}`,
       );
     } finally {
-      await browser.close();
+      await browser?.close();
       await node.kill();
       Deno.removeSync(config);
     }
