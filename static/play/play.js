@@ -1,0 +1,214 @@
+// The /play page: login form, keyboard movement (INPUT at ~10 Hz while keys are held, one zero
+// move on release), the world canvas, chat and the status line; `window.zs` exposes a
+// read-only view of the state for tests.
+import { closeName, PlaySession } from "./session.js";
+import { WorldCanvas } from "./world_canvas.js";
+import { labelOf } from "./world.js";
+
+const INPUT_MS = 100;
+const KEYS = {
+  KeyW: [0, -1],
+  ArrowUp: [0, -1],
+  KeyS: [0, 1],
+  ArrowDown: [0, 1],
+  KeyA: [-1, 0],
+  ArrowLeft: [-1, 0],
+  KeyD: [1, 0],
+  ArrowRight: [1, 0],
+};
+const $ = (id) => document.getElementById(id);
+
+const session = new PlaySession();
+const canvas = new WorldCanvas($("world"));
+const held = new Set();
+let moving = false;
+let drawQueued = false;
+
+function say(text, level = "info") {
+  const line = $("message");
+  line.textContent = text;
+  line.className = `message ${level}`;
+}
+
+function redraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    canvas.draw(session.world, session.welcome, session.welcome?.entity);
+    const rtt = session.rttMs === null ? "–" : `${Math.round(session.rttMs)} ms`;
+    const own = session.own;
+    const where = own ? ` · at ${Math.round(own.x)}, ${Math.round(own.y)}` : "";
+    $("status").textContent = `tick ${session.world.tick} · ping ${rtt} · ` +
+      `${session.world.entities.size} entities${where}`;
+  });
+}
+
+/** The move of the keys held now, normalised so diagonals are not faster. */
+function currentMove() {
+  let dx = 0, dy = 0;
+  for (const code of held) {
+    dx += KEYS[code][0];
+    dy += KEYS[code][1];
+  }
+  dx = Math.max(-1, Math.min(1, dx));
+  dy = Math.max(-1, Math.min(1, dy));
+  const length = Math.hypot(dx, dy);
+  return length > 1 ? [dx / length, dy / length] : [dx, dy];
+}
+
+function sendMove() {
+  const move = currentMove();
+  const still = move[0] === 0 && move[1] === 0;
+  if (still && !moving) return;
+  if (session.input(move)) moving = !still;
+}
+
+function typing(event) {
+  const tag = event.target?.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+}
+
+document.addEventListener("keydown", (event) => {
+  if (!(event.code in KEYS) || typing(event) || $("game").hidden) return;
+  event.preventDefault();
+  if (!held.has(event.code)) {
+    held.add(event.code);
+    sendMove();
+  }
+});
+document.addEventListener("keyup", (event) => {
+  if (!held.delete(event.code)) return;
+  sendMove();
+});
+globalThis.addEventListener("blur", () => {
+  held.clear();
+  sendMove();
+});
+setInterval(() => {
+  if (held.size > 0) sendMove();
+}, INPUT_MS);
+
+function addChatLine(message) {
+  const item = document.createElement("li");
+  const time = new Date(message.time).toLocaleTimeString();
+  item.className = message.channel;
+  item.textContent = `${time} [${message.channel}] ${message.from}: ${message.text}`;
+  const list = $("chat-lines");
+  list.append(item);
+  while (list.children.length > 200) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
+function showError(text) {
+  const item = document.createElement("li");
+  item.className = "error";
+  item.textContent = text;
+  $("chat-lines").append(item);
+  say(text, "error");
+}
+
+session.addEventListener("status", (event) => say(event.detail));
+session.addEventListener("welcome", redraw);
+session.addEventListener("diff", redraw);
+session.addEventListener("pong", redraw);
+session.addEventListener("chat", (event) => addChatLine(event.detail));
+session.addEventListener("servererror", (event) => {
+  const { code, message } = event.detail;
+  showError(`server error ${code}: ${message}`);
+});
+session.addEventListener("closed", (event) => {
+  const { code, error, final } = event.detail;
+  moving = false;
+  if (session.stopped) return say("disconnected");
+  const why = error ? ` (${error.code})` : "";
+  showError(`connection closed: ${closeName(code)}${why}${final ? "" : " — reconnecting…"}`);
+  if (final && (code === 4001 || code === 4006)) $("login").hidden = false;
+});
+
+$("account").addEventListener("change", () => {
+  const account = $("account").checked;
+  $("guest-fields").hidden = account;
+  $("account-fields").hidden = !account;
+});
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = $("account").checked
+    ? {
+      username: $("username").value,
+      password: $("password").value,
+      register: $("register").checked,
+    }
+    : { guest: true, name: $("name").value };
+  $("login-button").disabled = true;
+  try {
+    session.stop();
+    await session.login(body);
+    await session.connect();
+    $("login").hidden = true;
+    $("game").hidden = false;
+  } catch (error) {
+    say(`cannot play: ${error.code ? `${error.code}: ` : ""}${error.message}`, "error");
+  } finally {
+    $("login-button").disabled = false;
+  }
+});
+
+$("chat").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("chat-text").value.trim();
+  if (!text) return;
+  if (session.say($("chat-channel").value, text)) $("chat-text").value = "";
+  else say("not connected: the message was not sent", "error");
+});
+
+/** Read-only state for tests and the curious (`window.zs`): copies, never the live objects. */
+globalThis.zs = Object.freeze({
+  get connected() {
+    return session.connected;
+  },
+  get ownId() {
+    return session.welcome?.entity ?? null;
+  },
+  get session() {
+    return session.welcome?.session ?? null;
+  },
+  get gateway() {
+    return session.gatewayUrl;
+  },
+  get tick() {
+    return session.world.tick;
+  },
+  get rttMs() {
+    return session.rttMs;
+  },
+  /** Visible entities: `[{ id, type, x, y, z, name }]`. */
+  get entities() {
+    return [...session.world.entities.values()].map((e) => ({
+      id: e.id,
+      type: e.type,
+      x: e.x,
+      y: e.y,
+      z: e.z,
+      name: e.type === "player" ? labelOf(e) : null,
+    }));
+  },
+  entity(id) {
+    return this.entities.find((e) => e.id === id) ?? null;
+  },
+  get chat() {
+    return session.chat.map((c) => ({ ...c }));
+  },
+  get errors() {
+    return session.errors.map((e) => ({ ...e }));
+  },
+  get closes() {
+    return session.closes.map((c) => ({ ...c }));
+  },
+  get contradictions() {
+    return session.world.contradictions;
+  },
+});
+
+redraw();
