@@ -137,7 +137,6 @@ export function stateOf(entity: Entity): EntityState {
   };
 }
 
-
 type Wire = unknown[];
 
 function entityToWire(s: EntityState): Wire {

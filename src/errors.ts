@@ -36,6 +36,8 @@ export const ErrorCode = {
   IDLE_TIMEOUT: "IDLE_TIMEOUT",
   SLOW_CONSUMER: "SLOW_CONSUMER",
   SESSION_TAKEN_OVER: "SESSION_TAKEN_OVER",
+  /** The gateway is shutting down: resume on another one. */
+  GOING_AWAY: "GOING_AWAY",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

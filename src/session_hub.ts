@@ -80,6 +80,8 @@ class ClientSession {
   strikes: Strikes;
   timer?: ReturnType<typeof setTimeout>;
   flushTimer?: ReturnType<typeof setTimeout>;
+  /** Since when its socket's buffer has been over the high-water mark. */
+  congestedSince?: number;
 
   constructor(readonly socket: WebSocket, readonly format: FrameFormat, hub: SessionHub) {
     const c = hub.config;
@@ -181,6 +183,9 @@ export class SessionHub {
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
       if (!session || session.entity !== diff.entity) continue;
+      // Reports travel on one stream per worker: after a handoff the old owner's last report
+      // can arrive after the new owner's first. Never go back in time.
+      if (report.tick <= session.view.tick) continue;
       if (session.state === "joining") {
         session.view.apply(diffMessage(report.tick, diff));
         session.worker = report.worker;
@@ -527,10 +532,35 @@ export class SessionHub {
     this.#flush(session);
   }
 
-  /** Writes queued frames while the socket's buffer is under the high-water mark. */
+  /**
+   * Writes queued frames while the socket's buffer is low. A socket whose buffer stays over
+   * the high-water mark for maxBehindTicks (a reader that stopped reading) is closed as a
+   * SLOW_CONSUMER; meanwhile its DIFFs collapse into one snapshot in the send queue.
+   */
   #flush(session: ClientSession): void {
     const socket = session.socket;
     if (socket.readyState !== WebSocket.OPEN) return;
+    const now = this.now();
+    if (session.congestedSince !== undefined) {
+      if (socket.bufferedAmount > SOCKET_HIGH_WATER / 2) {
+        const limitMs = (this.config.maxBehindTicks * 1000) / this.#options.world.tickHz;
+        if (now - session.congestedSince > limitMs) {
+          this.counters.slowClosed++;
+          // No flush first: the socket is what is full.
+          this.#close(session, CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER, true, false);
+          this.#options.log.info("session.refused", {
+            session: session.id,
+            entity: session.entity,
+            code: ErrorCode.SLOW_CONSUMER,
+            message: `socket buffer over ${SOCKET_HIGH_WATER} bytes for ${limitMs} ms`,
+          });
+          return;
+        }
+        this.#retryFlush(session);
+        return;
+      }
+      session.congestedSince = undefined; // drained below half: write again
+    }
     while (socket.bufferedAmount < SOCKET_HIGH_WATER) {
       const frame = session.queue.shift();
       if (frame === undefined) return;
@@ -538,22 +568,38 @@ export class SessionHub {
       socket.send(frame);
       this.counters.framesOut++;
     }
+    session.congestedSince = now;
+    this.#options.log.debug("session.backpressure", {
+      session: session.id,
+      buffered: socket.bufferedAmount,
+    });
+    this.#retryFlush(session);
+  }
+
+  #retryFlush(session: ClientSession): void {
     session.flushTimer ??= setTimeout(() => {
       session.flushTimer = undefined;
       this.#flush(session);
-    }, 20);
+    }, 50);
   }
 
   /** Sends ERROR with a stable code, then closes with the code's close code. */
   #fail(session: ClientSession, code: string, message: string, closeCode?: number): void {
     if (session.state === "closed") return;
+    this.#options.log.info("session.refused", {
+      session: session.id,
+      entity: session.entity,
+      code,
+      message,
+    });
     this.#send(session, { op: Op.ERROR, code, message });
     this.#close(session, closeCode ?? closeCodeFor(code as ErrorCode), code);
   }
 
-  #close(session: ClientSession, code: number, reason: string, detach = true): void {
+  #close(session: ClientSession, code: number, reason: string, detach = true, flush = true): void {
     if (session.state === "closed") return;
-    this.#flush(session);
+    if (flush && session.congestedSince === undefined) this.#flush(session);
+    if ((session.state as string) === "closed") return; // the flush may have closed it
     try {
       session.socket.close(code, reason);
     } catch {
@@ -566,6 +612,7 @@ export class SessionHub {
     if (session.state === "closed") return;
     const wasLive = session.state === "live";
     session.state = "closed";
+    this.#options.log.debug("session.closed", { session: session.id, wasLive });
     clearTimeout(session.timer);
     clearTimeout(session.flushTimer);
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);

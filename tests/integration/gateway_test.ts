@@ -314,3 +314,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a client that stops reading gets only the newest state and is closed if it stays behind",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({
+      world: { dims: 2, size: [200, 200], cellSize: 100 },
+      aoiRadius: 60,
+      ghostMargin: 70,
+      rebalance: { enabled: false },
+      // ~600 entities in view: about 0.5 MB/s of diffs, so a reader that stops falls behind soon
+      // after the kernel's socket buffers (a few MB) are full.
+      game: { npcs: 2_000, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 2 },
+      gateway: { ...LIMITS, maxBehindTicks: 40, idleTimeoutMs: 30_000 },
+    }, { gateways: 1 });
+    const watcher = new TestClient(ws(cluster.gateways[0]));
+    try {
+      await watcher.hello({ token: await guestToken(cluster.gateways[0], "watcher") });
+      const { hostname, port } = new URL(cluster.gateways[0]);
+      const token = await guestToken(cluster.gateways[0], "slow");
+      const script = new URL("./fixtures/slow_reader.py", import.meta.url).pathname;
+      // The fixture never reads, so it cannot see the close; the gateway's log says why.
+      const output = await new Deno.Command("python3", {
+        args: [script, hostname, port, token, "12"],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(40_000),
+      }).output();
+      assert.notEqual(new TextDecoder().decode(output.stdout).trim(), "refused");
+      const gateway = cluster.workers.find((p) => p.name === "gateway-1")!;
+      const refused = gateway.lines.filter((l) => l.event === "session.refused");
+      assert.ok(
+        refused.some((l) => l.code === "SLOW_CONSUMER"),
+        `closed as a slow consumer: ${JSON.stringify(refused)}`,
+      );
+      assert.ok(!refused.some((l) => l.code === "BAD_FRAME"), "and for nothing else");
+      // Everyone else is fine.
+      const before = watcher.diffs;
+      watcher.send({ op: 4, t: 1 });
+      await watcher.waitFor("more diffs", () => (watcher.diffs > before + 5 ? true : undefined));
+      assert.deepEqual(watcher.problems, []);
+    } finally {
+      watcher.close();
+      await cluster.close();
+    }
+  },
+});
