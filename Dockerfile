@@ -13,4 +13,4 @@ ENV PATH="/app/node_modules/.bin:${PATH}"
 EXPOSE 8080 7070
 USER node
 ENTRYPOINT ["deno", "run", "-A", "main.ts"]
-CMD ["--role=all", "--config", "config/all.json", "--host", "0.0.0.0"]
+CMD ["--role=all", "--config", "config/all.json", "--host", "0.0.0.0", "--storage", "/tmp/zonescaler.sqlite"]
