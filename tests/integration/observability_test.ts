@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
 import { type Family, parseMetrics, samples, value } from "../prometheus_text.ts";
 import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+import { guestToken, TestClient } from "./ws_client.ts";
 
 interface ClusterState {
   workers: Array<{ id: string; httpAddress: string; state: string; entities: number }>;
@@ -37,6 +38,7 @@ Deno.test({
     const config = writeTestConfig({ role: "all", workers: 2 });
     const node = new NodeProcess("all", ["--config", config, "--port", "0", "--grpc-port", "0"]);
     let client: grpc.Client | undefined;
+    let player: TestClient | undefined;
     try {
       const listening = await node.waitFor("coordinator.listening");
       const ready = await node.waitFor("all.ready");
@@ -103,7 +105,24 @@ Deno.test({
       );
       assert.ok(coordinator.has("zs_migrations_total"));
       assert.ok(coordinator.has("process_resident_memory_bytes"));
+
+      // The gateway (served on the same process in role all) counts its sessions.
+      player = new TestClient(`ws://${api}/ws`);
+      await player.hello({ token: await guestToken(`http://${api}`, "counted") });
+      const gateway = await until("the gateway to count the session", async () => {
+        const f = await scrape(api);
+        return value(f, "zs_sessions", { role: "gateway", node: "g1" }) >= 1 ? f : undefined;
+      }, 10_000);
+      assert.ok(
+        value(gateway, "zs_messages_total", {
+          role: "gateway",
+          node: "g1",
+          transport: "http",
+          direction: "in",
+        }) >= 0,
+      );
     } finally {
+      player?.close();
       await node.kill();
       client?.close(); // after the process is gone: a GOAWAY can abort Deno's nghttp2 peer
       Deno.removeSync(config);
