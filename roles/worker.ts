@@ -285,6 +285,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         liveSpace.setMap(new PartitionMap(update.epoch, update.owners));
       }
       peers.update(update.workers);
+      liveSpace.players.gatewaysAlive(update.gateways.map((g) => g.id));
       myState = update.workers.find((w) => w.id === id)?.state ?? myState;
       checkDrained();
     });

@@ -46,6 +46,8 @@ export class PlayerSessions {
   #commands: Array<{ gateway: string; command: GatewayCommand }> = [];
   #views = new Map<number, View>();
   #reports = new Map<string, WorkerReport>();
+  #alive = new Set<string>();
+  #seen = new Set<string>();
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -154,11 +156,26 @@ export class PlayerSessions {
     this.#views.delete(id);
   }
 
+  /**
+   * The gateways alive now (from the map). A player whose gateway was seen before and is gone
+   * now counts as disconnected: its client will resume elsewhere, or the grace period ends.
+   */
+  gatewaysAlive(ids: readonly string[]): void {
+    this.#alive = new Set(ids);
+    for (const id of ids) this.#seen.add(id);
+  }
+
   /** Removes players detached for longer than the grace period; reports them gone. */
   expire(host: PlayerHost, remove: (player: Entity) => void): void {
     const now = this.#now();
     for (const player of host.owned.values()) {
       const session = player.session;
+      if (
+        session && session.detachedAt === 0 && this.#seen.has(session.gateway) &&
+        !this.#alive.has(session.gateway)
+      ) {
+        session.detachedAt = now;
+      }
       if (!session || session.detachedAt === 0) continue;
       if (now - session.detachedAt <= this.#options.resumeGraceMs) continue;
       host.game.onLeave?.(host.ctx, player, host.gameOptions);

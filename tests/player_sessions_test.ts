@@ -177,3 +177,23 @@ Deno.test("malformed session commands and reports are rejected with BAD_BATCH", 
   );
   assert.throws(() => decodeReport(encodeCommands("g1", [])), /worker must be a string/);
 });
+
+Deno.test("players of a gateway that left the cluster count as disconnected and expire", async () => {
+  const { spaces, step, send, reports } = world();
+  const [a] = spaces;
+  a.players.gatewaysAlive(["g1"]);
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  step(2);
+  assert.equal(a.owned.get(entity)?.session?.detachedAt, 0);
+  a.players.gatewaysAlive([]); // g1 missed its heartbeats
+  step(3);
+  assert.ok(a.owned.get(entity)!.session!.detachedAt > 0);
+  reports.length = 0;
+  step(4);
+  assert.equal(reports.flatMap((r) => r.diffs).length, 0, "no diffs for a gateway that is gone");
+  await new Promise((r) => setTimeout(r, 1_100));
+  step(5);
+  assert.ok(!a.owned.has(entity), "removed after the grace period");
+});
