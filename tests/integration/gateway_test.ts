@@ -53,7 +53,8 @@ Deno.test({
       const dy = start.y < 200 ? 1 : -1;
       let seq = 0;
       let crossed = false;
-      for (let n = 0; n < 80 && !crossed; n++) {
+      // Walk at least 3 s, and until the border is crossed.
+      for (let n = 0; n < 80 && (!crossed || n < 30); n++) {
         walker.send({ op: 2, seq: ++seq, intent: { move: [0, dy] } });
         await sleep(100);
         const now = walker.visible.get(self);
