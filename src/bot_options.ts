@@ -2,6 +2,7 @@
 // the bots' flags with their defaults, and strict parsing into validated options.
 import { parseArgs } from "node:util";
 import type { FrameFormat } from "./client_protocol.ts";
+import { flagError } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 /** Validated options of a bots run. */
@@ -196,28 +197,6 @@ function gatewayUrl(text: string): URL {
     fail("--gateway", `expected an http:// or https:// URL, got ${JSON.stringify(text)}`);
   }
   return url;
-}
-
-function flagError(error: unknown): ConfigError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  // Node names a flag with a short form as '-h, --help'.
-  const named = /'(?:-[^-' ], )?(-[^' ]+)/.exec(message)?.[1];
-  const options = { cause: error };
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && named) {
-    return new ConfigError(named, "unknown flag", options);
-  }
-  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-    const argument = /'([^']*)'/.exec(message)?.[1] ?? "";
-    return new ConfigError("args", `unexpected argument ${JSON.stringify(argument)}`, options);
-  }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && named) {
-    const problem = /does not take an argument/.test(message)
-      ? "takes no value"
-      : `expected a value (write ${named}=VALUE for a value starting with "-")`;
-    return new ConfigError(named, problem, options);
-  }
-  return new ConfigError("args", message.split("\n")[0], options);
 }
 
 function fail(field: string, problem: string): never {

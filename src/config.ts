@@ -512,10 +512,15 @@ export function parseFlags(args: string[]): Flags {
   };
 }
 
-function flagError(error: unknown): ConfigError {
+/**
+ * Turns a `node:util` parseArgs error into a one-line ConfigError naming the flag; shared by
+ * every command line of the executable (the bots have their own flags).
+ */
+export function flagError(error: unknown): ConfigError {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const named = /'(-[^' ]+)/.exec(message)?.[1];
+  // Node names a flag with a short form as '-h, --help'.
+  const named = /'(?:-[^-' ], )?(-[^' ]+)/.exec(message)?.[1];
   const options = { cause: error };
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && named) {
     return new ConfigError(named, "unknown flag", options);
