@@ -28,9 +28,9 @@ export type BalancerAction =
 export class Balancer {
   #options: BalancerOptions;
   #now: () => number;
-  #imbalancedSince?: number;
-  #highSince?: number;
-  #lowSince?: number;
+  #imbalanced = new Sustained();
+  #high = new Sustained();
+  #low = new Sustained();
   autoscale: AutoscaleConfig;
 
   constructor(options: BalancerOptions) {
@@ -66,53 +66,65 @@ export class Balancer {
         ratio: rebalance.ratio,
         minLoad: rebalance.minLoad,
       };
-      if (isImbalanced(input)) {
-        this.#imbalancedSince ??= now;
-        if (now - this.#imbalancedSince >= rebalance.sustainMs) {
-          const move = planRebalance(input);
-          if (move) {
-            registry.moveCells([move], "rebalance");
-            this.#imbalancedSince = now;
-            return { kind: "rebalance", move };
-          }
+      if (this.#imbalanced.held(isImbalanced(input), now) >= rebalance.sustainMs) {
+        const move = planRebalance(input);
+        if (move) {
+          registry.moveCells([move], "rebalance");
+          this.#imbalanced.restart(now);
+          return { kind: "rebalance", move };
         }
-      } else {
-        this.#imbalancedSince = undefined;
       }
     }
 
     const { highWater, lowWater, sustainMs } = this.autoscale;
     const spare = [...registry.workers.values()].find((w) => w.state === "spare");
-    if (highWater > 0 && spare && loads.length > 0 && loads.every((l) => l > highWater)) {
-      this.#highSince ??= now;
-      if (now - this.#highSince >= sustainMs) {
-        const hottest = [...workerLoads(owners, cellLoads, active)]
-          .filter(([id]) => !busy.has(id))
-          .sort((p, q) => q[1] - p[1])[0]?.[0];
-        const move = hottest && planClaim(grid, owners, cellLoads, hottest, spare.id);
-        if (move) {
-          registry.moveCells([move], "autoscale");
-          this.#highSince = undefined;
-          return { kind: "claim", move };
-        }
+    const allHigh = highWater > 0 && spare !== undefined && loads.length > 0 &&
+      loads.every((l) => l > highWater);
+    if (spare && this.#high.held(allHigh, now) >= sustainMs) {
+      const hottest = [...workerLoads(owners, cellLoads, active)]
+        .filter(([id]) => !busy.has(id))
+        .sort((p, q) => q[1] - p[1])[0]?.[0];
+      const move = hottest && planClaim(grid, owners, cellLoads, hottest, spare.id);
+      if (move) {
+        registry.moveCells([move], "autoscale");
+        this.#high.reset();
+        return { kind: "claim", move };
       }
-    } else {
-      this.#highSince = undefined;
     }
 
     const canRelease = lowWater > 0 && active.length > this.#options.minWorkers &&
       registry.migrations.size === 0 && loads.every((l) => l < lowWater);
-    if (canRelease) {
-      this.#lowSince ??= now;
-      if (now - this.#lowSince >= sustainMs) {
-        const least = [...workerLoads(owners, cellLoads, active)].sort((p, q) => p[1] - q[1])[0][0];
-        const moves = registry.drain(least, "release");
-        this.#lowSince = undefined;
-        return { kind: "release", worker: least, moves };
-      }
-    } else {
-      this.#lowSince = undefined;
+    if (this.#low.held(canRelease, now) >= sustainMs) {
+      const least = [...workerLoads(owners, cellLoads, active)].sort((p, q) => p[1] - q[1])[0][0];
+      const moves = registry.drain(least, "release");
+      this.#low.reset();
+      return { kind: "release", worker: least, moves };
     }
     return undefined;
+  }
+}
+
+/** How long a condition has held without a break (-Infinity while it does not hold). */
+class Sustained {
+  #since?: number;
+
+  /** Records whether the condition holds at `now`; returns for how long it has held. */
+  held(holds: boolean, now: number): number {
+    if (!holds) {
+      this.#since = undefined;
+      return -Infinity;
+    }
+    this.#since ??= now;
+    return now - this.#since;
+  }
+
+  /** Counts again from `now` (after acting on it). */
+  restart(now: number): void {
+    this.#since = now;
+  }
+
+  /** Forgets it held. */
+  reset(): void {
+    this.#since = undefined;
   }
 }
