@@ -2,21 +2,12 @@
 // migrations in flight. Bodies are small JSON objects, validated strictly.
 import type { Balancer } from "./balancer.ts";
 import { CodedError, ErrorCode } from "./errors.ts";
-import { json, jsonError } from "./http.ts";
+import { httpStatusOf, json, jsonError } from "./http.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry.ts";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 4096;
-
-const STATUS: Partial<Record<string, number>> = {
-  [ErrorCode.BAD_REQUEST]: 400,
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.METHOD_NOT_ALLOWED]: 405,
-  [ErrorCode.CONFLICT]: 409,
-  [ErrorCode.NO_CAPACITY]: 409,
-  [ErrorCode.TOO_BIG]: 413,
-};
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -68,7 +59,7 @@ export async function readJsonObject(
 /** An HTTP response for an error: its stable code and a status that fits it. */
 export function errorResponse(error: unknown): Response {
   if (error instanceof CodedError) {
-    return jsonError(STATUS[error.code] ?? 500, error.code, error.message);
+    return jsonError(httpStatusOf(error.code), error.code, error.message);
   }
   throw error;
 }

@@ -1,6 +1,7 @@
 // HTTP plumbing shared by every role: a server that can be closed, JSON responses with stable
 // error codes, and static files from `static_dir`.
 import { extname, join, normalize, resolve } from "node:path";
+import type { ErrorCode } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { TrafficCounts } from "./metrics.ts";
 
@@ -16,6 +17,39 @@ const TYPES: Record<string, string> = {
 };
 
 const encoder = new TextEncoder();
+
+/** HTTP status of each stable error code in a `{ "error": { code, message } }` body. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  BAD_FRAME: 400,
+  UNAUTHENTICATED: 401,
+  TOKEN_EXPIRED: 401,
+  BAD_CREDENTIALS: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  USERNAME_TAKEN: 409,
+  CONFLICT: 409,
+  NO_CAPACITY: 409,
+  TOO_BIG: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/**
+ * The HTTP status for an error code in a `{ "error": { code, message } }` body; 500 for codes
+ * that only arise inside the cluster.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { httpStatusOf } from "./http.ts";
+ * assert.equal(httpStatusOf("USERNAME_TAKEN"), 409);
+ * ```
+ */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
 
 /** A JSON response (with its length, so traffic metrics need not re-measure it). */
 export function json(body: unknown, status = 200): Response {

@@ -98,30 +98,3 @@ function onlyKeys(fields: Record<string, unknown>, allowed: readonly string[]): 
 function bad(problem: string): never {
   throw new AuthError(ErrorCode.BAD_REQUEST, `Cannot log in: ${problem}`);
 }
-
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  BAD_FRAME: 400,
-  UNAUTHENTICATED: 401,
-  TOKEN_EXPIRED: 401,
-  BAD_CREDENTIALS: 401,
-  NOT_FOUND: 404,
-  USERNAME_TAKEN: 409,
-  TOO_BIG: 413,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-};
-
-/**
- * The HTTP status for an error code in a `{ "error": { code, message } }` body; 500 for codes
- * that only arise inside the cluster.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(httpStatusOf("USERNAME_TAKEN"), 409);
- * ```
- */
-export function httpStatusOf(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
-}

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AuthError } from "../src/auth.ts";
-import { displayName, httpStatusOf, parseLoginRequest } from "../src/login_request.ts";
+import { httpStatusOf } from "../src/http.ts";
+import { displayName, parseLoginRequest } from "../src/login_request.ts";
 
 function bad(body: unknown, pattern: RegExp): void {
   assert.throws(() => parseLoginRequest(body), (error: unknown) => {
