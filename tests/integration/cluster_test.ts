@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { emptyBatch, encodeBatch } from "../../src/codec.ts";
 import { encode } from "../../src/wire.ts";
+import { encodeCommands } from "../../src/session_wire.ts";
 import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
 import { NODE_METADATA } from "../../src/peer_links.ts";
 import { startCluster } from "./cluster.ts";
@@ -106,6 +107,7 @@ Deno.test({
         if (!intruded && Date.now() - started > RUN_MS / 2) {
           intruded = true;
           await sendMalformedBatches(grpcOf.get(ids[1])!, ids[0]);
+          await sendMalformedCommands(grpcOf.get(ids[1])!);
         }
         await audit.collect();
         await new Promise((r) => setTimeout(r, 250));
@@ -145,6 +147,13 @@ Deno.test({
       );
       const rejected = workers.flatMap((w) => w.lines).filter((l) => l.event === "batch.rejected");
       assert.ok(rejected.length >= 4, "each rejected batch is logged");
+      const commands = workers.flatMap((w) => w.lines).filter((l) =>
+        l.event === "commands.rejected"
+      );
+      assert.ok(
+        commands.length >= 3,
+        `each rejected gateway command batch is logged (${commands.length})`,
+      );
       assert.ok(
         rejected.every((l) =>
           (l.error as { code?: string })?.code === "BAD_BATCH" || l.level === "error"
@@ -281,3 +290,21 @@ Deno.test({
     }
   },
 });
+
+/** A "gateway" with the secret sends garbage, a wrong version and a forged sender on Attach. */
+async function sendMalformedCommands(address: string): Promise<void> {
+  const client = rpcClient("Sessions", address, TEST_SECRET);
+  const metadata = new grpc.Metadata();
+  metadata.set(NODE_METADATA, "intruder-gateway");
+  const call = (client as unknown as {
+    Attach(m: grpc.Metadata): grpc.ClientDuplexStream<{ payload: Uint8Array }, unknown>;
+  }).Attach(metadata);
+  call.on("error", () => {});
+  call.on("data", () => {});
+  call.write({ payload: new Uint8Array([0xc1]) });
+  call.write({ payload: encode({ v: 9, g: "intruder-gateway", c: [] }) });
+  call.write({ payload: encodeCommands("someone-else", []) });
+  call.write({ payload: encode({ v: 1, g: "intruder-gateway", c: [[1, 5, 1, [9, 9], null]] }) });
+  await new Promise((r) => setTimeout(r, 300));
+  call.cancel(); // leave the channel: closing it sends GOAWAY (see CloseOptions)
+}

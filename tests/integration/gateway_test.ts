@@ -1,8 +1,10 @@
 // Session gateways with real processes: two gateways, two workers, a coordinator.
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { grpc, rpcClient } from "../../src/rpc.ts";
+import { encode } from "../../src/wire.ts";
 import { startCluster } from "./cluster.ts";
-import { getJson } from "./node_process.ts";
+import { getJson, TEST_SECRET } from "./node_process.ts";
 import { guestToken, TestClient } from "./ws_client.ts";
 
 const LIMITS = {
@@ -84,6 +86,40 @@ Deno.test({
         () => listener.messages.find((m) => m.op === 3 && m.text === "hello from g1"),
       );
       assert.equal(heard.op === 3 && heard.from, "walker");
+
+      // --- Garbage on the coordinator's chat relay is refused by the gateways, nothing breaks ---
+      const coordinatorGrpc = `127.0.0.1:${
+        (await cluster.coordinator.waitFor("coordinator.listening")).grpcPort
+      }`;
+      const relayClient = rpcClient("Coordinator", coordinatorGrpc, TEST_SECRET);
+      const metadata = new grpc.Metadata();
+      metadata.set("zs-node", "intruder");
+      const relay = (relayClient as unknown as {
+        Relay(m: grpc.Metadata): grpc.ClientDuplexStream<{ payload: Uint8Array }, unknown>;
+      }).Relay(metadata);
+      relay.on("error", () => {});
+      relay.on("data", () => {});
+      relay.write({ payload: new Uint8Array([0xc1]) });
+      relay.write({ payload: encode({ channel: "shout", from: "x", text: "y" }) });
+      relay.write({ payload: new Uint8Array(10_000) }); // over the relay's size limit
+      const gatewayLogs = cluster.workers.filter((p) => p.name.startsWith("gateway-"));
+      await listener.waitFor(
+        "both gateways to refuse the relayed garbage",
+        () =>
+          gatewayLogs.every((g) => g.lines.filter((l) => l.event === "relay.rejected").length >= 2)
+            ? true
+            : undefined,
+      );
+      assert.ok(
+        cluster.coordinator.lines.some((l) => l.event === "relay.rejected"),
+        "the coordinator refuses the oversized line",
+      );
+      relay.cancel();
+      walker.send({ op: 3, channel: "global", text: "still here" });
+      await listener.waitFor(
+        "chat after the garbage",
+        () => listener.messages.find((m) => m.op === 3 && m.text === "still here"),
+      );
 
       // --- The walker drops and resumes through the other gateway, same entity ---
       const token = walker.welcome!.resumeToken;

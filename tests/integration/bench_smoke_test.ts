@@ -1,0 +1,154 @@
+// Smoke test of the benchmark harness: `bench/main.ts --quick` runs worker-tick, migration and
+// scaling against real processes and writes a JSON report per scenario plus the docs tables.
+// It asserts what the reports contain and that every process was stopped — never timings.
+import assert from "node:assert/strict";
+import { GENERATED_END, GENERATED_START } from "../../bench/report.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SCENARIOS = ["worker-tick", "migration", "scaling"];
+/** The quick runs take about 80 s on 2 cores; a slow, busy machine gets three times that. */
+const LIMIT_MS = 240_000;
+
+type Json = Record<string, unknown>;
+const obj = (value: unknown): Json => {
+  assert.ok(typeof value === "object" && value !== null && !Array.isArray(value), "an object");
+  return value as Json;
+};
+const list = (value: unknown): unknown[] => {
+  assert.ok(Array.isArray(value), "an array");
+  return value;
+};
+
+/** Processes still running whose command line mentions `text`. */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ");
+      if (cmdline.includes(text)) found.push(`${entry.name}: ${cmdline}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+function assertCommon(report: Json, scenario: string): Json {
+  assert.equal(report.scenario, scenario);
+  assert.equal(report.quick, true);
+  const machine = obj(report.machine);
+  for (const key of ["cpuModel", "os", "deno", "v8", "commit"]) {
+    assert.equal(typeof machine[key], "string", `machine.${key}`);
+  }
+  assert.ok(Number(machine.cores) >= 1);
+  assert.ok(Number(machine.memoryMb) > 0);
+  assert.match(String(report.command), /bench\/main\.ts .*--quick/);
+  assert.ok(!Number.isNaN(Date.parse(String(report.timestamp))));
+  assert.equal(report.error, undefined, `the run failed: ${report.error}`);
+  obj(report.parameters);
+  return obj(report.results);
+}
+
+function assertWindow(value: unknown, workers: number): void {
+  const window = obj(value);
+  const ws = list(window.workers).map(obj);
+  assert.equal(ws.length, workers);
+  for (const w of ws) {
+    const tick = obj(w.tick);
+    assert.ok(Number(tick.ticks) > 0, "ticks were measured");
+    for (const key of ["meanMs", "over20MsPct", "ticksPerS"]) {
+      assert.equal(typeof tick[key], "number", `tick.${key}`);
+    }
+    for (const key of ["p50Ms", "p99Ms"]) {
+      assert.ok(tick[key] === null || typeof tick[key] === "number", `tick.${key}`);
+    }
+    assert.ok(Number(w.rssMb) > 0, "worker memory was read");
+    assert.equal(typeof w.cpuPct, "number");
+    assert.equal(typeof obj(w.counters).handoffsOut, "number");
+  }
+  assert.equal(typeof obj(window.total).cpuPct, "number");
+  assert.equal(typeof obj(window.machine).otherPct, "number");
+  assert.equal(typeof window.held, "boolean");
+}
+
+Deno.test({
+  name: "bench --quick writes a JSON report per scenario, the docs tables, and stops every process",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "zs-bench-smoke-" });
+    const docs = `${dir}/benchmarks.md`;
+    Deno.writeTextFileSync(docs, "# Benchmarks\n\nHand-written intro.\n");
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${ROOT}bench/main.ts`,
+          ...SCENARIOS,
+          "--quick",
+          "--out",
+          dir,
+          "--docs",
+          docs,
+        ],
+        cwd: ROOT,
+        // Cluster config files go to TMPDIR, so every benchmark process names `dir`.
+        env: { TMPDIR: dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const timer = setTimeout(() => child.kill("SIGTERM"), LIMIT_MS);
+      const output = await child.output();
+      clearTimeout(timer);
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, `bench exited ${output.code}:\n${stderr}`);
+      const stdout = new TextDecoder().decode(output.stdout);
+      for (const name of SCENARIOS) assert.match(stdout, new RegExp(`## ${name}:`));
+      assert.deepEqual(processesMentioning(dir), [], "no benchmark process outlives the run");
+
+      const read = (name: string) =>
+        JSON.parse(Deno.readTextFileSync(`${dir}/${name}.quick.json`)) as Json;
+      const tick = assertCommon(read("worker-tick"), "worker-tick");
+      const tickRows = list(tick.rows).map(obj);
+      assert.deepEqual(tickRows.map((r) => r.entities), [1_000, 5_000]);
+      for (const row of tickRows) assertWindow(row.window, 1);
+      assert.ok(tick.largestHeld === null || typeof tick.largestHeld === "number");
+
+      const migration = assertCommon(read("migration"), "migration");
+      const sizes = list(migration.rows).map(obj);
+      assert.deepEqual(sizes.map((r) => r.size), [250, 1_000]);
+      for (const size of sizes) {
+        const samples = list(size.samples).map(obj);
+        assert.equal(samples.length, 2);
+        for (const s of samples) {
+          assert.ok(Number(s.entities) >= Number(size.size), "the cell held the crowd");
+          assert.equal(typeof s.pauseMs, "number");
+          assert.equal(typeof s.ticksMissed, "number");
+          assert.notEqual(s.from, s.to);
+        }
+        assert.equal(typeof size.pauseMaxMs, "number");
+      }
+      assert.equal(typeof migration.targetMet, "boolean");
+
+      const scaling = assertCommon(read("scaling"), "scaling");
+      const capacities = list(scaling.capacities).map(obj);
+      assert.deepEqual(capacities.map((c) => c.workers), [1, 2]);
+      for (const c of capacities) {
+        const runs = list(c.runs).map(obj);
+        assert.ok(runs.length >= 1);
+        for (const run of runs) assertWindow(run.window, Number(c.workers));
+      }
+      assert.ok(scaling.ratio === null || typeof scaling.ratio === "number");
+
+      const text = Deno.readTextFileSync(docs);
+      assert.match(text, /^# Benchmarks\n\nHand-written intro\.\n/, "the intro survives");
+      assert.ok(text.includes(GENERATED_START) && text.includes(GENERATED_END));
+      for (const name of SCENARIOS) assert.match(text, new RegExp(`### ${name}: .*\\n`));
+      assert.match(text, /\| entities \| tick p50 ms \|/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
