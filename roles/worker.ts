@@ -235,6 +235,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     ghostMargin: world.ghostMargin,
     aoiRadius: world.aoiRadius,
     resumeGraceMs: config.gateway.resumeGraceMs,
+    spatialIndex: config.spatialIndex,
     game: demoGame as GameDefinition<unknown>,
     gameOptions: decode(reply.game),
     seed: config.game.seed,

@@ -95,6 +95,8 @@ export class TokenSigner {
     const given = Buffer.from(signature, "base64url");
     const expected = this.#mac(`${this.prefix}.${body}`);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    // One token, one spelling: a last character that differs only in unused bits is refused.
+    if (given.toString("base64url") !== signature) return undefined;
     try {
       return JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
     } catch {

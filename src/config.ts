@@ -130,6 +130,8 @@ export interface Config {
   autoscale: AutoscaleConfig;
   /** SQLite file of registered accounts (":memory:" keeps them in memory). */
   storage: string;
+  /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
+  spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
   game: DemoGameConfig;
 }
@@ -178,6 +180,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   },
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
   storage: "zonescaler.sqlite",
+  spatialIndex: "grid",
   gateway: {
     maxFrameBytes: 8192,
     framesPerSecond: 60,
@@ -288,6 +291,14 @@ export function parseConfig(raw: unknown): Config {
   const rebalance = parseRebalance(or(get("rebalance"), {}));
   const autoscale = parseAutoscale(or(get("autoscale"), {}));
   const storage = nonEmptyString("storage", or(get("storage"), DEFAULTS.storage));
+  const spatialIndex = oneOf(
+    "spatialIndex",
+    or(get("spatialIndex"), DEFAULTS.spatialIndex),
+    [
+      "grid",
+      "rbush",
+    ] as const,
+  );
   const gateway = parseGateway(or(get("gateway"), {}));
   const game = parseGame(or(get("game"), {}), aoiRadius, world);
   return {
@@ -315,6 +326,7 @@ export function parseConfig(raw: unknown): Config {
     rebalance,
     autoscale,
     storage,
+    spatialIndex,
     gateway,
     game,
   };

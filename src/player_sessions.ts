@@ -4,14 +4,14 @@
 import type { Entity } from "./entity.ts";
 import type { GameContext, GameDefinition } from "./game.ts";
 import type { GatewayCommand, PlayerInput, SessionDiff, WorkerReport } from "./session_wire.ts";
-import type { SpatialIndex } from "./spatial_index.ts";
+import type { EntityIndex } from "./spatial_index.ts";
 
 /** What player handling needs from the space it runs in. */
 export interface PlayerHost {
   readonly id: string;
   readonly tick: number;
   readonly owned: ReadonlyMap<number, Entity>;
-  readonly index: SpatialIndex;
+  readonly index: EntityIndex;
   readonly ctx: GameContext;
   readonly game: GameDefinition<unknown>;
   readonly gameOptions: unknown;

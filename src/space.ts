@@ -18,7 +18,8 @@ import type { Grid } from "./grid.ts";
 import { PartitionMap } from "./partition.ts";
 import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
 import type { GatewayCommand, WorkerReport } from "./session_wire.ts";
-import { SpatialIndex } from "./spatial_index.ts";
+import { GridIndex } from "./grid_index.ts";
+import { type EntityIndex, SpatialIndex } from "./spatial_index.ts";
 import { GhostSender, GhostTable } from "./sync.ts";
 import { mulberry32 } from "./demo_game.ts";
 import type { Logger } from "./log.ts";
@@ -92,10 +93,12 @@ export interface SpaceOptions {
   gameOptions: unknown;
   seed?: number;
   log?: Logger;
-  /** How many ownership and interaction events to keep. */
+  /** How many ownership and interaction events to keep (at least; up to 25 % more). */
   logSize?: number;
   /** Radius of players' areas of interest (default: ghostMargin). */
   aoiRadius?: number;
+  /** Spatial index of owned entities and ghosts (default "grid"). */
+  spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
   resumeGraceMs?: number;
 }
@@ -112,7 +115,7 @@ export class Space {
   readonly id: string;
   readonly grid: Grid;
   readonly owned = new Map<number, Entity>();
-  readonly index: SpatialIndex;
+  readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly counters: SpaceCounters = {
     handoffsOut: 0,
@@ -160,7 +163,10 @@ export class Space {
     this.#options = options;
     this.id = options.id;
     this.grid = options.grid;
-    this.index = new SpatialIndex(Math.max(1, options.grid.cellSize / 20));
+    // A uniform grid by default; an rbush of fat boxes on request (bench compares them).
+    this.index = options.spatialIndex === "rbush"
+      ? new SpatialIndex(Math.max(1, options.grid.cellSize / 20))
+      : new GridIndex(options.grid.size, Math.max(4, options.grid.cellSize / 4));
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount);
     this.#nextId = (options.index + 1) * WORLD_ID_LIMIT;
@@ -571,7 +577,8 @@ export class Space {
   #record(kind: OwnershipEvent["kind"], entity: number, peer: string, tick: number): void {
     const logSize = this.#options.logSize ?? 200_000;
     this.#ownership.push({ seq: ++this.#seq, kind, tick, entity, peer });
-    if (this.#ownership.length > logSize) {
+    // Trim in bulk (a quarter at a time): one shift per event would move the whole log.
+    if (this.#ownership.length > logSize * 1.25) {
       this.#ownership.splice(0, this.#ownership.length - logSize);
     }
   }
@@ -579,7 +586,7 @@ export class Space {
   #note(kind: InteractionEvent["kind"], tick: number, i: Interaction, remote: boolean): void {
     const logSize = this.#options.logSize ?? 200_000;
     this.#interactions.push({ seq: ++this.#seq, kind, tick, id: i.id, target: i.target, remote });
-    if (this.#interactions.length > logSize) {
+    if (this.#interactions.length > logSize * 1.25) {
       this.#interactions.splice(0, this.#interactions.length - logSize);
     }
   }

@@ -1,7 +1,23 @@
-// Spatial index of a worker's entities (owned and ghosts): an rbush of fat boxes, so an entity
-// is re-inserted only when it leaves the box it was filed under, not every tick.
+// Spatial indexes of a worker's entities (owned and ghosts) behind one interface: an rbush of
+// fat boxes (an entity is re-filed only when it leaves the box it was filed under) and a uniform
+// grid of buckets (src/grid_index.ts). Config key `spatialIndex` picks one; bench compares them.
 import RBush from "rbush";
 import type { Entity } from "./entity.ts";
+
+/** What the tick, ghost sync and AOI need from a spatial index. */
+export interface EntityIndex {
+  readonly size: number;
+  /** How many times an entity was (re-)filed. */
+  readonly reinserts: number;
+  /** Files a new entity or re-files a moved one. */
+  upsert(entity: Entity): void;
+  /** Drops an entity; unknown ids are ignored. */
+  remove(id: number): void;
+  /** Fills `out` (cleared first) with entities within `radius` of the point and returns it. */
+  query(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
+  /** Empties the index. */
+  clear(): void;
+}
 
 interface Item {
   minX: number;
@@ -15,7 +31,7 @@ interface Item {
  * Incrementally updated index answering "entities within r of a point" queries.
  * x/y are indexed; z (3D worlds) is checked exactly on each candidate.
  */
-export class SpatialIndex {
+export class SpatialIndex implements EntityIndex {
   readonly slack: number;
   #tree = new RBush<Item>(16);
   #items = new Map<number, Item>();

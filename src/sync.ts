@@ -4,7 +4,7 @@
 import type { Batch } from "./codec.ts";
 import type { Entity } from "./entity.ts";
 import type { Grid } from "./grid.ts";
-import type { SpatialIndex } from "./spatial_index.ts";
+import type { EntityIndex } from "./spatial_index.ts";
 
 /**
  * Adds to `out` every owner other than `self` of a cell within `margin` of the point: the
@@ -42,6 +42,8 @@ export class GhostSender {
   #sent = new Map<string, Set<number>>();
   #next = new Map<string, Set<number>>();
   #peers = new Set<string>();
+  #borderOf?: readonly string[];
+  #border: Uint8Array = new Uint8Array(0);
 
   /** Entity ids `peer` currently holds ghosts of (after the last tick). */
   ghostedOn(peer: string): ReadonlySet<number> {
@@ -58,6 +60,14 @@ export class GhostSender {
     let sent = this.#sent.get(peer);
     if (!sent) this.#sent.set(peer, sent = new Set());
     sent.add(id);
+  }
+
+  #borderCells(grid: Grid, owners: readonly string[], self: string): Uint8Array {
+    if (this.#borderOf !== owners) {
+      this.#border = borderFlags(grid, owners, self);
+      this.#borderOf = owners;
+    }
+    return this.#border;
   }
 
   /** A peer went away: forget what it held. */
@@ -80,7 +90,10 @@ export class GhostSender {
   ): void {
     const peers = this.#peers;
     for (const next of this.#next.values()) next.clear();
+    const border = this.#borderCells(grid, owners, self);
     for (const entity of owned) {
+      // Most entities live in cells with no foreign neighbour: nothing to check.
+      if (border[entity.cell] === 0) continue;
       ownersInBand(grid, owners, self, entity, margin, peers);
       for (const peer of peers) {
         let next = this.#next.get(peer);
@@ -107,6 +120,24 @@ export class GhostSender {
 
 const EMPTY: ReadonlySet<number> = new Set();
 
+/**
+ * 1 for each cell with a neighbour owned by another worker, per map (cached by the owners
+ * array). The band is narrower than a cell, so only neighbours can be within it.
+ */
+function borderFlags(grid: Grid, owners: readonly string[], self: string): Uint8Array {
+  const flags = new Uint8Array(owners.length);
+  for (let cell = 0; cell < owners.length; cell++) {
+    if (owners[cell] !== self) continue;
+    for (const n of grid.neighbours(cell)) {
+      if (owners[n] && owners[n] !== self) {
+        flags[cell] = 1;
+        break;
+      }
+    }
+  }
+  return flags;
+}
+
 /** Counters of what {@linkcode GhostTable.apply} did, for metrics and tests. */
 export interface GhostApplyStats {
   created: number;
@@ -121,11 +152,11 @@ export interface GhostApplyStats {
  */
 export class GhostTable {
   readonly ghosts = new Map<number, Entity>();
-  #index: SpatialIndex;
+  #index: EntityIndex;
   /** Tick of the batch that last wrote each ghost, to ignore stale writes from a former owner. */
   #writtenAt = new Map<number, number>();
 
-  constructor(index: SpatialIndex) {
+  constructor(index: EntityIndex) {
     this.#index = index;
   }
 
