@@ -1,13 +1,14 @@
-// Smoke test of the benchmark harness: `bench/main.ts --quick` runs worker-tick, migration and
-// scaling against real processes and writes a JSON report per scenario plus the docs tables.
+// Smoke test of the benchmark harness: `bench/main.ts --quick` runs every scenario (worker-tick,
+// migration, scaling, gateway-fanout, handoff and the Colyseus peer comparison) against real
+// processes and writes a JSON report per scenario plus the docs tables.
 // It asserts what the reports contain and that every process was stopped — never timings.
 import assert from "node:assert/strict";
 import { GENERATED_END, GENERATED_START } from "../../bench/report.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SCENARIOS = ["worker-tick", "migration", "scaling"];
-/** The quick runs take about 80 s on 2 cores; a slow, busy machine gets three times that. */
-const LIMIT_MS = 240_000;
+const SCENARIOS = ["worker-tick", "migration", "scaling", "gateway-fanout", "handoff", "peer"];
+/** The quick runs take about 130 s on 2 cores; a slow, busy machine gets three times that. */
+const LIMIT_MS = 400_000;
 
 type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => {
@@ -70,6 +71,19 @@ function assertWindow(value: unknown, workers: number): void {
   assert.equal(typeof obj(window.total).cpuPct, "number");
   assert.equal(typeof obj(window.machine).otherPct, "number");
   assert.equal(typeof window.held, "boolean");
+}
+
+/** A bot load (bench/load_run.ts): every client live, state received, the server measured. */
+function assertLoad(value: unknown, clients: number, server: string): void {
+  const load = obj(value);
+  const bots = obj(load.bots);
+  assert.equal(bots.liveAtEnd, clients, "every bot client stayed connected");
+  assert.ok(Number(bots.ackSamples) > 0, "inputs were acknowledged");
+  assert.ok(Number(bots.snapshotsPerClientPerS) > 0, "snapshots arrived");
+  assert.ok(Number(bots.bytesPerClientPerS) > 0, "bytes were counted at the client");
+  const measured = list(load.servers).map(obj).find((s) => s.name === server);
+  assert.ok(measured && Number(measured.rssMb) > 0, `${server} was measured`);
+  assert.equal(typeof load.botCpuPct, "number");
 }
 
 Deno.test({
@@ -141,6 +155,33 @@ Deno.test({
         for (const run of runs) assertWindow(run.window, Number(c.workers));
       }
       assert.ok(scaling.ratio === null || typeof scaling.ratio === "number");
+
+      const fanout = assertCommon(read("gateway-fanout"), "gateway-fanout");
+      const fanoutRows = list(fanout.rows).map(obj);
+      assert.deepEqual(fanoutRows.map((r) => r.clients), [40]);
+      for (const row of fanoutRows) assertLoad(row.load, Number(row.clients), "gateway");
+
+      const handoff = assertCommon(read("handoff"), "handoff");
+      assert.equal(handoff.connected, handoff.walkers, "every walker connected");
+      assert.equal(typeof handoff.crossings, "number");
+      assert.ok(Number(obj(handoff.away).diffs) > 0, "DIFFs away from the border were counted");
+      assert.equal(typeof obj(handoff.near).gapsOverOne, "number");
+
+      const peer = assertCommon(read("peer"), "peer");
+      assert.match(String(obj(peer.versions)["@colyseus/core"]), /^0\.18\./);
+      const peerRows = list(peer.rows).map(obj);
+      assert.deepEqual(
+        peerRows.map((r) => `${r.case}: ${r.server}`),
+        [
+          "small arena: ZoneScaler",
+          "small arena: Colyseus",
+          "big world: ZoneScaler",
+          "big world: Colyseus",
+        ],
+      );
+      for (const row of peerRows) {
+        assertLoad(row.load, Number(row.clients), row.server === "Colyseus" ? "colyseus" : "w1");
+      }
 
       const text = Deno.readTextFileSync(docs);
       assert.match(text, /^# Benchmarks\n\nHand-written intro\.\n/, "the intro survives");

@@ -1,0 +1,173 @@
+// A benchmark cluster: a coordinator and N workers as OS processes on 127.0.0.1 (every port 0),
+// its own config file, readiness by the coordinator's /api/state, and a close() that always
+// stops every process it started.
+import { getJson, type LogLine, NodeProcess, until } from "../tests/integration/node_process.ts";
+import type { Closable, ScenarioContext } from "./scenario.ts";
+
+/** A worker as listed by the coordinator's /api/state. */
+export interface WorkerRow {
+  id: string;
+  state: string;
+  httpAddress: string;
+  cells: number;
+  entities: number;
+  ghosts: number;
+  tickP50Ms: number;
+  tickP99Ms: number;
+}
+
+/** The parts of the coordinator's /api/state the benchmarks read. */
+export interface ClusterState {
+  epoch: number;
+  workers: WorkerRow[];
+  map: { epoch: number; owners: string[] };
+  migrations: Array<{ cell: number; from: string; to: string; epoch: number }>;
+  events: Array<{ seq: number; kind: string; [field: string]: unknown }>;
+}
+
+/** Options of {@linkcode BenchCluster.start}. */
+export interface ClusterOptions {
+  workers: number;
+  /** The config file's content (bench/world.ts: benchConfig). */
+  config: Record<string, unknown>;
+  /** Entities the cluster must report before it counts as ready. */
+  entities: number;
+  readyTimeoutMs?: number;
+}
+
+/** A running coordinator and workers; owned by a scenario context, so it is always stopped. */
+export class BenchCluster implements Closable, AsyncDisposable {
+  readonly coordinator: NodeProcess;
+  readonly workers: NodeProcess[] = [];
+  #configPath: string;
+  #api = "";
+  #closed = false;
+
+  private constructor(configPath: string) {
+    this.#configPath = configPath;
+    this.coordinator = new NodeProcess("coordinator", [
+      "--role=coordinator",
+      "--config",
+      configPath,
+      "--port",
+      "0",
+      "--grpc-port",
+      "0",
+    ]);
+  }
+
+  /**
+   * Starts the processes and resolves once the map is assigned and every worker reports its
+   * entities. The cluster is owned by `context` from the first process on.
+   */
+  static async start(context: ScenarioContext, options: ClusterOptions): Promise<BenchCluster> {
+    const configPath = Deno.makeTempFileSync({ prefix: "zs-bench-", suffix: ".json" });
+    Deno.writeTextFileSync(configPath, JSON.stringify(options.config));
+    const cluster = context.own(new BenchCluster(configPath));
+    const listening = await cluster.coordinator.waitFor("coordinator.listening", 30_000);
+    cluster.#api = `http://127.0.0.1:${listening.httpPort}`;
+    for (let n = 1; n <= options.workers; n++) {
+      cluster.workers.push(
+        new NodeProcess(`w${n}`, [
+          "--role=worker",
+          "--config",
+          configPath,
+          "--coordinator",
+          `127.0.0.1:${listening.grpcPort}`,
+          "--port",
+          "0",
+          "--grpc-port",
+          "0",
+          "--node-id",
+          `w${n}`,
+        ]),
+      );
+    }
+    await Promise.all(cluster.workers.map((w) => w.waitFor("worker.listening", 30_000)));
+    await until(`${options.workers} worker(s) reporting ${options.entities} entities`, async () => {
+      context.checkAborted();
+      const s = await cluster.state();
+      const active = s.workers.filter((w) => w.state === "active");
+      const total = active.reduce((n, w) => n + w.entities, 0);
+      return s.epoch >= 1 && active.length === options.workers && total === options.entities
+        ? s
+        : undefined;
+    }, options.readyTimeoutMs ?? 60_000);
+    return cluster;
+  }
+
+  /** Base URL of the coordinator's HTTP API. */
+  get api(): string {
+    return this.#api;
+  }
+
+  /** The coordinator's /api/state. */
+  async state(timeoutMs = 10_000): Promise<ClusterState> {
+    try {
+      return await getJson<ClusterState>(`${this.#api}/api/state`, timeoutMs);
+    } catch (error) {
+      throw new Error(`Cannot read the coordinator's /api/state: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** POSTs a JSON body to the coordinator and returns the parsed response with its status. */
+  async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.#api}${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** The worker process started with node id `id`. */
+  worker(id: string): NodeProcess {
+    const found = this.workers.find((w) => w.name === id);
+    if (!found) throw new RangeError(`No worker ${id} in this cluster`);
+    return found;
+  }
+
+  /** Every process of the cluster, by name. */
+  processes(): NodeProcess[] {
+    return [this.coordinator, ...this.workers];
+  }
+
+  /** Kills every process (idempotent) and removes the config file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.processes().map((p) => p.kill()));
+    try {
+      Deno.removeSync(this.#configPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Resolves with the first log line of `process` after index `from` that matches, polling its
+ * parsed lines; rejects after `timeoutMs` or when `signal` aborts.
+ */
+export async function waitForLine(
+  process: NodeProcess,
+  match: (line: LogLine) => boolean,
+  options: { from?: number; timeoutMs: number; signal: AbortSignal; what: string },
+): Promise<LogLine> {
+  const deadline = Date.now() + options.timeoutMs;
+  let at = options.from ?? 0;
+  while (Date.now() < deadline) {
+    options.signal.throwIfAborted();
+    for (; at < process.lines.length; at++) {
+      if (match(process.lines[at])) return process.lines[at];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${process.name}: no ${options.what} within ${options.timeoutMs} ms`);
+}

@@ -1,0 +1,227 @@
+// Scenario gateway-fanout: 500 … 5,000 bot clients (in their own processes) through one session
+// gateway (`--role=gateway`, its own process) in front of a coordinator and two workers; input
+// at 10 Hz each. Connect success, input→ack latency, snapshots/s, bytes per client, and the
+// gateway's CPU and memory per client. Target (SPEC.md): 5,000 clients at 10 Hz within one core.
+import { BenchCluster } from "./cluster.ts";
+import { GatewayNode } from "./gateway_node.ts";
+import { array, cell, num, numOrNull, object } from "./json_fields.ts";
+import { type LoadResult, runLoad, splitClients } from "./load_run.ts";
+import { sampleProcess } from "./proc_stats.ts";
+import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
+import { round } from "./stats.ts";
+import { benchConfig, TICK_HZ, worldFor } from "./world.ts";
+
+const TARGET_CLIENTS = 5_000;
+/** Clients one bot process is given at most (a Deno process decodes ~20 DIFFs/s per client). */
+const CLIENTS_PER_BOT_PROCESS = 1_250;
+
+/** Parameters of a gateway-fanout run. */
+export function fanoutParameters(quick: boolean) {
+  return {
+    counts: quick ? [40] : [500, 1_000, 2_000, TARGET_CLIENTS],
+    workers: 2,
+    inputHz: 10,
+    tickHz: TICK_HZ,
+    /** As many NPCs as clients, in a world at the benchmark density for both together. */
+    npcsPerClient: 1,
+    /** Clients connect at this rate (spread over the ramp), per second. */
+    connectsPerS: 250,
+    settleS: quick ? 2 : 8,
+    windowS: quick ? 3 : 20,
+  };
+}
+
+/** One client count, as stored in the report. */
+export interface FanoutRow {
+  clients: number;
+  npcs: number;
+  worldSize: number[];
+  botProcesses: number;
+  rampS: number;
+  /** Gateway RSS before any client connected, MB. */
+  gatewayIdleRssMb?: number;
+  load?: LoadResult;
+  error?: string;
+}
+
+async function measure(
+  context: ScenarioContext,
+  parameters: ReturnType<typeof fanoutParameters>,
+  clients: number,
+): Promise<FanoutRow> {
+  const npcs = clients * parameters.npcsPerClient;
+  const world = worldFor(npcs + clients);
+  const split = splitClients(clients, Math.ceil(clients / CLIENTS_PER_BOT_PROCESS));
+  const rampS = Math.max(1, Math.ceil(clients / parameters.connectsPerS));
+  const row: FanoutRow = {
+    clients,
+    npcs,
+    worldSize: world.size,
+    botProcesses: split.length,
+    rampS,
+  };
+  let cluster: BenchCluster | undefined;
+  let gateway: GatewayNode | undefined;
+  try {
+    const config = benchConfig({ workers: parameters.workers, npcs, world });
+    cluster = await BenchCluster.start(context, {
+      workers: parameters.workers,
+      entities: npcs,
+      config,
+    });
+    gateway = await GatewayNode.start(context, cluster, config);
+    row.gatewayIdleRssMb = round((sampleProcess(gateway.pid)?.rssBytes ?? 0) / 2 ** 20);
+    row.load = await runLoad(context, {
+      bots: split.map((n, i) => ({
+        runtime: "deno",
+        script: "bench/zs_bots.ts",
+        args: [
+          "--gateway",
+          gateway!.url,
+          "--clients",
+          String(n),
+          "--rate",
+          String(parameters.inputHz),
+          "--ramp",
+          String(rampS),
+          "--seed",
+          String(i + 1),
+          "--name",
+          `b${i}`,
+        ],
+      })),
+      servers: [
+        { name: "gateway", pid: gateway.pid },
+        ...cluster.processes().map((p) => ({ name: p.name, pid: p.child.pid })),
+      ],
+      warmupS: rampS + parameters.settleS,
+      windowS: parameters.windowS,
+    });
+  } catch (error) {
+    context.checkAborted();
+    row.error = (error as Error).message;
+    context.progress(`  not measured: ${row.error}`);
+  } finally {
+    if (gateway) await context.release(gateway);
+    if (cluster) await context.release(cluster);
+  }
+  return row;
+}
+
+/** True when the gateway served every client at ≥ 10 snapshots/s within one core. */
+function rowHeld(row: FanoutRow): boolean {
+  const load = row.load;
+  if (!load) return false;
+  const gateway = load.servers.find((s) => s.name === "gateway");
+  return load.bots.liveAtEnd === row.clients && load.bots.snapshotsPerClientPerS >= 10 &&
+    gateway !== undefined && gateway.cpuPct <= 100;
+}
+
+async function run(context: ScenarioContext): Promise<ScenarioOutput> {
+  const parameters = fanoutParameters(context.quick);
+  const rows: FanoutRow[] = [];
+  const results = () => {
+    const target = rows.find((r) => r.clients === TARGET_CLIENTS);
+    return { rows, targetClients: TARGET_CLIENTS, targetMet: target ? rowHeld(target) : null };
+  };
+  for (const clients of parameters.counts) {
+    context.partial = results();
+    context.progress(`gateway-fanout: ${clients} clients`);
+    const row = await measure(context, parameters, clients);
+    rows.push(row);
+    const load = row.load;
+    if (load) {
+      const gw = load.servers.find((s) => s.name === "gateway");
+      context.progress(
+        `  live ${load.bots.liveAtEnd}/${clients}, ack p50 ${load.bots.ackP50Ms} ms p99 ` +
+          `${load.bots.ackP99Ms} ms, ${load.bots.snapshotsPerClientPerS} snapshots/s per client, ` +
+          `gateway CPU ${gw?.cpuPct}% RSS ${gw?.rssMb} MB, bots CPU ${load.botCpuPct}%, ` +
+          `machine ${load.machine.busyPct}%`,
+      );
+    }
+  }
+  return { parameters, results: results() };
+}
+
+function render(raw: unknown) {
+  const results = object(raw, "results");
+  const rows = array(results.rows, "results.rows").map((r) => {
+    const row = object(r, "row");
+    const clients = num(row, "clients");
+    if (row.load === undefined) {
+      return [clients.toLocaleString("en-US"), ...new Array(14).fill("–"), `error: ${row.error}`];
+    }
+    const load = object(row.load, "row.load");
+    const bots = object(load.bots, "load.bots");
+    const servers = array(load.servers, "load.servers").map((s) => object(s, "server"));
+    const byName = (name: string) => servers.find((s) => s.name === name);
+    const gateway = byName("gateway");
+    if (!gateway) throw new TypeError("Cannot read the gateway's row");
+    const workers = servers.filter((s) => /^w\d+$/.test(String(s.name)));
+    const machine = object(load.machine, "load.machine");
+    const idle = numOrNull(row, "gatewayIdleRssMb") ?? 0;
+    const live = Math.max(1, num(bots, "liveAtEnd"));
+    return [
+      clients.toLocaleString("en-US"),
+      String(num(row, "botProcesses")),
+      `${num(bots, "liveAtEnd")}/${clients}`,
+      cell(numOrNull(bots, "ackP50Ms"), 1),
+      cell(numOrNull(bots, "ackP99Ms"), 1),
+      cell(num(bots, "snapshotsPerS"), 0),
+      cell(num(bots, "snapshotsPerClientPerS"), 1),
+      cell(num(bots, "bytesPerClientPerS") / 1024, 1),
+      cell(num(gateway, "cpuPct"), 0),
+      cell((num(gateway, "cpuPct") / live) * 1000, 1),
+      cell(num(gateway, "rssMb"), 0),
+      cell(((num(gateway, "rssMb") - idle) * 1024) / live, 0),
+      workers.map((w) => cell(num(w, "cpuPct"), 0)).join(" / "),
+      cell(num(load, "botCpuPct"), 0),
+      cell(num(machine, "busyPct"), 0),
+      cell(num(machine, "otherPct"), 0),
+    ];
+  });
+  const met = results.targetMet;
+  return {
+    table: {
+      columns: [
+        "clients",
+        "bot procs",
+        "live at end",
+        "ack p50 ms",
+        "ack p99 ms",
+        "snapshots/s",
+        "per client /s",
+        "KB/s per client",
+        "gateway CPU %",
+        "gateway CPU % per 1k clients",
+        "gateway RSS MB",
+        "RSS KB per client",
+        "worker CPU %",
+        "bots CPU %",
+        "machine busy %",
+        "other programs CPU %",
+      ],
+      rows,
+    },
+    summary: [
+      `Target: ${TARGET_CLIENTS.toLocaleString("en-US")} clients served at ≥ 10 snapshots/s ` +
+      `with the gateway within one core (≤ 100 % CPU): ${
+        met === true ? "met" : met === false ? "missed" : "not measured in this run"
+      }.`,
+      "The gateway forwards every worker DIFF, so clients receive snapshots at the tick rate " +
+      `(${TICK_HZ} Hz), not 10 Hz.`,
+      "CPU is percent of one core over the window; the machine has 2 cores shared by the " +
+      "gateway, the coordinator, both workers and the bot processes.",
+    ],
+  };
+}
+
+/** The gateway-fanout scenario. */
+export const gatewayFanout: Scenario = {
+  name: "gateway-fanout",
+  title: "One gateway: clients, latency and CPU per client",
+  target: "5,000 WebSocket clients at 10 Hz through one gateway within one core",
+  budgetMs: (quick) => (quick ? 90_000 : 600_000),
+  run,
+  render,
+};

@@ -1,0 +1,188 @@
+// Scenario scaling: the same world (constant density) on one and then two workers; a coarse
+// search for the largest entity count at which every worker keeps tick p99 ≤ 20 ms, then the
+// ratio of the two. Target (SPEC.md): two workers serve ≥ 1.8× one worker's entities.
+import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
+import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
+import { BUDGET_LABEL } from "./steady_state.ts";
+import { round } from "./stats.ts";
+import { measureCount, rowHeld, rowNotes, type TickRow } from "./worker_tick.ts";
+import { DENSITY, TICK_HZ } from "./world.ts";
+
+const TARGET_RATIO = 1.8;
+
+/** Parameters of a scaling run. */
+export function scalingParameters(quick: boolean) {
+  return {
+    workerCounts: [1, 2],
+    counts: quick ? [1_000, 2_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 40_000],
+    /** Bisection steps between the last count held and the first missed (to 500 or 1,000). */
+    refineSteps: quick ? 0 : 2,
+    warmupMs: quick ? 2_000 : 10_000,
+    windowMs: quick ? 3_000 : 10_000,
+    tickHz: TICK_HZ,
+    density: DENSITY,
+  };
+}
+
+/** The search on one number of workers. */
+export interface Capacity {
+  workers: number;
+  runs: TickRow[];
+  /** Largest count held; null when even the smallest count missed. */
+  largestHeld: number | null;
+  /** Smallest count missed; null when every count tried held (largestHeld is a lower bound). */
+  smallestMissed: number | null;
+}
+
+/** Searches in place, so a failed run still reports the counts measured so far. */
+async function search(
+  context: ScenarioContext,
+  parameters: ReturnType<typeof scalingParameters>,
+  capacity: Capacity,
+): Promise<void> {
+  const { workers } = capacity;
+  const measure = async (entities: number) => {
+    context.progress(`scaling: ${entities} entities on ${workers} worker(s)`);
+    const row = await measureCount(context, { ...parameters, workers, entities });
+    capacity.runs.push(row);
+    const p99s = row.window?.workers.map((w) => w.tick ? w.tick.p99Ms ?? "> 50" : "?").join(", ");
+    context.progress(`  p99 ${p99s ?? "–"} ms: ${rowHeld(row) ? "held" : "missed"}`);
+    return rowHeld(row);
+  };
+  for (const entities of parameters.counts) {
+    if (!(await measure(entities))) {
+      capacity.smallestMissed = entities;
+      break;
+    }
+    capacity.largestHeld = entities;
+  }
+  for (let step = 0; step < parameters.refineSteps; step++) {
+    const missed = capacity.smallestMissed;
+    if (missed === null) break;
+    const low = capacity.largestHeld ?? 0;
+    const unit = missed <= 10_000 ? 500 : 1_000;
+    const mid = Math.round((low + missed) / 2 / unit) * unit;
+    if (mid <= low || mid >= missed) break;
+    if (await measure(mid)) capacity.largestHeld = mid;
+    else capacity.smallestMissed = mid;
+  }
+}
+
+function summarize(capacities: Capacity[]) {
+  const [one, two] = capacities;
+  const ratio = one?.largestHeld && two?.largestHeld
+    ? round(two.largestHeld / one.largestHeld, 2)
+    : null;
+  // Every count held on two workers: the ratio is a lower bound.
+  const lowerBound = two !== undefined && two.smallestMissed === null;
+  return {
+    capacities,
+    ratio,
+    ratioIsLowerBound: lowerBound,
+    targetRatio: TARGET_RATIO,
+    targetMet: ratio === null
+      ? null
+      : ratio >= TARGET_RATIO
+      ? true
+      : lowerBound || one.smallestMissed === null
+      ? null
+      : false,
+  };
+}
+
+async function run(context: ScenarioContext): Promise<ScenarioOutput> {
+  const parameters = scalingParameters(context.quick);
+  const capacities: Capacity[] = [];
+  for (const workers of parameters.workerCounts) {
+    const capacity: Capacity = { workers, runs: [], largestHeld: null, smallestMissed: null };
+    capacities.push(capacity);
+    context.partial = summarize(capacities);
+    await search(context, parameters, capacity);
+  }
+  return { parameters, results: summarize(capacities) };
+}
+
+function render(raw: unknown) {
+  const results = object(raw, "results");
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const capacities = array(results.capacities, "results.capacities").map((c) => {
+    const capacity = object(c, "capacity");
+    const workers = num(capacity, "workers");
+    for (const r of array(capacity.runs, "capacity.runs")) {
+      const row = object(r, "run");
+      const entities = num(row, "entities").toLocaleString("en-US");
+      notes.push(...rowNotes(row, `${entities} entities on ${workers} worker(s)`));
+      if (row.window === undefined) {
+        rows.push([String(workers), entities, ...new Array(6).fill("–"), "not measured"]);
+        continue;
+      }
+      const window = object(row.window, "run.window");
+      const ws = array(window.workers, "window.workers").map((w) => object(w, "worker"));
+      const ticks = ws.map((w) => (w.tick === null ? null : object(w.tick, "worker.tick")));
+      const total = object(window.total, "window.total");
+      const machine = object(window.machine, "window.machine");
+      rows.push([
+        String(workers),
+        num(row, "entities").toLocaleString("en-US"),
+        ticks.map((t) => (t ? cell(numOrNull(t, "p99Ms"), 1, "> 50") : "?")).join(" / "),
+        ticks.map((t) => (t ? cell(num(t, "over20MsPct"), 2) : "?")).join(" / "),
+        ws.map((w) => cell(num(w, "cpuPct"), 0)).join(" / "),
+        cell(num(total, "cpuPct"), 0),
+        cell(num(total, "rssMb"), 0),
+        cell(num(machine, "otherPct"), 0),
+        bool(window, "held") ? "yes" : "no",
+      ]);
+    }
+    return {
+      workers,
+      held: numOrNull(capacity, "largestHeld"),
+      missed: numOrNull(capacity, "smallestMissed"),
+    };
+  });
+  const describe = (c: { workers: number; held: number | null; missed: number | null }) =>
+    `${c.workers} worker${c.workers > 1 ? "s" : ""}: ${
+      c.held === null
+        ? "none held"
+        : `${c.missed === null ? "≥ " : ""}${c.held.toLocaleString("en-US")}`
+    }${c.missed === null ? "" : ` (missed at ${c.missed.toLocaleString("en-US")})`}`;
+  const ratio = numOrNull(results, "ratio");
+  const met = results.targetMet;
+  return {
+    table: {
+      columns: [
+        "workers",
+        "entities",
+        "tick p99 ms per worker",
+        "ticks > 20 ms % per worker",
+        "CPU % per worker",
+        "all processes CPU %",
+        "all processes RSS MB",
+        "other programs CPU %",
+        BUDGET_LABEL,
+      ],
+      rows,
+    },
+    summary: [
+      `Largest count with every worker at ${BUDGET_LABEL}: ${capacities.map(describe).join("; ")}.`,
+      `Ratio: ${
+        ratio === null
+          ? "not measurable"
+          : `${results.ratioIsLowerBound === true ? "≥ " : ""}${ratio.toFixed(2)}×`
+      }; target ≥ ${TARGET_RATIO}×: ${
+        met === true ? "met" : met === false ? "missed" : "undetermined (search range too small)"
+      }.`,
+      ...notes,
+    ],
+  };
+}
+
+/** The scaling scenario. */
+export const scaling: Scenario = {
+  name: "scaling",
+  title: "Entities served by one vs. two workers",
+  target: `two workers serve ≥ ${TARGET_RATIO}× the entities of one at tick ${BUDGET_LABEL}`,
+  budgetMs: (quick) => (quick ? 90_000 : 600_000),
+  run,
+  render,
+};

@@ -1,0 +1,24 @@
+// The scenario registry: every benchmark `npm run bench` knows, in the order it runs them.
+// A new scenario (gateway-fanout, handoff, peer comparison) is one module plus one line here.
+import { gatewayFanout } from "./gateway_fanout.ts";
+import { handoff } from "./handoff.ts";
+import { migration } from "./migration.ts";
+import { peerComparison } from "./peer_comparison.ts";
+import type { Scenario } from "./scenario.ts";
+import { scaling } from "./scaling.ts";
+import { workerTick } from "./worker_tick.ts";
+
+/** Every registered scenario, in run order. */
+export const SCENARIOS: readonly Scenario[] = [
+  workerTick,
+  migration,
+  scaling,
+  gatewayFanout,
+  handoff,
+  peerComparison,
+];
+
+/** The scenario called `name`, or undefined. */
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
