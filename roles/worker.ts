@@ -358,29 +358,33 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   // The fixed-rate tick on the global clock.
   let last = clock.current();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const runTick = (tick: number) => {
+    const started = performance.now();
+    const out = liveSpace.step(tick);
+    for (const [peer, batch] of out) peers.send(peer, encodeBatch(batch));
+    for (const [gateway, report] of liveSpace.takeReports()) {
+      gatewayStreams.get(gateway)?.write({ payload: encodeReport(report) });
+    }
+    const ms = performance.now() - started;
+    durations.add(ms);
+    if (myState === "drained") checkDrained();
+    metrics.observeTick(ms / 1000);
+    last = tick;
+    // Every worker reports at the same global ticks, so the coordinator's sums are exact.
+    if (tick >= nextReport) {
+      nextReport = (Math.floor(tick / reportTicks) + 1) * reportTicks;
+      void heartbeat();
+    }
+  };
   const loop = () => {
     if (stop.signal.aborted) return;
     const { from, to } = ticksToRun(last, clock.current(), MAX_CATCH_UP);
     if (from > last + 1) log.warn("tick.skipped", { skipped: from - last - 1, at: from });
-    for (let tick = from; tick <= to; tick++) {
-      const started = performance.now();
-      const out = liveSpace.step(tick);
-      for (const [peer, batch] of out) peers.send(peer, encodeBatch(batch));
-      for (const [gateway, report] of liveSpace.takeReports()) {
-        gatewayStreams.get(gateway)?.write({ payload: encodeReport(report) });
-      }
-      const ms = performance.now() - started;
-      durations.add(ms);
-      if (myState === "drained") checkDrained();
-      metrics.observeTick(ms / 1000);
-      last = tick;
-      // Every worker reports at the same global ticks, so the coordinator's sums are exact.
-      if (tick >= nextReport) {
-        nextReport = (Math.floor(tick / reportTicks) + 1) * reportTicks;
-        void heartbeat();
-      }
-    }
-    timer = setTimeout(loop, Math.max(1, clock.msUntil(last + 1)));
+    // One tick per turn of the event loop: a worker catching up still answers its peers,
+    // gateways, heartbeats and HTTP between ticks.
+    if (from <= to) runTick(from);
+    const behind = clock.current() > last;
+    timer = setTimeout(loop, behind ? 0 : Math.max(1, clock.msUntil(last + 1)));
   };
   loop();
 
