@@ -47,9 +47,14 @@ export const TICK_BUCKETS: readonly number[] = [
   0.001,
   0.0025,
   0.005,
+  0.0075,
   0.01,
+  0.015,
   0.02,
+  0.03,
   0.05,
+  0.1,
+  0.25,
 ];
 
 /** The registry of this isolate; every ZoneScaler metric and the default metrics live here. */
