@@ -45,7 +45,7 @@ async function search(
     context.progress(`scaling: ${entities} entities on ${workers} worker(s)`);
     const row = await measureCount(context, { ...parameters, workers, entities });
     capacity.runs.push(row);
-    const p99s = row.window?.workers.map((w) => w.tick ? w.tick.p99Ms ?? "> 50" : "?").join(", ");
+    const p99s = row.window?.workers.map((w) => w.tick ? w.tick.p99Ms ?? "> 250" : "?").join(", ");
     context.progress(`  p99 ${p99s ?? "–"} ms: ${rowHeld(row) ? "held" : "missed"}`);
     return rowHeld(row);
   };
@@ -125,7 +125,7 @@ function render(raw: unknown) {
       rows.push([
         String(workers),
         num(row, "entities").toLocaleString("en-US"),
-        ticks.map((t) => (t ? cell(numOrNull(t, "p99Ms"), 1, "> 50") : "?")).join(" / "),
+        ticks.map((t) => (t ? cell(numOrNull(t, "p99Ms"), 1, "> 250") : "?")).join(" / "),
         ticks.map((t) => (t ? cell(num(t, "over20MsPct"), 2) : "?")).join(" / "),
         ws.map((w) => cell(num(w, "cpuPct"), 0)).join(" / "),
         cell(num(total, "cpuPct"), 0),

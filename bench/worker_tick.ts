@@ -120,8 +120,8 @@ function render(raw: unknown) {
     const machine = object(window.machine, "window.machine");
     return [
       num(row, "entities").toLocaleString("en-US"),
-      tick ? cell(numOrNull(tick, "p50Ms"), 2, "> 50") : "?",
-      tick ? cell(numOrNull(tick, "p99Ms"), 2, "> 50") : "?",
+      tick ? cell(numOrNull(tick, "p50Ms"), 2, "> 250") : "?",
+      tick ? cell(numOrNull(tick, "p99Ms"), 2, "> 250") : "?",
       tick ? cell(num(tick, "meanMs"), 2) : "?",
       tick ? cell(num(tick, "over20MsPct"), 2) : "?",
       tick ? cell(num(tick, "ticksPerS")) : "?",
