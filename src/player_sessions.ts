@@ -146,6 +146,18 @@ export class PlayerSessions {
     host.game.onInput?.(host.ctx, player, input, host.gameOptions);
   }
 
+  /**
+   * The players owned here: every one has a view (set at join, adoption and resume, dropped
+   * when it leaves), so ticks never scan the NPCs to find them.
+   */
+  *#players(host: PlayerHost): Generator<Entity> {
+    for (const id of this.#views.keys()) {
+      const player = host.owned.get(id);
+      if (player?.session) yield player;
+      else this.#views.delete(id); // left without telling us: stop looking
+    }
+  }
+
   /** A player arrived by handoff: its new view starts from scratch. */
   adopted(player: Entity): void {
     this.#views.set(player.id, { known: new Map(), full: true });
@@ -168,7 +180,7 @@ export class PlayerSessions {
   /** Removes players detached for longer than the grace period; reports them gone. */
   expire(host: PlayerHost, remove: (player: Entity) => void): void {
     const now = this.#now();
-    for (const player of host.owned.values()) {
+    for (const player of this.#players(host)) {
       const session = player.session;
       if (
         session && session.detachedAt === 0 && this.#seen.has(session.gateway) &&
@@ -188,11 +200,10 @@ export class PlayerSessions {
   /** Computes each connected player's AOI diff for this tick into its gateway's report. */
   collect(host: PlayerHost): void {
     const radius = this.#options.aoiRadius;
-    for (const player of host.owned.values()) {
+    for (const player of this.#players(host)) {
       const session = player.session;
       if (!session || session.detachedAt !== 0) continue;
-      let view = this.#views.get(player.id);
-      if (!view) this.#views.set(player.id, view = { known: new Map(), full: true });
+      const view = this.#views.get(player.id)!;
       const diff: SessionDiff = {
         session: session.id,
         entity: player.id,
