@@ -199,44 +199,55 @@ export class PlayerSessions {
 
   /** Computes each connected player's AOI diff for this tick into its gateway's report. */
   collect(host: PlayerHost): void {
+    for (const player of this.#players(host)) this.#diff(host, player);
+  }
+
+  /**
+   * A player is being handed off at this tick: send its diff for this tick now (the new owner
+   * starts at the next), so its client misses no tick.
+   */
+  leaving(host: PlayerHost, player: Entity): void {
+    if (player.session && this.#views.has(player.id)) this.#diff(host, player);
+    this.#views.delete(player.id);
+  }
+
+  #diff(host: PlayerHost, player: Entity): void {
     const radius = this.#options.aoiRadius;
-    for (const player of this.#players(host)) {
-      const session = player.session;
-      if (!session || session.detachedAt !== 0) continue;
-      const view = this.#views.get(player.id)!;
-      const diff: SessionDiff = {
-        session: session.id,
-        entity: player.id,
-        ack: session.lastSeq,
-        full: view.full,
-        enter: [],
-        update: [],
-        leave: [],
-      };
-      const visible = host.index.query(player.x, player.y, player.z, radius, scratch);
-      const seen = new Set<number>();
-      for (const e of visible) {
-        seen.add(e.id);
-        const last = view.known.get(e.id);
-        if (!last) {
-          diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
-          view.known.set(e.id, { x: e.x, y: e.y, z: e.z });
-        } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
-          diff.update.push([e.id, e.x, e.y, e.z]);
-          last.x = e.x;
-          last.y = e.y;
-          last.z = e.z;
-        }
+    const session = player.session;
+    if (!session || session.detachedAt !== 0) return;
+    const view = this.#views.get(player.id)!;
+    const diff: SessionDiff = {
+      session: session.id,
+      entity: player.id,
+      ack: session.lastSeq,
+      full: view.full,
+      enter: [],
+      update: [],
+      leave: [],
+    };
+    const visible = host.index.query(player.x, player.y, player.z, radius, scratch);
+    const seen = new Set<number>();
+    for (const e of visible) {
+      seen.add(e.id);
+      const last = view.known.get(e.id);
+      if (!last) {
+        diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
+        view.known.set(e.id, { x: e.x, y: e.y, z: e.z });
+      } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
+        diff.update.push([e.id, e.x, e.y, e.z]);
+        last.x = e.x;
+        last.y = e.y;
+        last.z = e.z;
       }
-      for (const id of view.known.keys()) {
-        if (!seen.has(id)) {
-          diff.leave.push(id);
-          view.known.delete(id);
-        }
-      }
-      view.full = false;
-      this.#report(session.gateway, host).diffs.push(diff);
     }
+    for (const id of view.known.keys()) {
+      if (!seen.has(id)) {
+        diff.leave.push(id);
+        view.known.delete(id);
+      }
+    }
+    view.full = false;
+    this.#report(session.gateway, host).diffs.push(diff);
   }
 
   /** The reports built this tick, by gateway; cleared for the next tick. */

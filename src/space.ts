@@ -543,9 +543,9 @@ export class Space {
       this.owned.delete(e.id);
       const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
       if (e.session) {
+        this.players.leaving(this.#host, e); // its diff for this tick, before it goes
         handoff.session = e.session;
         e.session = undefined; // the ghost left behind is not the player
-        this.players.forget(e.id);
       }
       this.#batchFor(owner).handoffs.push(handoff);
       if (this.#lostCells.has(e.cell)) {

@@ -91,7 +91,7 @@ Deno.test("a player walking across a worker border gets a continuous view of its
           handoffAt = report.tick;
           assert.ok(d.full, "the new owner starts with a full set");
         }
-        assert.ok(report.tick - lastTick <= 2, `tick gap ${lastTick} → ${report.tick}`);
+        assert.equal(report.tick - lastTick, 1, `no tick skipped: ${lastTick} → ${report.tick}`);
         lastTick = report.tick;
         view.apply(asDiff(d, report.tick));
         assert.ok(view.has(entity), `own entity visible at tick ${report.tick}`);
