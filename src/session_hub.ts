@@ -79,6 +79,8 @@ class ClientSession {
   chats: TokenBucket;
   strikes: Strikes;
   timer?: ReturnType<typeof setTimeout>;
+  /** When the client last sent a frame (live sessions). */
+  lastHeard = 0;
   flushTimer?: ReturnType<typeof setTimeout>;
   /** Since when its socket's buffer has been over the high-water mark. */
   congestedSince?: number;
@@ -128,6 +130,7 @@ export class SessionHub {
   #random: () => number;
   #tokens: ResumeTokens;
   #joins = new Map<string, Pending>();
+  #idleSweep: ReturnType<typeof setInterval>;
   #resumes = new Map<string, Pending>();
   /** Counters for metrics and tests. */
   readonly counters = { framesIn: 0, framesOut: 0, badFrames: 0, rateLimited: 0, slowClosed: 0 };
@@ -138,6 +141,8 @@ export class SessionHub {
     this.now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#tokens = new ResumeTokens({ secret: options.secret, now: this.now });
+    const every = Math.max(50, Math.min(1_000, this.config.idleTimeoutMs / 4));
+    this.#idleSweep = setInterval(() => this.#sweepIdle(), every);
   }
 
   /** Live sessions (past WELCOME). */
@@ -219,6 +224,7 @@ export class SessionHub {
 
   /** Closes every connection (gateway shutdown): clients resume elsewhere. */
   closeAll(): void {
+    clearInterval(this.#idleSweep);
     for (const session of this.sessions.values()) {
       this.#send(session, {
         op: Op.ERROR,
@@ -490,17 +496,26 @@ export class SessionHub {
     pending.resolve(answer);
   }
 
+  /** The client was heard from: it is not idle. One sweep checks everyone (no timer per frame). */
   #armIdle(session: ClientSession): void {
-    clearTimeout(session.timer);
-    session.timer = setTimeout(
-      () =>
-        this.#fail(
-          session,
-          ErrorCode.IDLE_TIMEOUT,
-          `Nothing received for ${this.config.idleTimeoutMs} ms`,
-        ),
-      this.config.idleTimeoutMs,
-    );
+    clearTimeout(session.timer); // the HELLO timer, once
+    session.timer = undefined;
+    session.lastHeard = this.now();
+  }
+
+  /** Closes live sessions silent for longer than idleTimeoutMs. */
+  #sweepIdle(): void {
+    const now = this.now();
+    for (const session of this.sessions.values()) {
+      if (session.state !== "live" || now - session.lastHeard <= this.config.idleTimeoutMs) {
+        continue;
+      }
+      this.#fail(
+        session,
+        ErrorCode.IDLE_TIMEOUT,
+        `Nothing received for ${this.config.idleTimeoutMs} ms`,
+      );
+    }
   }
 
   #deliver(chat: RelayedChat): void {
