@@ -138,36 +138,37 @@ function* trafficOf(n: NodeMetrics): Generator<[Transport, TrafficCounts]> {
   if (n.sync) yield [Transport.GRPC_SYNC, n.sync];
 }
 
-new client.Counter({
-  name: "zs_messages_total",
-  help: "Messages received (in) and sent (out): HTTP requests/responses, gRPC sync batches.",
-  labelNames: [...base, "transport", "direction"],
-  registers,
-  collect() {
-    this.reset();
-    for (const n of nodes) {
-      for (const [transport, c] of trafficOf(n)) {
-        this.inc({ ...n.labels, transport, direction: "in" }, c.messagesIn);
-        this.inc({ ...n.labels, transport, direction: "out" }, c.messagesOut);
+/** A counter of one traffic measure per transport and direction, read at scrape time. */
+function trafficCounter(
+  name: string,
+  help: string,
+  measure: { in: keyof TrafficCounts; out: keyof TrafficCounts },
+): void {
+  new client.Counter({
+    name,
+    help,
+    labelNames: [...base, "transport", "direction"],
+    registers,
+    collect() {
+      this.reset();
+      for (const n of nodes) {
+        for (const [transport, c] of trafficOf(n)) {
+          this.inc({ ...n.labels, transport, direction: "in" }, c[measure.in]);
+          this.inc({ ...n.labels, transport, direction: "out" }, c[measure.out]);
+        }
       }
-    }
-  },
-});
+    },
+  });
+}
 
-new client.Counter({
-  name: "zs_bytes_total",
-  help: "Payload bytes received (in) and sent (out) per transport.",
-  labelNames: [...base, "transport", "direction"],
-  registers,
-  collect() {
-    this.reset();
-    for (const n of nodes) {
-      for (const [transport, c] of trafficOf(n)) {
-        this.inc({ ...n.labels, transport, direction: "in" }, c.bytesIn);
-        this.inc({ ...n.labels, transport, direction: "out" }, c.bytesOut);
-      }
-    }
-  },
+trafficCounter(
+  "zs_messages_total",
+  "Messages received (in) and sent (out): HTTP requests/responses, gRPC sync batches.",
+  { in: "messagesIn", out: "messagesOut" },
+);
+trafficCounter("zs_bytes_total", "Payload bytes received (in) and sent (out) per transport.", {
+  in: "bytesIn",
+  out: "bytesOut",
 });
 
 new client.Counter({
