@@ -1,7 +1,13 @@
 // A benchmark cluster: a coordinator and N workers as OS processes on 127.0.0.1 (every port 0),
 // its own config file, readiness by the coordinator's /api/state, and a close() that always
 // stops every process it started.
-import { getJson, type LogLine, NodeProcess, until } from "../tests/integration/node_process.ts";
+import {
+  getJson,
+  type LogLine,
+  NodeProcess,
+  until,
+  workerArgs,
+} from "../tests/integration/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
 
 /** A worker as listed by the coordinator's /api/state. */
@@ -68,19 +74,10 @@ export class BenchCluster implements Closable, AsyncDisposable {
     cluster.#api = `http://127.0.0.1:${listening.httpPort}`;
     for (let n = 1; n <= options.workers; n++) {
       cluster.workers.push(
-        new NodeProcess(`w${n}`, [
-          "--role=worker",
-          "--config",
-          configPath,
-          "--coordinator",
-          `127.0.0.1:${listening.grpcPort}`,
-          "--port",
-          "0",
-          "--grpc-port",
-          "0",
-          "--node-id",
+        new NodeProcess(
           `w${n}`,
-        ]),
+          workerArgs(configPath, Number(listening.grpcPort), "--node-id", `w${n}`),
+        ),
       );
     }
     await Promise.all(cluster.workers.map((w) => w.waitFor("worker.listening", 30_000)));

@@ -5,7 +5,7 @@
 //   deno run -A bench/profile.ts [--entities 20000] [--workers 1] [--warmup 10] [--seconds 10]
 //                                [--out worker.cpuprofile]
 import { parseArgs } from "node:util";
-import { NodeProcess, until } from "../tests/integration/node_process.ts";
+import { NodeProcess, until, workerArgs } from "../tests/integration/node_process.ts";
 import { type CpuProfile, recordProfile, summarizeProfile } from "./cpu_profile.ts";
 import { markdownTable } from "./report.ts";
 import { benchConfig } from "./world.ts";
@@ -63,22 +63,11 @@ async function main(): Promise<void> {
   let inspected: Deno.ChildProcess | undefined;
   try {
     const listening = await coordinator.waitFor("coordinator.listening");
-    const workerArgs = (n: number) => [
-      "--role=worker",
-      "--config",
-      configPath,
-      "--coordinator",
-      `127.0.0.1:${listening.grpcPort}`,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-      "--node-id",
-      `w${n}`,
-    ];
-    const first = startInspectedWorker(workerArgs(1));
+    const argsOf = (n: number) =>
+      workerArgs(configPath, Number(listening.grpcPort), "--node-id", `w${n}`);
+    const first = startInspectedWorker(argsOf(1));
     inspected = first.child;
-    for (let n = 2; n <= workers; n++) others.push(new NodeProcess(`w${n}`, workerArgs(n)));
+    for (let n = 2; n <= workers; n++) others.push(new NodeProcess(`w${n}`, argsOf(n)));
     const api = `http://127.0.0.1:${listening.httpPort}/api/state`;
     await until("the cluster reporting every entity", async () => {
       const s = await (await fetch(api)).json() as { workers: Array<{ entities: number }> };

@@ -1,6 +1,7 @@
 // A helper process of a benchmark that is not a ZoneScaler node (those are NodeProcess in
 // tests/integration/node_process.ts): a bot process or the peer server, run with Deno or Node.
 // Keeps its JSON stdout lines and the tail of stderr, and always stops it.
+import { forEachLine } from "../tests/integration/node_process.ts";
 import type { Closable } from "./scenario.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -37,7 +38,7 @@ export class ScriptProcess implements Closable {
       });
     this.child = command.spawn();
     this.status = this.child.status;
-    this.#pump(this.child.stdout, (line) => {
+    forEachLine(this.child.stdout, (line) => {
       try {
         const parsed = JSON.parse(line);
         if (typeof parsed === "object" && parsed !== null) this.lines.push(parsed);
@@ -45,24 +46,10 @@ export class ScriptProcess implements Closable {
         // progress text, not a record
       }
     });
-    this.#pump(this.child.stderr, (line) => {
+    forEachLine(this.child.stderr, (line) => {
       this.stderr.push(line);
       if (this.stderr.length > STDERR_TAIL) this.stderr.shift();
     });
-  }
-
-  async #pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let at: number;
-      while ((at = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, at);
-        buffer = buffer.slice(at + 1);
-        if (line.trim()) onLine(line);
-      }
-    }
-    if (buffer.trim()) onLine(buffer);
   }
 
   /** The process id (for /proc sampling). */

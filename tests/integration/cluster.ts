@@ -1,7 +1,7 @@
 // Starts a test cluster of real processes: a coordinator, workers (and pool workers) and
 // gateways, with an audit following the workers' ownership logs.
 import { ClusterAudit } from "./audit.ts";
-import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+import { getJson, NodeProcess, until, workerArgs, writeTestConfig } from "./node_process.ts";
 
 /** A worker row of /api/state. */
 export interface WorkerRow {
@@ -46,18 +46,7 @@ export async function startCluster(
   const listening = await coordinator.waitFor("coordinator.listening");
   const api = `http://127.0.0.1:${listening.httpPort}`;
   const start = (name: string, extra: string[] = []) => {
-    const worker = new NodeProcess(name, [
-      "--role=worker",
-      "--config",
-      config,
-      "--coordinator",
-      `127.0.0.1:${listening.grpcPort}`,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-      ...extra,
-    ]);
+    const worker = new NodeProcess(name, workerArgs(config, Number(listening.grpcPort), ...extra));
     workers.push(worker);
     return worker;
   };

@@ -27,29 +27,22 @@ export class NodeProcess {
       env,
     }).spawn();
     this.#status = this.child.status;
-    this.#pump(this.child.stdout, (line) => {
+    forEachLine(this.child.stdout, (line) => {
       try {
         this.lines.push(JSON.parse(line));
       } catch {
         this.lines.push({ event: "raw", line });
       }
+      this.#wake();
     });
-    this.#pump(this.child.stderr, (line) => this.stderr.push(line));
+    forEachLine(this.child.stderr, (line) => {
+      this.stderr.push(line);
+      this.#wake();
+    });
   }
 
-  async #pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let at: number;
-      while ((at = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, at);
-        buffer = buffer.slice(at + 1);
-        if (line.trim()) onLine(line);
-        for (const wake of this.#waiters) wake();
-      }
-    }
-    if (buffer.trim()) onLine(buffer);
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
   }
 
   /** Resolves with the first log line with this event (already seen or future), or throws after timeoutMs. */
@@ -108,6 +101,40 @@ export class NodeProcess {
     } catch { /* gone */ }
     await this.#status;
   }
+}
+
+/** Calls `onLine` for every non-empty line of a text stream, until it ends. */
+export async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+      if (line.trim()) onLine(line);
+    }
+  }
+  if (buffer.trim()) onLine(buffer);
+}
+
+/** Command-line flags of a worker process joining the coordinator at 127.0.0.1:grpcPort. */
+export function workerArgs(configPath: string, grpcPort: number, ...extra: string[]): string[] {
+  return [
+    "--role=worker",
+    "--config",
+    configPath,
+    "--coordinator",
+    `127.0.0.1:${grpcPort}`,
+    "--port",
+    "0",
+    "--grpc-port",
+    "0",
+    ...extra,
+  ];
 }
 
 /** GET a JSON document with a bounded wait. */
