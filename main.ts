@@ -1,16 +1,16 @@
 // ZoneScaler entry point: parse flags and config, start the chosen role(s), stop cleanly on
 // SIGTERM/SIGINT (exit 0). A bad config exits with status 2 and one line naming the field.
-import { type Config, loadConfig, parseFlags, USAGE } from "./src/config.ts";
+import { type Config, loadConfig, parseFlags, USAGE } from "./src/config/config.ts";
 import { ConfigError } from "./src/errors.ts";
-import { Logger } from "./src/log.ts";
-import type { CloseOptions } from "./src/rpc.ts";
+import { Logger } from "./src/observe/log.ts";
+import type { CloseOptions } from "./src/net/rpc.ts";
 import { VERSION } from "./src/version.ts";
 import { startAll } from "./roles/all.ts";
 import { startCoordinator } from "./roles/coordinator.ts";
 import { startGateway } from "./roles/gateway.ts";
 import { startWorker } from "./roles/worker.ts";
 import { runBots } from "./roles/bots.ts";
-import { wantsBots } from "./src/bot_options.ts";
+import { wantsBots } from "./src/client/bot_options.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;

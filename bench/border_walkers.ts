@@ -8,12 +8,12 @@
 //   deno run -A bench/border_walkers.ts --gateway http://127.0.0.1:8081 \
 //     --api http://127.0.0.1:8080 --walkers 40 --warmup 8 --window 60 --out walkers.json
 import { parseArgs } from "node:util";
-import { AckTimer } from "../src/bot_client.ts";
-import { decodeServerFrame, encodeClientFrame } from "../src/client_codec.ts";
-import { type ClientMessage, Op, PROTOCOL_VERSION } from "../src/client_protocol.ts";
-import { DiffStreamCheck, emptyStreamCounts } from "../src/diff_stream_check.ts";
-import { Grid } from "../src/grid.ts";
-import { login } from "../src/login_client.ts";
+import { AckTimer } from "../src/client/bot_client.ts";
+import { decodeServerFrame, encodeClientFrame } from "../src/client/client_codec.ts";
+import { type ClientMessage, Op, PROTOCOL_VERSION } from "../src/protocol/client_protocol.ts";
+import { DiffStreamCheck, emptyStreamCounts } from "../src/client/diff_stream_check.ts";
+import { Grid } from "../src/world/grid.ts";
+import { login } from "../src/client/login_client.ts";
 import { addWalker, emptyGroup } from "./handoff_analysis.ts";
 
 const { values } = parseArgs({

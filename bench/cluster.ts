@@ -1,13 +1,7 @@
 // A benchmark cluster: a coordinator and N workers as OS processes on 127.0.0.1 (every port 0),
 // its own config file, readiness by the coordinator's /api/state, and a close() that always
 // stops every process it started.
-import {
-  getJson,
-  type LogLine,
-  NodeProcess,
-  until,
-  workerArgs,
-} from "../tests/integration/node_process.ts";
+import { getJson, type LogLine, NodeProcess, until, workerArgs } from "../testing/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
 
 /** A worker as listed by the coordinator's /api/state. */

@@ -1,7 +1,7 @@
 // A session gateway (`--role=gateway`) as its own OS process next to a benchmark cluster, so
 // its CPU and memory can be measured apart from the coordinator's and the workers'.
 import type { BenchCluster } from "./cluster.ts";
-import { NodeProcess } from "../tests/integration/node_process.ts";
+import { NodeProcess } from "../testing/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
 
 /** A running gateway process; closing it kills the process and removes its config file. */

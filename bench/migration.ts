@@ -3,7 +3,7 @@
 // `migration.accepted` log line gives the pause (sender freezes the cell → receiver owns it)
 // and the ticks missed. Target (SPEC.md): a cell of 1,000 entities moves with pause ≤ 50 ms.
 import { BenchCluster, waitForLine } from "./cluster.ts";
-import { until } from "../tests/integration/node_process.ts";
+import { until } from "../testing/node_process.ts";
 import { array, cell, num, numOrNull, object } from "./json_fields.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { quantile, round } from "./stats.ts";

@@ -14,12 +14,12 @@ import {
   emptyBatch,
   encodeBatch,
   type EntityState,
-} from "../src/codec.ts";
-import { demoGame } from "../src/demo_game.ts";
-import type { GameContext, GameDefinition } from "../src/game.ts";
-import { Grid } from "../src/grid.ts";
-import { PartitionMap } from "../src/partition.ts";
-import { Space } from "../src/space.ts";
+} from "../src/sync/batch_codec.ts";
+import { demoGame } from "../src/games/demo.ts";
+import type { GameContext, GameDefinition } from "../src/sim/game.ts";
+import { Grid } from "../src/world/grid.ts";
+import { PartitionMap } from "../src/world/partition.ts";
+import { Space } from "../src/sim/space.ts";
 import { quantile, round } from "./stats.ts";
 import { benchConfig, GHOST_MARGIN, TICK_HZ, worldFor } from "./world.ts";
 

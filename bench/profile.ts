@@ -5,7 +5,7 @@
 //   deno run -A bench/profile.ts [--entities 20000] [--workers 1] [--warmup 10] [--seconds 10]
 //                                [--out worker.cpuprofile]
 import { parseArgs } from "node:util";
-import { NodeProcess, until, workerArgs } from "../tests/integration/node_process.ts";
+import { NodeProcess, until, workerArgs } from "../testing/node_process.ts";
 import { type CpuProfile, recordProfile, summarizeProfile } from "./cpu_profile.ts";
 import { markdownTable } from "./report.ts";
 import { benchConfig } from "./world.ts";

@@ -1,7 +1,7 @@
 // A helper process of a benchmark that is not a ZoneScaler node (those are NodeProcess in
-// tests/integration/node_process.ts): a bot process or the peer server, run with Deno or Node.
+// testing/node_process.ts): a bot process or the peer server, run with Deno or Node.
 // Keeps its JSON stdout lines and the tail of stderr, and always stops it.
-import { forEachLine } from "../tests/integration/node_process.ts";
+import { forEachLine } from "../testing/node_process.ts";
 import type { Closable } from "./scenario.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

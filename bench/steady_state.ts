@@ -2,7 +2,7 @@
 // every worker over a window, and CPU and memory of every ZoneScaler process (and of this
 // harness, which shares the machine with them).
 import type { BenchCluster, WorkerRow } from "./cluster.ts";
-import { getJson } from "../tests/integration/node_process.ts";
+import { getJson } from "../testing/node_process.ts";
 import {
   cpuPercent,
   machineCpuPercent,

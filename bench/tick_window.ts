@@ -5,7 +5,7 @@
 // which would mix warm-up into a 15 s window; the histogram does not. Its buckets are coarse
 // (0.1 … 50 ms), so percentiles are interpolated inside a bucket, but the share of ticks over
 // 20 ms is exact because 20 ms is a bucket bound.
-import { parseMetrics } from "../tests/prometheus_text.ts";
+import { parseMetrics } from "../testing/prometheus_text.ts";
 import { round } from "./stats.ts";
 
 /** The p99 budget of every target (one tick at 20 Hz is 50 ms; the targets ask for 20). */

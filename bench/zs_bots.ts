@@ -1,5 +1,5 @@
 // A ZoneScaler load-generator process for the benchmarks: the bots of `--role=bots`
-// (src/bot_client.ts: guest login, WebSocket, a random walk with INPUT seq N at --rate Hz, PINGs,
+// (src/client/bot_client.ts: guest login, WebSocket, a random walk with INPUT seq N at --rate Hz, PINGs,
 // ack latency from the first DIFF with ack ≥ N), plus what the benchmarks need that the bots
 // role does not give: a measurement window after a warm-up (so the connect ramp is not in the
 // latency) and the bytes each client receives. Writes one BotWindow (bench/bot_result.ts).
@@ -7,10 +7,10 @@
 //   deno run -A bench/zs_bots.ts --gateway http://127.0.0.1:8081 --clients 500 \
 //     --ramp 5 --warmup 10 --window 20 --out bots.json
 import { parseArgs } from "node:util";
-import { BotClient } from "../src/bot_client.ts";
-import { BotMetrics, Samples } from "../src/bot_report.ts";
-import { mulberry32 } from "../src/demo_game.ts";
-import { percentiles } from "../src/percentiles.ts";
+import { BotClient } from "../src/client/bot_client.ts";
+import { BotMetrics, Samples } from "../src/client/bot_report.ts";
+import { mulberry32 } from "../src/games/demo.ts";
+import { percentiles } from "../src/observe/percentiles.ts";
 import type { BotWindow } from "./bot_result.ts";
 
 /** Bytes and messages received by every WebSocket of this process. */

@@ -1,8 +1,8 @@
 // Role "all": the coordinator on the main thread and each worker on its own thread (a Deno
 // Worker) talking gRPC over loopback — the same code path as a cluster, in one process.
-import type { Config } from "../src/config.ts";
-import type { Logger } from "../src/log.ts";
-import type { CloseOptions } from "../src/rpc.ts";
+import type { Config } from "../src/config/config.ts";
+import type { Logger } from "../src/observe/log.ts";
+import type { CloseOptions } from "../src/net/rpc.ts";
 import { type CoordinatorHandle, type ExtraRoutes, startCoordinator } from "./coordinator.ts";
 import { type GatewayHandle, startGateway } from "./gateway.ts";
 

@@ -1,8 +1,8 @@
 // Role "bots": simulated players against a running gateway. Parses its own flags, prints the
 // progress and the report, writes the JSON report, and stops early on SIGINT/SIGTERM.
-import { BOTS_USAGE, parseBotArgs } from "../src/bot_options.ts";
-import { formatReport } from "../src/bot_report.ts";
-import { runBotSwarm } from "../src/bot_swarm.ts";
+import { BOTS_USAGE, parseBotArgs } from "../src/client/bot_options.ts";
+import { formatReport } from "../src/client/bot_report.ts";
+import { runBotSwarm } from "../src/client/bot_swarm.ts";
 import { ConfigError } from "../src/errors.ts";
 
 /**

@@ -1,20 +1,20 @@
 // The coordinator role: wires the registry to its gRPC service (register, heartbeat, watch the
-// partition map) and to HTTP (/healthz, /api/state, the diagnostics API of src/diagnostics.ts
+// partition map) and to HTTP (/healthz, /api/state, the diagnostics API of src/observe/diagnostics.ts
 // and the static diagnostics page).
-import { Balancer } from "../src/balancer.ts";
-import type { Config } from "../src/config.ts";
-import { controlRoutes } from "../src/control_api.ts";
+import { Balancer } from "../src/cluster/balance_policy.ts";
+import type { Config } from "../src/config/config.ts";
+import { controlRoutes } from "../src/cluster/control_api.ts";
 import { CodedError } from "../src/errors.ts";
-import { clusterEvent, diagnosticsRoutes } from "../src/diagnostics.ts";
-import { Grid } from "../src/grid.ts";
-import { workerLoads } from "../src/load.ts";
-import { json, jsonError, serveStatic, startHttp } from "../src/http.ts";
-import type { Logger } from "../src/log.ts";
-import { NodeMetrics } from "../src/metrics.ts";
-import type { PartitionMap } from "../src/partition.ts";
-import { Registry } from "../src/registry.ts";
-import { GatewayDirectory } from "../src/gateways.ts";
-import { EventStreams } from "../src/sse.ts";
+import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
+import { Grid } from "../src/world/grid.ts";
+import { workerLoads } from "../src/cluster/load_estimate.ts";
+import { json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
+import type { Logger } from "../src/observe/log.ts";
+import { NodeMetrics } from "../src/observe/metrics.ts";
+import type { PartitionMap } from "../src/world/partition.ts";
+import { Registry } from "../src/cluster/registry.ts";
+import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
+import { EventStreams } from "../src/observe/sse.ts";
 import {
   type CloseOptions,
   grpc,
@@ -24,8 +24,8 @@ import {
   type RegisterRequest,
   requireSecret,
   startRpcServer,
-} from "../src/rpc.ts";
-import { encode } from "../src/wire.ts";
+} from "../src/net/rpc.ts";
+import { encode } from "../src/protocol/msgpack.ts";
 
 /** A running coordinator. */
 export interface CoordinatorHandle {

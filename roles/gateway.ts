@@ -2,20 +2,20 @@
 // stream to every worker, relays chat through the coordinator, and serves POST /login,
 // GET /gateways, the WebSocket /ws and the /play client (on its own port, or the coordinator's
 // in role all).
-import { AccountStore } from "../src/account_store.ts";
-import { signToken } from "../src/auth.ts";
-import { decodeRelay, encodeRelay, type RelayedChat } from "../src/chat_relay.ts";
-import { frameFormatOf } from "../src/client_protocol.ts";
-import type { Config } from "../src/config.ts";
-import { readJsonObject } from "../src/control_api.ts";
+import { AccountStore } from "../src/session/account_store.ts";
+import { signToken } from "../src/session/login_tokens.ts";
+import { decodeRelay, encodeRelay, type RelayedChat } from "../src/session/chat_relay.ts";
+import { frameFormatOf } from "../src/protocol/client_protocol.ts";
+import type { Config } from "../src/config/config.ts";
+import { readJsonObject } from "../src/cluster/control_api.ts";
 import { CodedError, ErrorCode } from "../src/errors.ts";
-import { Grid } from "../src/grid.ts";
-import { httpStatusOf, json, jsonError, serveStatic, startHttp } from "../src/http.ts";
-import type { Logger } from "../src/log.ts";
-import { parseLoginRequest } from "../src/login_request.ts";
-import { metricsResponse, NodeMetrics } from "../src/metrics.ts";
-import { PartitionMap } from "../src/partition.ts";
-import { NODE_METADATA, PeerLinks } from "../src/peer_links.ts";
+import { Grid } from "../src/world/grid.ts";
+import { httpStatusOf, json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
+import type { Logger } from "../src/observe/log.ts";
+import { parseLoginRequest } from "../src/session/login_request.ts";
+import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
+import { PartitionMap } from "../src/world/partition.ts";
+import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
 import {
   type CloseOptions,
   type GatewayInfo,
@@ -25,9 +25,9 @@ import {
   rpcClient,
   statusOf,
   unary,
-} from "../src/rpc.ts";
-import { SessionHub } from "../src/session_hub.ts";
-import { decodeReport, encodeCommands, type GatewayCommand } from "../src/session_wire.ts";
+} from "../src/net/rpc.ts";
+import { SessionHub } from "../src/session/hub.ts";
+import { decodeReport, encodeCommands, type GatewayCommand } from "../src/session/session_wire.ts";
 import { VERSION } from "../src/version.ts";
 
 /** A running gateway. */

@@ -1,16 +1,16 @@
 // The worker role: registers with the coordinator, follows the partition map, runs the space's
 // fixed-rate tick, exchanges batches with peers over gRPC and reports load by heartbeat.
-import { decodeBatch, encodeBatch } from "../src/codec.ts";
-import type { Config } from "../src/config.ts";
-import { demoGame } from "../src/demo_game.ts";
-import type { GameDefinition } from "../src/game.ts";
-import { Grid } from "../src/grid.ts";
-import { json, jsonError, startHttp } from "../src/http.ts";
-import type { Logger } from "../src/log.ts";
-import { metricsResponse, NodeMetrics } from "../src/metrics.ts";
-import { PartitionMap } from "../src/partition.ts";
-import { NODE_METADATA, PeerLinks } from "../src/peer_links.ts";
-import { decodeCommands, encodeReport } from "../src/session_wire.ts";
+import { decodeBatch, encodeBatch } from "../src/sync/batch_codec.ts";
+import type { Config } from "../src/config/config.ts";
+import { demoGame } from "../src/games/demo.ts";
+import type { GameDefinition } from "../src/sim/game.ts";
+import { Grid } from "../src/world/grid.ts";
+import { json, jsonError, startHttp } from "../src/net/http.ts";
+import type { Logger } from "../src/observe/log.ts";
+import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
+import { PartitionMap } from "../src/world/partition.ts";
+import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
+import { decodeCommands, encodeReport } from "../src/session/session_wire.ts";
 
 type SessionStream = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
 import {
@@ -24,12 +24,12 @@ import {
   startRpcServer,
   statusOf,
   unary,
-} from "../src/rpc.ts";
-import { Space } from "../src/space.ts";
-import { TickClock, ticksToRun } from "../src/tick_clock.ts";
-import { DurationRing } from "../src/tick_stats.ts";
+} from "../src/net/rpc.ts";
+import { Space } from "../src/sim/space.ts";
+import { TickClock, ticksToRun } from "../src/sim/tick_clock.ts";
+import { DurationRing } from "../src/sim/tick_stats.ts";
 import { VERSION } from "../src/version.ts";
-import { decode } from "../src/wire.ts";
+import { decode } from "../src/protocol/msgpack.ts";
 
 /** A running worker. */
 export interface WorkerHandle {

@@ -1,6 +1,6 @@
 // Entry point of a worker thread started by role "all": runs one worker until told to close.
 /// <reference lib="deno.worker" />
-import { Logger } from "../src/log.ts";
+import { Logger } from "../src/observe/log.ts";
 import type { ThreadMessage } from "./all.ts";
 import { startWorker, type WorkerHandle } from "./worker.ts";
 

@@ -1,6 +1,6 @@
 // `--role=all`: the embedded default, one process with the coordinator and worker threads.
 import assert from "node:assert/strict";
-import { getJson, NodeProcess, until } from "./node_process.ts";
+import { getJson, NodeProcess, until } from "../../testing/node_process.ts";
 
 interface ClusterState {
   epoch: number;

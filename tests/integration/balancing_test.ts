@@ -1,8 +1,8 @@
 // Load balancing with real processes: the rebalancer, live cell moves through the API, the
 // warm pool, and graceful drains — with exactly one owner per entity throughout.
 import assert from "node:assert/strict";
-import { type ClusterState, NPCS, sleep, startCluster } from "./cluster.ts";
-import { getJson, until } from "./node_process.ts";
+import { type ClusterState, NPCS, sleep, startCluster } from "../../testing/cluster.ts";
+import { getJson, until } from "../../testing/node_process.ts";
 
 const ratio = (s: ClusterState) => {
   const loads = s.workers.filter((w) => w.state === "active").map((w) => w.load);

@@ -1,8 +1,8 @@
 // `--role=bots` against a real `--role=all` process: every simulated client connects, walks and
 // gets acknowledged without a single error; bad bots flags exit 2 with one line.
 import assert from "node:assert/strict";
-import type { BotReport } from "../../src/bot_report.ts";
-import { getJson, NodeProcess, until } from "./node_process.ts";
+import type { BotReport } from "../../src/client/bot_report.ts";
+import { getJson, NodeProcess, until } from "../../testing/node_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

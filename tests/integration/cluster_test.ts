@@ -1,11 +1,11 @@
 // A coordinator and two workers as three OS processes, under constant border crossings.
 import assert from "node:assert/strict";
-import { emptyBatch, encodeBatch } from "../../src/codec.ts";
-import { encode } from "../../src/wire.ts";
-import { encodeCommands } from "../../src/session_wire.ts";
-import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
-import { NODE_METADATA } from "../../src/peer_links.ts";
-import { startCluster } from "./cluster.ts";
+import { emptyBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
+import { encode } from "../../src/protocol/msgpack.ts";
+import { encodeCommands } from "../../src/session/session_wire.ts";
+import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
+import { NODE_METADATA } from "../../src/sync/peer_links.ts";
+import { startCluster } from "../../testing/cluster.ts";
 import {
   getJson,
   NodeProcess,
@@ -13,7 +13,7 @@ import {
   testGrid,
   until,
   writeTestConfig,
-} from "./node_process.ts";
+} from "../../testing/node_process.ts";
 
 interface WorkerView {
   id: string;

@@ -3,8 +3,8 @@
 // the event log, an API error shown in the page, and no console errors.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, outputDir, skipBrowserTests } from "./browser.ts";
-import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+import { launchChromium, outputDir, skipBrowserTests } from "../../testing/browser.ts";
+import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
 
 interface ClusterState {
   workers: Array<{ id: string; entities: number }>;

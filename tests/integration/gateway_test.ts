@@ -1,11 +1,11 @@
 // Session gateways with real processes: two gateways, two workers, a coordinator.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { grpc, rpcClient } from "../../src/rpc.ts";
-import { encode } from "../../src/wire.ts";
-import { startCluster } from "./cluster.ts";
-import { getJson, TEST_SECRET, until } from "./node_process.ts";
-import { guestToken, TestClient } from "./ws_client.ts";
+import { grpc, rpcClient } from "../../src/net/rpc.ts";
+import { encode } from "../../src/protocol/msgpack.ts";
+import { startCluster } from "../../testing/cluster.ts";
+import { getJson, TEST_SECRET, until } from "../../testing/node_process.ts";
+import { guestToken, TestClient } from "../../testing/ws_client.ts";
 
 const LIMITS = {
   maxFrameBytes: 1024,

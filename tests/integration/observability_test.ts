@@ -1,10 +1,10 @@
 // /metrics of the coordinator and of every worker, and the diagnostics API, against a real
 // `--role=all` process under the demo game's load.
 import assert from "node:assert/strict";
-import { grpc, rpcClient, statusOf, unary } from "../../src/rpc.ts";
-import { type Family, parseMetrics, samples, value } from "../prometheus_text.ts";
-import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
-import { guestToken, TestClient } from "./ws_client.ts";
+import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
+import { type Family, parseMetrics, samples, value } from "../../testing/prometheus_text.ts";
+import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
+import { guestToken, TestClient } from "../../testing/ws_client.ts";
 
 interface ClusterState {
   workers: Array<{ id: string; httpAddress: string; state: string; entities: number }>;

@@ -3,8 +3,8 @@
 // other reads it. Screenshots go to test-output/play_page/.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, outputDir, skipBrowserTests } from "./browser.ts";
-import { getJson, NodeProcess, until, writeTestConfig } from "./node_process.ts";
+import { launchChromium, outputDir, skipBrowserTests } from "../../testing/browser.ts";
+import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
 
 interface Seen {
   id: number;

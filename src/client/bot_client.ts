@@ -1,0 +1,472 @@
+// One simulated player over the real client protocol (docs/protocol.md): check-in, guest login,
+// WebSocket with fail-over across gateways, HELLO/WELCOME, INPUTs on a random walk, PINGs, and
+// resume after a dropped connection; everything it sees goes into the shared BotMetrics.
+import { decodeServerFrame, encodeClientFrame } from "./client_codec.ts";
+import {
+  type ClientMessage,
+  CloseCode,
+  type FrameFormat,
+  type HelloMessage,
+  Op,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type WelcomeMessage,
+} from "../protocol/client_protocol.ts";
+import { DiffStreamCheck } from "./diff_stream_check.ts";
+import { CodedError, ErrorCode } from "../errors.ts";
+import { type BotMetrics, countUp } from "./bot_report.ts";
+import { fetchGateways, login, LoginApiError } from "./login_client.ts";
+
+/** Options of one {@linkcode BotClient}. */
+export interface BotClientOptions {
+  /** HTTP base URL to check in (`GET /gateways`) and log in with. */
+  gateway: URL;
+  /** Guest display name. */
+  name: string;
+  format: FrameFormat;
+  /** INPUTs per second. */
+  rateHz: number;
+  /** Time between PINGs, ms. */
+  pingMs: number;
+  /** Bound on each request, WebSocket open and wait for WELCOME, ms. */
+  timeoutMs: number;
+  metrics: BotMetrics;
+  random: () => number;
+  /** Monotonic clock in ms; default `performance.now`. */
+  now?: () => number;
+  /** Resumes tried after dropped connections before the client gives up (default 3). */
+  maxResumes?: number;
+  /** Logins retried after 429 with Retry-After (default 3). */
+  maxLoginRetries?: number;
+}
+
+/** Close codes after which docs/protocol.md tells a client to resume. */
+const RESUMABLE: ReadonlySet<number> = new Set([
+  CloseCode.GOING_AWAY,
+  1006,
+  CloseCode.INTERNAL,
+  CloseCode.IDLE_TIMEOUT,
+  CloseCode.SLOW_CONSUMER,
+  CloseCode.RATE_LIMITED,
+]);
+/** Largest turn of the walk per INPUT, radians. */
+const MAX_TURN = 0.8;
+/** Within this share of the world's extent from an edge, the walk heads back inwards. */
+const EDGE_SHARE = 0.05;
+/** Pause before each resume attempt, times the attempt number, ms. */
+const RESUME_BACKOFF_MS = 250;
+
+/**
+ * The next heading (radians) of a random walk: a random turn of at most `MAX_TURN`, or, near
+ * an edge of the world, straight back towards its centre so walkers do not pile up at walls.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(walkHeading(1, () => 0.5, [50, 50], [100, 100]), 1);
+ * // At the left edge, the walk turns back towards the centre (heading 0 = +x).
+ * assert.equal(walkHeading(Math.PI, () => 0.5, [0, 50], [100, 100]), 0);
+ * ```
+ */
+export function walkHeading(
+  heading: number,
+  random: () => number,
+  position: readonly number[] | undefined,
+  size: readonly number[],
+): number {
+  const turn = (random() - 0.5) * MAX_TURN;
+  if (position) {
+    const [x, y] = position;
+    const nearEdge = [x, y].some((v, axis) =>
+      v < size[axis] * EDGE_SHARE || v > size[axis] * (1 - EDGE_SHARE)
+    );
+    if (nearEdge) return Math.atan2(size[1] / 2 - y, size[0] / 2 - x) + turn / 4;
+  }
+  return heading + turn;
+}
+
+/**
+ * Times from sending INPUT seq N until the first DIFF whose `ack` is N or more. Seqs are sent
+ * in increasing order, so pending inputs form a queue acknowledged from its head.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const acks = new AckTimer();
+ * acks.sent(1, 100);
+ * acks.sent(2, 150);
+ * const seen: number[] = [];
+ * acks.acked(1, 180, (ms) => seen.push(ms));
+ * acks.acked(2, 230, (ms) => seen.push(ms));
+ * assert.deepEqual(seen, [80, 80]);
+ * assert.equal(acks.pending, 0);
+ * ```
+ */
+export class AckTimer {
+  #seqs: number[] = [];
+  #times: number[] = [];
+  #head = 0;
+
+  /** INPUTs sent and not yet acknowledged. */
+  get pending(): number {
+    return this.#seqs.length - this.#head;
+  }
+
+  sent(seq: number, at: number): void {
+    this.#seqs.push(seq);
+    this.#times.push(at);
+  }
+
+  /** A DIFF with `ack` arrived at `at`: reports the latency of every input it acknowledges. */
+  acked(ack: number, at: number, record: (ms: number) => void): void {
+    const seqs = this.#seqs;
+    while (this.#head < seqs.length && seqs[this.#head] <= ack) {
+      record(at - this.#times[this.#head]);
+      this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > seqs.length) {
+      seqs.splice(0, this.#head);
+      this.#times.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Forgets pending inputs (the connection dropped). */
+  clear(): void {
+    this.#seqs.length = 0;
+    this.#times.length = 0;
+    this.#head = 0;
+  }
+}
+
+/** The URL to open for a gateway's `/ws` URL and a frame format. */
+export function sessionUrl(url: string, format: FrameFormat): string {
+  const target = new URL(url);
+  if (format === "json") target.searchParams.set("format", "json");
+  return target.href;
+}
+
+/**
+ * A connection attempt ended before WELCOME. `reason` is the ERROR code the server sent, or
+ * UNAVAILABLE (no gateway answered), NO_WELCOME (none in time), CLOSED_BEFORE_WELCOME.
+ */
+class ConnectError extends Error {
+  readonly reason: string;
+  readonly closeCode: number | undefined;
+
+  constructor(reason: string, message: string, closeCode?: number) {
+    super(message);
+    this.name = "ConnectError";
+    this.reason = reason;
+    this.closeCode = closeCode;
+  }
+}
+
+/**
+ * One simulated player. {@linkcode BotClient.start} resolves once the first session is live
+ * (or failed); the client then walks and pings on its own until {@linkcode BotClient.close}.
+ */
+export class BotClient {
+  #o: BotClientOptions;
+  #now: () => number;
+  #m: BotMetrics;
+  #check: DiffStreamCheck;
+  #acks = new AckTimer();
+  #stop = new AbortController();
+  #ws: WebSocket | undefined;
+  #urls: string[] = [];
+  #at = 0;
+  #token = "";
+  #resumeToken = "";
+  #welcome: WelcomeMessage | undefined;
+  #waiter: { resolve(m: WelcomeMessage): void; reject(e: Error): void } | undefined;
+  #lastError: string | undefined;
+  #seq = 0;
+  #heading: number;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #liveSince = -1;
+  #resumes = 0;
+  #maxResumes: number;
+  /** Total time with a live session, ms. */
+  connectedMs = 0;
+
+  constructor(options: BotClientOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#m = options.metrics;
+    this.#check = new DiffStreamCheck(options.metrics.stream);
+    this.#heading = options.random() * Math.PI * 2;
+    this.#maxResumes = options.maxResumes ?? 3;
+  }
+
+  /** Checks in, logs in and opens the first session; failures are counted, never thrown. */
+  async start(): Promise<void> {
+    const m = this.#m;
+    m.started++;
+    try {
+      const request = { signal: this.#stop.signal, timeoutMs: this.#o.timeoutMs };
+      const gateways = await fetchGateways(this.#o.gateway, request);
+      const began = this.#now();
+      const answer = await this.#login();
+      this.#token = answer.token;
+      const list = (gateways.length > 0 ? gateways : answer.gateways).map((g) => g.url);
+      if (list.length === 0) {
+        throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+      }
+      // Check-in: pick one at random, fail over to the next ones in list order.
+      const first = Math.floor(this.#o.random() * list.length);
+      this.#urls = [...list.slice(first), ...list.slice(0, first)];
+      await this.#connect({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+      m.connectMs.add(this.#now() - began);
+      m.connected++;
+    } catch (error) {
+      if (this.#stop.signal.aborted) return;
+      countUp(m.failedConnects, reasonOf(error));
+    }
+  }
+
+  /** Stops walking and closes the session with 1000 (bounded wait for the close). */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#stopTimers();
+    const ws = this.#ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return this.#offline();
+    const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
+    ws.close(CloseCode.NORMAL);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#o.timeoutMs));
+    await Promise.race([closed, timeout]);
+    clearTimeout(timer);
+    this.#offline();
+  }
+
+  async #login() {
+    const retries = this.#o.maxLoginRetries ?? 3;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await login(this.#o.gateway, { guest: true, name: this.#o.name }, {
+          signal: this.#stop.signal,
+          timeoutMs: this.#o.timeoutMs,
+        });
+      } catch (error) {
+        const wait = error instanceof LoginApiError ? error.retryAfterMs : undefined;
+        if (wait === undefined || attempt >= retries) throw error;
+        this.#m.loginRetries++;
+        await this.#sleep(Math.min(wait, this.#o.timeoutMs));
+      }
+    }
+  }
+
+  /**
+   * Opens a session with `hello` on the current gateway, failing over to the next ones when
+   * a socket cannot be opened; resolves on WELCOME, rejects with why not.
+   */
+  async #connect(hello: HelloMessage): Promise<WelcomeMessage> {
+    let lastProblem = "";
+    for (let tried = 0; tried < this.#urls.length; tried++) {
+      this.#stop.signal.throwIfAborted();
+      const url = this.#urls[this.#at];
+      let ws: WebSocket;
+      try {
+        ws = await this.#open(url);
+      } catch (error) {
+        if (this.#stop.signal.aborted) throw error;
+        lastProblem = (error as Error).message;
+        this.#at = (this.#at + 1) % this.#urls.length;
+        continue;
+      }
+      return await this.#handshake(ws, hello);
+    }
+    throw new ConnectError(
+      ErrorCode.UNAVAILABLE,
+      `Cannot connect: no gateway of ${this.#urls.length} answered (${lastProblem})`,
+    );
+  }
+
+  #open(url: string): Promise<WebSocket> {
+    const { promise, resolve, reject } = Promise.withResolvers<WebSocket>();
+    const ws = new WebSocket(sessionUrl(url, this.#o.format));
+    ws.binaryType = "arraybuffer";
+    const fail = (problem: string) => {
+      cleanup();
+      ws.onclose = null;
+      if (ws.readyState !== WebSocket.CLOSED) ws.close();
+      reject(new Error(`${url}: ${problem}`));
+    };
+    const timer = setTimeout(
+      () => fail(`no answer within ${this.#o.timeoutMs} ms`),
+      this.#o.timeoutMs,
+    );
+    const onAbort = () => fail("stopped");
+    this.#stop.signal.addEventListener("abort", onAbort);
+    const cleanup = () => {
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener("abort", onAbort);
+    };
+    ws.onerror = () => {}; // a close event follows and says more
+    ws.onclose = (event) => fail(`closed with ${event.code} before it opened`);
+    ws.onopen = () => {
+      cleanup();
+      resolve(ws);
+    };
+    return promise;
+  }
+
+  #handshake(ws: WebSocket, hello: HelloMessage): Promise<WelcomeMessage> {
+    const { promise, resolve, reject } = Promise.withResolvers<WelcomeMessage>();
+    const timer = setTimeout(() => {
+      this.#waiter = undefined;
+      this.#ws = undefined; // our own close, not one to count
+      ws.close(CloseCode.NORMAL);
+      reject(new ConnectError("NO_WELCOME", "Cannot connect: no WELCOME in time"));
+    }, this.#o.timeoutMs);
+    this.#waiter = {
+      resolve: (m) => (clearTimeout(timer), resolve(m)),
+      reject: (e) => (clearTimeout(timer), reject(e)),
+    };
+    this.#ws = ws;
+    this.#lastError = undefined;
+    ws.onmessage = (event) => this.#onFrame(event.data);
+    ws.onclose = (event) => this.#onClose(ws, event.code);
+    this.#send(hello);
+    return promise;
+  }
+
+  #onFrame(data: ArrayBuffer | string): void {
+    let message: ServerMessage;
+    try {
+      message = decodeServerFrame(data);
+    } catch {
+      this.#m.badServerFrames++;
+      return;
+    }
+    const now = this.#now();
+    switch (message.op) {
+      case Op.WELCOME:
+        return this.#onWelcome(message, now);
+      case Op.DIFF:
+        this.#check.diff(message);
+        this.#acks.acked(message.ack, now, (ms) => this.#m.ackMs.add(ms));
+        return;
+      case Op.PONG:
+        this.#m.rttMs.add(now - message.t);
+        return;
+      case Op.ERROR:
+        this.#lastError = message.code;
+        countUp(this.#m.errorFrames, message.code);
+        return;
+      case Op.CHAT:
+        return;
+    }
+  }
+
+  #onWelcome(message: WelcomeMessage, now: number): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (!waiter) {
+      // A second WELCOME on one connection breaks the protocol.
+      this.#m.badServerFrames++;
+      return;
+    }
+    this.#welcome = message;
+    this.#resumeToken = message.resumeToken;
+    this.#check.welcome(message);
+    this.#acks.clear();
+    this.#liveSince = now;
+    this.#m.connectedNow++;
+    this.#startTimers();
+    waiter.resolve(message);
+  }
+
+  #onClose(ws: WebSocket, code: number): void {
+    if (ws !== this.#ws) return;
+    this.#stopTimers();
+    this.#offline();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (waiter) {
+      const reason = this.#lastError ?? "CLOSED_BEFORE_WELCOME";
+      waiter.reject(new ConnectError(reason, `Cannot connect: closed with ${code}`, code));
+      return;
+    }
+    if (this.#stop.signal.aborted) return;
+    countUp(this.#m.closes, code);
+    if (RESUMABLE.has(code) && this.#resumes < this.#maxResumes) void this.#resume();
+  }
+
+  /** Takes the session back with the resume token: same gateway first, then the others. */
+  async #resume(): Promise<void> {
+    this.#resumes++;
+    try {
+      await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
+      try {
+        await this.#connect({
+          op: Op.HELLO,
+          protocol: PROTOCOL_VERSION,
+          resumeToken: this.#resumeToken,
+        });
+      } catch (error) {
+        // The grace period is over or the token was used: start a new session.
+        if (!(error instanceof ConnectError && error.closeCode === CloseCode.RESUME_FAILED)) {
+          throw error;
+        }
+        await this.#connect({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+      }
+      this.#m.resumes++;
+    } catch (error) {
+      if (this.#stop.signal.aborted) return;
+      countUp(this.#m.failedConnects, `RESUME_${reasonOf(error)}`);
+    }
+  }
+
+  #startTimers(): void {
+    this.#stopTimers();
+    const size = this.#welcome?.world.size ?? [0, 0];
+    const dims = this.#welcome?.world.dims ?? 2;
+    this.#timers.push(setInterval(() => {
+      this.#heading = walkHeading(this.#heading, this.#o.random, this.#check.position, size);
+      const dx = Math.cos(this.#heading), dy = Math.sin(this.#heading);
+      const seq = ++this.#seq;
+      this.#send({
+        op: Op.INPUT,
+        seq,
+        intent: { move: dims === 3 ? [dx, dy, 0] : [dx, dy] },
+      });
+      this.#acks.sent(seq, this.#now());
+    }, 1000 / this.#o.rateHz));
+    this.#timers.push(setInterval(() => {
+      this.#send({ op: Op.PING, t: this.#now() });
+    }, this.#o.pingMs));
+  }
+
+  #stopTimers(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+  }
+
+  /** Books the end of a live session (idempotent). */
+  #offline(): void {
+    if (this.#liveSince < 0) return;
+    this.connectedMs += this.#now() - this.#liveSince;
+    this.#liveSince = -1;
+    this.#m.connectedNow--;
+  }
+
+  #send(message: ClientMessage): void {
+    const ws = this.#ws;
+    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeClientFrame(message, this.#o.format));
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => (clearTimeout(timer), resolve());
+      const timer = setTimeout(done, ms);
+      this.#stop.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof ConnectError) return error.reason;
+  return error instanceof CodedError ? error.code : "CONNECT_FAILED";
+}

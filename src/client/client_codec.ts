@@ -1,0 +1,175 @@
+// The client side of the protocol in client_protocol.ts: encodes client frames and strictly
+// decodes server frames, for clients written in TypeScript (bots, tests).
+import {
+  ChatChannel,
+  type ChatMessage,
+  type ClientMessage,
+  type DecodeOptions,
+  DEFAULT_MAX_SERVER_FRAME_BYTES,
+  type DiffMessage,
+  type ErrorMessage,
+  type FrameFormat,
+  MAX_CHAT_CHARS,
+  MAX_NAME_CHARS,
+  MAX_SEQ,
+  MAX_TOKEN_CHARS,
+  Op,
+  type PongMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type WelcomeMessage,
+} from "../protocol/client_protocol.ts";
+import {
+  array,
+  describe,
+  exactKeys,
+  fail,
+  finite,
+  integer,
+  map,
+  oneOf,
+  packFrame,
+  parseFrame,
+  text,
+  tokenText,
+} from "../protocol/frame_reader.ts";
+
+const CHANNELS: readonly ChatChannel[] = Object.values(ChatChannel);
+const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * Encodes one client message (for bots and tests; the gateway never sends these).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeClientFrame, Op } from "../protocol/client_protocol.ts";
+ * const ping = { op: Op.PING, t: 3 } as const;
+ * assert.deepEqual(decodeClientFrame(encodeClientFrame(ping, "msgpack"), { maxBytes: 64 }), ping);
+ * ```
+ */
+export function encodeClientFrame(message: ClientMessage, format: "msgpack"): Uint8Array;
+export function encodeClientFrame(message: ClientMessage, format: "json"): string;
+export function encodeClientFrame(
+  message: ClientMessage,
+  format: FrameFormat,
+): Uint8Array | string;
+export function encodeClientFrame(
+  message: ClientMessage,
+  format: FrameFormat,
+): Uint8Array | string {
+  return format === "json" ? JSON.stringify(message) : packFrame(message);
+}
+
+/**
+ * Decodes and validates one server frame, for clients written in TypeScript (bots, tests).
+ * Throws only {@linkcode FrameError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeServerFrame, Op } from "../protocol/client_protocol.ts";
+ * const frame = encodeServerFrame({ op: Op.PONG, t: 5, serverTime: 1000 }, "msgpack");
+ * assert.deepEqual(decodeServerFrame(frame), { op: Op.PONG, t: 5, serverTime: 1000 });
+ * ```
+ */
+export function decodeServerFrame(
+  data: Uint8Array | ArrayBuffer | string,
+  options: Partial<DecodeOptions> = {},
+): ServerMessage {
+  const raw = parseFrame(data, options.maxBytes ?? DEFAULT_MAX_SERVER_FRAME_BYTES);
+  switch (raw.op) {
+    case Op.WELCOME: {
+      exactKeys(raw, "WELCOME", [
+        "op",
+        "protocol",
+        "session",
+        "entity",
+        "resumeToken",
+        "resumeGraceMs",
+        "resumed",
+        "world",
+        "tickHz",
+        "aoiRadius",
+      ]);
+      if (raw.protocol !== PROTOCOL_VERSION) {
+        fail(`WELCOME.protocol must be ${PROTOCOL_VERSION}, got ${describe(raw.protocol)}`);
+      }
+      text(raw.session, "WELCOME.session", 1, 128);
+      integer(raw.entity, "WELCOME.entity");
+      tokenText(raw.resumeToken, "WELCOME.resumeToken", MAX_TOKEN_CHARS);
+      integer(raw.resumeGraceMs, "WELCOME.resumeGraceMs");
+      if (typeof raw.resumed !== "boolean") {
+        fail(`WELCOME.resumed must be true or false, got ${describe(raw.resumed)}`);
+      }
+      const world = map(raw.world, "WELCOME.world");
+      exactKeys(world, "WELCOME.world", ["dims", "size", "cellSize"]);
+      const dims = integer(world.dims, "WELCOME.world.dims", 2, 3);
+      const size = array(world.size, "WELCOME.world.size", dims, dims);
+      size.forEach((extent, axis) => positive(extent, `WELCOME.world.size[${axis}]`));
+      positive(world.cellSize, "WELCOME.world.cellSize");
+      positive(raw.tickHz, "WELCOME.tickHz");
+      positive(raw.aoiRadius, "WELCOME.aoiRadius");
+      return raw as unknown as WelcomeMessage;
+    }
+    case Op.DIFF: {
+      exactKeys(raw, "DIFF", ["op", "tick", "ack", "enter", "update", "leave"], ["full"]);
+      integer(raw.tick, "DIFF.tick");
+      integer(raw.ack, "DIFF.ack", 0, MAX_SEQ);
+      if (Object.hasOwn(raw, "full") && typeof raw.full !== "boolean") {
+        fail(`DIFF.full must be true or false, got ${describe(raw.full)}`);
+      }
+      const enter = array(raw.enter, "DIFF.enter", 0, Infinity);
+      enter.forEach((record, n) => readRecord(record, `DIFF.enter[${n}]`, true));
+      const update = array(raw.update, "DIFF.update", 0, Infinity);
+      update.forEach((record, n) => readRecord(record, `DIFF.update[${n}]`, false));
+      const leave = array(raw.leave, "DIFF.leave", 0, Infinity);
+      leave.forEach((id, n) => integer(id, `DIFF.leave[${n}]`));
+      return raw as unknown as DiffMessage;
+    }
+    case Op.CHAT:
+      exactKeys(raw, "CHAT", ["op", "from", "channel", "text", "time"]);
+      text(raw.from, "CHAT.from", 1, MAX_NAME_CHARS);
+      oneOf(raw.channel, "CHAT.channel", CHANNELS);
+      text(raw.text, "CHAT.text", 1, MAX_CHAT_CHARS);
+      integer(raw.time, "CHAT.time");
+      return raw as unknown as ChatMessage;
+    case Op.PONG:
+      exactKeys(raw, "PONG", ["op", "t", "serverTime"]);
+      finite(raw.t, "PONG.t");
+      finite(raw.serverTime, "PONG.serverTime");
+      return raw as unknown as PongMessage;
+    case Op.ERROR:
+      exactKeys(raw, "ERROR", ["op", "code", "message"]);
+      if (typeof raw.code !== "string" || !CODE.test(raw.code)) {
+        fail(`ERROR.code must be an upper-case code, got ${describe(raw.code)}`);
+      }
+      if (typeof raw.message !== "string") {
+        fail(`ERROR.message must be a string, got ${describe(raw.message)}`);
+      }
+      return raw as unknown as ErrorMessage;
+    default:
+      return fail(
+        `op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG) or 8 (ERROR), got ${
+          describe(raw.op)
+        }`,
+      );
+  }
+}
+
+function positive(value: unknown, what: string): number {
+  const number = finite(value, what);
+  if (number <= 0) fail(`${what} must be > 0, got ${number}`);
+  return number;
+}
+
+function readRecord(value: unknown, what: string, enter: boolean): void {
+  const base = enter ? 5 : 4;
+  const record = array(value, what, base, base + 1);
+  integer(record[0], `${what}.id`);
+  if (enter) text(record[1], `${what}.type`, 1, 64);
+  finite(record[base - 3], `${what}.x`);
+  finite(record[base - 2], `${what}.y`);
+  finite(record[base - 1], `${what}.z`);
+  if (record.length > base) map(record[base], `${what}.data`);
+}

@@ -1,0 +1,142 @@
+// The coordinator's control API over HTTP: move a cell, drain a worker, tune autoscaling, list
+// migrations in flight. Bodies are small JSON objects, validated strictly.
+import type { Balancer } from "./balance_policy.ts";
+import { CodedError, ErrorCode } from "../errors.ts";
+import { httpStatusOf, json, jsonError } from "../net/http.ts";
+import type { Logger } from "../observe/log.ts";
+import type { Registry } from "./registry.ts";
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 4096;
+
+const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
+const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
+
+/** Reads a JSON object body of at most MAX_BODY_BYTES with exactly the allowed keys. */
+export async function readJsonObject(
+  request: Request,
+  allowed: readonly string[],
+): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    throw new CodedError(
+      ErrorCode.TOO_BIG,
+      `Cannot read body: ${declared} bytes exceeds the maximum of ${MAX_BODY_BYTES}`,
+    );
+  }
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new CodedError(
+      ErrorCode.TOO_BIG,
+      `Cannot read body: ${bytes.length} bytes exceeds the maximum of ${MAX_BODY_BYTES}`,
+    );
+  }
+  if (bytes.length === 0) return {}; // no body: no options
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new CodedError(
+      ErrorCode.BAD_REQUEST,
+      `Cannot read body: not valid JSON (${(error as Error).message})`,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CodedError(ErrorCode.BAD_REQUEST, "Cannot read body: expected a JSON object");
+  }
+  const body = value as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) {
+      throw new CodedError(
+        ErrorCode.BAD_REQUEST,
+        `Cannot read body: unknown key ${JSON.stringify(key)}`,
+      );
+    }
+  }
+  return body;
+}
+
+/** An HTTP response for an error: its stable code and a status that fits it. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof CodedError) {
+    return jsonError(httpStatusOf(error.code), error.code, error.message);
+  }
+  throw error;
+}
+
+/** Routes of the control API; undefined for paths it does not own. */
+export function controlRoutes(
+  deps: { registry: Registry; balancer: Balancer; log: Logger },
+): (request: Request, url: URL) => Promise<Response> | undefined {
+  const { registry, balancer, log } = deps;
+  const handle = async (request: Request, url: URL): Promise<Response> => {
+    const move = MOVE.exec(url.pathname);
+    const drain = DRAIN.exec(url.pathname);
+    if (url.pathname === "/api/migrations") {
+      return json({ epoch: registry.map.epoch, migrations: [...registry.migrations.values()] });
+    }
+    if (request.method !== "POST") {
+      return jsonError(
+        405,
+        ErrorCode.METHOD_NOT_ALLOWED,
+        `${request.method} is not allowed on ${url.pathname}; use POST`,
+      );
+    }
+    if (move) {
+      const body = await readJsonObject(request, ["to"]);
+      const cell = Number(move[1]);
+      if (!/^\d+$/.test(move[1]) || !Number.isSafeInteger(cell)) {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Cannot move cell ${JSON.stringify(move[1])}: not a cell id`,
+        );
+      }
+      if (typeof body.to !== "string" || body.to === "") {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Cannot move cell ${cell}: "to" must be a worker id`,
+        );
+      }
+      const from = registry.map.ownerOf(cell);
+      const map = registry.moveCells([{ cell, from, to: body.to }], "api");
+      log.info("api.move", { cell, from, to: body.to, epoch: map.epoch });
+      return json({ cell, from, to: body.to, epoch: map.epoch }, 202);
+    }
+    if (drain) {
+      await readJsonObject(request, []);
+      const moves = registry.drain(decodeURIComponent(drain[1]));
+      return json({ worker: drain[1], cells: moves.length, epoch: registry.map.epoch }, 202);
+    }
+    if (url.pathname === "/api/autoscale") {
+      const body = await readJsonObject(request, ["highWater", "lowWater"]);
+      const next = { ...balancer.autoscale };
+      for (const key of ["highWater", "lowWater"] as const) {
+        if (body[key] === undefined) continue;
+        const value = body[key];
+        if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+          throw new CodedError(
+            ErrorCode.BAD_REQUEST,
+            `Cannot set ${key}: expected a number >= 0, got ${JSON.stringify(value)}`,
+          );
+        }
+        next[key] = value;
+      }
+      if (next.highWater > 0 && next.lowWater >= next.highWater) {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Cannot set autoscale: lowWater (${next.lowWater}) must be < highWater (${next.highWater})`,
+        );
+      }
+      balancer.autoscale = next;
+      registry.event("autoscale.changed", { highWater: next.highWater, lowWater: next.lowWater });
+      return json(next);
+    }
+    return jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`);
+  };
+  return (request, url) => {
+    const owned = url.pathname === "/api/autoscale" || url.pathname === "/api/migrations" ||
+      MOVE.test(url.pathname) || DRAIN.test(url.pathname);
+    if (!owned) return undefined;
+    return handle(request, url).catch(errorResponse);
+  };
+}

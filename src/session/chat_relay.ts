@@ -1,0 +1,39 @@
+// Chat lines relayed between gateways through the coordinator (no external broker): encoding
+// and strict validation of what another gateway sends.
+import { decodeMap, fail, finite, str } from "../sync/batch_codec.ts";
+import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
+import { encode } from "../protocol/msgpack.ts";
+
+/** A chat line as relayed: `nearby` lines carry the sender's position for distance filtering. */
+export interface RelayedChat {
+  gateway: string;
+  channel: "global" | "nearby";
+  from: string;
+  text: string;
+  time: number;
+  x: number;
+  y: number;
+  z: number;
+}
+
+/** Encodes a chat line for the relay. */
+export function encodeRelay(chat: RelayedChat): Uint8Array {
+  return encode(chat);
+}
+
+/** Decodes a relayed chat line; throws BatchError (BAD_BATCH) for anything else. */
+export function decodeRelay(bytes: Uint8Array): RelayedChat {
+  const raw = decodeMap(bytes);
+  const channel = raw.channel;
+  if (channel !== "global" && channel !== "nearby") fail(`channel must be global or nearby`);
+  return {
+    gateway: str(raw.gateway, "gateway"),
+    channel,
+    from: str(raw.from, "from", 64),
+    text: str(raw.text, "text", MAX_CHAT_CHARS * 2),
+    time: finite(raw.time, "time"),
+    x: finite(raw.x, "x"),
+    y: finite(raw.y, "y"),
+    z: finite(raw.z, "z"),
+  };
+}

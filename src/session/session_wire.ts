@@ -1,0 +1,236 @@
+// The gateway↔worker session link: commands a gateway sends the worker owning a player's entity
+// (join, input, detach, resume), and what a worker sends each gateway once per tick (AOI diffs
+// of its players, join and resume answers, sessions it removed). msgpack, validated on decode.
+import {
+  decodeMap,
+  fail,
+  finite,
+  int,
+  isPlainObject,
+  list,
+  plain,
+  str,
+} from "../sync/batch_codec.ts";
+import type { EntityData } from "../world/entity.ts";
+import { encode } from "../protocol/msgpack.ts";
+
+/** Version of the session link layout. */
+export const SESSION_WIRE_VERSION = 1;
+
+/** A player's movement intent as the worker applies it. */
+export interface PlayerInput {
+  seq: number;
+  move: number[];
+  action?: string;
+}
+
+/** What a gateway asks of a worker. */
+export type GatewayCommand =
+  | {
+    op: "join";
+    session: string;
+    name: string;
+    resumeJti: string;
+    x: number;
+    y: number;
+    z: number;
+  }
+  | { op: "input"; entity: number; input: PlayerInput }
+  | { op: "detach"; entity: number; session: string }
+  | { op: "resume"; entity: number; session: string; jti: string; nextJti: string };
+
+/** An entity entering a player's view: id, type, position, data. */
+export type EnterRow = [number, string, number, number, number, EntityData];
+/** A visible entity's new position. */
+export type UpdateRow = [number, number, number, number];
+
+/** One player's view change at a tick, computed by the worker that owns the player. */
+export interface SessionDiff {
+  session: string;
+  entity: number;
+  ack: number;
+  /** The worker just took the player over: `enter` is everything visible, from scratch. */
+  full: boolean;
+  enter: EnterRow[];
+  update: UpdateRow[];
+  leave: number[];
+}
+
+/** What a worker sends one gateway for one tick. */
+export interface WorkerReport {
+  worker: string;
+  tick: number;
+  diffs: SessionDiff[];
+  joined: Array<{ session: string; entity: number }>;
+  resumed: Array<{ session: string; entity: number; ok: boolean }>;
+  /** Sessions whose entity was removed (grace period over). */
+  gone: Array<{ session: string; entity: number }>;
+}
+
+const OP = { join: 0, input: 1, detach: 2, resume: 3 } as const;
+
+/** Encodes a gateway's commands (one message, many commands). */
+export function encodeCommands(gateway: string, commands: readonly GatewayCommand[]): Uint8Array {
+  return encode({
+    v: SESSION_WIRE_VERSION,
+    g: gateway,
+    c: commands.map((c) => {
+      switch (c.op) {
+        case "join":
+          return [OP.join, c.session, c.name, c.resumeJti, c.x, c.y, c.z];
+        case "input":
+          return [OP.input, c.entity, c.input.seq, c.input.move, c.input.action ?? null];
+        case "detach":
+          return [OP.detach, c.entity, c.session];
+        case "resume":
+          return [OP.resume, c.entity, c.session, c.jti, c.nextJti];
+      }
+    }),
+  });
+}
+
+function move(value: unknown, what: string): number[] {
+  const m = list(value, what);
+  if (m.length < 2 || m.length > 3) fail(`${what} must have 2 or 3 components, got ${m.length}`);
+  return m.map((v, axis) => {
+    const n = finite(v, `${what}[${axis}]`);
+    if (n < -1 || n > 1) fail(`${what}[${axis}] must be in -1..1, got ${n}`);
+    return n;
+  });
+}
+
+/** Decodes and validates a gateway's commands; throws BatchError (BAD_BATCH). */
+export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: GatewayCommand[] } {
+  const raw = top(bytes);
+  return {
+    gateway: str(raw.g, "gateway"),
+    commands: list(raw.c, "commands").map((value, n): GatewayCommand => {
+      const c = list(value, `commands[${n}]`);
+      const what = `commands[${n}]`;
+      const arity = (k: number) =>
+        c.length === k || fail(`${what} must have ${k} fields, got ${c.length}`);
+      switch (c[0]) {
+        case OP.join:
+          arity(7);
+          return {
+            op: "join",
+            session: str(c[1], `${what}.session`),
+            name: str(c[2], `${what}.name`, 64),
+            resumeJti: str(c[3], `${what}.resumeJti`),
+            x: finite(c[4], `${what}.x`),
+            y: finite(c[5], `${what}.y`),
+            z: finite(c[6], `${what}.z`),
+          };
+        case OP.input: {
+          arity(5);
+          const input: PlayerInput = {
+            seq: int(c[2], `${what}.seq`),
+            move: move(c[3], `${what}.move`),
+          };
+          if (c[4] !== null) input.action = str(c[4], `${what}.action`, 32);
+          return { op: "input", entity: int(c[1], `${what}.entity`), input };
+        }
+        case OP.detach:
+          arity(3);
+          return {
+            op: "detach",
+            entity: int(c[1], `${what}.entity`),
+            session: str(c[2], `${what}.session`),
+          };
+        case OP.resume:
+          arity(5);
+          return {
+            op: "resume",
+            entity: int(c[1], `${what}.entity`),
+            session: str(c[2], `${what}.session`),
+            jti: str(c[3], `${what}.jti`),
+            nextJti: str(c[4], `${what}.nextJti`),
+          };
+        default:
+          return fail(`${what} has an unknown op ${JSON.stringify(c[0])}`);
+      }
+    }),
+  };
+}
+
+/** Encodes what a worker sends a gateway for one tick. */
+export function encodeReport(report: WorkerReport): Uint8Array {
+  return encode({
+    v: SESSION_WIRE_VERSION,
+    w: report.worker,
+    t: report.tick,
+    d: report.diffs.map((d) => [d.session, d.entity, d.ack, d.full, d.enter, d.update, d.leave]),
+    j: report.joined.map((j) => [j.session, j.entity]),
+    r: report.resumed.map((r) => [r.session, r.entity, r.ok]),
+    x: report.gone.map((g) => [g.session, g.entity]),
+  });
+}
+
+/** Decodes and validates a worker's report; throws BatchError (BAD_BATCH). */
+export function decodeReport(bytes: Uint8Array): WorkerReport {
+  const raw = top(bytes);
+  const pair = (value: unknown, what: string) => {
+    const p = list(value, what);
+    if (p.length !== 2) fail(`${what} must have 2 fields, got ${p.length}`);
+    return { session: str(p[0], `${what}.session`), entity: int(p[1], `${what}.entity`) };
+  };
+  return {
+    worker: str(raw.w, "worker"),
+    tick: int(raw.t, "tick"),
+    diffs: list(raw.d, "diffs").map((value, n) => {
+      const what = `diffs[${n}]`;
+      const d = list(value, what);
+      if (d.length !== 7) fail(`${what} must have 7 fields, got ${d.length}`);
+      if (typeof d[3] !== "boolean") fail(`${what}.full must be a boolean`);
+      return {
+        session: str(d[0], `${what}.session`),
+        entity: int(d[1], `${what}.entity`),
+        ack: int(d[2], `${what}.ack`),
+        full: d[3],
+        enter: list(d[4], `${what}.enter`).map((row, k): EnterRow => {
+          const e = list(row, `${what}.enter[${k}]`);
+          if (e.length !== 6 || !isPlainObject(e[5])) {
+            fail(`${what}.enter[${k}] must be [id, type, x, y, z, data]`);
+          }
+          plain(e[5], `${what}.enter[${k}].data`);
+          return [
+            int(e[0], `${what}.enter[${k}].id`),
+            str(e[1], `${what}.enter[${k}].type`, 64),
+            finite(e[2], `${what}.enter[${k}].x`),
+            finite(e[3], `${what}.enter[${k}].y`),
+            finite(e[4], `${what}.enter[${k}].z`),
+            e[5] as EntityData,
+          ];
+        }),
+        update: list(d[5], `${what}.update`).map((row, k): UpdateRow => {
+          const u = list(row, `${what}.update[${k}]`);
+          if (u.length !== 4) fail(`${what}.update[${k}] must be [id, x, y, z]`);
+          return [
+            int(u[0], `${what}.update[${k}].id`),
+            finite(u[1], `${what}.update[${k}].x`),
+            finite(u[2], `${what}.update[${k}].y`),
+            finite(u[3], `${what}.update[${k}].z`),
+          ];
+        }),
+        leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
+      };
+    }),
+    joined: list(raw.j, "joined").map((p, n) => pair(p, `joined[${n}]`)),
+    resumed: list(raw.r, "resumed").map((value, n) => {
+      const r = list(value, `resumed[${n}]`);
+      if (r.length !== 3 || typeof r[2] !== "boolean") {
+        fail(`resumed[${n}] must be [session, entity, ok]`);
+      }
+      return {
+        session: str(r[0], `resumed[${n}].session`),
+        entity: int(r[1], `resumed[${n}].entity`),
+        ok: r[2],
+      };
+    }),
+    gone: list(raw.x, "gone").map((p, n) => pair(p, `gone[${n}]`)),
+  };
+}
+
+function top(bytes: Uint8Array): Record<string, unknown> {
+  return decodeMap(bytes, SESSION_WIRE_VERSION);
+}

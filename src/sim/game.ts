@@ -1,0 +1,109 @@
+// The game API: what a game module defines (`defineGame`) and the context the worker's tick
+// hands it. Game code sees owned entities, ghosts near it, and sends interactions.
+import type { Entity, EntityData } from "../world/entity.ts";
+import type { PlayerInput } from "../session/session_wire.ts";
+
+/** Ids below this are reserved for entities spawned at world start (same on every worker). */
+export const WORLD_ID_LIMIT = 2 ** 32;
+
+/** What the tick gives the game: read and mutate owned entities, query, interact, spawn. */
+export interface GameContext {
+  /** The tick being simulated (global: the same number on every worker at the same time). */
+  readonly tick: number;
+  /** Seconds per tick. */
+  readonly dt: number;
+  /** Id of the worker running this tick. */
+  readonly worker: string;
+  /** World extent per axis (origin 0) and dimensionality. */
+  readonly size: readonly number[];
+  readonly dims: 2 | 3;
+  /** Seeded random numbers in [0, 1): deterministic for a given seed and worker. */
+  random(): number;
+  /** Entities owned by this worker. Do not add or remove while iterating; use spawn/remove. */
+  owned(): Iterable<Entity>;
+  /** Fills `out` with owned entities and ghosts within `radius` of the point. */
+  near(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
+  /** True when the entity is a read-only ghost of another worker's entity. */
+  isGhost(entity: Entity): boolean;
+  /**
+   * Sends an interaction from an owned entity to any entity it can see (owned or ghost). It is
+   * applied exactly once by the target's owner, on that owner's next tick, via `onInteract`.
+   */
+  interact(source: Entity, target: Entity, kind: string, data?: unknown): void;
+  /** Creates an entity owned here; `id` only for world-start entities (below WORLD_ID_LIMIT). */
+  spawn(
+    type: string,
+    position: { x: number; y: number; z?: number },
+    data?: EntityData,
+    id?: number,
+  ): Entity;
+  /** Removes an owned entity. */
+  remove(entity: Entity): void;
+}
+
+/** An interaction as the target's owner receives it. */
+export interface InteractionEvent {
+  id: string;
+  source: number;
+  kind: string;
+  data: unknown;
+}
+
+/** Description of an entity type (extensible; validated names only for now). */
+export interface EntityTypeOptions {
+  description?: string;
+}
+
+/** A game module: lifecycle hooks called by the worker's tick. */
+export interface GameDefinition<Options = unknown> {
+  name: string;
+  entityTypes: Record<string, EntityTypeOptions>;
+  /** Called once when the world is first split; spawn what lives in cells this worker owns. */
+  onWorldStart?(
+    ctx: GameContext,
+    owns: (x: number, y: number, z: number) => boolean,
+    options: Options,
+  ): void;
+  onJoin?(ctx: GameContext, player: Entity, options: Options): void;
+  /** A player's input: `{ seq, move: [dx, dy] or [dx, dy, dz] each in -1..1, action? }`. */
+  onInput?(ctx: GameContext, player: Entity, input: PlayerInput, options: Options): void;
+  onTick?(ctx: GameContext, options: Options): void;
+  onInteract?(ctx: GameContext, target: Entity, event: InteractionEvent): void;
+  onLeave?(ctx: GameContext, player: Entity, options: Options): void;
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Validates and returns a game definition.
+ *
+ * @example
+ * ```ts
+ * import { defineGame } from "./game.ts";
+ * const game = defineGame({ name: "empty", entityTypes: { player: {} } });
+ * if (game.name !== "empty") throw new Error("bad");
+ * ```
+ */
+export function defineGame<Options = unknown>(
+  definition: GameDefinition<Options>,
+): GameDefinition<Options> {
+  if (!NAME.test(definition.name)) {
+    throw new TypeError(
+      `Cannot define game: name ${JSON.stringify(definition.name)} is not a valid name`,
+    );
+  }
+  const types = Object.keys(definition.entityTypes ?? {});
+  if (types.length === 0) {
+    throw new TypeError(`Cannot define game ${definition.name}: no entityTypes`);
+  }
+  for (const type of types) {
+    if (!NAME.test(type)) {
+      throw new TypeError(
+        `Cannot define game ${definition.name}: entity type ${
+          JSON.stringify(type)
+        } is not a valid name`,
+      );
+    }
+  }
+  return definition;
+}

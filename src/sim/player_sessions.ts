@@ -1,0 +1,273 @@
+// Players on a worker: the commands gateways send (join, input, detach, resume), each owned
+// player's area-of-interest diff per tick, and the per-gateway reports. A player's session
+// rides on its entity, so whichever worker owns the entity answers for the session.
+import type { Entity } from "../world/entity.ts";
+import type { GameContext, GameDefinition } from "./game.ts";
+import type {
+  GatewayCommand,
+  PlayerInput,
+  SessionDiff,
+  WorkerReport,
+} from "../session/session_wire.ts";
+import type { EntityIndex } from "../world/spatial_index.ts";
+
+/** What player handling needs from the space it runs in. */
+export interface PlayerHost {
+  readonly id: string;
+  readonly tick: number;
+  readonly owned: ReadonlyMap<number, Entity>;
+  readonly index: EntityIndex;
+  readonly ctx: GameContext;
+  readonly game: GameDefinition<unknown>;
+  readonly gameOptions: unknown;
+  /** Sends a framework interaction to the owner of an entity not owned here. */
+  forward(target: number, kind: string, data: unknown): void;
+}
+
+/** Options of {@linkcode PlayerSessions}. */
+export interface PlayerSessionsOptions {
+  aoiRadius: number;
+  /** How long a detached player's entity stays in the world waiting for a resume. */
+  resumeGraceMs: number;
+  /** Entity type of players (must be one of the game's entity types). */
+  playerType?: string;
+  now?: () => number;
+}
+
+/** Kinds of framework interactions carrying session commands between workers. */
+export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach" } as const;
+
+interface View {
+  known: Map<number, { x: number; y: number; z: number }>;
+  full: boolean;
+}
+
+const scratch: Entity[] = [];
+
+/** Session handling of one worker's space. */
+export class PlayerSessions {
+  #options: PlayerSessionsOptions;
+  #now: () => number;
+  #commands: Array<{ gateway: string; command: GatewayCommand }> = [];
+  #views = new Map<number, View>();
+  #reports = new Map<string, WorkerReport>();
+  #alive = new Set<string>();
+  #seen = new Set<string>();
+
+  constructor(options: PlayerSessionsOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Queues a gateway's command for the start of the next tick. */
+  queue(gateway: string, command: GatewayCommand): void {
+    this.#commands.push({ gateway, command });
+  }
+
+  /** Applies queued commands (start of a tick, before game logic). */
+  applyCommands(host: PlayerHost): void {
+    const commands = this.#commands;
+    this.#commands = [];
+    for (const { gateway, command } of commands) {
+      switch (command.op) {
+        case "join": {
+          const player = host.ctx.spawn(this.#options.playerType ?? "player", command, {
+            name: command.name,
+          });
+          player.session = {
+            id: command.session,
+            gateway,
+            name: command.name,
+            lastSeq: 0,
+            resumeJti: command.resumeJti,
+            detachedAt: 0,
+          };
+          this.#views.set(player.id, { known: new Map(), full: true });
+          host.game.onJoin?.(host.ctx, player, host.gameOptions);
+          this.#report(gateway, host).joined.push({ session: command.session, entity: player.id });
+          break;
+        }
+        case "input": {
+          const player = host.owned.get(command.entity);
+          if (player?.session) this.#input(host, player, command.input);
+          else {host.forward(command.entity, SessionKind.INPUT, [
+              command.input.seq,
+              command.input.move,
+              command.input.action ?? null,
+            ]);}
+          break;
+        }
+        case "detach": {
+          const player = host.owned.get(command.entity);
+          if (player?.session?.id === command.session) player.session.detachedAt = this.#now();
+          else if (!player) host.forward(command.entity, SessionKind.DETACH, command.session);
+          break;
+        }
+        case "resume": {
+          // Sent to every worker; only the owner answers. The token works once: its id must be
+          // the one recorded on the entity, which is replaced at once.
+          const player = host.owned.get(command.entity);
+          const session = player?.session;
+          if (!session || session.id !== command.session) break;
+          const ok = session.resumeJti === command.jti;
+          if (ok) {
+            session.resumeJti = command.nextJti;
+            session.gateway = gateway;
+            session.detachedAt = 0;
+            this.#views.set(player.id, { known: new Map(), full: true });
+          }
+          this.#report(gateway, host).resumed.push({
+            session: command.session,
+            entity: command.entity,
+            ok,
+          });
+          break;
+        }
+      }
+    }
+  }
+
+  /** A session command forwarded by another worker for a player owned here. */
+  applyForwarded(host: PlayerHost, player: Entity, kind: string, data: unknown): void {
+    if (!player.session) return;
+    if (kind === SessionKind.INPUT && Array.isArray(data)) {
+      const [seq, move, action] = data;
+      if (typeof seq !== "number" || !Array.isArray(move)) return;
+      const input: PlayerInput = {
+        seq,
+        move: move.filter((v): v is number => typeof v === "number"),
+      };
+      if (typeof action === "string") input.action = action;
+      this.#input(host, player, input);
+    } else if (kind === SessionKind.DETACH && data === player.session.id) {
+      player.session.detachedAt = this.#now();
+    }
+  }
+
+  #input(host: PlayerHost, player: Entity, input: PlayerInput): void {
+    const session = player.session!;
+    if (input.seq <= session.lastSeq) return; // old or repeated: applied already
+    session.lastSeq = input.seq;
+    host.game.onInput?.(host.ctx, player, input, host.gameOptions);
+  }
+
+  /**
+   * The players owned here: every one has a view (set at join, adoption and resume, dropped
+   * when it leaves), so ticks never scan the NPCs to find them.
+   */
+  *#players(host: PlayerHost): Generator<Entity> {
+    for (const id of this.#views.keys()) {
+      const player = host.owned.get(id);
+      if (player?.session) yield player;
+      else this.#views.delete(id); // left without telling us: stop looking
+    }
+  }
+
+  /** A player arrived by handoff: its new view starts from scratch. */
+  adopted(player: Entity): void {
+    this.#views.set(player.id, { known: new Map(), full: true });
+  }
+
+  /** A player left this worker (handoff or removal). */
+  forget(id: number): void {
+    this.#views.delete(id);
+  }
+
+  /**
+   * The gateways alive now (from the map). A player whose gateway was seen before and is gone
+   * now counts as disconnected: its client will resume elsewhere, or the grace period ends.
+   */
+  gatewaysAlive(ids: readonly string[]): void {
+    this.#alive = new Set(ids);
+    for (const id of ids) this.#seen.add(id);
+  }
+
+  /** Removes players detached for longer than the grace period; reports them gone. */
+  expire(host: PlayerHost, remove: (player: Entity) => void): void {
+    const now = this.#now();
+    for (const player of this.#players(host)) {
+      const session = player.session;
+      if (
+        session && session.detachedAt === 0 && this.#seen.has(session.gateway) &&
+        !this.#alive.has(session.gateway)
+      ) {
+        session.detachedAt = now;
+      }
+      if (!session || session.detachedAt === 0) continue;
+      if (now - session.detachedAt <= this.#options.resumeGraceMs) continue;
+      host.game.onLeave?.(host.ctx, player, host.gameOptions);
+      this.#report(session.gateway, host).gone.push({ session: session.id, entity: player.id });
+      this.#views.delete(player.id);
+      remove(player);
+    }
+  }
+
+  /** Computes each connected player's AOI diff for this tick into its gateway's report. */
+  collect(host: PlayerHost): void {
+    for (const player of this.#players(host)) this.#diff(host, player);
+  }
+
+  /**
+   * A player is being handed off at this tick: send its diff for this tick now (the new owner
+   * starts at the next), so its client misses no tick.
+   */
+  leaving(host: PlayerHost, player: Entity): void {
+    if (player.session && this.#views.has(player.id)) this.#diff(host, player);
+    this.#views.delete(player.id);
+  }
+
+  #diff(host: PlayerHost, player: Entity): void {
+    const radius = this.#options.aoiRadius;
+    const session = player.session;
+    if (!session || session.detachedAt !== 0) return;
+    const view = this.#views.get(player.id)!;
+    const diff: SessionDiff = {
+      session: session.id,
+      entity: player.id,
+      ack: session.lastSeq,
+      full: view.full,
+      enter: [],
+      update: [],
+      leave: [],
+    };
+    const visible = host.index.query(player.x, player.y, player.z, radius, scratch);
+    const seen = new Set<number>();
+    for (const e of visible) {
+      seen.add(e.id);
+      const last = view.known.get(e.id);
+      if (!last) {
+        diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
+        view.known.set(e.id, { x: e.x, y: e.y, z: e.z });
+      } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
+        diff.update.push([e.id, e.x, e.y, e.z]);
+        last.x = e.x;
+        last.y = e.y;
+        last.z = e.z;
+      }
+    }
+    for (const id of view.known.keys()) {
+      if (!seen.has(id)) {
+        diff.leave.push(id);
+        view.known.delete(id);
+      }
+    }
+    view.full = false;
+    this.#report(session.gateway, host).diffs.push(diff);
+  }
+
+  /** The reports built this tick, by gateway; cleared for the next tick. */
+  takeReports(): Map<string, WorkerReport> {
+    const reports = this.#reports;
+    this.#reports = new Map();
+    return reports;
+  }
+
+  #report(gateway: string, host: PlayerHost): WorkerReport {
+    let report = this.#reports.get(gateway);
+    if (!report) {
+      report = { worker: host.id, tick: host.tick, diffs: [], joined: [], resumed: [], gone: [] };
+      this.#reports.set(gateway, report);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,382 @@
+// The wire codec of worker-to-worker batches: msgpack, one batch per peer per tick, validated
+// field by field on decode so a malformed or hostile batch is rejected whole.
+import { BatchError } from "../errors.ts";
+import { decode, encode } from "../protocol/msgpack.ts";
+import type { Entity, EntityData, SessionInfo } from "../world/entity.ts";
+
+/** Version of the batch layout; a batch with another version is rejected. */
+export const BATCH_VERSION = 1;
+/** Largest encoded batch accepted, in bytes. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** Full state of an entity as it crosses the wire. */
+export interface EntityState {
+  id: number;
+  type: string;
+  x: number;
+  y: number;
+  z: number;
+  vx: number;
+  vy: number;
+  vz: number;
+  data: EntityData;
+}
+
+/** An entity moving to a new owner: `tick` is the last tick the sender owned it. */
+export interface Handoff {
+  entity: EntityState;
+  tick: number;
+  hops: number;
+  /** A player's session travels with its entity. */
+  session?: SessionInfo;
+}
+
+/** An interaction aimed at an entity owned elsewhere; `id` makes it apply exactly once. */
+export interface Interaction {
+  id: string;
+  source: number;
+  target: number;
+  kind: string;
+  data: unknown;
+  hops: number;
+}
+
+/**
+ * A whole cell moving to a new owner (live migration): the entities travel as handoffs in the
+ * same batch; `count` and `checksum` let the receiver verify it got exactly that state before
+ * it takes ownership. `tick` is the last tick the sender simulated the cell.
+ */
+export interface Transfer {
+  cell: number;
+  epoch: number;
+  tick: number;
+  count: number;
+  checksum: number;
+  /** Sender's wall clock when it froze the cell, for the pause measurement. */
+  frozenAtMs: number;
+}
+
+/** The receiver's answer to a transfer: accepted (ownership taken) or refused (resend). */
+export interface TransferAck {
+  cell: number;
+  epoch: number;
+  ok: boolean;
+}
+
+/** Everything one worker sends one peer for one tick. */
+export interface Batch {
+  from: string;
+  epoch: number;
+  tick: number;
+  creates: EntityState[];
+  updates: EntityState[];
+  deletes: number[];
+  handoffs: Handoff[];
+  interactions: Interaction[];
+  transfers: Transfer[];
+  acks: TransferAck[];
+}
+
+/** An empty batch for `from` at `tick`. */
+export function emptyBatch(from: string, epoch: number, tick: number): Batch {
+  return {
+    from,
+    epoch,
+    tick,
+    creates: [],
+    updates: [],
+    deletes: [],
+    handoffs: [],
+    interactions: [],
+    transfers: [],
+    acks: [],
+  };
+}
+
+/** True when the batch carries nothing. */
+export function isEmptyBatch(batch: Batch): boolean {
+  return batch.creates.length === 0 && batch.updates.length === 0 &&
+    batch.deletes.length === 0 && batch.handoffs.length === 0 &&
+    batch.interactions.length === 0 && batch.transfers.length === 0 &&
+    batch.acks.length === 0;
+}
+
+/**
+ * FNV-1a checksum of entity states, independent of their order: what the sender froze and
+ * what the receiver decoded must agree before ownership moves.
+ */
+export function checksumOf(states: Iterable<EntityState>): number {
+  let sum = 0;
+  for (const s of states) {
+    const text = `${s.id}|${s.type}|${s.x}|${s.y}|${s.z}|${s.vx}|${s.vy}|${s.vz}|${
+      JSON.stringify(s.data, binaryAsArray)
+    }`;
+    let h = 2166136261;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    sum = (sum + (h >>> 0)) >>> 0;
+  }
+  return sum;
+}
+
+function binaryAsArray(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Array.from(value) : value;
+}
+
+/** Snapshot of an entity's state for the wire (the data object is shared, not copied). */
+export function stateOf(entity: Entity): EntityState {
+  return {
+    id: entity.id,
+    type: entity.type,
+    x: entity.x,
+    y: entity.y,
+    z: entity.z,
+    vx: entity.vx,
+    vy: entity.vy,
+    vz: entity.vz,
+    data: entity.data,
+  };
+}
+
+type Wire = unknown[];
+
+function entityToWire(s: EntityState): Wire {
+  return [s.id, s.type, s.x, s.y, s.z, s.vx, s.vy, s.vz, s.data];
+}
+
+/** Encodes a batch once; the result is sent as the payload of one gRPC message. */
+export function encodeBatch(batch: Batch): Uint8Array {
+  return encode({
+    v: BATCH_VERSION,
+    f: batch.from,
+    e: batch.epoch,
+    t: batch.tick,
+    c: batch.creates.map(entityToWire),
+    u: batch.updates.map(entityToWire),
+    d: batch.deletes,
+    h: batch.handoffs.map((h) =>
+      h.session
+        ? [entityToWire(h.entity), h.tick, h.hops, sessionToWire(h.session)]
+        : [entityToWire(h.entity), h.tick, h.hops]
+    ),
+    i: batch.interactions.map((i) => [i.id, i.source, i.target, i.kind, i.data ?? null, i.hops]),
+    m: batch.transfers.map((t) => [t.cell, t.epoch, t.tick, t.count, t.checksum, t.frozenAtMs]),
+    a: batch.acks.map((a) => [a.cell, a.epoch, a.ok]),
+  });
+}
+
+/** Throws a BatchError (BAD_BATCH) with the decoder's message style. */
+export function fail(message: string, cause?: unknown): never {
+  throw new BatchError(`Cannot decode batch: ${message}`, cause ? { cause } : undefined);
+}
+
+/** True for a plain object (a decoded msgpack map). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A non-negative safe integer, or BAD_BATCH naming `what`. */
+export function int(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    fail(`${what} must be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A finite number, or BAD_BATCH naming `what`. */
+export function finite(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail(`${what} must be a finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A string of 1..max characters, or BAD_BATCH naming `what`. */
+export function str(value: unknown, what: string, max = 128): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max) {
+    fail(`${what} must be a string of 1..${max} characters, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** An array, or BAD_BATCH naming `what`. */
+export function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) fail(`${what} must be an array, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "binary";
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 32));
+  if (typeof value === "object") return "an object";
+  return String(value);
+}
+
+/** Deepest nesting accepted inside game data. */
+export const MAX_DATA_DEPTH = 16;
+
+/**
+ * Why `value` is not plain msgpack data (nil, bool, finite number, string, binary, array, map
+ * with string keys, nested at most {@linkcode MAX_DATA_DEPTH} deep), or undefined when it is.
+ * Rejects what msgpackr would otherwise let through: the reserved byte 0xc1, timestamps,
+ * typed-array extensions.
+ */
+export function plainDataProblem(value: unknown, depth = 0): string | undefined {
+  if (depth > MAX_DATA_DEPTH) return `nesting deeper than ${MAX_DATA_DEPTH}`;
+  if (value === null || typeof value === "boolean" || typeof value === "string") return undefined;
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "a non-finite number";
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = plainDataProblem(item, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (value instanceof Uint8Array && value.constructor === Uint8Array) return undefined;
+  if (isPlainObject(value)) {
+    for (const key in value) {
+      const problem = plainDataProblem(value[key], depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  const name = (value as { constructor?: { name?: string } })?.constructor?.name;
+  return name === "C1Type"
+    ? "the reserved byte 0xc1"
+    : `an unsupported value (${name ?? typeof value})`;
+}
+
+/** Plain msgpack data (see plainDataProblem), or BAD_BATCH naming `what`. */
+export function plain(value: unknown, what: string): unknown {
+  const problem = plainDataProblem(value);
+  if (problem) fail(`${what} contains ${problem}`);
+  return value;
+}
+
+function entityFromWire(value: unknown, what: string): EntityState {
+  const w = list(value, what);
+  if (w.length !== 9) fail(`${what} must have 9 fields, got ${w.length}`);
+  const data = w[8];
+  if (!isPlainObject(data)) fail(`${what}.data must be a map, got ${describe(data)}`);
+  plain(data, `${what}.data`);
+  return {
+    id: int(w[0], `${what}.id`),
+    type: str(w[1], `${what}.type`, 64),
+    x: finite(w[2], `${what}.x`),
+    y: finite(w[3], `${what}.y`),
+    z: finite(w[4], `${what}.z`),
+    vx: finite(w[5], `${what}.vx`),
+    vy: finite(w[6], `${what}.vy`),
+    vz: finite(w[7], `${what}.vz`),
+    data,
+  };
+}
+
+function sessionToWire(s: SessionInfo): Wire {
+  return [s.id, s.gateway, s.name, s.lastSeq, s.resumeJti, s.detachedAt];
+}
+
+function sessionFromWire(value: unknown, what: string): SessionInfo {
+  const w = list(value, what);
+  if (w.length !== 6) fail(`${what} must have 6 fields, got ${w.length}`);
+  return {
+    id: str(w[0], `${what}.id`),
+    gateway: str(w[1], `${what}.gateway`),
+    name: str(w[2], `${what}.name`),
+    lastSeq: int(w[3], `${what}.lastSeq`),
+    resumeJti: str(w[4], `${what}.resumeJti`),
+    detachedAt: finite(w[5], `${what}.detachedAt`),
+  };
+}
+
+/**
+ * Unpacks msgpack bytes that must hold one map (with `v === version` when given); BAD_BATCH
+ * otherwise. Shared by every inter-node message decoder.
+ */
+export function decodeMap(bytes: Uint8Array, version?: number): Record<string, unknown> {
+  if (!(bytes instanceof Uint8Array)) fail(`payload must be bytes, got ${describe(bytes)}`);
+  if (bytes.length === 0) fail("payload is empty");
+  if (bytes.length > MAX_BATCH_BYTES) {
+    fail(`length ${bytes.length} exceeds the maximum of ${MAX_BATCH_BYTES} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = decode(bytes);
+  } catch (error) {
+    fail(`not valid msgpack (${(error as Error).message})`, error);
+  }
+  if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
+  if (version !== undefined && raw.v !== version) {
+    fail(`version must be ${version}, got ${describe(raw.v)}`);
+  }
+  return raw;
+}
+
+/**
+ * Decodes and validates a batch. Throws {@linkcode BatchError} (code BAD_BATCH) for anything
+ * that is not a well-formed batch of this version; nothing is applied from a rejected batch.
+ *
+ * @example
+ * ```ts
+ * import { decodeBatch, emptyBatch, encodeBatch } from "./batch_codec.ts";
+ * const batch = decodeBatch(encodeBatch(emptyBatch("w1", 1, 42)));
+ * if (batch.tick !== 42) throw new Error("round trip failed");
+ * ```
+ */
+export function decodeBatch(bytes: Uint8Array): Batch {
+  const raw = decodeMap(bytes, BATCH_VERSION);
+  return {
+    from: str(raw.f, "from"),
+    epoch: int(raw.e, "epoch"),
+    tick: int(raw.t, "tick"),
+    creates: list(raw.c, "creates").map((w, n) => entityFromWire(w, `creates[${n}]`)),
+    updates: list(raw.u, "updates").map((w, n) => entityFromWire(w, `updates[${n}]`)),
+    deletes: list(raw.d, "deletes").map((id, n) => int(id, `deletes[${n}]`)),
+    handoffs: list(raw.h, "handoffs").map((value, n) => {
+      const h = list(value, `handoffs[${n}]`);
+      if (h.length !== 3 && h.length !== 4) {
+        fail(`handoffs[${n}] must have 3 or 4 fields, got ${h.length}`);
+      }
+      const handoff: Handoff = {
+        entity: entityFromWire(h[0], `handoffs[${n}].entity`),
+        tick: int(h[1], `handoffs[${n}].tick`),
+        hops: int(h[2], `handoffs[${n}].hops`),
+      };
+      if (h.length === 4) handoff.session = sessionFromWire(h[3], `handoffs[${n}].session`);
+      return handoff;
+    }),
+    interactions: list(raw.i, "interactions").map((value, n) => {
+      const i = list(value, `interactions[${n}]`);
+      if (i.length !== 6) fail(`interactions[${n}] must have 6 fields, got ${i.length}`);
+      return {
+        id: str(i[0], `interactions[${n}].id`),
+        source: int(i[1], `interactions[${n}].source`),
+        target: int(i[2], `interactions[${n}].target`),
+        kind: str(i[3], `interactions[${n}].kind`, 64),
+        data: plain(i[4], `interactions[${n}].data`),
+        hops: int(i[5], `interactions[${n}].hops`),
+      };
+    }),
+    transfers: list(raw.m, "transfers").map((value, n) => {
+      const t = list(value, `transfers[${n}]`);
+      if (t.length !== 6) fail(`transfers[${n}] must have 6 fields, got ${t.length}`);
+      return {
+        cell: int(t[0], `transfers[${n}].cell`),
+        epoch: int(t[1], `transfers[${n}].epoch`),
+        tick: int(t[2], `transfers[${n}].tick`),
+        count: int(t[3], `transfers[${n}].count`),
+        checksum: int(t[4], `transfers[${n}].checksum`),
+        frozenAtMs: finite(t[5], `transfers[${n}].frozenAtMs`),
+      };
+    }),
+    acks: list(raw.a, "acks").map((value, n) => {
+      const a = list(value, `acks[${n}]`);
+      if (a.length !== 3) fail(`acks[${n}] must have 3 fields, got ${a.length}`);
+      if (typeof a[2] !== "boolean") fail(`acks[${n}].ok must be a boolean, got ${describe(a[2])}`);
+      return { cell: int(a[0], `acks[${n}].cell`), epoch: int(a[1], `acks[${n}].epoch`), ok: a[2] };
+    }),
+  };
+}

@@ -1,0 +1,213 @@
+// Worker-to-worker links: exactly one gRPC bidi Sync stream per pair of workers (the worker
+// with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
+// queued in order while a link is down so no handoff is lost to a reconnect.
+import type { Logger } from "../observe/log.ts";
+import { type TrafficCounts, trafficCounts } from "../observe/metrics.ts";
+import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.ts";
+
+/** Metadata key naming the dialing worker on a Sync stream. */
+export const NODE_METADATA = "zs-node";
+
+type Duplex = grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
+type ServerDuplex = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
+
+interface Link {
+  peer: string;
+  address: string;
+  stream?: Duplex | ServerDuplex;
+  client?: grpc.Client;
+  queue: Uint8Array[];
+  retry?: ReturnType<typeof setTimeout>;
+  dialer: boolean;
+}
+
+/** Options of {@linkcode PeerLinks}. */
+export interface PeerLinksOptions {
+  self: string;
+  secret: string;
+  log: Logger;
+  /** Called with each payload received from a peer (not yet decoded). */
+  onPayload: (payload: Uint8Array, peer: string) => void;
+  /** Called when a peer leaves the map (its ghosts should go). */
+  onPeerRemoved?: (peer: string) => void;
+  /** Most batches queued per peer while its link is down; older ones are dropped beyond. */
+  maxQueue?: number;
+  retryMs?: number;
+  /**
+   * The bidi method links use: worker↔worker "Peer.Sync" (default; the smaller id dials), or
+   * gateway→worker "Sessions.Attach" (the gateway dials every worker).
+   */
+  link?: { service: "Peer"; method: "Sync" } | { service: "Sessions"; method: "Attach" };
+  /** Whether this node dials `peer` (default: when its id sorts first). */
+  dials?: (self: string, peer: string) => boolean;
+}
+
+/** The set of links of one worker. */
+export class PeerLinks {
+  #links = new Map<string, Link>();
+  #options: PeerLinksOptions;
+  #closed = false;
+  /** Batches dropped because a queue overflowed (counted, logged). */
+  dropped = 0;
+  /** Batches and payload bytes received from and written to peers (exported as metrics). */
+  readonly traffic: TrafficCounts = trafficCounts();
+
+  constructor(options: PeerLinksOptions) {
+    this.#options = options;
+  }
+
+  /** Peers with an open stream. */
+  connected(): string[] {
+    return [...this.#links.values()].filter((l) => l.stream).map((l) => l.peer);
+  }
+
+  /** Follows the map's worker list: dial new peers we should dial, drop removed ones. */
+  update(workers: readonly WorkerInfo[]): void {
+    if (this.#closed) return;
+    const present = new Set<string>();
+    for (const w of workers) {
+      if (w.id === this.#options.self || w.state === "down" || !w.grpcAddress) continue;
+      present.add(w.id);
+      let link = this.#links.get(w.id);
+      if (!link) {
+        link = { peer: w.id, address: w.grpcAddress, queue: [], dialer: this.#dials(w.id) };
+        this.#links.set(w.id, link);
+      } else if (link.address !== w.grpcAddress && link.dialer) {
+        link.address = w.grpcAddress;
+        this.#drop(link, "address changed");
+      }
+      if (link.dialer && !link.stream && link.retry === undefined) this.#dial(link);
+    }
+    for (const [peer, link] of this.#links) {
+      if (present.has(peer)) continue;
+      this.#links.delete(peer);
+      this.#drop(link, "peer left the map");
+      if (link.retry !== undefined) clearTimeout(link.retry);
+      link.client?.close();
+      this.#options.onPeerRemoved?.(peer);
+    }
+  }
+
+  /** Sends one encoded batch to a peer, or queues it until the link is up. */
+  send(peer: string, payload: Uint8Array): void {
+    let link = this.#links.get(peer);
+    if (!link) {
+      // Not in our map yet (a batch can race the map update): hold it for when it appears.
+      link = { peer, address: "", queue: [], dialer: this.#dials(peer) };
+      this.#links.set(peer, link);
+    }
+    if (link.stream && link.queue.length === 0) {
+      this.#write(link.stream, payload);
+      return;
+    }
+    link.queue.push(payload);
+    const max = this.#options.maxQueue ?? 400;
+    if (link.queue.length > max) {
+      link.queue.shift();
+      this.dropped++;
+      this.#options.log.error("link.queue_overflow", { peer, max });
+    }
+  }
+
+  /** Server side of Sync: the dialing peer's stream becomes our link to it. */
+  accept(call: ServerDuplex): void {
+    const values = call.metadata.get(NODE_METADATA);
+    const peer = typeof values[0] === "string" ? values[0] : "";
+    call.on("error", (error) => this.#options.log.debug("link.error", { peer, error }));
+    if (!peer || peer === this.#options.self || this.#closed) {
+      call.emit("error", {
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `Sync needs the ${NODE_METADATA} metadata naming another worker`,
+      });
+      return;
+    }
+    let link = this.#links.get(peer);
+    if (!link) {
+      link = { peer, address: "", queue: [], dialer: false };
+      this.#links.set(peer, link);
+    }
+    if (link.stream && link.stream !== call) this.#drop(link, "replaced by a new stream");
+    this.#attach(link, call);
+  }
+
+  /**
+   * Ends every stream and stops reconnecting. With `exiting`, channels are left for the OS to
+   * close: closing them sends GOAWAY, which can abort the peer's process (see CloseOptions).
+   */
+  close(options: CloseOptions = {}): void {
+    this.#closed = true;
+    for (const link of this.#links.values()) {
+      if (link.retry !== undefined) clearTimeout(link.retry);
+      this.#drop(link, "closing");
+      if (!options.exiting) link.client?.close();
+    }
+    this.#links.clear();
+  }
+
+  #dials(peer: string): boolean {
+    const self = this.#options.self;
+    return this.#options.dials ? this.#options.dials(self, peer) : self < peer;
+  }
+
+  #dial(link: Link): void {
+    if (this.#closed || !link.address) return;
+    const { service, method } = this.#options.link ?? { service: "Peer", method: "Sync" };
+    link.client ??= rpcClient(service, link.address, this.#options.secret);
+    const metadata = new grpc.Metadata();
+    metadata.set(NODE_METADATA, this.#options.self);
+    const call = (link.client as unknown as Record<string, (m: grpc.Metadata) => Duplex>)[method](
+      metadata,
+    );
+    call.on("error", (error) => this.#options.log.debug("link.error", { peer: link.peer, error }));
+    this.#attach(link, call);
+  }
+
+  #attach(link: Link, stream: Duplex | ServerDuplex): void {
+    link.stream = stream;
+    this.#options.log.info("link.up", { peer: link.peer, dialer: link.dialer });
+    stream.on("data", (message: { payload?: unknown }) => {
+      const payload = message?.payload;
+      if (!(payload instanceof Uint8Array)) return;
+      this.traffic.messagesIn++;
+      this.traffic.bytesIn += payload.byteLength;
+      this.#options.onPayload(payload, link.peer);
+    });
+    const lost = () => {
+      if (link.stream !== stream) return;
+      link.stream = undefined;
+      this.#options.log.info("link.down", { peer: link.peer });
+      if (link.dialer && !this.#closed && this.#links.get(link.peer) === link) {
+        link.retry = setTimeout(() => {
+          link.retry = undefined;
+          if (this.#links.get(link.peer) === link && !link.stream) this.#dial(link);
+        }, this.#options.retryMs ?? 500);
+      }
+    };
+    stream.on("end", lost);
+    stream.on("close", lost);
+    stream.on("error", lost);
+    // Flush what was queued while the link was down, in order.
+    const queued = link.queue;
+    link.queue = [];
+    for (const payload of queued) this.#write(stream, payload);
+  }
+
+  #write(stream: Duplex | ServerDuplex, payload: Uint8Array): void {
+    this.traffic.messagesOut++;
+    this.traffic.bytesOut += payload.byteLength;
+    stream.write({ payload });
+  }
+
+  #drop(link: Link, why: string): void {
+    const stream = link.stream;
+    if (!stream) return;
+    link.stream = undefined;
+    this.#options.log.debug("link.closed", { peer: link.peer, why });
+    try {
+      if ("cancel" in stream && link.dialer) (stream as Duplex).cancel();
+      else stream.end();
+    } catch (error) {
+      this.#options.log.debug("link.close_error", { peer: link.peer, error });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Spatial indexes of a worker's entities (owned and ghosts) behind one interface: an rbush of
+// fat boxes (an entity is re-filed only when it leaves the box it was filed under) and a uniform
+// grid of buckets (src/world/grid_index.ts). Config key `spatialIndex` picks one; bench compares them.
+import RBush from "rbush";
+import type { Entity } from "./entity.ts";
+
+/** What the tick, ghost sync and AOI need from a spatial index. */
+export interface EntityIndex {
+  readonly size: number;
+  /** How many times an entity was (re-)filed. */
+  readonly reinserts: number;
+  /** Files a new entity or re-files a moved one. */
+  upsert(entity: Entity): void;
+  /** Drops an entity; unknown ids are ignored. */
+  remove(id: number): void;
+  /** Fills `out` (cleared first) with entities within `radius` of the point and returns it. */
+  query(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
+  /** Empties the index. */
+  clear(): void;
+}
+
+interface Item {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+  entity: Entity;
+}
+
+/**
+ * Incrementally updated index answering "entities within r of a point" queries.
+ * x/y are indexed; z (3D worlds) is checked exactly on each candidate.
+ */
+export class SpatialIndex implements EntityIndex {
+  readonly slack: number;
+  #tree = new RBush<Item>(16);
+  #items = new Map<number, Item>();
+  #box = { minX: 0, minY: 0, maxX: 0, maxY: 0 };
+  /** How many times an entity was (re-)inserted; the fat box keeps this low. */
+  reinserts = 0;
+
+  /** @param slack how far an entity may move before it is re-filed (the fat-box margin). */
+  constructor(slack: number) {
+    this.slack = slack;
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Files a new entity or re-files a moved one when it left its fat box. */
+  upsert(entity: Entity): void {
+    const item = this.#items.get(entity.id);
+    if (item) {
+      if (
+        item.entity === entity && entity.x >= item.minX && entity.x <= item.maxX &&
+        entity.y >= item.minY && entity.y <= item.maxY
+      ) return;
+      this.#tree.remove(item);
+    }
+    const fresh: Item = {
+      minX: entity.x - this.slack,
+      minY: entity.y - this.slack,
+      maxX: entity.x + this.slack,
+      maxY: entity.y + this.slack,
+      entity,
+    };
+    this.#items.set(entity.id, fresh);
+    this.#tree.insert(fresh);
+    this.reinserts++;
+  }
+
+  /** Drops an entity; unknown ids are ignored. */
+  remove(id: number): void {
+    const item = this.#items.get(id);
+    if (!item) return;
+    this.#tree.remove(item);
+    this.#items.delete(id);
+  }
+
+  /** Fills `out` (cleared first) with entities within `radius` of the point and returns it. */
+  query(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[] {
+    out.length = 0;
+    const box = this.#box;
+    box.minX = x - radius;
+    box.minY = y - radius;
+    box.maxX = x + radius;
+    box.maxY = y + radius;
+    const r2 = radius * radius;
+    for (const item of this.#tree.search(box)) {
+      const e = item.entity;
+      const dx = e.x - x, dy = e.y - y, dz = e.z - z;
+      if (dx * dx + dy * dy + dz * dz <= r2) out.push(e);
+    }
+    return out;
+  }
+
+  /** Empties the index. */
+  clear(): void {
+    this.#tree.clear();
+    this.#items.clear();
+  }
+}

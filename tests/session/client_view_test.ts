@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { type DiffMessage, Op } from "../../src/protocol/client_protocol.ts";
+import { ClientView } from "../../src/session/client_view.ts";
+
+function diff(tick: number, parts: Partial<DiffMessage>): DiffMessage {
+  return { op: Op.DIFF, tick, ack: 0, enter: [], update: [], leave: [], ...parts };
+}
+
+Deno.test("consistent worker diffs pass through unchanged", () => {
+  const view = new ClientView();
+  const first = diff(1, {
+    ack: 4,
+    enter: [[1, "npc", 0, 0, 0], [2, "player", 5, 5, 0, { hp: 3 }]],
+  });
+  assert.deepEqual(view.apply(first), first);
+  const second = diff(2, { ack: 5, update: [[1, 1, 0, 0]], leave: [2] });
+  assert.deepEqual(view.apply(second), second);
+  assert.equal(view.size, 1);
+  assert.deepEqual([view.tick, view.ack], [2, 5]);
+  assert.deepEqual(view.repairs, { reentered: 0, unknownUpdates: 0, unknownLeaves: 0 });
+});
+
+Deno.test("a second enter becomes an update and unknown updates and leaves are dropped", () => {
+  const view = new ClientView();
+  view.apply(diff(1, { enter: [[1, "npc", 0, 0, 0]] }));
+  const out = view.apply(diff(2, {
+    enter: [[1, "npc", 3, 4, 0, { mood: "calm" }]],
+    update: [[9, 1, 1, 1]],
+    leave: [8],
+  }));
+  assert.deepEqual(out, diff(2, { update: [[1, 3, 4, 0, { mood: "calm" }]] }));
+  assert.deepEqual(view.repairs, { reentered: 1, unknownUpdates: 1, unknownLeaves: 1 });
+  assert.deepEqual(view.snapshot().enter, [[1, "npc", 3, 4, 0, { mood: "calm" }]]);
+});
+
+Deno.test("leave then enter of one entity in a tick reaches the client in that order", () => {
+  const view = new ClientView();
+  view.apply(diff(1, { enter: [[1, "npc", 0, 0, 0]] }));
+  const out = view.apply(diff(2, { enter: [[1, "npc", 9, 9, 0]], leave: [1] }));
+  assert.deepEqual([out.leave, out.enter], [[1], [[1, "npc", 9, 9, 0]]]);
+  assert.equal(view.size, 1);
+});
+
+Deno.test("a full set from a new worker becomes enters, moves and leaves against the view", () => {
+  const view = new ClientView();
+  view.apply(diff(1, { enter: [[1, "npc", 0, 0, 0], [2, "npc", 1, 1, 0], [3, "npc", 2, 2, 0]] }));
+  const out = view.apply(diff(2, {
+    ack: 7,
+    full: true,
+    enter: [[1, "npc", 0, 0, 0], [2, "npc", 1.5, 1, 0], [4, "player", 3, 3, 0]],
+  }));
+  assert.deepEqual(out, {
+    op: Op.DIFF,
+    tick: 2,
+    ack: 7,
+    enter: [[4, "player", 3, 3, 0]],
+    update: [[2, 1.5, 1, 0]],
+    leave: [3],
+  });
+  assert.equal(out.full, undefined, "the client receives an ordinary diff");
+  assert.deepEqual([...view.snapshot().enter].map((r) => r[0]).sort(), [1, 2, 4]);
+});
+
+Deno.test("a snapshot lists every visible entity with its data at the last tick and ack", () => {
+  const view = new ClientView();
+  assert.deepEqual(view.snapshot(), diff(0, { full: true }));
+  view.apply(diff(5, { ack: 2, enter: [[1, "npc", 0, 0, 0, { a: 1 }], [2, "npc", 1, 1, 1]] }));
+  view.apply(diff(6, { ack: 3, update: [[2, 4, 4, 4, { b: 2 }], [1, 7, 7, 7]] }));
+  assert.deepEqual(
+    view.snapshot(),
+    diff(6, {
+      ack: 3,
+      full: true,
+      enter: [[1, "npc", 7, 7, 7, { a: 1 }], [2, "npc", 4, 4, 4, { b: 2 }]],
+    }),
+  );
+  view.clear();
+  assert.equal(view.size, 0);
+  assert.equal(view.has(1), false);
+});

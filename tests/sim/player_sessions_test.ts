@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { type DiffMessage, Op } from "../../src/protocol/client_protocol.ts";
+import { ClientView } from "../../src/session/client_view.ts";
+import { decodeBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
+import { demoGame } from "../../src/games/demo.ts";
+import { Grid } from "../../src/world/grid.ts";
+import { PartitionMap } from "../../src/world/partition.ts";
+import {
+  decodeCommands,
+  decodeReport,
+  encodeCommands,
+  encodeReport,
+  type GatewayCommand,
+  type WorkerReport,
+} from "../../src/session/session_wire.ts";
+import { Space } from "../../src/sim/space.ts";
+
+const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
+const game = { npcs: 20, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 3 };
+
+function world() {
+  const spaces = ["a", "b"].map((id, index) =>
+    new Space({
+      id,
+      index,
+      grid,
+      tickHz: 20,
+      ghostMargin: 30,
+      aoiRadius: 25,
+      resumeGraceMs: 1_000,
+      game: demoGame,
+      gameOptions: game,
+    })
+  );
+  const map = new PartitionMap(1, ["a", "b"]);
+  for (const s of spaces) s.setMap(map);
+  const byId = new Map(spaces.map((s) => [s.id, s]));
+  const reports: WorkerReport[] = [];
+  const step = (tick: number) => {
+    const outs = spaces.map((s) => new Map(s.step(tick)));
+    for (const s of spaces) {
+      for (const [gateway, report] of s.takeReports()) {
+        assert.equal(gateway, "g1");
+        reports.push(decodeReport(encodeReport(report)));
+      }
+    }
+    for (const out of outs) {
+      for (const [peer, batch] of out) byId.get(peer)!.receive(decodeBatch(encodeBatch(batch)));
+    }
+  };
+  /** Sends commands through the real wire codec. */
+  const send = (worker: string, ...commands: GatewayCommand[]) => {
+    const decoded = decodeCommands(encodeCommands("g1", commands));
+    for (const c of decoded.commands) byId.get(worker)!.command(decoded.gateway, c);
+  };
+  return { spaces, step, send, reports };
+}
+
+const asDiff = (d: WorkerReport["diffs"][number], tick: number): DiffMessage => ({
+  op: Op.DIFF,
+  tick,
+  ack: d.ack,
+  full: d.full || undefined,
+  enter: d.enter,
+  update: d.update,
+  leave: d.leave,
+});
+
+Deno.test("a player walking across a worker border gets a continuous view of itself and its area", () => {
+  const { spaces, step, send, reports } = world();
+  const [a, b] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 60, y: 50, z: 0 });
+  step(1);
+  const joined = reports.flatMap((r) => r.joined);
+  assert.deepEqual(joined.map((j) => j.session), ["s1"]);
+  const entity = joined[0].entity;
+  const view = new ClientView();
+  let owner = "a";
+  let seq = 0;
+  let lastTick = 0;
+  let handoffAt = 0;
+  for (let tick = 2; tick <= 80; tick++) {
+    // Inputs go to the worker the gateway last heard from, like the gateway does.
+    send(owner, { op: "input", entity, input: { seq: ++seq, move: [1, 0] } });
+    step(tick);
+    for (const report of reports.splice(0)) {
+      for (const d of report.diffs) {
+        assert.equal(d.session, "s1");
+        if (report.worker !== owner) {
+          owner = report.worker;
+          handoffAt = report.tick;
+          assert.ok(d.full, "the new owner starts with a full set");
+        }
+        assert.equal(report.tick - lastTick, 1, `no tick skipped: ${lastTick} → ${report.tick}`);
+        lastTick = report.tick;
+        view.apply(asDiff(d, report.tick));
+        assert.ok(view.has(entity), `own entity visible at tick ${report.tick}`);
+      }
+    }
+  }
+  assert.equal(owner, "b", "the player crossed to b");
+  assert.ok(handoffAt > 0);
+  assert.ok(b.owned.get(entity)!.x > 100);
+  assert.equal(
+    b.owned.get(entity)!.session?.lastSeq,
+    seq,
+    "every input applied, acks follow the player",
+  );
+  assert.equal(view.ack, seq, "the client's ack is the last input applied");
+  assert.equal(
+    view.repairs.reentered + view.repairs.unknownUpdates + view.repairs.unknownLeaves,
+    0,
+  );
+  assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("input sent to the old owner after a handoff is forwarded and applied once", () => {
+  const { spaces, step, send, reports } = world();
+  const [a, b] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 99, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  send("a", { op: "input", entity, input: { seq: 1, move: [1, 0] } });
+  step(2);
+  for (let t = 3; t < 8; t++) step(t);
+  assert.ok(b.owned.has(entity));
+  send("a", { op: "input", entity, input: { seq: 2, move: [0, 1] } }); // stale route
+  send("a", { op: "input", entity, input: { seq: 2, move: [0, 1] } }); // duplicate
+  for (let t = 8; t < 12; t++) step(t);
+  const player = b.owned.get(entity)!;
+  assert.equal(player.session?.lastSeq, 2);
+  assert.ok(player.vy > 0, "the forwarded input took effect");
+  assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("a resume token works exactly once, and a detached player is removed after the grace period", async () => {
+  const { spaces, step, send, reports } = world();
+  const [a] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  send("a", { op: "detach", entity, session: "s1" });
+  step(2);
+  reports.length = 0;
+  step(3);
+  assert.equal(reports.flatMap((r) => r.diffs).length, 0, "no diffs while detached");
+  send("a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" });
+  send("b", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" }); // not the owner: silent
+  step(4);
+  assert.deepEqual(reports.flatMap((r) => r.resumed), [{ session: "s1", entity, ok: true }]);
+  assert.ok(reports.flatMap((r) => r.diffs).some((d) => d.full), "a full view after resume");
+  reports.length = 0;
+  send("a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j3" }); // replayed token
+  step(5);
+  assert.deepEqual(reports.flatMap((r) => r.resumed), [{ session: "s1", entity, ok: false }]);
+  send("a", { op: "detach", entity, session: "s1" });
+  step(6);
+  await new Promise((r) => setTimeout(r, 1_100));
+  reports.length = 0;
+  step(7);
+  assert.deepEqual(reports.flatMap((r) => r.gone), [{ session: "s1", entity }]);
+  assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("malformed session commands and reports are rejected with BAD_BATCH", () => {
+  const bad = [
+    new Uint8Array([0xc1]),
+    encodeCommands("g1", []).slice(0, 3),
+  ];
+  for (const bytes of bad) assert.throws(() => decodeCommands(bytes), /Cannot decode batch/);
+  assert.throws(
+    () =>
+      decodeCommands(
+        encodeCommands("g1", [{ op: "input", entity: 1, input: { seq: 1, move: [2, 0] } }]),
+      ),
+    /move\[0\] must be in -1\.\.1/,
+  );
+  assert.throws(() => decodeReport(encodeCommands("g1", [])), /worker must be a string/);
+});
+
+Deno.test("players of a gateway that left the cluster count as disconnected and expire", async () => {
+  const { spaces, step, send, reports } = world();
+  const [a] = spaces;
+  a.players.gatewaysAlive(["g1"]);
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  step(2);
+  assert.equal(a.owned.get(entity)?.session?.detachedAt, 0);
+  a.players.gatewaysAlive([]); // g1 missed its heartbeats
+  step(3);
+  assert.ok(a.owned.get(entity)!.session!.detachedAt > 0);
+  reports.length = 0;
+  step(4);
+  assert.equal(reports.flatMap((r) => r.diffs).length, 0, "no diffs for a gateway that is gone");
+  await new Promise((r) => setTimeout(r, 1_100));
+  step(5);
+  assert.ok(!a.owned.has(entity), "removed after the grace period");
+});
