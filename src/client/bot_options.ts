@@ -2,8 +2,8 @@
 // the bots' flags with their defaults, and strict parsing into validated options.
 import { parseArgs } from "node:util";
 import type { FrameFormat } from "../protocol/client_protocol.ts";
-import { flagError } from "../config/config.ts";
-import { ConfigError } from "../errors.ts";
+import { flagError } from "../config/flags.ts";
+import { configFields, fail } from "../config/config_fields.ts";
 
 /** Validated options of a bots run. */
 export interface BotOptions {
@@ -90,6 +90,8 @@ export function wantsBots(args: readonly string[]): boolean {
   return false;
 }
 
+const FORMATS: readonly FrameFormat[] = ["msgpack", "json"];
+
 const NUMBER_FLAGS = {
   clients: { min: 1, max: 100_000, integer: true },
   duration: { min: 0.1, max: 86_400, integer: false },
@@ -148,21 +150,13 @@ export function parseBotArgs(args: readonly string[]): BotOptions {
     const fallback = BOT_DEFAULTS[flag];
     if (raw === undefined) return fallback;
     const { min, max, integer } = NUMBER_FLAGS[flag];
-    const value = typeof raw === "string" && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
-    if (!(value >= min && value <= max) || (integer && !Number.isInteger(value))) {
-      fail(
-        `--${flag}`,
-        `expected ${integer ? "an integer" : "a number"} in ${min}..${max}, got ${
-          JSON.stringify(raw)
-        }`,
-      );
-    }
-    return value;
+    // Only plain decimals become numbers; anything else is shown as the text it was.
+    const value = typeof raw === "string" && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    return integer
+      ? configFields.integer(value, `--${flag}`, min, max)
+      : configFields.finite(value, `--${flag}`, min, max);
   };
-  const format = values.format ?? BOT_DEFAULTS.format;
-  if (format !== "msgpack" && format !== "json") {
-    fail("--format", `expected "msgpack" or "json", got ${JSON.stringify(format)}`);
-  }
+  const format = configFields.oneOf(values.format ?? BOT_DEFAULTS.format, "--format", FORMATS);
   const name = String(values.name ?? BOT_DEFAULTS.name);
   if (!/^[A-Za-z0-9_.-]{1,20}$/.test(name)) {
     fail("--name", `expected 1-20 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
@@ -197,8 +191,4 @@ function gatewayUrl(text: string): URL {
     fail("--gateway", `expected an http:// or https:// URL, got ${JSON.stringify(text)}`);
   }
   return url;
-}
-
-function fail(field: string, problem: string): never {
-  throw new ConfigError(field, problem);
 }

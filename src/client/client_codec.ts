@@ -19,20 +19,11 @@ import {
   type ServerMessage,
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
-import {
-  array,
-  describe,
-  exactKeys,
-  fail,
-  finite,
-  integer,
-  map,
-  oneOf,
-  packFrame,
-  parseFrame,
-  text,
-  tokenText,
-} from "../protocol/frame_reader.ts";
+import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
+import { describe } from "../protocol/input_reader.ts";
+import { encode } from "../protocol/msgpack.ts";
+
+const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
 
 const CHANNELS: readonly ChatChannel[] = Object.values(ChatChannel);
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -58,7 +49,7 @@ export function encodeClientFrame(
   message: ClientMessage,
   format: FrameFormat,
 ): Uint8Array | string {
-  return format === "json" ? JSON.stringify(message) : packFrame(message);
+  return format === "json" ? JSON.stringify(message) : encode(message);
 }
 
 /**

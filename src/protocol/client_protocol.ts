@@ -2,21 +2,11 @@
 // strict decoder of every frame and the one-shot encoder, msgpack (binary) or JSON (text).
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { EntityData } from "../world/entity.ts";
-import {
-  array,
-  describe,
-  exactKeys,
-  fail,
-  finite,
-  FrameError,
-  integer,
-  map,
-  oneOf,
-  packFrame,
-  parseFrame,
-  text,
-  tokenText,
-} from "./frame_reader.ts";
+import { fail, FrameError, frameFields, parseFrame } from "./frame_reader.ts";
+import { describe } from "./input_reader.ts";
+import { encode } from "./msgpack.ts";
+
+const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
 
 export { FrameError, type FrameErrorCode } from "./frame_reader.ts";
 
@@ -269,7 +259,7 @@ export interface DecodeOptions {
  * assert.deepEqual(input, { op: Op.INPUT, seq: 7, intent: { move: [1, 0] } });
  * assert.throws(
  *   () => decodeClientFrame('{"op":2,"seq":7,"intent":{"move":[2,0]}}', { maxBytes: 8192 }),
- *   /INPUT.intent.move\[0\] must be a finite number in -1..1, got 2/,
+ *   /INPUT.intent.move\[0\] must be a number in -1..1, got 2/,
  * );
  * ```
  */
@@ -366,7 +356,7 @@ export function encodeServerFrame(
       ? { op: Op.DIFF, tick, ack, full: true, enter, update, leave }
       : { op: Op.DIFF, tick, ack, enter, update, leave };
   }
-  return format === "json" ? JSON.stringify(wire) : packFrame(wire);
+  return format === "json" ? JSON.stringify(wire) : encode(wire);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Chat lines relayed between gateways through the coordinator (no external broker): encoding
 // and strict validation of what another gateway sends.
-import { decodeMap, fail, finite, str } from "../sync/batch_codec.ts";
+import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
 import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
 import { encode } from "../protocol/msgpack.ts";
 
@@ -16,6 +16,8 @@ export interface RelayedChat {
   z: number;
 }
 
+const CHANNELS = ["global", "nearby"] as const;
+
 /** Encodes a chat line for the relay. */
 export function encodeRelay(chat: RelayedChat): Uint8Array {
   return encode(chat);
@@ -23,9 +25,9 @@ export function encodeRelay(chat: RelayedChat): Uint8Array {
 
 /** Decodes a relayed chat line; throws BatchError (BAD_BATCH) for anything else. */
 export function decodeRelay(bytes: Uint8Array): RelayedChat {
-  const raw = decodeMap(bytes);
-  const channel = raw.channel;
-  if (channel !== "global" && channel !== "nearby") fail(`channel must be global or nearby`);
+  const raw = decodePeerMap(bytes);
+  const { finite } = peerFields;
+  const channel = peerFields.oneOf(raw.channel, "channel", CHANNELS);
   return {
     gateway: str(raw.gateway, "gateway"),
     channel,

@@ -1,18 +1,16 @@
 // The gateway↔worker session link: commands a gateway sends the worker owning a player's entity
 // (join, input, detach, resume), and what a worker sends each gateway once per tick (AOI diffs
 // of its players, join and resume answers, sessions it removed). msgpack, validated on decode.
-import {
-  decodeMap,
-  fail,
-  finite,
-  int,
-  isPlainObject,
-  list,
-  plain,
-  str,
-} from "../sync/batch_codec.ts";
 import type { EntityData } from "../world/entity.ts";
 import { encode } from "../protocol/msgpack.ts";
+import {
+  decodePeerMap,
+  failPeer as fail,
+  peerFields,
+  peerString as str,
+} from "../protocol/peer_reader.ts";
+
+const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
 /** Version of the session link layout. */
 export const SESSION_WIRE_VERSION = 1;
@@ -90,13 +88,7 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
 }
 
 function move(value: unknown, what: string): number[] {
-  const m = list(value, what);
-  if (m.length < 2 || m.length > 3) fail(`${what} must have 2 or 3 components, got ${m.length}`);
-  return m.map((v, axis) => {
-    const n = finite(v, `${what}[${axis}]`);
-    if (n < -1 || n > 1) fail(`${what}[${axis}] must be in -1..1, got ${n}`);
-    return n;
-  });
+  return list(value, what, 2, 3).map((v, axis) => finite(v, `${what}[${axis}]`, -1, 1));
 }
 
 /** Decodes and validates a gateway's commands; throws BatchError (BAD_BATCH). */
@@ -105,10 +97,9 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
   return {
     gateway: str(raw.g, "gateway"),
     commands: list(raw.c, "commands").map((value, n): GatewayCommand => {
-      const c = list(value, `commands[${n}]`);
       const what = `commands[${n}]`;
-      const arity = (k: number) =>
-        c.length === k || fail(`${what} must have ${k} fields, got ${c.length}`);
+      const c = list(value, what);
+      const arity = (k: number) => tuple(c, what, k);
       switch (c[0]) {
         case OP.join:
           arity(7);
@@ -170,8 +161,7 @@ export function encodeReport(report: WorkerReport): Uint8Array {
 export function decodeReport(bytes: Uint8Array): WorkerReport {
   const raw = top(bytes);
   const pair = (value: unknown, what: string) => {
-    const p = list(value, what);
-    if (p.length !== 2) fail(`${what} must have 2 fields, got ${p.length}`);
+    const p = tuple(value, what, 2);
     return { session: str(p[0], `${what}.session`), entity: int(p[1], `${what}.entity`) };
   };
   return {
@@ -179,20 +169,15 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
     tick: int(raw.t, "tick"),
     diffs: list(raw.d, "diffs").map((value, n) => {
       const what = `diffs[${n}]`;
-      const d = list(value, what);
-      if (d.length !== 7) fail(`${what} must have 7 fields, got ${d.length}`);
-      if (typeof d[3] !== "boolean") fail(`${what}.full must be a boolean`);
+      const d = tuple(value, what, 7);
       return {
         session: str(d[0], `${what}.session`),
         entity: int(d[1], `${what}.entity`),
         ack: int(d[2], `${what}.ack`),
-        full: d[3],
+        full: boolean(d[3], `${what}.full`),
         enter: list(d[4], `${what}.enter`).map((row, k): EnterRow => {
-          const e = list(row, `${what}.enter[${k}]`);
-          if (e.length !== 6 || !isPlainObject(e[5])) {
-            fail(`${what}.enter[${k}] must be [id, type, x, y, z, data]`);
-          }
-          plain(e[5], `${what}.enter[${k}].data`);
+          const e = tuple(row, `${what}.enter[${k}]`, 6);
+          plain(map(e[5], `${what}.enter[${k}].data`), `${what}.enter[${k}].data`);
           return [
             int(e[0], `${what}.enter[${k}].id`),
             str(e[1], `${what}.enter[${k}].type`, 64),
@@ -203,8 +188,7 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
           ];
         }),
         update: list(d[5], `${what}.update`).map((row, k): UpdateRow => {
-          const u = list(row, `${what}.update[${k}]`);
-          if (u.length !== 4) fail(`${what}.update[${k}] must be [id, x, y, z]`);
+          const u = tuple(row, `${what}.update[${k}]`, 4);
           return [
             int(u[0], `${what}.update[${k}].id`),
             finite(u[1], `${what}.update[${k}].x`),
@@ -217,14 +201,11 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
     }),
     joined: list(raw.j, "joined").map((p, n) => pair(p, `joined[${n}]`)),
     resumed: list(raw.r, "resumed").map((value, n) => {
-      const r = list(value, `resumed[${n}]`);
-      if (r.length !== 3 || typeof r[2] !== "boolean") {
-        fail(`resumed[${n}] must be [session, entity, ok]`);
-      }
+      const r = tuple(value, `resumed[${n}]`, 3);
       return {
         session: str(r[0], `resumed[${n}].session`),
         entity: int(r[1], `resumed[${n}].entity`),
-        ok: r[2],
+        ok: boolean(r[2], `resumed[${n}].ok`),
       };
     }),
     gone: list(raw.x, "gone").map((p, n) => pair(p, `gone[${n}]`)),
@@ -232,5 +213,5 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
 }
 
 function top(bytes: Uint8Array): Record<string, unknown> {
-  return decodeMap(bytes, SESSION_WIRE_VERSION);
+  return decodePeerMap(bytes, SESSION_WIRE_VERSION);
 }

@@ -1,13 +1,21 @@
 // The wire codec of worker-to-worker batches: msgpack, one batch per peer per tick, validated
 // field by field on decode so a malformed or hostile batch is rejected whole.
-import { BatchError } from "../errors.ts";
-import { decode, encode } from "../protocol/msgpack.ts";
+import { encode } from "../protocol/msgpack.ts";
+import {
+  decodePeerMap as decodeMap,
+  failPeer as fail,
+  MAX_PEER_MESSAGE_BYTES,
+  peerFields,
+  peerString as str,
+} from "../protocol/peer_reader.ts";
 import type { Entity, EntityData, SessionInfo } from "../world/entity.ts";
 
 /** Version of the batch layout; a batch with another version is rejected. */
 export const BATCH_VERSION = 1;
 /** Largest encoded batch accepted, in bytes. */
-export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+export const MAX_BATCH_BYTES = MAX_PEER_MESSAGE_BYTES;
+
+const { array: list, integer: int, finite, plain, tuple } = peerFields;
 
 /** Full state of an entity as it crosses the wire. */
 export interface EntityState {
@@ -164,104 +172,9 @@ export function encodeBatch(batch: Batch): Uint8Array {
   });
 }
 
-/** Throws a BatchError (BAD_BATCH) with the decoder's message style. */
-export function fail(message: string, cause?: unknown): never {
-  throw new BatchError(`Cannot decode batch: ${message}`, cause ? { cause } : undefined);
-}
-
-/** True for a plain object (a decoded msgpack map). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** A non-negative safe integer, or BAD_BATCH naming `what`. */
-export function int(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    fail(`${what} must be a non-negative integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** A finite number, or BAD_BATCH naming `what`. */
-export function finite(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    fail(`${what} must be a finite number, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** A string of 1..max characters, or BAD_BATCH naming `what`. */
-export function str(value: unknown, what: string, max = 128): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > max) {
-    fail(`${what} must be a string of 1..${max} characters, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** An array, or BAD_BATCH naming `what`. */
-export function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) fail(`${what} must be an array, got ${describe(value)}`);
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (value instanceof Uint8Array) return "binary";
-  if (typeof value === "string") return JSON.stringify(value.slice(0, 32));
-  if (typeof value === "object") return "an object";
-  return String(value);
-}
-
-/** Deepest nesting accepted inside game data. */
-export const MAX_DATA_DEPTH = 16;
-
-/**
- * Why `value` is not plain msgpack data (nil, bool, finite number, string, binary, array, map
- * with string keys, nested at most {@linkcode MAX_DATA_DEPTH} deep), or undefined when it is.
- * Rejects what msgpackr would otherwise let through: the reserved byte 0xc1, timestamps,
- * typed-array extensions.
- */
-export function plainDataProblem(value: unknown, depth = 0): string | undefined {
-  if (depth > MAX_DATA_DEPTH) return `nesting deeper than ${MAX_DATA_DEPTH}`;
-  if (value === null || typeof value === "boolean" || typeof value === "string") return undefined;
-  if (typeof value === "number") return Number.isFinite(value) ? undefined : "a non-finite number";
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = plainDataProblem(item, depth + 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (value instanceof Uint8Array && value.constructor === Uint8Array) return undefined;
-  if (isPlainObject(value)) {
-    for (const key in value) {
-      const problem = plainDataProblem(value[key], depth + 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  const name = (value as { constructor?: { name?: string } })?.constructor?.name;
-  return name === "C1Type"
-    ? "the reserved byte 0xc1"
-    : `an unsupported value (${name ?? typeof value})`;
-}
-
-/** Plain msgpack data (see plainDataProblem), or BAD_BATCH naming `what`. */
-export function plain(value: unknown, what: string): unknown {
-  const problem = plainDataProblem(value);
-  if (problem) fail(`${what} contains ${problem}`);
-  return value;
-}
-
 function entityFromWire(value: unknown, what: string): EntityState {
-  const w = list(value, what);
-  if (w.length !== 9) fail(`${what} must have 9 fields, got ${w.length}`);
-  const data = w[8];
-  if (!isPlainObject(data)) fail(`${what}.data must be a map, got ${describe(data)}`);
-  plain(data, `${what}.data`);
+  const w = tuple(value, what, 9);
+  const data = plain(peerFields.map(w[8], `${what}.data`), `${what}.data`) as EntityData;
   return {
     id: int(w[0], `${what}.id`),
     type: str(w[1], `${what}.type`, 64),
@@ -280,8 +193,7 @@ function sessionToWire(s: SessionInfo): Wire {
 }
 
 function sessionFromWire(value: unknown, what: string): SessionInfo {
-  const w = list(value, what);
-  if (w.length !== 6) fail(`${what} must have 6 fields, got ${w.length}`);
+  const w = tuple(value, what, 6);
   return {
     id: str(w[0], `${what}.id`),
     gateway: str(w[1], `${what}.gateway`),
@@ -290,29 +202,6 @@ function sessionFromWire(value: unknown, what: string): SessionInfo {
     resumeJti: str(w[4], `${what}.resumeJti`),
     detachedAt: finite(w[5], `${what}.detachedAt`),
   };
-}
-
-/**
- * Unpacks msgpack bytes that must hold one map (with `v === version` when given); BAD_BATCH
- * otherwise. Shared by every inter-node message decoder.
- */
-export function decodeMap(bytes: Uint8Array, version?: number): Record<string, unknown> {
-  if (!(bytes instanceof Uint8Array)) fail(`payload must be bytes, got ${describe(bytes)}`);
-  if (bytes.length === 0) fail("payload is empty");
-  if (bytes.length > MAX_BATCH_BYTES) {
-    fail(`length ${bytes.length} exceeds the maximum of ${MAX_BATCH_BYTES} bytes`);
-  }
-  let raw: unknown;
-  try {
-    raw = decode(bytes);
-  } catch (error) {
-    fail(`not valid msgpack (${(error as Error).message})`, error);
-  }
-  if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
-  if (version !== undefined && raw.v !== version) {
-    fail(`version must be ${version}, got ${describe(raw.v)}`);
-  }
-  return raw;
 }
 
 /**
@@ -349,8 +238,7 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       return handoff;
     }),
     interactions: list(raw.i, "interactions").map((value, n) => {
-      const i = list(value, `interactions[${n}]`);
-      if (i.length !== 6) fail(`interactions[${n}] must have 6 fields, got ${i.length}`);
+      const i = tuple(value, `interactions[${n}]`, 6);
       return {
         id: str(i[0], `interactions[${n}].id`),
         source: int(i[1], `interactions[${n}].source`),
@@ -361,8 +249,7 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       };
     }),
     transfers: list(raw.m, "transfers").map((value, n) => {
-      const t = list(value, `transfers[${n}]`);
-      if (t.length !== 6) fail(`transfers[${n}] must have 6 fields, got ${t.length}`);
+      const t = tuple(value, `transfers[${n}]`, 6);
       return {
         cell: int(t[0], `transfers[${n}].cell`),
         epoch: int(t[1], `transfers[${n}].epoch`),
@@ -373,10 +260,12 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       };
     }),
     acks: list(raw.a, "acks").map((value, n) => {
-      const a = list(value, `acks[${n}]`);
-      if (a.length !== 3) fail(`acks[${n}] must have 3 fields, got ${a.length}`);
-      if (typeof a[2] !== "boolean") fail(`acks[${n}].ok must be a boolean, got ${describe(a[2])}`);
-      return { cell: int(a[0], `acks[${n}].cell`), epoch: int(a[1], `acks[${n}].epoch`), ok: a[2] };
+      const a = tuple(value, `acks[${n}]`, 3);
+      return {
+        cell: int(a[0], `acks[${n}].cell`),
+        epoch: int(a[1], `acks[${n}].epoch`),
+        ok: peerFields.boolean(a[2], `acks[${n}].ok`),
+      };
     }),
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeServerFrame, encodeClientFrame } from "../../src/client/client_codec.ts";
 import { FrameError, Op, type WelcomeMessage } from "../../src/protocol/client_protocol.ts";
-import { packFrame } from "../../src/protocol/frame_reader.ts";
+import { encode as packFrame } from "../../src/protocol/msgpack.ts";
 
 const WELCOME: WelcomeMessage = {
   op: Op.WELCOME,
@@ -51,7 +51,7 @@ Deno.test("server frames that break the protocol are refused naming the field", 
     [{ ...diff, enter: [[1, "", 0, 0, 0]] }, /DIFF.enter\[0\].type must be 1..64 characters/],
     [{ ...diff, enter: [[1, "npc", 0, 0, 0, [1]]] }, /DIFF.enter\[0\].data must be a map/],
     [{ ...diff, update: [[1, 0, 0, "0"]] }, /DIFF.update\[0\].z must be a finite number/],
-    [{ ...diff, leave: [-1] }, /DIFF.leave\[0\] must be an integer/],
+    [{ ...diff, leave: [-1] }, /DIFF.leave\[0\] must be a non-negative integer/],
     [
       { op: Op.CHAT, from: "x".repeat(33), channel: "global", text: "hi", time: 1 },
       /CHAT.from must be 1..32/,

@@ -173,7 +173,7 @@ Deno.test("malformed session commands and reports are rejected with BAD_BATCH", 
       decodeCommands(
         encodeCommands("g1", [{ op: "input", entity: 1, input: { seq: 1, move: [2, 0] } }]),
       ),
-    /move\[0\] must be in -1\.\.1/,
+    /move\[0\] must be a number in -1\.\.1/,
   );
   assert.throws(() => decodeReport(encodeCommands("g1", [])), /worker must be a string/);
 });

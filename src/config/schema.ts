@@ -1,0 +1,213 @@
+// The shape of a node's configuration: every key's type, its documented default and the fixed
+// limits, shared by the file parser, the flags and the help text.
+
+/** Which part of the cluster this process runs; "all" runs everything in one process. */
+export type Role = "all" | "coordinator" | "worker" | "gateway";
+
+/** Limits and timings of a session gateway (docs/protocol.md, "Limits"). */
+export interface GatewayConfig {
+  /** Largest client frame, bytes. */
+  maxFrameBytes: number;
+  /** Client frames per second (token bucket refill) and burst (bucket size). */
+  framesPerSecond: number;
+  frameBurst: number;
+  chatPerSecond: number;
+  chatBurst: number;
+  /** Refusals within `strikeWindowMs` before the connection is closed. */
+  strikeLimit: number;
+  strikeWindowMs: number;
+  /** Time allowed between connect and HELLO. */
+  helloTimeoutMs: number;
+  /** Silence allowed after WELCOME. */
+  idleTimeoutMs: number;
+  /** DIFFs queued for a slow reader before they collapse into one snapshot. */
+  maxQueuedDiffs: number;
+  /** Ticks a reader may stay behind before it is closed. */
+  maxBehindTicks: number;
+  maxQueuedFrames: number;
+  maxQueuedBytes: number;
+  /** How long a dropped session can be resumed. */
+  resumeGraceMs: number;
+  /** Lifetime of login tokens. */
+  tokenTtlMs: number;
+}
+/** Lowest log level that is written. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Shape of the world and its grid; the coordinator's copy is authoritative. */
+export interface WorldConfig {
+  dims: 2 | 3;
+  /** Extent per axis, one entry per dimension. */
+  size: number[];
+  /** Edge length of one grid cell, the unit of ownership and handoff. */
+  cellSize: number;
+}
+
+/** Settings of the built-in demo game (wandering NPCs and a bump interaction). */
+export interface DemoGameConfig {
+  npcs: number;
+  speed: number;
+  bumpRadius: number;
+  bumpCooldownTicks: number;
+  seed: number;
+  /** A crowd: this fraction of NPCs spawns at `hotspot.at` and stays within `radius` of it. */
+  hotspot: { at: number[]; radius: number; fraction: number };
+}
+
+/** Weights of the load estimate per cell: a·entities + b·players + c·interactions/s. */
+export interface LoadWeights {
+  entities: number;
+  players: number;
+  interactions: number;
+}
+
+/** When and how the coordinator moves cells between workers. */
+export interface RebalanceConfig {
+  enabled: boolean;
+  /** Act when the most loaded worker exceeds the least loaded by this ratio... */
+  ratio: number;
+  /** ...for at least this long... */
+  sustainMs: number;
+  /** ...and the hottest worker carries at least this much load. */
+  minLoad: number;
+  /** Quiet time for a worker after it took part in a migration. */
+  cooldownMs: number;
+  /** How often the coordinator considers moves. */
+  intervalMs: number;
+}
+
+/** Claiming and returning warm pool workers; 0 disables a threshold. */
+export interface AutoscaleConfig {
+  /** Claim a spare when every active worker's load is above this... */
+  highWater: number;
+  /** ...return one when every active worker's load is below this... */
+  lowWater: number;
+  /** ...for at least this long. */
+  sustainMs: number;
+}
+
+/** A fully validated node configuration. */
+export interface Config {
+  role: Role;
+  /** "" means: generate one at start-up. */
+  nodeId: string;
+  /** HTTP bind host. */
+  host: string;
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  /** gRPC port; 0 picks a free one. */
+  grpcPort: number;
+  /** Host other nodes dial to reach this node. */
+  advertiseHost: string;
+  static_dir: string;
+  /** "host:port" of the coordinator's gRPC server. */
+  coordinator: string;
+  /** Cluster secret; "" only in role "all", where the caller generates a random one. */
+  secret: string;
+  logLevel: LogLevel;
+  /** Worker threads started by role "all". */
+  workers: number;
+  /** The coordinator assigns cells once this many workers have registered. */
+  minWorkers: number;
+  /** A worker registers as a warm spare instead of taking cells. */
+  pool: boolean;
+  world: WorldConfig;
+  tickHz: number;
+  /** Radius within which a client sees entities. */
+  aoiRadius: number;
+  /** Width of the border band mirrored to neighbouring cells as ghosts. */
+  ghostMargin: number;
+  heartbeatMs: number;
+  /** A worker silent for this long is considered dead. */
+  workerTimeoutMs: number;
+  /** How long a draining worker waits for its cells to move before it gives up. */
+  drainTimeoutMs: number;
+  load: LoadWeights;
+  rebalance: RebalanceConfig;
+  autoscale: AutoscaleConfig;
+  /** SQLite file of registered accounts (":memory:" keeps them in memory). */
+  storage: string;
+  /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
+  spatialIndex: "grid" | "rbush";
+  gateway: GatewayConfig;
+  game: DemoGameConfig;
+}
+
+/** The gRPC port a coordinator listens on unless told otherwise; other roles default to 0. */
+export const COORDINATOR_GRPC_PORT = 7070;
+/** Upper bound on the number of grid cells, product over axes of ceil(size / cellSize). */
+export const MAX_CELLS = 1_000_000;
+/** Minimum length of the cluster secret. */
+export const MIN_SECRET_LENGTH = 16;
+
+/**
+ * Defaults for every key. `grpcPort` is the non-coordinator default
+ * ({@linkcode COORDINATOR_GRPC_PORT} for role "coordinator"); `world.size` defaults to 1000 per
+ * axis of `world.dims`.
+ */
+export const DEFAULTS: Readonly<Config> = deepFreeze({
+  role: "all",
+  nodeId: "",
+  host: "127.0.0.1",
+  port: 8080,
+  grpcPort: 0,
+  advertiseHost: "127.0.0.1",
+  static_dir: "static",
+  coordinator: "127.0.0.1:7070",
+  secret: "",
+  logLevel: "info",
+  workers: 2,
+  minWorkers: 2,
+  pool: false,
+  world: { dims: 2, size: [1000, 1000], cellSize: 100 },
+  tickHz: 20,
+  aoiRadius: 50,
+  ghostMargin: 60,
+  heartbeatMs: 1000,
+  workerTimeoutMs: 5000,
+  drainTimeoutMs: 30000,
+  load: { entities: 1, players: 10, interactions: 0.5 },
+  rebalance: {
+    enabled: true,
+    ratio: 1.5,
+    sustainMs: 3000,
+    minLoad: 50,
+    cooldownMs: 5000,
+    intervalMs: 1000,
+  },
+  autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
+  storage: "zonescaler.sqlite",
+  spatialIndex: "grid",
+  gateway: {
+    maxFrameBytes: 8192,
+    framesPerSecond: 60,
+    frameBurst: 120,
+    chatPerSecond: 1,
+    chatBurst: 5,
+    strikeLimit: 50,
+    strikeWindowMs: 10_000,
+    helloTimeoutMs: 5_000,
+    idleTimeoutMs: 30_000,
+    maxQueuedDiffs: 4,
+    maxBehindTicks: 100,
+    maxQueuedFrames: 256,
+    maxQueuedBytes: 1_048_576,
+    resumeGraceMs: 15_000,
+    tokenTtlMs: 86_400_000,
+  },
+  game: {
+    npcs: 400,
+    speed: 40,
+    bumpRadius: 4,
+    bumpCooldownTicks: 20,
+    seed: 1,
+    hotspot: { at: [0, 0], radius: 0, fraction: 0 },
+  },
+});
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (typeof inner === "object" && inner !== null) deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}
