@@ -6,7 +6,7 @@ import type { Config } from "../src/config/config.ts";
 import { controlRoutes } from "../src/cluster/control_api.ts";
 import { CodedError } from "../src/errors.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
-import { Grid } from "../src/world/grid.ts";
+import { gridOf, worldSpecOf, worldSummary } from "../src/world/world_spec.ts";
 import { workerLoads } from "../src/cluster/load_estimate.ts";
 import { json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
@@ -46,17 +46,8 @@ export async function startCoordinator(
   log: Logger,
   extraRoutes: ExtraRoutes = {},
 ): Promise<CoordinatorHandle> {
-  const grid = new Grid(config.world);
-  const worldStartMs = Date.now();
-  const worldSpec = {
-    dims: config.world.dims,
-    size: config.world.size,
-    cellSize: config.world.cellSize,
-    tickHz: config.tickHz,
-    aoiRadius: config.aoiRadius,
-    ghostMargin: config.ghostMargin,
-    worldStartMs,
-  };
+  const worldSpec = worldSpecOf(config, Date.now());
+  const grid = gridOf(worldSpec);
   const watchers = new Set<grpc.ServerWritableStream<unknown, MapUpdate>>();
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
@@ -285,12 +276,7 @@ export async function startCoordinator(
         const loads = workerLoads(registry.map.owners, cellLoads, registry.workers.keys());
         return json({
           epoch: registry.map.epoch,
-          world: {
-            ...config.world,
-            tickHz: config.tickHz,
-            aoiRadius: config.aoiRadius,
-            ghostMargin: config.ghostMargin,
-          },
+          world: worldSummary(worldSpec),
           workers: [...registry.workers.values()].map((w) => ({
             id: w.id,
             grpcAddress: w.grpcAddress,

@@ -9,7 +9,7 @@ import { frameFormatOf } from "../src/protocol/client_protocol.ts";
 import type { Config } from "../src/config/config.ts";
 import { readJsonObject } from "../src/cluster/control_api.ts";
 import { CodedError, ErrorCode } from "../src/errors.ts";
-import { Grid } from "../src/world/grid.ts";
+import { gridOf } from "../src/world/world_spec.ts";
 import { httpStatusOf, json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { parseLoginRequest } from "../src/session/login_request.ts";
@@ -201,7 +201,7 @@ export async function startGateway(
   log.node = id;
   metrics.node = id;
   const world = reply.world;
-  const grid = new Grid({ dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize });
+  const grid = gridOf(world);
 
   // Commands to workers, batched per worker until the end of the current task.
   const outbox = new Map<string, GatewayCommand[]>();

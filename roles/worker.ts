@@ -4,7 +4,7 @@ import { decodeBatch, encodeBatch } from "../src/sync/batch_codec.ts";
 import type { Config } from "../src/config/config.ts";
 import { demoGame } from "../src/games/demo.ts";
 import type { GameDefinition } from "../src/sim/game.ts";
-import { Grid } from "../src/world/grid.ts";
+import { spaceWorldOf } from "../src/world/world_spec.ts";
 import { json, jsonError, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
@@ -226,14 +226,12 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   metrics.node = id;
   request.nodeId = id; // re-register under the same id after a coordinator restart
   const world = reply.world;
-  const grid = new Grid({ dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize });
+  const { grid, ...timings } = spaceWorldOf(world);
   const liveSpace = new Space({
     id,
     index: reply.workerIndex,
     grid,
-    tickHz: world.tickHz,
-    ghostMargin: world.ghostMargin,
-    aoiRadius: world.aoiRadius,
+    ...timings,
     resumeGraceMs: config.gateway.resumeGraceMs,
     spatialIndex: config.spatialIndex,
     game: demoGame as GameDefinition<unknown>,

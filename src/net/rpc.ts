@@ -7,16 +7,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 /** Metadata key carrying the cluster secret on every inter-node call. */
 export const SECRET_METADATA = "zs-secret";
 
-/** World parameters the coordinator hands every worker at registration. */
-export interface WorldSpec {
-  dims: number;
-  size: number[];
-  cellSize: number;
-  tickHz: number;
-  aoiRadius: number;
-  ghostMargin: number;
-  worldStartMs: number;
-}
+export type { WorldSpec } from "../world/world_spec.ts";
+import type { WorldSpec } from "../world/world_spec.ts";
 
 export interface RegisterRequest {
   nodeId: string;

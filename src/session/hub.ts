@@ -22,7 +22,7 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
 import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
-import type { WorldSpec } from "../net/rpc.ts";
+import { boundsOf, type WorldSpec } from "../world/world_spec.ts";
 import { SendQueue } from "./send_queue.ts";
 import type { GatewayCommand, SessionDiff, WorkerReport } from "./session_wire.ts";
 
@@ -461,7 +461,7 @@ export class SessionHub {
       resumeToken,
       resumeGraceMs: this.config.resumeGraceMs,
       resumed,
-      world: { dims: world.dims as 2 | 3, size: world.size, cellSize: world.cellSize },
+      world: boundsOf(world),
       tickHz: world.tickHz,
       aoiRadius: world.aoiRadius,
     });

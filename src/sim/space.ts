@@ -12,7 +12,7 @@ import {
   type Transfer,
   type TransferAck,
 } from "../sync/batch_codec.ts";
-import type { Entity, EntityData } from "../world/entity.ts";
+import { type Entity, type EntityData, makeEntity } from "../world/entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
@@ -636,19 +636,17 @@ export class Space {
         if (id !== undefined && (!Number.isSafeInteger(id) || id <= 0 || id >= WORLD_ID_LIMIT)) {
           throw new RangeError(`Cannot spawn: id ${id} is outside 1..${WORLD_ID_LIMIT - 1}`);
         }
-        const entity: Entity = {
-          id: id ?? space.#nextId++,
+        const entity = makeEntity(
+          id ?? space.#nextId++,
           type,
-          x: grid.clampAxis(0, position.x),
-          y: grid.clampAxis(1, position.y),
-          z: grid.dims === 3 ? grid.clampAxis(2, position.z ?? 0) : 0,
-          vx: 0,
-          vy: 0,
-          vz: 0,
+          {
+            x: grid.clampAxis(0, position.x),
+            y: grid.clampAxis(1, position.y),
+            z: grid.dims === 3 ? grid.clampAxis(2, position.z ?? 0) : 0,
+          },
           data,
-          cell: -1,
-          owner: space.id,
-        };
+          space.id,
+        );
         entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
         space.owned.set(entity.id, entity);
         space.index.upsert(entity);

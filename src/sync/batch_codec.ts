@@ -8,7 +8,7 @@ import {
   peerFields,
   peerString as str,
 } from "../protocol/peer_reader.ts";
-import type { Entity, EntityData, SessionInfo } from "../world/entity.ts";
+import type { EntityData, EntityState, SessionInfo } from "../world/entity.ts";
 
 /** Version of the batch layout; a batch with another version is rejected. */
 export const BATCH_VERSION = 1;
@@ -17,18 +17,7 @@ export const MAX_BATCH_BYTES = MAX_PEER_MESSAGE_BYTES;
 
 const { array: list, integer: int, finite, plain, tuple } = peerFields;
 
-/** Full state of an entity as it crosses the wire. */
-export interface EntityState {
-  id: number;
-  type: string;
-  x: number;
-  y: number;
-  z: number;
-  vx: number;
-  vy: number;
-  vz: number;
-  data: EntityData;
-}
+export { type EntityState, stateOf } from "../world/entity.ts";
 
 /** An entity moving to a new owner: `tick` is the last tick the sender owned it. */
 export interface Handoff {
@@ -116,9 +105,10 @@ export function isEmptyBatch(batch: Batch): boolean {
 export function checksumOf(states: Iterable<EntityState>): number {
   let sum = 0;
   for (const s of states) {
-    const text = `${s.id}|${s.type}|${s.x}|${s.y}|${s.z}|${s.vx}|${s.vy}|${s.vz}|${
-      JSON.stringify(s.data, binaryAsArray)
-    }`;
+    // The wire record in order, data as JSON: the same text on every node.
+    const record = entityToWire(s);
+    record[DATA_FIELD] = JSON.stringify(s.data, binaryAsArray);
+    const text = record.join("|");
     let h = 2166136261;
     for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
     sum = (sum + (h >>> 0)) >>> 0;
@@ -130,26 +120,14 @@ function binaryAsArray(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Array.from(value) : value;
 }
 
-/** Snapshot of an entity's state for the wire (the data object is shared, not copied). */
-export function stateOf(entity: Entity): EntityState {
-  return {
-    id: entity.id,
-    type: entity.type,
-    x: entity.x,
-    y: entity.y,
-    z: entity.z,
-    vx: entity.vx,
-    vy: entity.vy,
-    vz: entity.vz,
-    data: entity.data,
-  };
-}
-
 type Wire = unknown[];
 
+/** The wire record of an entity state: the field order of {@linkcode EntityState}. */
 function entityToWire(s: EntityState): Wire {
   return [s.id, s.type, s.x, s.y, s.z, s.vx, s.vy, s.vz, s.data];
 }
+const ENTITY_FIELDS = 9;
+const DATA_FIELD = 8;
 
 /** Encodes a batch once; the result is sent as the payload of one gRPC message. */
 export function encodeBatch(batch: Batch): Uint8Array {
@@ -173,8 +151,8 @@ export function encodeBatch(batch: Batch): Uint8Array {
 }
 
 function entityFromWire(value: unknown, what: string): EntityState {
-  const w = tuple(value, what, 9);
-  const data = plain(peerFields.map(w[8], `${what}.data`), `${what}.data`) as EntityData;
+  const w = tuple(value, what, ENTITY_FIELDS);
+  const data = plain(peerFields.map(w[DATA_FIELD], `${what}.data`), `${what}.data`) as EntityData;
   return {
     id: int(w[0], `${what}.id`),
     type: str(w[1], `${what}.type`, 64),

@@ -2,7 +2,7 @@
 // border band of another worker's cells, the per-peer create/update/delete diff each tick, and
 // applying a peer's batch to the table of read-only ghosts.
 import type { Batch } from "./batch_codec.ts";
-import type { Entity } from "../world/entity.ts";
+import { assignState, type Entity, makeEntity } from "../world/entity.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 
@@ -183,32 +183,13 @@ export class GhostTable {
           continue;
         }
         if (!ghost) {
-          ghost = {
-            id: state.id,
-            type: state.type,
-            x: 0,
-            y: 0,
-            z: 0,
-            vx: 0,
-            vy: 0,
-            vz: 0,
-            data: {},
-            cell: -1,
-            owner: from,
-          };
+          ghost = makeEntity(state.id, state.type, state, state.data, from);
           this.ghosts.set(state.id, ghost);
           stats.created++;
         } else {
           stats.updated++;
         }
-        ghost.type = state.type;
-        ghost.x = state.x;
-        ghost.y = state.y;
-        ghost.z = state.z;
-        ghost.vx = state.vx;
-        ghost.vy = state.vy;
-        ghost.vz = state.vz;
-        ghost.data = state.data;
+        assignState(ghost, state);
         ghost.owner = from;
         ghost.cell = grid.cellOf(state.x, state.y, state.z);
         this.#writtenAt.set(state.id, batch.tick);

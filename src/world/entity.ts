@@ -4,11 +4,10 @@
 export type EntityData = Record<string, unknown>;
 
 /**
- * One entity. Owned entities are simulated by exactly one worker; ghosts are read-only
- * copies of another worker's entities near a border. Records are allocated once per entity,
- * never per tick.
+ * The state of an entity that crosses the wire (batches, handoffs, transfers): the one field
+ * list. {@linkcode Entity} adds what each worker keeps locally.
  */
-export interface Entity {
+export interface EntityState {
   id: number;
   type: string;
   x: number;
@@ -18,6 +17,14 @@ export interface Entity {
   vy: number;
   vz: number;
   data: EntityData;
+}
+
+/**
+ * One entity. Owned entities are simulated by exactly one worker; ghosts are read-only
+ * copies of another worker's entities near a border. Records are allocated once per entity,
+ * never per tick.
+ */
+export interface Entity extends EntityState {
   /** Cell holding (x, y, z); maintained by the space, not the game. */
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
@@ -40,12 +47,22 @@ export interface SessionInfo {
   detachedAt: number;
 }
 
-/** A new entity record with zero velocity. */
+/**
+ * A new entity record with zero velocity, owned by `owner` (default: nobody yet).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const e = makeEntity(7, "npc", { x: 1, y: 2 });
+ * assert.deepEqual(stateOf(e), { id: 7, type: "npc", x: 1, y: 2, z: 0, vx: 0, vy: 0, vz: 0, data: {} });
+ * ```
+ */
 export function makeEntity(
   id: number,
   type: string,
   position: { x: number; y: number; z?: number },
   data: EntityData = {},
+  owner = "",
 ): Entity {
   return {
     id,
@@ -58,6 +75,34 @@ export function makeEntity(
     vz: 0,
     data,
     cell: -1,
-    owner: "",
+    owner,
   };
+}
+
+/** Snapshot of an entity's state for the wire (the data object is shared, not copied). */
+export function stateOf(entity: EntityState): EntityState {
+  return {
+    id: entity.id,
+    type: entity.type,
+    x: entity.x,
+    y: entity.y,
+    z: entity.z,
+    vx: entity.vx,
+    vy: entity.vy,
+    vz: entity.vz,
+    data: entity.data,
+  };
+}
+
+/** Copies `state` into an existing record in place (ghost updates allocate nothing). */
+export function assignState(target: Entity, state: EntityState): void {
+  target.id = state.id;
+  target.type = state.type;
+  target.x = state.x;
+  target.y = state.y;
+  target.z = state.z;
+  target.vx = state.vx;
+  target.vy = state.vy;
+  target.vz = state.vz;
+  target.data = state.data;
 }
