@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { BotClient } from "../src/client/bot_client.ts";
 import { BotMetrics, Samples } from "../src/client/bot_report.ts";
-import { mulberry32 } from "../src/games/demo.ts";
+import { mulberry32 } from "../src/sim/random.ts";
 import { percentiles } from "../src/observe/percentiles.ts";
 import type { BotWindow } from "./bot_result.ts";
 

@@ -11,7 +11,7 @@ import {
   type ProgressSample,
   progressSample,
 } from "./bot_report.ts";
-import { mulberry32 } from "../games/demo.ts";
+import { mulberry32 } from "../sim/random.ts";
 
 /** How often the progress line is printed, ms. */
 export const PROGRESS_INTERVAL_MS = 1000;

@@ -2,6 +2,7 @@
 // and bump into each other; a bump pushes the target away and counts on it.
 import { defineGame, type GameContext } from "../sim/game.ts";
 import type { Entity } from "../world/entity.ts";
+import { mulberry32 } from "../sim/random.ts";
 
 /** Options of the demo game (config key `game`). */
 export interface DemoOptions {
@@ -33,18 +34,6 @@ export function npcSpawn(i: number, options: DemoOptions, size: readonly number[
     );
   }
   return size.map((extent) => r() * extent);
-}
-
-/** Small, fast seeded PRNG (public domain mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function setHeading(e: Entity, ctx: GameContext, speed: number): void {

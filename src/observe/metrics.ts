@@ -3,7 +3,6 @@
 // the hot paths already keep (space counters, link traffic) are read at scrape time.
 import client from "prom-client";
 import type { ErrorCode } from "../errors.ts";
-import type { SpaceCounters } from "../sim/space.ts";
 
 /** Transports counted in `zs_messages_total` and `zs_bytes_total`. */
 export const Transport = { GRPC_SYNC: "grpc_sync", HTTP: "http" } as const;
@@ -27,7 +26,7 @@ export function trafficCounts(): TrafficCounts {
 export interface WorkerView {
   owned: { readonly size: number };
   ghosts: { readonly size: number };
-  counters: Pick<SpaceCounters, "handoffsIn" | "handoffsOut">;
+  counters: { readonly handoffsIn: number; readonly handoffsOut: number };
 }
 
 /** What a coordinator shows at scrape time (a `Registry` fits). */

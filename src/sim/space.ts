@@ -21,7 +21,14 @@ import type { GatewayCommand, WorkerReport } from "../session/session_wire.ts";
 import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
 import { GhostSender, GhostTable } from "../sync/ghosts.ts";
-import { mulberry32 } from "../games/demo.ts";
+import { fnv1a, mulberry32 } from "./random.ts";
+import {
+  gridBucketSize,
+  rbushSlack,
+  type SpaceTicks,
+  spaceTicks,
+  type SpaceTimings,
+} from "./space_tuning.ts";
 import type { Logger } from "../observe/log.ts";
 
 /** A change of ownership as recorded in the space's log (for audits and tests). */
@@ -101,14 +108,16 @@ export interface SpaceOptions {
   spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
   resumeGraceMs?: number;
+  /** Lifetimes of the space's waits and memories, in ms (defaults: SPACE_TIMINGS). */
+  timings?: Partial<SpaceTimings>;
+  /** Bucket edge of the grid index (default: gridBucketSize(cellSize)). */
+  gridBucketSize?: number;
+  /** Fat-box slack of the rbush index (default: rbushSlack(cellSize)). */
+  rbushSlack?: number;
 }
 
+/** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
 const MAX_HOPS = 8;
-/** Ticks a batch from a newer map epoch waits for that map before it is applied anyway. */
-const EPOCH_WAIT_TICKS = 40;
-/** Ticks before an unacknowledged transfer is sent again. */
-const RESEND_TICKS = 40;
-const FORWARD_TICKS = 200;
 
 /** One worker's simulation of the cells it owns. */
 export class Space {
@@ -133,6 +142,8 @@ export class Space {
   tick = -1;
 
   #options: SpaceOptions;
+  /** The timings as tick counts at this space's tick rate. */
+  #ticks: SpaceTicks;
   #sender = new GhostSender();
   #inbox: Array<{ batch: Batch; seen: number }> = [];
   /** Cells this worker lost in the latest map and must hand over at its next tick. */
@@ -164,13 +175,15 @@ export class Space {
     this.id = options.id;
     this.grid = options.grid;
     // A uniform grid by default; an rbush of fat boxes on request (bench compares them).
+    const { cellSize } = options.grid;
     this.index = options.spatialIndex === "rbush"
-      ? new SpatialIndex(Math.max(1, options.grid.cellSize / 20))
-      : new GridIndex(options.grid.size, Math.max(4, options.grid.cellSize / 4));
+      ? new SpatialIndex(options.rbushSlack ?? rbushSlack(cellSize))
+      : new GridIndex(options.grid.size, options.gridBucketSize ?? gridBucketSize(cellSize));
+    this.#ticks = spaceTicks(options.timings ?? {}, options.tickHz);
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount);
     this.#nextId = (options.index + 1) * WORLD_ID_LIMIT;
-    this.#ctx = this.#makeContext(mulberry32((options.seed ?? 1) ^ hash(options.id)));
+    this.#ctx = this.#makeContext(mulberry32((options.seed ?? 1) ^ fnv1a(options.id)));
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
@@ -292,7 +305,7 @@ export class Space {
     );
     this.players.collect(this.#host);
     for (const [peer, batch] of this.#out) if (isEmptyBatch(batch)) this.#out.delete(peer);
-    if (tick % FORWARD_TICKS === 0) this.#expire(tick);
+    if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return this.#out;
   }
 
@@ -331,7 +344,8 @@ export class Space {
       const batch = entry.batch;
       // Apply after the sender's tick, and only once our map is as new as the sender's (it may
       // hand us cells we have not heard of yet); an overdue map does not hold a batch forever.
-      const waitingForMap = batch.epoch > this.map.epoch && tick - entry.seen < EPOCH_WAIT_TICKS;
+      const waitingForMap = batch.epoch > this.map.epoch &&
+        tick - entry.seen < this.#ticks.epochWait;
       if (batch.tick >= tick || waitingForMap) {
         later.push(entry);
         continue;
@@ -442,7 +456,7 @@ export class Space {
     this.#lostCells.clear();
     // Resend what was refused or not acknowledged in time, exactly as first sent.
     for (const outgoing of this.#outgoing.values()) {
-      if (tick - outgoing.sentAt < RESEND_TICKS) continue;
+      if (tick - outgoing.sentAt < this.#ticks.transferResend) continue;
       outgoing.sentAt = tick;
       const batch = this.#batchFor(outgoing.to);
       batch.transfers.push(outgoing.transfer);
@@ -462,7 +476,7 @@ export class Space {
       // Our map says someone else owns it now: pass it on rather than hold it.
       this.#batchFor(owner).handoffs.push({ ...handoff, hops: handoff.hops + 1 });
       // It never became ours, so no ownership is recorded here; the receiver records it.
-      this.#forward.set(state.id, { owner, until: tick + FORWARD_TICKS });
+      this.#forward.set(state.id, { owner, until: tick + this.#ticks.forward });
       this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
       return;
     }
@@ -555,7 +569,7 @@ export class Space {
       }
       this.ghosts.keepAsGhost(e, owner, tick);
       this.#sender.handedOff(e.id, owner);
-      this.#forward.set(e.id, { owner, until: tick + FORWARD_TICKS });
+      this.#forward.set(e.id, { owner, until: tick + this.#ticks.forward });
       this.counters.handoffsOut++;
       this.#record("release", e.id, owner, tick);
     }
@@ -567,10 +581,10 @@ export class Space {
   #expire(tick: number): void {
     for (const [id, f] of this.#forward) if (f.until < tick) this.#forward.delete(id);
     for (const [id, at] of this.#applied) {
-      if (at + FORWARD_TICKS * 2 < tick) this.#applied.delete(id);
+      if (at + this.#ticks.appliedMemory < tick) this.#applied.delete(id);
     }
     for (const [key, at] of this.#accepted) {
-      if (at + FORWARD_TICKS * 5 < tick) this.#accepted.delete(key);
+      if (at + this.#ticks.acceptedMemory < tick) this.#accepted.delete(key);
     }
   }
 
@@ -661,10 +675,4 @@ export class Space {
       },
     };
   }
-}
-
-function hash(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
 }

@@ -1,6 +1,7 @@
 // The wire codec of worker-to-worker batches: msgpack, one batch per peer per tick, validated
 // field by field on decode so a malformed or hostile batch is rejected whole.
 import { encode } from "../protocol/msgpack.ts";
+import { fnv1a } from "../sim/random.ts";
 import {
   decodePeerMap as decodeMap,
   failPeer as fail,
@@ -108,10 +109,7 @@ export function checksumOf(states: Iterable<EntityState>): number {
     // The wire record in order, data as JSON: the same text on every node.
     const record = entityToWire(s);
     record[DATA_FIELD] = JSON.stringify(s.data, binaryAsArray);
-    const text = record.join("|");
-    let h = 2166136261;
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-    sum = (sum + (h >>> 0)) >>> 0;
+    sum = (sum + fnv1a(record.join("|"))) >>> 0;
   }
   return sum;
 }

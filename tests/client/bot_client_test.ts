@@ -7,7 +7,7 @@ import {
   Op,
   type ServerMessage,
 } from "../../src/protocol/client_protocol.ts";
-import { mulberry32 } from "../../src/games/demo.ts";
+import { mulberry32 } from "../../src/sim/random.ts";
 
 Deno.test("the walk turns a little each step and heads inwards near the world's edges", () => {
   const random = mulberry32(5);

@@ -8,7 +8,7 @@ import {
   progressSample,
   Samples,
 } from "../../src/client/bot_report.ts";
-import { mulberry32 } from "../../src/games/demo.ts";
+import { mulberry32 } from "../../src/sim/random.ts";
 
 const CONTEXT = { clients: 4, durationSeconds: 10, connectedSeconds: 40, botCpuPercent: 12.345 };
 
