@@ -247,7 +247,9 @@ export function describe(value: unknown): string {
   if (typeof value === "string") {
     return value.length > 32 ? `${JSON.stringify(value.slice(0, 32))}...` : JSON.stringify(value);
   }
-  if (typeof value === "object") return "a map";
+  if (typeof value === "object") {
+    return isPlainObject(value) ? "a map" : plainDataProblem(value) ?? "an object";
+  }
   return String(value);
 }
 

@@ -1,41 +1,32 @@
 // The gateway's sessions: one per WebSocket. HELLO (login token or resume token) → join or
-// resume on the owning worker → WELCOME; inputs routed to whichever worker last reported the
-// player; workers' AOI diffs merged by a ClientView into one continuous stream; chat; limits.
-import { newTokenId, verifyToken } from "./login_tokens.ts";
+// resume on the owning worker → WELCOME (handshake.ts); inputs routed to whichever worker last
+// reported the player; workers' AOI diffs merged by a ClientView into one continuous stream and
+// written with back-pressure (session_writer.ts); chat; limits; HELLO and idle timers.
 import type { RelayedChat } from "./chat_relay.ts";
 import {
   type ClientMessage,
   CloseCode,
   closeCodeFor,
-  type DiffMessage,
+  decodeClientFrame,
   encodeServerFrame,
   FrameError,
   type FrameFormat,
   Op,
-  PROTOCOL_VERSION,
   type ServerMessage,
 } from "../protocol/client_protocol.ts";
-import { decodeClientFrame } from "../protocol/client_protocol.ts";
-import { ClientView } from "./client_view.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
-import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
-import { boundsOf, type WorldSpec } from "../world/world_spec.ts";
-import { SendQueue } from "./send_queue.ts";
-import type { GatewayCommand, SessionDiff, WorkerReport } from "./session_wire.ts";
+import type { WorldSpec } from "../world/world_spec.ts";
+import type { WorkerReport } from "./session_wire.ts";
+import { ClientSession, diffMessage } from "./client_session.ts";
+import { Handshake } from "./handshake.ts";
+import type { HubTransport } from "./hub_transport.ts";
+import { SessionWriter } from "./session_writer.ts";
+import { systemTimers, type TimerId, type Timers } from "./timers.ts";
 
-/** What the hub needs from the gateway around it. */
-export interface HubTransport {
-  readonly gatewayId: string;
-  /** Owner of the cell at a point under the current map ("" before the world is split). */
-  ownerAt(x: number, y: number, z: number): string;
-  /** Every worker that may own players (resume is asked of all of them). */
-  workers(): string[];
-  send(worker: string, command: GatewayCommand): void;
-  relay(chat: RelayedChat): void;
-}
+export type { HubTransport } from "./hub_transport.ts";
 
 /** Options of {@linkcode SessionHub}. */
 export interface HubOptions {
@@ -44,81 +35,15 @@ export interface HubOptions {
   secret: string;
   log: Logger;
   transport: HubTransport;
-  now?: () => number;
+  /** Clock and timers of every HELLO, join, resume, idle and flush timer (default: real). */
+  timers?: Timers;
+  /** Where new players are placed (default Math.random). */
   random?: () => number;
 }
 
-/** Frames a socket may hold before the gateway stops writing to it and queues instead. */
-const SOCKET_HIGH_WATER = 256 * 1024;
-const JOIN_TIMEOUT_MS = 5_000;
-const RESUME_TIMEOUT_MS = 1_500;
-
-/** A worker's answer to a join or resume: the entity (-1: refused) and who owns it. */
-interface Answer {
-  entity: number;
-  worker: string;
-}
-
-interface Pending {
-  resolve: (answer: Answer | undefined) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** One client connection and its session. */
-class ClientSession {
-  id = "";
-  name = "";
-  entity = -1;
-  worker = "";
-  state: "hello" | "joining" | "live" | "closed" = "hello";
-  view = new ClientView();
-  position = { x: 0, y: 0, z: 0 };
-  lastSeq = 0;
-  queue: SendQueue;
-  frames: TokenBucket;
-  chats: TokenBucket;
-  strikes: Strikes;
-  timer?: ReturnType<typeof setTimeout>;
-  /** When the client last sent a frame (live sessions). */
-  lastHeard = 0;
-  flushTimer?: ReturnType<typeof setTimeout>;
-  /** Since when its socket's buffer has been over the high-water mark. */
-  congestedSince?: number;
-
-  constructor(readonly socket: WebSocket, readonly format: FrameFormat, hub: SessionHub) {
-    const c = hub.config;
-    this.queue = new SendQueue({
-      maxStateFrames: c.maxQueuedDiffs,
-      maxReliableFrames: c.maxQueuedFrames,
-      maxReliableBytes: c.maxQueuedBytes,
-      maxBehindTicks: c.maxBehindTicks,
-      snapshot: () => encodeServerFrame(this.view.snapshot(), this.format),
-    });
-    this.frames = new TokenBucket({
-      capacity: c.frameBurst,
-      refillPerSecond: c.framesPerSecond,
-      now: hub.now,
-    });
-    this.chats = new TokenBucket({
-      capacity: c.chatBurst,
-      refillPerSecond: c.chatPerSecond,
-      now: hub.now,
-    });
-    this.strikes = new Strikes({ limit: c.strikeLimit, windowMs: c.strikeWindowMs, now: hub.now });
-  }
-}
-
-/** A worker's diff of one player as the client protocol's DIFF. */
-function diffMessage(tick: number, diff: SessionDiff): DiffMessage {
-  return {
-    op: Op.DIFF,
-    tick,
-    ack: diff.ack,
-    full: diff.full || undefined,
-    enter: diff.enter,
-    update: diff.update,
-    leave: diff.leave,
-  };
+/** How often idle sessions are looked for, as a fraction of idleTimeoutMs (within 50 ms..1 s). */
+export function idleSweepMs(idleTimeoutMs: number): number {
+  return Math.max(50, Math.min(1_000, idleTimeoutMs / 4));
 }
 
 /** All sessions of one gateway. */
@@ -126,23 +51,56 @@ export class SessionHub {
   readonly config: GatewayConfig;
   readonly now: () => number;
   readonly sessions = new Map<string, ClientSession>();
-  #options: HubOptions;
-  #random: () => number;
-  #tokens: ResumeTokens;
-  #joins = new Map<string, Pending>();
-  #idleSweep: ReturnType<typeof setInterval>;
-  #resumes = new Map<string, Pending>();
   /** Counters for metrics and tests. */
   readonly counters = { framesIn: 0, framesOut: 0, badFrames: 0, rateLimited: 0, slowClosed: 0 };
+  #options: HubOptions;
+  #timers: Timers;
+  #handshake: Handshake;
+  #writer: SessionWriter;
+  #idleSweep: TimerId;
 
   constructor(options: HubOptions) {
     this.#options = options;
     this.config = options.config;
-    this.now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.#tokens = new ResumeTokens({ secret: options.secret, now: this.now });
-    const every = Math.max(50, Math.min(1_000, this.config.idleTimeoutMs / 4));
-    this.#idleSweep = setInterval(() => this.#sweepIdle(), every);
+    const timers = this.#timers = options.timers ?? systemTimers;
+    this.now = () => timers.now();
+    this.#writer = new SessionWriter({
+      config: options.config,
+      tickHz: options.world.tickHz,
+      timers,
+      log: options.log,
+      counters: this.counters,
+      close: (session, code, reason, detach, flush) =>
+        this.#close(session, code, reason, detach, flush),
+    });
+    this.#handshake = new Handshake({
+      config: options.config,
+      world: options.world,
+      secret: options.secret,
+      tokens: new ResumeTokens({ secret: options.secret, now: this.now }),
+      timers,
+      random: options.random ?? Math.random,
+      transport: options.transport,
+      sessions: this.sessions,
+      send: (session, message) => this.#writer.send(session, message),
+      takeOver: (previous) => {
+        this.#writer.send(previous, {
+          op: Op.ERROR,
+          code: ErrorCode.SESSION_TAKEN_OVER,
+          message: "Resumed on another connection",
+        });
+        this.#close(previous, CloseCode.SESSION_TAKEN_OVER, ErrorCode.SESSION_TAKEN_OVER, false);
+      },
+      welcomed: (session) => {
+        // Everything the workers reported while we were joining, as one full DIFF.
+        session.queue.requestSnapshot(Math.max(0, session.view.tick));
+        session.track(session.view.snapshot());
+        this.#writer.flush(session);
+        this.#heard(session);
+      },
+    });
+    const every = idleSweepMs(this.config.idleTimeoutMs);
+    this.#idleSweep = timers.setInterval(() => this.#sweepIdle(), every);
   }
 
   /** Live sessions (past WELCOME). */
@@ -154,9 +112,9 @@ export class SessionHub {
 
   /** Takes over a freshly upgraded WebSocket. */
   accept(socket: WebSocket, format: FrameFormat): void {
-    const session = new ClientSession(socket, format, this);
+    const session = new ClientSession(socket, format, this.config, this.now);
     socket.binaryType = "arraybuffer";
-    session.timer = setTimeout(
+    session.timer = this.#timers.setTimeout(
       () =>
         this.#fail(
           session,
@@ -174,16 +132,14 @@ export class SessionHub {
   onReport(report: WorkerReport): void {
     // Answers first, synchronously: the same report carries the player's first (full) diff,
     // which must reach the session's view even though WELCOME is sent a moment later.
+    const handshake = this.#handshake;
     for (const j of report.joined) {
-      this.#claim(j.session, j.entity, report.worker);
-      this.#settle(this.#joins, j.session, { entity: j.entity, worker: report.worker });
+      handshake.claim(j.session, j.entity, report.worker);
+      handshake.joins.settle(j.session, { entity: j.entity, worker: report.worker });
     }
     for (const r of report.resumed) {
-      if (r.ok) this.#claim(r.session, r.entity, report.worker);
-      this.#settle(this.#resumes, r.session, {
-        entity: r.ok ? r.entity : -1,
-        worker: report.worker,
-      });
+      if (r.ok) handshake.claim(r.session, r.entity, report.worker);
+      handshake.resumes.settle(r.session, { entity: r.ok ? r.entity : -1, worker: report.worker });
     }
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
@@ -199,7 +155,7 @@ export class SessionHub {
       if (session.state !== "live") continue;
       session.worker = report.worker; // inputs follow the player across handoffs
       const merged = session.view.apply(diffMessage(report.tick, diff));
-      this.#track(session, merged);
+      session.track(merged);
       if (!session.queue.wantsDiff()) {
         session.queue.pushState(report.tick, ""); // keeps the slow-reader clock running
         continue;
@@ -213,7 +169,7 @@ export class SessionHub {
         );
         continue;
       }
-      this.#flush(session);
+      this.#writer.flush(session);
     }
   }
 
@@ -224,36 +180,16 @@ export class SessionHub {
 
   /** Closes every connection (gateway shutdown): clients resume elsewhere. */
   closeAll(): void {
-    clearInterval(this.#idleSweep);
+    this.#timers.clearInterval(this.#idleSweep);
     for (const session of this.sessions.values()) {
-      this.#send(session, {
+      this.#writer.send(session, {
         op: Op.ERROR,
         code: "GOING_AWAY",
         message: "The gateway is shutting down",
       });
       this.#close(session, CloseCode.GOING_AWAY, "GOING_AWAY");
     }
-    for (const pending of [...this.#joins.values(), ...this.#resumes.values()]) {
-      clearTimeout(pending.timer);
-      pending.resolve(undefined);
-    }
-  }
-
-  /** A worker answered a join or resume: the session now follows that entity. */
-  #claim(sessionId: string, entity: number, worker: string): void {
-    const session = this.sessions.get(sessionId);
-    if (!session || session.state !== "joining") return;
-    session.entity = entity;
-    session.worker = worker;
-  }
-
-  #track(session: ClientSession, diff: DiffMessage): void {
-    for (const e of diff.enter) {
-      if (e[0] === session.entity) session.position = { x: e[2], y: e[3], z: e[4] };
-    }
-    for (const u of diff.update) {
-      if (u[0] === session.entity) session.position = { x: u[1], y: u[2], z: u[3] };
-    }
+    this.#handshake.cancelAll();
   }
 
   #onFrame(session: ClientSession, data: unknown): void {
@@ -271,28 +207,10 @@ export class SessionHub {
       this.#fail(session, error.code, error.message);
       return;
     }
-    if (session.state === "live") this.#armIdle(session);
+    if (session.state === "live") this.#heard(session);
     switch (message.op) {
       case Op.HELLO:
-        if (session.state !== "hello") {
-          this.#fail(
-            session,
-            ErrorCode.BAD_FRAME,
-            "HELLO was already received",
-            CloseCode.POLICY_VIOLATION,
-          );
-          return;
-        }
-        session.state = "joining";
-        clearTimeout(session.timer);
-        (message.token !== undefined
-          ? this.#join(session, message.token)
-          : this.#resume(session, message.resumeToken!))
-          .catch((error) => {
-            const code = error instanceof CodedError ? error.code : ErrorCode.INTERNAL;
-            if (!(error instanceof CodedError)) this.#options.log.error("hello.failed", { error });
-            this.#fail(session, code, (error as Error).message);
-          });
+        this.#hello(session, message);
         return;
       case Op.INPUT:
         if (!this.#live(session) || !session.worker) return;
@@ -319,9 +237,31 @@ export class SessionHub {
         return;
       }
       case Op.PING:
-        this.#send(session, { op: Op.PONG, t: message.t, serverTime: this.now() });
+        this.#writer.send(session, { op: Op.PONG, t: message.t, serverTime: this.now() });
         return;
     }
+  }
+
+  #hello(session: ClientSession, message: ClientMessage & { op: typeof Op.HELLO }): void {
+    if (session.state !== "hello") {
+      this.#fail(
+        session,
+        ErrorCode.BAD_FRAME,
+        "HELLO was already received",
+        CloseCode.POLICY_VIOLATION,
+      );
+      return;
+    }
+    session.state = "joining";
+    this.#timers.clearTimeout(session.timer);
+    (message.token !== undefined
+      ? this.#handshake.join(session, message.token)
+      : this.#handshake.resume(session, message.resumeToken!))
+      .catch((error) => {
+        const code = error instanceof CodedError ? error.code : ErrorCode.INTERNAL;
+        if (!(error instanceof CodedError)) this.#options.log.error("hello.failed", { error });
+        this.#fail(session, code, (error as Error).message);
+      });
   }
 
   #live(session: ClientSession): boolean {
@@ -336,14 +276,14 @@ export class SessionHub {
   }
 
   /** Token-bucket check; refusals past the strike limit close the connection. */
-  #allow(session: ClientSession, bucket: TokenBucket): boolean {
+  #allow(session: ClientSession, bucket: ClientSession["frames"]): boolean {
     if (bucket.take()) return true;
     this.counters.rateLimited++;
     const verdict = session.strikes.strike();
     if (verdict === "close") {
       this.#fail(session, ErrorCode.RATE_LIMITED, "Too many frames; closing");
     } else if (verdict === "warn") {
-      this.#send(session, {
+      this.#writer.send(session, {
         op: Op.ERROR,
         code: ErrorCode.RATE_LIMITED,
         message: "Too many frames; some were dropped",
@@ -352,153 +292,9 @@ export class SessionHub {
     return false;
   }
 
-  async #join(session: ClientSession, token: string): Promise<void> {
-    const claims = verifyToken(token, this.#options.secret, this.now());
-    const { size, dims } = this.#options.world;
-    const at = {
-      x: this.#random() * size[0],
-      y: this.#random() * size[1],
-      z: dims === 3 ? this.#random() * size[2] : 0,
-    };
-    const worker = this.#options.transport.ownerAt(at.x, at.y, at.z);
-    if (!worker) {
-      throw new CodedError(ErrorCode.UNAVAILABLE, "The world is not ready yet; try again shortly");
-    }
-    session.id = crypto.randomUUID();
-    session.name = claims.name;
-    this.sessions.set(session.id, session);
-    const jti = newTokenId();
-    const answer = await this.#await(
-      this.#joins,
-      session.id,
-      JOIN_TIMEOUT_MS,
-      () =>
-        this.#options.transport.send(worker, {
-          op: "join",
-          session: session.id,
-          name: claims.name,
-          resumeJti: jti,
-          ...at,
-        }),
-    );
-    if (!answer) {
-      throw new CodedError(ErrorCode.UNAVAILABLE, "The world did not answer the join in time");
-    }
-    await this.#welcome(session, answer.entity, answer.worker, jti, false);
-  }
-
-  async #resume(session: ClientSession, token: string): Promise<void> {
-    let ticket;
-    try {
-      ticket = this.#tokens.read(token);
-    } catch (error) {
-      throw new CodedError(ErrorCode.RESUME_FAILED, (error as Error).message, { cause: error });
-    }
-    const previous = this.sessions.get(ticket.sessionId);
-    if (previous && previous !== session) {
-      // The same session on another connection here: the newest connection wins.
-      this.#send(previous, {
-        op: Op.ERROR,
-        code: ErrorCode.SESSION_TAKEN_OVER,
-        message: "Resumed on another connection",
-      });
-      this.#close(previous, CloseCode.SESSION_TAKEN_OVER, ErrorCode.SESSION_TAKEN_OVER, false);
-    }
-    session.id = ticket.sessionId;
-    session.name = `player-${ticket.entityId}`;
-    this.sessions.set(session.id, session);
-    const nextJti = newTokenId();
-    // Only the worker owning the entity answers; it accepts the token id once.
-    // An entity in the middle of a handoff has no owner to answer for a moment: ask again.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const answer = await this.#await(this.#resumes, session.id, RESUME_TIMEOUT_MS, () => {
-        for (const worker of this.#options.transport.workers()) {
-          this.#options.transport.send(worker, {
-            op: "resume",
-            entity: ticket.entityId,
-            session: session.id,
-            jti: ticket.id,
-            nextJti,
-          });
-        }
-      });
-      if (answer && answer.entity === ticket.entityId) {
-        return await this.#welcome(session, answer.entity, answer.worker, nextJti, true);
-      }
-      if (answer) break; // refused: the token was used already
-    }
-    throw new CodedError(
-      ErrorCode.RESUME_FAILED,
-      "Cannot resume: the token was already used or the session has ended",
-    );
-  }
-
-  async #welcome(
-    session: ClientSession,
-    entity: number,
-    worker: string,
-    jti: string,
-    resumed: boolean,
-  ): Promise<void> {
-    if (session.state === "closed") {
-      // The client left while we were joining: let the entity time out like any drop.
-      if (worker) {
-        this.#options.transport.send(worker, { op: "detach", entity, session: session.id });
-      }
-      return;
-    }
-    session.entity = entity;
-    session.worker = worker;
-    session.state = "live";
-    const ttl = this.config.tokenTtlMs;
-    const resumeToken = await this.#tokens.issue(session.id, entity, ttl, jti);
-    const { world } = this.#options;
-    this.#send(session, {
-      op: Op.WELCOME,
-      protocol: PROTOCOL_VERSION,
-      session: session.id,
-      entity,
-      resumeToken,
-      resumeGraceMs: this.config.resumeGraceMs,
-      resumed,
-      world: boundsOf(world),
-      tickHz: world.tickHz,
-      aoiRadius: world.aoiRadius,
-    });
-    // Everything the workers reported while we were joining, as one full DIFF.
-    session.queue.requestSnapshot(Math.max(0, session.view.tick));
-    this.#track(session, session.view.snapshot());
-    this.#flush(session);
-    this.#armIdle(session);
-  }
-
-  #await(
-    table: Map<string, Pending>,
-    key: string,
-    timeoutMs: number,
-    start: () => void,
-  ): Promise<Answer | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        table.delete(key);
-        resolve(undefined);
-      }, timeoutMs);
-      table.set(key, { resolve, timer });
-      start();
-    });
-  }
-
-  #settle(table: Map<string, Pending>, key: string, answer: Answer | undefined): void {
-    const pending = table.get(key);
-    if (!pending) return;
-    table.delete(key);
-    clearTimeout(pending.timer);
-    pending.resolve(answer);
-  }
-
   /** The client was heard from: it is not idle. One sweep checks everyone (no timer per frame). */
-  #armIdle(session: ClientSession): void {
-    clearTimeout(session.timer); // the HELLO timer, once
+  #heard(session: ClientSession): void {
+    this.#timers.clearTimeout(session.timer); // the HELLO timer, once
     session.timer = undefined;
     session.lastHeard = this.now();
   }
@@ -533,69 +329,8 @@ export class SessionHub {
         const p = session.position;
         if (Math.hypot(p.x - chat.x, p.y - chat.y, p.z - chat.z) > radius) continue;
       }
-      this.#send(session, line);
+      this.#writer.send(session, line);
     }
-  }
-
-  #send(session: ClientSession, message: ServerMessage): void {
-    if (session.state === "closed") return;
-    if (!session.queue.pushReliable(encodeServerFrame(message, session.format))) {
-      this.counters.slowClosed++;
-      this.#close(session, CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER);
-      return;
-    }
-    this.#flush(session);
-  }
-
-  /**
-   * Writes queued frames while the socket's buffer is low. A socket whose buffer stays over
-   * the high-water mark for maxBehindTicks (a reader that stopped reading) is closed as a
-   * SLOW_CONSUMER; meanwhile its DIFFs collapse into one snapshot in the send queue.
-   */
-  #flush(session: ClientSession): void {
-    const socket = session.socket;
-    if (socket.readyState !== WebSocket.OPEN) return;
-    const now = this.now();
-    if (session.congestedSince !== undefined) {
-      if (socket.bufferedAmount > SOCKET_HIGH_WATER / 2) {
-        const limitMs = (this.config.maxBehindTicks * 1000) / this.#options.world.tickHz;
-        if (now - session.congestedSince > limitMs) {
-          this.counters.slowClosed++;
-          // No flush first: the socket is what is full.
-          this.#close(session, CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER, true, false);
-          this.#options.log.info("session.refused", {
-            session: session.id,
-            entity: session.entity,
-            code: ErrorCode.SLOW_CONSUMER,
-            message: `socket buffer over ${SOCKET_HIGH_WATER} bytes for ${limitMs} ms`,
-          });
-          return;
-        }
-        this.#retryFlush(session);
-        return;
-      }
-      session.congestedSince = undefined; // drained below half: write again
-    }
-    while (socket.bufferedAmount < SOCKET_HIGH_WATER) {
-      const frame = session.queue.shift();
-      if (frame === undefined) return;
-      if (frame === "") continue; // placeholder of a skipped diff
-      socket.send(frame);
-      this.counters.framesOut++;
-    }
-    session.congestedSince = now;
-    this.#options.log.debug("session.backpressure", {
-      session: session.id,
-      buffered: socket.bufferedAmount,
-    });
-    this.#retryFlush(session);
-  }
-
-  #retryFlush(session: ClientSession): void {
-    session.flushTimer ??= setTimeout(() => {
-      session.flushTimer = undefined;
-      this.#flush(session);
-    }, 50);
   }
 
   /** Sends ERROR with a stable code, then closes with the code's close code. */
@@ -607,13 +342,13 @@ export class SessionHub {
       code,
       message,
     });
-    this.#send(session, { op: Op.ERROR, code, message });
+    this.#writer.send(session, { op: Op.ERROR, code, message });
     this.#close(session, closeCode ?? closeCodeFor(code as ErrorCode), code);
   }
 
   #close(session: ClientSession, code: number, reason: string, detach = true, flush = true): void {
     if (session.state === "closed") return;
-    if (flush && session.congestedSince === undefined) this.#flush(session);
+    if (flush && session.congestedSince === undefined) this.#writer.flush(session);
     if ((session.state as string) === "closed") return; // the flush may have closed it
     try {
       session.socket.close(code, reason);
@@ -628,8 +363,8 @@ export class SessionHub {
     const wasLive = session.state === "live";
     session.state = "closed";
     this.#options.log.debug("session.closed", { session: session.id, wasLive });
-    clearTimeout(session.timer);
-    clearTimeout(session.flushTimer);
+    this.#timers.clearTimeout(session.timer);
+    this.#timers.clearTimeout(session.flushTimer);
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     // The entity stays in the world for the grace period, waiting for a resume.
     if (wasLive && detach && session.worker) {

@@ -1,0 +1,83 @@
+// One client connection of the gateway and its session state: where it is in the handshake,
+// which entity and worker it follows, its view, send queue and rate limits.
+import {
+  type DiffMessage,
+  encodeServerFrame,
+  type FrameFormat,
+  Op,
+} from "../protocol/client_protocol.ts";
+import type { GatewayConfig } from "../config/config.ts";
+import { ClientView } from "./client_view.ts";
+import { Strikes, TokenBucket } from "./rate_limit.ts";
+import { SendQueue } from "./send_queue.ts";
+import type { SessionDiff } from "./session_wire.ts";
+import type { TimerId } from "./timers.ts";
+
+/** One client connection and its session. */
+export class ClientSession {
+  id = "";
+  name = "";
+  entity = -1;
+  worker = "";
+  state: "hello" | "joining" | "live" | "closed" = "hello";
+  view = new ClientView();
+  position = { x: 0, y: 0, z: 0 };
+  lastSeq = 0;
+  queue: SendQueue;
+  frames: TokenBucket;
+  chats: TokenBucket;
+  strikes: Strikes;
+  /** The HELLO timer (until HELLO arrives). */
+  timer?: TimerId;
+  /** When the client last sent a frame (live sessions). */
+  lastHeard = 0;
+  flushTimer?: TimerId;
+  /** Since when its socket's buffer has been over the high-water mark. */
+  congestedSince?: number;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly format: FrameFormat,
+    config: GatewayConfig,
+    now: () => number,
+  ) {
+    const c = config;
+    this.queue = new SendQueue({
+      maxStateFrames: c.maxQueuedDiffs,
+      maxReliableFrames: c.maxQueuedFrames,
+      maxReliableBytes: c.maxQueuedBytes,
+      maxBehindTicks: c.maxBehindTicks,
+      snapshot: () => encodeServerFrame(this.view.snapshot(), this.format),
+    });
+    this.frames = new TokenBucket({
+      capacity: c.frameBurst,
+      refillPerSecond: c.framesPerSecond,
+      now,
+    });
+    this.chats = new TokenBucket({ capacity: c.chatBurst, refillPerSecond: c.chatPerSecond, now });
+    this.strikes = new Strikes({ limit: c.strikeLimit, windowMs: c.strikeWindowMs, now });
+  }
+
+  /** Follows the player's own entity in a DIFF, for nearby chat. */
+  track(diff: DiffMessage): void {
+    for (const e of diff.enter) {
+      if (e[0] === this.entity) this.position = { x: e[2], y: e[3], z: e[4] };
+    }
+    for (const u of diff.update) {
+      if (u[0] === this.entity) this.position = { x: u[1], y: u[2], z: u[3] };
+    }
+  }
+}
+
+/** A worker's diff of one player as the client protocol's DIFF. */
+export function diffMessage(tick: number, diff: SessionDiff): DiffMessage {
+  return {
+    op: Op.DIFF,
+    tick,
+    ack: diff.ack,
+    full: diff.full || undefined,
+    enter: diff.enter,
+    update: diff.update,
+    leave: diff.leave,
+  };
+}

@@ -1,0 +1,58 @@
+// The session hub's seam to the gateway around it (HubTransport), and the command outbox a
+// gateway implements it with: commands to a worker batched until the end of the current task.
+import type { RelayedChat } from "./chat_relay.ts";
+import type { GatewayCommand } from "./session_wire.ts";
+
+/** What the hub needs from the gateway around it. */
+export interface HubTransport {
+  readonly gatewayId: string;
+  /** Owner of the cell at a point under the current map ("" before the world is split). */
+  ownerAt(x: number, y: number, z: number): string;
+  /** Every worker that may own players (resume is asked of all of them). */
+  workers(): string[];
+  send(worker: string, command: GatewayCommand): void;
+  relay(chat: RelayedChat): void;
+}
+
+/**
+ * Collects commands per worker and hands each worker's list to `flush` once, at the end of
+ * the current task, so a burst of inputs is one message per worker.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const sent: Array<[string, number]> = [];
+ * const outbox = new CommandOutbox((worker, commands) => sent.push([worker, commands.length]));
+ * outbox.send("w1", { op: "detach", entity: 1, session: "a" });
+ * outbox.send("w1", { op: "detach", entity: 2, session: "b" });
+ * await new Promise((resolve) => setTimeout(resolve, 0));
+ * assert.deepEqual(sent, [["w1", 2]]);
+ * ```
+ */
+export class CommandOutbox {
+  #outbox = new Map<string, GatewayCommand[]>();
+  #scheduled = false;
+  #flush: (worker: string, commands: GatewayCommand[]) => void;
+
+  constructor(flush: (worker: string, commands: GatewayCommand[]) => void) {
+    this.#flush = flush;
+  }
+
+  /** Queues `command` for `worker`; the batch leaves at the end of this task. */
+  send(worker: string, command: GatewayCommand): void {
+    const list = this.#outbox.get(worker);
+    if (list) list.push(command);
+    else this.#outbox.set(worker, [command]);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => this.flush(), 0);
+  }
+
+  /** Hands every queued batch over now. */
+  flush(): void {
+    this.#scheduled = false;
+    const batches = [...this.#outbox];
+    this.#outbox.clear();
+    for (const [worker, commands] of batches) this.#flush(worker, commands);
+  }
+}

@@ -1,0 +1,343 @@
+// The session hub through its HubTransport seam: fake sockets, a recording transport and a
+// manual clock, so handshake, routing and timers are checked without a network or a sleep.
+import assert from "node:assert/strict";
+import { DEFAULTS, type GatewayConfig } from "../../src/config/config.ts";
+import { decodeServerFrame, encodeClientFrame } from "../../src/client/client_codec.ts";
+import {
+  type ClientMessage,
+  closeCodeFor,
+  Op,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "../../src/protocol/client_protocol.ts";
+import { ErrorCode } from "../../src/errors.ts";
+import { Logger } from "../../src/observe/log.ts";
+import { JOIN_TIMEOUT_MS } from "../../src/session/handshake.ts";
+import { idleSweepMs, SessionHub } from "../../src/session/hub.ts";
+import type { HubTransport } from "../../src/session/hub_transport.ts";
+import { signToken } from "../../src/session/login_tokens.ts";
+import type { GatewayCommand, WorkerReport } from "../../src/session/session_wire.ts";
+import { ManualTimers } from "../../src/session/timers.ts";
+import { worldSpecOf } from "../../src/world/world_spec.ts";
+
+const SECRET = "hub-test-secret-0123456789";
+const START_MS = 1_700_000_000_000;
+
+/** The parts of a WebSocket the hub uses; records what it sends and how it is closed. */
+class FakeSocket {
+  binaryType = "blob";
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  readonly received: ServerMessage[] = [];
+  closed?: { code: number; reason: string };
+
+  send(frame: Uint8Array | string): void {
+    this.received.push(decodeServerFrame(frame));
+  }
+
+  close(code: number, reason: string): void {
+    this.closed = { code, reason };
+    this.readyState = WebSocket.CLOSED;
+  }
+
+  /** The client sends a frame. */
+  deliver(message: ClientMessage): void {
+    this.onmessage?.({ data: encodeClientFrame(message, "msgpack") });
+  }
+
+  ofOp<O extends ServerMessage["op"]>(op: O): Array<ServerMessage & { op: O }> {
+    return this.received.filter((m): m is ServerMessage & { op: O } => m.op === op);
+  }
+}
+
+interface Harness {
+  hub: SessionHub;
+  timers: ManualTimers;
+  sent: Array<{ worker: string; command: GatewayCommand }>;
+  owner: { value: string };
+  connect(): FakeSocket;
+  close(): void;
+}
+
+function harness(overrides: Partial<GatewayConfig> = {}): Harness {
+  const timers = new ManualTimers(START_MS);
+  const sent: Harness["sent"] = [];
+  const owner = { value: "w1" };
+  const transport: HubTransport = {
+    gatewayId: "g1",
+    ownerAt: () => owner.value,
+    workers: () => ["w1", "w2"],
+    send: (worker, command) => sent.push({ worker, command }),
+    relay: () => {},
+  };
+  const world = worldSpecOf({
+    world: { dims: 2, size: [200, 200], cellSize: 100 },
+    tickHz: 20,
+    aoiRadius: 20,
+    ghostMargin: 30,
+  }, START_MS);
+  const hub = new SessionHub({
+    config: { ...DEFAULTS.gateway, ...overrides },
+    world,
+    secret: SECRET,
+    log: new Logger({ role: "gateway", level: "error", sink: () => {} }),
+    transport,
+    timers,
+    random: () => 0.25,
+  });
+  return {
+    hub,
+    timers,
+    sent,
+    owner,
+    connect() {
+      const socket = new FakeSocket();
+      hub.accept(socket as unknown as WebSocket, "msgpack");
+      return socket;
+    },
+    close: () => hub.closeAll(),
+  };
+}
+
+/** Lets pending promise continuations run, until `done` holds (bounded: no clock involved). */
+async function settle(done: () => boolean, what: string): Promise<void> {
+  for (let turn = 0; turn < 1_000; turn++) {
+    if (done()) return;
+    await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+function closeCodeOf(socket: FakeSocket): number | undefined {
+  return socket.closed?.code;
+}
+
+function loginToken(name = "ada"): string {
+  return signToken(
+    { sub: `guest:${name}`, name, kind: "guest", exp: START_MS + 3_600_000 },
+    SECRET,
+  );
+}
+
+function report(worker: string, tick: number, parts: Partial<WorkerReport>): WorkerReport {
+  return { worker, tick, diffs: [], joined: [], resumed: [], gone: [], ...parts };
+}
+
+/** HELLO → join on the owner → the worker answers → WELCOME. Returns the session's ids. */
+async function join(h: Harness, socket: FakeSocket, entity = 41) {
+  socket.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: loginToken() });
+  const request = h.sent.at(-1);
+  assert.equal(request?.command.op, "join");
+  assert.equal(request.worker, "w1");
+  const session = (request.command as GatewayCommand & { op: "join" }).session;
+  h.hub.onReport(report("w1", 5, {
+    joined: [{ session, entity }],
+    diffs: [{
+      session,
+      entity,
+      ack: 0,
+      full: true,
+      enter: [[entity, "player", 50, 50, 0, {}]],
+      update: [],
+      leave: [],
+    }],
+  }));
+  await settle(() => socket.ofOp(Op.WELCOME).length === 1, "WELCOME");
+  return { session, entity, welcome: socket.ofOp(Op.WELCOME)[0] };
+}
+
+Deno.test("HELLO with a login token joins on the owning worker and ends in WELCOME and a full DIFF", async () => {
+  const h = harness();
+  try {
+    const socket = h.connect();
+    const { session, entity, welcome } = await join(h, socket);
+    const request = h.sent[0].command as GatewayCommand & { op: "join" };
+    assert.deepEqual([request.name, request.x, request.y, request.z], ["ada", 50, 50, 0]);
+    assert.equal(welcome.session, session);
+    assert.equal(welcome.entity, entity);
+    assert.equal(welcome.resumed, false);
+    assert.deepEqual(welcome.world, { dims: 2, size: [200, 200], cellSize: 100 });
+    const diffs = socket.ofOp(Op.DIFF);
+    assert.equal(diffs.length, 1);
+    assert.equal(diffs[0].full, true);
+    assert.deepEqual(diffs[0].enter.map((e) => e[0]), [entity]);
+    assert.equal(h.hub.size, 1);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a resume token takes the session over on a new connection and the old one is told", async () => {
+  const h = harness();
+  try {
+    const first = h.connect();
+    const { session, entity, welcome } = await join(h, first);
+    const second = h.connect();
+    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const asks = h.sent.filter((s) => s.command.op === "resume");
+    assert.deepEqual(asks.map((s) => s.worker), ["w1", "w2"]);
+    assert.equal((asks[0].command as GatewayCommand & { op: "resume" }).session, session);
+    // The old connection is taken over at once, without detaching the entity.
+    assert.equal(first.ofOp(Op.ERROR)[0]?.code, ErrorCode.SESSION_TAKEN_OVER);
+    assert.equal(closeCodeOf(first), closeCodeFor(ErrorCode.SESSION_TAKEN_OVER));
+    assert.equal(h.sent.some((s) => s.command.op === "detach"), false);
+    h.hub.onReport(report("w2", 9, { resumed: [{ session, entity, ok: true }] }));
+    await settle(() => second.ofOp(Op.WELCOME).length === 1, "WELCOME on resume");
+    const resumed = second.ofOp(Op.WELCOME)[0];
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.entity, entity);
+    assert.notEqual(resumed.resumeToken, welcome.resumeToken);
+    // Inputs now go to the worker that answered.
+    second.deliver({ op: Op.INPUT, seq: 1, intent: { move: [1, 0] } });
+    assert.deepEqual(h.sent.at(-1), {
+      worker: "w2",
+      command: { op: "input", entity, input: { seq: 1, move: [1, 0], action: undefined } },
+    });
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a used resume token is refused with RESUME_FAILED", async () => {
+  const h = harness();
+  try {
+    const first = h.connect();
+    const { session, entity, welcome } = await join(h, first);
+    const second = h.connect();
+    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    h.hub.onReport(report("w1", 9, { resumed: [{ session, entity, ok: false }] }));
+    await settle(() => second.closed !== undefined, "refusal");
+    assert.equal(second.ofOp(Op.ERROR)[0].code, ErrorCode.RESUME_FAILED);
+    assert.equal(closeCodeOf(second), closeCodeFor(ErrorCode.RESUME_FAILED));
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("inputs follow the player to the worker that reports it, and repeats are dropped", async () => {
+  const h = harness();
+  try {
+    const socket = h.connect();
+    const { session, entity } = await join(h, socket);
+    const inputs = () => h.sent.filter((s) => s.command.op === "input");
+    socket.deliver({ op: Op.INPUT, seq: 1, intent: { move: [0, 1] } });
+    socket.deliver({ op: Op.INPUT, seq: 1, intent: { move: [0, 1] } }); // repeated
+    assert.deepEqual(inputs().map((s) => s.worker), ["w1"]);
+    // A handoff: w2 reports the player from now on.
+    h.hub.onReport(report("w2", 6, {
+      diffs: [{
+        session,
+        entity,
+        ack: 1,
+        full: true,
+        enter: [[entity, "player", 101, 50, 0, {}]],
+        update: [],
+        leave: [],
+      }],
+    }));
+    socket.deliver({ op: Op.INPUT, seq: 2, intent: { move: [1, 0] } });
+    assert.deepEqual(inputs().map((s) => s.worker), ["w1", "w2"]);
+    // The old owner's late report does not move the player back.
+    h.hub.onReport(report("w1", 6, {
+      diffs: [{
+        session,
+        entity,
+        ack: 1,
+        full: false,
+        enter: [],
+        update: [[entity, 99, 50, 0]],
+        leave: [],
+      }],
+    }));
+    socket.deliver({ op: Op.INPUT, seq: 3, intent: { move: [1, 0] } });
+    assert.deepEqual(inputs().map((s) => s.worker), ["w1", "w2", "w2"]);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("INPUT before WELCOME is a policy violation", () => {
+  const h = harness();
+  try {
+    const socket = h.connect();
+    socket.deliver({ op: Op.INPUT, seq: 1, intent: { move: [0, 0] } });
+    assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.BAD_FRAME);
+    assert.ok(socket.closed);
+    assert.equal(h.sent.length, 0);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("the idle sweep closes a silent live session and detaches its entity", async () => {
+  const idleTimeoutMs = 2_000;
+  const h = harness({ idleTimeoutMs });
+  try {
+    const quiet = h.connect();
+    const chatty = h.connect();
+    const { entity, session } = await join(h, quiet, 41);
+    h.owner.value = "w1";
+    const other = await join(h, chatty, 42);
+    const sweep = idleSweepMs(idleTimeoutMs);
+    // The chatty client pings every half timeout; the quiet one says nothing.
+    for (let t = 0; t < idleTimeoutMs + 2 * sweep; t += idleTimeoutMs / 2) {
+      chatty.deliver({ op: Op.PING, t });
+      h.timers.advance(idleTimeoutMs / 2);
+    }
+    assert.equal(quiet.ofOp(Op.ERROR)[0]?.code, ErrorCode.IDLE_TIMEOUT);
+    assert.equal(closeCodeOf(quiet), closeCodeFor(ErrorCode.IDLE_TIMEOUT));
+    assert.ok(
+      h.sent.some((s) =>
+        s.command.op === "detach" && s.command.entity === entity && s.command.session === session
+      ),
+    );
+    assert.equal(chatty.closed, undefined);
+    assert.ok(chatty.ofOp(Op.PONG).length > 0);
+    assert.equal(h.hub.size, 1);
+    assert.ok(h.hub.sessions.has(other.session));
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("no HELLO within helloTimeoutMs closes the connection, not a moment before", () => {
+  const h = harness({ helloTimeoutMs: 1_000 });
+  try {
+    const socket = h.connect();
+    h.timers.advance(999);
+    assert.equal(socket.closed, undefined);
+    h.timers.advance(1);
+    assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.IDLE_TIMEOUT);
+    assert.equal(closeCodeOf(socket), closeCodeFor(ErrorCode.IDLE_TIMEOUT));
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a join no worker answers fails with UNAVAILABLE after the join timeout", async () => {
+  const h = harness();
+  try {
+    const socket = h.connect();
+    socket.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: loginToken() });
+    h.timers.advance(JOIN_TIMEOUT_MS - 1);
+    await settle(() => true, "nothing");
+    assert.equal(socket.closed, undefined);
+    h.timers.advance(1);
+    await settle(() => socket.closed !== undefined, "join timeout");
+    assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.UNAVAILABLE);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("closeAll tells every client to go away and leaves no timer behind", async () => {
+  const h = harness();
+  const socket = h.connect();
+  await join(h, socket);
+  h.close();
+  assert.equal(socket.ofOp(Op.ERROR).at(-1)?.code, ErrorCode.GOING_AWAY);
+  assert.equal(h.timers.pending, 0);
+});

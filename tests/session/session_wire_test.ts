@@ -1,0 +1,186 @@
+// The gateway↔worker session link decoders: valid messages round-trip, and random or mutated
+// bytes never throw anything but a BatchError (BAD_BATCH) — the documented failure.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BatchError, ErrorCode } from "../../src/errors.ts";
+import { encode } from "../../src/protocol/msgpack.ts";
+import {
+  decodeCommands,
+  decodeReport,
+  encodeCommands,
+  encodeReport,
+  type GatewayCommand,
+  SESSION_WIRE_VERSION,
+  type WorkerReport,
+} from "../../src/session/session_wire.ts";
+
+/** Records with Object.prototype, as decoded maps have. */
+function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true });
+}
+
+const id = fc.string({ minLength: 1, maxLength: 24 });
+const entity = fc.nat({ max: 2 ** 40 });
+// -0 + 0 is 0: msgpack need not keep the sign of zero.
+const coordinate = fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => v + 0);
+const axis = fc.double({ min: -1, max: 1, noNaN: true }).map((v) => v + 0);
+
+const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
+  record({
+    op: fc.constant("join" as const),
+    session: id,
+    name: fc.string({ minLength: 1, maxLength: 64 }),
+    resumeJti: id,
+    x: coordinate,
+    y: coordinate,
+    z: coordinate,
+  }),
+  record({
+    op: fc.constant("input" as const),
+    entity,
+    input: fc.oneof(
+      record({ seq: fc.nat(), move: fc.array(axis, { minLength: 2, maxLength: 3 }) }),
+      record({
+        seq: fc.nat(),
+        move: fc.array(axis, { minLength: 2, maxLength: 3 }),
+        action: fc.string({ minLength: 1, maxLength: 32 }),
+      }),
+    ),
+  }),
+  record({ op: fc.constant("detach" as const), entity, session: id }),
+  record({ op: fc.constant("resume" as const), entity, session: id, jti: id, nextJti: id }),
+);
+
+const report: fc.Arbitrary<WorkerReport> = record({
+  worker: id,
+  tick: fc.nat(),
+  diffs: fc.array(
+    record({
+      session: id,
+      entity,
+      ack: fc.nat(),
+      full: fc.boolean(),
+      enter: fc.array(
+        fc.tuple(
+          entity,
+          fc.string({ minLength: 1, maxLength: 16 }),
+          coordinate,
+          coordinate,
+          coordinate,
+          fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
+        ),
+        { maxLength: 4 },
+      ),
+      update: fc.array(fc.tuple(entity, coordinate, coordinate, coordinate), { maxLength: 4 }),
+      leave: fc.array(entity, { maxLength: 4 }),
+    }),
+    { maxLength: 3 },
+  ),
+  joined: fc.array(record({ session: id, entity }), { maxLength: 2 }),
+  resumed: fc.array(record({ session: id, entity, ok: fc.boolean() }), { maxLength: 2 }),
+  gone: fc.array(record({ session: id, entity }), { maxLength: 2 }),
+});
+
+/** Runs a decoder; anything thrown must be the documented BatchError with code BAD_BATCH. */
+function onlyBatchErrors(decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array): void {
+  try {
+    decode(bytes);
+  } catch (error) {
+    if (!(error instanceof BatchError) || error.code !== ErrorCode.BAD_BATCH) {
+      throw new Error(`decoder threw ${String(error)} for ${Array.from(bytes)}`, { cause: error });
+    }
+    assert.match(error.message, /^Cannot decode batch: /);
+  }
+}
+
+/** A valid payload with one byte flipped, inserted, deleted, cut or replaced by 0xc1. */
+function mutate(bytes: Uint8Array, at: number, byte: number, how: number): Uint8Array {
+  const i = bytes.length === 0 ? 0 : at % bytes.length;
+  const out = Array.from(bytes);
+  if (how === 0) out[i] = byte;
+  else if (how === 1) out.splice(i, 0, byte);
+  else if (how === 2) out.splice(i, 1);
+  else if (how === 3) out.length = i;
+  else out[i] = 0xc1;
+  return new Uint8Array(out);
+}
+
+const mutation = fc.tuple(
+  fc.nat(),
+  fc.integer({ min: 0, max: 255 }),
+  fc.integer({ min: 0, max: 4 }),
+);
+
+Deno.test("gateway commands and worker reports survive the round trip", () => {
+  fc.assert(
+    fc.property(id, fc.array(command, { maxLength: 6 }), (gateway, commands) => {
+      assert.deepEqual(decodeCommands(encodeCommands(gateway, commands)), { gateway, commands });
+    }),
+  );
+  fc.assert(
+    fc.property(report, (r) => {
+      assert.deepEqual(decodeReport(encodeReport(r)), r);
+    }),
+  );
+});
+
+Deno.test("random bytes never make the session decoders throw anything but BAD_BATCH", () => {
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 96 }),
+    // Behind a map header with the version, so the decoder gets past the first checks.
+    fc.uint8Array({ maxLength: 96 }).map((b) =>
+      new Uint8Array([0x83, 0xa1, 0x76, SESSION_WIRE_VERSION, ...b])
+    ),
+    fc.anything().map((value) => encode(value)),
+    fc.dictionary(fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "x"), fc.anything())
+      .map((value) => encode({ ...value, v: SESSION_WIRE_VERSION })),
+  );
+  fc.assert(
+    fc.property(bytes, (b) => {
+      onlyBatchErrors(decodeCommands, b);
+      onlyBatchErrors(decodeReport, b);
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+Deno.test("mutated valid payloads never make the session decoders throw anything but BAD_BATCH", () => {
+  fc.assert(
+    fc.property(id, fc.array(command, { minLength: 1, maxLength: 4 }), mutation, (g, c, m) => {
+      onlyBatchErrors(decodeCommands, mutate(encodeCommands(g, c), ...m));
+    }),
+    { numRuns: 2_000 },
+  );
+  fc.assert(
+    fc.property(report, mutation, (r, m) => {
+      onlyBatchErrors(decodeReport, mutate(encodeReport(r), ...m));
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+Deno.test("each malformed session field is named in the error", () => {
+  const commands = (c: unknown[]) => encode({ v: SESSION_WIRE_VERSION, g: "g1", c });
+  const cases: Array<[Uint8Array, RegExp]> = [
+    [encode({ v: 2, g: "g1", c: [] }), /version must be 1, got 2/],
+    [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
+    [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 5 fields, got 4/],
+    [commands([[1, 5, 1, [2, 0], null]]), /commands\[0\]\.move\[0\] must be a number in -1\.\.1/],
+    [commands([[2, -1, "s"]]), /commands\[0\]\.entity must be a non-negative integer/],
+    [commands([[0, "", "n", "j", 0, 0, 0]]), /commands\[0\]\.session must be a string of 1\.\.128/],
+    [new Uint8Array([0xc1]), /not valid msgpack|reserved byte 0xc1/],
+    [new Uint8Array(0), /payload is empty/],
+  ];
+  for (const [bytes, pattern] of cases) {
+    assert.throws(() => decodeCommands(bytes), (error: unknown) => {
+      assert.ok(error instanceof BatchError);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
+  const diff = ["s", 1, 0, "yes", [], [], []];
+  assert.throws(
+    () => decodeReport(encode({ v: 1, w: "w1", t: 1, d: [diff], j: [], r: [], x: [] })),
+    /diffs\[0\]\.full must be a boolean/,
+  );
+});
