@@ -1,19 +1,14 @@
-// The session gateway role: registers with the coordinator, follows the map, keeps a Sessions
-// stream to every worker, relays chat through the coordinator, and serves POST /login,
-// GET /gateways, the WebSocket /ws and the /play client (on its own port, or the coordinator's
-// in role all).
+// The session gateway role, wiring only: registers with the coordinator, follows the map, keeps
+// a Sessions stream to every worker, relays chat through the coordinator, and serves the
+// gateway HTTP API (src/session/gateway_api.ts) on its own port, or the coordinator's in role all.
 import { AccountStore } from "../src/session/account_store.ts";
-import { signToken } from "../src/session/login_tokens.ts";
-import { decodeRelay, encodeRelay, type RelayedChat } from "../src/session/chat_relay.ts";
-import { frameFormatOf } from "../src/protocol/client_protocol.ts";
+import { encodeRelay, type RelayedChat, relayFrom } from "../src/session/chat_relay.ts";
 import type { Config } from "../src/config/config.ts";
-import { readJsonObject } from "../src/cluster/control_api.ts";
-import { CodedError, ErrorCode } from "../src/errors.ts";
+import { ErrorCode } from "../src/errors.ts";
 import { gridOf } from "../src/world/world_spec.ts";
-import { httpStatusOf, json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
+import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
-import { parseLoginRequest } from "../src/session/login_request.ts";
-import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
+import { NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
 import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
 import {
@@ -27,7 +22,9 @@ import {
   unary,
 } from "../src/net/rpc.ts";
 import { SessionHub } from "../src/session/hub.ts";
-import { decodeReport, encodeCommands, type GatewayCommand } from "../src/session/session_wire.ts";
+import { CommandOutbox } from "../src/session/hub_transport.ts";
+import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
+import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
 import { VERSION } from "../src/version.ts";
 
 /** A running gateway. */
@@ -37,7 +34,7 @@ export interface GatewayHandle {
   httpPort: number;
   hub: SessionHub;
   /** The gateway's HTTP routes; undefined for paths it does not serve. */
-  routes(request: Request, url: URL): Promise<Response> | undefined;
+  routes: GatewayRoutes;
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -63,110 +60,23 @@ export async function startGateway(
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
   let workers: string[] = [];
-  const state: { hub?: SessionHub; links?: PeerLinks } = {};
+  const state: { hub?: SessionHub } = {};
 
-  const routes = (request: Request, url: URL): Promise<Response> | undefined => {
-    const path = url.pathname;
-    if (path === "/gateways" && request.method === "GET") {
-      return Promise.resolve(json({ gateways: listed() }));
-    }
-    if (path === "/login") return login(request).catch(loginError);
-    if (path === "/ws") return Promise.resolve(upgrade(request, url));
-    if (path === "/play" || path.startsWith("/play/")) {
-      const file = path === "/play" ? "/play/" : path;
-      return serveStatic(config.static_dir, file).then((r) =>
-        r ?? jsonError(404, "NOT_FOUND", `No such path: ${path}`)
-      );
-    }
-    return undefined;
-  };
-
-  const listed = () =>
-    gateways.map((g) => ({
-      id: g.id,
-      url: `ws://${g.httpAddress}/ws`,
-      version: g.version,
-      sessions: g.sessions,
-    }));
-
-  const login = async (request: Request): Promise<Response> => {
-    if (request.method !== "POST") {
-      return jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on /login; use POST`,
-      );
-    }
-    const body = await readJsonObject(request, [
-      "guest",
-      "name",
-      "username",
-      "password",
-      "register",
-    ]);
-    const parsed = parseLoginRequest(body);
-    const expiresAt = Date.now() + config.gateway.tokenTtlMs;
-    let sub: string, name: string;
-    if (parsed.kind === "guest") {
-      sub = `guest:${crypto.randomUUID()}`;
-      name = parsed.name;
-    } else {
-      const account = parsed.register
-        ? await accounts.register(parsed.username, parsed.password)
-        : await accounts.verify(parsed.username, parsed.password);
-      sub = `account:${account.id}`;
-      name = account.username;
-    }
-    const token = signToken({ sub, name, kind: parsed.kind, exp: expiresAt }, config.secret);
-    return json({ token, expiresAt, gateways: listed() });
-  };
-
-  const loginError = (error: unknown): Response => {
-    if (error instanceof CodedError) {
-      return jsonError(httpStatusOf(error.code), error.code, error.message);
-    }
-    log.error("login.failed", { error });
-    return jsonError(500, ErrorCode.INTERNAL, "Internal error");
-  };
-
-  const upgrade = (request: Request, url: URL): Response => {
-    if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
-      return jsonError(
-        400,
-        ErrorCode.BAD_REQUEST,
-        "/ws is a WebSocket endpoint: send an Upgrade: websocket request",
-      );
-    }
-    const hub = state.hub;
-    if (!hub || closing.signal.aborted) {
-      return jsonError(503, ErrorCode.UNAVAILABLE, "The gateway is not ready");
-    }
-    let format;
-    try {
-      format = frameFormatOf(url);
-    } catch (error) {
-      return jsonError(400, ErrorCode.BAD_REQUEST, (error as Error).message);
-    }
-    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
-    hub.accept(socket, format);
-    return response;
-  };
+  const routes = gatewayApi({
+    accounts,
+    secret: config.secret,
+    tokenTtlMs: config.gateway.tokenTtlMs,
+    staticDir: config.static_dir,
+    log,
+    gateways: () => gateways,
+    hub: () => closing.signal.aborted ? undefined : state.hub,
+  });
 
   // Our own HTTP server, unless role all serves us on the coordinator's.
   const http = options.sharedHttpAddress ? undefined : await startHttp(
     config.host,
     config.port,
-    async (request, url) => {
-      if (url.pathname === "/healthz") {
-        return json({
-          status: state.hub ? "ok" : "starting",
-          role: "gateway",
-        });
-      }
-      if (url.pathname === "/metrics") return await metricsResponse();
-      return await (routes(request, url) ??
-        jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`));
-    },
+    gatewayHandler(routes, () => state.hub !== undefined),
     log,
     { traffic: metrics.http },
   );
@@ -204,20 +114,7 @@ export async function startGateway(
   const grid = gridOf(world);
 
   // Commands to workers, batched per worker until the end of the current task.
-  const outbox = new Map<string, GatewayCommand[]>();
-  let flushing = false;
-  const send = (worker: string, command: GatewayCommand) => {
-    const list = outbox.get(worker) ?? [];
-    list.push(command);
-    outbox.set(worker, list);
-    if (flushing) return;
-    flushing = true;
-    setTimeout(() => {
-      flushing = false;
-      for (const [to, commands] of outbox) links.send(to, encodeCommands(id, commands));
-      outbox.clear();
-    }, 0);
-  };
+  const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));
 
   let relay: grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }> | undefined;
   const hub = new SessionHub({
@@ -229,7 +126,7 @@ export async function startGateway(
       gatewayId: id,
       ownerAt: (x, y, z) => map.ownerOf(grid.cellOf(x, y, z)),
       workers: () => workers,
-      send,
+      send: (worker, command) => outbox.send(worker, command),
       relay: (chat: RelayedChat) => relay?.write({ payload: encodeRelay(chat) }),
     },
   });
@@ -243,20 +140,13 @@ export async function startGateway(
     dials: () => true,
     onPayload(payload, worker) {
       try {
-        const report = decodeReport(payload);
-        if (report.worker !== worker) {
-          throw new TypeError(
-            `Cannot accept report: it claims ${report.worker} on ${worker}'s stream`,
-          );
-        }
-        hub.onReport(report);
+        hub.onReport(reportFrom(payload, worker));
       } catch (error) {
         metrics.countError(ErrorCode.BAD_BATCH);
         log.error("report.rejected", { worker, error });
       }
     },
   });
-  state.links = links;
 
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
   let stopWatch = () => {};
@@ -290,10 +180,7 @@ export async function startGateway(
     relay = call;
     call.on("data", (message: { payload?: unknown }) => {
       try {
-        if (!(message?.payload instanceof Uint8Array)) {
-          throw new TypeError("Cannot relay: no payload");
-        }
-        hub.onRelay(decodeRelay(message.payload));
+        hub.onRelay(relayFrom(message));
       } catch (error) {
         metrics.countError(ErrorCode.BAD_BATCH);
         log.warn("relay.rejected", { error });

@@ -5,56 +5,10 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import { httpStatusOf, json, jsonError } from "../net/http.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Registry } from "./registry.ts";
-
-/** Largest request body accepted, in bytes. */
-export const MAX_BODY_BYTES = 4096;
+import { readJsonObject } from "../protocol/json_body.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
-
-/** Reads a JSON object body of at most MAX_BODY_BYTES with exactly the allowed keys. */
-export async function readJsonObject(
-  request: Request,
-  allowed: readonly string[],
-): Promise<Record<string, unknown>> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    throw new CodedError(
-      ErrorCode.TOO_BIG,
-      `Cannot read body: ${declared} bytes exceeds the maximum of ${MAX_BODY_BYTES}`,
-    );
-  }
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new CodedError(
-      ErrorCode.TOO_BIG,
-      `Cannot read body: ${bytes.length} bytes exceeds the maximum of ${MAX_BODY_BYTES}`,
-    );
-  }
-  if (bytes.length === 0) return {}; // no body: no options
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new CodedError(
-      ErrorCode.BAD_REQUEST,
-      `Cannot read body: not valid JSON (${(error as Error).message})`,
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CodedError(ErrorCode.BAD_REQUEST, "Cannot read body: expected a JSON object");
-  }
-  const body = value as Record<string, unknown>;
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) {
-      throw new CodedError(
-        ErrorCode.BAD_REQUEST,
-        `Cannot read body: unknown key ${JSON.stringify(key)}`,
-      );
-    }
-  }
-  return body;
-}
 
 /** An HTTP response for an error: its stable code and a status that fits it. */
 export function errorResponse(error: unknown): Response {

@@ -1,6 +1,6 @@
 // Chat lines relayed between gateways through the coordinator (no external broker): encoding
 // and strict validation of what another gateway sends.
-import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
+import { decodePeerMap, failPeer, peerFields, peerString as str } from "../protocol/peer_reader.ts";
 import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
 import { encode } from "../protocol/msgpack.ts";
 
@@ -38,4 +38,10 @@ export function decodeRelay(bytes: Uint8Array): RelayedChat {
     y: finite(raw.y, "y"),
     z: finite(raw.z, "z"),
   };
+}
+
+/** Decodes the payload of a relay stream message; throws BatchError (BAD_BATCH) without one. */
+export function relayFrom(message: { payload?: unknown } | undefined): RelayedChat {
+  if (!(message?.payload instanceof Uint8Array)) failPeer("relay message has no payload");
+  return decodeRelay(message.payload);
 }

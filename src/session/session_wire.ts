@@ -215,3 +215,15 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
 function top(bytes: Uint8Array): Record<string, unknown> {
   return decodePeerMap(bytes, SESSION_WIRE_VERSION);
 }
+
+/**
+ * Decodes a report that arrived on `worker`'s stream; a report claiming another worker is
+ * refused (BAD_BATCH), so one worker cannot speak for another's players.
+ */
+export function reportFrom(payload: Uint8Array, worker: string): WorkerReport {
+  const report = decodeReport(payload);
+  if (report.worker !== worker) {
+    fail(`worker must be ${worker} (the stream it came on), got ${JSON.stringify(report.worker)}`);
+  }
+  return report;
+}

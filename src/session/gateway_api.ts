@@ -1,0 +1,159 @@
+// The gateway's HTTP API (docs/protocol.md): POST /login (guest or account) answering a login
+// token and the gateway list, GET /gateways, the WebSocket upgrade at /ws, and the /play client.
+import type { AccountStore } from "./account_store.ts";
+import { signToken } from "./login_tokens.ts";
+import { type GatewayInfo, parseLoginRequest } from "./login_request.ts";
+import type { SessionHub } from "./hub.ts";
+import { frameFormatOf } from "../protocol/client_protocol.ts";
+import { readJsonObject } from "../protocol/json_body.ts";
+import { CodedError, ErrorCode } from "../errors.ts";
+import { type HttpHandler, httpStatusOf, json, jsonError, serveStatic } from "../net/http.ts";
+import { metricsResponse } from "../observe/metrics.ts";
+import type { Logger } from "../observe/log.ts";
+
+/** A gateway as the coordinator lists it. */
+export interface ListedGateway {
+  id: string;
+  httpAddress: string;
+  version: string;
+  sessions: number;
+}
+
+/** What the API needs from the gateway around it. */
+export interface GatewayApiOptions {
+  accounts: AccountStore;
+  secret: string;
+  tokenTtlMs: number;
+  /** Directory holding the /play client. */
+  staticDir: string;
+  log: Logger;
+  /** The cluster's gateways as last heard from the coordinator. */
+  gateways(): readonly ListedGateway[];
+  /** The hub, once the gateway is registered; undefined while starting or closing. */
+  hub(): SessionHub | undefined;
+  now?: () => number;
+}
+
+/** The gateway's routes: a response for the paths it serves, undefined for any other. */
+export type GatewayRoutes = (request: Request, url: URL) => Promise<Response> | undefined;
+
+/** Body keys POST /login accepts. */
+const LOGIN_KEYS = ["guest", "name", "username", "password", "register"] as const;
+
+/**
+ * Builds the gateway's HTTP routes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Logger } from "../observe/log.ts";
+ * import type { AccountStore } from "./account_store.ts";
+ * const routes = gatewayApi({
+ *   accounts: {} as AccountStore,
+ *   secret: "0123456789abcdef",
+ *   tokenTtlMs: 60_000,
+ *   staticDir: "static",
+ *   log: new Logger({ role: "gateway", sink: () => {} }),
+ *   gateways: () => [{ id: "g1", httpAddress: "10.0.0.5:8080", version: "1", sessions: 3 }],
+ *   hub: () => undefined,
+ * });
+ * const url = new URL("http://x/gateways");
+ * const response = await routes(new Request(url), url);
+ * assert.deepEqual((await response!.json()).gateways[0].url, "ws://10.0.0.5:8080/ws");
+ * ```
+ */
+export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
+  const now = options.now ?? Date.now;
+  const listed = (): GatewayInfo[] =>
+    options.gateways().map((g) => ({
+      id: g.id,
+      url: `ws://${g.httpAddress}/ws`,
+      version: g.version,
+      sessions: g.sessions,
+    }));
+
+  const login = async (request: Request): Promise<Response> => {
+    if (request.method !== "POST") {
+      return jsonError(
+        405,
+        ErrorCode.METHOD_NOT_ALLOWED,
+        `${request.method} is not allowed on /login; use POST`,
+      );
+    }
+    const parsed = parseLoginRequest(await readJsonObject(request, LOGIN_KEYS));
+    const expiresAt = now() + options.tokenTtlMs;
+    let sub: string, name: string;
+    if (parsed.kind === "guest") {
+      sub = `guest:${crypto.randomUUID()}`;
+      name = parsed.name;
+    } else {
+      const account = parsed.register
+        ? await options.accounts.register(parsed.username, parsed.password)
+        : await options.accounts.verify(parsed.username, parsed.password);
+      sub = `account:${account.id}`;
+      name = account.username;
+    }
+    const token = signToken({ sub, name, kind: parsed.kind, exp: expiresAt }, options.secret);
+    return json({ token, expiresAt, gateways: listed() });
+  };
+
+  const loginError = (error: unknown): Response => {
+    if (error instanceof CodedError) {
+      return jsonError(httpStatusOf(error.code), error.code, error.message);
+    }
+    options.log.error("login.failed", { error });
+    return jsonError(500, ErrorCode.INTERNAL, "Internal error");
+  };
+
+  const upgrade = (request: Request, url: URL): Response => {
+    if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+      return jsonError(
+        400,
+        ErrorCode.BAD_REQUEST,
+        "/ws is a WebSocket endpoint: send an Upgrade: websocket request",
+      );
+    }
+    const hub = options.hub();
+    if (!hub) return jsonError(503, ErrorCode.UNAVAILABLE, "The gateway is not ready");
+    let format;
+    try {
+      format = frameFormatOf(url);
+    } catch (error) {
+      return jsonError(400, ErrorCode.BAD_REQUEST, (error as Error).message);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
+    hub.accept(socket, format);
+    return response;
+  };
+
+  return (request, url) => {
+    const path = url.pathname;
+    if (path === "/gateways" && request.method === "GET") {
+      return Promise.resolve(json({ gateways: listed() }));
+    }
+    if (path === "/login") return login(request).catch(loginError);
+    if (path === "/ws") return Promise.resolve(upgrade(request, url));
+    if (path === "/play" || path.startsWith("/play/")) {
+      const file = path === "/play" ? "/play/" : path;
+      return serveStatic(options.staticDir, file).then((r) =>
+        r ?? jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${path}`)
+      );
+    }
+    return undefined;
+  };
+}
+
+/**
+ * The handler of a gateway's own HTTP server: /healthz ("starting" until `ready`), /metrics,
+ * the API routes, and 404 for anything else.
+ */
+export function gatewayHandler(routes: GatewayRoutes, ready: () => boolean): HttpHandler {
+  return async (request, url) => {
+    if (url.pathname === "/healthz") {
+      return json({ status: ready() ? "ok" : "starting", role: "gateway" });
+    }
+    if (url.pathname === "/metrics") return await metricsResponse();
+    return await (routes(request, url) ??
+      jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`));
+  };
+}
