@@ -3,6 +3,7 @@
 import { CodedError, ErrorCode } from "../errors.ts";
 import { decode, decodeReason } from "./msgpack.ts";
 import {
+  decoderStyle,
   describe,
   errorText,
   inputReader,
@@ -48,14 +49,7 @@ export function fail(problem: string, cause?: unknown): never {
 }
 
 /** Frame errors: `Cannot decode frame: <field> must be <expected>, got <value>` (BAD_FRAME). */
-export const FRAME_STYLE: InputStyle = {
-  mismatch(field, expected, value) {
-    return fail(`${field} must be ${expected}, got ${describe(value)}`);
-  },
-  problem(field, problem, cause) {
-    return fail(`${field} ${problem}`, cause);
-  },
-};
+export const FRAME_STYLE: InputStyle = decoderStyle(fail);
 
 /**
  * The field readers of client and server frames.

@@ -172,6 +172,30 @@ export function inputReader(style: InputStyle): InputReader {
   };
 }
 
+/**
+ * The style of every decoder whose errors read `<prefix>: <field> must be <expected>, got
+ * <value>`: `fail` turns the problem into the decoder's own error (with the prefix).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const read = inputReader(decoderStyle((problem) => {
+ *   throw new SyntaxError(`Cannot decode thing: ${problem}`);
+ * }));
+ * assert.throws(() => read.boolean(1, "ok"), /Cannot decode thing: ok must be a boolean, got 1/);
+ * ```
+ */
+export function decoderStyle(fail: (problem: string, cause?: unknown) => never): InputStyle {
+  return {
+    mismatch(field, expected, value) {
+      return fail(`${field} must be ${expected}, got ${describe(value)}`);
+    },
+    problem(field, problem, cause) {
+      return fail(`${field} ${problem}`, cause);
+    },
+  };
+}
+
 function integerExpected(min: number, max: number): string {
   const unbounded = max >= Number.MAX_SAFE_INTEGER;
   if (min === 0 && unbounded) return "a non-negative integer";

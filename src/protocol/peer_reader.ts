@@ -2,7 +2,13 @@
 // the input reader kit and the one "bytes → versioned msgpack map" step every decoder starts with.
 import { BatchError } from "../errors.ts";
 import { decode, decodeReason } from "./msgpack.ts";
-import { describe, inputReader, type InputStyle, isPlainObject } from "./input_reader.ts";
+import {
+  decoderStyle,
+  describe,
+  inputReader,
+  type InputStyle,
+  isPlainObject,
+} from "./input_reader.ts";
 
 /** Largest encoded inter-node message accepted, in bytes. */
 export const MAX_PEER_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -13,14 +19,7 @@ export function failPeer(message: string, cause?: unknown): never {
 }
 
 /** Peer errors: `Cannot decode batch: <field> must be <expected>, got <value>` (BAD_BATCH). */
-export const PEER_STYLE: InputStyle = {
-  mismatch(field, expected, value) {
-    return failPeer(`${field} must be ${expected}, got ${describe(value)}`);
-  },
-  problem(field, problem, cause) {
-    return failPeer(`${field} ${problem}`, cause);
-  },
-};
+export const PEER_STYLE: InputStyle = decoderStyle(failPeer);
 
 /**
  * The field readers of inter-node messages.

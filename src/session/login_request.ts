@@ -3,6 +3,7 @@
 import { AuthError } from "./login_tokens.ts";
 import { MAX_NAME_CHARS } from "../protocol/client_protocol.ts";
 import { ErrorCode } from "../errors.ts";
+import { decoderStyle, inputReader, isPlainObject } from "../protocol/input_reader.ts";
 
 /** A validated POST /login body. */
 export type LoginRequest =
@@ -26,8 +27,8 @@ export interface LoginResponse {
   gateways: GatewayInfo[];
 }
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Login errors: `Cannot log in: <field> must be <expected>, got <value>` (BAD_REQUEST). */
+const login = inputReader(decoderStyle(bad));
 
 /**
  * Validates a POST /login body (parsed JSON, or the raw text). Throws {@linkcode AuthError}
@@ -50,28 +51,18 @@ export function parseLoginRequest(body: unknown): LoginRequest {
       bad(`the body is not valid JSON (${(error as Error).message})`);
     }
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    bad("the body must be a JSON object");
+  if (!isPlainObject(value)) bad("the body must be a JSON object");
+  if (value.guest === true) {
+    login.exactKeys(value, "the body", [], ["guest", "name"]);
+    return { kind: "guest", name: displayName(value.name) };
   }
-  const fields = value as Record<string, unknown>;
-  if (fields.guest === true) {
-    onlyKeys(fields, ["guest", "name"]);
-    return { kind: "guest", name: displayName(fields.name) };
-  }
-  if (Object.hasOwn(fields, "guest") && fields.guest !== false) {
-    bad(`"guest" must be true or false`);
-  }
-  onlyKeys(fields, ["guest", "username", "password", "register"]);
-  if (typeof fields.username !== "string") bad(`"username" must be a string`);
-  if (typeof fields.password !== "string") bad(`"password" must be a string`);
-  if (Object.hasOwn(fields, "register") && typeof fields.register !== "boolean") {
-    bad(`"register" must be true or false`);
-  }
+  if (Object.hasOwn(value, "guest")) login.boolean(value.guest, "guest");
+  login.exactKeys(value, "the body", [], ["guest", "username", "password", "register"]);
   return {
     kind: "account",
-    username: fields.username,
-    password: fields.password,
-    register: fields.register === true,
+    username: login.string(value.username, "username"),
+    password: login.string(value.password, "password"),
+    register: Object.hasOwn(value, "register") && login.boolean(value.register, "register"),
   };
 }
 
@@ -80,19 +71,7 @@ export function parseLoginRequest(body: unknown): LoginRequest {
  * {@linkcode AuthError} BAD_REQUEST otherwise.
  */
 export function displayName(value: unknown): string {
-  if (typeof value !== "string") bad(`"name" must be a string`);
-  const name = value.trim();
-  const length = name.length > 2 * MAX_NAME_CHARS ? Infinity : [...name].length;
-  if (length < 1 || length > MAX_NAME_CHARS || CONTROL.test(name) || !name.isWellFormed()) {
-    bad(`"name" must be 1-${MAX_NAME_CHARS} characters without control characters`);
-  }
-  return name;
-}
-
-function onlyKeys(fields: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(fields)) {
-    if (!allowed.includes(key)) bad(`unknown field ${JSON.stringify(key.slice(0, 32))}`);
-  }
+  return login.text(login.string(value, "name").trim(), "name", 1, MAX_NAME_CHARS);
 }
 
 function bad(problem: string): never {
