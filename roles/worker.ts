@@ -233,6 +233,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     grid,
     ...timings,
     resumeGraceMs: config.gateway.resumeGraceMs,
+    timings: config.space,
     spatialIndex: config.spatialIndex,
     game: demoGame as GameDefinition<unknown>,
     gameOptions: decode(reply.game),

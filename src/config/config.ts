@@ -17,6 +17,7 @@ import {
   MIN_SECRET_LENGTH,
   type RebalanceConfig,
   type Role,
+  type SpaceTimingsConfig,
   type WorldConfig,
 } from "./schema.ts";
 
@@ -111,6 +112,7 @@ export function parseConfig(raw: unknown): Config {
   const load = parseLoad(or(get("load"), {}));
   const rebalance = parseRebalance(or(get("rebalance"), {}));
   const autoscale = parseAutoscale(or(get("autoscale"), {}));
+  const space = parseSpace(or(get("space"), {}));
   const storage = read.string(or(get("storage"), DEFAULTS.storage), "storage", 1);
   const spatialIndex = read.oneOf(
     or(get("spatialIndex"), DEFAULTS.spatialIndex),
@@ -146,6 +148,7 @@ export function parseConfig(raw: unknown): Config {
     load,
     rebalance,
     autoscale,
+    space,
     storage,
     spatialIndex,
     gateway,
@@ -300,6 +303,16 @@ function parseAutoscale(raw: unknown): AutoscaleConfig {
       MAX_TIMER_MS,
     ),
   };
+}
+
+function parseSpace(raw: unknown): SpaceTimingsConfig {
+  const d = DEFAULTS.space;
+  const r = section(raw, "space", d);
+  const out = {} as SpaceTimingsConfig;
+  for (const key of Object.keys(d) as Array<keyof SpaceTimingsConfig>) {
+    out[key] = read.integer(pick(r, key, d[key]), `space.${key}`, 1, MAX_TIMER_MS);
+  }
+  return out;
 }
 
 function parseGateway(raw: unknown): GatewayConfig {

@@ -1,5 +1,6 @@
 // The shape of a node's configuration: every key's type, its documented default and the fixed
 // limits, shared by the file parser, the flags and the help text.
+import { SPACE_TIMINGS, type SpaceTimings } from "../sim/space_tuning.ts";
 
 /** Which part of the cluster this process runs; "all" runs everything in one process. */
 export type Role = "all" | "coordinator" | "worker" | "gateway";
@@ -86,6 +87,9 @@ export interface AutoscaleConfig {
   sustainMs: number;
 }
 
+/** A worker's sync waits and memories, in ms (src/sim/space_tuning.ts explains each). */
+export type SpaceTimingsConfig = SpaceTimings;
+
 /** A fully validated node configuration. */
 export interface Config {
   role: Role;
@@ -125,6 +129,8 @@ export interface Config {
   load: LoadWeights;
   rebalance: RebalanceConfig;
   autoscale: AutoscaleConfig;
+  /** Waits and memories of a worker's space, in ms, so they hold at any tickHz. */
+  space: SpaceTimingsConfig;
   /** SQLite file of registered accounts (":memory:" keeps them in memory). */
   storage: string;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
@@ -176,6 +182,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     intervalMs: 1000,
   },
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
+  space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
   spatialIndex: "grid",
   gateway: {

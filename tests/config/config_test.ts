@@ -461,3 +461,20 @@ Deno.test("USAGE lists every flag", () => {
   }
   assert.match(USAGE, /--port N\s+.*\(default: 8080\)/);
 });
+
+Deno.test("a worker's sync waits are config keys in ms, defaulting to the space's own", () => {
+  const config = parseConfig({ space: { epochWaitMs: 500 } });
+  assert.equal(config.space.epochWaitMs, 500);
+  assert.equal(config.space.forwardMs, DEFAULTS.space.forwardMs);
+  assert.deepEqual(parseConfig({}).space, DEFAULTS.space);
+  assertConfigError(
+    () => parseConfig({ space: { forwardMs: 0 } }),
+    "space.forwardMs",
+    "CONFIG_INVALID: space.forwardMs: expected an integer in 1..2147483647, got 0",
+  );
+  assertConfigError(
+    () => parseConfig({ space: { resendTicks: 40 } }),
+    "space.resendTicks",
+    "CONFIG_INVALID: space.resendTicks: unknown key",
+  );
+});
