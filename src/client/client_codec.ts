@@ -23,7 +23,19 @@ import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
 import { describe } from "../protocol/input_reader.ts";
 import { encode } from "../protocol/msgpack.ts";
 
-const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
+const {
+  array,
+  boolean,
+  exactKeys,
+  finite,
+  integer,
+  map,
+  oneOf,
+  positive,
+  string,
+  text,
+  token: tokenText,
+} = frameFields;
 
 const CHANNELS: readonly ChatChannel[] = Object.values(ChatChannel);
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
@@ -90,9 +102,7 @@ export function decodeServerFrame(
       integer(raw.entity, "WELCOME.entity");
       tokenText(raw.resumeToken, "WELCOME.resumeToken", MAX_TOKEN_CHARS);
       integer(raw.resumeGraceMs, "WELCOME.resumeGraceMs");
-      if (typeof raw.resumed !== "boolean") {
-        fail(`WELCOME.resumed must be true or false, got ${describe(raw.resumed)}`);
-      }
+      boolean(raw.resumed, "WELCOME.resumed");
       const world = map(raw.world, "WELCOME.world");
       exactKeys(world, "WELCOME.world", ["dims", "size", "cellSize"]);
       const dims = integer(world.dims, "WELCOME.world.dims", 2, 3);
@@ -107,9 +117,7 @@ export function decodeServerFrame(
       exactKeys(raw, "DIFF", ["op", "tick", "ack", "enter", "update", "leave"], ["full"]);
       integer(raw.tick, "DIFF.tick");
       integer(raw.ack, "DIFF.ack", 0, MAX_SEQ);
-      if (Object.hasOwn(raw, "full") && typeof raw.full !== "boolean") {
-        fail(`DIFF.full must be true or false, got ${describe(raw.full)}`);
-      }
+      if (Object.hasOwn(raw, "full")) boolean(raw.full, "DIFF.full");
       const enter = array(raw.enter, "DIFF.enter", 0, Infinity);
       enter.forEach((record, n) => readRecord(record, `DIFF.enter[${n}]`, true));
       const update = array(raw.update, "DIFF.update", 0, Infinity);
@@ -135,9 +143,7 @@ export function decodeServerFrame(
       if (typeof raw.code !== "string" || !CODE.test(raw.code)) {
         fail(`ERROR.code must be an upper-case code, got ${describe(raw.code)}`);
       }
-      if (typeof raw.message !== "string") {
-        fail(`ERROR.message must be a string, got ${describe(raw.message)}`);
-      }
+      string(raw.message, "ERROR.message");
       return raw as unknown as ErrorMessage;
     default:
       return fail(
@@ -146,12 +152,6 @@ export function decodeServerFrame(
         }`,
       );
   }
-}
-
-function positive(value: unknown, what: string): number {
-  const number = finite(value, what);
-  if (number <= 0) fail(`${what} must be > 0, got ${number}`);
-  return number;
 }
 
 function readRecord(value: unknown, what: string, enter: boolean): void {

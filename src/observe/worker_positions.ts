@@ -1,6 +1,7 @@
 // Entity positions for the diagnostics map: read from each live worker's `/api/state` over HTTP
 // with a short timeout and a size limit, thinned to a cap per worker, and shared by concurrent
 // callers for a short while so many open pages cost the workers one fetch.
+import { decoderStyle, inputReader, isPlainObject } from "../protocol/input_reader.ts";
 
 /** An entity on the map: `[id, x, y, z, cell]`. */
 export type Position = [number, number, number, number, number];
@@ -65,29 +66,24 @@ export function thin<T>(items: readonly T[], max: number): T[] {
  * TypeError naming the first bad field.
  */
 export function parseWorkerState(body: unknown): { tick: number; owned: Position[] } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new TypeError("Cannot read worker state: the body is not a JSON object");
-  }
-  const { tick, owned } = body as { tick?: unknown; owned?: unknown };
-  if (typeof tick !== "number" || !Number.isSafeInteger(tick)) {
-    throw new TypeError(`Cannot read worker state: tick must be an integer, got ${typeof tick}`);
-  }
-  if (!Array.isArray(owned)) {
-    throw new TypeError("Cannot read worker state: owned must be an array");
-  }
+  if (!isPlainObject(body)) fail("the body is not a JSON object");
+  const tick = state.integer(body.tick, "tick", -Infinity);
+  const owned = state.array(body.owned, "owned");
   for (let i = 0; i < owned.length; i++) {
-    const row: unknown = owned[i];
-    if (
-      !Array.isArray(row) || row.length !== 5 ||
-      !row.every((v) => typeof v === "number" && Number.isFinite(v))
-    ) {
-      throw new TypeError(
-        `Cannot read worker state: owned[${i}] must be [id, x, y, z, cell] of finite numbers`,
-      );
-    }
+    const row = state.tuple(owned[i], `owned[${i}]`, 5);
+    for (let k = 0; k < 5; k++) state.finite(row[k], `owned[${i}] (${POSITION_FIELDS[k]})`);
   }
   return { tick, owned: owned as Position[] };
 }
+
+const POSITION_FIELDS = ["id", "x", "y", "z", "cell"] as const;
+
+function fail(problem: string): never {
+  throw new TypeError(`Cannot read worker state: ${problem}`);
+}
+
+/** Worker-state errors: TypeError `Cannot read worker state: <field> must be ...`. */
+const state = inputReader(decoderStyle(fail));
 
 /** A position with coordinates cut to 0.01 (plenty for a map, a third of the bytes); cutting
  * rather than rounding keeps a point at the world's edge inside it. */

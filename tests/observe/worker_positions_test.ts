@@ -45,11 +45,14 @@ Deno.test("a worker state is checked field by field before any position is used"
   const bad: Array<[unknown, RegExp]> = [
     [null, /not a JSON object/],
     [[1], /not a JSON object/],
-    [{ owned: [] }, /tick must be an integer, got undefined/],
+    [{ owned: [] }, /tick must be an integer, got nothing/],
     [{ tick: 1.5, owned: [] }, /tick must be an integer/],
     [{ tick: 1 }, /owned must be an array/],
-    [{ tick: 1, owned: [[1, 2, 3, 4]] }, /owned\[0\] must be \[id, x, y, z, cell\]/],
-    [{ tick: 1, owned: [[1, 2, 3, 0, 4], [1, "2", 3, 0, 4]] }, /owned\[1\]/],
+    [{ tick: 1, owned: [[1, 2, 3, 4]] }, /owned\[0\] must have 5 fields, got 4/],
+    [
+      { tick: 1, owned: [[1, 2, 3, 0, 4], [1, "2", 3, 0, 4]] },
+      /owned\[1\] \(x\) must be a finite number, got "2"/,
+    ],
     [{ tick: 1, owned: [[1, null, 3, 0, 4]] }, /owned\[0\]/],
     [{ tick: 1, owned: [{ id: 1 }] }, /owned\[0\]/],
   ];
