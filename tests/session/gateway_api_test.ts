@@ -69,8 +69,6 @@ Deno.test("an account registers once and then logs in with its password", async 
 
 Deno.test("bad login requests get the documented status and code", async () => {
   using t = api();
-  const code = (body: { error?: { code?: string }; code?: string }) =>
-    body.error?.code ?? body.code;
   const cases: Array<[RequestInit, number, string]> = [
     [{ method: "GET" }, 405, "METHOD_NOT_ALLOWED"],
     [post("{not json"), 400, "BAD_REQUEST"],
