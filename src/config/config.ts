@@ -17,7 +17,6 @@ import {
   MIN_SECRET_LENGTH,
   type RebalanceConfig,
   type Role,
-  type SpaceTimingsConfig,
   type WorldConfig,
 } from "./schema.ts";
 
@@ -47,40 +46,28 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function parseConfig(raw: unknown): Config {
   if (!isPlainObject(raw)) fail("--config", "expected a JSON object");
-  rejectUnknownKeys(raw, DEFAULTS, "");
-  const get = (key: keyof Config): unknown => pick(raw, key, undefined);
-  const or = (value: unknown, fallback: unknown): unknown => value === undefined ? fallback : value;
-
-  const role = read.oneOf(or(get("role"), DEFAULTS.role), "role", ROLES);
-  const nodeId = read.string(or(get("nodeId"), DEFAULTS.nodeId), "nodeId");
+  const top = keysOf(raw, "", DEFAULTS);
+  const role = top.oneOf("role", ROLES);
+  const nodeId = top.string("nodeId");
   if (nodeId !== "" && !NODE_ID.test(nodeId)) {
     fail("nodeId", `expected 1-64 characters from A-Z a-z 0-9 _ . -, got ${show(nodeId)}`);
   }
-  const host = read.string(or(get("host"), DEFAULTS.host), "host", 1);
-  const port = read.integer(or(get("port"), DEFAULTS.port), "port", 0, 65535);
+  const host = top.string("host", 1);
+  const port = top.integer("port", 0, 65535);
   const grpcDefault = role === "coordinator" ? COORDINATOR_GRPC_PORT : DEFAULTS.grpcPort;
-  const grpcPort = read.integer(or(get("grpcPort"), grpcDefault), "grpcPort", 0, 65535);
-  const advertiseHost = read.string(
-    or(get("advertiseHost"), DEFAULTS.advertiseHost),
-    "advertiseHost",
-    1,
-  );
-  const static_dir = read.string(or(get("static_dir"), DEFAULTS.static_dir), "static_dir", 1);
-  const coordinator = hostPort("coordinator", or(get("coordinator"), DEFAULTS.coordinator));
-  const secret = parseSecret(or(get("secret"), DEFAULTS.secret), role);
-  const logLevel = read.oneOf(or(get("logLevel"), DEFAULTS.logLevel), "logLevel", LOG_LEVELS);
-  const workers = read.integer(or(get("workers"), DEFAULTS.workers), "workers", 1, 64);
-  const minWorkers = read.integer(
-    or(get("minWorkers"), DEFAULTS.minWorkers),
-    "minWorkers",
-    1,
-    1024,
-  );
-  const pool = read.boolean(or(get("pool"), DEFAULTS.pool), "pool");
-  const world = parseWorld(or(get("world"), {}));
-  const tickHz = read.integer(or(get("tickHz"), DEFAULTS.tickHz), "tickHz", 1, 120);
-  const aoiRadius = read.positive(or(get("aoiRadius"), DEFAULTS.aoiRadius), "aoiRadius");
-  const ghostMargin = read.positive(or(get("ghostMargin"), DEFAULTS.ghostMargin), "ghostMargin");
+  const grpcPort = read.integer(pick(raw, "grpcPort", grpcDefault), "grpcPort", 0, 65535);
+  const advertiseHost = top.string("advertiseHost", 1);
+  const static_dir = top.string("static_dir", 1);
+  const coordinator = hostPort("coordinator", top.value("coordinator"));
+  const secret = parseSecret(top.value("secret"), role);
+  const logLevel = top.oneOf("logLevel", LOG_LEVELS);
+  const workers = top.integer("workers", 1, 64);
+  const minWorkers = top.integer("minWorkers", 1, 1024);
+  const pool = top.boolean("pool");
+  const world = parseWorld(pick(raw, "world", {}));
+  const tickHz = top.integer("tickHz", 1, 120);
+  const aoiRadius = top.positive("aoiRadius");
+  const ghostMargin = top.positive("ghostMargin");
   if (ghostMargin < aoiRadius) {
     fail("ghostMargin", `must be >= aoiRadius (${aoiRadius}), got ${ghostMargin}`);
   }
@@ -88,42 +75,20 @@ export function parseConfig(raw: unknown): Config {
   if (ghostMargin >= world.cellSize) {
     fail("ghostMargin", `must be < world.cellSize (${world.cellSize}), got ${ghostMargin}`);
   }
-  const heartbeatMs = read.integer(
-    or(get("heartbeatMs"), DEFAULTS.heartbeatMs),
-    "heartbeatMs",
-    50,
-    60000,
-  );
-  const workerTimeoutMs = read.integer(
-    or(get("workerTimeoutMs"), DEFAULTS.workerTimeoutMs),
-    "workerTimeoutMs",
-    1,
-    MAX_TIMER_MS,
-  );
+  const heartbeatMs = top.integer("heartbeatMs", 50, 60000);
+  const workerTimeoutMs = top.integer("workerTimeoutMs", 1, MAX_TIMER_MS);
   if (workerTimeoutMs <= heartbeatMs) {
     fail("workerTimeoutMs", `must be > heartbeatMs (${heartbeatMs}), got ${workerTimeoutMs}`);
   }
-  const drainTimeoutMs = read.integer(
-    or(get("drainTimeoutMs"), DEFAULTS.drainTimeoutMs),
-    "drainTimeoutMs",
-    1,
-    MAX_TIMER_MS,
-  );
-  const load = parseLoad(or(get("load"), {}));
-  const rebalance = parseRebalance(or(get("rebalance"), {}));
-  const autoscale = parseAutoscale(or(get("autoscale"), {}));
-  const space = parseSpace(or(get("space"), {}));
-  const storage = read.string(or(get("storage"), DEFAULTS.storage), "storage", 1);
-  const spatialIndex = read.oneOf(
-    or(get("spatialIndex"), DEFAULTS.spatialIndex),
-    "spatialIndex",
-    [
-      "grid",
-      "rbush",
-    ] as const,
-  );
-  const gateway = parseGateway(or(get("gateway"), {}));
-  const game = parseGame(or(get("game"), {}), aoiRadius, world);
+  const drainTimeoutMs = top.integer("drainTimeoutMs", 1, MAX_TIMER_MS);
+  const load = parseLoad(pick(raw, "load", {}));
+  const rebalance = parseRebalance(pick(raw, "rebalance", {}));
+  const autoscale = parseAutoscale(pick(raw, "autoscale", {}));
+  const space = allIntegers(pick(raw, "space", {}), "space", DEFAULTS.space, 1, MAX_TIMER_MS);
+  const storage = top.string("storage", 1);
+  const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
+  const gateway = parseGateway(pick(raw, "gateway", {}));
+  const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
   return {
     role,
     nodeId,
@@ -239,106 +204,93 @@ function parseWorld(raw: unknown): WorldConfig {
   return { dims, size, cellSize };
 }
 
-function section(raw: unknown, field: string, known: object): Record<string, unknown> {
-  if (!isPlainObject(raw)) CONFIG_STYLE.mismatch(field, "an object", raw);
-  rejectUnknownKeys(raw, known, `${field}.`);
-  return raw;
+/** Typed readers of one config object's keys, each falling back to its default. */
+function keysOf<T extends object>(raw: unknown, name: string, defaults: T) {
+  if (!isPlainObject(raw)) CONFIG_STYLE.mismatch(name, "an object", raw);
+  const prefix = name === "" ? "" : `${name}.`;
+  rejectUnknownKeys(raw, defaults, prefix);
+  type Key = keyof T & string;
+  const value = (key: Key): unknown => pick(raw, key, defaults[key]);
+  return {
+    value,
+    integer: (key: Key, min = -Infinity, max = Infinity) =>
+      read.integer(value(key), prefix + key, min, max),
+    finite: (key: Key, min?: number) => read.finite(value(key), prefix + key, min),
+    positive: (key: Key) => read.positive(value(key), prefix + key),
+    boolean: (key: Key) => read.boolean(value(key), prefix + key),
+    string: (key: Key, min?: number) => read.string(value(key), prefix + key, min),
+    oneOf: <V extends string>(key: Key, allowed: readonly V[]) =>
+      read.oneOf(value(key), prefix + key, allowed),
+  };
+}
+
+/** A section whose every key is an integer in `min..max`. */
+function allIntegers<T extends { [K in keyof T]: number }>(
+  raw: unknown,
+  name: string,
+  defaults: T,
+  min: number,
+  max: number,
+): T {
+  const keys = keysOf(raw, name, defaults);
+  const out = {} as Record<string, number>;
+  for (const key of Object.keys(defaults)) {
+    out[key] = keys.integer(key as keyof T & string, min, max);
+  }
+  return out as T;
 }
 
 function parseLoad(raw: unknown): LoadWeights {
-  const d = DEFAULTS.load;
-  const r = section(raw, "load", d);
+  const load = keysOf(raw, "load", DEFAULTS.load);
   return {
-    entities: read.finite(pick(r, "entities", d.entities), "load.entities", 0),
-    players: read.finite(pick(r, "players", d.players), "load.players", 0),
-    interactions: read.finite(pick(r, "interactions", d.interactions), "load.interactions", 0),
+    entities: load.finite("entities", 0),
+    players: load.finite("players", 0),
+    interactions: load.finite("interactions", 0),
   };
 }
 
 function parseRebalance(raw: unknown): RebalanceConfig {
-  const d = DEFAULTS.rebalance;
-  const r = section(raw, "rebalance", d);
-  const ratio = read.finite(pick(r, "ratio", d.ratio), "rebalance.ratio", 1);
+  const r = keysOf(raw, "rebalance", DEFAULTS.rebalance);
+  const ratio = r.finite("ratio", 1);
   if (ratio <= 1) fail("rebalance.ratio", `must be > 1, got ${ratio}`);
   return {
-    enabled: read.boolean(pick(r, "enabled", d.enabled), "rebalance.enabled"),
+    enabled: r.boolean("enabled"),
     ratio,
-    sustainMs: read.integer(
-      pick(r, "sustainMs", d.sustainMs),
-      "rebalance.sustainMs",
-      0,
-      MAX_TIMER_MS,
-    ),
-    minLoad: read.finite(pick(r, "minLoad", d.minLoad), "rebalance.minLoad", 0),
-    cooldownMs: read.integer(
-      pick(r, "cooldownMs", d.cooldownMs),
-      "rebalance.cooldownMs",
-      0,
-      MAX_TIMER_MS,
-    ),
-    intervalMs: read.integer(
-      pick(r, "intervalMs", d.intervalMs),
-      "rebalance.intervalMs",
-      50,
-      MAX_TIMER_MS,
-    ),
+    sustainMs: r.integer("sustainMs", 0, MAX_TIMER_MS),
+    minLoad: r.finite("minLoad", 0),
+    cooldownMs: r.integer("cooldownMs", 0, MAX_TIMER_MS),
+    intervalMs: r.integer("intervalMs", 50, MAX_TIMER_MS),
   };
 }
 
 function parseAutoscale(raw: unknown): AutoscaleConfig {
-  const d = DEFAULTS.autoscale;
-  const r = section(raw, "autoscale", d);
-  const highWater = read.finite(pick(r, "highWater", d.highWater), "autoscale.highWater", 0);
-  const lowWater = read.finite(pick(r, "lowWater", d.lowWater), "autoscale.lowWater", 0);
+  const a = keysOf(raw, "autoscale", DEFAULTS.autoscale);
+  const highWater = a.finite("highWater", 0);
+  const lowWater = a.finite("lowWater", 0);
   if (highWater > 0 && lowWater >= highWater) {
     fail("autoscale.lowWater", `must be < highWater (${highWater}), got ${lowWater}`);
   }
-  return {
-    highWater,
-    lowWater,
-    sustainMs: read.integer(
-      pick(r, "sustainMs", d.sustainMs),
-      "autoscale.sustainMs",
-      0,
-      MAX_TIMER_MS,
-    ),
-  };
-}
-
-function parseSpace(raw: unknown): SpaceTimingsConfig {
-  const d = DEFAULTS.space;
-  const r = section(raw, "space", d);
-  const out = {} as SpaceTimingsConfig;
-  for (const key of Object.keys(d) as Array<keyof SpaceTimingsConfig>) {
-    out[key] = read.integer(pick(r, key, d[key]), `space.${key}`, 1, MAX_TIMER_MS);
-  }
-  return out;
+  return { highWater, lowWater, sustainMs: a.integer("sustainMs", 0, MAX_TIMER_MS) };
 }
 
 function parseGateway(raw: unknown): GatewayConfig {
-  const d = DEFAULTS.gateway;
-  const r = section(raw, "gateway", d);
-  const out = {} as Record<keyof GatewayConfig, number>;
-  for (const key of Object.keys(d) as Array<keyof GatewayConfig>) {
-    out[key] = read.integer(pick(r, key, d[key]), `gateway.${key}`, 1, MAX_TIMER_MS);
+  const gateway = allIntegers(raw, "gateway", DEFAULTS.gateway, 1, MAX_TIMER_MS);
+  if (gateway.maxFrameBytes > 16 * 1024 * 1024) {
+    fail("gateway.maxFrameBytes", `expected at most 16777216, got ${gateway.maxFrameBytes}`);
   }
-  if (out.maxFrameBytes > 16 * 1024 * 1024) {
-    fail("gateway.maxFrameBytes", `expected at most 16777216, got ${out.maxFrameBytes}`);
-  }
-  return out;
+  return gateway;
 }
 
 function parseHotspot(raw: unknown, world: WorldConfig): DemoGameConfig["hotspot"] {
-  const d = DEFAULTS.game.hotspot;
-  const r = section(raw, "game.hotspot", d);
-  const at = pick(r, "at", d.at);
+  const h = keysOf(raw, "game.hotspot", DEFAULTS.game.hotspot);
+  const at = h.value("at");
   if (!Array.isArray(at) || at.length < 2 || at.length > 3) {
     fail("game.hotspot.at", `expected [x, y] or [x, y, z], got ${show(at)}`);
   }
   at.forEach((v, axis) => read.finite(v, `game.hotspot.at[${axis}]`, 0));
-  const fraction = read.finite(pick(r, "fraction", d.fraction), "game.hotspot.fraction", 0);
+  const fraction = h.finite("fraction", 0);
   if (fraction > 1) fail("game.hotspot.fraction", `expected a number in 0..1, got ${fraction}`);
-  const radius = read.finite(pick(r, "radius", d.radius), "game.hotspot.radius", 0);
+  const radius = h.finite("radius", 0);
   if (fraction > 0 && radius <= 0) fail("game.hotspot.radius", `must be > 0 when fraction > 0`);
   for (let axis = 0; axis < at.length && fraction > 0; axis++) {
     if (at[axis] >= (world.size[axis] ?? Infinity)) {
@@ -352,22 +304,16 @@ function parseHotspot(raw: unknown, world: WorldConfig): DemoGameConfig["hotspot
 }
 
 function parseGame(raw: unknown, aoiRadius: number, world: WorldConfig): DemoGameConfig {
-  if (!isPlainObject(raw)) CONFIG_STYLE.mismatch("game", "an object", raw);
-  rejectUnknownKeys(raw, DEFAULTS.game, "game.");
-  const d = DEFAULTS.game;
-  const npcs = read.integer(pick(raw, "npcs", d.npcs), "game.npcs", 0, 1_000_000);
-  const speed = read.finite(pick(raw, "speed", d.speed), "game.speed", 0);
-  const bumpRadius = read.positive(pick(raw, "bumpRadius", d.bumpRadius), "game.bumpRadius");
+  const g = keysOf(raw, "game", DEFAULTS.game);
+  const npcs = g.integer("npcs", 0, 1_000_000);
+  const speed = g.finite("speed", 0);
+  const bumpRadius = g.positive("bumpRadius");
   if (bumpRadius > aoiRadius) {
     fail("game.bumpRadius", `must be <= aoiRadius (${aoiRadius}), got ${bumpRadius}`);
   }
-  const bumpCooldownTicks = read.integer(
-    pick(raw, "bumpCooldownTicks", d.bumpCooldownTicks),
-    "game.bumpCooldownTicks",
-    0,
-  );
-  const seed = read.integer(pick(raw, "seed", d.seed), "game.seed", -Infinity);
-  const hotspot = parseHotspot(pick(raw, "hotspot", d.hotspot), world);
+  const bumpCooldownTicks = g.integer("bumpCooldownTicks", 0);
+  const seed = g.integer("seed");
+  const hotspot = parseHotspot(g.value("hotspot"), world);
   return { npcs, speed, bumpRadius, bumpCooldownTicks, seed, hotspot };
 }
 

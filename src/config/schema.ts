@@ -1,5 +1,6 @@
 // The shape of a node's configuration: every key's type, its documented default and the fixed
 // limits, shared by the file parser, the flags and the help text.
+import type { DemoOptions } from "../games/demo.ts";
 import { SPACE_TIMINGS, type SpaceTimings } from "../sim/space_tuning.ts";
 
 /** Which part of the cluster this process runs; "all" runs everything in one process. */
@@ -44,16 +45,8 @@ export interface WorldConfig {
   cellSize: number;
 }
 
-/** Settings of the built-in demo game (wandering NPCs and a bump interaction). */
-export interface DemoGameConfig {
-  npcs: number;
-  speed: number;
-  bumpRadius: number;
-  bumpCooldownTicks: number;
-  seed: number;
-  /** A crowd: this fraction of NPCs spawns at `hotspot.at` and stays within `radius` of it. */
-  hotspot: { at: number[]; radius: number; fraction: number };
-}
+/** Settings of the built-in demo game (its options, every one given). */
+export type DemoGameConfig = Required<DemoOptions>;
 
 /** Weights of the load estimate per cell: a·entities + b·players + c·interactions/s. */
 export interface LoadWeights {

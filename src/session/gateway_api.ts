@@ -10,14 +10,7 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import { type HttpHandler, httpStatusOf, json, jsonError, serveStatic } from "../net/http.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { Logger } from "../observe/log.ts";
-
-/** A gateway as the coordinator lists it. */
-export interface ListedGateway {
-  id: string;
-  httpAddress: string;
-  version: string;
-  sessions: number;
-}
+import type { GatewayInfo as RegisteredGateway } from "../net/rpc.ts";
 
 /** What the API needs from the gateway around it. */
 export interface GatewayApiOptions {
@@ -28,7 +21,7 @@ export interface GatewayApiOptions {
   staticDir: string;
   log: Logger;
   /** The cluster's gateways as last heard from the coordinator. */
-  gateways(): readonly ListedGateway[];
+  gateways(): readonly RegisteredGateway[];
   /** The hub, once the gateway is registered; undefined while starting or closing. */
   hub(): SessionHub | undefined;
   now?: () => number;
