@@ -18,6 +18,7 @@ import type { HubTransport } from "../../src/session/hub_transport.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
 import type { GatewayCommand, WorkerReport } from "../../src/session/session_wire.ts";
 import { ManualTimers } from "../../src/session/timers.ts";
+import { SOCKET_HIGH_WATER } from "../../src/session/session_writer.ts";
 import { worldSpecOf } from "../../src/world/world_spec.ts";
 
 const SECRET = "hub-test-secret-0123456789";
@@ -340,4 +341,42 @@ Deno.test("closeAll tells every client to go away and leaves no timer behind", a
   h.close();
   assert.equal(socket.ofOp(Op.ERROR).at(-1)?.code, ErrorCode.GOING_AWAY);
   assert.equal(h.timers.pending, 0);
+});
+
+Deno.test("a socket that stays full is closed as SLOW_CONSUMER once maxBehindTicks have passed", async () => {
+  const maxBehindTicks = 10; // 500 ms at 20 Hz
+  const h = harness({ maxBehindTicks });
+  try {
+    const socket = h.connect();
+    const { session, entity } = await join(h, socket);
+    const written = socket.received.length;
+    socket.bufferedAmount = SOCKET_HIGH_WATER; // the reader stopped reading
+    let tick = 6;
+    const diff = () =>
+      h.hub.onReport(report("w1", tick++, {
+        diffs: [{
+          session,
+          entity,
+          ack: 0,
+          full: false,
+          enter: [],
+          update: [[entity, 50, tick, 0]],
+          leave: [],
+        }],
+      }));
+    diff(); // written while the buffer was last seen low: now congested
+    const congested = socket.received.length;
+    const limitMs = (maxBehindTicks * 1000) / 20;
+    // No more diffs: the writer's own retry timer is what notices the socket stays full.
+    h.timers.advance(limitMs - 50);
+    assert.equal(socket.closed, undefined, "not before the limit");
+    assert.equal(socket.received.length, congested, "nothing written to a full socket");
+    h.timers.advance(100);
+    assert.equal(closeCodeOf(socket), closeCodeFor(ErrorCode.SLOW_CONSUMER));
+    assert.equal(h.hub.counters.slowClosed, 1);
+    assert.ok(congested >= written);
+    assert.ok(h.sent.some((s) => s.command.op === "detach" && s.command.entity === entity));
+  } finally {
+    h.close();
+  }
 });
