@@ -101,6 +101,8 @@ export interface SpaceOptions {
   spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
   resumeGraceMs?: number;
+  /** Wall clock of the players' grace periods (default Date.now; tests inject one). */
+  now?: () => number;
 }
 
 const MAX_HOPS = 8;
@@ -174,6 +176,7 @@ export class Space {
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
+      now: options.now,
     });
     // deno-lint-ignore no-this-alias -- the host is a long-lived view of this space
     const space = this;
