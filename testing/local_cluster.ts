@@ -26,7 +26,7 @@ export type LocalSpaceOptions = Omit<SpaceOptions, "id" | "index">;
  *   tickHz: 20,
  *   ghostMargin: 30,
  *   game: demoGame,
- *   gameOptions: { npcs: 10 },
+ *   gameOptions: { npcs: 10, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 1 },
  * });
  * cluster.setMap(new PartitionMap(1, ["a", "b"]));
  * cluster.run(1, 20);
