@@ -10,6 +10,8 @@ export interface FrameQueueOptions {
   maxBytes?: number;
   /** Called once the queue falls back under the high-water mark after a `push` said false. */
   onDrain?: () => void;
+  /** Called when the reader of the stream cancels it (the peer reset the stream or left). */
+  onCancel?: () => void;
 }
 
 /** Frames queued for one body stream, taken one at a time as the stream is read. */
@@ -21,18 +23,24 @@ export class FrameQueue {
   #closing = false;
   #done = false;
   #wanted?: () => void;
+  #failure?: Error;
   #full = false;
   #high: number;
   #max: number;
   #onDrain?: () => void;
+  #onCancel?: () => void;
 
   constructor(options: FrameQueueOptions = {}) {
     this.#high = options.highWaterBytes ?? 1024 * 1024;
     this.#max = options.maxBytes ?? 32 * 1024 * 1024;
     this.#onDrain = options.onDrain;
+    this.#onCancel = options.onCancel;
     this.stream = new ReadableStream<Uint8Array>({
       pull: (controller) => this.#pull(controller),
-      cancel: () => this.#finish(),
+      cancel: () => {
+        this.#finish();
+        this.#onCancel?.();
+      },
     }, { highWaterMark: 0 });
   }
 
@@ -83,6 +91,13 @@ export class FrameQueue {
     this.#wake();
   }
 
+  /** Drops what is queued and fails the stream, so the peer sees a reset, not an end. */
+  abort(reason: Error): void {
+    if (this.#done) return;
+    this.#failure = reason;
+    this.discard();
+  }
+
   #wake(): void {
     const wanted = this.#wanted;
     this.#wanted = undefined;
@@ -103,7 +118,8 @@ export class FrameQueue {
     if (this.#closing || this.#done) {
       this.#finish();
       try {
-        controller.close();
+        if (this.#failure) controller.error(this.#failure);
+        else controller.close();
       } catch {
         // Already closed by a cancel.
       }

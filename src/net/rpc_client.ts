@@ -283,7 +283,8 @@ export class ClientCall<Req = unknown, Res = unknown> extends EventEmitter {
     this.#status = final;
     this.#liveness?.stop();
     clearTimeout(this.#timer);
-    this.#queue?.discard();
+    if (final.code === status.OK) this.#queue?.discard();
+    else this.#queue?.abort(new RpcError(final.code, final.details));
     this.#channel.calls.delete(this as ClientCall);
     queueMicrotask(() => {
       if (final.code !== status.OK && this.listenerCount("error") > 0) {

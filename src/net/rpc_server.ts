@@ -84,7 +84,10 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     this.metadata = metadata;
     this.#peer = peer;
     this.#maxBytes = maxBytes;
-    this.#queue = new FrameQueue({ onDrain: () => this.emit("drain") });
+    this.#queue = new FrameQueue({
+      onDrain: () => this.emit("drain"),
+      onCancel: () => this.cancel(),
+    });
     // Emitting "error" on a call finishes it with that status (grpc-js semantics).
     this.on("error", (error: unknown) => this.#finish(toStatus(error)));
   }
@@ -335,9 +338,6 @@ async function serveCall(
   }
   calls.add(call);
   call.once("close", () => calls.delete(call));
-  const onAbort = () => call.cancel();
-  request.signal.addEventListener("abort", onAbort, { once: true });
-  call.onDone(() => request.signal.removeEventListener("abort", onAbort));
   const timeoutMs = parseTimeout(request.headers.get("grpc-timeout"));
   if (timeoutMs !== undefined) {
     const timer = setTimeout(
