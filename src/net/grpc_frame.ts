@@ -2,8 +2,10 @@
 // message is a 5-byte prefix (flags, big-endian length) plus its protobuf bytes, and the call's
 // status travels as a last frame with flag 0x80 holding `grpc-status`/`grpc-message` lines,
 // because Deno's fetch and Deno.serve expose no HTTP trailers (denoland/deno#10214).
-// Hand-written: a few dozen lines, and no maintained package decodes it incrementally from a
-// byte stream with the limits we need.
+// Hand-written: about a hundred lines. The npm grpc-web clients (grpc-web, @improbable-eng)
+// parse it only inside browser transports; @connectrpc/connect 2.3 has envelope helpers, but as
+// part of a framework whose transports need node:http2 or refuse bidi over fetch, and whose
+// messages come from generated code. Limits are checked on the prefix, before buffering.
 import { decodeStatusMessage, encodeStatusMessage, RpcError, status } from "./grpc_status.ts";
 import type { StatusObject } from "./grpc_status.ts";
 
