@@ -79,6 +79,7 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
       cycles: cluster.cycles,
       byFault: cluster.byFault,
       failedCycles: cluster.failed,
+      skippedCycles: cluster.skipped,
       processes: cluster.processes,
       restarts: cluster.restarts,
       unexpectedSignals: cluster.unexpectedSignals,
@@ -100,6 +101,10 @@ function render(raw: unknown) {
   const rows = Object.keys(byFault).map((fault) => [fault, String(num(byFault, fault))]);
   rows.push(["total cycles", String(num(results, "cycles"))]);
   rows.push([
+    "skipped (nothing to fault)",
+    String(array(results.skippedCycles, "skippedCycles").length),
+  ]);
+  rows.push([
     "role all drains",
     String(allRole.reduce((n, r) => n + array(r.drained, "drained").length, 0)),
   ]);
@@ -109,7 +114,11 @@ function render(raw: unknown) {
       `Processes: ${num(results, "processes")} (${num(results, "restarts")} restarts); ` +
       `ended by a signal not sent: ${num(results, "aborts")}; native crash lines: ${
         num(results, "crashLineCount")
-      }; cycles whose outcome failed: ${array(results.failedCycles, "failedCycles").length}.`,
+      }; injected cycles whose outcome failed (a drain that did not end in exit 0): ${
+        array(results.failedCycles, "failedCycles").length
+      }.`,
+      "Skipped cycles found no worker or cell to fault: kill -9 strands a worker's cells until " +
+      "failover (issue 11, replicas and pool takeover) reassigns them.",
       `Target: 0 aborts and 0 crash lines: ${results.targetMet === true ? "met" : "missed"}.`,
     ],
   };

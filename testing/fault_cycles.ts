@@ -55,6 +55,8 @@ export interface FaultReport {
   byFault: Record<Fault, number>;
   /** Cycles whose fault was injected but whose expected outcome did not follow. */
   failed: Array<{ cycle: number; fault: Fault; error: string }>;
+  /** Cycles not injected: no worker or cell to fault (say, every cell stranded on dead workers). */
+  skipped: Array<{ cycle: number; fault: Fault; error: string }>;
   processes: number;
   restarts: number;
   /** Processes ended by a signal they were not sent (the aborts). */
@@ -82,6 +84,11 @@ class Tracked {
       this.node.child.kill(signal);
     } catch { /* exited meanwhile */ }
   }
+}
+
+/** A cycle that found nothing to fault. */
+class Skip extends Error {
+  override name = "Skip";
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,6 +132,7 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
     cycles: 0,
     byFault: { drain: 0, sigterm: 0, kill: 0, pause: 0, stall: 0, move: 0 },
     failed: [],
+    skipped: [],
     processes: 0,
     restarts: 0,
     unexpectedSignals: [],
@@ -216,10 +224,14 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
     const victim = async (fault: Fault) => {
       if (fault !== Fault.DRAIN) return (await candidates()).ranked[0]?.w ?? live()[0];
       // A drain is refused while one of the worker's cells moves: wait for moves to settle.
-      return await until("a worker to drain with no cell moving", async () => {
-        const { ranked } = await candidates();
-        return ranked.find((r) => r.cells > 0 && r.free.length === r.cells)?.w;
-      }, 15_000);
+      try {
+        return await until("a worker to drain with no cell moving", async () => {
+          const { ranked } = await candidates();
+          return ranked.find((r) => r.cells > 0 && r.free.length === r.cells)?.w;
+        }, 15_000);
+      } catch (error) {
+        throw new Skip((error as Error).message);
+      }
     };
     const replace = async (gone: Tracked, why: string) => {
       workers.splice(workers.indexOf(gone), 1);
@@ -260,7 +272,7 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
       say(`cycle ${cycle + 1}/${plan.cycles.length}: ${fault}`);
       try {
         const w = await victim(fault);
-        if (!w) throw new Error("no live active worker to fault");
+        if (!w) throw new Skip("no live active worker to fault");
         if (fault === Fault.DRAIN) {
           await post(`/api/workers/${w.id}/drain`);
           await leaves(w, cycle, fault);
@@ -282,13 +294,15 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
           const { ranked, targets } = await candidates();
           const from = ranked.find((r) => r.free.length > 0);
           const to = targets.at(-1);
-          if (!from || !to || from.w === to.w) throw new Error("no cell to move between workers");
+          if (!from || !to || from.w === to.w) throw new Skip("no cell to move between workers");
           await post(`/api/cells/${from.free[cycle % from.free.length]}/move`, { to: to.w.id });
         }
         report.byFault[fault]++;
         report.cycles++;
       } catch (error) {
-        report.failed.push({ cycle, fault, error: (error as Error).message });
+        const entry = { cycle, fault, error: (error as Error).message };
+        if (error instanceof Skip) report.skipped.push(entry);
+        else report.failed.push(entry);
       }
     }
     // Everyone still up must still be up: give a resumed worker time to trip, then look.

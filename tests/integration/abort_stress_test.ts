@@ -54,6 +54,7 @@ Deno.test({
       kill: 1,
     });
     assert.deepEqual(report.failed, [], context);
+    assert.deepEqual(report.skipped, [], context);
   },
 });
 
