@@ -303,6 +303,7 @@ export class RpcClient {
   readonly address: string;
   #channel: Channel;
   #methods = new Map<string, MethodDescriptor>();
+  #closed = false;
   [method: string]: unknown;
 
   constructor(
@@ -347,6 +348,9 @@ export class RpcClient {
     options: CallOptions = {},
   ): ClientCall<Req, Res> {
     const method = this.#method(name);
+    if (this.#closed) {
+      throw new RpcError(status.UNAVAILABLE, `UNAVAILABLE: client of ${this.address} closed`);
+    }
     if (method.requestStream !== (request === undefined)) {
       throw new TypeError(
         `Cannot call ${name}: it takes ${method.requestStream ? "a stream" : "one request"}`,
@@ -361,6 +365,9 @@ export class RpcClient {
       const method = this.#method(name);
       if (method.requestStream || method.responseStream) {
         throw new TypeError(`Cannot call ${name} as unary: it streams`);
+      }
+      if (this.#closed) {
+        throw new RpcError(status.UNAVAILABLE, `UNAVAILABLE: client of ${this.address} closed`);
       }
       const call = new ClientCall<Req, Res>(
         this.#channel,
@@ -381,8 +388,10 @@ export class RpcClient {
     });
   }
 
-  /** Cancels the calls in progress and closes the connection. */
+  /** Cancels the calls in progress and closes the connection (again: nothing). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const call of [...this.#channel.calls]) call.cancel();
     this.#channel.http.close();
   }
