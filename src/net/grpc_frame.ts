@@ -21,6 +21,9 @@ export type FrameFlag = typeof FrameFlag[keyof typeof FrameFlag];
 
 /** Largest message either side accepts by default (16 MiB, as before with grpc-js). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Content type of every call (the `+proto` suffix is optional on requests). */
+export const CONTENT_TYPE = "application/grpc-web+proto";
+
 /** Largest trailer frame accepted: status lines are short. */
 const MAX_TRAILER_BYTES = 64 * 1024;
 const PREFIX = 5;
@@ -213,4 +216,15 @@ export function parseTimeout(header: string | null): number | undefined {
 export function formatTimeout(ms: number): string {
   const whole = Math.max(0, Math.ceil(ms));
   return whole < 1e8 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
+}
+
+/** A message frame, refusing messages over the size limit. */
+export function encodeMessage(bytes: Uint8Array, maxBytes: number): Uint8Array<ArrayBuffer> {
+  if (bytes.byteLength > maxBytes) {
+    throw new RpcError(
+      status.RESOURCE_EXHAUSTED,
+      `Cannot send message: ${bytes.byteLength} bytes exceed the maximum of ${maxBytes} bytes`,
+    );
+  }
+  return encodeFrame(FrameFlag.MESSAGE, bytes);
 }

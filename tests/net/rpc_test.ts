@@ -11,7 +11,7 @@ import {
   unary,
 } from "../../src/net/rpc.ts";
 import { encodeFrame, FrameFlag, FrameReader, parseTrailer } from "../../src/net/grpc_frame.ts";
-import { CONTENT_TYPE } from "../../src/net/rpc_server.ts";
+import { CONTENT_TYPE } from "../../src/net/grpc_frame.ts";
 import { messageCodec } from "../../src/net/proto_codec.ts";
 
 const SECRET = "rpc-test-secret";
