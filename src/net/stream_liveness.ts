@@ -42,38 +42,56 @@ export interface LivenessHooks {
   peerSending(): boolean;
 }
 
+/** Time as {@linkcode Liveness} sees it; tests pass a fake one. */
+export interface LivenessClock {
+  now(): number;
+  /** Calls `fn` every `ms` until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+const REAL_CLOCK: LivenessClock = {
+  now: () => performance.now(),
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+};
+
 /** The keepalive timer of one call; `sent()`/`received()` are called on every frame. */
 export class Liveness {
   #options: KeepaliveOptions;
   #hooks: LivenessHooks;
-  #lastSent = performance.now();
-  #lastReceived = performance.now();
-  #timer: ReturnType<typeof setInterval>;
+  #clock: LivenessClock;
+  #lastSent: number;
+  #lastReceived: number;
+  #stop: () => void;
 
-  constructor(options: KeepaliveOptions, hooks: LivenessHooks) {
+  constructor(options: KeepaliveOptions, hooks: LivenessHooks, clock = REAL_CLOCK) {
     this.#options = options;
     this.#hooks = hooks;
+    this.#clock = clock;
+    this.#lastSent = this.#lastReceived = clock.now();
     const tick = Math.max(50, Math.min(options.intervalMs, options.timeoutMs / 4));
-    this.#timer = setInterval(() => this.#check(), tick);
+    this.#stop = clock.every(tick, () => this.#check());
   }
 
   /** Something was written to the peer. */
   sent(): void {
-    this.#lastSent = performance.now();
+    this.#lastSent = this.#clock.now();
   }
 
   /** Something arrived from the peer. */
   received(): void {
-    this.#lastReceived = performance.now();
+    this.#lastReceived = this.#clock.now();
   }
 
   /** Stops the timer. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 
   #check(): void {
-    const now = performance.now();
+    const now = this.#clock.now();
     const silent = now - this.#lastReceived;
     if (this.#hooks.peerSending() && silent > this.#options.timeoutMs) {
       this.stop();
