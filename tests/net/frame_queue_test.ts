@@ -5,18 +5,30 @@ import { parseKeepalive } from "../../src/net/stream_liveness.ts";
 Deno.test("a frame queue says full at its high-water mark and drains as the stream is read", async () => {
   let drained = 0;
   const queue = new FrameQueue({ highWaterBytes: 10, onDrain: () => drained++ });
-  assert.equal(queue.push(new Uint8Array(6)), true);
-  assert.equal(queue.push(new Uint8Array(6)), false);
+  assert.equal(queue.push(new Uint8Array([1, 1, 1, 1, 1, 1])), true);
+  assert.equal(queue.push(new Uint8Array([2, 2, 2, 2, 2, 2])), false);
   assert.equal(queue.bytes, 12);
   const reader = queue.stream.getReader();
-  assert.equal((await reader.read()).value?.byteLength, 6);
+  // What was queued together is read as one chunk, in order.
+  assert.deepEqual([...(await reader.read()).value!], [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
   assert.equal(drained, 1);
-  assert.equal(queue.bytes, 6);
+  assert.equal(queue.bytes, 0);
+  const next = reader.read();
+  queue.push(new Uint8Array([3]));
+  assert.deepEqual((await next).value, new Uint8Array([3]));
   queue.close(new Uint8Array([9]));
   assert.equal(queue.push(new Uint8Array(1)), false, "nothing is queued after close");
-  assert.equal((await reader.read()).value?.byteLength, 6);
   assert.deepEqual((await reader.read()).value, new Uint8Array([9]));
   assert.equal((await reader.read()).done, true);
+});
+
+Deno.test("a frame queue hands over at most 256 KiB at a time", async () => {
+  const queue = new FrameQueue();
+  for (let i = 0; i < 5; i++) queue.push(new Uint8Array(100 * 1024));
+  queue.close();
+  const sizes = [];
+  for await (const chunk of queue.stream) sizes.push(chunk.byteLength);
+  assert.deepEqual(sizes, [200 * 1024, 200 * 1024, 100 * 1024]);
 });
 
 Deno.test("a frame queue past its hard bound throws a RangeError naming the bytes waiting", () => {
