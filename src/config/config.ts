@@ -23,6 +23,11 @@ export interface GatewayConfig {
   helloTimeoutMs: number;
   /** Silence allowed after WELCOME. */
   idleTimeoutMs: number;
+  /**
+   * Longest time a live session may go without a diff from the worker simulating its entity
+   * before it is closed with WORLD_STALLED (4008) so the client resumes instead of freezing.
+   */
+  ownerSilenceMs: number;
   /** DIFFs queued for a slow reader before they collapse into one snapshot. */
   maxQueuedDiffs: number;
   /** Ticks a reader may stay behind before it is closed. */
@@ -191,6 +196,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     strikeWindowMs: 10_000,
     helloTimeoutMs: 5_000,
     idleTimeoutMs: 30_000,
+    ownerSilenceMs: 3_000,
     maxQueuedDiffs: 4,
     maxBehindTicks: 100,
     maxQueuedFrames: 256,
