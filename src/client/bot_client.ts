@@ -48,6 +48,7 @@ const RESUMABLE: ReadonlySet<number> = new Set([
   CloseCode.IDLE_TIMEOUT,
   CloseCode.SLOW_CONSUMER,
   CloseCode.RATE_LIMITED,
+  CloseCode.WORLD_STALLED,
 ]);
 /** Largest turn of the walk per INPUT, radians. */
 const MAX_TURN = 0.8;

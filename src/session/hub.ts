@@ -24,6 +24,7 @@ import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "../net/rpc.ts";
 import { SendQueue } from "./send_queue.ts";
+import { silenceOf, sweepIntervalMs } from "./session_silence.ts";
 import type { GatewayCommand, SessionDiff, WorkerReport } from "./session_wire.ts";
 
 /** What the hub needs from the gateway around it. */
@@ -81,6 +82,8 @@ class ClientSession {
   timer?: ReturnType<typeof setTimeout>;
   /** When the client last sent a frame (live sessions). */
   lastHeard = 0;
+  /** When the worker owning the entity last sent a diff (live sessions; WELCOME before). */
+  lastState = 0;
   flushTimer?: ReturnType<typeof setTimeout>;
   /** Since when its socket's buffer has been over the high-water mark. */
   congestedSince?: number;
@@ -141,8 +144,7 @@ export class SessionHub {
     this.now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#tokens = new ResumeTokens({ secret: options.secret, now: this.now });
-    const every = Math.max(50, Math.min(1_000, this.config.idleTimeoutMs / 4));
-    this.#idleSweep = setInterval(() => this.#sweepIdle(), every);
+    this.#idleSweep = setInterval(() => this.#sweepIdle(), sweepIntervalMs(this.config));
   }
 
   /** Live sessions (past WELCOME). */
@@ -191,6 +193,7 @@ export class SessionHub {
       // Reports travel on one stream per worker: after a handoff the old owner's last report
       // can arrive after the new owner's first. Never go back in time.
       if (report.tick <= session.view.tick) continue;
+      session.lastState = this.now();
       if (session.state === "joining") {
         session.view.apply(diffMessage(report.tick, diff));
         session.worker = report.worker;
@@ -470,6 +473,7 @@ export class SessionHub {
     this.#track(session, session.view.snapshot());
     this.#flush(session);
     this.#armIdle(session);
+    session.lastState = session.lastHeard;
   }
 
   #await(
@@ -503,18 +507,17 @@ export class SessionHub {
     session.lastHeard = this.now();
   }
 
-  /** Closes live sessions silent for longer than idleTimeoutMs. */
+  /**
+   * Closes live sessions whose client was silent for longer than idleTimeoutMs, or whose
+   * worker sent no diff for longer than ownerSilenceMs (WORLD_STALLED: the client resumes
+   * rather than sit on an open, silent socket).
+   */
   #sweepIdle(): void {
     const now = this.now();
     for (const session of this.sessions.values()) {
-      if (session.state !== "live" || now - session.lastHeard <= this.config.idleTimeoutMs) {
-        continue;
-      }
-      this.#fail(
-        session,
-        ErrorCode.IDLE_TIMEOUT,
-        `Nothing received for ${this.config.idleTimeoutMs} ms`,
-      );
+      if (session.state !== "live") continue;
+      const silence = silenceOf(session, now, this.config);
+      if (silence) this.#fail(session, silence.code, silence.message);
     }
   }
 
