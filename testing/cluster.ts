@@ -30,7 +30,13 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
 export async function startCluster(
   overrides: Record<string, unknown>,
-  options: { workers?: number; pool?: number; gateways?: number } = {},
+  options: {
+    workers?: number;
+    pool?: number;
+    gateways?: number;
+    /** Start the workers all at once instead of one after the other (faster). */
+    parallel?: boolean;
+  } = {},
 ) {
   const config = writeTestConfig(overrides);
   const coordinator = new NodeProcess("coordinator", [
@@ -50,8 +56,16 @@ export async function startCluster(
     workers.push(worker);
     return worker;
   };
-  for (let n = 1; n <= (options.workers ?? 2); n++) {
-    await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+  if (options.parallel) {
+    const starting = [];
+    for (let n = 1; n <= (options.workers ?? 2); n++) {
+      starting.push(start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening"));
+    }
+    await Promise.all(starting);
+  } else {
+    for (let n = 1; n <= (options.workers ?? 2); n++) {
+      await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+    }
   }
   for (let n = 1; n <= (options.pool ?? 0); n++) {
     await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
@@ -96,5 +110,15 @@ export async function startCluster(
     await Promise.all([coordinator, ...workers].map((p) => p.kill()));
     Deno.removeSync(config);
   };
-  return { api, coordinator, workers, gateways, state, audit, post, close };
+  /** The process started with node id `id` (`w2`, `p1`, `g1`). */
+  const processOf = (id: string) => {
+    const found = workers.find((p) =>
+      p.name === id || p.name === `worker-${id.slice(1)}` && id.startsWith("w") ||
+      p.name === `pool-${id.slice(1)}` && id.startsWith("p") ||
+      p.name === `gateway-${id.slice(1)}` && id.startsWith("g")
+    );
+    if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
+    return found;
+  };
+  return { api, coordinator, workers, gateways, state, audit, post, close, processOf, config };
 }

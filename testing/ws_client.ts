@@ -32,14 +32,24 @@ export class TestClient {
   lastTick = -1;
   maxGap = 0;
   diffs = 0;
+  /** Arrival time (Date.now(), the clock of log lines and cluster events) of every DIFF. */
+  readonly diffTimes: number[] = [];
+  /** WELCOMEs received on this connection (a second one would break the protocol). */
+  welcomes = 0;
+  /** Set once the socket closed; `at` is its Date.now(). */
+  closeEvent: { code: number; reason: string; at: number } | undefined;
   closed: Promise<{ code: number; reason: string }>;
   #waiters = new Set<() => void>();
+  #walk: ReturnType<typeof setInterval> | undefined;
+  #seq = 0;
 
   constructor(url: string, readonly format: "msgpack" | "json" = "msgpack") {
     this.socket = new WebSocket(format === "json" ? `${url}?format=json` : url);
     this.socket.binaryType = "arraybuffer";
     this.closed = new Promise((resolve) => {
       this.socket.onclose = (e) => {
+        this.closeEvent = { code: e.code, reason: e.reason, at: Date.now() };
+        this.stopWalking();
         resolve({ code: e.code, reason: e.reason });
         this.#wake();
       };
@@ -100,7 +110,47 @@ export class TestClient {
     throw new Error(`HELLO refused: ${JSON.stringify(this.errors[0])}`);
   }
 
+  /**
+   * Plays: sends an INPUT with the next seq `rateHz` times a second, heading in a direction
+   * that changes with every step, until {@linkcode TestClient.stopWalking} or the close.
+   */
+  walk(rateHz: number): void {
+    this.stopWalking();
+    let heading = (this.welcome?.entity ?? 0) % 7;
+    this.#walk = setInterval(() => {
+      if (this.socket.readyState !== WebSocket.OPEN) return;
+      heading += 0.3;
+      this.send({
+        op: 2,
+        seq: ++this.#seq,
+        intent: { move: [Math.cos(heading), Math.sin(heading)] },
+      });
+    }, 1000 / rateHz);
+  }
+
+  stopWalking(): void {
+    clearInterval(this.#walk);
+    this.#walk = undefined;
+  }
+
+  /** The first DIFF that arrived after `time` (Date.now() clock), or undefined. */
+  firstDiffAfter(time: number): number | undefined {
+    return this.diffTimes.find((t) => t > time);
+  }
+
+  /** The longest time between two DIFFs (or `from` and the first DIFF) that arrived after `from`. */
+  longestGapAfter(from: number, until = Date.now()): number {
+    let last = from, longest = 0;
+    for (const t of this.diffTimes) {
+      if (t <= from) continue;
+      longest = Math.max(longest, t - last);
+      last = t;
+    }
+    return Math.max(longest, until - last);
+  }
+
   close(): void {
+    this.stopWalking();
     try {
       this.socket.close(1000);
     } catch { /* closed */ }
@@ -115,10 +165,11 @@ export class TestClient {
   }
 
   #check(message: ServerMessage): void {
-    if (message.op === 5) this.welcome = message;
+    if (message.op === 5) (this.welcome = message, this.welcomes++);
     if (message.op === 8) this.errors.push({ code: message.code, message: message.message });
     if (message.op !== 6) return;
     this.diffs++;
+    this.diffTimes.push(Date.now());
     if (this.lastTick >= 0) this.maxGap = Math.max(this.maxGap, message.tick - this.lastTick);
     this.lastTick = message.tick;
     if (message.full) this.visible.clear();
