@@ -41,6 +41,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
   readonly workers: NodeProcess[] = [];
   #configPath: string;
   #api = "";
+  #grpcPort = 0;
   #closed = false;
 
   private constructor(configPath: string) {
@@ -66,6 +67,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
     const cluster = context.own(new BenchCluster(configPath));
     const listening = await cluster.coordinator.waitFor("coordinator.listening", 30_000);
     cluster.#api = `http://127.0.0.1:${listening.httpPort}`;
+    cluster.#grpcPort = Number(listening.grpcPort);
     for (let n = 1; n <= options.workers; n++) {
       cluster.workers.push(
         new NodeProcess(
@@ -111,6 +113,20 @@ export class BenchCluster implements Closable, AsyncDisposable {
       signal: AbortSignal.timeout(5_000),
     });
     return { status: response.status, body: await response.json() };
+  }
+
+  /**
+   * Starts one more worker process with node id `id` (and `extra` flags, e.g. `--pool`);
+   * resolves once it listens. It is stopped with the cluster.
+   */
+  async addWorker(id: string, extra: string[] = []): Promise<NodeProcess> {
+    const worker = new NodeProcess(
+      id,
+      workerArgs(this.#configPath, this.#grpcPort, "--node-id", id, ...extra),
+    );
+    this.workers.push(worker);
+    await worker.waitFor("worker.listening", 30_000);
+    return worker;
   }
 
   /** The worker process started with node id `id`. */

@@ -1,5 +1,7 @@
 // The scenario registry: every benchmark `npm run bench` knows, in the order it runs them.
-// A new scenario (gateway-fanout, handoff, peer comparison) is one module plus one line here.
+// A new scenario (gateway-fanout, handoff, peer comparison, failover) is one module plus one
+// line here.
+import { failover } from "./failover.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
@@ -16,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   gatewayFanout,
   handoff,
   peerComparison,
+  failover,
 ];
 
 /** The scenario called `name`, or undefined. */
