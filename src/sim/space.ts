@@ -8,6 +8,7 @@ import {
   type Handoff,
   type Interaction,
   isEmptyBatch,
+  isEmptyReplica,
   stateOf,
   type Transfer,
   type TransferAck,
@@ -21,6 +22,8 @@ import type { GatewayCommand, WorkerReport } from "../session/session_wire.ts";
 import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
 import { GhostSender, GhostTable } from "../sync/ghosts.ts";
+import { type Mirror, ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import { mulberry32 } from "../games/demo.ts";
 import type { Logger } from "../observe/log.ts";
 
@@ -58,6 +61,14 @@ export interface SpaceCounters {
   migrationsIn: number;
   /** Transfers refused by this worker because count or checksum did not match. */
   transfersRefused: number;
+  /** Batches refused because their sender is declared down (fenced) in the map. */
+  batchesFenced: number;
+  /** Entities taken over from a dead owner's mirror. */
+  promoted: number;
+  /** Held handoffs sent again to a new receiver after the first one died. */
+  handoffsResent: number;
+  /** World-start entities respawned in cells of a dead owner that had no replica. */
+  respawned: number;
 }
 
 /** One accepted live migration, as measured by the receiver. */
@@ -101,6 +112,11 @@ export interface SpaceOptions {
   spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
   resumeGraceMs?: number;
+  /**
+   * Replica mode: full mirror updates to the backup every this many ticks (creates, deletes
+   * and held handoffs go every tick). 0 (default) replicates nothing.
+   */
+  replicationTicks?: number;
 }
 
 const MAX_HOPS = 8;
@@ -127,13 +143,26 @@ export class Space {
     migrationsOut: 0,
     migrationsIn: 0,
     transfersRefused: 0,
+    batchesFenced: 0,
+    promoted: 0,
+    handoffsResent: 0,
+    respawned: 0,
   };
+  /** Mirrors of the owners this worker backs up (never visible to game logic). */
+  readonly mirrors = new ReplicaTable();
+  /** True once the map declared this worker down: it must drop everything and rejoin. */
+  fenced = false;
   map: PartitionMap;
   /** Last tick stepped (-1 before the first). */
   tick = -1;
 
   #options: SpaceOptions;
   #sender = new GhostSender();
+  #replica = new ReplicaSender();
+  #held = new HeldHandoffs();
+  #processed = new ProcessedHandoffs();
+  /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
+  #takeovers: Array<{ owner: string; cells: number[]; mirror: boolean }> = [];
   #inbox: Array<{ batch: Batch; seen: number }> = [];
   /** Cells this worker lost in the latest map and must hand over at its next tick. */
   #lostCells = new Set<number>();
@@ -211,15 +240,22 @@ export class Space {
    * starts the world.
    */
   setMap(map: PartitionMap): void {
-    if (map.epoch < this.map.epoch) return;
+    if (map.epoch < this.map.epoch || this.fenced) return;
     const previous = this.map;
     this.map = map;
+    if (map.down.has(this.id) && previous.epoch > 0) {
+      // Declared down while alive (paused, cut off): its cells are someone else's now.
+      this.fenced = true;
+      this.#options.log?.warn("space.fenced", { epoch: map.epoch, owned: this.owned.size });
+      return;
+    }
     if (map.epoch > previous.epoch) {
       for (let cell = 0; cell < map.owners.length; cell++) {
         if (previous.owners[cell] === this.id && map.owners[cell] !== this.id) {
           this.#lostCells.add(cell);
         }
       }
+      this.#noteDeaths(previous, map);
     }
     if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
       this.#started = true;
@@ -248,9 +284,27 @@ export class Space {
     return this.#outgoing.size;
   }
 
-  /** True when this worker owns no cell, no entity, and every transfer was acknowledged. */
+  /** Handoffs sent and not yet acknowledged by their receivers. */
+  get pendingHandoffs(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * True when this worker owns no cell, no entity, and every transfer and handoff was
+   * acknowledged.
+   */
   get empty(): boolean {
-    return this.owned.size === 0 && this.#outgoing.size === 0 && !this.map.owners.includes(this.id);
+    return this.owned.size === 0 && this.#outgoing.size === 0 && this.#held.size === 0 &&
+      !this.map.owners.includes(this.id);
+  }
+
+  /** Players owned here per cell (for load reports). */
+  playersPerCell(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const e of this.owned.values()) {
+      if (e.session) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** Live migrations accepted here, oldest first (bounded). */
@@ -275,14 +329,20 @@ export class Space {
   step(tick: number): Map<string, Batch> {
     this.tick = tick;
     this.#out.clear();
+    if (this.fenced) return this.#out;
+    // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
+    const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
+    if (backup) this.#batchFor(backup);
+    if (this.#takeovers.length > 0) this.#takeOver(tick);
     this.#applyInbox(tick);
+    this.#resendOrphans(tick);
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
     this.#settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     const { grid, map } = this;
-    this.#sender.collect(
+    this.#sender.collectGhosts(
       this.owned.values(),
       grid,
       map.owners,
@@ -290,8 +350,18 @@ export class Space {
       this.#options.ghostMargin,
       (peer) => this.#batchFor(peer),
     );
+    const every = this.#options.replicationTicks ?? 0;
+    if (every > 0 || this.#replica.backup) {
+      this.#replica.collect(this.owned.values(), this.#held.held, backup, {
+        updates: every > 0 && tick % every === 0,
+        ops: () => this.#batchFor(backup).replica,
+      });
+    }
     this.players.collect(this.#host);
-    for (const [peer, batch] of this.#out) if (isEmptyBatch(batch)) this.#out.delete(peer);
+    for (const [peer, batch] of this.#out) {
+      // Nothing goes to a worker declared down: it is fenced, and its link is gone.
+      if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);
+    }
     if (tick % FORWARD_TICKS === 0) this.#expire(tick);
     return this.#out;
   }
@@ -336,11 +406,28 @@ export class Space {
         later.push(entry);
         continue;
       }
+      if (this.map.down.has(batch.from)) {
+        // Its sender was declared down: whatever it owned is someone else's now.
+        if (this.counters.batchesFenced++ % 100 === 0) {
+          this.#options.log?.warn("batch.fenced", { from: batch.from, epoch: batch.epoch });
+        }
+        continue;
+      }
       this.counters.batchesApplied++;
       for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
-      const skip = this.#acceptTransfers(batch, tick);
+      for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
+      const { refused, known } = this.#acceptTransfers(batch, tick);
+      const acks = batch.handoffs.length > 0 ? this.#batchFor(batch.from).handoffAcks : undefined;
       for (const handoff of batch.handoffs) {
-        if (!skip.has(handoff.entity.id)) this.#adopt(handoff, batch.from, tick);
+        const id = handoff.entity.id;
+        if (refused.has(id)) continue; // the sender keeps it and sends the cell again
+        if (!known.has(id)) this.#adopt(handoff, batch.from, tick);
+        acks!.push({ entity: id, tick: handoff.tick });
+      }
+      if (!isEmptyReplica(batch.replica)) {
+        if (this.map.backupOf(batch.from) === this.id) {
+          this.mirrors.apply(batch.from, batch.tick, batch.replica);
+        }
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#pending.push(interaction);
@@ -354,8 +441,9 @@ export class Space {
    * (count or checksum mismatch: the sender keeps the cell and resends) and of resends of
    * transfers already taken.
    */
-  #acceptTransfers(batch: Batch, tick: number): Set<number> {
-    const skip = new Set<number>();
+  #acceptTransfers(batch: Batch, tick: number): { refused: Set<number>; known: Set<number> } {
+    const refused = new Set<number>();
+    const known = new Set<number>();
     for (const t of batch.transfers) {
       // Its members: the sender's own (hop 0) handoffs into that cell; passed-on ones are not.
       const handoffs = batch.handoffs.filter((h) =>
@@ -364,12 +452,12 @@ export class Space {
       const key = `${batch.from}:${t.cell}:${t.epoch}`;
       const ack: TransferAck = { cell: t.cell, epoch: t.epoch, ok: true };
       if (this.#accepted.has(key)) {
-        for (const h of handoffs) skip.add(h.entity.id);
+        for (const h of handoffs) known.add(h.entity.id);
       } else if (
         handoffs.length !== t.count || checksumOf(handoffs.map((h) => h.entity)) !== t.checksum
       ) {
         ack.ok = false;
-        for (const h of handoffs) skip.add(h.entity.id);
+        for (const h of handoffs) refused.add(h.entity.id);
         this.counters.transfersRefused++;
         this.#options.log?.error("migration.refused", {
           cell: t.cell,
@@ -395,7 +483,7 @@ export class Space {
       }
       this.#batchFor(batch.from).acks.push(ack);
     }
-    return skip;
+    return { refused, known };
   }
 
   #acknowledged(ack: TransferAck, from: string): void {
@@ -452,15 +540,19 @@ export class Space {
 
   #adopt(handoff: Handoff, from: string, tick: number): void {
     const state = handoff.entity;
-    if (this.owned.has(state.id)) {
-      this.#options.log?.error("handoff.duplicate", { entity: state.id, from });
+    if (this.owned.has(state.id) || this.#processed.seen(state.id, handoff.tick)) {
+      // A replay (a resend, or a dead sender's backup sending what it held): known already.
+      this.#options.log?.debug("handoff.duplicate", { entity: state.id, from });
       return;
     }
+    this.#processed.note(state.id, handoff.tick, tick);
     const cell = this.grid.cellOf(state.x, state.y, state.z);
     const owner = this.map.ownerOf(cell);
     if (owner !== this.id && owner !== "" && handoff.hops < MAX_HOPS) {
-      // Our map says someone else owns it now: pass it on rather than hold it.
-      this.#batchFor(owner).handoffs.push({ ...handoff, hops: handoff.hops + 1 });
+      // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
+      const passed = { ...handoff, hops: handoff.hops + 1 };
+      this.#batchFor(owner).handoffs.push(passed);
+      this.#held.hold(passed, owner);
       // It never became ours, so no ownership is recorded here; the receiver records it.
       this.#forward.set(state.id, { owner, until: tick + FORWARD_TICKS });
       this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
@@ -475,7 +567,9 @@ export class Space {
     this.owned.set(entity.id, entity);
     this.index.upsert(entity);
     this.#forward.delete(entity.id);
-    this.#sender.assumeGhosted(entity.id, from);
+    this.#held.release(entity.id);
+    // The sender kept a ghost of it (unless it is this worker or gone): diff against that.
+    if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
     this.counters.handoffsIn++;
     this.#record("acquire", entity.id, from, handoff.tick + 1);
   }
@@ -548,6 +642,7 @@ export class Space {
         e.session = undefined; // the ghost left behind is not the player
       }
       this.#batchFor(owner).handoffs.push(handoff);
+      this.#held.hold(handoff, owner);
       if (this.#lostCells.has(e.cell)) {
         let group = leavingByCell.get(e.cell);
         if (!group) leavingByCell.set(e.cell, group = []);
@@ -571,6 +666,122 @@ export class Space {
     }
     for (const [key, at] of this.#accepted) {
       if (at + FORWARD_TICKS * 5 < tick) this.#accepted.delete(key);
+    }
+    this.#processed.expire(tick - FORWARD_TICKS * 5);
+  }
+
+  /**
+   * Reacts to the workers the new map declares down: ghosts of theirs go, handoffs and
+   * transfers held for them wait for the cells' new owners, and the mirrors this worker holds
+   * of them (or, with no replica anywhere, the world-start entities of the cells it takes) are
+   * taken over at the next tick.
+   */
+  #noteDeaths(previous: PartitionMap, map: PartitionMap): void {
+    const dead = new Set<string>();
+    for (const id of map.down) if (!previous.down.has(id)) dead.add(id);
+    for (const id of dead) {
+      this.peerGone(id);
+      for (const [entity, f] of this.#forward) if (f.owner === id) this.#forward.delete(entity);
+      const cells = previous.cellsOf(id);
+      if (previous.backupOf(id) === this.id) {
+        this.#takeovers.push({ owner: id, cells, mirror: true });
+        continue;
+      }
+      const backup = previous.backupOf(id);
+      const mine = cells.filter((c) => map.owners[c] === this.id);
+      if (mine.length > 0 && (!backup || map.down.has(backup))) {
+        this.#takeovers.push({ owner: id, cells: mine, mirror: false });
+      }
+    }
+    if (dead.size > 0) {
+      this.#held.orphan(dead);
+      for (const [key, outgoing] of this.#outgoing) {
+        // Its entities are held handoffs too: they go to the cell's new owner one by one.
+        if (dead.has(outgoing.to)) this.#outgoing.delete(key);
+      }
+    }
+    const backed = new Set(map.mirroredBy(this.id));
+    for (const t of this.#takeovers) if (t.mirror) backed.add(t.owner);
+    this.mirrors.keepOnly(backed);
+  }
+
+  /** Promotes the mirrors of dead owners (or respawns their cells' world-start entities). */
+  #takeOver(tick: number): void {
+    const takeovers = this.#takeovers;
+    this.#takeovers = [];
+    for (const { owner, cells, mirror } of takeovers) {
+      const taken = mirror ? this.mirrors.take(owner) : undefined;
+      if (taken) this.#promote(owner, taken, tick);
+      else this.#respawn(owner, cells);
+      // Cells of the dead owner that went to another worker (a spare): send them as transfers.
+      for (const cell of cells) {
+        const to = this.map.ownerOf(cell);
+        if (to && to !== this.id) this.#lostCells.add(cell);
+      }
+    }
+  }
+
+  #promote(owner: string, mirror: Mirror, tick: number): void {
+    let promoted = 0;
+    for (const state of mirror.entities.values()) {
+      if (this.owned.has(state.id)) continue;
+      const cell = this.grid.cellOf(state.x, state.y, state.z);
+      const entity: Entity = { ...state, cell, owner: this.id };
+      this.ghosts.remove(entity.id);
+      this.owned.set(entity.id, entity);
+      this.index.upsert(entity);
+      if (entity.session) this.players.adopted(entity);
+      this.#record("acquire", entity.id, owner, tick);
+      promoted++;
+    }
+    // What the dead owner still held goes on to the cells' owners (or is adopted here).
+    for (const handoff of mirror.held.values()) this.#adopt(handoff, owner, tick);
+    this.counters.promoted += promoted;
+    this.#options.log?.info("mirror.promoted", {
+      owner,
+      entities: promoted,
+      held: mirror.held.size,
+      mirrorTick: mirror.tick,
+      tick,
+    });
+  }
+
+  /** No replica survived: the game's world-start entities of those cells, under new ids. */
+  #respawn(owner: string, cells: readonly number[]): void {
+    const start = this.#options.game.onWorldStart;
+    if (!start || cells.length === 0) return;
+    const set = new Set(cells);
+    const before = this.owned.size;
+    const space = this.#ctx;
+    // Fresh ids: a world-start entity that wandered off may still live on another worker.
+    const ctx: GameContext = Object.create(space);
+    ctx.spawn = (type, position, data) => space.spawn(type, position, data);
+    start(ctx, (x, y, z) => set.has(this.grid.cellOf(x, y, z ?? 0)), this.#options.gameOptions);
+    this.counters.respawned += this.owned.size - before;
+    this.#options.log?.warn("cells.respawned", {
+      owner,
+      cells: cells.length,
+      entities: this.owned.size - before,
+    });
+  }
+
+  /** Held handoffs whose receiver died go to the owner of their cell under the current map. */
+  #resendOrphans(tick: number): void {
+    for (const held of this.#held.orphans()) {
+      const h = held.handoff;
+      const owner = this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
+      if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
+      this.#held.release(h.entity.id);
+      this.counters.handoffsResent++;
+      if (owner === this.id) {
+        this.#processed.note(h.entity.id, -1, tick); // adopt it back as if it were new
+        this.#adopt({ ...h, hops: 0 }, this.id, tick);
+        continue;
+      }
+      // Passed on (hops + 1): not a member of any cell transfer in the same batch.
+      const passed = { ...h, hops: h.hops + 1 };
+      this.#batchFor(owner).handoffs.push(passed);
+      this.#held.hold(passed, owner);
     }
   }
 

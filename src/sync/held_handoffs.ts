@@ -1,0 +1,85 @@
+// Handoffs a worker sent and holds until their receiver confirms them, so nothing handed to a
+// worker that dies is lost: on its death they are sent again to the cell's new owner, which
+// drops those it already has (from its mirror). Also the receiver's memory of handoffs it
+// processed, so a replay is acknowledged and not adopted twice.
+import type { Handoff, HandoffAck } from "./batch_codec.ts";
+
+/** A handoff waiting for its receiver's acknowledgement. */
+export interface HeldHandoff {
+  handoff: Handoff;
+  /** The worker it was sent to; "" once that worker died and a new receiver is due. */
+  to: string;
+}
+
+/** The sender's side: one held handoff per entity. */
+export class HeldHandoffs {
+  readonly held = new Map<number, HeldHandoff>();
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Holds a handoff just sent to `to` (a newer handoff of the same entity replaces it). */
+  hold(handoff: Handoff, to: string): void {
+    this.held.set(handoff.entity.id, { handoff, to });
+  }
+
+  /** The receiver confirmed: stop holding. False when it was not held (a late duplicate). */
+  acknowledged(ack: HandoffAck): boolean {
+    const held = this.held.get(ack.entity);
+    if (!held || held.handoff.tick !== ack.tick) return false;
+    this.held.delete(ack.entity);
+    return true;
+  }
+
+  /** The receivers that died: their handoffs wait for a new receiver. Returns how many. */
+  orphan(dead: ReadonlySet<string>): number {
+    let n = 0;
+    for (const held of this.held.values()) {
+      if (dead.has(held.to)) (held.to = "", n++);
+    }
+    return n;
+  }
+
+  /** Handoffs without a live receiver (see {@linkcode orphan}). */
+  *orphans(): Generator<HeldHandoff> {
+    for (const held of this.held.values()) if (held.to === "") yield held;
+  }
+
+  /** Stops holding an entity's handoff (it is owned here again). */
+  release(id: number): void {
+    this.held.delete(id);
+  }
+
+  clear(): void {
+    this.held.clear();
+  }
+}
+
+/**
+ * The receiver's side: the tick of the last handoff processed per entity, kept for a while, so
+ * a replay (a dead sender's backup sending what the sender held) is recognised.
+ */
+export class ProcessedHandoffs {
+  #ticks = new Map<number, { tick: number; at: number }>();
+
+  /** Records that the handoff of `entity` at `tick` was processed at local tick `at`. */
+  note(entity: number, tick: number, at: number): void {
+    this.#ticks.set(entity, { tick, at });
+  }
+
+  /** True when this handoff (or a later one of the same entity) was processed already. */
+  seen(entity: number, tick: number): boolean {
+    const last = this.#ticks.get(entity);
+    return last !== undefined && last.tick >= tick;
+  }
+
+  /** Forgets what was processed before local tick `before`. */
+  expire(before: number): void {
+    for (const [id, { at }] of this.#ticks) if (at < before) this.#ticks.delete(id);
+  }
+
+  clear(): void {
+    this.#ticks.clear();
+  }
+}

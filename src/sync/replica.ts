@@ -1,0 +1,114 @@
+// Replication (replica mode): an owner mirrors everything it owns, and the handoffs it still
+// holds, to its backup through the ghosts' diff machinery with interest = all; the backup keeps
+// the mirror in a table per owner, apart from ghosts and invisible to game logic, until the
+// owner dies and the mirror is promoted.
+import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
+import type { Entity } from "../world/entity.ts";
+import { InterestDiff } from "./ghosts.ts";
+
+/** The owner's side: what its backup holds, and the ops that bring it up to date. */
+export class ReplicaSender {
+  #diff = new InterestDiff();
+  #backup = "";
+  #heldSent = new Set<number>();
+  #interest = (_entity: Entity, out: Set<string>) => {
+    out.add(this.#backup);
+  };
+
+  /** The backup the mirror currently goes to ("" = none). */
+  get backup(): string {
+    return this.#backup;
+  }
+
+  /**
+   * Appends this tick's replica ops for `backup` to `ops()`: creates of newly owned entities,
+   * deletes of those gone and the changes in held handoffs every tick (they decide who owns
+   * what), full updates every `replicationTicks` ticks. A new backup starts from scratch.
+   */
+  collect(
+    owned: Iterable<Entity>,
+    held: ReadonlyMap<number, { handoff: Handoff }>,
+    backup: string,
+    options: { updates: boolean; ops: () => ReplicaOps },
+  ): void {
+    if (backup !== this.#backup) {
+      if (this.#backup) this.#diff.forgetPeer(this.#backup);
+      this.#heldSent.clear();
+      this.#backup = backup;
+    }
+    if (!backup) return;
+    this.#diff.collect(owned, this.#interest, options.ops as () => ReplicaOps, {
+      updates: options.updates,
+    });
+    let ops: ReplicaOps | undefined;
+    for (const [id, handoff] of held) {
+      if (this.#heldSent.has(id)) continue;
+      this.#heldSent.add(id);
+      (ops ??= options.ops()).held.push(handoff.handoff);
+    }
+    for (const id of this.#heldSent) {
+      if (held.has(id)) continue;
+      this.#heldSent.delete(id);
+      (ops ??= options.ops()).released.push(id);
+    }
+  }
+
+  /** Forgets the backup's state (it must be sent from scratch). */
+  reset(): void {
+    if (this.#backup) this.#diff.forgetPeer(this.#backup);
+    this.#heldSent.clear();
+    this.#backup = "";
+  }
+}
+
+/** One owner's mirror on its backup. */
+export interface Mirror {
+  entities: Map<number, MirroredEntity>;
+  held: Map<number, Handoff>;
+  /** Tick of the owner's batch that last wrote this mirror. */
+  tick: number;
+}
+
+/** The backup's side: one mirror per owner it backs up. */
+export class ReplicaTable {
+  readonly mirrors = new Map<string, Mirror>();
+
+  /** Applies an owner's replica ops (an update of an entity not mirrored yet creates it). */
+  apply(owner: string, tick: number, ops: ReplicaOps): void {
+    let mirror = this.mirrors.get(owner);
+    if (!mirror) {
+      this.mirrors.set(owner, mirror = { entities: new Map(), held: new Map(), tick });
+    }
+    mirror.tick = tick;
+    for (const list of [ops.creates, ops.updates]) {
+      for (const e of list) mirror.entities.set(e.id, e);
+    }
+    for (const id of ops.deletes) mirror.entities.delete(id);
+    for (const h of ops.held) mirror.held.set(h.entity.id, h);
+    for (const id of ops.released) mirror.held.delete(id);
+  }
+
+  /** Removes and returns an owner's mirror (promotion), or undefined when there is none. */
+  take(owner: string): Mirror | undefined {
+    const mirror = this.mirrors.get(owner);
+    this.mirrors.delete(owner);
+    return mirror;
+  }
+
+  /** Drops mirrors of owners this worker no longer backs up. */
+  keepOnly(owners: ReadonlySet<string>): void {
+    for (const owner of this.mirrors.keys()) if (!owners.has(owner)) this.mirrors.delete(owner);
+  }
+
+  /** Mirrored entities over all owners. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.mirrors.values()) n += m.entities.size;
+    return n;
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.mirrors.clear();
+  }
+}
