@@ -94,6 +94,18 @@ export interface AutoscaleConfig {
   sustainMs: number;
 }
 
+/** How the cluster survives a worker's death (docs/operations.md, "Failure modes"). */
+export interface FaultToleranceConfig {
+  /**
+   * replica: every active worker mirrors its state to a backup, which takes over on its death
+   * (a warm spare takes the cells instead when one exists); pool: a warm spare takes them and
+   * respawns world-start entities; none: a live worker takes them and respawns.
+   */
+  mode: "replica" | "pool" | "none";
+  /** Replica mode: full mirror updates every this many ticks (progress lost on a death). */
+  replicationTicks: number;
+}
+
 /** A fully validated node configuration. */
 export interface Config {
   role: Role;
@@ -128,6 +140,12 @@ export interface Config {
   heartbeatMs: number;
   /** A worker silent for this long is considered dead. */
   workerTimeoutMs: number;
+  /**
+   * A worker whose map stream to the coordinator broke (a TCP reset when it is killed) is
+   * considered dead after this long unless it re-attaches or beats; 0 waits for the timeout.
+   */
+  workerStreamGraceMs: number;
+  faultTolerance: FaultToleranceConfig;
   /** How long a draining worker waits for its cells to move before it gives up. */
   drainTimeoutMs: number;
   load: LoadWeights;
@@ -171,8 +189,10 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   tickHz: 20,
   aoiRadius: 50,
   ghostMargin: 60,
-  heartbeatMs: 1000,
-  workerTimeoutMs: 5000,
+  heartbeatMs: 250,
+  workerTimeoutMs: 1000,
+  workerStreamGraceMs: 300,
+  faultTolerance: { mode: "replica", replicationTicks: 2 },
   drainTimeoutMs: 30000,
   load: { entities: 1, players: 10, interactions: 0.5 },
   rebalance: {
@@ -287,6 +307,13 @@ export function parseConfig(raw: unknown): Config {
   if (workerTimeoutMs <= heartbeatMs) {
     fail("workerTimeoutMs", `must be > heartbeatMs (${heartbeatMs}), got ${workerTimeoutMs}`);
   }
+  const workerStreamGraceMs = integer(
+    "workerStreamGraceMs",
+    or(get("workerStreamGraceMs"), DEFAULTS.workerStreamGraceMs),
+    0,
+    MAX_TIMER_MS,
+  );
+  const faultTolerance = parseFaultTolerance(or(get("faultTolerance"), {}));
   const drainTimeoutMs = integer(
     "drainTimeoutMs",
     or(get("drainTimeoutMs"), DEFAULTS.drainTimeoutMs),
@@ -327,6 +354,8 @@ export function parseConfig(raw: unknown): Config {
     ghostMargin,
     heartbeatMs,
     workerTimeoutMs,
+    workerStreamGraceMs,
+    faultTolerance,
     drainTimeoutMs,
     load,
     rebalance,
@@ -672,6 +701,24 @@ function parseAutoscale(raw: unknown): AutoscaleConfig {
     highWater,
     lowWater,
     sustainMs: integer("autoscale.sustainMs", pick(r, "sustainMs", d.sustainMs), 0, MAX_TIMER_MS),
+  };
+}
+
+function parseFaultTolerance(raw: unknown): FaultToleranceConfig {
+  const d = DEFAULTS.faultTolerance;
+  const r = section(raw, "faultTolerance", d);
+  return {
+    mode: oneOf(
+      "faultTolerance.mode",
+      pick(r, "mode", d.mode),
+      ["replica", "pool", "none"] as const,
+    ),
+    replicationTicks: integer(
+      "faultTolerance.replicationTicks",
+      pick(r, "replicationTicks", d.replicationTicks),
+      1,
+      1000,
+    ),
   };
 }
 
