@@ -174,6 +174,9 @@ export class SessionHub {
 
   /** A worker's per-tick report for this gateway's players. */
   onReport(report: WorkerReport): void {
+    // A worker the map no longer lists (down, fenced) lost its players to another: what it
+    // still sends is stale and must not pull a session back to it.
+    if (!this.#options.transport.workers().includes(report.worker)) return;
     // Answers first, synchronously: the same report carries the player's first (full) diff,
     // which must reach the session's view even though WELCOME is sent a moment later.
     for (const j of report.joined) {

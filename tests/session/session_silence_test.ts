@@ -74,6 +74,7 @@ const WORLD = {
 /** A hub on a fake clock with one live session joined on worker w1. */
 async function liveSession(config: Partial<GatewayConfig>) {
   let now = 1_000;
+  const live = ["w1", "w2"];
   const commands: Array<{ worker: string; command: GatewayCommand }> = [];
   const hub = new SessionHub({
     config: { ...DEFAULTS.gateway, ...config },
@@ -84,7 +85,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
     transport: {
       gatewayId: "g1",
       ownerAt: () => "w1",
-      workers: () => ["w1", "w2"],
+      workers: () => live,
       send: (worker, command) => commands.push({ worker, command }),
       relay: () => {},
     },
@@ -120,6 +121,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
     socket,
     commands,
     report,
+    live,
     advance: (ms: number) => (now += ms),
   };
 }
@@ -168,6 +170,28 @@ Deno.test("a session fed by a promoted backup stays open and its inputs follow t
     await waitFor("the input", () => commands.some((c) => c.command.op === "input"));
     const input = commands.find((c) => c.command.op === "input")!;
     assert.equal(input.worker, "w2", "inputs go to the worker that reports the entity now");
+  } finally {
+    hub.closeAll();
+  }
+});
+
+Deno.test("a worker the map no longer lists cannot pull a session back, nor keep it alive", async () => {
+  const { hub, socket, commands, report, live, advance } = await liveSession({
+    ownerSilenceMs: 200,
+  });
+  try {
+    advance(100);
+    report("w2"); // w1 died; its backup w2 took the player over
+    live.splice(0, 1); // and the map says w1 is down
+    for (let n = 0; n < 3; n++) {
+      advance(100);
+      report("w1"); // w1 was only paused: it wakes up and reports its stale copy
+    }
+    socket.receive({ op: Op.INPUT, seq: 1, intent: { move: [1, 0] } });
+    await waitFor("the input", () => commands.some((c) => c.command.op === "input"));
+    assert.equal(commands.find((c) => c.command.op === "input")!.worker, "w2");
+    await waitFor("the close", () => socket.closeCode !== undefined);
+    assert.equal(socket.closeCode, CloseCode.WORLD_STALLED, "stale reports are not state");
   } finally {
     hub.closeAll();
   }
