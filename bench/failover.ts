@@ -33,7 +33,8 @@ export function failoverParameters(quick: boolean) {
     /** The failure detection the product ships with (the core's defaults). */
     heartbeatMs: 250,
     workerTimeoutMs: 1_000,
-    replicationTicks: 1,
+    /** The default: full mirror updates every 2 ticks. */
+    replicationTicks: 2,
     /** After each kill and restart: time for the new backups to hold full mirrors, ms. */
     settleMs: quick ? 2_000 : 4_000,
     /** Longest wait for each recovery step before it counts as missing, ms. */
@@ -118,6 +119,7 @@ async function killOnce(
   const recovered = await until(context, parameters.boundMs, async () => {
     const s = await cluster.state();
     const live = new Set(s.workers.filter((w) => w.state === "active").map((w) => w.id));
+    live.delete(victim); // not yet declared down: still listed active
     if (s.epoch <= state.epoch || !s.map.owners.every((o) => live.has(o))) return undefined;
     cellsOwnedAt = Date.now();
     return s;

@@ -18,9 +18,11 @@ const PLAYERS = 15;
 const NPCS = 240;
 const FAILOVER = {
   minWorkers: 3,
+  // The shipped failure detection and replication (heartbeats every 250 ms, down after 1 s,
+  // mirrors every 2 ticks), stated so a change of defaults is a change of this test.
   heartbeatMs: 250,
   workerTimeoutMs: 1_000,
-  faultTolerance: { mode: "replica", replicationTicks: 1 },
+  faultTolerance: { mode: "replica", replicationTicks: 2 },
   rebalance: { enabled: false },
   game: { npcs: NPCS, speed: 40, bumpRadius: 8, bumpCooldownTicks: 5, seed: 5 },
 };
@@ -85,6 +87,7 @@ async function assertTakenOver(
   const state = await until(`the cells of ${victim} to have live owners`, async () => {
     const s = await cluster.state();
     const live = new Set(s.workers.filter((w) => w.state === "active").map((w) => w.id));
+    live.delete(victim); // not yet declared down: still listed active
     if (s.epoch <= epochBefore || !s.map.owners.every((o) => live.has(o))) return undefined;
     ownedSeenAt = Date.now();
     return s;
