@@ -35,10 +35,11 @@ export function isLive(worker: WorkerStanding): boolean {
 }
 
 /**
- * Backup of every active worker in replica mode: another live worker, active ones first (a
- * spare only when no other active worker exists). A still valid previous backup is kept, so a
+ * Backup of every active worker in replica mode: another live worker, active ones (spares
+ * too when fewer than two workers are active). A still valid previous backup is kept, so a
  * change elsewhere does not restart every mirror; otherwise the least burdened candidate wins,
- * ties broken by ring order after the owner, so no worker mirrors much more than the others.
+ * ties broken by ring order after the owner, so no worker mirrors more than one owner above an
+ * even share.
  *
  * @example
  * ```ts
@@ -64,12 +65,10 @@ export function assignBackups(
   const backups = new Map<string, string>();
   if (owners.length === 0) return backups;
   const burden = new Map<string, number>();
-  const candidatesFor = (owner: string) => {
-    const others = active.filter((id) => id !== owner);
-    return others.length > 0 ? others : spares.filter((id) => id !== owner);
-  };
-  const backers = active.length >= 2 ? active.length : spares.length;
-  const fair = Math.ceil(owners.length / Math.max(1, backers));
+  // Active workers mirror each other; spares help only when fewer than two are active.
+  const backers = active.length >= 2 ? active : [...active, ...spares].sort();
+  const candidatesFor = (owner: string) => backers.filter((id) => id !== owner);
+  const fair = Math.ceil(owners.length / Math.max(1, backers.length));
   // Keep what still holds first, so kept pairs count toward the burden of the others.
   for (const owner of owners) {
     const kept = previous.get(owner.id);
