@@ -111,6 +111,7 @@ async function killOnce(
   const [victim, stranded] = [...onWorker].sort((a, b) => b[1].length - a[1].length)[0];
   const acksBefore = stranded.map(lastAck);
 
+  const logFrom = new Map(cluster.workers.map((w) => [w, w.lines.length]));
   const killedAt = Date.now();
   cluster.worker(victim).signal("SIGKILL");
   context.progress(`  killed ${victim} (${stranded.length} players, ${before.held.size} entities)`);
@@ -155,8 +156,15 @@ async function killOnce(
     const ack = firstAckAfter(p, killedAt);
     return ack === undefined ? [] : [Math.max(0, acksBefore[i] - ack) * ticksPerInput];
   });
+  // The victim's tick at its last read, carried forward to the kill on the tick clock.
+  const lastRead = before.reads.at(-1)!;
+  const victimTick = lastRead.workers.find((w) => w.id === victim)?.tick ?? 0;
+  const deathTick = victimTick + Math.round((killedAt - lastRead.to) * parameters.tickHz / 1000);
+  const promoted = cluster.workers.flatMap((w) => w.lines.slice(logFrom.get(w) ?? 0))
+    .find((l) => l.event === "mirror.promoted" && l.owner === victim);
   return {
     victim,
+    mirrorAgeTicks: promoted ? Math.max(0, deathTick - Number(promoted.mirrorTick)) : null,
     playersOnVictim: stranded.length,
     detectionMs: down ? Number(down.time) - killedAt : null,
     cellsOwnedMs: Number.isFinite(ownedAt) ? ownedAt - killedAt : null,
@@ -249,7 +257,8 @@ function render(raw: unknown) {
         row("every cell owned by a live worker, ms", "cellsOwnedMs"),
         row("a player of the dead worker has DIFFs again, ms", "diffsAgainMs"),
         row("all players have DIFFs again, ms", "allPlayersMs"),
-        row("progress lost, ticks", "progressLostTicks"),
+        row("progress lost (players' acks), ticks", "progressLostTicks"),
+        row("age of the promoted mirror at the death, ticks", "mirrorAgeTicks"),
       ],
     },
     summary: [

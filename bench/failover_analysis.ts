@@ -27,6 +27,12 @@ export interface KillSample {
    * progress the promoted mirror was behind.
    */
   progressLostTicks: number[];
+  /**
+   * How old the promoted mirror was when the worker died, in ticks: the tick of the death
+   * (the victim's last /api/state tick plus the time to the kill) minus the mirror's tick the
+   * promoting worker logs (`mirror.promoted`); null when no promotion was logged.
+   */
+  mirrorAgeTicks: number | null;
   /** Players whose connection was closed around the kill (they should keep it). */
   playersClosed: number;
 }
@@ -53,6 +59,7 @@ export interface FailoverSummary {
   entitiesLost: number;
   duplicated: number;
   progressLostTicks: Spread;
+  mirrorAgeTicks: Spread;
   playersClosed: number;
 }
 
@@ -90,6 +97,7 @@ export function summarize(kills: readonly KillSample[]): FailoverSummary {
     entitiesLost: kills.reduce((n, k) => n + k.entitiesLost, 0),
     duplicated: kills.reduce((n, k) => n + k.duplicated, 0),
     progressLostTicks: spread(kills.flatMap((k) => k.progressLostTicks)),
+    mirrorAgeTicks: spread(kills.map((k) => k.mirrorAgeTicks)),
     playersClosed: kills.reduce((n, k) => n + k.playersClosed, 0),
   };
 }
