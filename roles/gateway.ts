@@ -16,16 +16,8 @@ import { parseLoginRequest } from "../src/session/login_request.ts";
 import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
 import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
-import {
-  type CloseOptions,
-  type GatewayInfo,
-  grpc,
-  type MapUpdate,
-  type RegisterReply,
-  rpcClient,
-  statusOf,
-  unary,
-} from "../src/net/rpc.ts";
+import { type CloseOptions, type GatewayInfo, grpc, type RegisterReply } from "../src/net/rpc.ts";
+import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
 import { decodeReport, encodeCommands, type GatewayCommand } from "../src/session/session_wire.ts";
 import { VERSION } from "../src/version.ts";
@@ -47,8 +39,6 @@ export interface GatewayOptions {
   sharedHttpAddress?: string;
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts a gateway and resolves once it is registered with the coordinator. */
 export async function startGateway(
   config: Config,
@@ -58,7 +48,12 @@ export async function startGateway(
   const log = rootLog.child("gateway", config.nodeId);
   const metrics = new NodeMetrics({ role: "gateway", node: config.nodeId });
   const accounts = new AccountStore({ path: config.storage });
-  const coordinator = rpcClient("Coordinator", config.coordinator, config.secret);
+  const coordinatorClient = new CoordinatorClient({
+    address: config.coordinator,
+    secret: config.secret,
+    log,
+  });
+  const coordinator = coordinatorClient.client;
   const closing = new AbortController();
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
@@ -174,27 +169,17 @@ export async function startGateway(
 
   // Register (retrying while the coordinator is not up yet).
   const request = { nodeId: config.nodeId, httpAddress, version: VERSION };
-  let reply: RegisterReply | undefined;
-  for (let attempt = 1; !reply; attempt++) {
-    try {
-      reply = await unary<typeof request, RegisterReply>(
-        coordinator,
-        "RegisterGateway",
-        request,
-        3_000,
-      );
-    } catch (error) {
-      if (statusOf(error) === grpc.status.UNAUTHENTICATED || closing.signal.aborted) {
-        coordinator.close();
-        accounts.close();
-        await http?.close();
-        throw new Error(
-          `Cannot register gateway with ${config.coordinator}: ${(error as Error).message}`,
-        );
-      }
-      if (attempt === 1 || attempt % 20 === 0) log.warn("register.retry", { attempt, error });
-      await delay(500);
-    }
+  let reply: RegisterReply;
+  try {
+    reply = await coordinatorClient.register("RegisterGateway", request);
+  } catch (error) {
+    coordinatorClient.close();
+    accounts.close();
+    await http?.close();
+    throw new Error(
+      `Cannot register gateway with ${config.coordinator}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const id = reply.workerId;
   request.nodeId = id;
@@ -259,24 +244,15 @@ export async function startGateway(
   state.links = links;
 
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
-  let stopWatch = () => {};
-  const watch = () => {
-    if (closing.signal.aborted) return;
-    const call = (coordinator as unknown as {
-      WatchMap(r: { nodeId: string }): grpc.ClientReadableStream<MapUpdate>;
-    }).WatchMap({ nodeId: id });
-    call.on("data", (update: MapUpdate) => {
-      if (update.epoch >= map.epoch) map = new PartitionMap(update.epoch, update.owners);
-      const live = update.workers.filter((w) => w.state !== "down" && w.state !== "drained");
-      workers = live.map((w) => w.id);
-      links.update(live);
-      gateways = update.gateways;
-    });
-    call.on("error", (error) => closing.signal.aborted || log.warn("watch.error", { error }));
-    call.on("end", () => closing.signal.aborted || setTimeout(watch, 1_000));
-    stopWatch = () => call.cancel();
-  };
-  watch();
+  coordinatorClient.watch(id, (update) => {
+    if (update.epoch >= map.epoch) map = new PartitionMap(update.epoch, update.owners);
+    const live = update.workers.filter((w) =>
+      w.state !== "down" && w.state !== "fenced" && w.state !== "drained"
+    );
+    workers = live.map((w) => w.id);
+    links.update(live);
+    gateways = update.gateways;
+  });
 
   const openRelay = () => {
     if (closing.signal.aborted) return;
@@ -309,20 +285,9 @@ export async function startGateway(
   };
   openRelay();
 
-  const beat = setInterval(async () => {
+  const beat = setInterval(() => {
     metrics.sessions = hub.size;
-    try {
-      await unary(coordinator, "GatewayHeartbeat", { gatewayId: id, sessions: hub.size }, 2_000);
-    } catch (error) {
-      if (closing.signal.aborted) return;
-      if (statusOf(error) === grpc.status.NOT_FOUND) {
-        await unary(coordinator, "RegisterGateway", request, 3_000).catch((e) =>
-          log.warn("register.failed", { error: e })
-        );
-      } else {
-        log.warn("heartbeat.failed", { error });
-      }
-    }
+    void coordinatorClient.beat("GatewayHeartbeat", { gatewayId: id, sessions: hub.size });
   }, reply.heartbeatMs);
 
   log.info("gateway.listening", { httpAddress, httpPort: http?.port ?? 0 });
@@ -336,13 +301,12 @@ export async function startGateway(
       closing.abort();
       clearInterval(beat);
       hub.closeAll();
-      stopWatch();
       relay?.cancel();
       links.close(closeOptions);
       await http?.close();
       accounts.close();
       metrics.close();
-      if (!closeOptions.exiting) coordinator.close();
+      coordinatorClient.close(closeOptions);
       log.info("gateway.closed");
     },
   };

@@ -335,7 +335,7 @@ export class Space {
     if (backup) this.#batchFor(backup);
     if (this.#takeovers.length > 0) this.#takeOver(tick);
     this.#applyInbox(tick);
-    this.#resendOrphans(tick);
+    this.#resendHeld(tick);
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
@@ -552,7 +552,7 @@ export class Space {
       // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
       const passed = { ...handoff, hops: handoff.hops + 1 };
       this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner);
+      this.#held.hold(passed, owner, tick);
       // It never became ours, so no ownership is recorded here; the receiver records it.
       this.#forward.set(state.id, { owner, until: tick + FORWARD_TICKS });
       this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
@@ -642,7 +642,7 @@ export class Space {
         e.session = undefined; // the ghost left behind is not the player
       }
       this.#batchFor(owner).handoffs.push(handoff);
-      this.#held.hold(handoff, owner);
+      this.#held.hold(handoff, owner, tick);
       if (this.#lostCells.has(e.cell)) {
         let group = leavingByCell.get(e.cell);
         if (!group) leavingByCell.set(e.cell, group = []);
@@ -765,9 +765,13 @@ export class Space {
     });
   }
 
-  /** Held handoffs whose receiver died go to the owner of their cell under the current map. */
-  #resendOrphans(tick: number): void {
-    for (const held of this.#held.orphans()) {
+  /**
+   * Held handoffs whose receiver died go to the owner of their cell under the current map;
+   * those unconfirmed for long go again (the receiver drops what it already has).
+   */
+  #resendHeld(tick: number): void {
+    if (this.#held.size === 0) return;
+    for (const held of [...this.#held.due(tick - RESEND_TICKS)]) {
       const h = held.handoff;
       const owner = this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
       if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
@@ -781,7 +785,7 @@ export class Space {
       // Passed on (hops + 1): not a member of any cell transfer in the same batch.
       const passed = { ...h, hops: h.hops + 1 };
       this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner);
+      this.#held.hold(passed, owner, tick);
     }
   }
 

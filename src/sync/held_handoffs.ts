@@ -9,6 +9,8 @@ export interface HeldHandoff {
   handoff: Handoff;
   /** The worker it was sent to; "" once that worker died and a new receiver is due. */
   to: string;
+  /** Local tick it was (last) sent at. */
+  sentAt: number;
 }
 
 /** The sender's side: one held handoff per entity. */
@@ -19,9 +21,9 @@ export class HeldHandoffs {
     return this.held.size;
   }
 
-  /** Holds a handoff just sent to `to` (a newer handoff of the same entity replaces it). */
-  hold(handoff: Handoff, to: string): void {
-    this.held.set(handoff.entity.id, { handoff, to });
+  /** Holds a handoff just sent to `to` at `tick` (a newer one of the same entity replaces it). */
+  hold(handoff: Handoff, to: string, tick: number): void {
+    this.held.set(handoff.entity.id, { handoff, to, sentAt: tick });
   }
 
   /** The receiver confirmed: stop holding. False when it was not held (a late duplicate). */
@@ -41,9 +43,14 @@ export class HeldHandoffs {
     return n;
   }
 
-  /** Handoffs without a live receiver (see {@linkcode orphan}). */
-  *orphans(): Generator<HeldHandoff> {
-    for (const held of this.held.values()) if (held.to === "") yield held;
+  /**
+   * Handoffs to send again: those without a live receiver (see {@linkcode orphan}) and those
+   * unconfirmed since before `staleBefore` (a lost batch; the receiver drops duplicates).
+   */
+  *due(staleBefore: number): Generator<HeldHandoff> {
+    for (const held of this.held.values()) {
+      if (held.to === "" || held.sentAt < staleBefore) yield held;
+    }
   }
 
   /** Stops holding an entity's handoff (it is owned here again). */
