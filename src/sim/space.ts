@@ -680,8 +680,21 @@ export class Space {
     const dead = new Set<string>();
     for (const id of map.down) if (!previous.down.has(id)) dead.add(id);
     for (const id of dead) {
+      // Interactions aimed at its entities go to its backup, which takes them over (or passes
+      // them on to the spare it transfers them to).
+      const heir = previous.backupOf(id);
+      const until = this.tick + FORWARD_TICKS;
+      for (const [entity, f] of this.#forward) {
+        if (f.owner !== id) continue;
+        if (heir && !map.down.has(heir)) f.owner = heir;
+        else this.#forward.delete(entity);
+      }
+      if (heir && !map.down.has(heir)) {
+        for (const ghost of this.ghosts.ghosts.values()) {
+          if (ghost.owner === id) this.#forward.set(ghost.id, { owner: heir, until });
+        }
+      }
       this.peerGone(id);
-      for (const [entity, f] of this.#forward) if (f.owner === id) this.#forward.delete(entity);
       const cells = previous.cellsOf(id);
       if (previous.backupOf(id) === this.id) {
         this.#takeovers.push({ owner: id, cells, mirror: true });

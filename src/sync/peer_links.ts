@@ -128,6 +128,11 @@ export class PeerLinks {
     }
   }
 
+  /** Batches queued for `peer` while its link is down. */
+  queued(peer: string): number {
+    return this.#links.get(peer)?.queue.length ?? 0;
+  }
+
   /** Forgets every queued batch (a fenced worker's are stale). */
   discardQueued(): void {
     for (const link of this.#links.values()) link.queue = [];

@@ -29,6 +29,8 @@ function cluster(ids: string[], options: { replicationTicks?: number } = {}) {
     ]),
   );
   const dead = new Set<string>();
+  /** Batches the network loses (a reset link), decided per batch. */
+  const lose = { batch: (_from: string, _peer: string, _batch: Batch) => false };
   /** Handoffs sent and not delivered yet, by entity (the ones a dead worker never got). */
   const lastOut = new Map<string, Map<string, Batch>>();
   const step = (tick: number) => {
@@ -42,7 +44,7 @@ function cluster(ids: string[], options: { replicationTicks?: number } = {}) {
     }
     for (const [from, out] of outs) {
       for (const [peer, batch] of out) {
-        if (dead.has(from) || dead.has(peer)) continue;
+        if (dead.has(from) || dead.has(peer) || lose.batch(from, peer, batch)) continue;
         spaces.get(peer)?.receive(batch);
       }
     }
@@ -78,7 +80,7 @@ function cluster(ids: string[], options: { replicationTicks?: number } = {}) {
   };
   /** Every entity: owned or inside a handoff. */
   const everything = (tick: number) => new Set([...owned(tick), ...inFlight()]);
-  return { spaces, dead, step, setMap, owned, inFlight, everything, lastOut };
+  return { spaces, dead, lose, step, setMap, owned, inFlight, everything, lastOut };
 }
 
 const backups = (pairs: Record<string, string>) => new Map(Object.entries(pairs));
@@ -207,4 +209,30 @@ Deno.test("without replicas the taker respawns world-start entities under fresh 
   const b = c.spaces.get("b")!;
   assert.ok(b.counters.respawned > 0, "b respawned a's world-start entities");
   c.owned(tick); // no id twice
+});
+
+Deno.test("a handoff lost on the wire is sent again until its receiver confirms it", () => {
+  const ids = ["a", "b"];
+  const owners = assignRegions(grid, ids);
+  const c = cluster(ids);
+  c.setMap(new PartitionMap(1, owners, { backups: backups({ a: "b", b: "a" }) }));
+  let tick = 1;
+  for (; tick <= 20; tick++) c.step(tick);
+  const all = c.everything(tick);
+  // The first batch from a to b with handoffs in it is lost.
+  const lost: number[] = [];
+  c.lose.batch = (from, _peer, batch) => {
+    if (from !== "a" || lost.length > 0 || batch.handoffs.length === 0) return false;
+    lost.push(...batch.handoffs.map((h) => h.entity.id));
+    return true;
+  };
+  for (; lost.length === 0 && tick < 200; tick++) c.step(tick);
+  assert.ok(lost.length > 0, "a batch with handoffs was lost");
+  const a = c.spaces.get("a")!;
+  assert.ok(a.pendingHandoffs >= lost.length, "a holds what it handed off");
+  for (const stop = tick + 60; tick < stop; tick++) c.step(tick);
+  const have = c.everything(tick);
+  for (const id of lost) assert.ok(have.has(id), `entity ${id} arrived after a resend`);
+  assert.equal(have.size, all.size, "no entity lost or made up");
+  assert.ok(a.counters.handoffsResent > 0);
 });
