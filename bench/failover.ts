@@ -37,6 +37,8 @@ export function failoverParameters(quick: boolean) {
     replicationTicks: 2,
     /** After each kill and restart: time for the new backups to hold full mirrors, ms. */
     settleMs: quick ? 2_000 : 4_000,
+    /** After a kill, players' DIFF streams are examined until this much later, ms. */
+    windowMs: 3_000,
     /** Longest wait for each recovery step before it counts as missing, ms. */
     boundMs: 15_000,
   };
@@ -53,20 +55,18 @@ class Players {
   }
 }
 
-/** The ack of the last DIFF `p` received. */
-function lastAck(p: TestClient): number {
-  const last = p.messages.findLast((m) => m.op === 6);
-  return last?.op === 6 ? last.ack : 0;
-}
-
-/** The ack of the first DIFF that arrived after `time`. */
-function firstAckAfter(p: TestClient, time: number): number | undefined {
-  let n = 0;
-  for (const m of p.messages) {
-    if (m.op !== 6) continue;
-    if (p.diffTimes[n++] > time) return m.ack;
-  }
-  return undefined;
+/**
+ * Inputs acknowledged by the dead worker's last DIFF that the new owner's first DIFF (the one
+ * ending the silence the kill caused) no longer acknowledges; undefined without a resumption.
+ */
+function acksLost(p: TestClient, killedAt: number): number | undefined {
+  const { resumedAt } = p.silenceAt(killedAt);
+  const at = resumedAt === undefined ? -1 : p.diffTimes.indexOf(resumedAt);
+  if (at < 1) return undefined;
+  const diffs = p.messages.filter((m) => m.op === 6);
+  const [before, after] = [diffs[at - 1], diffs[at]];
+  if (before?.op !== 6 || after?.op !== 6) return undefined;
+  return Math.max(0, before.ack - after.ack);
 }
 
 async function until<T>(
@@ -109,9 +109,7 @@ async function killOnce(
     if (owner) onWorker.set(owner, [...(onWorker.get(owner) ?? []), p]);
   }
   const [victim, stranded] = [...onWorker].sort((a, b) => b[1].length - a[1].length)[0];
-  const acksBefore = stranded.map(lastAck);
 
-  const logFrom = new Map(cluster.workers.map((w) => [w, w.lines.length]));
   const killedAt = Date.now();
   cluster.worker(victim).signal("SIGKILL");
   context.progress(`  killed ${victim} (${stranded.length} players, ${before.held.size} entities)`);
@@ -140,31 +138,26 @@ async function killOnce(
     handedOver ? Number(handedOver.time) : Infinity,
   );
 
+  // Each player's silence that began at the kill ends with its first DIFF from the new owner.
+  const windowEnd = killedAt + parameters.windowMs;
   await until(
     context,
     parameters.boundMs,
-    () => open.every((p) => p.firstDiffAfter(killedAt) !== undefined || p.closeEvent) || undefined,
+    () => open.every((p) => p.firstDiffAfter(windowEnd) !== undefined || p.closeEvent) || undefined,
   );
   const again = (p: TestClient) => {
-    const t = p.firstDiffAfter(killedAt);
-    return t === undefined ? null : t - killedAt;
+    const { resumedAt } = p.silenceAt(killedAt);
+    return resumedAt === undefined ? null : resumedAt - killedAt;
   };
   const allAgain = open.map(again);
   const census = await settledCensus(liveUrls(after, victim), before.held, 2);
   const ticksPerInput = parameters.tickHz / parameters.inputHz;
-  const progressLostTicks = stranded.flatMap((p, i) => {
-    const ack = firstAckAfter(p, killedAt);
-    return ack === undefined ? [] : [Math.max(0, acksBefore[i] - ack) * ticksPerInput];
+  const progressLostTicks = stranded.flatMap((p) => {
+    const lost = acksLost(p, killedAt);
+    return lost === undefined ? [] : [lost * ticksPerInput];
   });
-  // The victim's tick at its last read, carried forward to the kill on the tick clock.
-  const lastRead = before.reads.at(-1)!;
-  const victimTick = lastRead.workers.find((w) => w.id === victim)?.tick ?? 0;
-  const deathTick = victimTick + Math.round((killedAt - lastRead.to) * parameters.tickHz / 1000);
-  const promoted = cluster.workers.flatMap((w) => w.lines.slice(logFrom.get(w) ?? 0))
-    .find((l) => l.event === "mirror.promoted" && l.owner === victim);
   return {
     victim,
-    mirrorAgeTicks: promoted ? Math.max(0, deathTick - Number(promoted.mirrorTick)) : null,
     playersOnVictim: stranded.length,
     detectionMs: down ? Number(down.time) - killedAt : null,
     cellsOwnedMs: Number.isFinite(ownedAt) ? ownedAt - killedAt : null,
@@ -258,7 +251,6 @@ function render(raw: unknown) {
         row("a player of the dead worker has DIFFs again, ms", "diffsAgainMs"),
         row("all players have DIFFs again, ms", "allPlayersMs"),
         row("progress lost (players' acks), ticks", "progressLostTicks"),
-        row("age of the promoted mirror at the death, ticks", "mirrorAgeTicks"),
       ],
     },
     summary: [

@@ -22,17 +22,11 @@ export interface KillSample {
   /** Entities held by two live workers after the takeover. */
   duplicated: number;
   /**
-   * Per player of the victim: the inputs acknowledged before the kill that the new owner's
-   * first DIFF no longer acknowledges, in ticks (players send one input per tick): how much
-   * progress the promoted mirror was behind.
+   * Per player of the victim: the inputs the dead worker's last DIFF acknowledged that the new
+   * owner's first DIFF no longer does, in ticks (players send one input per tick): how far
+   * behind the promoted mirror was.
    */
   progressLostTicks: number[];
-  /**
-   * How old the promoted mirror was when the worker died, in ticks: the tick of the death
-   * (the victim's last /api/state tick plus the time to the kill) minus the mirror's tick the
-   * promoting worker logs (`mirror.promoted`); null when no promotion was logged.
-   */
-  mirrorAgeTicks: number | null;
   /** Players whose connection was closed around the kill (they should keep it). */
   playersClosed: number;
 }
@@ -59,7 +53,6 @@ export interface FailoverSummary {
   entitiesLost: number;
   duplicated: number;
   progressLostTicks: Spread;
-  mirrorAgeTicks: Spread;
   playersClosed: number;
 }
 
@@ -97,7 +90,6 @@ export function summarize(kills: readonly KillSample[]): FailoverSummary {
     entitiesLost: kills.reduce((n, k) => n + k.entitiesLost, 0),
     duplicated: kills.reduce((n, k) => n + k.duplicated, 0),
     progressLostTicks: spread(kills.flatMap((k) => k.progressLostTicks)),
-    mirrorAgeTicks: spread(kills.map((k) => k.mirrorAgeTicks)),
     playersClosed: kills.reduce((n, k) => n + k.playersClosed, 0),
   };
 }

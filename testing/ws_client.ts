@@ -138,15 +138,38 @@ export class TestClient {
     return this.diffTimes.find((t) => t > time);
   }
 
-  /** The longest time between two DIFFs (or `from` and the first DIFF) that arrived after `from`. */
-  longestGapAfter(from: number, until = Date.now()): number {
-    let last = from, longest = 0;
+  /**
+   * The silence a failure at `at` caused: the longest gap between DIFFs that began from the
+   * last DIFF before `at` up to `startWithinMs` after it (the last DIFF a dead worker had in
+   * flight lands by then). `resumedAt` is the arrival of the DIFF that ended it, undefined while
+   * the stream is still silent. A player the failure did not touch shows a tick-sized gap.
+   */
+  silenceAt(at: number, startWithinMs = 500): { ms: number; resumedAt: number | undefined } {
+    const times = this.diffTimes;
+    let i = times.findLastIndex((t) => t <= at);
+    if (i < 0) i = 0;
+    let ms = 0, resumedAt: number | undefined;
+    for (; i < times.length && times[i] <= at + startWithinMs; i++) {
+      const next = times[i + 1];
+      const gap = (next ?? Date.now()) - times[i];
+      if (gap > ms) (ms = gap, resumedAt = next);
+    }
+    return { ms, resumedAt };
+  }
+
+  /**
+   * The longest silence of the DIFF stream within `[from, to]`: between `from` and the first
+   * DIFF after it, between two DIFFs, or from the last DIFF to `to`.
+   */
+  longestGap(from: number, to: number): number {
+    let last = from, ms = 0;
     for (const t of this.diffTimes) {
       if (t <= from) continue;
-      longest = Math.max(longest, t - last);
+      if (t > to) break;
+      ms = Math.max(ms, t - last);
       last = t;
     }
-    return Math.max(longest, until - last);
+    return Math.max(ms, to - last);
   }
 
   close(): void {
