@@ -353,6 +353,7 @@ export class Space {
     const every = this.#options.replicationTicks ?? 0;
     if (every > 0 || this.#replica.backup) {
       this.#replica.collect(this.owned.values(), this.#held.held, backup, {
+        tick,
         updates: every > 0 && tick % every === 0,
         ops: () => this.#batchFor(backup).replica,
       });
@@ -736,10 +737,19 @@ export class Space {
 
   #promote(owner: string, mirror: Mirror, tick: number): void {
     let promoted = 0;
+    const grid = this.grid;
+    const dt = 1 / this.#options.tickHz;
     for (const state of mirror.entities.values()) {
       if (this.owned.has(state.id)) continue;
-      const cell = this.grid.cellOf(state.x, state.y, state.z);
-      const entity: Entity = { ...state, cell, owner: this.id };
+      // Updates go when motion changes: carry it on over the ticks since it was mirrored.
+      const steps = Math.max(0, tick - 1 - (mirror.taken.get(state.id) ?? tick - 1));
+      const entity: Entity = { ...state, cell: -1, owner: this.id };
+      if (steps > 0) {
+        entity.x = grid.clampAxis(0, entity.x + entity.vx * dt * steps);
+        entity.y = grid.clampAxis(1, entity.y + entity.vy * dt * steps);
+        if (grid.dims === 3) entity.z = grid.clampAxis(2, entity.z + entity.vz * dt * steps);
+      }
+      entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
       this.ghosts.remove(entity.id);
       this.owned.set(entity.id, entity);
       this.index.upsert(entity);

@@ -83,15 +83,16 @@ export class InterestDiff {
   /**
    * Asks `interest` which peers each owned entity concerns and appends ops to their lists.
    * `updates: false` sends only creates and deletes this tick (a replica between two
-   * replication ticks).
+   * replication ticks); `changed`, when given, picks which held entities get an update.
    */
   collect(
     owned: Iterable<Entity>,
     interest: (entity: Entity, out: Set<string>) => void,
     targetFor: (peer: string) => DiffTarget,
-    options: { updates?: boolean } = {},
+    options: { updates?: boolean; changed?: (entity: Entity) => boolean } = {},
   ): void {
     const updates = options.updates ?? true;
+    const changed = options.changed;
     const peers = this.#peers;
     for (const next of this.#next.values()) next.clear();
     for (const entity of owned) {
@@ -102,7 +103,7 @@ export class InterestDiff {
         if (!next) this.#next.set(peer, next = new Set());
         next.add(entity.id);
         if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
-        else if (updates) targetFor(peer).updates.push(entity);
+        else if (updates && (!changed || changed(entity))) targetFor(peer).updates.push(entity);
       }
     }
     for (const [peer, sent] of this.#sent) {

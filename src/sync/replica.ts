@@ -6,13 +6,43 @@ import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
 import { InterestDiff } from "./ghosts.ts";
 
-/** The owner's side: what its backup holds, and the ops that bring it up to date. */
+/**
+ * Ticks between two refreshes of an entity whose motion did not change (its data may have):
+ * the most a mirrored NPC's data can lag behind.
+ */
+export const REFRESH_TICKS = 20;
+
+/** Velocity last mirrored for an entity: the backup extrapolates its position from it. */
+interface Sent {
+  vx: number;
+  vy: number;
+  vz: number;
+}
+
+/**
+ * The owner's side: what its backup holds, and the ops that bring it up to date. An update goes
+ * when an entity's velocity changed (the backup extrapolates straight motion), for players
+ * (their sessions change with every input), and for everyone every REFRESH_TICKS ticks; so a
+ * crowd of walking NPCs costs a few updates per tick, not one per entity.
+ */
 export class ReplicaSender {
   #diff = new InterestDiff();
   #backup = "";
   #heldSent = new Set<number>();
+  #sent = new Map<number, Sent>();
+  #tick = 0;
   #interest = (_entity: Entity, out: Set<string>) => {
     out.add(this.#backup);
+  };
+  #changed = (e: Entity): boolean => {
+    const sent = this.#sent.get(e.id);
+    if (
+      sent && !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
+      (e.id + this.#tick) % REFRESH_TICKS !== 0
+    ) return false;
+    if (sent) (sent.vx = e.vx, sent.vy = e.vy, sent.vz = e.vz);
+    else this.#sent.set(e.id, { vx: e.vx, vy: e.vy, vz: e.vz });
+    return true;
   };
 
   /** The backup the mirror currently goes to ("" = none). */
@@ -29,27 +59,34 @@ export class ReplicaSender {
     owned: Iterable<Entity>,
     held: ReadonlyMap<number, { handoff: Handoff }>,
     backup: string,
-    options: { updates: boolean; ops: () => ReplicaOps },
+    options: { tick: number; updates: boolean; ops: () => ReplicaOps },
   ): void {
     if (backup !== this.#backup) {
-      if (this.#backup) this.#diff.forgetPeer(this.#backup);
-      this.#heldSent.clear();
+      this.reset();
       this.#backup = backup;
     }
     if (!backup) return;
-    this.#diff.collect(owned, this.#interest, options.ops as () => ReplicaOps, {
+    this.#tick = options.tick;
+    const ops = options.ops;
+    this.#diff.collect(owned, this.#interest, ops, {
       updates: options.updates,
+      changed: this.#changed,
     });
-    let ops: ReplicaOps | undefined;
+    if (options.tick % REFRESH_TICKS === 0) {
+      // Forget the velocities of entities the backup no longer holds.
+      const holds = this.#diff.heldBy(backup);
+      for (const id of this.#sent.keys()) if (!holds.has(id)) this.#sent.delete(id);
+    }
+    let list: ReplicaOps | undefined;
     for (const [id, handoff] of held) {
       if (this.#heldSent.has(id)) continue;
       this.#heldSent.add(id);
-      (ops ??= options.ops()).held.push(handoff.handoff);
+      (list ??= ops()).held.push(handoff.handoff);
     }
     for (const id of this.#heldSent) {
       if (held.has(id)) continue;
       this.#heldSent.delete(id);
-      (ops ??= options.ops()).released.push(id);
+      (list ??= ops()).released.push(id);
     }
   }
 
@@ -57,6 +94,7 @@ export class ReplicaSender {
   reset(): void {
     if (this.#backup) this.#diff.forgetPeer(this.#backup);
     this.#heldSent.clear();
+    this.#sent.clear();
     this.#backup = "";
   }
 }
@@ -64,6 +102,8 @@ export class ReplicaSender {
 /** One owner's mirror on its backup. */
 export interface Mirror {
   entities: Map<number, MirroredEntity>;
+  /** The owner's tick at which each entity's mirrored state was taken. */
+  taken: Map<number, number>;
   held: Map<number, Handoff>;
   /** Tick of the owner's batch that last wrote this mirror. */
   tick: number;
@@ -77,13 +117,16 @@ export class ReplicaTable {
   apply(owner: string, tick: number, ops: ReplicaOps): void {
     let mirror = this.mirrors.get(owner);
     if (!mirror) {
-      this.mirrors.set(owner, mirror = { entities: new Map(), held: new Map(), tick });
+      this.mirrors.set(
+        owner,
+        mirror = { entities: new Map(), taken: new Map(), held: new Map(), tick },
+      );
     }
     mirror.tick = tick;
     for (const list of [ops.creates, ops.updates]) {
-      for (const e of list) mirror.entities.set(e.id, e);
+      for (const e of list) (mirror.entities.set(e.id, e), mirror.taken.set(e.id, tick));
     }
-    for (const id of ops.deletes) mirror.entities.delete(id);
+    for (const id of ops.deletes) (mirror.entities.delete(id), mirror.taken.delete(id));
     for (const h of ops.held) mirror.held.set(h.entity.id, h);
     for (const id of ops.released) mirror.held.delete(id);
   }
