@@ -42,7 +42,7 @@ export function clusterState(
         mirrored: live ? w.mirrored : 0,
         pendingHandoffs: live ? w.pendingHandoffs : 0,
         load: Math.round((loads.get(w.id) ?? 0) * 10) / 10,
-        ghosts: w.ghosts,
+        ghosts: live ? w.ghosts : 0,
         tick: w.tick,
         epoch: w.epoch,
         tickP50Ms: w.tickP50Ms,
