@@ -268,7 +268,10 @@ export class WorkerRuntime {
     if (outcome === "ok" && space === this.space) {
       this.#leaseFrom = Math.max(this.#leaseFrom, sentAt);
     }
-    if (outcome === "fenced") await this.#rejoin("the coordinator refused a heartbeat: FENCED");
+    // A late answer about a former incarnation (before a rejoin) says nothing about this one.
+    if (outcome === "fenced" && space === this.space) {
+      await this.#rejoin("the coordinator refused a heartbeat: FENCED");
+    }
   }
 
   #runTick(tick: number): void {
