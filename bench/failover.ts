@@ -100,7 +100,9 @@ async function killOnce(
 ): Promise<KillSample> {
   const state = await cluster.state();
   const urls = liveUrls(state);
-  const before = await settledCensus(urls, [], 2);
+  // Several reads apart: an entity in the middle of a handoff is in no worker's list for a
+  // few ticks, so one read alone would miss it (before) or count it as lost (after).
+  const before = await settledCensus(urls, [], 3, 200);
   const holders = before.reads.at(-1)!.holders;
   const open = players.filter((p) => !p.closeEvent);
   const onWorker = new Map<string, TestClient[]>();
@@ -108,7 +110,13 @@ async function killOnce(
     const owner = holders.get(p.welcome!.entity)?.[0];
     if (owner) onWorker.set(owner, [...(onWorker.get(owner) ?? []), p]);
   }
-  const [victim, stranded] = [...onWorker].sort((a, b) => b[1].length - a[1].length)[0];
+  const busiest = [...onWorker].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!busiest) {
+    throw new Error(
+      `No live worker holds any of the ${open.length} connected players: nothing left to kill`,
+    );
+  }
+  const [victim, stranded] = busiest;
 
   const killedAt = Date.now();
   cluster.worker(victim).signal("SIGKILL");
@@ -150,7 +158,7 @@ async function killOnce(
     return resumedAt === undefined ? null : resumedAt - killedAt;
   };
   const allAgain = open.map(again);
-  const census = await settledCensus(liveUrls(after, victim), before.held, 2);
+  const census = await settledCensus(liveUrls(after, victim), before.held, 5, 200);
   const ticksPerInput = parameters.tickHz / parameters.inputHz;
   const progressLostTicks = stranded.flatMap((p) => {
     const lost = acksLost(p, killedAt);
@@ -194,11 +202,12 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
     player.walk(parameters.inputHz);
   }
   const kills: KillSample[] = [];
-  context.partial = { kills };
+  context.partial = { kills, summary: summarize(kills) };
   for (let k = 0; k < parameters.kills; k++) {
     await context.sleep(parameters.settleMs);
     const sample = await killOnce(context, cluster, group.clients, parameters);
     kills.push(sample);
+    context.partial = { kills, summary: summarize(kills) };
     context.progress(
       `  kill ${k + 1}: detected ${sample.detectionMs} ms, cells owned ${sample.cellsOwnedMs} ` +
         `ms, DIFFs again ${sample.diffsAgainMs.join("/")} ms, ${sample.entitiesLost} lost`,

@@ -312,3 +312,77 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "kill -9 with a warm spare: the spare takes the cells with the dead worker's entities",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cluster = await startCluster({ ...FAILOVER, minWorkers: 2 }, {
+      workers: 2,
+      pool: 1,
+      gateways: 1,
+      parallel: true,
+    });
+    const players: TestClient[] = [];
+    try {
+      players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+      const state = await cluster.state();
+      assert.equal(state.workers.find((w) => w.id === "p1")?.state, "spare");
+      const urls = workerUrls(state);
+      const before = await settledCensus(urls);
+      assertCensus(before, "before the kill");
+      const victim = await busiest(urls, players);
+
+      const killedAt = strike(cluster, victim, "SIGKILL");
+      const after = await assertTakenOver(cluster, victim, killedAt, state.epoch);
+      assert.ok(after.map.owners.includes("p1"), "the spare took the dead worker's cells");
+      await assertPlayersPlayOn(players, killedAt);
+      const census = await settledCensus(workerUrls(state, [victim]), before.held);
+      assertCensus(census, "after the spare took over");
+      assertNoCrash(cluster, [victim]);
+      await assertCleanExits(cluster);
+    } finally {
+      for (const p of players) p.close();
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kill -9 of a lone worker: its backup, a warm spare, takes over with its entities",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // One active worker, so its backup can only be the spare, which then also takes the cells.
+    const cluster = await startCluster({ ...FAILOVER, minWorkers: 1 }, {
+      workers: 1,
+      pool: 1,
+      gateways: 1,
+    });
+    const players: TestClient[] = [];
+    try {
+      players.push(...await joinPlayers(cluster.gateways[0], 6));
+      const state = await until("the spare to mirror w1", async () => {
+        const s = await cluster.state();
+        const own = await getJson<{ mirrors: Record<string, { entities: number }> }>(
+          `http://${s.workers.find((w) => w.id === "p1")!.httpAddress}/api/state`,
+        );
+        return (own.mirrors.w1?.entities ?? 0) >= NPCS ? s : undefined;
+      });
+      const before = await settledCensus(workerUrls(state));
+      assertCensus(before, "before the kill");
+
+      const killedAt = strike(cluster, "w1", "SIGKILL");
+      await assertTakenOver(cluster, "w1", killedAt, state.epoch);
+      await assertPlayersPlayOn(players, killedAt);
+      const census = await settledCensus(workerUrls(state, ["w1"]), before.held);
+      assertCensus(census, "after the spare took over");
+      assertNoCrash(cluster, ["w1"]);
+      await assertCleanExits(cluster);
+    } finally {
+      for (const p of players) p.close();
+      await cluster.close();
+    }
+  },
+});
