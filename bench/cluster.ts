@@ -14,6 +14,8 @@ export interface WorkerRow {
   ghosts: number;
   tickP50Ms: number;
   tickP99Ms: number;
+  /** Handoffs the worker sent and its receivers have not confirmed yet. */
+  pendingHandoffs?: number;
 }
 
 /** The parts of the coordinator's /api/state the benchmarks read. */
@@ -82,9 +84,12 @@ export class BenchCluster implements Closable, AsyncDisposable {
       const s = await cluster.state();
       const active = s.workers.filter((w) => w.state === "active");
       const total = active.reduce((n, w) => n + w.entities, 0);
-      return s.epoch >= 1 && active.length === options.workers && total === options.entities
-        ? s
-        : undefined;
+      // Entities handed off and not yet confirmed are in no worker's count but in their
+      // senders' pending handoffs (which may also still list some the receiver counts).
+      const pending = active.reduce((n, w) => n + (w.pendingHandoffs ?? 0), 0);
+      const all = total === options.entities ||
+        (total < options.entities && total + pending >= options.entities);
+      return s.epoch >= 1 && active.length === options.workers && all ? s : undefined;
     }, options.readyTimeoutMs ?? 60_000);
     return cluster;
   }

@@ -176,6 +176,9 @@ async function killOnce(
     duplicated: census.duplicated.size,
     progressLostTicks,
     playersClosed: open.filter((p) => p.closeEvent && p.closeEvent.at >= killedAt).length,
+    events: (await cluster.state()).events
+      .filter((e) => Number(e.time) >= killedAt)
+      .map(({ seq: _seq, time, ...rest }) => ({ ms: Number(time) - killedAt, ...rest })),
   };
 }
 

@@ -29,6 +29,8 @@ export interface KillSample {
   progressLostTicks: number[];
   /** Players whose connection was closed around the kill (they should keep it). */
   playersClosed: number;
+  /** The coordinator's events from the kill on (kind and fields, time relative to the kill). */
+  events: Array<Record<string, unknown>>;
 }
 
 /** Distribution of one measure over every kill (or every affected player), ms or ticks. */
