@@ -158,6 +158,7 @@ async function killOnce(
     return resumedAt === undefined ? null : resumedAt - killedAt;
   };
   const allAgain = open.map(again);
+  const bystanders = open.filter((p) => !stranded.includes(p));
   const census = await settledCensus(liveUrls(after, victim), before.held, 5, 200);
   const ticksPerInput = parameters.tickHz / parameters.inputHz;
   const progressLostTicks = stranded.flatMap((p) => {
@@ -171,6 +172,9 @@ async function killOnce(
     cellsOwnedMs: Number.isFinite(ownedAt) ? ownedAt - killedAt : null,
     diffsAgainMs: stranded.map(again),
     allPlayersMs: allAgain.includes(null) ? null : Math.max(0, ...(allAgain as number[])),
+    bystanderSilenceMs: bystanders.length === 0
+      ? null
+      : Math.max(...bystanders.map((p) => p.silenceAt(killedAt).ms)),
     entitiesBefore: before.held.size,
     entitiesLost: census.missing.length,
     duplicated: census.duplicated.size,
@@ -262,6 +266,7 @@ function render(raw: unknown) {
         row("every cell owned by a live worker, ms", "cellsOwnedMs"),
         row("a player of the dead worker has DIFFs again, ms", "diffsAgainMs"),
         row("all players have DIFFs again, ms", "allPlayersMs"),
+        row("longest silence of a player on another worker, ms", "bystanderSilenceMs"),
         row("progress lost (players' acks), ticks", "progressLostTicks"),
       ],
     },

@@ -15,6 +15,11 @@ export interface KillSample {
   diffsAgainMs: Array<number | null>;
   /** Kill → the moment the last of all players had a DIFF again, ms. */
   allPlayersMs: number | null;
+  /**
+   * The longest silence around the kill of a player the victim did not own (they should see
+   * only tick-sized gaps), ms; null without such players.
+   */
+  bystanderSilenceMs: number | null;
   /** Entities (NPCs and players) the workers held before the kill. */
   entitiesBefore: number;
   /** Of those, held by no live worker after the takeover. */
@@ -52,6 +57,7 @@ export interface FailoverSummary {
   diffsAgainMs: Spread;
   /** Kill → the last of all players has DIFFs again, over the kills. */
   allPlayersMs: Spread;
+  bystanderSilenceMs: Spread;
   entitiesLost: number;
   duplicated: number;
   progressLostTicks: Spread;
@@ -89,6 +95,7 @@ export function summarize(kills: readonly KillSample[]): FailoverSummary {
     cellsOwnedMs: spread(kills.map((k) => k.cellsOwnedMs)),
     diffsAgainMs: spread(kills.flatMap((k) => k.diffsAgainMs)),
     allPlayersMs: spread(kills.map((k) => k.allPlayersMs)),
+    bystanderSilenceMs: spread(kills.map((k) => k.bystanderSilenceMs)),
     entitiesLost: kills.reduce((n, k) => n + k.entitiesLost, 0),
     duplicated: kills.reduce((n, k) => n + k.duplicated, 0),
     progressLostTicks: spread(kills.flatMap((k) => k.progressLostTicks)),
