@@ -192,7 +192,7 @@ Deno.test("a bot on an open but silent stream reports a stall and errors", async
 Deno.test("a session closed for good, or whose resume is refused, is lost", async () => {
   // Connection 1 is dropped with 4008 (resumable); the resume (connection 2) is refused with
   // 4002, so the bot starts a new session (connection 3), which is dropped with 4006 (final).
-  let now = 0;
+  const now = 0;
   const { server, sockets, connections } = silentGateway(
     (n) => (n === 2 ? CloseCode.RESUME_FAILED : "welcome"),
     () => {},
