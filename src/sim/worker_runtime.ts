@@ -1,6 +1,7 @@
 // A registered worker's life: its space, following the map, the fixed-rate tick on the global
-// clock, load reports, peers' batches, draining, and fencing: a worker whose lease lapsed stops
-// writing, and one declared down drops its state and registers again as a spare.
+// clock, load reports, peers' batches, draining, and fencing: a worker that was stopped longer
+// than workerTimeoutMs (paused, starved) writes nothing until the coordinator confirms it is
+// still a member, and one declared down drops its state and registers again as a spare.
 import { type Batch, decodeBatch, encodeBatch, isEmptyReplica } from "../sync/batch_codec.ts";
 import type { Config } from "../config/config.ts";
 import { demoGame } from "../games/demo.ts";
@@ -51,8 +52,10 @@ export class WorkerRuntime {
   #state = "";
   #update?: MapUpdate;
   #drained = { ...Promise.withResolvers<void>(), settled: false };
-  /** performance.now() at which the last acknowledged heartbeat was sent. */
-  #leaseFrom = performance.now();
+  /** Last turn of the tick loop (performance.now()), to notice that this process was stopped. */
+  #lastTurn = performance.now();
+  /** Set when it was stopped too long: the time from which a heartbeat must be acknowledged. */
+  #suspectSince?: number;
   #beating = false;
   #nextReport = 0;
   #lastReportAt = performance.now();
@@ -211,7 +214,7 @@ export class WorkerRuntime {
       if (this.#closed) return;
       this.#reply = reply;
       this.space = this.#newSpace(reply);
-      this.#leaseFrom = performance.now();
+      this.#suspectSince = undefined;
       this.status = "ok";
       log.info("worker.rejoined", { index: reply.workerIndex });
       if (this.#update) this.#apply(this.#update);
@@ -232,10 +235,20 @@ export class WorkerRuntime {
       });
   }
 
-  /** The lease: writing is allowed while the last acknowledged beat is recent enough. */
-  #leased(): boolean {
+  /**
+   * False after this process was stopped (SIGSTOP, a long stall) for longer than the
+   * coordinator waits for a heartbeat: it may have been declared down and its cells given
+   * away, so it writes nothing until a heartbeat sent since then is acknowledged. A coordinator
+   * that is merely unreachable does not stop a worker that keeps running.
+   */
+  #mayWrite(now: number): boolean {
     const timeout = this.#reply.workerTimeoutMs || this.#o.config.workerTimeoutMs;
-    return performance.now() - this.#leaseFrom < timeout;
+    if (now - this.#lastTurn > timeout && this.#suspectSince === undefined) {
+      this.#suspectSince = now;
+      this.#o.log.warn("worker.stalled", { ms: Math.round(now - this.#lastTurn) });
+    }
+    this.#lastTurn = now;
+    return this.#suspectSince === undefined;
   }
 
   async #heartbeat(): Promise<void> {
@@ -265,9 +278,10 @@ export class WorkerRuntime {
       mirrored: space.mirrors.size,
     });
     this.#beating = false;
-    if (outcome === "ok" && space === this.space) {
-      this.#leaseFrom = Math.max(this.#leaseFrom, sentAt);
-    }
+    if (
+      outcome === "ok" && space === this.space && this.#suspectSince !== undefined &&
+      sentAt >= this.#suspectSince
+    ) this.#suspectSince = undefined; // still a member: carry on
     // A late answer about a former incarnation (before a rejoin) says nothing about this one.
     if (outcome === "fenced" && space === this.space) {
       await this.#rejoin("the coordinator refused a heartbeat: FENCED");
@@ -295,8 +309,8 @@ export class WorkerRuntime {
   #loop = (): void => {
     if (this.#closed) return;
     const clock = this.#clock;
-    if (this.status === "ok" && !this.#leased()) {
-      // Maybe declared down (paused, cut off): write nothing until the coordinator answers.
+    if (this.status === "ok" && !this.#mayWrite(performance.now())) {
+      // Maybe declared down while stopped: write nothing until the coordinator answers.
       if (!this.#beating) void this.#heartbeat();
       this.#last = clock.current();
       this.#timer = setTimeout(this.#loop, Math.max(1, clock.periodMs));
