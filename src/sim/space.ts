@@ -6,6 +6,7 @@ import {
   checksumOf,
   emptyBatch,
   type Handoff,
+  type HandoffAck,
   type Interaction,
   isEmptyBatch,
   isEmptyReplica,
@@ -69,6 +70,8 @@ export interface SpaceCounters {
   handoffsResent: number;
   /** World-start entities respawned in cells of a dead owner that had no replica. */
   respawned: number;
+  /** Promoted entities dropped because a live worker proved it owned them already. */
+  duplicatesDropped: number;
 }
 
 /** One accepted live migration, as measured by the receiver. */
@@ -147,6 +150,7 @@ export class Space {
     promoted: 0,
     handoffsResent: 0,
     respawned: 0,
+    duplicatesDropped: 0,
   };
   /** Mirrors of the owners this worker backs up (never visible to game logic). */
   readonly mirrors = new ReplicaTable();
@@ -161,6 +165,12 @@ export class Space {
   #replica = new ReplicaSender();
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
+  /** Handoff acknowledgements waiting until the backup holds what they confirm. */
+  #deferredAcks: Array<{ to: string; ack: HandoffAck; tick: number }> = [];
+  /** The backup confirmed replica ops up to this tick. */
+  #mirroredUpTo = 0;
+  /** Entities promoted from a mirror: owner and the tick of their mirrored state (a while). */
+  #promotedFrom = new Map<number, { owner: string; taken: number; at: number }>();
   /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
   #takeovers: Array<{ owner: string; cells: number[]; mirror: boolean }> = [];
   #inbox: Array<{ batch: Batch; seen: number }> = [];
@@ -333,9 +343,12 @@ export class Space {
     // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
     const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
     if (backup) this.#batchFor(backup);
-    if (this.#takeovers.length > 0) this.#takeOver(tick);
+    // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
+    // promoted; whatever they hand over that the mirror has too is adopted once.
     this.#applyInbox(tick);
+    if (this.#takeovers.length > 0) this.#takeOver(tick);
     this.#resendHeld(tick);
+    this.#releaseAcks();
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
@@ -418,17 +431,22 @@ export class Space {
       for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
       for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
       const { refused, known } = this.#acceptTransfers(batch, tick);
-      const acks = batch.handoffs.length > 0 ? this.#batchFor(batch.from).handoffAcks : undefined;
       for (const handoff of batch.handoffs) {
         const id = handoff.entity.id;
         if (refused.has(id)) continue; // the sender keeps it and sends the cell again
-        if (!known.has(id)) this.#adopt(handoff, batch.from, tick);
-        acks!.push({ entity: id, tick: handoff.tick });
-      }
-      if (!isEmptyReplica(batch.replica)) {
-        if (this.map.backupOf(batch.from) === this.id) {
-          this.mirrors.apply(batch.from, batch.tick, batch.replica);
+        if (!known.has(id) && this.#adopt(handoff, batch.from, tick)) {
+          this.#claim(batch.from, handoff);
         }
+        this.#ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
+      }
+      for (const claim of batch.claims) this.#claimed(claim);
+      if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
+        this.mirrors.apply(batch.from, batch.tick, batch.replica);
+        const out = this.#batchFor(batch.from);
+        out.replicaAck = Math.max(out.replicaAck, batch.tick);
+      }
+      if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
+        this.#mirroredUpTo = Math.max(this.#mirroredUpTo, batch.replicaAck);
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#pending.push(interaction);
@@ -539,12 +557,13 @@ export class Space {
     }
   }
 
-  #adopt(handoff: Handoff, from: string, tick: number): void {
+  /** Adopts (or passes on) a handoff; false when it was known already. */
+  #adopt(handoff: Handoff, from: string, tick: number): boolean {
     const state = handoff.entity;
     if (this.owned.has(state.id) || this.#processed.seen(state.id, handoff.tick)) {
       // A replay (a resend, or a dead sender's backup sending what it held): known already.
       this.#options.log?.debug("handoff.duplicate", { entity: state.id, from });
-      return;
+      return false;
     }
     this.#processed.note(state.id, handoff.tick, tick);
     const cell = this.grid.cellOf(state.x, state.y, state.z);
@@ -557,7 +576,7 @@ export class Space {
       // It never became ours, so no ownership is recorded here; the receiver records it.
       this.#forward.set(state.id, { owner, until: tick + FORWARD_TICKS });
       this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
-      return;
+      return true;
     }
     this.ghosts.remove(state.id);
     const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: this.id };
@@ -573,6 +592,76 @@ export class Space {
     if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
     this.counters.handoffsIn++;
     this.#record("acquire", entity.id, from, handoff.tick + 1);
+    return true;
+  }
+
+  /**
+   * Confirms a handoff to its sender, at once without a backup, else once the backup confirmed
+   * the tick that mirrored it: until then the sender still holds it, so a death of this worker
+   * in between loses nothing.
+   */
+  #ackLater(to: string, ack: HandoffAck, tick: number): void {
+    if (!this.#options.replicationTicks || !this.map.backupOf(this.id)) {
+      this.#batchFor(to).handoffAcks.push(ack);
+    } else {
+      this.#deferredAcks.push({ to, ack, tick });
+    }
+  }
+
+  /** Sends the deferred acknowledgements the backup's confirmation now covers. */
+  #releaseAcks(): void {
+    if (this.#deferredAcks.length === 0) return;
+    const noBackup = !this.#options.replicationTicks || !this.map.backupOf(this.id);
+    let kept = 0;
+    for (const d of this.#deferredAcks) {
+      if (noBackup || d.tick <= this.#mirroredUpTo) {
+        if (!this.map.down.has(d.to)) this.#batchFor(d.to).handoffAcks.push(d.ack);
+      } else this.#deferredAcks[kept++] = d;
+    }
+    this.#deferredAcks.length = kept;
+  }
+
+  /**
+   * Tells the backup of a handoff's sender that the entity lives here now, so a mirror that
+   * missed the sender's last update is never promoted beside it.
+   */
+  #claim(from: string, handoff: Handoff): void {
+    const heir = this.map.backupOf(from);
+    if (!heir || this.map.down.has(heir)) return;
+    const claim = { owner: from, entity: handoff.entity.id, tick: handoff.tick };
+    if (heir === this.id) this.#claimed(claim);
+    else this.#batchFor(heir).claims.push(claim);
+  }
+
+  /** An entity of `owner` lives elsewhere since `tick`: drop an older mirror (or promotion). */
+  #claimed(claim: { owner: string; entity: number; tick: number }): void {
+    const mirror = this.mirrors.mirrors.get(claim.owner);
+    if (mirror) {
+      const taken = mirror.taken.get(claim.entity);
+      if (taken !== undefined && taken <= claim.tick) {
+        mirror.entities.delete(claim.entity);
+        mirror.taken.delete(claim.entity);
+      }
+      const held = mirror.held.get(claim.entity);
+      if (held && held.tick <= claim.tick) mirror.held.delete(claim.entity);
+      return;
+    }
+    // Promoted already (the claim was late): this copy is the stale one.
+    const promoted = this.#promotedFrom.get(claim.entity);
+    const entity = this.owned.get(claim.entity);
+    if (!promoted || !entity || promoted.owner !== claim.owner || promoted.taken > claim.tick) {
+      return;
+    }
+    this.#promotedFrom.delete(claim.entity);
+    this.owned.delete(entity.id);
+    this.index.remove(entity.id);
+    this.players.forget(entity.id);
+    this.#record("release", entity.id, "", this.tick);
+    this.counters.duplicatesDropped++;
+    this.#options.log?.warn("promoted.duplicate_dropped", {
+      entity: entity.id,
+      owner: claim.owner,
+    });
   }
 
   #applyInteractions(tick: number): void {
@@ -669,6 +758,9 @@ export class Space {
       if (at + FORWARD_TICKS * 5 < tick) this.#accepted.delete(key);
     }
     this.#processed.expire(tick - FORWARD_TICKS * 5);
+    for (const [id, p] of this.#promotedFrom) {
+      if (p.at + FORWARD_TICKS < tick) this.#promotedFrom.delete(id);
+    }
   }
 
   /**
@@ -708,7 +800,10 @@ export class Space {
       }
     }
     if (dead.size > 0) {
-      this.#held.orphan(dead);
+      this.#held.orphan(dead, (id) => {
+        const heir = previous.backupOf(id);
+        return heir && !map.down.has(heir) ? heir : "";
+      });
       for (const [key, outgoing] of this.#outgoing) {
         // Its entities are held handoffs too: they go to the cell's new owner one by one.
         if (dead.has(outgoing.to)) this.#outgoing.delete(key);
@@ -755,6 +850,11 @@ export class Space {
       this.index.upsert(entity);
       if (entity.session) this.players.adopted(entity);
       this.#record("acquire", entity.id, owner, tick);
+      const taken = mirror.taken.get(entity.id) ?? 0;
+      this.#promotedFrom.set(entity.id, { owner, taken, at: tick });
+      // A handoff of it older than the mirror (a dead receiver's sender resending what it
+      // held) is stale: the mirror proves the dead owner had adopted it.
+      this.#processed.note(entity.id, taken, tick);
       promoted++;
     }
     // What the dead owner still held goes on to the cells' owners (or is adopted here).
@@ -789,14 +889,18 @@ export class Space {
   }
 
   /**
-   * Held handoffs whose receiver died go to the owner of their cell under the current map;
+   * Held handoffs whose receiver died go to its heir (its backup) or the owner of their cell;
    * those unconfirmed for long go again (the receiver drops what it already has).
    */
   #resendHeld(tick: number): void {
     if (this.#held.size === 0) return;
     for (const held of [...this.#held.due(tick - RESEND_TICKS)]) {
       const h = held.handoff;
-      const owner = this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
+      // A dead receiver's heir holds its mirror: it drops what the dead one had adopted (and
+      // it promotes), and passes the rest on. Without an heir, the cell's owner takes it.
+      const owner = held.to === "" && held.heir && !this.map.down.has(held.heir)
+        ? held.heir
+        : this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
       if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
       this.#held.release(h.entity.id);
       this.counters.handoffsResent++;

@@ -87,6 +87,16 @@ export interface HandoffAck {
   tick: number;
 }
 
+/**
+ * Sent to the backup of a handoff's sender: "I adopted `entity` from `owner` (handoff `tick`)",
+ * so the backup never promotes its mirror of an entity that lives on elsewhere.
+ */
+export interface Claim {
+  owner: string;
+  entity: number;
+  tick: number;
+}
+
 /** Everything one worker sends one peer for one tick. */
 export interface Batch {
   from: string;
@@ -103,6 +113,13 @@ export interface Batch {
   handoffAcks: HandoffAck[];
   /** Mirror of the sender's owned state, when this worker is its backup. */
   replica: ReplicaOps;
+  /** Handoffs the sender adopted from owners this worker backs up. */
+  claims: Claim[];
+  /**
+   * From a backup to its owner: the owner's replica ops up to this tick are applied (0 =
+   * none). The owner confirms handoffs to their senders only once its backup has them.
+   */
+  replicaAck: number;
 }
 
 /** Empty replica ops. */
@@ -131,6 +148,8 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
     acks: [],
     handoffAcks: [],
     replica: emptyReplica(),
+    claims: [],
+    replicaAck: 0,
   };
 }
 
@@ -139,7 +158,8 @@ export function isEmptyBatch(batch: Batch): boolean {
   return batch.creates.length === 0 && batch.updates.length === 0 &&
     batch.deletes.length === 0 && batch.handoffs.length === 0 &&
     batch.interactions.length === 0 && batch.transfers.length === 0 &&
-    batch.acks.length === 0 && batch.handoffAcks.length === 0 && isEmptyReplica(batch.replica);
+    batch.acks.length === 0 && batch.handoffAcks.length === 0 && isEmptyReplica(batch.replica) &&
+    batch.claims.length === 0 && batch.replicaAck === 0;
 }
 
 /**
@@ -212,6 +232,8 @@ export function encodeBatch(batch: Batch): Uint8Array {
   };
   // Absent when empty: most batches carry neither.
   if (batch.handoffAcks.length > 0) wire.k = batch.handoffAcks.map((k) => [k.entity, k.tick]);
+  if (batch.claims.length > 0) wire.o = batch.claims.map((c) => [c.owner, c.entity, c.tick]);
+  if (batch.replicaAck > 0) wire.q = batch.replicaAck;
   if (!isEmptyReplica(r)) {
     wire.r = [
       r.creates.map(mirroredToWire),
@@ -435,6 +457,16 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       };
     }),
     replica: raw.r === undefined ? emptyReplica() : replicaFromWire(raw.r),
+    replicaAck: raw.q === undefined ? 0 : int(raw.q, "replicaAck"),
+    claims: raw.o === undefined ? [] : list(raw.o, "claims").map((value, n) => {
+      const c = list(value, `claims[${n}]`);
+      if (c.length !== 3) fail(`claims[${n}] must have 3 fields, got ${c.length}`);
+      return {
+        owner: str(c[0], `claims[${n}].owner`),
+        entity: int(c[1], `claims[${n}].entity`),
+        tick: int(c[2], `claims[${n}].tick`),
+      };
+    }),
   };
 }
 

@@ -11,6 +11,11 @@ export interface HeldHandoff {
   to: string;
   /** Local tick it was (last) sent at. */
   sentAt: number;
+  /**
+   * Once `to` died: its backup, which holds its mirror and so knows whether the dead worker had
+   * adopted the entity ("" = none; the cell's new owner takes it).
+   */
+  heir?: string;
 }
 
 /** The sender's side: one held handoff per entity. */
@@ -34,11 +39,17 @@ export class HeldHandoffs {
     return true;
   }
 
-  /** The receivers that died: their handoffs wait for a new receiver. Returns how many. */
-  orphan(dead: ReadonlySet<string>): number {
+  /**
+   * The receivers that died: their handoffs wait for a new receiver, the dead one's heir (its
+   * backup) when it has one. Returns how many.
+   */
+  orphan(dead: ReadonlySet<string>, heirOf: (dead: string) => string): number {
     let n = 0;
     for (const held of this.held.values()) {
-      if (dead.has(held.to)) (held.to = "", n++);
+      if (!dead.has(held.to)) continue;
+      held.heir = heirOf(held.to);
+      held.to = "";
+      n++;
     }
     return n;
   }

@@ -113,6 +113,11 @@ const batch: fc.Arbitrary<Batch> = fc.record({
     held: fc.array(handoff, { maxLength: 2 }),
     released: fc.array(id, { maxLength: 3 }),
   }),
+  replicaAck: id,
+  claims: fc.array(
+    fc.record({ owner: fc.string({ minLength: 1, maxLength: 8 }), entity: id, tick: id }),
+    { maxLength: 2 },
+  ),
 });
 
 /** -0 and 0 are the same value on the wire; compare what a peer can observe. */
@@ -251,6 +256,9 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ r: [[], [], ["x"], [], []] }), /replica\.deletes\[0\]/);
   rejects(wire({ r: [[], [], [], [[entity]], []] }), /replica\.held\[0\] must have 3 or 4/);
   rejects(wire({ r: [[], [], [], [], [1.5]] }), /replica\.released\[0\]/);
+  rejects(wire({ o: [["w1", 3]] }), /claims\[0\] must have 3 fields/);
+  rejects(wire({ q: -1 }), /replicaAck must be a non-negative integer/);
+  rejects(wire({ o: [["", 3, 4]] }), /claims\[0\]\.owner must be a string/);
   let deep: unknown = 1;
   for (let n = 0; n < 20; n++) deep = [deep];
   rejects(wire({ c: [[1, "npc", 0, 0, 0, 0, 0, 0, { deep }]] }), /nesting deeper/);
