@@ -8,6 +8,9 @@ import { assertCensus, settledCensus } from "../../testing/audit.ts";
 import { type ClusterState, startCluster } from "../../testing/cluster.ts";
 import { getJson, type NodeProcess, until } from "../../testing/node_process.ts";
 import { guestToken, TestClient } from "../../testing/ws_client.ts";
+import { BotClient } from "../../src/client/bot_client.ts";
+import { BotMetrics, buildReport } from "../../src/client/bot_report.ts";
+import { mulberry32 } from "../../src/games/demo.ts";
 
 /** The product's promises (SPEC.md, issue 11). */
 const DETECTED_WITHIN_MS = 1_500;
@@ -57,11 +60,15 @@ function workerUrls(state: ClusterState, except: string[] = []): Map<string, str
  * The worker owning the most of these players' entities, by each worker's own list: the
  * failure then strands players, so the assertions about them have something to check.
  */
-async function busiest(urls: Map<string, string>, players: TestClient[]): Promise<string> {
+async function busiest(
+  urls: Map<string, string>,
+  players: TestClient[],
+  others: Iterable<number> = [],
+): Promise<string> {
   const census = await settledCensus(urls, [], 1);
   const counts = new Map<string, number>();
-  for (const p of players) {
-    const holder = census.reads[0].holders.get(p.welcome!.entity)?.[0];
+  for (const entity of [...players.map((p) => p.welcome!.entity), ...others]) {
+    const holder = census.reads[0].holders.get(entity)?.[0];
     if (holder) counts.set(holder, (counts.get(holder) ?? 0) + 1);
   }
   const [id, stranded] = [...counts].sort((a, b) => b[1] - a[1])[0];
@@ -197,14 +204,37 @@ Deno.test({
   async fn() {
     const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
     const players: TestClient[] = [];
+    // The bots of `npm run bots` beside the strict test clients: their report must show no
+    // stall (no DIFF for > 1 s), no lost session and no error across the kill.
+    const random = mulberry32(11);
+    const bots = new BotMetrics(random);
+    const botClients = Array.from({ length: 9 }, (_, i) =>
+      new BotClient({
+        gateway: new URL(cluster.gateways[0]),
+        name: `bot-${i + 1}`,
+        format: "msgpack",
+        rateHz: 10,
+        pingMs: 2_000,
+        timeoutMs: 10_000,
+        metrics: bots,
+        random,
+      }));
     try {
+      const npcs = (await settledCensus(workerUrls(await cluster.state()))).held;
+      await Promise.all(botClients.map((b) => b.start()));
+      assert.equal(bots.connected, botClients.length, JSON.stringify(bots.failedConnects));
       players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
       const state = await cluster.state();
       const urls = workerUrls(state);
       const before = await settledCensus(urls);
       assertCensus(before, "before the kill");
-      assert.equal(before.held.size, NPCS + PLAYERS, "every NPC and player is owned");
-      const victim = await busiest(urls, players);
+      assert.equal(before.held.size, NPCS + PLAYERS + botClients.length, "every entity is owned");
+      // The bots' entities are the ones that are neither NPCs nor test players.
+      const playerIds = new Set(players.map((p) => p.welcome!.entity));
+      const botIds = [...before.held].filter((id) => !npcs.has(id) && !playerIds.has(id));
+      assert.equal(botIds.length, botClients.length);
+      const victim = await busiest(urls, players, botIds);
+      const botsOnVictim = botIds.filter((id) => before.reads[0].holders.get(id)?.[0] === victim);
 
       const killedAt = strike(cluster, victim, "SIGKILL");
       await assertTakenOver(cluster, victim, killedAt, state.epoch);
@@ -213,9 +243,29 @@ Deno.test({
       const after = await settledCensus(workerUrls(state, [victim]), before.held);
       assertCensus(after, "after the kill");
       assertNoCrash(cluster, [victim]);
+
+      await Promise.all(botClients.map((b) => b.close()));
+      const report = buildReport(bots, {
+        clients: botClients.length,
+        durationSeconds: 1,
+        connectedSeconds: 1,
+        botCpuPercent: 0,
+      });
+      assert.deepEqual(
+        { stalls: report.stalls.count, lost: report.lostSessions, errors: report.errors },
+        {
+          stalls: 0,
+          lost: 0,
+          errors: { total: 0, frames: {}, closes: {}, connects: {}, protocol: {} },
+        },
+        "the bots played on through the kill",
+      );
+      assert.ok(report.snapshots > botClients.length * 40, "and received their DIFFs");
+      console.log(`${botsOnVictim.length} of ${botClients.length} bots were on ${victim}`);
       await assertCleanExits(cluster);
     } finally {
       for (const p of players) p.close();
+      await Promise.all(botClients.map((b) => b.close()));
       await cluster.close();
     }
   },
