@@ -111,12 +111,11 @@ export async function startCluster(
     Deno.removeSync(config);
   };
   /** The process started with node id `id` (`w2`, `p1`, `g1`). */
+  // Processes are named after their node ids: w1 is "worker-1", p1 "pool-1", g1 "gateway-1".
+  const PREFIX: Record<string, string> = { w: "worker", p: "pool", g: "gateway" };
   const processOf = (id: string) => {
-    const found = workers.find((p) =>
-      p.name === id || p.name === `worker-${id.slice(1)}` && id.startsWith("w") ||
-      p.name === `pool-${id.slice(1)}` && id.startsWith("p") ||
-      p.name === `gateway-${id.slice(1)}` && id.startsWith("g")
-    );
+    const name = `${PREFIX[id[0]] ?? ""}-${id.slice(1)}`;
+    const found = workers.find((p) => p.name === name);
     if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
     return found;
   };
