@@ -285,3 +285,39 @@ Deno.test("a receiver's claim keeps the backup from promoting a mirror its owner
     );
   }
 });
+
+Deno.test("a death during a live cell migration loses nothing, as sender or as receiver", () => {
+  for (const victim of ["a", "c"]) {
+    const ids = ["a", "b", "c"];
+    const owners = assignRegions(grid, ids);
+    const c = cluster(ids);
+    const roles = { backups: backups({ a: "b", b: "c", c: "a" }) };
+    c.setMap(new PartitionMap(1, owners, roles));
+    let tick = 1;
+    for (; tick <= 40; tick++) c.step(tick);
+    const all = c.everything(tick);
+    // a's most crowded cell moves to c; the victim dies on the tick the transfer leaves.
+    const a = c.spaces.get("a")!;
+    const perCell = new Map<number, number>();
+    for (const e of a.owned.values()) perCell.set(e.cell, (perCell.get(e.cell) ?? 0) + 1);
+    const [cell] = [...perCell].sort((x, y) => y[1] - x[1])[0];
+    const moved = [...owners];
+    moved[cell] = "c";
+    c.setMap(new PartitionMap(2, moved, roles));
+    c.step(tick++);
+    const sent = c.lastOut.get("a")?.get("c")?.transfers.length ?? 0;
+    assert.equal(sent, 1, "a sent the cell");
+    c.dead.add(victim);
+    const heir = victim === "a" ? "b" : "a";
+    const after = moved.map((o) => o === victim ? heir : o);
+    const left = ids.filter((id) => id !== victim);
+    c.setMap(
+      new PartitionMap(3, after, {
+        backups: backups({ [left[0]]: left[1], [left[1]]: left[0] }),
+        down: new Set([victim]),
+      }),
+    );
+    for (const stop = tick + 60; tick < stop; tick++) (c.step(tick), assertAll(all, c, tick));
+    assert.equal(c.everything(tick).size, all.size, `${victim} died: nothing lost or made up`);
+  }
+});
