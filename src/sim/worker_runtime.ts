@@ -333,8 +333,12 @@ export class WorkerRuntime {
   };
 }
 
-/** A batch with handoffs, transfers, acknowledgements or mirror ops is never dropped. */
+/**
+ * A batch with handoffs, transfers, acknowledgements, claims or mirror ops is never dropped:
+ * only ghost updates and interactions may be, when a link stays down.
+ */
 function mustKeep(batch: Batch): boolean {
   return batch.handoffs.length > 0 || batch.transfers.length > 0 || batch.acks.length > 0 ||
-    batch.handoffAcks.length > 0 || !isEmptyReplica(batch.replica);
+    batch.handoffAcks.length > 0 || !isEmptyReplica(batch.replica) || batch.claims.length > 0 ||
+    batch.replicaAck > 0;
 }
