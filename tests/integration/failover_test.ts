@@ -271,44 +271,46 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "kill -9 of a worker in the middle of a live cell migration loses no entity",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
-    const players: TestClient[] = [];
-    try {
-      players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
-      const state = await cluster.state();
-      const urls = workerUrls(state);
-      const before = await settledCensus(urls);
-      assertCensus(before, "before the migration");
-      const victim = await busiest(urls, players);
-      // The victim's most crowded cell goes to another worker; the victim dies as it sends it.
-      const census = before.reads[0];
-      const perCell = new Map<number, number>();
-      const owned = await getJson<{ owned: number[][] }>(`${urls.get(victim)}/api/state`);
-      for (const e of owned.owned) perCell.set(e[4], (perCell.get(e[4]) ?? 0) + 1);
-      const [cell] = [...perCell].sort((a, b) => b[1] - a[1])[0];
-      const to = state.workers.find((w) => w.id !== victim && w.state === "active")!.id;
-      assert.ok(census.holders.size > 0);
-      const move = await cluster.post(`/api/cells/${cell}/move`, { to });
-      assert.equal(move.status, 202, await move.text());
-      const killedAt = strike(cluster, victim, "SIGKILL");
+for (const side of ["sender", "receiver"] as const) {
+  Deno.test({
+    name: `kill -9 of the ${side} in the middle of a live cell migration loses no entity`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
+      const players: TestClient[] = [];
+      try {
+        players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+        const state = await cluster.state();
+        const urls = workerUrls(state);
+        const before = await settledCensus(urls);
+        assertCensus(before, "before the migration");
+        // The busiest worker's most crowded cell goes to another worker, and one of the two
+        // dies as the cell's entities are in flight.
+        const from = await busiest(urls, players);
+        const perCell = new Map<number, number>();
+        const owned = await getJson<{ owned: number[][] }>(`${urls.get(from)}/api/state`);
+        for (const e of owned.owned) perCell.set(e[4], (perCell.get(e[4]) ?? 0) + 1);
+        const [cell] = [...perCell].sort((a, b) => b[1] - a[1])[0];
+        const to = state.workers.find((w) => w.id !== from && w.state === "active")!.id;
+        const victim = side === "sender" ? from : to;
+        const move = await cluster.post(`/api/cells/${cell}/move`, { to });
+        assert.equal(move.status, 202, await move.text());
+        const killedAt = strike(cluster, victim, "SIGKILL");
 
-      await assertTakenOver(cluster, victim, killedAt, state.epoch);
-      await assertPlayersPlayOn(players, killedAt);
-      const after = await settledCensus(workerUrls(state, [victim]), before.held);
-      assertCensus(after, "after a kill during a migration");
-      assertNoCrash(cluster, [victim]);
-      await assertCleanExits(cluster);
-    } finally {
-      for (const p of players) p.close();
-      await cluster.close();
-    }
-  },
-});
+        await assertTakenOver(cluster, victim, killedAt, state.epoch);
+        await assertPlayersPlayOn(players, killedAt);
+        const after = await settledCensus(workerUrls(state, [victim]), before.held);
+        assertCensus(after, `after a kill of the ${side} during a migration`);
+        assertNoCrash(cluster, [victim]);
+        await assertCleanExits(cluster);
+      } finally {
+        for (const p of players) p.close();
+        await cluster.close();
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "a worker paused 10 s is replaced, never writes again, and rejoins as a spare",
