@@ -34,17 +34,28 @@ type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
 const ws = (base: string) => `${base.replace("http://", "ws://")}/ws`;
 
-/** Players that joined through the gateway and walk. */
-async function joinPlayers(gateway: string, n: number): Promise<TestClient[]> {
-  const players: TestClient[] = [];
-  for (let i = 0; i < n; i++) {
-    const player = new TestClient(ws(gateway));
-    players.push(player);
-    await player.hello({ token: await guestToken(gateway, `player-${i + 1}`) });
-    player.walk(10);
+/**
+ * `n` players join through the cluster's gateway and walk; they go into `into` at once, so the
+ * caller closes them even when a join fails (whose error then shows the gateway's last lines).
+ */
+async function joinPlayers(cluster: Cluster, n: number, into: TestClient[]): Promise<void> {
+  const gateway = cluster.gateways[0];
+  const added: TestClient[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const player = new TestClient(ws(gateway));
+      into.push(player);
+      added.push(player);
+      await player.hello({ token: await guestToken(gateway, `player-${into.length}`) });
+      player.walk(10);
+    }
+    for (const p of added) await p.waitFor("DIFFs", () => p.diffs >= 10 || undefined);
+  } catch (error) {
+    const log = cluster.processOf("g1").lines.slice(-8).map((l) => JSON.stringify(l));
+    throw new Error(`A player could not join: ${(error as Error).message}\n${log.join("\n")}`, {
+      cause: error,
+    });
   }
-  for (const p of players) await p.waitFor("DIFFs", () => p.diffs >= 10 || undefined);
-  return players;
 }
 
 /** Worker id → HTTP base URL of the workers the coordinator lists. */
@@ -223,7 +234,7 @@ Deno.test({
       const npcs = (await settledCensus(workerUrls(await cluster.state()))).held;
       await Promise.all(botClients.map((b) => b.start()));
       assert.equal(bots.connected, botClients.length, JSON.stringify(bots.failedConnects));
-      players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+      await joinPlayers(cluster, PLAYERS, players);
       const state = await cluster.state();
       const urls = workerUrls(state);
       const before = await settledCensus(urls);
@@ -280,7 +291,7 @@ for (const side of ["sender", "receiver"] as const) {
       const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
       const players: TestClient[] = [];
       try {
-        players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+        await joinPlayers(cluster, PLAYERS, players);
         const state = await cluster.state();
         const urls = workerUrls(state);
         const before = await settledCensus(urls);
@@ -320,7 +331,7 @@ Deno.test({
     const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
     const players: TestClient[] = [];
     try {
-      players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+      await joinPlayers(cluster, PLAYERS, players);
       const state = await cluster.state();
       const urls = workerUrls(state);
       const before = await settledCensus(urls);
@@ -378,7 +389,7 @@ Deno.test({
     });
     const players: TestClient[] = [];
     try {
-      players.push(...await joinPlayers(cluster.gateways[0], PLAYERS));
+      await joinPlayers(cluster, PLAYERS, players);
       const state = await cluster.state();
       assert.equal(state.workers.find((w) => w.id === "p1")?.state, "spare");
       const urls = workerUrls(state);
@@ -414,7 +425,7 @@ Deno.test({
     });
     const players: TestClient[] = [];
     try {
-      players.push(...await joinPlayers(cluster.gateways[0], 6));
+      await joinPlayers(cluster, 6, players);
       const state = await until("the spare to mirror w1", async () => {
         const s = await cluster.state();
         const own = await getJson<{ mirrors: Record<string, { entities: number }> }>(
