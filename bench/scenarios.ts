@@ -2,6 +2,7 @@
 // A new scenario (gateway-fanout, handoff, peer comparison, failover) is one module plus one
 // line here.
 import { failover } from "./failover.ts";
+import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   handoff,
   peerComparison,
   failover,
+  faults,
 ];
 
 /** The scenario called `name`, or undefined. */
