@@ -24,7 +24,7 @@ import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
 import { GhostSender, GhostTable } from "../sync/ghosts.ts";
 import { type Mirror, ReplicaSender, ReplicaTable } from "../sync/replica.ts";
-import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
+import { DeferredAcks, HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import { mulberry32 } from "../games/demo.ts";
 import type { Logger } from "../observe/log.ts";
 
@@ -166,9 +166,7 @@ export class Space {
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
   /** Handoff acknowledgements waiting until the backup holds what they confirm. */
-  #deferredAcks: Array<{ to: string; ack: HandoffAck; tick: number }> = [];
-  /** The backup confirmed replica ops up to this tick. */
-  #mirroredUpTo = 0;
+  #deferredAcks = new DeferredAcks();
   /** Entities promoted from a mirror: owner and the tick of their mirrored state (a while). */
   #promotedFrom = new Map<number, { owner: string; taken: number; at: number }>();
   /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
@@ -446,7 +444,7 @@ export class Space {
         out.replicaAck = Math.max(out.replicaAck, batch.tick);
       }
       if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
-        this.#mirroredUpTo = Math.max(this.#mirroredUpTo, batch.replicaAck);
+        this.#deferredAcks.mirrored(batch.replicaAck);
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#pending.push(interaction);
@@ -601,24 +599,19 @@ export class Space {
    * in between loses nothing.
    */
   #ackLater(to: string, ack: HandoffAck, tick: number): void {
-    if (!this.#options.replicationTicks || !this.map.backupOf(this.id)) {
-      this.#batchFor(to).handoffAcks.push(ack);
-    } else {
-      this.#deferredAcks.push({ to, ack, tick });
-    }
+    if (this.#hasBackup()) this.#deferredAcks.defer(to, ack, tick);
+    else this.#batchFor(to).handoffAcks.push(ack);
+  }
+
+  #hasBackup(): boolean {
+    return !!this.#options.replicationTicks && this.map.backupOf(this.id) !== "";
   }
 
   /** Sends the deferred acknowledgements the backup's confirmation now covers. */
   #releaseAcks(): void {
-    if (this.#deferredAcks.length === 0) return;
-    const noBackup = !this.#options.replicationTicks || !this.map.backupOf(this.id);
-    let kept = 0;
-    for (const d of this.#deferredAcks) {
-      if (noBackup || d.tick <= this.#mirroredUpTo) {
-        if (!this.map.down.has(d.to)) this.#batchFor(d.to).handoffAcks.push(d.ack);
-      } else this.#deferredAcks[kept++] = d;
-    }
-    this.#deferredAcks.length = kept;
+    this.#deferredAcks.release(!this.#hasBackup(), (to, ack) => {
+      if (!this.map.down.has(to)) this.#batchFor(to).handoffAcks.push(ack);
+    });
   }
 
   /**
@@ -635,17 +628,7 @@ export class Space {
 
   /** An entity of `owner` lives elsewhere since `tick`: drop an older mirror (or promotion). */
   #claimed(claim: { owner: string; entity: number; tick: number }): void {
-    const mirror = this.mirrors.mirrors.get(claim.owner);
-    if (mirror) {
-      const taken = mirror.taken.get(claim.entity);
-      if (taken !== undefined && taken <= claim.tick) {
-        mirror.entities.delete(claim.entity);
-        mirror.taken.delete(claim.entity);
-      }
-      const held = mirror.held.get(claim.entity);
-      if (held && held.tick <= claim.tick) mirror.held.delete(claim.entity);
-      return;
-    }
+    if (this.mirrors.claim(claim.owner, claim.entity, claim.tick)) return;
     // Promoted already (the claim was late): this copy is the stale one.
     const promoted = this.#promotedFrom.get(claim.entity);
     const entity = this.owned.get(claim.entity);

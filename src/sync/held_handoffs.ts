@@ -101,3 +101,39 @@ export class ProcessedHandoffs {
     this.#ticks.clear();
   }
 }
+
+/**
+ * The receiver's acknowledgements waiting for its backup: a handoff is confirmed to its sender
+ * only once the backup acknowledged the tick that mirrored the entity, so the sender holds it
+ * until a death of the receiver cannot lose it.
+ */
+export class DeferredAcks {
+  #waiting: Array<{ to: string; ack: HandoffAck; tick: number }> = [];
+  /** The backup acknowledged replica ops up to this tick. */
+  #mirroredUpTo = 0;
+
+  get size(): number {
+    return this.#waiting.length;
+  }
+
+  /** An acknowledgement for `to`, due once the backup has mirrored tick `tick`. */
+  defer(to: string, ack: HandoffAck, tick: number): void {
+    this.#waiting.push({ to, ack, tick });
+  }
+
+  /** The backup confirmed replica ops up to `tick`. */
+  mirrored(tick: number): void {
+    this.#mirroredUpTo = Math.max(this.#mirroredUpTo, tick);
+  }
+
+  /** Hands `send` every acknowledgement now due (all of them when there is no backup). */
+  release(noBackup: boolean, send: (to: string, ack: HandoffAck) => void): void {
+    if (this.#waiting.length === 0) return;
+    let kept = 0;
+    for (const d of this.#waiting) {
+      if (noBackup || d.tick <= this.#mirroredUpTo) send(d.to, d.ack);
+      else this.#waiting[kept++] = d;
+    }
+    this.#waiting.length = kept;
+  }
+}

@@ -131,6 +131,23 @@ export class ReplicaTable {
     for (const id of ops.released) mirror.held.delete(id);
   }
 
+  /**
+   * A live worker adopted `entity` from `owner` by a handoff of `tick`: a mirrored state taken
+   * no later than that is stale and goes. False when this table has no mirror of `owner`.
+   */
+  claim(owner: string, entity: number, tick: number): boolean {
+    const mirror = this.mirrors.get(owner);
+    if (!mirror) return false;
+    const taken = mirror.taken.get(entity);
+    if (taken !== undefined && taken <= tick) {
+      mirror.entities.delete(entity);
+      mirror.taken.delete(entity);
+    }
+    const held = mirror.held.get(entity);
+    if (held && held.tick <= tick) mirror.held.delete(entity);
+    return true;
+  }
+
   /** Removes and returns an owner's mirror (promotion), or undefined when there is none. */
   take(owner: string): Mirror | undefined {
     const mirror = this.mirrors.get(owner);
