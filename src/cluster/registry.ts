@@ -143,6 +143,21 @@ export class Registry {
     const now = this.#now();
     const existing = request.nodeId ? this.workers.get(request.nodeId) : undefined;
     const id = request.nodeId || this.#freshId();
+    // A live worker registers only once (again only when we forgot it, or fenced): a second
+    // registration is a new process under the same id, so the one that owned cells is dead,
+    // even if its heartbeats had not yet run out.
+    if (
+      existing && existing.state !== "down" && existing.state !== "fenced" &&
+      this.map.owners.includes(id)
+    ) {
+      existing.state = "down";
+      this.event("worker.down", {
+        worker: id,
+        silentMs: now - existing.lastHeartbeat,
+        reason: "restarted",
+      });
+      this.#failover([id]);
+    }
     // A worker that was declared down comes back as a new incarnation: it owns nothing, and a
     // fresh index keeps the entity ids it mints apart from those it minted before.
     const fenced = existing?.state === "down" || existing?.state === "fenced";

@@ -184,3 +184,17 @@ Deno.test("entities per cell add up the latest reports of live workers", () => {
   assert.equal(counts[15], 2);
   assert.equal(counts.reduce((a, b) => a + b, 0), 5, "out-of-range cells are ignored");
 });
+
+Deno.test("a worker restarted under the same id before its death was noticed: the old one's cells go", () => {
+  const { registry } = make(2);
+  registry.register(worker("w1"));
+  registry.register(worker("w2"));
+  const cells = registry.map.cellsOf("w1");
+  const epoch = registry.map.epoch;
+  const again = registry.register({ ...worker("w1"), grpcAddress: "127.0.0.1:9999" });
+  assert.equal(again.state, "spare", "the new process owns nothing");
+  for (const c of cells) assert.equal(registry.map.owners[c], "w2");
+  assert.ok(registry.map.epoch > epoch);
+  const down = registry.eventsSince(0).find((e) => e.kind === "worker.down");
+  assert.equal(down?.reason, "restarted");
+});
