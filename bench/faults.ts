@@ -117,6 +117,8 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   /** Drains the control API refused with 409 (documented, not a fault). */
   const refused: Array<{ cycle: number; worker: string; body: unknown }> = [];
   const applied: Record<string, number> = {};
+  /** Bot stalls (> 1 s without a DIFF) that ended during each kind of fault's cycles. */
+  const stallsBy: Record<string, number> = {};
   /** Processes told to go (SIGKILL, SIGTERM, a drain): their exit is expected. */
   const told = new Set<NodeProcess>();
   let next = parameters.workers + 1;
@@ -135,7 +137,7 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
       const live = new Set(running(s, ["active", "draining"]).map((w) => w.id));
       return s.map.owners.every((o) => live.has(o)) ? s : undefined;
     });
-  context.partial = { incidents, applied, refused };
+  context.partial = { incidents, applied, refused, stallsBy, cycles: 0 };
 
   for (let cycle = 1; cycle <= parameters.cycles; cycle++) {
     await settled();
@@ -157,6 +159,7 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
     const note = (problem: string) =>
       incidents.push({ cycle, fault, process: process.name, problem });
     applied[fault] = (applied[fault] ?? 0) + 1;
+    const stallsBefore = metrics.stalls.count;
     switch (fault) {
       case "move": {
         const to = pick(active.filter((w) => w.id !== target.id));
@@ -227,10 +230,11 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
         });
       }
     }
+    await context.sleep(parameters.settleMs);
+    stallsBy[fault] = (stallsBy[fault] ?? 0) + metrics.stalls.count - stallsBefore;
     if (cycle % 10 === 0) {
       context.progress(`  ${cycle} cycles, ${incidents.length} incidents`);
     }
-    await context.sleep(parameters.settleMs);
   }
   await bots.close();
   const report = buildReport(metrics, {
@@ -240,9 +244,11 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
     botCpuPercent: 0,
   });
   const cycles = Object.values(applied).reduce((a, b) => a + b, 0);
+  context.partial = { incidents, applied, refused, cycles };
   const results = {
     cycles,
     applied,
+    stallsBy,
     processesStarted: cluster.workers.length + 2,
     incidents,
     refusedDrains: refused,
@@ -262,22 +268,24 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
 function render(raw: unknown) {
   const results = object(raw, "results");
   const applied = object(results.applied, "applied");
+  const stallsBy = object(results.stallsBy ?? {}, "stallsBy");
   const incidents = array(results.incidents, "incidents").map((i) => object(i, "incident"));
-  const bots = object(results.bots, "bots");
-  const stalls = object(bots.stalls, "stalls");
-  const errors = object(bots.errors, "errors");
+  // A run that failed part way has no bot figures yet.
+  const bots = results.bots === undefined ? undefined : object(results.bots, "bots");
   return {
     table: {
-      columns: ["fault", "cycles", "incidents"],
+      columns: ["fault", "cycles", "incidents", "bot stalls ended in its cycles"],
       rows: FAULTS.map((f) => [
         f,
         cell(typeof applied[f] === "number" ? applied[f] as number : 0, 0),
         cell(incidents.filter((i) => i.fault === f).length, 0),
+        cell(typeof stallsBy[f] === "number" ? stallsBy[f] as number : 0, 0),
       ]),
     },
     summary: [
-      `${num(results, "cycles")} fault cycles, ${num(results, "processesStarted")} processes ` +
-      `started; incidents (aborts, bad exits, processes that died unasked, workers that did not ` +
+      `${num(results, "cycles")} fault cycles, ${
+        typeof results.processesStarted === "number" ? results.processesStarted : "?"
+      } processes started; incidents (aborts, bad exits, processes that died unasked, workers that did not ` +
       `rejoin): ${
         incidents.length === 0
           ? "none"
@@ -285,10 +293,15 @@ function render(raw: unknown) {
             "; ",
           )
       }.`,
-      `Bots: ${num(bots, "connected")}/${num(bots, "clients")} connected, ${
-        num(bots, "resumes")
-      } resumes, ${num(stalls, "count")} stalls (longest ${num(stalls, "longestMs")} ms), ` +
-      `${num(bots, "lostSessions")} lost sessions, errors ${num(errors, "total")}.`,
+      bots
+        ? `Bots: ${num(bots, "connected")}/${num(bots, "clients")} connected, ${
+          num(bots, "resumes")
+        } resumes, ${num(object(bots.stalls, "stalls"), "count")} stalls (longest ${
+          num(object(bots.stalls, "stalls"), "longestMs")
+        } ms), ${num(bots, "lostSessions")} lost sessions, errors ${
+          num(object(bots.errors, "errors"), "total")
+        }.`
+        : "Bots: not measured (the run stopped early).",
       `Drains refused by the control API (409, documented; nothing done): ${
         Array.isArray(results.refusedDrains) ? results.refusedDrains.length : 0
       }.`,
