@@ -14,6 +14,8 @@ export interface WorkerRow {
   ghosts: number;
   tickP50Ms: number;
   tickP99Ms: number;
+  /** Handoffs the worker sent and its receivers have not confirmed yet. */
+  pendingHandoffs?: number;
 }
 
 /** The parts of the coordinator's /api/state the benchmarks read. */
@@ -41,6 +43,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
   readonly workers: NodeProcess[] = [];
   #configPath: string;
   #api = "";
+  #grpcPort = 0;
   #closed = false;
 
   private constructor(configPath: string) {
@@ -66,6 +69,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
     const cluster = context.own(new BenchCluster(configPath));
     const listening = await cluster.coordinator.waitFor("coordinator.listening", 30_000);
     cluster.#api = `http://127.0.0.1:${listening.httpPort}`;
+    cluster.#grpcPort = Number(listening.grpcPort);
     for (let n = 1; n <= options.workers; n++) {
       cluster.workers.push(
         new NodeProcess(
@@ -80,9 +84,12 @@ export class BenchCluster implements Closable, AsyncDisposable {
       const s = await cluster.state();
       const active = s.workers.filter((w) => w.state === "active");
       const total = active.reduce((n, w) => n + w.entities, 0);
-      return s.epoch >= 1 && active.length === options.workers && total === options.entities
-        ? s
-        : undefined;
+      // Entities handed off and not yet confirmed are in no worker's count but in their
+      // senders' pending handoffs (which may also still list some the receiver counts).
+      const pending = active.reduce((n, w) => n + (w.pendingHandoffs ?? 0), 0);
+      const all = total === options.entities ||
+        (total < options.entities && total + pending >= options.entities);
+      return s.epoch >= 1 && active.length === options.workers && all ? s : undefined;
     }, options.readyTimeoutMs ?? 60_000);
     return cluster;
   }
@@ -111,6 +118,20 @@ export class BenchCluster implements Closable, AsyncDisposable {
       signal: AbortSignal.timeout(5_000),
     });
     return { status: response.status, body: await response.json() };
+  }
+
+  /**
+   * Starts one more worker process with node id `id` (and `extra` flags, e.g. `--pool`);
+   * resolves once it listens. It is stopped with the cluster.
+   */
+  async addWorker(id: string, extra: string[] = []): Promise<NodeProcess> {
+    const worker = new NodeProcess(
+      id,
+      workerArgs(this.#configPath, this.#grpcPort, "--node-id", id, ...extra),
+    );
+    this.workers.push(worker);
+    await worker.waitFor("worker.listening", 30_000);
+    return worker;
   }
 
   /** The worker process started with node id `id`. */

@@ -1,6 +1,9 @@
 // The scenario registry: every benchmark `npm run bench` knows, in the order it runs them.
-// A new scenario (gateway-fanout, handoff, peer comparison) is one module plus one line here.
+// A new scenario (gateway-fanout, handoff, peer comparison, failover) is one module plus one
+// line here.
 import { abortStress } from "./abort_stress.ts";
+import { failover } from "./failover.ts";
+import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
@@ -18,6 +21,8 @@ export const SCENARIOS: readonly Scenario[] = [
   handoff,
   peerComparison,
   abortStress,
+  failover,
+  faults,
 ];
 
 /** The scenario called `name`, or undefined. */

@@ -115,6 +115,8 @@ add("close:", metrics.closes);
 add("connect:", metrics.failedConnects);
 add("protocol:", metrics.stream.problems);
 if (metrics.stream.extraFullDiffs > 0) errors["extraFullDiffs"] = metrics.stream.extraFullDiffs;
+if (metrics.stalls.count > 0) errors["stalls"] = metrics.stalls.count;
+if (metrics.lostSessions > 0) errors["lostSessions"] = metrics.lostSessions;
 const [c50, c99] = percentiles(metrics.connectMs.values, [0.5, 0.99]);
 const result: BotWindow & { maxTickGap: number } = {
   kind: "zonescaler",

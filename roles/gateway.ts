@@ -11,16 +11,8 @@ import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
 import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
-import {
-  type CloseOptions,
-  type GatewayInfo,
-  grpc,
-  type MapUpdate,
-  type RegisterReply,
-  rpcClient,
-  statusOf,
-  unary,
-} from "../src/net/rpc.ts";
+import { type CloseOptions, type GatewayInfo, grpc, type RegisterReply } from "../src/net/rpc.ts";
+import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
@@ -44,8 +36,6 @@ export interface GatewayOptions {
   sharedHttpAddress?: string;
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts a gateway and resolves once it is registered with the coordinator. */
 export async function startGateway(
   config: Config,
@@ -55,7 +45,12 @@ export async function startGateway(
   const log = rootLog.child("gateway", config.nodeId);
   const metrics = new NodeMetrics({ role: "gateway", node: config.nodeId });
   const accounts = new AccountStore({ path: config.storage });
-  const coordinator = rpcClient("Coordinator", config.coordinator, config.secret);
+  const coordinatorClient = new CoordinatorClient({
+    address: config.coordinator,
+    secret: config.secret,
+    log,
+  });
+  const coordinator = coordinatorClient.client;
   const closing = new AbortController();
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
@@ -84,27 +79,17 @@ export async function startGateway(
 
   // Register (retrying while the coordinator is not up yet).
   const request = { nodeId: config.nodeId, httpAddress, version: VERSION };
-  let reply: RegisterReply | undefined;
-  for (let attempt = 1; !reply; attempt++) {
-    try {
-      reply = await unary<typeof request, RegisterReply>(
-        coordinator,
-        "RegisterGateway",
-        request,
-        3_000,
-      );
-    } catch (error) {
-      if (statusOf(error) === grpc.status.UNAUTHENTICATED || closing.signal.aborted) {
-        coordinator.close();
-        accounts.close();
-        await http?.close();
-        throw new Error(
-          `Cannot register gateway with ${config.coordinator}: ${(error as Error).message}`,
-        );
-      }
-      if (attempt === 1 || attempt % 20 === 0) log.warn("register.retry", { attempt, error });
-      await delay(500);
-    }
+  let reply: RegisterReply;
+  try {
+    reply = await coordinatorClient.register("RegisterGateway", request);
+  } catch (error) {
+    coordinatorClient.close();
+    accounts.close();
+    await http?.close();
+    throw new Error(
+      `Cannot register gateway with ${config.coordinator}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const id = reply.workerId;
   request.nodeId = id;
@@ -149,26 +134,17 @@ export async function startGateway(
   });
 
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
-  let stopWatch = () => {};
   const firstMap = Promise.withResolvers<void>();
-  const watch = () => {
-    if (closing.signal.aborted) return;
-    const call = (coordinator as unknown as {
-      WatchMap(r: { nodeId: string }): grpc.ClientReadableStream<MapUpdate>;
-    }).WatchMap({ nodeId: id });
-    call.on("data", (update: MapUpdate) => {
-      if (update.epoch >= map.epoch) map = new PartitionMap(update.epoch, update.owners);
-      const live = update.workers.filter((w) => w.state !== "down" && w.state !== "drained");
-      workers = live.map((w) => w.id);
-      links.update(live);
-      gateways = update.gateways;
-      firstMap.resolve();
-    });
-    call.on("error", (error) => closing.signal.aborted || log.warn("watch.error", { error }));
-    call.on("end", () => closing.signal.aborted || setTimeout(watch, 1_000));
-    stopWatch = () => call.cancel();
-  };
-  watch();
+  coordinatorClient.watch(id, (update) => {
+    if (update.epoch >= map.epoch) map = new PartitionMap(update.epoch, update.owners);
+    const live = update.workers.filter((w) =>
+      w.state !== "down" && w.state !== "fenced" && w.state !== "drained"
+    );
+    workers = live.map((w) => w.id);
+    links.update(live);
+    gateways = update.gateways;
+    firstMap.resolve();
+  });
 
   const openRelay = () => {
     if (closing.signal.aborted) return;
@@ -198,20 +174,9 @@ export async function startGateway(
   };
   openRelay();
 
-  const beat = setInterval(async () => {
+  const beat = setInterval(() => {
     metrics.sessions = hub.size;
-    try {
-      await unary(coordinator, "GatewayHeartbeat", { gatewayId: id, sessions: hub.size }, 2_000);
-    } catch (error) {
-      if (closing.signal.aborted) return;
-      if (statusOf(error) === grpc.status.NOT_FOUND) {
-        await unary(coordinator, "RegisterGateway", request, 3_000).catch((e) =>
-          log.warn("register.failed", { error: e })
-        );
-      } else {
-        log.warn("heartbeat.failed", { error });
-      }
-    }
+    void coordinatorClient.beat("GatewayHeartbeat", { gatewayId: id, sessions: hub.size });
   }, reply.heartbeatMs);
 
   // Listening once the first map is in: a HELLO before it would be refused as "not ready".
@@ -229,13 +194,12 @@ export async function startGateway(
       closing.abort();
       clearInterval(beat);
       hub.closeAll();
-      stopWatch();
       relay?.cancel();
       links.close(closeOptions);
       await http?.close();
       accounts.close();
       metrics.close();
-      if (!closeOptions.exiting) coordinator.close();
+      coordinatorClient.close(closeOptions);
       log.info("gateway.closed");
     },
   };

@@ -38,6 +38,8 @@ export const ErrorCode = {
   SESSION_TAKEN_OVER: "SESSION_TAKEN_OVER",
   /** The gateway is shutting down: resume on another one. */
   GOING_AWAY: "GOING_AWAY",
+  /** The worker simulating the player sent nothing for too long: resume. */
+  WORLD_STALLED: "WORLD_STALLED",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

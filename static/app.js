@@ -173,7 +173,7 @@ $("slice").addEventListener("change", (event) => {
 
 const events = new EventLog($("events"), $("events-status"), (event) => {
   // Ownership or membership changed: show it now rather than at the next poll.
-  if (/^(cell|map|worker|migration|rebalance)/.test(String(event.kind))) {
+  if (/^(cell|map|worker|migration|rebalance|backup|promoted|pool)/.test(String(event.kind))) {
     clearTimeout(timer);
     timer = setTimeout(refresh, 50);
   }

@@ -1,5 +1,6 @@
 // The partition map on a canvas: each cell in its owner's colour (a full-colour rim, the inside
-// shaded by load), region borders, entity dots, the selected cell. 3D worlds show one z slice
+// shaded by load, a corner mark in the colour of the owner's backup), region borders, entity
+// dots, the selected cell. 3D worlds show one z slice
 // or a top-down projection where each column is split into one stripe per z layer.
 
 const PALETTE = [
@@ -133,8 +134,9 @@ export class MapView {
     const owners = this.state.map.owners;
     const counts = this.state.entitiesPerCell;
     const downWorkers = new Set(
-      this.state.workers.filter((w) => w.state === "down").map((w) => w.id),
+      this.state.workers.filter((w) => w.state === "down" || w.state === "fenced").map((w) => w.id),
     );
+    const backups = this.state.backups ?? this.state.map.backups ?? {};
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.cssW, this.cssH);
     let max = 1;
@@ -163,6 +165,15 @@ export class MapView {
         ctx.moveTo(box.x + box.w - RIM, box.y + RIM);
         ctx.lineTo(box.x + RIM, box.y + box.h - RIM);
         ctx.stroke();
+      }
+      // The owner's backup (the worker mirroring it): a small square in its colour, top left.
+      const backup = backups[owner];
+      if (backup && box.w >= 12 && box.h >= 12) {
+        ctx.fillStyle = this.colourOf(backup);
+        ctx.fillRect(box.x + RIM + 2, box.y + RIM + 2, 6, 6);
+        ctx.strokeStyle = "rgba(0,0,0,0.6)";
+        ctx.lineWidth = 1;
+        ctx.strokeRect(box.x + RIM + 2.5, box.y + RIM + 2.5, 5, 5);
       }
       if (!small && box.h >= 18) {
         ctx.fillStyle = "rgba(0,0,0,0.55)";

@@ -32,7 +32,7 @@ export function renderWorkers(tbody, state, colourOf, onDrain) {
   const rows = state.workers.map((w) => {
     const tr = document.createElement("tr");
     tr.dataset.worker = w.id;
-    tr.className = `state-${w.state}`;
+    tr.className = `state-${w.state}${w.promoting ? " promoting" : ""}`;
     const swatch = document.createElement("td");
     const dot = document.createElement("span");
     dot.className = "swatch";
@@ -43,7 +43,14 @@ export function renderWorkers(tbody, state, colourOf, onDrain) {
       cell(w.id),
       cell(w.grpcAddress ?? "", `HTTP ${w.httpAddress ?? "–"}`),
       cell(w.version ?? "–"),
-      cell(w.state),
+      cell(
+        w.promoting ? `${w.state} (promoting)` : w.state,
+        w.promoting ? "took a dead worker's cells; taking over its mirror" : undefined,
+      ),
+      cell(
+        w.backup || "–",
+        (w.mirrors ?? []).length > 0 ? `mirrors ${w.mirrors.join(", ")}` : "mirrors nobody",
+      ),
       cell(String(w.cells ?? 0)),
       cell(String(w.entities ?? 0)),
       cell(String(w.ghosts ?? 0)),

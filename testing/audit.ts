@@ -123,3 +123,112 @@ export class ClusterAudit {
     return settled.length;
   }
 }
+
+/** What a worker's own `/api/state` says it owns (ids only) and at which epoch and tick. */
+export interface WorkerHolding {
+  id: string;
+  epoch: number;
+  tick: number;
+  owned: number[];
+}
+
+/** One read of every worker's own list: which workers hold each entity id. */
+export interface Census {
+  /** Entity id → workers that hold it as owned. */
+  holders: Map<number, string[]>;
+  /** Per worker, as read (workers that did not answer are missing). */
+  workers: WorkerHolding[];
+  /** When the read began and ended (Date.now()). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Reads `/api/state` of every worker in `urls` (id → HTTP base URL) at once and indexes their
+ * owned entity ids. A worker that does not answer within `timeoutMs` (dead, paused) is left out.
+ */
+export async function readCensus(
+  urls: ReadonlyMap<string, string>,
+  timeoutMs = 2_000,
+): Promise<Census> {
+  const from = Date.now();
+  const reads = await Promise.all(
+    [...urls].map(async ([id, url]) => {
+      try {
+        const body = await getJson<{ epoch: number; tick: number; owned: number[][] }>(
+          `${url}/api/state`,
+          timeoutMs,
+        );
+        return { id, epoch: body.epoch, tick: body.tick, owned: body.owned.map((e) => e[0]) };
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const workers = reads.filter((r): r is WorkerHolding => r !== undefined);
+  const holders = new Map<number, string[]>();
+  for (const w of workers) {
+    for (const entity of w.owned) {
+      const list = holders.get(entity);
+      if (list) list.push(w.id);
+      else holders.set(entity, [w.id]);
+    }
+  }
+  return { holders, workers, from, to: Date.now() };
+}
+
+/** What {@linkcode settledCensus} found: ids held, ids held twice throughout, the reads. */
+export interface SettledCensus {
+  /** Every id held by some worker in any of the reads. */
+  held: Set<number>;
+  /** Ids held by two or more workers in every read: not a handoff between two reads. */
+  duplicated: Map<number, string[]>;
+  /** Ids of `expected` held by no worker in any read. */
+  missing: number[];
+  reads: Census[];
+}
+
+/**
+ * Reads the census `reads` times, `spacingMs` apart. Workers are read one request each, so an
+ * entity in the middle of a handoff (released at one tick, acquired at the next) can look held
+ * twice or not at all in one read; an anomaly that lasts through reads several ticks apart is
+ * real: a duplicate owner (split brain) or a lost entity.
+ */
+export async function settledCensus(
+  urls: ReadonlyMap<string, string>,
+  expected: Iterable<number> = [],
+  reads = 3,
+  spacingMs = 150,
+): Promise<SettledCensus> {
+  const censuses: Census[] = [];
+  for (let n = 0; n < reads; n++) {
+    if (n > 0) await new Promise((resolve) => setTimeout(resolve, spacingMs));
+    censuses.push(await readCensus(urls));
+  }
+  const held = new Set<number>();
+  for (const c of censuses) for (const id of c.holders.keys()) held.add(id);
+  const duplicated = new Map<number, string[]>();
+  for (const [id, list] of censuses[0].holders) {
+    if (list.length < 2) continue;
+    if (censuses.every((c) => (c.holders.get(id)?.length ?? 0) >= 2)) duplicated.set(id, list);
+  }
+  const missing = [...expected].filter((id) => !held.has(id));
+  return { held, duplicated, missing, reads: censuses };
+}
+
+/**
+ * Asserts that no entity of `before` is lost and none has two owners, with the ids in the
+ * message so a failure says which.
+ */
+export function assertCensus(census: SettledCensus, what: string): void {
+  assert.deepEqual(
+    census.missing.slice(0, 20),
+    [],
+    `${what}: ${census.missing.length} entities lost`,
+  );
+  assert.deepEqual(
+    [...census.duplicated].slice(0, 20),
+    [],
+    `${what}: ${census.duplicated.size} entities owned by two workers`,
+  );
+}

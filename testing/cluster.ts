@@ -28,7 +28,13 @@ export const NPCS = 300;
 /** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
 export async function startCluster(
   overrides: Record<string, unknown>,
-  options: { workers?: number; pool?: number; gateways?: number } = {},
+  options: {
+    workers?: number;
+    pool?: number;
+    gateways?: number;
+    /** Start the workers all at once instead of one after the other (faster). */
+    parallel?: boolean;
+  } = {},
 ) {
   const config = writeTestConfig(overrides);
   const coordinator = new NodeProcess("coordinator", [
@@ -48,8 +54,16 @@ export async function startCluster(
     workers.push(worker);
     return worker;
   };
-  for (let n = 1; n <= (options.workers ?? 2); n++) {
-    await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+  if (options.parallel) {
+    const starting = [];
+    for (let n = 1; n <= (options.workers ?? 2); n++) {
+      starting.push(start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening"));
+    }
+    await Promise.all(starting);
+  } else {
+    for (let n = 1; n <= (options.workers ?? 2); n++) {
+      await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+    }
   }
   for (let n = 1; n <= (options.pool ?? 0); n++) {
     await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
@@ -94,5 +108,14 @@ export async function startCluster(
     await Promise.all([coordinator, ...workers].map((p) => p.kill()));
     Deno.removeSync(config);
   };
-  return { api, coordinator, workers, gateways, state, audit, post, close };
+  /** The process started with node id `id` (`w2`, `p1`, `g1`). */
+  // Processes are named after their node ids: w1 is "worker-1", p1 "pool-1", g1 "gateway-1".
+  const PREFIX: Record<string, string> = { w: "worker", p: "pool", g: "gateway" };
+  const processOf = (id: string) => {
+    const name = `${PREFIX[id[0]] ?? ""}-${id.slice(1)}`;
+    const found = workers.find((p) => p.name === name);
+    if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
+    return found;
+  };
+  return { api, coordinator, workers, gateways, state, audit, post, close, processOf, config };
 }

@@ -15,6 +15,8 @@ export class NodeProcess {
   readonly stderr: string[] = [];
   #waiters = new Set<() => void>();
   #status: Promise<Deno.CommandStatus>;
+  /** The exit status once the process has exited; undefined while it runs. */
+  exitStatus: Deno.CommandStatus | undefined;
 
   constructor(name: string, args: string[], env: Record<string, string> = {}) {
     this.name = name;
@@ -27,6 +29,10 @@ export class NodeProcess {
       env,
     }).spawn();
     this.#status = this.child.status;
+    this.#status.then((status) => {
+      this.exitStatus = status;
+      this.#wake();
+    });
     forEachLine(this.child.stdout, (line) => {
       try {
         this.lines.push(JSON.parse(line));
@@ -92,6 +98,26 @@ export class NodeProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Sends `signal` (SIGKILL, SIGSTOP, SIGCONT, ...) without waiting; false if it had exited. */
+  signal(signal: Deno.Signal): boolean {
+    try {
+      this.child.kill(signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Lines of stderr that show the process aborted or crashed rather than exited (a failed
+   * native assertion, a heap corruption report, a fatal signal, a Rust panic).
+   */
+  crashLines(): string[] {
+    return this.stderr.filter((line) =>
+      /Assertion|free\(\)|SIGSEGV|SIGABRT|Segmentation fault|panicked|double free/.test(line)
+    );
   }
 
   /** Kills the process if it still runs and waits for it (for cleanup in finally blocks). */

@@ -34,10 +34,18 @@ export class TestClient {
   /** Consecutive DIFF ticks [before, after] more than one apart. */
   readonly gaps: Array<[number, number]> = [];
   diffs = 0;
+  /** Arrival time (Date.now(), the clock of log lines and cluster events) of every DIFF. */
+  readonly diffTimes: number[] = [];
+  /** WELCOMEs received on this connection (a second one would break the protocol). */
+  welcomes = 0;
+  /** Set once the socket closed; `at` is its Date.now(). */
+  closeEvent: { code: number; reason: string; at: number } | undefined;
   closed: Promise<{ code: number; reason: string }>;
   /** The close, once it happened (for `waitFor` probes). */
   closedWith?: { code: number; reason: string };
   #waiters = new Set<() => void>();
+  #walk: ReturnType<typeof setInterval> | undefined;
+  #seq = 0;
 
   constructor(url: string, readonly format: "msgpack" | "json" = "msgpack") {
     this.socket = new WebSocket(format === "json" ? `${url}?format=json` : url);
@@ -45,6 +53,8 @@ export class TestClient {
     this.closed = new Promise((resolve) => {
       this.socket.onclose = (e) => {
         this.closedWith = { code: e.code, reason: e.reason };
+        this.closeEvent = { ...this.closedWith, at: Date.now() };
+        this.stopWalking();
         resolve(this.closedWith);
         this.#wake();
       };
@@ -105,7 +115,70 @@ export class TestClient {
     throw new Error(`HELLO refused: ${JSON.stringify(this.errors[0])}`);
   }
 
+  /**
+   * Plays: sends an INPUT with the next seq `rateHz` times a second, heading in a direction
+   * that changes with every step, until {@linkcode TestClient.stopWalking} or the close.
+   */
+  walk(rateHz: number): void {
+    this.stopWalking();
+    let heading = (this.welcome?.entity ?? 0) % 7;
+    this.#walk = setInterval(() => {
+      if (this.socket.readyState !== WebSocket.OPEN) return;
+      heading += 0.3;
+      this.send({
+        op: 2,
+        seq: ++this.#seq,
+        intent: { move: [Math.cos(heading), Math.sin(heading)] },
+      });
+    }, 1000 / rateHz);
+  }
+
+  stopWalking(): void {
+    clearInterval(this.#walk);
+    this.#walk = undefined;
+  }
+
+  /** The first DIFF that arrived after `time` (Date.now() clock), or undefined. */
+  firstDiffAfter(time: number): number | undefined {
+    return this.diffTimes.find((t) => t > time);
+  }
+
+  /**
+   * The silence a failure at `at` caused: the longest gap between DIFFs that began from the
+   * last DIFF before `at` up to `startWithinMs` after it (the last DIFF a dead worker had in
+   * flight lands by then). `resumedAt` is the arrival of the DIFF that ended it, undefined while
+   * the stream is still silent. A player the failure did not touch shows a tick-sized gap.
+   */
+  silenceAt(at: number, startWithinMs = 500): { ms: number; resumedAt: number | undefined } {
+    const times = this.diffTimes;
+    let i = times.findLastIndex((t) => t <= at);
+    if (i < 0) i = 0;
+    let ms = 0, resumedAt: number | undefined;
+    for (; i < times.length && times[i] <= at + startWithinMs; i++) {
+      const next = times[i + 1];
+      const gap = (next ?? Date.now()) - times[i];
+      if (gap > ms) (ms = gap, resumedAt = next);
+    }
+    return { ms, resumedAt };
+  }
+
+  /**
+   * The longest silence of the DIFF stream within `[from, to]`: between `from` and the first
+   * DIFF after it, between two DIFFs, or from the last DIFF to `to`.
+   */
+  longestGap(from: number, to: number): number {
+    let last = from, ms = 0;
+    for (const t of this.diffTimes) {
+      if (t <= from) continue;
+      if (t > to) break;
+      ms = Math.max(ms, t - last);
+      last = t;
+    }
+    return Math.max(ms, to - last);
+  }
+
   close(): void {
+    this.stopWalking();
     try {
       this.socket.close(1000);
     } catch { /* closed */ }
@@ -120,10 +193,11 @@ export class TestClient {
   }
 
   #check(message: ServerMessage): void {
-    if (message.op === 5) this.welcome = message;
+    if (message.op === 5) (this.welcome = message, this.welcomes++);
     if (message.op === 8) this.errors.push({ code: message.code, message: message.message });
     if (message.op !== 6) return;
     this.diffs++;
+    this.diffTimes.push(Date.now());
     if (this.lastTick >= 0) {
       this.maxGap = Math.max(this.maxGap, message.tick - this.lastTick);
       if (message.tick - this.lastTick > 1) this.gaps.push([this.lastTick, message.tick]);

@@ -13,6 +13,7 @@ import {
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
 import { DiffStreamCheck } from "./diff_stream_check.ts";
+import { StallMeter } from "./stall_meter.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
 import { type BotMetrics, countUp } from "./bot_report.ts";
 import { fetchGateways, login, LoginApiError } from "./login_client.ts";
@@ -48,6 +49,7 @@ const RESUMABLE: ReadonlySet<number> = new Set([
   CloseCode.IDLE_TIMEOUT,
   CloseCode.SLOW_CONSUMER,
   CloseCode.RATE_LIMITED,
+  CloseCode.WORLD_STALLED,
 ]);
 /** Largest turn of the walk per INPUT, radians. */
 const MAX_TURN = 0.8;
@@ -171,6 +173,7 @@ export class BotClient {
   #now: () => number;
   #m: BotMetrics;
   #check: DiffStreamCheck;
+  #stalls: StallMeter;
   #acks = new AckTimer();
   #stop = new AbortController();
   #ws: WebSocket | undefined;
@@ -195,6 +198,7 @@ export class BotClient {
     this.#now = options.now ?? (() => performance.now());
     this.#m = options.metrics;
     this.#check = new DiffStreamCheck(options.metrics.stream);
+    this.#stalls = new StallMeter(options.metrics.stalls, { now: this.#now });
     this.#heading = options.random() * Math.PI * 2;
     this.#maxResumes = options.maxResumes ?? 3;
   }
@@ -346,6 +350,7 @@ export class BotClient {
         return this.#onWelcome(message, now);
       case Op.DIFF:
         this.#check.diff(message);
+        this.#stalls.diff();
         this.#acks.acked(message.ack, now, (ms) => this.#m.ackMs.add(ms));
         return;
       case Op.PONG:
@@ -371,6 +376,7 @@ export class BotClient {
     this.#welcome = message;
     this.#resumeToken = message.resumeToken;
     this.#check.welcome(message);
+    this.#stalls.started();
     this.#acks.clear();
     this.#liveSince = now;
     this.#m.connectedNow++;
@@ -392,11 +398,13 @@ export class BotClient {
     if (this.#stop.signal.aborted) return;
     countUp(this.#m.closes, code);
     if (RESUMABLE.has(code) && this.#resumes < this.#maxResumes) void this.#resume();
+    else this.#m.lostSessions++;
   }
 
   /** Takes the session back with the resume token: same gateway first, then the others. */
   async #resume(): Promise<void> {
     this.#resumes++;
+    let lost = false; // the session is gone for good (counted once)
     try {
       await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
       try {
@@ -410,11 +418,15 @@ export class BotClient {
         if (!(error instanceof ConnectError && error.closeCode === CloseCode.RESUME_FAILED)) {
           throw error;
         }
+        lost = true; // the player plays on, but from scratch
+        this.#m.lostSessions++;
         await this.#connect({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+        return;
       }
       this.#m.resumes++;
     } catch (error) {
       if (this.#stop.signal.aborted) return;
+      if (!lost) this.#m.lostSessions++;
       countUp(this.#m.failedConnects, `RESUME_${reasonOf(error)}`);
     }
   }
@@ -446,6 +458,7 @@ export class BotClient {
 
   /** Books the end of a live session (idempotent). */
   #offline(): void {
+    this.#stalls.ended();
     if (this.#liveSince < 0) return;
     this.connectedMs += this.#now() - this.#liveSince;
     this.#liveSince = -1;

@@ -2,6 +2,7 @@
 // simulated client adds to, the one-line progress summary, and the final report (text and
 // JSON) built from them by pure functions.
 import { emptyStreamCounts, type StreamCounts } from "./diff_stream_check.ts";
+import { emptyStallCounts, STALL_MS, type StallCounts } from "./stall_meter.ts";
 import { percentiles } from "../observe/percentiles.ts";
 
 /** Most samples kept per measurement; beyond it a uniform random subset is kept. */
@@ -83,6 +84,13 @@ export class BotMetrics {
   readonly failedConnects: CountsBy = {};
   /** Server frames the bot could not decode. */
   badServerFrames = 0;
+  /** Live streams without a DIFF for longer than STALL_MS (players who froze). */
+  readonly stalls: StallCounts = emptyStallCounts();
+  /**
+   * Sessions that ended without being taken back: closed for good, or the resume failed (a
+   * new session from scratch may follow; the old one is still lost).
+   */
+  lostSessions = 0;
 
   constructor(random: () => number) {
     this.connectMs = new Samples(random);
@@ -117,7 +125,12 @@ export interface BotReport {
   maxTickGap: number;
   resumes: number;
   loginRetries: number;
+  /** Gaps of more than 1 s without a DIFF on a live connection, and the longest one. */
+  stalls: StallCounts;
+  /** Sessions closed without a successful resume. */
+  lostSessions: number;
   errors: {
+    /** Everything below, plus stalls and lost sessions: 0 means the players really played. */
     total: number;
     /** ERROR frames by code. */
     frames: CountsBy;
@@ -155,9 +168,13 @@ const DEFINITIONS: Record<string, string> = {
   maxTickGap: "largest tick difference between two consecutive DIFFs of one connection",
   extraFullSnapshots: "full DIFFs other than the first after each WELCOME: DIFFs the " +
     "gateway dropped because the bot read too slowly",
+  stalls: `gaps of more than ${STALL_MS} ms without a DIFF on a live connection (WELCOME to ` +
+    "the first DIFF, DIFF to DIFF, last DIFF to the close): players who froze",
+  lostSessions: "sessions closed by the server or the network and not resumed (closed for " +
+    "good, resume refused or failed); a new session the bot starts instead does not undo it",
   errors: "ERROR frames + unexpected closes + clients that never connected + protocol " +
     "contradictions (bad server frames, enter of a visible entity, update or leave of an " +
-    "unknown one, ticks going back, own entity not visible)",
+    "unknown one, ticks going back, own entity not visible) + stalls + lost sessions",
 };
 
 /**
@@ -188,7 +205,9 @@ export function buildReport(metrics: BotMetrics, context: ReportContext): BotRep
     protocol,
   };
   const total = [errors.frames, errors.closes, errors.connects, errors.protocol]
-    .reduce((sum, counts) => sum + sumOf(counts), 0);
+    .reduce((sum, counts) => sum + sumOf(counts), 0) +
+    metrics.stalls.count +
+    metrics.lostSessions;
   const snapshots = metrics.stream.diffs;
   return {
     clients: context.clients,
@@ -205,6 +224,8 @@ export function buildReport(metrics: BotMetrics, context: ReportContext): BotRep
     maxTickGap: metrics.stream.maxTickGap,
     resumes: metrics.resumes,
     loginRetries: metrics.loginRetries,
+    stalls: { ...metrics.stalls },
+    lostSessions: metrics.lostSessions,
     errors: { total, ...errors },
     botCpuPercent: round(context.botCpuPercent, 1),
     definitions: DEFINITIONS,
@@ -223,7 +244,8 @@ export interface ProgressSample {
 export function progressSample(metrics: BotMetrics, atSeconds: number): ProgressSample {
   const s = metrics.stream;
   const errors = sumOf(metrics.errorFrames) + sumOf(metrics.closes) +
-    sumOf(metrics.failedConnects) + sumOf(s.problems) + metrics.badServerFrames;
+    sumOf(metrics.failedConnects) + sumOf(s.problems) + metrics.badServerFrames +
+    metrics.stalls.count + metrics.lostSessions;
   return { atSeconds, snapshots: s.diffs, errors };
 }
 
@@ -285,6 +307,9 @@ export function formatReport(report: BotReport): string {
     `an upper bound on handoffs, which clients cannot see)`,
     `  max tick gap         ${report.maxTickGap}`,
     `  resumes              ${report.resumes}`,
+    `  stalls               ${report.stalls.count}  (> ${STALL_MS} ms without a DIFF; ` +
+    `longest ${report.stalls.longestMs} ms)`,
+    `  lost sessions        ${report.lostSessions}`,
     `  errors               ${report.errors.total}`,
     `    ERROR frames       ${counts(report.errors.frames)}`,
     `    unexpected closes  ${counts(report.errors.closes)}`,

@@ -21,7 +21,14 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Live gateways; a gateway silent for `timeoutMs` is dropped. */
+/**
+ * Least silence before a gateway counts as gone. Workers treat a gone gateway's players as
+ * disconnected (they expire after the resume grace), so a gateway is given longer than a
+ * worker, whose death is survived without loss: 1 s of a loaded machine must not end sessions.
+ */
+export const MIN_GATEWAY_TIMEOUT_MS = 5_000;
+
+/** Live gateways; a gateway silent for `timeoutMs` (at least MIN_GATEWAY_TIMEOUT_MS) is dropped. */
 export class GatewayDirectory {
   readonly gateways = new Map<string, GatewayRecord>();
   #timeoutMs: number;
@@ -29,7 +36,7 @@ export class GatewayDirectory {
   #next = 1;
 
   constructor(options: { timeoutMs: number; now?: () => number }) {
-    this.#timeoutMs = options.timeoutMs;
+    this.#timeoutMs = Math.max(options.timeoutMs, MIN_GATEWAY_TIMEOUT_MS);
     this.#now = options.now ?? Date.now;
   }
 

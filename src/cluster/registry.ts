@@ -1,19 +1,33 @@
 // The coordinator's worker registry and partition map: registration, heartbeats with load
-// reports, failure detection, the initial split once enough workers joined, and cluster events.
+// reports, failure detection and failover (backups, fencing), the initial split once enough
+// workers joined, and cluster events.
 import type { LoadWeights } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
 import { loadPerCell } from "./load_estimate.ts";
 import { assignRegions, PartitionMap } from "../world/partition.ts";
 import { type Move, planDrain } from "./balance_plan.ts";
+import { assignBackups, type FaultToleranceMode, planFailover } from "./failover_plan.ts";
 import type { CellLoad } from "../net/rpc.ts";
 
 /**
  * Lifecycle of a registered worker: active (owns cells), spare (warm pool), draining (moving
  * its cells away before it exits), releasing (moving them away to return to the pool),
- * drained (owns nothing, about to exit), down (missed its heartbeats).
+ * drained (owns nothing, about to exit), down (missed its heartbeats or lost its map stream:
+ * its cells were given away), fenced (came back after being declared down and was refused: it
+ * must register again as a spare).
  */
-export type WorkerState = "active" | "spare" | "draining" | "releasing" | "drained" | "down";
+export type WorkerState =
+  | "active"
+  | "spare"
+  | "draining"
+  | "releasing"
+  | "drained"
+  | "down"
+  | "fenced";
+
+/** What {@linkcode Registry.heartbeat} made of a heartbeat. */
+export type HeartbeatOutcome = "ok" | "unknown" | "fenced";
 
 /** A cell on its way from one worker to another. */
 export interface Migration {
@@ -47,6 +61,14 @@ export interface WorkerRecord {
   pendingTransfers: number;
   /** Last time it gave or took a cell. */
   lastMigrationAt: number;
+  /** Handoffs it sent and that were not acknowledged yet. */
+  pendingHandoffs: number;
+  /** Entities it mirrors for the owners it backs up. */
+  mirrored: number;
+  /** When its map stream broke (undefined while attached or never attached). */
+  streamLostAt?: number;
+  /** It took a dead worker's cells at this epoch and has not reported running it yet. */
+  promotingEpoch?: number;
 }
 
 /** What a worker sends every heartbeat. */
@@ -58,6 +80,8 @@ export interface LoadReport {
   tickP50Ms: number;
   tickP99Ms: number;
   pendingTransfers?: number;
+  pendingHandoffs?: number;
+  mirrored?: number;
 }
 
 /** A cluster event kept for the diagnostics page and `/api/state`. */
@@ -73,6 +97,10 @@ export interface RegistryOptions {
   grid: Grid;
   minWorkers: number;
   workerTimeoutMs: number;
+  /** Down this long after its map stream broke, unless it re-attaches or beats (0 = never). */
+  streamGraceMs?: number;
+  /** How a worker's death is survived (default "replica"). */
+  faultTolerance?: FaultToleranceMode;
   /** Weights of the load estimate (defaults: entities only). */
   load?: LoadWeights;
   /** A migration not finished after this long is reported as stalled (and forgotten). */
@@ -115,10 +143,28 @@ export class Registry {
     const now = this.#now();
     const existing = request.nodeId ? this.workers.get(request.nodeId) : undefined;
     const id = request.nodeId || this.#freshId();
-    const ownsCells = this.map.owners.includes(id);
+    // A live worker registers only once (again only when we forgot it, or fenced): a second
+    // registration is a new process under the same id, so the one that owned cells is dead,
+    // even if its heartbeats had not yet run out.
+    if (
+      existing && existing.state !== "down" && existing.state !== "fenced" &&
+      this.map.owners.includes(id)
+    ) {
+      existing.state = "down";
+      this.event("worker.down", {
+        worker: id,
+        silentMs: now - existing.lastHeartbeat,
+        reason: "restarted",
+      });
+      this.#failover([id]);
+    }
+    // A worker that was declared down comes back as a new incarnation: it owns nothing, and a
+    // fresh index keeps the entity ids it mints apart from those it minted before.
+    const fenced = existing?.state === "down" || existing?.state === "fenced";
+    const ownsCells = !fenced && this.map.owners.includes(id);
     const record: WorkerRecord = {
       id,
-      index: existing?.index ?? this.#nextIndex++,
+      index: existing && !fenced ? existing.index : this.#nextIndex++,
       grpcAddress: request.grpcAddress,
       httpAddress: request.httpAddress,
       version: request.version,
@@ -134,6 +180,8 @@ export class Registry {
       epoch: 0,
       pendingTransfers: 0,
       lastMigrationAt: -Infinity,
+      pendingHandoffs: 0,
+      mirrored: 0,
     };
     this.workers.set(id, record);
     this.event(existing ? "worker.rejoined" : "worker.joined", {
@@ -141,16 +189,29 @@ export class Registry {
       address: request.grpcAddress,
       pool: request.pool,
     });
-    this.#maybeAssign();
-    if (existing && this.map.epoch > 0) this.#publish(); // addresses may have changed
+    // Otherwise publish: addresses, backups may have changed.
+    if (!this.#maybeAssign() && this.map.epoch > 0) this.#publish();
     return record;
   }
 
-  /** Records a heartbeat; false when the worker is unknown (it must register again). */
-  heartbeat(id: string, report: LoadReport): boolean {
+  /**
+   * Records a heartbeat. "unknown": the worker must register again; "fenced": it was declared
+   * down and its cells given away, so nothing it reports counts: it must drop its state and
+   * register again as a spare.
+   */
+  heartbeat(id: string, report: LoadReport): HeartbeatOutcome {
     const record = this.workers.get(id);
-    if (!record) return false;
+    if (!record) return "unknown";
+    if (record.state === "down" || record.state === "fenced") {
+      if (record.state === "down") {
+        record.state = "fenced";
+        this.event("worker.fenced", { worker: id, epoch: this.map.epoch, reported: report.epoch });
+        this.#publish();
+      }
+      return "fenced";
+    }
     record.lastHeartbeat = this.#now();
+    record.streamLostAt = undefined;
     record.tick = report.tick;
     record.cells = report.cells;
     record.ghosts = report.ghosts;
@@ -158,28 +219,94 @@ export class Registry {
     record.tickP99Ms = report.tickP99Ms;
     record.epoch = report.epoch ?? record.epoch;
     record.pendingTransfers = report.pendingTransfers ?? 0;
-    this.#progress(record);
-    if (record.state === "down") {
-      record.state = this.map.owners.includes(id) ? "active" : "spare";
-      this.event("worker.recovered", { worker: id });
-      this.#publish();
+    record.pendingHandoffs = report.pendingHandoffs ?? 0;
+    record.mirrored = report.mirrored ?? 0;
+    if (record.promotingEpoch !== undefined && record.epoch >= record.promotingEpoch) {
+      this.event("promoted", { worker: id, epoch: record.promotingEpoch });
+      record.promotingEpoch = undefined;
     }
-    return true;
+    this.#progress(record);
+    return "ok";
   }
 
-  /** Marks workers whose heartbeats stopped as down; returns their ids. */
+  /** A worker's map stream is open (again). */
+  streamAttached(id: string): void {
+    const record = this.workers.get(id);
+    if (record) record.streamLostAt = undefined;
+  }
+
+  /** A worker's map stream broke: unless it comes back or beats, it is down after the grace. */
+  streamLost(id: string): void {
+    const record = this.workers.get(id);
+    if (record && record.state !== "down" && record.state !== "fenced") {
+      record.streamLostAt = this.#now();
+    }
+  }
+
+  /**
+   * Marks workers whose heartbeats stopped (or whose map stream broke and stayed broken) as
+   * down, and gives their cells to live workers in one new map epoch; returns their ids.
+   */
   sweep(): string[] {
     const now = this.#now();
     const downed: string[] = [];
+    const grace = this.#options.streamGraceMs ?? 0;
     for (const record of this.workers.values()) {
-      if (record.state !== "down" && now - record.lastHeartbeat > this.#options.workerTimeoutMs) {
+      if (record.state === "down" || record.state === "fenced") continue;
+      const silentMs = now - record.lastHeartbeat;
+      const streamLost = grace > 0 && record.streamLostAt !== undefined &&
+        now - record.streamLostAt > grace;
+      if (silentMs > this.#options.workerTimeoutMs || streamLost) {
         record.state = "down";
         downed.push(record.id);
-        this.event("worker.down", { worker: record.id, silentMs: now - record.lastHeartbeat });
+        this.event("worker.down", {
+          worker: record.id,
+          silentMs,
+          reason: silentMs > this.#options.workerTimeoutMs ? "heartbeat" : "stream",
+        });
       }
     }
-    if (downed.length > 0) this.#publish();
+    if (downed.length > 0) this.#failover(downed);
     return downed;
+  }
+
+  /** The dead workers' cells go to live ones (planFailover), in one epoch with new backups. */
+  #failover(dead: string[]): void {
+    const gone = new Set(dead);
+    for (const m of [...this.migrations.values()]) {
+      // A migration from or to a dead worker is settled by the failover itself.
+      if (gone.has(m.from) || gone.has(m.to)) this.migrations.delete(m.cell);
+    }
+    if (this.map.epoch === 0) return this.#publish();
+    const plan = planFailover({
+      owners: this.map.owners,
+      dead,
+      workers: [...this.workers.values()],
+      backups: this.map.backups,
+      mode: this.#mode(),
+    });
+    const now = this.#now();
+    for (const t of plan.takeovers) {
+      const taker = this.workers.get(t.taker)!;
+      if (taker.state === "spare") {
+        taker.state = "active";
+        this.event("pool.claimed", { worker: taker.id, reason: "failover" });
+      }
+      taker.lastMigrationAt = now;
+    }
+    this.map = this.map.next(plan.owners, this.#roles());
+    for (const t of plan.takeovers) {
+      this.workers.get(t.taker)!.promotingEpoch = this.map.epoch;
+      this.event("cells.reassigned", {
+        from: t.dead,
+        to: t.taker,
+        cells: t.cells.length,
+        adoption: t.adoption,
+        epoch: this.map.epoch,
+      });
+    }
+    this.#announceBackups();
+    this.#options.onMap?.(this.map);
   }
 
   /** Appends a cluster event to the ring. */
@@ -199,7 +326,7 @@ export class Registry {
 
   /** Load per cell from the latest reports of live workers, under the configured weights. */
   cellLoads(): Float64Array {
-    const live = [...this.workers.values()].filter((w) => w.state !== "down").map((w) => w.cells);
+    const live = [...this.workers.values()].filter((w) => isCounted(w)).map((w) => w.cells);
     const weights = this.#options.load ?? { entities: 1, players: 0, interactions: 0 };
     return loadPerCell(live, this.map.owners.length, weights);
   }
@@ -372,7 +499,7 @@ export class Registry {
   entitiesPerCell(): number[] {
     const counts = new Array<number>(this.map.owners.length).fill(0);
     for (const record of this.workers.values()) {
-      if (record.state === "down") continue;
+      if (!isCounted(record)) continue;
       for (const load of record.cells) {
         if (load.cell < counts.length) counts[load.cell] += load.entities;
       }
@@ -386,20 +513,74 @@ export class Registry {
     return `w${n}`;
   }
 
-  #maybeAssign(): void {
-    if (this.map.epoch > 0) return;
+  /** The initial split, once enough workers joined; true when it happened now. */
+  #maybeAssign(): boolean {
+    if (this.map.epoch > 0) return false;
     const candidates = [...this.workers.values()]
       .filter((w) => w.state !== "down" && !w.pool)
       .sort((a, b) => a.index - b.index);
-    if (candidates.length < this.#options.minWorkers) return;
+    if (candidates.length < this.#options.minWorkers) return false;
     const ids = candidates.map((w) => w.id);
-    this.map = this.map.next(assignRegions(this.#options.grid, ids));
     for (const w of candidates) w.state = "active";
+    this.map = this.map.next(assignRegions(this.#options.grid, ids), this.#roles());
     this.event("map.assigned", { epoch: this.map.epoch, workers: ids });
-    this.#publish();
+    this.#announceBackups();
+    this.#options.onMap?.(this.map);
+    return true;
   }
 
+  #mode(): FaultToleranceMode {
+    return this.#options.faultTolerance ?? "replica";
+  }
+
+  /** Backups and down workers as they follow from the workers' states now. */
+  #roles(): { backups: Map<string, string>; down: Set<string> } {
+    const workers = [...this.workers.values()];
+    const backups = this.#mode() === "replica"
+      ? assignBackups(workers, this.map.backups)
+      : new Map<string, string>();
+    const down = new Set(
+      workers.filter((w) => w.state === "down" || w.state === "fenced").map((w) => w.id),
+    );
+    return { backups, down };
+  }
+
+  #announced = new Map<string, string>();
+  #announceBackups(): void {
+    for (const [owner, backup] of this.map.backups) {
+      if (this.#announced.get(owner) === backup) continue;
+      this.event("backup.assigned", { owner, backup, epoch: this.map.epoch });
+    }
+    this.#announced = new Map(this.map.backups);
+  }
+
+  /**
+   * Publishes the map; when backups or down workers changed (a worker joined, left, died,
+   * rejoined), first moves it to a new epoch carrying them: workers act on roles by epoch.
+   */
   #publish(): void {
+    if (this.map.epoch > 0) {
+      const roles = this.#roles();
+      if (!sameRoles(this.map.backups, roles.backups) || !sameSet(this.map.down, roles.down)) {
+        this.map = this.map.next(this.map.owners, roles);
+        this.#announceBackups();
+      }
+    }
     this.#options.onMap?.(this.map);
   }
+}
+
+/** Down and fenced workers' reports are stale: their cells belong to others now. */
+function isCounted(record: WorkerRecord): boolean {
+  return record.state !== "down" && record.state !== "fenced";
+}
+
+function sameRoles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
 }

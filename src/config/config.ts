@@ -10,6 +10,7 @@ import {
   COORDINATOR_GRPC_PORT,
   DEFAULTS,
   type DemoGameConfig,
+  type FaultToleranceConfig,
   type GatewayConfig,
   type LoadWeights,
   type LogLevel,
@@ -80,6 +81,8 @@ export function parseConfig(raw: unknown): Config {
   if (workerTimeoutMs <= heartbeatMs) {
     fail("workerTimeoutMs", `must be > heartbeatMs (${heartbeatMs}), got ${workerTimeoutMs}`);
   }
+  const workerStreamGraceMs = top.integer("workerStreamGraceMs", 0, MAX_TIMER_MS);
+  const faultTolerance = parseFaultTolerance(pick(raw, "faultTolerance", {}));
   const drainTimeoutMs = top.integer("drainTimeoutMs", 1, MAX_TIMER_MS);
   const load = parseLoad(pick(raw, "load", {}));
   const rebalance = parseRebalance(pick(raw, "rebalance", {}));
@@ -109,6 +112,8 @@ export function parseConfig(raw: unknown): Config {
     ghostMargin,
     heartbeatMs,
     workerTimeoutMs,
+    workerStreamGraceMs,
+    faultTolerance,
     drainTimeoutMs,
     load,
     rebalance,
@@ -271,6 +276,14 @@ function parseAutoscale(raw: unknown): AutoscaleConfig {
     fail("autoscale.lowWater", `must be < highWater (${highWater}), got ${lowWater}`);
   }
   return { highWater, lowWater, sustainMs: a.integer("sustainMs", 0, MAX_TIMER_MS) };
+}
+
+function parseFaultTolerance(raw: unknown): FaultToleranceConfig {
+  const f = keysOf(raw, "faultTolerance", DEFAULTS.faultTolerance);
+  return {
+    mode: f.oneOf("mode", ["replica", "pool", "none"] as const),
+    replicationTicks: f.integer("replicationTicks", 1, 1000),
+  };
 }
 
 function parseGateway(raw: unknown): GatewayConfig {

@@ -22,6 +22,11 @@ export interface GatewayConfig {
   helloTimeoutMs: number;
   /** Silence allowed after WELCOME. */
   idleTimeoutMs: number;
+  /**
+   * Longest time a live session may go without a diff from the worker simulating its entity
+   * before it is closed with WORLD_STALLED (4008) so the client resumes instead of freezing.
+   */
+  ownerSilenceMs: number;
   /** DIFFs queued for a slow reader before they collapse into one snapshot. */
   maxQueuedDiffs: number;
   /** Ticks a reader may stay behind before it is closed. */
@@ -80,6 +85,18 @@ export interface AutoscaleConfig {
   sustainMs: number;
 }
 
+/** How the cluster survives a worker's death (docs/operations.md, "Failure modes"). */
+export interface FaultToleranceConfig {
+  /**
+   * replica: every active worker mirrors its state to a backup, which takes over on its death
+   * (a warm spare takes the cells instead when one exists); pool: a warm spare takes them and
+   * respawns world-start entities; none: a live worker takes them and respawns.
+   */
+  mode: "replica" | "pool" | "none";
+  /** Replica mode: full mirror updates every this many ticks (progress lost on a death). */
+  replicationTicks: number;
+}
+
 /** A worker's sync waits and memories, in ms (src/sim/space_tuning.ts explains each). */
 export type SpaceTimingsConfig = SpaceTimings;
 
@@ -117,6 +134,12 @@ export interface Config {
   heartbeatMs: number;
   /** A worker silent for this long is considered dead. */
   workerTimeoutMs: number;
+  /**
+   * A worker whose map stream to the coordinator broke (a TCP reset when it is killed) is
+   * considered dead after this long unless it re-attaches or beats; 0 waits for the timeout.
+   */
+  workerStreamGraceMs: number;
+  faultTolerance: FaultToleranceConfig;
   /** How long a draining worker waits for its cells to move before it gives up. */
   drainTimeoutMs: number;
   load: LoadWeights;
@@ -162,8 +185,10 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   tickHz: 20,
   aoiRadius: 50,
   ghostMargin: 60,
-  heartbeatMs: 1000,
-  workerTimeoutMs: 5000,
+  heartbeatMs: 250,
+  workerTimeoutMs: 1000,
+  workerStreamGraceMs: 300,
+  faultTolerance: { mode: "replica", replicationTicks: 2 },
   drainTimeoutMs: 30000,
   load: { entities: 1, players: 10, interactions: 0.5 },
   rebalance: {
@@ -188,6 +213,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     strikeWindowMs: 10_000,
     helloTimeoutMs: 5_000,
     idleTimeoutMs: 30_000,
+    ownerSilenceMs: 3_000,
     maxQueuedDiffs: 4,
     maxBehindTicks: 100,
     maxQueuedFrames: 256,

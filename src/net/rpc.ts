@@ -34,6 +34,10 @@ export interface RegisterReply {
   world: WorldSpec;
   game: Uint8Array;
   heartbeatMs: number;
+  /** A worker whose last acknowledged heartbeat is older than this stops writing. */
+  workerTimeoutMs: number;
+  /** Replica mode: full mirror updates every N ticks; 0 = no replication. */
+  replicationTicks: number;
 }
 
 export interface CellLoad {
@@ -52,6 +56,8 @@ export interface HeartbeatRequest {
   tickP50Ms: number;
   tickP99Ms: number;
   pendingTransfers: number;
+  pendingHandoffs: number;
+  mirrored: number;
 }
 
 export interface HeartbeatReply {
@@ -76,6 +82,8 @@ export interface MapUpdate {
   owners: string[];
   workers: WorkerInfo[];
   gateways: GatewayInfo[];
+  /** Owner worker id → its backup (replica mode). */
+  backups: Record<string, string>;
 }
 
 export interface BatchMessage {

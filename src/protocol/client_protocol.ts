@@ -63,6 +63,8 @@ export const CloseCode = {
   RATE_LIMITED: 4005,
   SESSION_TAKEN_OVER: 4006,
   UNSUPPORTED_PROTOCOL: 4007,
+  /** The world stopped sending the player's state (its worker failed): resume. */
+  WORLD_STALLED: 4008,
 } as const;
 /** One of the close codes in {@linkcode CloseCode}. */
 export type CloseCode = typeof CloseCode[keyof typeof CloseCode];
@@ -79,6 +81,7 @@ const CLOSE_FOR: Partial<Record<ErrorCode, CloseCode>> = {
   RATE_LIMITED: CloseCode.RATE_LIMITED,
   SESSION_TAKEN_OVER: CloseCode.SESSION_TAKEN_OVER,
   UNSUPPORTED_PROTOCOL: CloseCode.UNSUPPORTED_PROTOCOL,
+  WORLD_STALLED: CloseCode.WORLD_STALLED,
 };
 
 /**

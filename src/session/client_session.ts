@@ -31,6 +31,8 @@ export class ClientSession {
   timer?: TimerId;
   /** When the client last sent a frame (live sessions). */
   lastHeard = 0;
+  /** When the worker owning the entity last sent a diff (live sessions; WELCOME before). */
+  lastState = 0;
   flushTimer?: TimerId;
   /** Since when its socket's buffer has been over the high-water mark. */
   congestedSince?: number;

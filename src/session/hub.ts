@@ -23,6 +23,7 @@ import type { WorkerReport } from "./session_wire.ts";
 import { ClientSession, diffMessage } from "./client_session.ts";
 import { Handshake } from "./handshake.ts";
 import type { HubTransport } from "./hub_transport.ts";
+import { silenceOf, sweepIntervalMs } from "./session_silence.ts";
 import { SessionWriter } from "./session_writer.ts";
 import { systemTimers, type TimerId, type Timers } from "./timers.ts";
 
@@ -39,11 +40,6 @@ export interface HubOptions {
   timers?: Timers;
   /** Where new players are placed (default Math.random). */
   random?: () => number;
-}
-
-/** How often idle sessions are looked for, as a fraction of idleTimeoutMs (within 50 ms..1 s). */
-export function idleSweepMs(idleTimeoutMs: number): number {
-  return Math.max(50, Math.min(1_000, idleTimeoutMs / 4));
 }
 
 /** All sessions of one gateway. */
@@ -97,10 +93,10 @@ export class SessionHub {
         session.track(session.view.snapshot());
         this.#writer.flush(session);
         this.#heard(session);
+        session.lastState = session.lastHeard;
       },
     });
-    const every = idleSweepMs(this.config.idleTimeoutMs);
-    this.#idleSweep = timers.setInterval(() => this.#sweepIdle(), every);
+    this.#idleSweep = timers.setInterval(() => this.#sweepIdle(), sweepIntervalMs(this.config));
   }
 
   /** Live sessions (past WELCOME). */
@@ -130,6 +126,9 @@ export class SessionHub {
 
   /** A worker's per-tick report for this gateway's players. */
   onReport(report: WorkerReport): void {
+    // A worker the map no longer lists (down, fenced) lost its players to another: what it
+    // still sends is stale and must not pull a session back to it.
+    if (!this.#options.transport.workers().includes(report.worker)) return;
     // Answers first, synchronously: the same report carries the player's first (full) diff,
     // which must reach the session's view even though WELCOME is sent a moment later.
     const handshake = this.#handshake;
@@ -147,6 +146,7 @@ export class SessionHub {
       // Reports travel on one stream per worker: after a handoff the old owner's last report
       // can arrive after the new owner's first. Never go back in time.
       if (report.tick <= session.view.tick) continue;
+      session.lastState = this.now();
       if (session.state === "joining") {
         session.view.apply(diffMessage(report.tick, diff));
         session.worker = report.worker;
@@ -299,18 +299,17 @@ export class SessionHub {
     session.lastHeard = this.now();
   }
 
-  /** Closes live sessions silent for longer than idleTimeoutMs. */
+  /**
+   * Closes live sessions whose client was silent for longer than idleTimeoutMs, or whose
+   * worker sent no diff for longer than ownerSilenceMs (WORLD_STALLED: the client resumes
+   * rather than sit on an open, silent socket).
+   */
   #sweepIdle(): void {
     const now = this.now();
     for (const session of this.sessions.values()) {
-      if (session.state !== "live" || now - session.lastHeard <= this.config.idleTimeoutMs) {
-        continue;
-      }
-      this.#fail(
-        session,
-        ErrorCode.IDLE_TIMEOUT,
-        `Nothing received for ${this.config.idleTimeoutMs} ms`,
-      );
+      if (session.state !== "live") continue;
+      const silence = silenceOf(session, now, this.config);
+      if (silence) this.#fail(session, silence.code, silence.message);
     }
   }
 

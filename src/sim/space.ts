@@ -6,8 +6,10 @@ import {
   checksumOf,
   emptyBatch,
   type Handoff,
+  type HandoffAck,
   type Interaction,
   isEmptyBatch,
+  isEmptyReplica,
   stateOf,
   type Transfer,
   type TransferAck,
@@ -29,6 +31,8 @@ import {
   spaceTicks,
   type SpaceTimings,
 } from "./space_tuning.ts";
+import { type Mirror, ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { DeferredAcks, HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
 
 /** A change of ownership as recorded in the space's log (for audits and tests). */
@@ -65,6 +69,16 @@ export interface SpaceCounters {
   migrationsIn: number;
   /** Transfers refused by this worker because count or checksum did not match. */
   transfersRefused: number;
+  /** Batches refused because their sender is declared down (fenced) in the map. */
+  batchesFenced: number;
+  /** Entities taken over from a dead owner's mirror. */
+  promoted: number;
+  /** Held handoffs sent again to a new receiver after the first one died. */
+  handoffsResent: number;
+  /** World-start entities respawned in cells of a dead owner that had no replica. */
+  respawned: number;
+  /** Promoted entities dropped because a live worker proved it owned them already. */
+  duplicatesDropped: number;
 }
 
 /** One accepted live migration, as measured by the receiver. */
@@ -116,6 +130,11 @@ export interface SpaceOptions {
   rbushSlack?: number;
   /** Wall clock of the players' grace periods (default Date.now; tests inject one). */
   now?: () => number;
+  /**
+   * Replica mode: full mirror updates to the backup every this many ticks (creates, deletes
+   * and held handoffs go every tick). 0 (default) replicates nothing.
+   */
+  replicationTicks?: number;
 }
 
 /** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
@@ -138,7 +157,16 @@ export class Space {
     migrationsOut: 0,
     migrationsIn: 0,
     transfersRefused: 0,
+    batchesFenced: 0,
+    promoted: 0,
+    handoffsResent: 0,
+    respawned: 0,
+    duplicatesDropped: 0,
   };
+  /** Mirrors of the owners this worker backs up (never visible to game logic). */
+  readonly mirrors = new ReplicaTable();
+  /** True once the map declared this worker down: it must drop everything and rejoin. */
+  fenced = false;
   map: PartitionMap;
   /** Last tick stepped (-1 before the first). */
   tick = -1;
@@ -147,6 +175,15 @@ export class Space {
   /** The timings as tick counts at this space's tick rate. */
   #ticks: SpaceTicks;
   #sender = new GhostSender();
+  #replica = new ReplicaSender();
+  #held = new HeldHandoffs();
+  #processed = new ProcessedHandoffs();
+  /** Handoff acknowledgements waiting until the backup holds what they confirm. */
+  #deferredAcks = new DeferredAcks();
+  /** Entities promoted from a mirror: owner and the tick of their mirrored state (a while). */
+  #promotedFrom = new Map<number, { owner: string; taken: number; at: number }>();
+  /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
+  #takeovers: Array<{ owner: string; cells: number[]; mirror: boolean }> = [];
   #inbox: Array<{ batch: Batch; seen: number }> = [];
   /** Cells this worker lost in the latest map and must hand over at its next tick. */
   #lostCells = new Set<number>();
@@ -227,15 +264,22 @@ export class Space {
    * starts the world.
    */
   setMap(map: PartitionMap): void {
-    if (map.epoch < this.map.epoch) return;
+    if (map.epoch < this.map.epoch || this.fenced) return;
     const previous = this.map;
     this.map = map;
+    if (map.down.has(this.id) && previous.epoch > 0) {
+      // Declared down while alive (paused, cut off): its cells are someone else's now.
+      this.fenced = true;
+      this.#options.log?.warn("space.fenced", { epoch: map.epoch, owned: this.owned.size });
+      return;
+    }
     if (map.epoch > previous.epoch) {
       for (let cell = 0; cell < map.owners.length; cell++) {
         if (previous.owners[cell] === this.id && map.owners[cell] !== this.id) {
           this.#lostCells.add(cell);
         }
       }
+      this.#noteDeaths(previous, map);
     }
     if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
       this.#started = true;
@@ -264,9 +308,27 @@ export class Space {
     return this.#outgoing.size;
   }
 
-  /** True when this worker owns no cell, no entity, and every transfer was acknowledged. */
+  /** Handoffs sent and not yet acknowledged by their receivers. */
+  get pendingHandoffs(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * True when this worker owns no cell, no entity, and every transfer and handoff was
+   * acknowledged.
+   */
   get empty(): boolean {
-    return this.owned.size === 0 && this.#outgoing.size === 0 && !this.map.owners.includes(this.id);
+    return this.owned.size === 0 && this.#outgoing.size === 0 && this.#held.size === 0 &&
+      !this.map.owners.includes(this.id);
+  }
+
+  /** Players owned here per cell (for load reports). */
+  playersPerCell(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const e of this.owned.values()) {
+      if (e.session) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
+    }
+    return counts;
   }
 
   /** Live migrations accepted here, oldest first (bounded). */
@@ -291,14 +353,23 @@ export class Space {
   step(tick: number): Map<string, Batch> {
     this.tick = tick;
     this.#out.clear();
+    if (this.fenced) return this.#out;
+    // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
+    const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
+    if (backup) this.#batchFor(backup);
+    // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
+    // promoted; whatever they hand over that the mirror has too is adopted once.
     this.#applyInbox(tick);
+    if (this.#takeovers.length > 0) this.#takeOver(tick);
+    this.#resendHeld(tick);
+    this.#releaseAcks();
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
     this.#settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     const { grid, map } = this;
-    this.#sender.collect(
+    this.#sender.collectGhosts(
       this.owned.values(),
       grid,
       map.owners,
@@ -306,8 +377,19 @@ export class Space {
       this.#options.ghostMargin,
       (peer) => this.#batchFor(peer),
     );
+    const every = this.#options.replicationTicks ?? 0;
+    if (every > 0 || this.#replica.backup) {
+      this.#replica.collect(this.owned.values(), this.#held.held, backup, {
+        tick,
+        updates: every > 0 && tick % every === 0,
+        ops: () => this.#batchFor(backup).replica,
+      });
+    }
     this.players.collect(this.#host);
-    for (const [peer, batch] of this.#out) if (isEmptyBatch(batch)) this.#out.delete(peer);
+    for (const [peer, batch] of this.#out) {
+      // Nothing goes to a worker declared down: it is fenced, and its link is gone.
+      if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);
+    }
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return this.#out;
   }
@@ -353,11 +435,33 @@ export class Space {
         later.push(entry);
         continue;
       }
+      if (this.map.down.has(batch.from)) {
+        // Its sender was declared down: whatever it owned is someone else's now.
+        if (this.counters.batchesFenced++ % 100 === 0) {
+          this.#options.log?.warn("batch.fenced", { from: batch.from, epoch: batch.epoch });
+        }
+        continue;
+      }
       this.counters.batchesApplied++;
       for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
-      const skip = this.#acceptTransfers(batch, tick);
+      for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
+      const { refused, known } = this.#acceptTransfers(batch, tick);
       for (const handoff of batch.handoffs) {
-        if (!skip.has(handoff.entity.id)) this.#adopt(handoff, batch.from, tick);
+        const id = handoff.entity.id;
+        if (refused.has(id)) continue; // the sender keeps it and sends the cell again
+        if (!known.has(id) && this.#adopt(handoff, batch.from, tick)) {
+          this.#claim(batch.from, handoff);
+        }
+        this.#ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
+      }
+      for (const claim of batch.claims) this.#claimed(claim);
+      if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
+        this.mirrors.apply(batch.from, batch.tick, batch.replica);
+        const out = this.#batchFor(batch.from);
+        out.replicaAck = Math.max(out.replicaAck, batch.tick);
+      }
+      if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
+        this.#deferredAcks.mirrored(batch.replicaAck);
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#pending.push(interaction);
@@ -371,8 +475,9 @@ export class Space {
    * (count or checksum mismatch: the sender keeps the cell and resends) and of resends of
    * transfers already taken.
    */
-  #acceptTransfers(batch: Batch, tick: number): Set<number> {
-    const skip = new Set<number>();
+  #acceptTransfers(batch: Batch, tick: number): { refused: Set<number>; known: Set<number> } {
+    const refused = new Set<number>();
+    const known = new Set<number>();
     for (const t of batch.transfers) {
       // Its members: the sender's own (hop 0) handoffs into that cell; passed-on ones are not.
       const handoffs = batch.handoffs.filter((h) =>
@@ -381,12 +486,12 @@ export class Space {
       const key = `${batch.from}:${t.cell}:${t.epoch}`;
       const ack: TransferAck = { cell: t.cell, epoch: t.epoch, ok: true };
       if (this.#accepted.has(key)) {
-        for (const h of handoffs) skip.add(h.entity.id);
+        for (const h of handoffs) known.add(h.entity.id);
       } else if (
         handoffs.length !== t.count || checksumOf(handoffs.map((h) => h.entity)) !== t.checksum
       ) {
         ack.ok = false;
-        for (const h of handoffs) skip.add(h.entity.id);
+        for (const h of handoffs) refused.add(h.entity.id);
         this.counters.transfersRefused++;
         this.#options.log?.error("migration.refused", {
           cell: t.cell,
@@ -412,7 +517,7 @@ export class Space {
       }
       this.#batchFor(batch.from).acks.push(ack);
     }
-    return skip;
+    return { refused, known };
   }
 
   #acknowledged(ack: TransferAck, from: string): void {
@@ -467,21 +572,26 @@ export class Space {
     }
   }
 
-  #adopt(handoff: Handoff, from: string, tick: number): void {
+  /** Adopts (or passes on) a handoff; false when it was known already. */
+  #adopt(handoff: Handoff, from: string, tick: number): boolean {
     const state = handoff.entity;
-    if (this.owned.has(state.id)) {
-      this.#options.log?.error("handoff.duplicate", { entity: state.id, from });
-      return;
+    if (this.owned.has(state.id) || this.#processed.seen(state.id, handoff.tick)) {
+      // A replay (a resend, or a dead sender's backup sending what it held): known already.
+      this.#options.log?.debug("handoff.duplicate", { entity: state.id, from });
+      return false;
     }
+    this.#processed.note(state.id, handoff.tick, tick);
     const cell = this.grid.cellOf(state.x, state.y, state.z);
     const owner = this.map.ownerOf(cell);
     if (owner !== this.id && owner !== "" && handoff.hops < MAX_HOPS) {
-      // Our map says someone else owns it now: pass it on rather than hold it.
-      this.#batchFor(owner).handoffs.push({ ...handoff, hops: handoff.hops + 1 });
+      // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
+      const passed = { ...handoff, hops: handoff.hops + 1 };
+      this.#batchFor(owner).handoffs.push(passed);
+      this.#held.hold(passed, owner, tick);
       // It never became ours, so no ownership is recorded here; the receiver records it.
       this.#forward.set(state.id, { owner, until: tick + this.#ticks.forward });
       this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
-      return;
+      return true;
     }
     this.ghosts.remove(state.id);
     const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: this.id };
@@ -492,9 +602,66 @@ export class Space {
     this.owned.set(entity.id, entity);
     this.index.upsert(entity);
     this.#forward.delete(entity.id);
-    this.#sender.assumeGhosted(entity.id, from);
+    this.#held.release(entity.id);
+    // The sender kept a ghost of it (unless it is this worker or gone): diff against that.
+    if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
     this.counters.handoffsIn++;
     this.#record("acquire", entity.id, from, handoff.tick + 1);
+    return true;
+  }
+
+  /**
+   * Confirms a handoff to its sender, at once without a backup, else once the backup confirmed
+   * the tick that mirrored it: until then the sender still holds it, so a death of this worker
+   * in between loses nothing.
+   */
+  #ackLater(to: string, ack: HandoffAck, tick: number): void {
+    if (this.#hasBackup()) this.#deferredAcks.defer(to, ack, tick);
+    else this.#batchFor(to).handoffAcks.push(ack);
+  }
+
+  #hasBackup(): boolean {
+    return !!this.#options.replicationTicks && this.map.backupOf(this.id) !== "";
+  }
+
+  /** Sends the deferred acknowledgements the backup's confirmation now covers. */
+  #releaseAcks(): void {
+    this.#deferredAcks.release(!this.#hasBackup(), (to, ack) => {
+      if (!this.map.down.has(to)) this.#batchFor(to).handoffAcks.push(ack);
+    });
+  }
+
+  /**
+   * Tells the backup of a handoff's sender that the entity lives here now, so a mirror that
+   * missed the sender's last update is never promoted beside it.
+   */
+  #claim(from: string, handoff: Handoff): void {
+    const heir = this.map.backupOf(from);
+    if (!heir || this.map.down.has(heir)) return;
+    const claim = { owner: from, entity: handoff.entity.id, tick: handoff.tick };
+    if (heir === this.id) this.#claimed(claim);
+    else this.#batchFor(heir).claims.push(claim);
+  }
+
+  /** An entity of `owner` lives elsewhere since `tick`: drop an older mirror (or promotion). */
+  #claimed(claim: { owner: string; entity: number; tick: number }): void {
+    if (this.mirrors.claim(claim.owner, claim.entity, claim.tick)) return;
+    // Promoted already (the claim was late): this copy is the stale one.
+    const promoted = this.#promotedFrom.get(claim.entity);
+    const entity = this.owned.get(claim.entity);
+    if (!promoted || !entity || promoted.owner !== claim.owner || promoted.taken > claim.tick) {
+      return;
+    }
+    this.#promotedFrom.delete(claim.entity);
+    this.owned.delete(entity.id);
+    this.index.remove(entity.id);
+    this.players.forget(entity.id);
+    this.#record("release", entity.id, "", this.tick);
+    this.counters.duplicatesDropped++;
+    this.#options.log?.warn("promoted.duplicate_dropped", {
+      entity: entity.id,
+      owner: claim.owner,
+    });
   }
 
   #applyInteractions(tick: number): void {
@@ -565,6 +732,7 @@ export class Space {
         e.session = undefined; // the ghost left behind is not the player
       }
       this.#batchFor(owner).handoffs.push(handoff);
+      this.#held.hold(handoff, owner, tick);
       if (this.#lostCells.has(e.cell)) {
         let group = leavingByCell.get(e.cell);
         if (!group) leavingByCell.set(e.cell, group = []);
@@ -588,6 +756,163 @@ export class Space {
     }
     for (const [key, at] of this.#accepted) {
       if (at + this.#ticks.acceptedMemory < tick) this.#accepted.delete(key);
+    }
+    this.#processed.expire(tick - this.#ticks.acceptedMemory);
+    for (const [id, p] of this.#promotedFrom) {
+      if (p.at + this.#ticks.forward < tick) this.#promotedFrom.delete(id);
+    }
+  }
+
+  /**
+   * Reacts to the workers the new map declares down: ghosts of theirs go, handoffs and
+   * transfers held for them wait for the cells' new owners, and the mirrors this worker holds
+   * of them (or, with no replica anywhere, the world-start entities of the cells it takes) are
+   * taken over at the next tick.
+   */
+  #noteDeaths(previous: PartitionMap, map: PartitionMap): void {
+    const dead = new Set<string>();
+    for (const id of map.down) if (!previous.down.has(id)) dead.add(id);
+    for (const id of dead) {
+      // Interactions aimed at its entities go to its backup, which takes them over (or passes
+      // them on to the spare it transfers them to).
+      const heir = previous.backupOf(id);
+      const until = this.tick + this.#ticks.forward;
+      for (const [entity, f] of this.#forward) {
+        if (f.owner !== id) continue;
+        if (heir && !map.down.has(heir)) f.owner = heir;
+        else this.#forward.delete(entity);
+      }
+      if (heir && !map.down.has(heir)) {
+        for (const ghost of this.ghosts.ghosts.values()) {
+          if (ghost.owner === id) this.#forward.set(ghost.id, { owner: heir, until });
+        }
+      }
+      this.peerGone(id);
+      const cells = previous.cellsOf(id);
+      if (previous.backupOf(id) === this.id) {
+        this.#takeovers.push({ owner: id, cells, mirror: true });
+        continue;
+      }
+      const backup = previous.backupOf(id);
+      const mine = cells.filter((c) => map.owners[c] === this.id);
+      if (mine.length > 0 && (!backup || map.down.has(backup))) {
+        this.#takeovers.push({ owner: id, cells: mine, mirror: false });
+      }
+    }
+    if (dead.size > 0) {
+      this.#held.orphan(dead, (id) => {
+        const heir = previous.backupOf(id);
+        return heir && !map.down.has(heir) ? heir : "";
+      });
+      for (const [key, outgoing] of this.#outgoing) {
+        // Its entities are held handoffs too: they go to the cell's new owner one by one.
+        if (dead.has(outgoing.to)) this.#outgoing.delete(key);
+      }
+    }
+    const backed = new Set(map.mirroredBy(this.id));
+    for (const t of this.#takeovers) if (t.mirror) backed.add(t.owner);
+    this.mirrors.keepOnly(backed);
+  }
+
+  /** Promotes the mirrors of dead owners (or respawns their cells' world-start entities). */
+  #takeOver(tick: number): void {
+    const takeovers = this.#takeovers;
+    this.#takeovers = [];
+    for (const { owner, cells, mirror } of takeovers) {
+      const taken = mirror ? this.mirrors.take(owner) : undefined;
+      if (taken) this.#promote(owner, taken, tick);
+      else this.#respawn(owner, cells);
+      // Cells of the dead owner that went to another worker (a spare): send them as transfers.
+      for (const cell of cells) {
+        const to = this.map.ownerOf(cell);
+        if (to && to !== this.id) this.#lostCells.add(cell);
+      }
+    }
+  }
+
+  #promote(owner: string, mirror: Mirror, tick: number): void {
+    let promoted = 0;
+    const grid = this.grid;
+    const dt = 1 / this.#options.tickHz;
+    for (const state of mirror.entities.values()) {
+      if (this.owned.has(state.id)) continue;
+      // Updates go when motion changes: carry it on over the ticks since it was mirrored.
+      const steps = Math.max(0, tick - 1 - (mirror.taken.get(state.id) ?? tick - 1));
+      const entity: Entity = { ...state, cell: -1, owner: this.id };
+      if (steps > 0) {
+        entity.x = grid.clampAxis(0, entity.x + entity.vx * dt * steps);
+        entity.y = grid.clampAxis(1, entity.y + entity.vy * dt * steps);
+        if (grid.dims === 3) entity.z = grid.clampAxis(2, entity.z + entity.vz * dt * steps);
+      }
+      entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
+      this.ghosts.remove(entity.id);
+      this.owned.set(entity.id, entity);
+      this.index.upsert(entity);
+      if (entity.session) this.players.adopted(entity);
+      this.#record("acquire", entity.id, owner, tick);
+      const taken = mirror.taken.get(entity.id) ?? 0;
+      this.#promotedFrom.set(entity.id, { owner, taken, at: tick });
+      // A handoff of it older than the mirror (a dead receiver's sender resending what it
+      // held) is stale: the mirror proves the dead owner had adopted it.
+      this.#processed.note(entity.id, taken, tick);
+      promoted++;
+    }
+    // What the dead owner still held goes on to the cells' owners (or is adopted here).
+    for (const handoff of mirror.held.values()) this.#adopt(handoff, owner, tick);
+    this.counters.promoted += promoted;
+    this.#options.log?.info("mirror.promoted", {
+      owner,
+      entities: promoted,
+      held: mirror.held.size,
+      mirrorTick: mirror.tick,
+      tick,
+    });
+  }
+
+  /** No replica survived: the game's world-start entities of those cells, under new ids. */
+  #respawn(owner: string, cells: readonly number[]): void {
+    const start = this.#options.game.onWorldStart;
+    if (!start || cells.length === 0) return;
+    const set = new Set(cells);
+    const before = this.owned.size;
+    const space = this.#ctx;
+    // Fresh ids: a world-start entity that wandered off may still live on another worker.
+    const ctx: GameContext = Object.create(space);
+    ctx.spawn = (type, position, data) => space.spawn(type, position, data);
+    start(ctx, (x, y, z) => set.has(this.grid.cellOf(x, y, z ?? 0)), this.#options.gameOptions);
+    this.counters.respawned += this.owned.size - before;
+    this.#options.log?.warn("cells.respawned", {
+      owner,
+      cells: cells.length,
+      entities: this.owned.size - before,
+    });
+  }
+
+  /**
+   * Held handoffs whose receiver died go to its heir (its backup) or the owner of their cell;
+   * those unconfirmed for long go again (the receiver drops what it already has).
+   */
+  #resendHeld(tick: number): void {
+    if (this.#held.size === 0) return;
+    for (const held of [...this.#held.due(tick - this.#ticks.transferResend)]) {
+      const h = held.handoff;
+      // A dead receiver's heir holds its mirror: it drops what the dead one had adopted (and
+      // it promotes), and passes the rest on. Without an heir, the cell's owner takes it.
+      const owner = held.to === "" && held.heir && !this.map.down.has(held.heir)
+        ? held.heir
+        : this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
+      if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
+      this.#held.release(h.entity.id);
+      this.counters.handoffsResent++;
+      if (owner === this.id) {
+        this.#processed.note(h.entity.id, -1, tick); // adopt it back as if it were new
+        this.#adopt({ ...h, hops: 0 }, this.id, tick);
+        continue;
+      }
+      // Passed on (hops + 1): not a member of any cell transfer in the same batch.
+      const passed = { ...h, hops: h.hops + 1 };
+      this.#batchFor(owner).handoffs.push(passed);
+      this.#held.hold(passed, owner, tick);
     }
   }
 

@@ -61,6 +61,40 @@ export interface TransferAck {
   ok: boolean;
 }
 
+/** An owned entity as mirrored to the owner's backup: its full state and a player's session. */
+export interface MirroredEntity extends EntityState {
+  session?: SessionInfo;
+}
+
+/**
+ * What an owner tells its backup in one tick (replica mode): mirror creates, updates and
+ * deletes of everything it owns (the ghost diff with interest = all), and the handoffs it holds
+ * until their receivers confirm them (`held`) or no longer holds (`released`, entity ids).
+ */
+export interface ReplicaOps {
+  creates: MirroredEntity[];
+  updates: MirroredEntity[];
+  deletes: number[];
+  held: Handoff[];
+  released: number[];
+}
+
+/** A receiver's confirmation of a handoff (entity and the handoff's tick): the sender lets go. */
+export interface HandoffAck {
+  entity: number;
+  tick: number;
+}
+
+/**
+ * Sent to the backup of a handoff's sender: "I adopted `entity` from `owner` (handoff `tick`)",
+ * so the backup never promotes its mirror of an entity that lives on elsewhere.
+ */
+export interface Claim {
+  owner: string;
+  entity: number;
+  tick: number;
+}
+
 /** Everything one worker sends one peer for one tick. */
 export interface Batch {
   from: string;
@@ -73,6 +107,28 @@ export interface Batch {
   interactions: Interaction[];
   transfers: Transfer[];
   acks: TransferAck[];
+  /** Handoffs received and adopted (or known already): the sender stops holding them. */
+  handoffAcks: HandoffAck[];
+  /** Mirror of the sender's owned state, when this worker is its backup. */
+  replica: ReplicaOps;
+  /** Handoffs the sender adopted from owners this worker backs up. */
+  claims: Claim[];
+  /**
+   * From a backup to its owner: the owner's replica ops up to this tick are applied (0 =
+   * none). The owner confirms handoffs to their senders only once its backup has them.
+   */
+  replicaAck: number;
+}
+
+/** Empty replica ops. */
+export function emptyReplica(): ReplicaOps {
+  return { creates: [], updates: [], deletes: [], held: [], released: [] };
+}
+
+/** True when the replica ops carry nothing. */
+export function isEmptyReplica(r: ReplicaOps): boolean {
+  return r.creates.length === 0 && r.updates.length === 0 && r.deletes.length === 0 &&
+    r.held.length === 0 && r.released.length === 0;
 }
 
 /** An empty batch for `from` at `tick`. */
@@ -88,6 +144,10 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
     interactions: [],
     transfers: [],
     acks: [],
+    handoffAcks: [],
+    replica: emptyReplica(),
+    claims: [],
+    replicaAck: 0,
   };
 }
 
@@ -96,7 +156,8 @@ export function isEmptyBatch(batch: Batch): boolean {
   return batch.creates.length === 0 && batch.updates.length === 0 &&
     batch.deletes.length === 0 && batch.handoffs.length === 0 &&
     batch.interactions.length === 0 && batch.transfers.length === 0 &&
-    batch.acks.length === 0;
+    batch.acks.length === 0 && batch.handoffAcks.length === 0 && isEmptyReplica(batch.replica) &&
+    batch.claims.length === 0 && batch.replicaAck === 0;
 }
 
 /**
@@ -127,9 +188,20 @@ function entityToWire(s: EntityState): Wire {
 const ENTITY_FIELDS = 9;
 const DATA_FIELD = 8;
 
+function handoffToWire(h: Handoff): Wire {
+  return h.session
+    ? [entityToWire(h.entity), h.tick, h.hops, sessionToWire(h.session)]
+    : [entityToWire(h.entity), h.tick, h.hops];
+}
+
+function mirroredToWire(e: MirroredEntity): Wire {
+  return e.session ? [entityToWire(e), sessionToWire(e.session)] : [entityToWire(e)];
+}
+
 /** Encodes a batch once; the result is sent as the payload of one gRPC message. */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return encode({
+  const r = batch.replica;
+  const wire: Record<string, unknown> = {
     v: BATCH_VERSION,
     f: batch.from,
     e: batch.epoch,
@@ -137,15 +209,25 @@ export function encodeBatch(batch: Batch): Uint8Array {
     c: batch.creates.map(entityToWire),
     u: batch.updates.map(entityToWire),
     d: batch.deletes,
-    h: batch.handoffs.map((h) =>
-      h.session
-        ? [entityToWire(h.entity), h.tick, h.hops, sessionToWire(h.session)]
-        : [entityToWire(h.entity), h.tick, h.hops]
-    ),
+    h: batch.handoffs.map(handoffToWire),
     i: batch.interactions.map((i) => [i.id, i.source, i.target, i.kind, i.data ?? null, i.hops]),
     m: batch.transfers.map((t) => [t.cell, t.epoch, t.tick, t.count, t.checksum, t.frozenAtMs]),
     a: batch.acks.map((a) => [a.cell, a.epoch, a.ok]),
-  });
+  };
+  // Absent when empty: most batches carry neither.
+  if (batch.handoffAcks.length > 0) wire.k = batch.handoffAcks.map((k) => [k.entity, k.tick]);
+  if (batch.claims.length > 0) wire.o = batch.claims.map((c) => [c.owner, c.entity, c.tick]);
+  if (batch.replicaAck > 0) wire.q = batch.replicaAck;
+  if (!isEmptyReplica(r)) {
+    wire.r = [
+      r.creates.map(mirroredToWire),
+      r.updates.map(mirroredToWire),
+      r.deletes,
+      r.held.map(handoffToWire),
+      r.released,
+    ];
+  }
+  return encode(wire);
 }
 
 function entityFromWire(value: unknown, what: string): EntityState {
@@ -200,19 +282,7 @@ export function decodeBatch(bytes: Uint8Array): Batch {
     creates: list(raw.c, "creates").map((w, n) => entityFromWire(w, `creates[${n}]`)),
     updates: list(raw.u, "updates").map((w, n) => entityFromWire(w, `updates[${n}]`)),
     deletes: list(raw.d, "deletes").map((id, n) => int(id, `deletes[${n}]`)),
-    handoffs: list(raw.h, "handoffs").map((value, n) => {
-      const h = list(value, `handoffs[${n}]`);
-      if (h.length !== 3 && h.length !== 4) {
-        fail(`handoffs[${n}] must have 3 or 4 fields, got ${h.length}`);
-      }
-      const handoff: Handoff = {
-        entity: entityFromWire(h[0], `handoffs[${n}].entity`),
-        tick: int(h[1], `handoffs[${n}].tick`),
-        hops: int(h[2], `handoffs[${n}].hops`),
-      };
-      if (h.length === 4) handoff.session = sessionFromWire(h[3], `handoffs[${n}].session`);
-      return handoff;
-    }),
+    handoffs: list(raw.h, "handoffs").map((value, n) => handoffFromWire(value, `handoffs[${n}]`)),
     interactions: list(raw.i, "interactions").map((value, n) => {
       const i = tuple(value, `interactions[${n}]`, 6);
       return {
@@ -243,5 +313,60 @@ export function decodeBatch(bytes: Uint8Array): Batch {
         ok: peerFields.boolean(a[2], `acks[${n}].ok`),
       };
     }),
+    handoffAcks: raw.k === undefined ? [] : list(raw.k, "handoffAcks").map((value, n) => {
+      const k = list(value, `handoffAcks[${n}]`);
+      if (k.length !== 2) fail(`handoffAcks[${n}] must have 2 fields, got ${k.length}`);
+      return {
+        entity: int(k[0], `handoffAcks[${n}].entity`),
+        tick: int(k[1], `handoffAcks[${n}].tick`),
+      };
+    }),
+    replica: raw.r === undefined ? emptyReplica() : replicaFromWire(raw.r),
+    replicaAck: raw.q === undefined ? 0 : int(raw.q, "replicaAck"),
+    claims: raw.o === undefined ? [] : list(raw.o, "claims").map((value, n) => {
+      const c = list(value, `claims[${n}]`);
+      if (c.length !== 3) fail(`claims[${n}] must have 3 fields, got ${c.length}`);
+      return {
+        owner: str(c[0], `claims[${n}].owner`),
+        entity: int(c[1], `claims[${n}].entity`),
+        tick: int(c[2], `claims[${n}].tick`),
+      };
+    }),
+  };
+}
+
+function handoffFromWire(value: unknown, what: string): Handoff {
+  const h = list(value, what);
+  if (h.length !== 3 && h.length !== 4) fail(`${what} must have 3 or 4 fields, got ${h.length}`);
+  const handoff: Handoff = {
+    entity: entityFromWire(h[0], `${what}.entity`),
+    tick: int(h[1], `${what}.tick`),
+    hops: int(h[2], `${what}.hops`),
+  };
+  if (h.length === 4) handoff.session = sessionFromWire(h[3], `${what}.session`);
+  return handoff;
+}
+
+function mirroredFromWire(value: unknown, what: string): MirroredEntity {
+  const m = list(value, what);
+  if (m.length !== 1 && m.length !== 2) fail(`${what} must have 1 or 2 fields, got ${m.length}`);
+  const entity: MirroredEntity = entityFromWire(m[0], `${what}.entity`);
+  if (m.length === 2) entity.session = sessionFromWire(m[1], `${what}.session`);
+  return entity;
+}
+
+function replicaFromWire(value: unknown): ReplicaOps {
+  const r = list(value, "replica");
+  if (r.length !== 5) fail(`replica must have 5 fields, got ${r.length}`);
+  return {
+    creates: list(r[0], "replica.creates").map((v, n) =>
+      mirroredFromWire(v, `replica.creates[${n}]`)
+    ),
+    updates: list(r[1], "replica.updates").map((v, n) =>
+      mirroredFromWire(v, `replica.updates[${n}]`)
+    ),
+    deletes: list(r[2], "replica.deletes").map((id, n) => int(id, `replica.deletes[${n}]`)),
+    held: list(r[3], "replica.held").map((v, n) => handoffFromWire(v, `replica.held[${n}]`)),
+    released: list(r[4], "replica.released").map((id, n) => int(id, `replica.released[${n}]`)),
   };
 }

@@ -1,7 +1,7 @@
 // Proxy (ghost) synchronization, the one code path for it: which owned entities sit in the
 // border band of another worker's cells, the per-peer create/update/delete diff each tick, and
 // applying a peer's batch to the table of read-only ghosts.
-import type { Batch } from "./batch_codec.ts";
+import type { Batch, EntityState } from "./batch_codec.ts";
 import { assignState, type Entity, makeEntity } from "../world/entity.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
@@ -34,80 +34,82 @@ function addForeignOwner(cell: number): void {
   if (owner && owner !== bandScratch.self) bandScratch.out.add(owner);
 }
 
+/** The op lists a diff writes for one peer (a batch's ghost ops, or its replica ops). */
+export interface DiffTarget {
+  creates: EntityState[];
+  updates: EntityState[];
+  deletes: number[];
+}
+
 /**
- * The sending side: remembers which entities each peer holds a ghost of, and fills that peer's
- * batch with creates (new in band), updates (still in band) and deletes (left the band).
+ * The sending side of every interest-driven copy: remembers which entities each peer holds a
+ * copy of, and each tick fills that peer's op lists with creates (newly of interest), updates
+ * (still of interest) and deletes (no longer). Ghosts use it with interest = the border band;
+ * replication uses it with interest = everything owned, for the backup.
  */
-export class GhostSender {
+export class InterestDiff {
   #sent = new Map<string, Set<number>>();
   #next = new Map<string, Set<number>>();
   #peers = new Set<string>();
-  #borderOf?: readonly string[];
-  #border: Uint8Array = new Uint8Array(0);
 
-  /** Entity ids `peer` currently holds ghosts of (after the last tick). */
-  ghostedOn(peer: string): ReadonlySet<number> {
+  /** Entity ids `peer` currently holds copies of (after the last tick). */
+  heldBy(peer: string): ReadonlySet<number> {
     return this.#sent.get(peer) ?? EMPTY;
   }
 
-  /** The entity moved to `newOwner`: its ghost there becomes the real one, so no delete is sent. */
-  handedOff(id: number, newOwner: string): void {
-    this.#sent.get(newOwner)?.delete(id);
+  /** `peer` no longer holds a copy of the entity (without a delete being sent). */
+  forgetEntity(id: number, peer: string): void {
+    this.#sent.get(peer)?.delete(id);
   }
 
-  /** The entity just arrived from `peer`, which kept it as a ghost: diff against that next tick. */
-  assumeGhosted(id: number, peer: string): void {
+  /** `peer` holds a copy of the entity already: diff against that next tick. */
+  assumeHeld(id: number, peer: string): void {
     let sent = this.#sent.get(peer);
     if (!sent) this.#sent.set(peer, sent = new Set());
     sent.add(id);
   }
 
-  #borderCells(grid: Grid, owners: readonly string[], self: string): Uint8Array {
-    if (this.#borderOf !== owners) {
-      this.#border = borderFlags(grid, owners, self);
-      this.#borderOf = owners;
-    }
-    return this.#border;
-  }
-
-  /** A peer went away: forget what it held. */
+  /** A peer went away (or stopped being of interest): forget what it held. */
   forgetPeer(peer: string): void {
     this.#sent.delete(peer);
     this.#next.delete(peer);
   }
 
+  /** Peers holding copies now. */
+  peers(): IterableIterator<string> {
+    return this.#sent.keys();
+  }
+
   /**
-   * Runs the band selection for every owned entity and appends ghost ops to the peers' batches.
-   * `batchFor(peer)` returns that peer's batch for this tick.
+   * Asks `interest` which peers each owned entity concerns and appends ops to their lists.
+   * `updates: false` sends only creates and deletes this tick (a replica between two
+   * replication ticks); `changed`, when given, picks which held entities get an update.
    */
   collect(
     owned: Iterable<Entity>,
-    grid: Grid,
-    owners: readonly string[],
-    self: string,
-    margin: number,
-    batchFor: (peer: string) => Batch,
+    interest: (entity: Entity, out: Set<string>) => void,
+    targetFor: (peer: string) => DiffTarget,
+    options: { updates?: boolean; changed?: (entity: Entity) => boolean } = {},
   ): void {
+    const updates = options.updates ?? true;
+    const changed = options.changed;
     const peers = this.#peers;
     for (const next of this.#next.values()) next.clear();
-    const border = this.#borderCells(grid, owners, self);
     for (const entity of owned) {
-      // Most entities live in cells with no foreign neighbour: nothing to check.
-      if (border[entity.cell] === 0) continue;
-      ownersInBand(grid, owners, self, entity, margin, peers);
+      peers.clear();
+      interest(entity, peers);
       for (const peer of peers) {
         let next = this.#next.get(peer);
         if (!next) this.#next.set(peer, next = new Set());
         next.add(entity.id);
-        const batch = batchFor(peer);
-        if (this.#sent.get(peer)?.has(entity.id)) batch.updates.push(entity);
-        else batch.creates.push(entity);
+        if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
+        else if (updates && (!changed || changed(entity))) targetFor(peer).updates.push(entity);
       }
     }
     for (const [peer, sent] of this.#sent) {
       const next = this.#next.get(peer);
       for (const id of sent) {
-        if (!next?.has(id)) batchFor(peer).deletes.push(id);
+        if (!next?.has(id)) targetFor(peer).deletes.push(id);
       }
     }
     // Swap the double buffers: what was sent this tick is what the peers hold now.
@@ -115,6 +117,66 @@ export class GhostSender {
     this.#sent = this.#next;
     this.#next = previous;
     for (const [peer, set] of this.#sent) if (set.size === 0) this.#sent.delete(peer);
+  }
+}
+
+/**
+ * Ghost sync's sender: {@linkcode InterestDiff} with interest = the owners of the cells within
+ * the ghost margin of an entity.
+ */
+export class GhostSender extends InterestDiff {
+  #borderOf?: readonly string[];
+  #border: Uint8Array = new Uint8Array(0);
+  #band = {
+    grid: undefined as Grid | undefined,
+    owners: [] as readonly string[],
+    self: "",
+    margin: 0,
+  };
+  #interest = (entity: Entity, out: Set<string>) => {
+    // Most entities live in cells with no foreign neighbour: nothing to check.
+    if (this.#border[entity.cell] === 0) return;
+    const band = this.#band;
+    ownersInBand(band.grid!, band.owners, band.self, entity, band.margin, out);
+  };
+
+  /** Entity ids `peer` currently holds ghosts of (after the last tick). */
+  ghostedOn(peer: string): ReadonlySet<number> {
+    return this.heldBy(peer);
+  }
+
+  /** The entity moved to `newOwner`: its ghost there becomes the real one, so no delete is sent. */
+  handedOff(id: number, newOwner: string): void {
+    this.forgetEntity(id, newOwner);
+  }
+
+  /** The entity just arrived from `peer`, which kept it as a ghost: diff against that next tick. */
+  assumeGhosted(id: number, peer: string): void {
+    this.assumeHeld(id, peer);
+  }
+
+  /**
+   * Runs the band selection for every owned entity and appends ghost ops to the peers' batches.
+   * `batchFor(peer)` returns that peer's batch for this tick.
+   */
+  collectGhosts(
+    owned: Iterable<Entity>,
+    grid: Grid,
+    owners: readonly string[],
+    self: string,
+    margin: number,
+    batchFor: (peer: string) => Batch,
+  ): void {
+    if (this.#borderOf !== owners) {
+      this.#border = borderFlags(grid, owners, self);
+      this.#borderOf = owners;
+    }
+    const band = this.#band;
+    band.grid = grid;
+    band.owners = owners;
+    band.self = self;
+    band.margin = margin;
+    this.collect(owned, this.#interest, batchFor);
   }
 }
 

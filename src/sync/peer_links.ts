@@ -1,6 +1,8 @@
 // Worker-to-worker links: exactly one gRPC bidi Sync stream per pair of workers (the worker
 // with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
-// queued in order while a link is down so no handoff is lost to a reconnect.
+// queued in order while a link is down so no handoff is lost to a reconnect. Channels to a peer
+// that left are kept (idle) rather than closed: closing one sends GOAWAY, which can abort the
+// peer's process under Deno 2.9 (denoland/deno#36788) when it is paused or leaving.
 import type { Logger } from "../observe/log.ts";
 import { type TrafficCounts, trafficCounts } from "../observe/metrics.ts";
 import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.ts";
@@ -16,9 +18,15 @@ interface Link {
   address: string;
   stream?: Duplex | ServerDuplex;
   client?: grpc.Client;
-  queue: Uint8Array[];
+  queue: Queued[];
   retry?: ReturnType<typeof setTimeout>;
   dialer: boolean;
+}
+
+/** A payload waiting for its link; `keep` ones (handoffs, transfers, mirrors) are never dropped. */
+interface Queued {
+  payload: Uint8Array;
+  keep: boolean;
 }
 
 /** Options of {@linkcode PeerLinks}. */
@@ -30,7 +38,10 @@ export interface PeerLinksOptions {
   onPayload: (payload: Uint8Array, peer: string) => void;
   /** Called when a peer leaves the map (its ghosts should go). */
   onPeerRemoved?: (peer: string) => void;
-  /** Most batches queued per peer while its link is down; older ones are dropped beyond. */
+  /**
+   * Most batches queued per peer while its link is down; beyond, the oldest droppable one
+   * (ghost updates only) goes. Batches sent with `keep` are never dropped.
+   */
   maxQueue?: number;
   retryMs?: number;
   /**
@@ -45,6 +56,8 @@ export interface PeerLinksOptions {
 /** The set of links of one worker. */
 export class PeerLinks {
   #links = new Map<string, Link>();
+  /** Channels by address, reused when a peer comes back (never closed before close()). */
+  #clients = new Map<string, grpc.Client>();
   #options: PeerLinksOptions;
   #closed = false;
   /** Batches dropped because a queue overflowed (counted, logged). */
@@ -66,7 +79,8 @@ export class PeerLinks {
     if (this.#closed) return;
     const present = new Set<string>();
     for (const w of workers) {
-      if (w.id === this.#options.self || w.state === "down" || !w.grpcAddress) continue;
+      if (w.id === this.#options.self || !w.grpcAddress) continue;
+      if (w.state === "down" || w.state === "fenced") continue;
       present.add(w.id);
       let link = this.#links.get(w.id);
       if (!link) {
@@ -83,13 +97,15 @@ export class PeerLinks {
       this.#links.delete(peer);
       this.#drop(link, "peer left the map");
       if (link.retry !== undefined) clearTimeout(link.retry);
-      link.client?.close();
       this.#options.onPeerRemoved?.(peer);
     }
   }
 
-  /** Sends one encoded batch to a peer, or queues it until the link is up. */
-  send(peer: string, payload: Uint8Array): void {
+  /**
+   * Sends one encoded batch to a peer, or queues it until the link is up. `keep`: it carries
+   * state that must not be lost (handoffs, transfers, acknowledgements, mirror ops).
+   */
+  send(peer: string, payload: Uint8Array, keep = false): void {
     let link = this.#links.get(peer);
     if (!link) {
       // Not in our map yet (a batch can race the map update): hold it for when it appears.
@@ -100,13 +116,26 @@ export class PeerLinks {
       this.#write(link.stream, payload);
       return;
     }
-    link.queue.push(payload);
+    link.queue.push({ payload, keep });
     const max = this.#options.maxQueue ?? 400;
     if (link.queue.length > max) {
-      link.queue.shift();
-      this.dropped++;
-      this.#options.log.error("link.queue_overflow", { peer, max });
+      const at = link.queue.findIndex((q) => !q.keep);
+      if (at >= 0) {
+        link.queue.splice(at, 1);
+        this.dropped++;
+        if (this.dropped % 100 === 1) this.#options.log.warn("link.queue_overflow", { peer, max });
+      }
     }
+  }
+
+  /** Batches queued for `peer` while its link is down. */
+  queued(peer: string): number {
+    return this.#links.get(peer)?.queue.length ?? 0;
+  }
+
+  /** Forgets every queued batch (a fenced worker's are stale). */
+  discardQueued(): void {
+    for (const link of this.#links.values()) link.queue = [];
   }
 
   /** Server side of Sync: the dialing peer's stream becomes our link to it. */
@@ -139,8 +168,9 @@ export class PeerLinks {
     for (const link of this.#links.values()) {
       if (link.retry !== undefined) clearTimeout(link.retry);
       this.#drop(link, "closing");
-      if (!options.exiting) link.client?.close();
     }
+    if (!options.exiting) { for (const client of this.#clients.values()) client.close(); }
+    this.#clients.clear();
     this.#links.clear();
   }
 
@@ -152,7 +182,12 @@ export class PeerLinks {
   #dial(link: Link): void {
     if (this.#closed || !link.address) return;
     const { service, method } = this.#options.link ?? { service: "Peer", method: "Sync" };
-    link.client ??= rpcClient(service, link.address, this.#options.secret);
+    let client = this.#clients.get(link.address);
+    if (!client) {
+      client = rpcClient(service, link.address, this.#options.secret);
+      this.#clients.set(link.address, client);
+    }
+    link.client = client;
     const metadata = new grpc.Metadata();
     metadata.set(NODE_METADATA, this.#options.self);
     const call = (link.client as unknown as Record<string, (m: grpc.Metadata) => Duplex>)[method](
@@ -189,7 +224,7 @@ export class PeerLinks {
     // Flush what was queued while the link was down, in order.
     const queued = link.queue;
     link.queue = [];
-    for (const payload of queued) this.#write(stream, payload);
+    for (const q of queued) this.#write(stream, q.payload);
   }
 
   #write(stream: Duplex | ServerDuplex, payload: Uint8Array): void {

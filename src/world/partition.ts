@@ -1,15 +1,42 @@
-// The partition map: which worker owns each cell, versioned by an epoch, and the initial
-// split of the world into contiguous regions.
+// The partition map: which worker owns each cell and which worker mirrors each owner (its
+// backup), versioned by an epoch, and the initial split of the world into contiguous regions.
 import type { Grid } from "./grid.ts";
+
+/** What a map says besides the owners: backups and the workers declared down (fenced). */
+export interface MapRoles {
+  /** Backup of each owner: the worker that mirrors its owned state. */
+  backups?: ReadonlyMap<string, string>;
+  /** Workers declared down: their batches are refused, their cells belong to others. */
+  down?: ReadonlySet<string>;
+}
+
+const NO_BACKUPS: ReadonlyMap<string, string> = new Map();
+const NO_ONE: ReadonlySet<string> = new Set();
 
 /** Owner of every cell ("" = unassigned) at one epoch. Immutable once built. */
 export class PartitionMap {
   readonly epoch: number;
   readonly owners: readonly string[];
+  readonly backups: ReadonlyMap<string, string>;
+  readonly down: ReadonlySet<string>;
 
-  constructor(epoch: number, owners: readonly string[]) {
+  constructor(epoch: number, owners: readonly string[], roles: MapRoles = {}) {
     this.epoch = epoch;
     this.owners = owners;
+    this.backups = roles.backups ?? NO_BACKUPS;
+    this.down = roles.down ?? NO_ONE;
+  }
+
+  /** The worker mirroring `owner`'s state, or "" when it has none. */
+  backupOf(owner: string): string {
+    return this.backups.get(owner) ?? "";
+  }
+
+  /** Owners `worker` is the backup of. */
+  mirroredBy(worker: string): string[] {
+    const owners: string[] = [];
+    for (const [owner, backup] of this.backups) if (backup === worker) owners.push(owner);
+    return owners;
   }
 
   /** An unassigned map of `cellCount` cells at epoch 0. */
@@ -38,14 +65,17 @@ export class PartitionMap {
     return counts;
   }
 
-  /** A new map at epoch + 1 with the given owners. */
-  next(owners: readonly string[]): PartitionMap {
+  /** A new map at epoch + 1 with the given owners (and roles; default: these). */
+  next(owners: readonly string[], roles: MapRoles = {}): PartitionMap {
     if (owners.length !== this.owners.length) {
       throw new RangeError(
         `Cannot build the next map: ${owners.length} owners for ${this.owners.length} cells`,
       );
     }
-    return new PartitionMap(this.epoch + 1, owners);
+    return new PartitionMap(this.epoch + 1, owners, {
+      backups: roles.backups ?? this.backups,
+      down: roles.down ?? this.down,
+    });
   }
 }
 

@@ -41,6 +41,8 @@ Deno.test("cells are assigned once minWorkers have registered; later workers wai
     "worker.joined",
     "worker.joined",
     "map.assigned",
+    "backup.assigned",
+    "backup.assigned",
     "worker.joined",
   ]);
 });
@@ -54,20 +56,110 @@ Deno.test("pool workers never get cells at the initial split", () => {
   assert.equal(registry.workers.get("p1")?.state, "spare");
 });
 
-Deno.test("a worker without heartbeats is marked down, and comes back when they resume", () => {
+Deno.test("a worker without heartbeats is marked down, and is fenced when it comes back", () => {
   const { registry, advance } = make(1);
   const w = registry.register(worker(""));
   assert.equal(w.id, "w1");
   advance(2_000);
-  assert.ok(registry.heartbeat("w1", report));
+  assert.equal(registry.heartbeat("w1", report), "ok");
   advance(2_000);
-  assert.deepEqual(registry.sweep(), []);
+  assert.deepEqual(registry.sweep(), [], "one late beat is not death");
   advance(4_000);
   assert.deepEqual(registry.sweep(), ["w1"]);
   assert.equal(registry.workers.get("w1")?.state, "down");
-  assert.ok(registry.heartbeat("w1", report));
-  assert.equal(registry.workers.get("w1")?.state, "active");
-  assert.equal(registry.heartbeat("nobody", report), false, "unknown workers must register");
+  assert.equal(registry.heartbeat("w1", report), "fenced");
+  assert.equal(registry.workers.get("w1")?.state, "fenced");
+  assert.equal(registry.heartbeat("nobody", report), "unknown", "unknown workers must register");
+  // It registers again: a spare with a fresh index (its old entity ids stay unique).
+  const again = registry.register(worker("w1"));
+  assert.equal(again.state, "spare");
+  assert.notEqual(again.index, w.index);
+  assert.ok(registry.eventsSince(0).some((e) => e.kind === "worker.fenced"));
+});
+
+Deno.test("a dead worker's cells go to its backup in one new epoch; every worker gets a backup", () => {
+  const { registry, advance } = make(3);
+  for (const id of ["w1", "w2", "w3"]) registry.register(worker(id));
+  const before = registry.map;
+  assert.equal(before.backups.size, 3, "every active worker has a backup");
+  for (const [owner, backup] of before.backups) assert.notEqual(owner, backup);
+  const backup = before.backupOf("w1");
+  const cells = before.cellsOf("w1");
+  advance(2_000);
+  registry.heartbeat("w2", report);
+  registry.heartbeat("w3", report);
+  advance(1_500);
+  assert.deepEqual(registry.sweep(), ["w1"]);
+  const after = registry.map;
+  assert.equal(after.epoch, before.epoch + 1, "one epoch for the whole failover");
+  for (const c of cells) assert.equal(after.owners[c], backup);
+  assert.ok(after.down.has("w1"));
+  assert.ok(!after.owners.includes("w1"));
+  assert.equal(after.backups.size, 2);
+  for (const [owner, b] of after.backups) (assert.notEqual(owner, b), assert.notEqual(b, "w1"));
+  const kinds = registry.eventsSince(0).map((e) => e.kind);
+  assert.ok(kinds.includes("worker.down") && kinds.includes("cells.reassigned"));
+  assert.ok(kinds.includes("backup.assigned"));
+  // The taker is promoting until it reports running the new epoch.
+  assert.equal(registry.workers.get(backup)?.promotingEpoch, after.epoch);
+  registry.heartbeat(backup, { ...report, epoch: after.epoch });
+  assert.equal(registry.workers.get(backup)?.promotingEpoch, undefined);
+  assert.ok(registry.eventsSince(0).some((e) => e.kind === "promoted" && e.worker === backup));
+});
+
+Deno.test("with a warm spare, the spare takes the dead worker's cells", () => {
+  const { registry, advance } = make(2);
+  registry.register(worker("w1"));
+  registry.register(worker("w2"));
+  registry.register(worker("p1", true));
+  const cells = registry.map.cellsOf("w1");
+  advance(2_000);
+  registry.heartbeat("w2", report);
+  registry.heartbeat("p1", report);
+  advance(1_500);
+  registry.sweep();
+  for (const c of cells) assert.equal(registry.map.owners[c], "p1");
+  assert.equal(registry.workers.get("p1")?.state, "active");
+  const reassigned = registry.eventsSince(0).find((e) => e.kind === "cells.reassigned");
+  assert.equal(reassigned?.adoption, "transfer", "the backup sends its mirror to the spare");
+});
+
+Deno.test("a broken map stream means down after the grace, unless the worker comes back", () => {
+  let now = 1_000;
+  const registry = new Registry({
+    grid,
+    minWorkers: 2,
+    workerTimeoutMs: 3_000,
+    streamGraceMs: 300,
+    now: () => now,
+  });
+  registry.register(worker("w1"));
+  registry.register(worker("w2"));
+  registry.streamLost("w1");
+  now += 200;
+  assert.deepEqual(registry.sweep(), []);
+  registry.streamAttached("w1"); // it re-attached in time
+  now += 200;
+  assert.deepEqual(registry.sweep(), []);
+  registry.streamLost("w2");
+  now += 301;
+  assert.deepEqual(registry.sweep(), ["w2"], "a kill -9 resets the stream: down long before 3 s");
+  assert.equal(registry.eventsSince(0).find((e) => e.kind === "worker.down")?.reason, "stream");
+});
+
+Deno.test("a down worker's last report is not counted as live entities", () => {
+  const { registry, advance } = make(2);
+  registry.register(worker("w1"));
+  registry.register(worker("w2"));
+  registry.heartbeat("w1", {
+    ...report,
+    cells: [{ cell: 0, entities: 7, players: 1, interactions: 0 }],
+  });
+  advance(3_500);
+  registry.heartbeat("w2", report);
+  registry.sweep();
+  assert.equal(registry.entitiesPerCell()[0], 0);
+  assert.equal(registry.cellLoads()[0], 0);
 });
 
 Deno.test("entities per cell add up the latest reports of live workers", () => {
@@ -91,4 +183,18 @@ Deno.test("entities per cell add up the latest reports of live workers", () => {
   assert.equal(counts[0], 3);
   assert.equal(counts[15], 2);
   assert.equal(counts.reduce((a, b) => a + b, 0), 5, "out-of-range cells are ignored");
+});
+
+Deno.test("a worker restarted under the same id before its death was noticed: the old one's cells go", () => {
+  const { registry } = make(2);
+  registry.register(worker("w1"));
+  registry.register(worker("w2"));
+  const cells = registry.map.cellsOf("w1");
+  const epoch = registry.map.epoch;
+  const again = registry.register({ ...worker("w1"), grpcAddress: "127.0.0.1:9999" });
+  assert.equal(again.state, "spare", "the new process owns nothing");
+  for (const c of cells) assert.equal(registry.map.owners[c], "w2");
+  assert.ok(registry.map.epoch > epoch);
+  const down = registry.eventsSince(0).find((e) => e.kind === "worker.down");
+  assert.equal(down?.reason, "restarted");
 });

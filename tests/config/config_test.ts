@@ -143,6 +143,36 @@ Deno.test("workerTimeoutMs must exceed heartbeatMs", () => {
   );
 });
 
+Deno.test("faultTolerance defaults to replica every 2 ticks and rejects bad modes and intervals", () => {
+  const config = parseConfig({});
+  assert.deepEqual(config.faultTolerance, { mode: "replica", replicationTicks: 2 });
+  assert.equal(config.heartbeatMs, 250);
+  assert.equal(config.workerTimeoutMs, 1000);
+  assert.equal(config.workerStreamGraceMs, 300);
+  assert.equal(parseConfig({ faultTolerance: { mode: "pool" } }).faultTolerance.mode, "pool");
+  assertConfigError(
+    () => parseConfig({ faultTolerance: { mode: "mirror" } }),
+    "faultTolerance.mode",
+    'CONFIG_INVALID: faultTolerance.mode: expected one of "replica", "pool", "none", got "mirror"',
+  );
+  assertConfigError(
+    () => parseConfig({ faultTolerance: { replicationTicks: 0 } }),
+    "faultTolerance.replicationTicks",
+    /faultTolerance\.replicationTicks: expected an integer in 1\.\.1000, got 0/,
+  );
+  assertConfigError(
+    () => parseConfig({ faultTolerance: { every: 2 } }),
+    "faultTolerance.every",
+    /unknown key/,
+  );
+  assertConfigError(() => parseConfig({ faultTolerance: "replica" }), "faultTolerance", /object/);
+  assertConfigError(
+    () => parseConfig({ workerStreamGraceMs: -1 }),
+    "workerStreamGraceMs",
+    /expected an integer/,
+  );
+});
+
 Deno.test("role worker without a secret is refused", () => {
   assertConfigError(
     () => parseConfig({ role: "worker" }),

@@ -51,6 +51,8 @@ async function fixture(options: { maxMessageBytes?: number } = {}) {
           world,
           game: new Uint8Array([1, 2, 3]),
           heartbeatMs: 500,
+          workerTimeoutMs: 2_000,
+          replicationTicks: 3,
         });
       },
       // Never answers: for deadlines.
@@ -170,6 +172,8 @@ Deno.test("unary Register round-trips the proto's request and reply messages", a
     assert.deepEqual(reply.world, world);
     assert.deepEqual([...reply.game], [1, 2, 3]);
     assert.equal(reply.heartbeatMs, 500);
+    assert.equal(reply.workerTimeoutMs, 2_000, "fields added for failover travel too");
+    assert.equal(reply.replicationTicks, 3);
   } finally {
     await f.close();
   }

@@ -13,7 +13,8 @@ import {
 import { ErrorCode } from "../../src/errors.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { JOIN_TIMEOUT_MS } from "../../src/session/handshake.ts";
-import { idleSweepMs, SessionHub } from "../../src/session/hub.ts";
+import { SessionHub } from "../../src/session/hub.ts";
+import { sweepIntervalMs } from "../../src/session/session_silence.ts";
 import type { HubTransport } from "../../src/session/hub_transport.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
 import type { GatewayCommand, WorkerReport } from "../../src/session/session_wire.ts";
@@ -275,14 +276,16 @@ Deno.test("INPUT before WELCOME is a policy violation", () => {
 
 Deno.test("the idle sweep closes a silent live session and detaches its entity", async () => {
   const idleTimeoutMs = 2_000;
-  const h = harness({ idleTimeoutMs });
+  // The world stays quiet in this harness: its own bound (WORLD_STALLED) is out of the way.
+  const ownerSilenceMs = 60_000;
+  const h = harness({ idleTimeoutMs, ownerSilenceMs });
   try {
     const quiet = h.connect();
     const chatty = h.connect();
     const { entity, session } = await join(h, quiet, 41);
     h.owner.value = "w1";
     const other = await join(h, chatty, 42);
-    const sweep = idleSweepMs(idleTimeoutMs);
+    const sweep = sweepIntervalMs({ idleTimeoutMs, ownerSilenceMs });
     // The chatty client pings every half timeout; the quiet one says nothing.
     for (let t = 0; t < idleTimeoutMs + 2 * sweep; t += idleTimeoutMs / 2) {
       chatty.deliver({ op: Op.PING, t });

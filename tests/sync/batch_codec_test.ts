@@ -36,6 +36,29 @@ const state = fc.record({
   vz: finite,
   data,
 });
+const session = fc.record({
+  id: fc.string({ minLength: 1, maxLength: 12 }),
+  gateway: fc.string({ minLength: 1, maxLength: 12 }),
+  name: fc.string({ minLength: 1, maxLength: 12 }),
+  lastSeq: fc.nat(),
+  resumeJti: fc.string({ minLength: 1, maxLength: 24 }),
+  detachedAt: finite,
+});
+const handoff = fc.record({ entity: state, tick: id, hops: fc.nat(8), session }, {
+  requiredKeys: ["entity", "tick", "hops"],
+});
+const mirrored = fc.record({
+  id,
+  type: fc.constantFrom("npc", "player"),
+  x: finite,
+  y: finite,
+  z: finite,
+  vx: finite,
+  vy: finite,
+  vz: finite,
+  data,
+  session,
+}, { requiredKeys: ["id", "type", "x", "y", "z", "vx", "vy", "vz", "data"] });
 const batch: fc.Arbitrary<Batch> = fc.record({
   from: fc.string({ minLength: 1, maxLength: 16 }),
   epoch: id,
@@ -82,6 +105,19 @@ const batch: fc.Arbitrary<Batch> = fc.record({
     { maxLength: 2 },
   ),
   acks: fc.array(fc.record({ cell: fc.nat(1000), epoch: id, ok: fc.boolean() }), { maxLength: 2 }),
+  handoffAcks: fc.array(fc.record({ entity: id, tick: id }), { maxLength: 3 }),
+  replica: fc.record({
+    creates: fc.array(mirrored, { maxLength: 3 }),
+    updates: fc.array(mirrored, { maxLength: 3 }),
+    deletes: fc.array(id, { maxLength: 3 }),
+    held: fc.array(handoff, { maxLength: 2 }),
+    released: fc.array(id, { maxLength: 3 }),
+  }),
+  replicaAck: id,
+  claims: fc.array(
+    fc.record({ owner: fc.string({ minLength: 1, maxLength: 8 }), entity: id, tick: id }),
+    { maxLength: 2 },
+  ),
 });
 
 /** -0 and 0 are the same value on the wire; compare what a peer can observe. */
@@ -210,6 +246,19 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ m: [[1, 2, 3, 4, -5, 0]] }), /transfers\[0\]\.checksum/);
   rejects(wire({ a: [[1, 2, "yes"]] }), /acks\[0\]\.ok must be a boolean/);
   rejects(wire({ a: 3 }), /acks must be an array/);
+  rejects(wire({ k: 3 }), /handoffAcks must be an array/);
+  rejects(wire({ k: [[1]] }), /handoffAcks\[0\] must have 2 fields/);
+  rejects(wire({ k: [[1, -2]] }), /handoffAcks\[0\]\.tick/);
+  rejects(wire({ r: [[], [], []] }), /replica must have 5 fields, got 3/);
+  rejects(wire({ r: {} }), /replica must be an array/);
+  rejects(wire({ r: [[[entity, ["s"]]], [], [], [], []] }), /replica\.creates\[0\]\.session/);
+  rejects(wire({ r: [[], [[]], [], [], []] }), /replica\.updates\[0\] must have 1 or 2 fields/);
+  rejects(wire({ r: [[], [], ["x"], [], []] }), /replica\.deletes\[0\]/);
+  rejects(wire({ r: [[], [], [], [[entity]], []] }), /replica\.held\[0\] must have 3 or 4/);
+  rejects(wire({ r: [[], [], [], [], [1.5]] }), /replica\.released\[0\]/);
+  rejects(wire({ o: [["w1", 3]] }), /claims\[0\] must have 3 fields/);
+  rejects(wire({ q: -1 }), /replicaAck must be a non-negative integer/);
+  rejects(wire({ o: [["", 3, 4]] }), /claims\[0\]\.owner must be a string/);
   let deep: unknown = 1;
   for (let n = 0; n < 20; n++) deep = [deep];
   rejects(wire({ c: [[1, "npc", 0, 0, 0, 0, 0, 0, { deep }]] }), /nesting deeper/);

@@ -66,7 +66,7 @@ Deno.test("the sender emits create, then update while in band, then delete when 
   e.cell = grid.cellOf(e.x, e.y);
   const tick = () => {
     const batches = new Map<string, ReturnType<typeof emptyBatch>>();
-    sender.collect([e], grid, owners, "a", 20, (peer) => {
+    sender.collectGhosts([e], grid, owners, "a", 20, (peer) => {
       if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, 0));
       return batches.get(peer)!;
     });

@@ -1,0 +1,338 @@
+// A registered worker's life: its space, following the map, the fixed-rate tick on the global
+// clock, load reports, peers' batches, draining, and fencing: a worker that was stopped longer
+// than workerTimeoutMs (paused, starved) writes nothing until the coordinator confirms it is
+// still a member, and one declared down drops its state and registers again as a spare.
+import { type Batch, decodeBatch, encodeBatch, isEmptyReplica } from "../sync/batch_codec.ts";
+import type { Config } from "../config/config.ts";
+import { demoGame } from "../games/demo.ts";
+import type { GameDefinition } from "./game.ts";
+import { spaceWorldOf } from "../world/world_spec.ts";
+import type { Logger } from "../observe/log.ts";
+import type { NodeMetrics } from "../observe/metrics.ts";
+import { PartitionMap } from "../world/partition.ts";
+import { PeerLinks } from "../sync/peer_links.ts";
+import type { CloseOptions, MapUpdate, RegisterReply, RegisterRequest } from "../net/rpc.ts";
+import { Space } from "./space.ts";
+import { TickClock, ticksToRun } from "./tick_clock.ts";
+import { DurationRing } from "./tick_stats.ts";
+import { decode } from "../protocol/msgpack.ts";
+import type { CoordinatorClient } from "../cluster/coordinator_client.ts";
+import type { GatewayStreams } from "./session_service.ts";
+
+const MAX_CATCH_UP = 5;
+
+/** Options of {@linkcode WorkerRuntime}. */
+export interface WorkerRuntimeOptions {
+  config: Config;
+  log: Logger;
+  metrics: NodeMetrics;
+  coordinator: CoordinatorClient;
+  /** The registration (by reference: registering again reuses it). */
+  request: RegisterRequest;
+  reply: RegisterReply;
+  gateways: GatewayStreams;
+}
+
+/** The worker after registration, until it closes. */
+export class WorkerRuntime {
+  readonly id: string;
+  space: Space;
+  readonly links: PeerLinks;
+  /** "ok", or "fenced" while it drops its state and registers again. */
+  status: "ok" | "fenced" = "ok";
+  badBatches = 0;
+  readonly drained: Promise<void>;
+  #o: WorkerRuntimeOptions;
+  #reply: RegisterReply;
+  #clock: TickClock;
+  #durations = new DurationRing(1024);
+  #last: number;
+  #timer?: ReturnType<typeof setTimeout>;
+  #closed = false;
+  #state = "";
+  #update?: MapUpdate;
+  #drained = { ...Promise.withResolvers<void>(), settled: false };
+  /** Last turn of the tick loop (performance.now()), to notice that this process was stopped. */
+  #lastTurn = performance.now();
+  /** Set when it was stopped too long: the time from which a heartbeat must be acknowledged. */
+  #suspectSince?: number;
+  #beating = false;
+  #nextReport = 0;
+  #lastReportAt = performance.now();
+  #reportTicks: number;
+
+  constructor(options: WorkerRuntimeOptions) {
+    this.#o = options;
+    this.#reply = options.reply;
+    this.id = options.reply.workerId;
+    this.drained = this.#drained.promise;
+    this.space = this.#newSpace(options.reply);
+    const { log, metrics, config } = options;
+    this.links = new PeerLinks({
+      self: this.id,
+      secret: config.secret,
+      log,
+      onPayload: (payload, peer) => this.#receive(payload, peer),
+      onPeerRemoved: (peer) => {
+        const dropped = this.space.peerGone(peer);
+        log.info("peer.removed", { peer, ghostsDropped: dropped });
+      },
+    });
+    // deno-lint-ignore no-this-alias -- the metrics read whichever space is current
+    const runtime = this;
+    metrics.watchWorker({
+      get owned() {
+        return runtime.space.owned;
+      },
+      get ghosts() {
+        return runtime.space.ghosts;
+      },
+      get counters() {
+        return runtime.space.counters;
+      },
+    }, this.links.traffic);
+    const world = options.reply.world;
+    this.#clock = new TickClock(world.worldStartMs, world.tickHz);
+    this.#reportTicks = Math.max(1, Math.round(options.reply.heartbeatMs / this.#clock.periodMs));
+    this.#last = this.#clock.current();
+    options.coordinator.watch(this.id, (update) => this.#onMap(update));
+    this.#loop();
+  }
+
+  /** Asks the coordinator to move every cell away; resolves true once drained in time. */
+  async drain(): Promise<boolean> {
+    const { log, config, coordinator } = this.#o;
+    try {
+      const reply = await coordinator.call<{ cells: number }>("Drain", { workerId: this.id });
+      log.info("drain.started", { cells: reply.cells });
+    } catch (error) {
+      log.warn("drain.refused", { error, note: "stopping without moving cells" });
+      return false;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), config.drainTimeoutMs);
+    });
+    const done = await Promise.race([this.drained.then(() => true), timedOut]);
+    clearTimeout(timer);
+    if (!done) {
+      log.error("drain.timeout", { ms: config.drainTimeoutMs, owned: this.space.owned.size });
+    }
+    return done;
+  }
+
+  close(options: CloseOptions = {}): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.links.close(options);
+  }
+
+  #newSpace(reply: RegisterReply): Space {
+    const { config, log } = this.#o;
+    const { grid, ...timings } = spaceWorldOf(reply.world);
+    return new Space({
+      id: reply.workerId,
+      index: reply.workerIndex,
+      grid,
+      ...timings,
+      resumeGraceMs: config.gateway.resumeGraceMs,
+      timings: config.space,
+      spatialIndex: config.spatialIndex,
+      game: demoGame as GameDefinition<unknown>,
+      gameOptions: decode(reply.game),
+      seed: config.game.seed,
+      log,
+      replicationTicks: reply.replicationTicks,
+    });
+  }
+
+  #receive(payload: Uint8Array, peer: string): void {
+    try {
+      const batch = decodeBatch(payload);
+      if (batch.from !== peer) {
+        throw new TypeError(
+          `Cannot accept batch: it claims to be from ${batch.from} on ${peer}'s link`,
+        );
+      }
+      if (this.status === "ok") this.space.receive(batch);
+    } catch (error) {
+      this.badBatches++;
+      this.#o.metrics.countError("BAD_BATCH");
+      this.#o.log.error("batch.rejected", { peer, bytes: payload.length, error });
+    }
+  }
+
+  #onMap(update: MapUpdate): void {
+    this.#update = update;
+    const me = update.workers.find((w) => w.id === this.id);
+    this.#state = me?.state ?? this.#state;
+    if (this.status === "ok" && (this.#state === "down" || this.#state === "fenced")) {
+      return void this.#rejoin("the map declares this worker down");
+    }
+    this.#apply(update);
+  }
+
+  #apply(update: MapUpdate): void {
+    const space = this.space;
+    if (update.epoch >= space.map.epoch) {
+      if (update.epoch !== space.map.epoch) {
+        this.#o.log.info("map.epoch", {
+          epoch: update.epoch,
+          cells: update.owners.filter((o) => o === this.id).length,
+          backup: update.backups?.[this.id] ?? "",
+        });
+      }
+      const down = update.workers.filter((w) => w.state === "down" || w.state === "fenced");
+      space.setMap(
+        new PartitionMap(update.epoch, update.owners, {
+          backups: new Map(Object.entries(update.backups ?? {})),
+          down: new Set(down.map((w) => w.id)),
+        }),
+      );
+    }
+    this.links.update(update.workers);
+    space.players.gatewaysAlive(update.gateways.map((g) => g.id));
+    if (space.fenced) return void this.#rejoin("the space was fenced");
+    this.#checkDrained();
+  }
+
+  /** Declared down while alive: drop everything and register again as a spare. */
+  async #rejoin(why: string): Promise<void> {
+    if (this.status === "fenced" || this.#closed) return;
+    this.status = "fenced";
+    const { log, coordinator, request } = this.#o;
+    log.warn("worker.fenced", { why, owned: this.space.owned.size, epoch: this.space.map.epoch });
+    this.links.discardQueued();
+    try {
+      const reply = await coordinator.register("Register", request);
+      if (this.#closed) return;
+      this.#reply = reply;
+      this.space = this.#newSpace(reply);
+      this.#suspectSince = undefined;
+      this.status = "ok";
+      log.info("worker.rejoined", { index: reply.workerIndex });
+      if (this.#update) this.#apply(this.#update);
+    } catch (error) {
+      log.error("rejoin.failed", { error });
+    }
+  }
+
+  #checkDrained(): void {
+    const d = this.#drained;
+    if (d.settled || this.#state !== "drained" || !this.space.empty) return;
+    d.settled = true;
+    this.#o.coordinator.call("Leave", { workerId: this.id })
+      .catch((error) => this.#o.log.warn("leave.failed", { error }))
+      .finally(() => {
+        this.#o.log.info("worker.drained");
+        d.resolve();
+      });
+  }
+
+  /**
+   * False after this process was stopped (SIGSTOP, a long stall) for longer than the
+   * coordinator waits for a heartbeat: it may have been declared down and its cells given
+   * away, so it writes nothing until a heartbeat sent since then is acknowledged. A coordinator
+   * that is merely unreachable does not stop a worker that keeps running.
+   */
+  #mayWrite(now: number): boolean {
+    const timeout = this.#reply.workerTimeoutMs || this.#o.config.workerTimeoutMs;
+    if (now - this.#lastTurn > timeout && this.#suspectSince === undefined) {
+      this.#suspectSince = now;
+      this.#o.log.warn("worker.stalled", { ms: Math.round(now - this.#lastTurn) });
+    }
+    this.#lastTurn = now;
+    return this.#suspectSince === undefined;
+  }
+
+  async #heartbeat(): Promise<void> {
+    const space = this.space;
+    const sentAt = performance.now();
+    const seconds = Math.max(0.001, (sentAt - this.#lastReportAt) / 1000);
+    this.#lastReportAt = sentAt;
+    const interactions = space.takeInteractionCounts();
+    const players = space.playersPerCell();
+    const cells = [...space.entitiesPerCell()].map(([cell, entities]) => ({
+      cell,
+      entities,
+      players: players.get(cell) ?? 0,
+      interactions: Math.round((interactions.get(cell) ?? 0) / seconds),
+    }));
+    this.#beating = true;
+    const outcome = await this.#o.coordinator.beat("Heartbeat", {
+      workerId: this.id,
+      tick: space.tick,
+      epoch: space.map.epoch,
+      cells,
+      ghosts: space.ghosts.size,
+      tickP50Ms: this.#durations.percentile(0.5),
+      tickP99Ms: this.#durations.percentile(0.99),
+      pendingTransfers: space.pendingTransfers,
+      pendingHandoffs: space.pendingHandoffs,
+      mirrored: space.mirrors.size,
+    });
+    this.#beating = false;
+    if (
+      outcome === "ok" && space === this.space && this.#suspectSince !== undefined &&
+      sentAt >= this.#suspectSince
+    ) this.#suspectSince = undefined; // still a member: carry on
+    // A late answer about a former incarnation (before a rejoin) says nothing about this one.
+    if (outcome === "fenced" && space === this.space) {
+      await this.#rejoin("the coordinator refused a heartbeat: FENCED");
+    }
+  }
+
+  #runTick(tick: number): void {
+    const started = performance.now();
+    const space = this.space;
+    const out = space.step(tick);
+    for (const [peer, batch] of out) this.links.send(peer, encodeBatch(batch), mustKeep(batch));
+    this.#o.gateways.send(space.takeReports());
+    const ms = performance.now() - started;
+    this.#durations.add(ms);
+    if (this.#state === "drained") this.#checkDrained();
+    this.#o.metrics.observeTick(ms / 1000);
+    this.#last = tick;
+    // Every worker reports at the same global ticks, so the coordinator's sums are exact.
+    if (tick >= this.#nextReport) {
+      this.#nextReport = (Math.floor(tick / this.#reportTicks) + 1) * this.#reportTicks;
+      void this.#heartbeat();
+    }
+  }
+
+  #loop = (): void => {
+    if (this.#closed) return;
+    const clock = this.#clock;
+    if (this.status === "ok" && !this.#mayWrite(performance.now())) {
+      // Maybe declared down while stopped: write nothing until the coordinator answers.
+      if (!this.#beating) void this.#heartbeat();
+      this.#last = clock.current();
+      this.#timer = setTimeout(this.#loop, Math.max(1, clock.periodMs));
+      return;
+    }
+    if (this.status !== "ok") {
+      this.#last = clock.current();
+      this.#timer = setTimeout(this.#loop, Math.max(1, clock.periodMs));
+      return;
+    }
+    const { from, to } = ticksToRun(this.#last, clock.current(), MAX_CATCH_UP);
+    if (from > this.#last + 1) {
+      this.#o.log.warn("tick.skipped", { skipped: from - this.#last - 1, at: from });
+    }
+    // One tick per turn of the event loop: a worker catching up still answers its peers,
+    // gateways, heartbeats and HTTP between ticks.
+    if (from <= to) this.#runTick(from);
+    const behind = clock.current() > this.#last;
+    this.#timer = setTimeout(this.#loop, behind ? 0 : Math.max(1, clock.msUntil(this.#last + 1)));
+  };
+}
+
+/**
+ * A batch with handoffs, transfers, acknowledgements, claims or mirror ops is never dropped:
+ * only ghost updates and interactions may be, when a link stays down.
+ */
+function mustKeep(batch: Batch): boolean {
+  return batch.handoffs.length > 0 || batch.transfers.length > 0 || batch.acks.length > 0 ||
+    batch.handoffAcks.length > 0 || !isEmptyReplica(batch.replica) || batch.claims.length > 0 ||
+    batch.replicaAck > 0;
+}

@@ -1,0 +1,174 @@
+// Replication (replica mode): an owner mirrors everything it owns, and the handoffs it still
+// holds, to its backup through the ghosts' diff machinery with interest = all; the backup keeps
+// the mirror in a table per owner, apart from ghosts and invisible to game logic, until the
+// owner dies and the mirror is promoted.
+import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
+import type { Entity } from "../world/entity.ts";
+import { InterestDiff } from "./ghosts.ts";
+
+/**
+ * Ticks between two refreshes of an entity whose motion did not change (its data may have):
+ * the most a mirrored NPC's data can lag behind.
+ */
+export const REFRESH_TICKS = 20;
+
+/** Velocity last mirrored for an entity: the backup extrapolates its position from it. */
+interface Sent {
+  vx: number;
+  vy: number;
+  vz: number;
+}
+
+/**
+ * The owner's side: what its backup holds, and the ops that bring it up to date. An update goes
+ * when an entity's velocity changed (the backup extrapolates straight motion), for players
+ * (their sessions change with every input), and for everyone every REFRESH_TICKS ticks; so a
+ * crowd of walking NPCs costs a few updates per tick, not one per entity.
+ */
+export class ReplicaSender {
+  #diff = new InterestDiff();
+  #backup = "";
+  #heldSent = new Set<number>();
+  #sent = new Map<number, Sent>();
+  #tick = 0;
+  #interest = (_entity: Entity, out: Set<string>) => {
+    out.add(this.#backup);
+  };
+  #changed = (e: Entity): boolean => {
+    const sent = this.#sent.get(e.id);
+    if (
+      sent && !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
+      (e.id + this.#tick) % REFRESH_TICKS !== 0
+    ) return false;
+    if (sent) (sent.vx = e.vx, sent.vy = e.vy, sent.vz = e.vz);
+    else this.#sent.set(e.id, { vx: e.vx, vy: e.vy, vz: e.vz });
+    return true;
+  };
+
+  /** The backup the mirror currently goes to ("" = none). */
+  get backup(): string {
+    return this.#backup;
+  }
+
+  /**
+   * Appends this tick's replica ops for `backup` to `ops()`: creates of newly owned entities,
+   * deletes of those gone and the changes in held handoffs every tick (they decide who owns
+   * what), full updates every `replicationTicks` ticks. A new backup starts from scratch.
+   */
+  collect(
+    owned: Iterable<Entity>,
+    held: ReadonlyMap<number, { handoff: Handoff }>,
+    backup: string,
+    options: { tick: number; updates: boolean; ops: () => ReplicaOps },
+  ): void {
+    if (backup !== this.#backup) {
+      this.reset();
+      this.#backup = backup;
+    }
+    if (!backup) return;
+    this.#tick = options.tick;
+    const ops = options.ops;
+    this.#diff.collect(owned, this.#interest, ops, {
+      updates: options.updates,
+      changed: this.#changed,
+    });
+    if (options.tick % REFRESH_TICKS === 0) {
+      // Forget the velocities of entities the backup no longer holds.
+      const holds = this.#diff.heldBy(backup);
+      for (const id of this.#sent.keys()) if (!holds.has(id)) this.#sent.delete(id);
+    }
+    let list: ReplicaOps | undefined;
+    for (const [id, handoff] of held) {
+      if (this.#heldSent.has(id)) continue;
+      this.#heldSent.add(id);
+      (list ??= ops()).held.push(handoff.handoff);
+    }
+    for (const id of this.#heldSent) {
+      if (held.has(id)) continue;
+      this.#heldSent.delete(id);
+      (list ??= ops()).released.push(id);
+    }
+  }
+
+  /** Forgets the backup's state (it must be sent from scratch). */
+  reset(): void {
+    if (this.#backup) this.#diff.forgetPeer(this.#backup);
+    this.#heldSent.clear();
+    this.#sent.clear();
+    this.#backup = "";
+  }
+}
+
+/** One owner's mirror on its backup. */
+export interface Mirror {
+  entities: Map<number, MirroredEntity>;
+  /** The owner's tick at which each entity's mirrored state was taken. */
+  taken: Map<number, number>;
+  held: Map<number, Handoff>;
+  /** Tick of the owner's batch that last wrote this mirror. */
+  tick: number;
+}
+
+/** The backup's side: one mirror per owner it backs up. */
+export class ReplicaTable {
+  readonly mirrors = new Map<string, Mirror>();
+
+  /** Applies an owner's replica ops (an update of an entity not mirrored yet creates it). */
+  apply(owner: string, tick: number, ops: ReplicaOps): void {
+    let mirror = this.mirrors.get(owner);
+    if (!mirror) {
+      this.mirrors.set(
+        owner,
+        mirror = { entities: new Map(), taken: new Map(), held: new Map(), tick },
+      );
+    }
+    mirror.tick = tick;
+    for (const list of [ops.creates, ops.updates]) {
+      for (const e of list) (mirror.entities.set(e.id, e), mirror.taken.set(e.id, tick));
+    }
+    for (const id of ops.deletes) (mirror.entities.delete(id), mirror.taken.delete(id));
+    for (const h of ops.held) mirror.held.set(h.entity.id, h);
+    for (const id of ops.released) mirror.held.delete(id);
+  }
+
+  /**
+   * A live worker adopted `entity` from `owner` by a handoff of `tick`: a mirrored state taken
+   * no later than that is stale and goes. False when this table has no mirror of `owner`.
+   */
+  claim(owner: string, entity: number, tick: number): boolean {
+    const mirror = this.mirrors.get(owner);
+    if (!mirror) return false;
+    const taken = mirror.taken.get(entity);
+    if (taken !== undefined && taken <= tick) {
+      mirror.entities.delete(entity);
+      mirror.taken.delete(entity);
+    }
+    const held = mirror.held.get(entity);
+    if (held && held.tick <= tick) mirror.held.delete(entity);
+    return true;
+  }
+
+  /** Removes and returns an owner's mirror (promotion), or undefined when there is none. */
+  take(owner: string): Mirror | undefined {
+    const mirror = this.mirrors.get(owner);
+    this.mirrors.delete(owner);
+    return mirror;
+  }
+
+  /** Drops mirrors of owners this worker no longer backs up. */
+  keepOnly(owners: ReadonlySet<string>): void {
+    for (const owner of this.mirrors.keys()) if (!owners.has(owner)) this.mirrors.delete(owner);
+  }
+
+  /** Mirrored entities over all owners. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.mirrors.values()) n += m.entities.size;
+    return n;
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.mirrors.clear();
+  }
+}

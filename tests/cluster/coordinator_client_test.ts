@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { CoordinatorClient, FENCED } from "../../src/cluster/coordinator_client.ts";
+import { Logger } from "../../src/observe/log.ts";
+import { grpc, type MapUpdate, requireSecret, startRpcServer } from "../../src/net/rpc.ts";
+
+const SECRET = "coordinator-client-test-secret";
+const log = new Logger({ role: "test", node: "t", level: "error" });
+
+/** A fake coordinator whose answers the test scripts. */
+async function fakeCoordinator() {
+  const calls: string[] = [];
+  const script = {
+    registerFailures: 0,
+    heartbeat: "ok" as "ok" | "unknown" | "fenced",
+    watchers: [] as grpc.ServerWritableStream<unknown, MapUpdate>[],
+  };
+  const reply = {
+    workerId: "w1",
+    workerIndex: 1,
+    world: {
+      dims: 2,
+      size: [100, 100],
+      cellSize: 50,
+      tickHz: 20,
+      aoiRadius: 10,
+      ghostMargin: 20,
+      worldStartMs: 0,
+    },
+    game: new Uint8Array(),
+    heartbeatMs: 250,
+    workerTimeoutMs: 1000,
+    replicationTicks: 2,
+  };
+  const server = await startRpcServer("127.0.0.1", 0, {
+    Coordinator: requireSecret(SECRET, {
+      Register(_call: unknown, callback: grpc.sendUnaryData<unknown>) {
+        calls.push("Register");
+        if (script.registerFailures-- > 0) {
+          return callback({ code: grpc.status.UNAVAILABLE, details: "not yet" });
+        }
+        callback(null, reply);
+      },
+      Heartbeat(_call: unknown, callback: grpc.sendUnaryData<unknown>) {
+        calls.push("Heartbeat");
+        if (script.heartbeat === "unknown") {
+          return callback({ code: grpc.status.NOT_FOUND, details: "NOT_FOUND: who?" });
+        }
+        if (script.heartbeat === "fenced") {
+          return callback({
+            code: grpc.status.FAILED_PRECONDITION,
+            details: `${FENCED}: declared down`,
+          });
+        }
+        callback(null, { epoch: 3 });
+      },
+      WatchMap(call: grpc.ServerWritableStream<unknown, MapUpdate>) {
+        calls.push("WatchMap");
+        call.on("error", () => {});
+        script.watchers.push(call);
+        call.write({
+          epoch: script.watchers.length,
+          owners: [],
+          workers: [],
+          gateways: [],
+          backups: {},
+        });
+      },
+    }),
+  });
+  return { server, calls, script };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("the client registers through refusals, follows the map again after the stream ends, and tells fenced from forgotten", async () => {
+  const { server, calls, script } = await fakeCoordinator();
+  const client = new CoordinatorClient({
+    address: `127.0.0.1:${server.port}`,
+    secret: SECRET,
+    log,
+    retryMs: 20,
+  });
+  try {
+    script.registerFailures = 2;
+    const reply = await client.register("Register", { nodeId: "w1", grpcAddress: "x:1" });
+    assert.equal(reply.workerId, "w1");
+    assert.equal(calls.filter((c) => c === "Register").length, 3, "two refusals, then success");
+
+    const epochs: number[] = [];
+    client.watch("w1", (update) => epochs.push(update.epoch));
+    await until("the first map", () => epochs.length >= 1 || undefined);
+    script.watchers[0].end(); // the coordinator ends the stream: the client opens another
+    await until("the map again", () => epochs.length >= 2 || undefined);
+    assert.deepEqual(epochs, [1, 2]);
+
+    assert.equal(await client.beat("Heartbeat", { workerId: "w1" }), "ok");
+    script.heartbeat = "fenced";
+    assert.equal(await client.beat("Heartbeat", { workerId: "w1" }), "fenced");
+    script.heartbeat = "unknown";
+    const registers = calls.filter((c) => c === "Register").length;
+    assert.equal(await client.beat("Heartbeat", { workerId: "w1" }), "failed");
+    assert.equal(
+      calls.filter((c) => c === "Register").length,
+      registers + 1,
+      "a forgotten node registers again with its last registration",
+    );
+  } finally {
+    client.close();
+    for (const w of script.watchers) w.end();
+    await server.close();
+  }
+});
+
+Deno.test("a wrong secret stops registration with a clear error", async () => {
+  const { server } = await fakeCoordinator();
+  const client = new CoordinatorClient({
+    address: `127.0.0.1:${server.port}`,
+    secret: "another-secret-entirely",
+    log,
+    retryMs: 20,
+  });
+  try {
+    await assert.rejects(
+      client.register("Register", { nodeId: "w1", grpcAddress: "x:1" }),
+      /the cluster secret was refused/,
+    );
+  } finally {
+    client.close();
+    await server.close();
+  }
+});

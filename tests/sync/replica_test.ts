@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { ReplicaSender, ReplicaTable } from "../../src/sync/replica.ts";
+import { emptyReplica, type ReplicaOps } from "../../src/sync/batch_codec.ts";
+import { makeEntity } from "../../src/world/entity.ts";
+
+Deno.test("the mirror gets creates at once, updates when motion changes, deletes when gone", () => {
+  const sender = new ReplicaSender();
+  const table = new ReplicaTable();
+  const a = makeEntity(1, "npc", { x: 1, y: 1 });
+  const b = makeEntity(2, "npc", { x: 2, y: 2 });
+  const owned = new Map([[1, a], [2, b]]);
+  const tick = (n: number, updates: boolean): ReplicaOps => {
+    const ops = emptyReplica();
+    sender.collect(owned.values(), new Map(), "bk", { tick: n, updates, ops: () => ops });
+    table.apply("owner", n, ops);
+    return ops;
+  };
+  assert.deepEqual(tick(1, false).creates.map((e) => e.id), [1, 2]);
+  assert.equal(tick(2, true).updates.length, 2, "the first update after a create goes");
+  a.x = 5; // moved, same velocity: the backup extrapolates
+  assert.equal(tick(4, true).updates.length, 0);
+  b.vx = 3; // motion changed
+  assert.deepEqual(tick(6, true).updates.map((e) => e.id), [2]);
+  owned.delete(1);
+  assert.deepEqual(tick(7, false).deletes, [1]);
+  const mirror = table.mirrors.get("owner")!;
+  assert.deepEqual([...mirror.entities.keys()], [2]);
+  assert.equal(mirror.taken.get(2), 6);
+});
+
+Deno.test("a claim removes a mirrored entity only when the mirror is not newer", () => {
+  const table = new ReplicaTable();
+  const ops = emptyReplica();
+  ops.creates.push({ ...makeEntity(9, "npc", { x: 0, y: 0 }) });
+  table.apply("o", 50, ops);
+  assert.equal(table.claim("o", 9, 40), true);
+  assert.ok(table.mirrors.get("o")!.entities.has(9), "mirrored at 50, claimed for 40: kept");
+  table.claim("o", 9, 50);
+  assert.ok(!table.mirrors.get("o")!.entities.has(9));
+  assert.equal(table.claim("nobody", 9, 50), false);
+});
