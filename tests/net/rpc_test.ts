@@ -467,5 +467,7 @@ Deno.test("messages decode with the proto's defaults for absent fields", () => {
     tickP50Ms: 0,
     tickP99Ms: 0,
     pendingTransfers: 0,
+    pendingHandoffs: 0,
+    mirrored: 0,
   });
 });
