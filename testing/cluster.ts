@@ -89,16 +89,29 @@ export async function startCluster(
   }
   const state = () => getJson<ClusterState>(`${api}/api/state`);
   const audit = new ClusterAudit();
-  await until("the map assigned and every worker reporting", async () => {
-    const s = await state();
-    const active = s.workers.filter((w) => w.state === "active");
-    if (
-      s.epoch < 1 || active.length !== (options.workers ?? 2) ||
-      active.some((w) => w.entities === 0)
-    ) return undefined;
-    for (const w of s.workers) audit.follow(w.id, `http://${w.httpAddress}`);
-    return s;
-  });
+  let last: ClusterState | undefined;
+  try {
+    await until("the map assigned and every worker reporting", async () => {
+      const s = last = await state();
+      const active = s.workers.filter((w) => w.state === "active");
+      if (
+        s.epoch < 1 || active.length !== (options.workers ?? 2) ||
+        active.some((w) => w.entities === 0)
+      ) return undefined;
+      for (const w of s.workers) audit.follow(w.id, `http://${w.httpAddress}`);
+      return s;
+    });
+  } catch (error) {
+    // Say what the cluster looked like, then stop every process it started.
+    const seen = last
+      ? `epoch ${last.epoch}, workers ${
+        last.workers.map((w) => `${w.id}:${w.state}:${w.entities}`).join(" ")
+      }, events ${last.events.map((e) => `${e.kind}${e.reason ? `(${e.reason})` : ""}`).join(" ")}`
+      : "no /api/state answer";
+    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
+    Deno.removeSync(config);
+    throw new Error(`${(error as Error).message}; last seen: ${seen}`, { cause: error });
+  }
   const post = (path: string, body?: unknown) =>
     fetch(`${api}${path}`, {
       method: "POST",
