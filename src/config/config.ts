@@ -3,6 +3,7 @@
 // The schema (types, defaults) is in schema.ts, the flags and help text in flags.ts.
 import { ConfigError } from "../errors.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
+import { envOverrides } from "./env.ts";
 import { CONFIG_STYLE, configFields as read, fail, pick, show } from "./config_fields.ts";
 import {
   type AutoscaleConfig,
@@ -22,6 +23,7 @@ import {
 
 export * from "./schema.ts";
 export { flagError, type Flags, parseFlags, USAGE } from "./flags.ts";
+export { envNameOf, envOverrides, envVariables } from "./env.ts";
 
 const DEFAULT_WORLD_EXTENT = 1000;
 const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
@@ -60,6 +62,15 @@ export function parseConfig(raw: unknown): Config {
   const static_dir = top.string("static_dir", 1);
   const coordinator = hostPort("coordinator", top.value("coordinator"));
   const secret = parseSecret(top.value("secret"), role);
+  const operatorToken = top.string("operatorToken");
+  // The token itself never goes into a message: messages end up in logs.
+  if (operatorToken !== "" && operatorToken.length < MIN_SECRET_LENGTH) {
+    fail(
+      "operatorToken",
+      `expected at least ${MIN_SECRET_LENGTH} characters, got ${operatorToken.length}`,
+    );
+  }
+  const adminPort = top.integer("adminPort", 0, 65535);
   const logLevel = top.oneOf("logLevel", LOG_LEVELS);
   const workers = top.integer("workers", 1, 64);
   const minWorkers = top.integer("minWorkers", 1, 1024);
@@ -99,6 +110,8 @@ export function parseConfig(raw: unknown): Config {
     static_dir,
     coordinator,
     secret,
+    operatorToken,
+    adminPort,
     logLevel,
     workers,
     minWorkers,
@@ -122,9 +135,10 @@ export function parseConfig(raw: unknown): Config {
 }
 
 /**
- * Reads the JSON file at `path` (undefined: defaults only), merges `overrides` over it
- * (nested objects per key, undefined values ignored) and validates the result, so a flag is
- * checked exactly like the same key in the file.
+ * Reads the JSON file at `path` (undefined: defaults only), merges the `ZS_*` variables of
+ * `env` over it (src/config/env.ts), then `overrides` (the flags; nested objects per key,
+ * undefined values ignored) and validates the result, so a flag or a variable is checked
+ * exactly like the same key in the file. Precedence: flags, then environment, then file.
  *
  * @example
  * ```ts
@@ -136,9 +150,10 @@ export function parseConfig(raw: unknown): Config {
 export function loadConfig(
   path: string | undefined,
   overrides: Record<string, unknown> = {},
+  env: Readonly<Record<string, string>> = {},
 ): Config {
   const file = path === undefined ? {} : readConfigFile(path);
-  return parseConfig(mergeOverrides(file, overrides));
+  return parseConfig(mergeOverrides(mergeOverrides(file, envOverrides(env)), overrides));
 }
 
 function readConfigFile(path: string): unknown {

@@ -32,6 +32,14 @@ export interface GatewayConfig {
   resumeGraceMs: number;
   /** Lifetime of login tokens. */
   tokenTtlMs: number;
+  /** Account logins and registrations per client IP: a burst, then this many per minute. */
+  loginIpBurst: number;
+  loginPerIpPerMinute: number;
+  /** Wrong passwords in a row before an account backs off... */
+  loginAccountFailures: number;
+  /** ...for this long, doubled by each further failure up to the maximum. */
+  loginBackoffMs: number;
+  loginBackoffMaxMs: number;
 }
 /** Lowest log level that is written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -101,6 +109,13 @@ export interface Config {
   coordinator: string;
   /** Cluster secret; "" only in role "all", where the caller generates a random one. */
   secret: string;
+  /**
+   * Bearer token of the operator HTTP API (moves, drains, autoscale; read-only views off
+   * loopback); "" disables those routes, except in role "all", which generates one.
+   */
+  operatorToken: string;
+  /** Serve the coordinator's control and diagnostics API on this port only; 0: on `port`. */
+  adminPort: number;
   logLevel: LogLevel;
   /** Worker threads started by role "all". */
   workers: number;
@@ -124,7 +139,10 @@ export interface Config {
   autoscale: AutoscaleConfig;
   /** Waits and memories of a worker's space, in ms, so they hold at any tickHz. */
   space: SpaceTimingsConfig;
-  /** SQLite file of registered accounts (":memory:" keeps them in memory). */
+  /**
+   * Account storage: a SQLite file (":memory:" keeps them in memory) or a
+   * `postgres://user:password@host:port/db` URL shared by every gateway.
+   */
   storage: string;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
@@ -136,7 +154,7 @@ export interface Config {
 export const COORDINATOR_GRPC_PORT = 7070;
 /** Upper bound on the number of grid cells, product over axes of ceil(size / cellSize). */
 export const MAX_CELLS = 1_000_000;
-/** Minimum length of the cluster secret. */
+/** Minimum length of the cluster secret and of the operator token. */
 export const MIN_SECRET_LENGTH = 16;
 
 /**
@@ -154,6 +172,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   static_dir: "static",
   coordinator: "127.0.0.1:7070",
   secret: "",
+  operatorToken: "",
+  adminPort: 0,
   logLevel: "info",
   workers: 2,
   minWorkers: 2,
@@ -194,6 +214,11 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxQueuedBytes: 1_048_576,
     resumeGraceMs: 15_000,
     tokenTtlMs: 86_400_000,
+    loginIpBurst: 20,
+    loginPerIpPerMinute: 30,
+    loginAccountFailures: 5,
+    loginBackoffMs: 1_000,
+    loginBackoffMaxMs: 900_000,
   },
   game: {
     npcs: 400,
