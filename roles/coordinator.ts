@@ -1,14 +1,24 @@
 // The coordinator role: wires the registry to its gRPC service (register, heartbeat, watch the
-// partition map) and to HTTP (/healthz, /api/state, the diagnostics API of src/observe/diagnostics.ts
-// and the static diagnostics page).
+// partition map) and to HTTP (/healthz, /readyz, /api/state, the diagnostics API of
+// src/observe/diagnostics.ts and the static diagnostics page), behind the operator token, the
+// operator's API optionally on its own admin port.
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes } from "../src/cluster/control_api.ts";
+import { controlRoutes, coordinatorAccess, publicOnly } from "../src/cluster/control_api.ts";
+import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { CodedError } from "../src/errors.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { gridOf, worldSpecOf, worldSummary } from "../src/world/world_spec.ts";
 import { workerLoads } from "../src/cluster/load_estimate.ts";
-import { json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
+import {
+  type HttpContext,
+  type HttpHandler,
+  json,
+  jsonError,
+  readiness,
+  serveStatic,
+  startHttp,
+} from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import type { PartitionMap } from "../src/world/partition.ts";
@@ -37,7 +47,13 @@ export interface CoordinatorHandle {
 
 /** Routes another role adds to the coordinator's HTTP server (role all: the gateway's). */
 export interface ExtraRoutes {
-  current?: (request: Request, url: URL) => Promise<Response> | undefined;
+  current?: (
+    request: Request,
+    url: URL,
+    context?: Pick<HttpContext, "remoteAddress">,
+  ) => Promise<Response> | undefined;
+  /** True while the other role is still starting: /readyz answers 503 until then. */
+  pending?: boolean;
 }
 
 /** Starts the coordinator's gRPC and HTTP servers. */
@@ -253,67 +269,91 @@ export async function startCoordinator(
   }, config.rebalance.intervalMs);
   const control = controlRoutes({ registry, balancer, log });
 
+  const auth = new OperatorAuth({
+    token: config.operatorToken,
+    host: config.host,
+    log,
+    countError: (code) => metrics.countError(code),
+  });
+  const handler: HttpHandler = async (request, url, context) => {
+    const access = coordinatorAccess(request, url);
+    const denied = access === "open" ? undefined : auth.check(request, url, access);
+    if (denied) return denied;
+    if (url.pathname === "/readyz") {
+      return readiness(config.role, !extraRoutes.pending);
+    }
+    const diagnostic = diagnostics(request, url, context);
+    if (diagnostic) return await diagnostic;
+    const controlled = control(request, url);
+    if (controlled) return await controlled;
+    const extra = extraRoutes.current?.(request, url, context);
+    if (extra) return await extra;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return jsonError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `${request.method} is not allowed on ${url.pathname}`,
+      );
+    }
+    if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
+    if (url.pathname === "/api/state") {
+      const cellLoads = registry.cellLoads();
+      const loads = workerLoads(registry.map.owners, cellLoads, registry.workers.keys());
+      return json({
+        epoch: registry.map.epoch,
+        world: worldSummary(worldSpec),
+        workers: [...registry.workers.values()].map((w) => ({
+          id: w.id,
+          grpcAddress: w.grpcAddress,
+          httpAddress: w.httpAddress,
+          version: w.version,
+          state: w.state,
+          cells: registry.map.cellsOf(w.id).length,
+          entities: w.cells.reduce((n, c) => n + c.entities, 0),
+          load: Math.round((loads.get(w.id) ?? 0) * 10) / 10,
+          ghosts: w.ghosts,
+          tick: w.tick,
+          tickP50Ms: w.tickP50Ms,
+          tickP99Ms: w.tickP99Ms,
+          lastHeartbeatMsAgo: Date.now() - w.lastHeartbeat,
+        })),
+        map: { epoch: registry.map.epoch, owners: registry.map.owners },
+        entitiesPerCell: registry.entitiesPerCell(),
+        gateways: gateways.list().map((g) => ({
+          id: g.id,
+          httpAddress: g.httpAddress,
+          version: g.version,
+          sessions: g.sessions,
+          lastHeartbeatMsAgo: Date.now() - g.lastHeartbeat,
+        })),
+        loadPerCell: Array.from(cellLoads, (l) => Math.round(l * 10) / 10),
+        migrations: [...registry.migrations.values()],
+        events: registry.eventsSince(0).slice(-50),
+      });
+    }
+    const file = await serveStatic(config.static_dir, url.pathname);
+    return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
+  };
   const http = await startHttp(
     config.host,
     config.port,
-    async (request, url, context) => {
-      const diagnostic = diagnostics(request, url, context);
-      if (diagnostic) return await diagnostic;
-      const controlled = control(request, url);
-      if (controlled) return await controlled;
-      const extra = extraRoutes.current?.(request, url);
-      if (extra) return await extra;
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        return jsonError(
-          405,
-          "METHOD_NOT_ALLOWED",
-          `${request.method} is not allowed on ${url.pathname}`,
-        );
-      }
-      if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
-      if (url.pathname === "/api/state") {
-        const cellLoads = registry.cellLoads();
-        const loads = workerLoads(registry.map.owners, cellLoads, registry.workers.keys());
-        return json({
-          epoch: registry.map.epoch,
-          world: worldSummary(worldSpec),
-          workers: [...registry.workers.values()].map((w) => ({
-            id: w.id,
-            grpcAddress: w.grpcAddress,
-            httpAddress: w.httpAddress,
-            version: w.version,
-            state: w.state,
-            cells: registry.map.cellsOf(w.id).length,
-            entities: w.cells.reduce((n, c) => n + c.entities, 0),
-            load: Math.round((loads.get(w.id) ?? 0) * 10) / 10,
-            ghosts: w.ghosts,
-            tick: w.tick,
-            tickP50Ms: w.tickP50Ms,
-            tickP99Ms: w.tickP99Ms,
-            lastHeartbeatMsAgo: Date.now() - w.lastHeartbeat,
-          })),
-          map: { epoch: registry.map.epoch, owners: registry.map.owners },
-          entitiesPerCell: registry.entitiesPerCell(),
-          gateways: gateways.list().map((g) => ({
-            id: g.id,
-            httpAddress: g.httpAddress,
-            version: g.version,
-            sessions: g.sessions,
-            lastHeartbeatMsAgo: Date.now() - g.lastHeartbeat,
-          })),
-          loadPerCell: Array.from(cellLoads, (l) => Math.round(l * 10) / 10),
-          migrations: [...registry.migrations.values()],
-          events: registry.eventsSince(0).slice(-50),
-        });
-      }
-      const file = await serveStatic(config.static_dir, url.pathname);
-      return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
-    },
+    config.adminPort > 0 ? publicOnly(handler) : handler,
     log,
     { traffic: metrics.http },
   );
+  const admin = config.adminPort > 0
+    ? await startHttp(config.host, config.adminPort, handler, log, {
+      traffic: metrics.http,
+      name: "admin",
+    })
+    : undefined;
 
-  log.info("coordinator.listening", { grpcPort: rpc.port, httpPort: http.port, host: config.host });
+  log.info("coordinator.listening", {
+    grpcPort: rpc.port,
+    httpPort: http.port,
+    adminPort: admin?.port ?? http.port,
+    host: config.host,
+  });
   return {
     grpcPort: rpc.port,
     httpPort: http.port,
@@ -326,6 +366,7 @@ export async function startCoordinator(
       relays.clear();
       watchers.clear();
       await http.close(); // ends open event streams first
+      await admin?.close();
       if (!options.exiting) await rpc.close();
       metrics.close();
       log.info("coordinator.closed");

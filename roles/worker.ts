@@ -5,7 +5,8 @@ import type { Config } from "../src/config/config.ts";
 import { demoGame } from "../src/games/demo.ts";
 import type { GameDefinition } from "../src/sim/game.ts";
 import { spaceWorldOf } from "../src/world/world_spec.ts";
-import { json, jsonError, startHttp } from "../src/net/http.ts";
+import { json, jsonError, readiness, startHttp } from "../src/net/http.ts";
+import { OperatorAuth } from "../src/net/operator_auth.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
@@ -136,15 +137,24 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     }),
   });
 
+  const auth = new OperatorAuth({
+    token: config.operatorToken,
+    host: config.host,
+    log,
+    countError: (code) => metrics.countError(code),
+  });
   const http = await startHttp(
     config.host,
     config.port,
-    (_request, url) => {
-      if (url.pathname === "/metrics") return metricsResponse();
+    (request, url) => {
       const { space, links } = live;
       if (url.pathname === "/healthz") {
         return json({ status: space ? "ok" : "starting", role: "worker", id: space?.id ?? "" });
       }
+      if (url.pathname === "/readyz") return readiness("worker", space !== undefined);
+      const denied = auth.check(request, url, "read");
+      if (denied) return denied;
+      if (url.pathname === "/metrics") return metricsResponse();
       if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
       const since = Number(url.searchParams.get("since") ?? 0);
       if (!Number.isSafeInteger(since) || since < 0) {

@@ -2,7 +2,7 @@
 // warm pool, and graceful drains — with exactly one owner per entity throughout.
 import assert from "node:assert/strict";
 import { type ClusterState, NPCS, sleep, startCluster } from "../../testing/cluster.ts";
-import { getJson, until } from "../../testing/node_process.ts";
+import { getJson, OPERATOR_HEADERS, until } from "../../testing/node_process.ts";
 
 const ratio = (s: ClusterState) => {
   const loads = s.workers.filter((w) => w.state === "active").map((w) => w.load);
@@ -122,7 +122,11 @@ Deno.test({
         "BAD_REQUEST",
       );
       await expect(
-        await fetch(`${cluster.api}/api/cells/${cell}/move`, { method: "POST", body: "{nope" }),
+        await fetch(`${cluster.api}/api/cells/${cell}/move`, {
+          method: "POST",
+          headers: OPERATOR_HEADERS,
+          body: "{nope",
+        }),
         400,
         "BAD_REQUEST",
       );
