@@ -12,7 +12,7 @@ import { startWorker } from "./roles/worker.ts";
 import { runBots } from "./roles/bots.ts";
 import { wantsBots } from "./src/client/bot_options.ts";
 import { generateOperatorToken } from "./src/net/operator_auth.ts";
-import { diagnosticsUrlLine, startFailure } from "./src/net/start_failure.ts";
+import { checkPortsFree, diagnosticsUrlLine, startFailure } from "./src/net/start_failure.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
@@ -75,6 +75,7 @@ async function main(args: string[]): Promise<number> {
   if (generatedToken) config.operatorToken = generateOperatorToken();
   let handle: Closable;
   try {
+    checkPortsFree(config);
     handle = await start(config, log);
   } catch (error) {
     log.error("start.failed", { error });

@@ -55,3 +55,27 @@ export function diagnosticsUrlLine(config: Config, port: number, withToken: bool
     ? `zonescaler: diagnostics at ${url}?token=${config.operatorToken} (operator token generated for this run)`
     : `zonescaler: diagnostics at ${url} (operator token from config)`;
 }
+
+/**
+ * Throws {@linkcode PortInUseError} for the first fixed port of `config` (HTTP, gRPC, admin)
+ * that cannot be bound now, before any server starts: grpc-js would otherwise print its own
+ * multi-line complaint first. Port 0 (any free port) is never checked.
+ */
+export function checkPortsFree(config: Pick<Config, "host" | "port" | "grpcPort" | "adminPort">) {
+  const ports: Array<[string, number]> = [
+    ["HTTP", config.port],
+    ["gRPC", config.grpcPort],
+    ["admin", config.adminPort],
+  ];
+  for (const [what, port] of ports) {
+    if (port === 0) continue;
+    try {
+      Deno.listen({ hostname: config.host, port }).close();
+    } catch (error) {
+      if (isAddressInUse(error)) {
+        throw new PortInUseError(what, config.host, port, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
