@@ -84,7 +84,12 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
-  const diagnostics = diagnosticsRoutes({ registry, log, events });
+  const diagnostics = diagnosticsRoutes({
+    registry,
+    log,
+    events,
+    operatorToken: config.operatorToken,
+  });
 
   const mapUpdate = (map: PartitionMap): MapUpdate => ({
     epoch: map.epoch,

@@ -68,8 +68,11 @@ export function envVariables(): EnvVariable[] {
 export function envOverrides(env: Readonly<Record<string, string>>): Record<string, unknown> {
   const byName = new Map(envVariables().map((v) => [v.name, v]));
   const overrides: Record<string, unknown> = {};
-  for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX)) continue;
+  // The documented aliases (ZS_STORAGE_URL) win over the derived names (ZS_STORAGE).
+  const names = Object.keys(env).filter((n) => n.startsWith(ENV_PREFIX))
+    .sort((a, b) => Number(a in ENV_ALIASES) - Number(b in ENV_ALIASES));
+  for (const name of names) {
+    const text = env[name];
     const variable = byName.get(name);
     if (!variable) fail(name, "unknown configuration variable (see docs/operations.md)");
     let value: unknown = text;

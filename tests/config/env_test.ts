@@ -88,3 +88,15 @@ Deno.test("docs/operations.md lists every environment variable", () => {
   const missing = envVariables().map((v) => v.name).filter((n) => !doc.includes(`\`${n}\``));
   assert.deepEqual(missing, []);
 });
+
+Deno.test("ZS_STORAGE_URL wins over ZS_STORAGE whatever their order", () => {
+  const url = "postgres://zs@db/zonescaler";
+  for (
+    const env of [{ ZS_STORAGE: "/data/x.sqlite", ZS_STORAGE_URL: url }, {
+      ZS_STORAGE_URL: url,
+      ZS_STORAGE: "/data/x.sqlite",
+    }]
+  ) {
+    assert.equal(envOverrides(env).storage, url);
+  }
+});
