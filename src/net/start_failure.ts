@@ -30,7 +30,7 @@ export function isAddressInUse(error: unknown): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const node = { role: "gateway", host: "127.0.0.1", grpcPort: 7070 };
+ * const node = { role: "gateway" as const, host: "127.0.0.1", grpcPort: 7070 };
  * const line = startFailure(node, new PortInUseError("HTTP", "127.0.0.1", 8081));
  * assert.equal(line, "zonescaler: cannot start gateway: HTTP port 127.0.0.1:8081 is already in use");
  * ```
