@@ -71,6 +71,8 @@ Deno.test({
       page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
       page.on("dialog", (d) => void d.accept());
       await page.goto(`${api}/?token=${TEST_OPERATOR_TOKEN}`);
+      assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+      await page.reload(); // the tab keeps the token: the move below still answers 202
 
       // Every worker's colour on the map and a row per worker.
       await waitInPage(
