@@ -13,7 +13,9 @@ const USAGE = `Usage: npm run bench -- [scenario ...] [options]
 
 Runs benchmark scenarios against real ZoneScaler processes on 127.0.0.1, writes
 <out>/<scenario>.json (quick runs: <scenario>.quick.json) and regenerates the
-tables in docs/benchmarks.md. No scenario: all of them.
+tables in docs/benchmarks.md. No scenario: all of them. A quick run is a smoke
+test: by default it writes to a new temporary directory and leaves the docs
+alone, so the tree stays clean.
 
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`).join("\n")}
@@ -21,8 +23,9 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`).join("\n")}
 Options:
   --quick          small sizes and short windows (a smoke test, not a result)
   --report         only regenerate docs/benchmarks.md from the stored reports
-  --out DIR        results directory (default: bench/results)
-  --docs FILE      Markdown file to regenerate, "none" to skip (default: docs/benchmarks.md)
+  --out DIR        results directory (default: bench/results; --quick: a temp dir)
+  --docs FILE      Markdown file to regenerate, "none" to skip (default: docs/benchmarks.md;
+                   --quick: none)
   -h, --help       print this help`;
 
 interface Options {
@@ -62,12 +65,17 @@ function parseOptions(args: string[]): Options | number {
     console.error(`bench: unknown scenario ${unknown.join(", ")}\n\n${USAGE}`);
     return 2;
   }
+  const quick = values.quick === true;
   return {
     names: positionals,
-    quick: values.quick === true,
+    quick,
     reportOnly: values.report === true,
-    out: values.out ?? `${ROOT}bench/results`,
-    docs: values.docs ?? `${ROOT}docs/benchmarks.md`,
+    // Quick numbers are no result: keep them out of bench/results and the docs unless asked.
+    out: values.out ??
+      (quick && !values.report
+        ? Deno.makeTempDirSync({ prefix: "zs-bench-quick-" })
+        : `${ROOT}bench/results`),
+    docs: values.docs ?? (quick ? "none" : `${ROOT}docs/benchmarks.md`),
   };
 }
 

@@ -5,9 +5,7 @@ import { bool, num, object, str } from "./json_fields.ts";
 import { type Machine, machineLine } from "./machine.ts";
 import type { Report, Scenario, Table } from "./scenario.ts";
 
-/** Start and end of the generated section of docs/benchmarks.md. */
-export const GENERATED_START = "<!-- bench:generated:start (npm run bench -- --report) -->";
-export const GENERATED_END = "<!-- bench:generated:end -->";
+import { GENERATED_END, GENERATED_START } from "../testing/bench_docs.ts";
 
 /** File name of a scenario's report; quick runs never overwrite a full run's numbers. */
 export function reportFile(scenario: string, quick: boolean): string {

@@ -31,8 +31,6 @@ export interface ClusterState {
 
 /** NPCs in test worlds. */
 export const NPCS = 300;
-/** Waits `ms`. */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
 export async function startCluster(

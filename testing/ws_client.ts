@@ -1,6 +1,6 @@
 // A strict protocol client for tests: logs in, speaks msgpack or JSON frames, and checks every
-// DIFF against what it was told before (no double enter, no unknown update or leave, no tick
-// gap over 2, its own entity always visible).
+// DIFF against what it was told before (no double enter, no unknown update or leave, its own
+// entity always visible) and records every gap in the tick numbers.
 import { decodeServerFrame, encodeClientFrame } from "../src/client/client_codec.ts";
 import type {
   ClientMessage,
@@ -31,8 +31,12 @@ export class TestClient {
   welcome?: WelcomeMessage;
   lastTick = -1;
   maxGap = 0;
+  /** Consecutive DIFF ticks [before, after] more than one apart. */
+  readonly gaps: Array<[number, number]> = [];
   diffs = 0;
   closed: Promise<{ code: number; reason: string }>;
+  /** The close, once it happened (for `waitFor` probes). */
+  closedWith?: { code: number; reason: string };
   #waiters = new Set<() => void>();
 
   constructor(url: string, readonly format: "msgpack" | "json" = "msgpack") {
@@ -40,7 +44,8 @@ export class TestClient {
     this.socket.binaryType = "arraybuffer";
     this.closed = new Promise((resolve) => {
       this.socket.onclose = (e) => {
-        resolve({ code: e.code, reason: e.reason });
+        this.closedWith = { code: e.code, reason: e.reason };
+        resolve(this.closedWith);
         this.#wake();
       };
     });
@@ -119,7 +124,10 @@ export class TestClient {
     if (message.op === 8) this.errors.push({ code: message.code, message: message.message });
     if (message.op !== 6) return;
     this.diffs++;
-    if (this.lastTick >= 0) this.maxGap = Math.max(this.maxGap, message.tick - this.lastTick);
+    if (this.lastTick >= 0) {
+      this.maxGap = Math.max(this.maxGap, message.tick - this.lastTick);
+      if (message.tick - this.lastTick > 1) this.gaps.push([this.lastTick, message.tick]);
+    }
     this.lastTick = message.tick;
     if (message.full) this.visible.clear();
     for (const id of message.leave) {

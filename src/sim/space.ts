@@ -114,6 +114,8 @@ export interface SpaceOptions {
   gridBucketSize?: number;
   /** Fat-box slack of the rbush index (default: rbushSlack(cellSize)). */
   rbushSlack?: number;
+  /** Wall clock of the players' grace periods (default Date.now; tests inject one). */
+  now?: () => number;
 }
 
 /** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
@@ -187,6 +189,7 @@ export class Space {
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
+      now: options.now,
     });
     // deno-lint-ignore no-this-alias -- the host is a long-lived view of this space
     const space = this;

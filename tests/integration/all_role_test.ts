@@ -4,7 +4,7 @@ import { getJson, NodeProcess, until } from "../../testing/node_process.ts";
 
 interface ClusterState {
   epoch: number;
-  workers: Array<{ id: string; state: string; cells: number; entities: number }>;
+  workers: Array<{ id: string; state: string; cells: number; entities: number; tick: number }>;
   map: { epoch: number; owners: string[] };
   entitiesPerCell: number[];
 }
@@ -27,13 +27,28 @@ Deno.test({
       assert.ok(first.map.owners.every((o) => o === "w1" || o === "w2"), "every cell has an owner");
       assert.deepEqual(first.workers.map((w) => w.state), ["active", "active"]);
       assert.equal(first.workers.reduce((n, w) => n + w.cells, 0), first.map.owners.length);
-      // The demo world of config/all.json has 400 NPCs; reports are taken at the same tick.
+      // The demo world of config/all.json has 400 NPCs. Every worker reports at the same global
+      // ticks, counting the entities it handed off that tick, so the per-cell counts of reports
+      // of one tick add up to exactly 400.
       const total = (s: ClusterState) => s.entitiesPerCell.reduce((a, b) => a + b, 0);
-      const changed = await until("entity counts per cell to change", async () => {
-        const s = await getJson<ClusterState>(`${api}/api/state`);
-        return s.entitiesPerCell.join() !== first.entitiesPerCell.join() ? s : undefined;
-      }, 10_000);
-      assert.ok(Math.abs(total(changed) - 400) <= 2, `about 400 entities, got ${total(changed)}`);
+      const sameTick = (s: ClusterState) => s.workers.every((w) => w.tick === s.workers[0].tick);
+      const changed = await until(
+        "entity counts per cell to change, reported at one tick",
+        async () => {
+          const s = await getJson<ClusterState>(`${api}/api/state`);
+          return sameTick(s) && s.workers[0].tick > first.workers[0].tick &&
+              s.entitiesPerCell.join() !== first.entitiesPerCell.join()
+            ? s
+            : undefined;
+        },
+        10_000,
+      );
+      assert.equal(total(changed), 400, `entities at tick ${changed.workers[0].tick}`);
+      assert.equal(
+        changed.workers.reduce((n, w) => n + w.entities, 0),
+        400,
+        "and so do the workers' reports",
+      );
       const page = await fetch(`${api}/`);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /ZoneScaler/);

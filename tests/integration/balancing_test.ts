@@ -1,8 +1,17 @@
 // Load balancing with real processes: the rebalancer, live cell moves through the API, the
 // warm pool, and graceful drains — with exactly one owner per entity throughout.
 import assert from "node:assert/strict";
-import { type ClusterState, NPCS, sleep, startCluster } from "../../testing/cluster.ts";
+import { type ClusterState, NPCS, startCluster } from "../../testing/cluster.ts";
 import { getJson, OPERATOR_HEADERS, until } from "../../testing/node_process.ts";
+import type { ClusterAudit } from "../../testing/audit.ts";
+
+/** Follows the workers' logs until every worker has run `ticks` more ticks (bounded). */
+async function ticksPass(audit: ClusterAudit, ticks: number): Promise<void> {
+  const from = await audit.collect();
+  await until(`${ticks} more ticks on every worker`, async () => {
+    return (await audit.collect()) >= from + ticks ? true : undefined;
+  }, 30_000);
+}
 
 const ratio = (s: ClusterState) => {
   const loads = s.workers.filter((w) => w.state === "active").map((w) => w.load);
@@ -45,18 +54,15 @@ Deno.test({
       }, 60_000);
       const moves = balanced.events.filter((e) => e.kind === "cell.migrated").length;
       assert.ok(moves >= 1, "cells were migrated");
-      // Steady load: a bounded number of further migrations over the next period.
+      // Steady load: a bounded number of further migrations over the next 160 ticks (8 s).
       const seq = Math.max(...balanced.events.map((e) => e.seq));
-      for (let n = 0; n < 16; n++) {
-        await sleep(500);
-        await cluster.audit.collect();
-      }
+      await ticksPass(cluster.audit, 160);
       const after = await cluster.state();
       const later = after.events.filter((e) => e.seq > seq && e.kind === "cell.migrating").length;
       assert.ok(later <= 2, `no oscillation: ${later} migrations after balance`);
       assert.ok(ratio(after) <= 1.5 * 1.2, `still balanced: ${ratio(after).toFixed(2)}`);
       const { ticks } = cluster.audit.assertOneOwner(NPCS);
-      assert.ok(ticks > 100);
+      assert.ok(ticks >= 160, `audited ${ticks} ticks`);
       cluster.audit.assertExactlyOnce();
     } finally {
       await cluster.close();
@@ -92,10 +98,12 @@ Deno.test({
       assert.equal(moved.map.owners[cell], "w2");
       // Move it back and forth once more while NPCs keep crossing.
       assert.equal((await cluster.post(`/api/cells/${cell}/move`, { to: "w1" })).status, 202);
-      for (let n = 0; n < 8; n++) {
-        await sleep(500);
+      await until("the move back to finish", async () => {
         await cluster.audit.collect();
-      }
+        const now = await cluster.state();
+        return now.map.owners[cell] === "w1" && now.migrations.length === 0 ? now : undefined;
+      }, 20_000);
+      await ticksPass(cluster.audit, 40);
       const { handoffs } = cluster.audit.assertOneOwner(NPCS);
       assert.ok(handoffs > 10);
       cluster.audit.assertExactlyOnce();
@@ -176,10 +184,7 @@ Deno.test({
       assert.equal(released.workers.filter((w) => w.state === "active").length, 2);
       const spare = released.workers.find((w) => w.state === "spare")!;
       assert.equal(spare.cells, 0);
-      for (let n = 0; n < 4; n++) {
-        await sleep(500);
-        await cluster.audit.collect();
-      }
+      await ticksPass(cluster.audit, 40);
       cluster.audit.assertOneOwner(NPCS);
       const bad = await cluster.post("/api/autoscale", { highWater: 10, lowWater: 20 });
       assert.equal(bad.status, 400);
@@ -199,10 +204,7 @@ Deno.test({
       workers: 3,
     });
     try {
-      for (let n = 0; n < 4; n++) {
-        await sleep(300);
-        await cluster.audit.collect();
-      }
+      await ticksPass(cluster.audit, 20);
       const [, w2, w3] = cluster.workers;
       // Drain through the API: w3 moves its cells away, leaves and exits by itself.
       const response = await cluster.post("/api/workers/w3/drain");

@@ -3,7 +3,7 @@
 // processes and writes a JSON report per scenario plus the docs tables.
 // It asserts what the reports contain and that every process was stopped — never timings.
 import assert from "node:assert/strict";
-import { GENERATED_END, GENERATED_START } from "../../bench/report.ts";
+import { GENERATED_END, GENERATED_START } from "../../testing/bench_docs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCENARIOS = ["worker-tick", "migration", "scaling", "gateway-fanout", "handoff", "peer"];
@@ -73,6 +73,14 @@ function assertWindow(value: unknown, workers: number): void {
   assert.equal(typeof window.held, "boolean");
 }
 
+/** The most entities among rows whose window held the tick budget, or null. */
+function largestHeld(rows: Json[]): number | null {
+  const held = rows.filter((r) => (r.window as Json | undefined)?.held === true).map((r) =>
+    Number(r.entities)
+  );
+  return held.length > 0 ? Math.max(...held) : null;
+}
+
 /** A bot load (bench/load_run.ts): every client live, state received, the server measured. */
 function assertLoad(value: unknown, clients: number, server: string): void {
   const load = obj(value);
@@ -128,7 +136,7 @@ Deno.test({
       const tickRows = list(tick.rows).map(obj);
       assert.deepEqual(tickRows.map((r) => r.entities), [1_000, 5_000]);
       for (const row of tickRows) assertWindow(row.window, 1);
-      assert.ok(tick.largestHeld === null || typeof tick.largestHeld === "number");
+      assert.equal(tick.largestHeld, largestHeld(tickRows), "largestHeld is the largest held row");
 
       const migration = assertCommon(read("migration"), "migration");
       const sizes = list(migration.rows).map(obj);
@@ -142,9 +150,14 @@ Deno.test({
           assert.equal(typeof s.ticksMissed, "number");
           assert.notEqual(s.from, s.to);
         }
-        assert.equal(typeof size.pauseMaxMs, "number");
+        assert.equal(size.pauseMaxMs, Math.max(...samples.map((s) => Number(s.pauseMs))));
       }
-      assert.equal(typeof migration.targetMet, "boolean");
+      const target = sizes.find((r) => r.size === migration.targetEntities)!;
+      assert.equal(
+        migration.targetMet,
+        Number(target.pauseMaxMs) <= Number(migration.targetPauseMs),
+        "targetMet says whether the target size paused within the target",
+      );
 
       const scaling = assertCommon(read("scaling"), "scaling");
       const capacities = list(scaling.capacities).map(obj);
@@ -153,8 +166,14 @@ Deno.test({
         const runs = list(c.runs).map(obj);
         assert.ok(runs.length >= 1);
         for (const run of runs) assertWindow(run.window, Number(c.workers));
+        assert.equal(c.largestHeld, largestHeld(runs), `largest held on ${c.workers} worker(s)`);
       }
-      assert.ok(scaling.ratio === null || typeof scaling.ratio === "number");
+      const [one, two] = capacities.map((c) => c.largestHeld as number | null);
+      assert.equal(
+        scaling.ratio,
+        one && two ? Math.round((two / one) * 100) / 100 : null,
+        "the ratio is of the two largest held counts",
+      );
 
       const fanout = assertCommon(read("gateway-fanout"), "gateway-fanout");
       const fanoutRows = list(fanout.rows).map(obj);

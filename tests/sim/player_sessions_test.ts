@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { type DiffMessage, Op } from "../../src/protocol/client_protocol.ts";
 import { ClientView } from "../../src/session/client_view.ts";
-import { decodeBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
 import { demoGame } from "../../src/games/demo.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { PartitionMap } from "../../src/world/partition.ts";
@@ -13,47 +12,42 @@ import {
   type GatewayCommand,
   type WorkerReport,
 } from "../../src/session/session_wire.ts";
-import { Space } from "../../src/sim/space.ts";
+import { LocalCluster } from "../../testing/local_cluster.ts";
 
 const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
 const game = { npcs: 20, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 3 };
 
 function world() {
-  const spaces = ["a", "b"].map((id, index) =>
-    new Space({
-      id,
-      index,
-      grid,
-      tickHz: 20,
-      ghostMargin: 30,
-      aoiRadius: 25,
-      resumeGraceMs: 1_000,
-      game: demoGame,
-      gameOptions: game,
-    })
-  );
-  const map = new PartitionMap(1, ["a", "b"]);
-  for (const s of spaces) s.setMap(map);
-  const byId = new Map(spaces.map((s) => [s.id, s]));
+  /** The players' wall clock, moved by the test. */
+  const clock = { ms: 1_000_000 };
+  const cluster = LocalCluster.of(["a", "b"], {
+    grid,
+    tickHz: 20,
+    ghostMargin: 30,
+    aoiRadius: 25,
+    resumeGraceMs: 1_000,
+    game: demoGame,
+    gameOptions: game,
+    now: () => clock.ms,
+  });
+  cluster.setMap(new PartitionMap(1, ["a", "b"]));
   const reports: WorkerReport[] = [];
   const step = (tick: number) => {
-    const outs = spaces.map((s) => new Map(s.step(tick)));
-    for (const s of spaces) {
+    const outs = cluster.spaces.map((s) => new Map(s.step(tick)));
+    for (const s of cluster.spaces) {
       for (const [gateway, report] of s.takeReports()) {
         assert.equal(gateway, "g1");
         reports.push(decodeReport(encodeReport(report)));
       }
     }
-    for (const out of outs) {
-      for (const [peer, batch] of out) byId.get(peer)!.receive(decodeBatch(encodeBatch(batch)));
-    }
+    for (const out of outs) cluster.deliver(out);
   };
   /** Sends commands through the real wire codec. */
   const send = (worker: string, ...commands: GatewayCommand[]) => {
     const decoded = decodeCommands(encodeCommands("g1", commands));
-    for (const c of decoded.commands) byId.get(worker)!.command(decoded.gateway, c);
+    for (const c of decoded.commands) cluster.get(worker).command(decoded.gateway, c);
   };
-  return { spaces, step, send, reports };
+  return { spaces: cluster.spaces, step, send, reports, clock };
 }
 
 const asDiff = (d: WorkerReport["diffs"][number], tick: number): DiffMessage => ({
@@ -133,8 +127,8 @@ Deno.test("input sent to the old owner after a handoff is forwarded and applied 
   assert.ok(!a.owned.has(entity));
 });
 
-Deno.test("a resume token works exactly once, and a detached player is removed after the grace period", async () => {
-  const { spaces, step, send, reports } = world();
+Deno.test("a resume token works exactly once, and a detached player is removed after the grace period", () => {
+  const { spaces, step, send, reports, clock } = world();
   const [a] = spaces;
   send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
   step(1);
@@ -155,9 +149,13 @@ Deno.test("a resume token works exactly once, and a detached player is removed a
   assert.deepEqual(reports.flatMap((r) => r.resumed), [{ session: "s1", entity, ok: false }]);
   send("a", { op: "detach", entity, session: "s1" });
   step(6);
-  await new Promise((r) => setTimeout(r, 1_100));
+  clock.ms += 1_000; // exactly the grace period: still waiting
   reports.length = 0;
   step(7);
+  assert.deepEqual(reports.flatMap((r) => r.gone), [], "kept for the whole grace period");
+  assert.ok(a.owned.has(entity));
+  clock.ms += 1;
+  step(8);
   assert.deepEqual(reports.flatMap((r) => r.gone), [{ session: "s1", entity }]);
   assert.ok(!a.owned.has(entity));
 });
@@ -178,8 +176,8 @@ Deno.test("malformed session commands and reports are rejected with BAD_BATCH", 
   assert.throws(() => decodeReport(encodeCommands("g1", [])), /worker must be a string/);
 });
 
-Deno.test("players of a gateway that left the cluster count as disconnected and expire", async () => {
-  const { spaces, step, send, reports } = world();
+Deno.test("players of a gateway that left the cluster count as disconnected and expire", () => {
+  const { spaces, step, send, reports, clock } = world();
   const [a] = spaces;
   a.players.gatewaysAlive(["g1"]);
   send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
@@ -189,11 +187,14 @@ Deno.test("players of a gateway that left the cluster count as disconnected and 
   assert.equal(a.owned.get(entity)?.session?.detachedAt, 0);
   a.players.gatewaysAlive([]); // g1 missed its heartbeats
   step(3);
-  assert.ok(a.owned.get(entity)!.session!.detachedAt > 0);
+  assert.equal(a.owned.get(entity)!.session!.detachedAt, clock.ms, "detached now");
   reports.length = 0;
+  clock.ms += 1_000;
   step(4);
   assert.equal(reports.flatMap((r) => r.diffs).length, 0, "no diffs for a gateway that is gone");
-  await new Promise((r) => setTimeout(r, 1_100));
+  assert.ok(a.owned.has(entity), "kept for the whole grace period");
+  clock.ms += 1;
   step(5);
   assert.ok(!a.owned.has(entity), "removed after the grace period");
+  assert.deepEqual(reports.flatMap((r) => r.gone), [{ session: "s1", entity }]);
 });

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { decodeBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
+import type { Batch } from "../../src/sync/batch_codec.ts";
 import { demoGame } from "../../src/games/demo.ts";
 import { defineGame } from "../../src/sim/game.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { assignRegions, PartitionMap } from "../../src/world/partition.ts";
-import { Space } from "../../src/sim/space.ts";
+import type { Space } from "../../src/sim/space.ts";
+import { LocalCluster } from "../../testing/local_cluster.ts";
 
 const grid = new Grid({ dims: 2, size: [400, 200], cellSize: 100 });
+const MARGIN = 30;
 
 function pair(game = demoGame, gameOptions: Record<string, unknown> = {
   npcs: 300,
@@ -16,24 +18,17 @@ function pair(game = demoGame, gameOptions: Record<string, unknown> = {
   seed: 7,
 }) {
   const map = new PartitionMap(1, assignRegions(grid, ["a", "b"]));
-  const spaces = ["a", "b"].map((id, index) =>
-    new Space({ id, index, grid, tickHz: 20, ghostMargin: 30, game, gameOptions })
-  );
-  for (const space of spaces) space.setMap(map);
-  const byId = new Map(spaces.map((s) => [s.id, s]));
+  const cluster = LocalCluster.of(["a", "b"], {
+    grid,
+    tickHz: 20,
+    ghostMargin: MARGIN,
+    game,
+    gameOptions,
+  });
+  cluster.setMap(map);
   /** Steps every space one tick and delivers its batches through the real codec. */
-  const step = (tick: number): number => {
-    const outs = spaces.map((s) => new Map(s.step(tick)));
-    let inFlight = 0;
-    for (const out of outs) {
-      for (const [peer, batch] of out) {
-        inFlight += batch.handoffs.length;
-        byId.get(peer)!.receive(decodeBatch(encodeBatch(batch)));
-      }
-    }
-    return inFlight;
-  };
-  return { spaces, map, step };
+  const step = (tick: number): number => cluster.step(tick);
+  return { cluster, spaces: cluster.spaces, map, step };
 }
 
 Deno.test("entities crossing a border keep exactly one owner every tick and none is lost", () => {
@@ -111,15 +106,60 @@ Deno.test("ghosts exist only within the margin of the neighbour's cells and foll
         assert.equal(ghost.owner, other.id);
         assert.ok(!s.owned.has(ghost.id), "a ghost never shadows an owned entity");
         // Its last sent position was within the margin of a cell owned by `s`.
-        let near = false;
-        grid.forEachCellWithin(ghost.x, ghost.y, 0, 30, (c) => {
-          if (s.map.ownerOf(c) === s.id) near = true;
-        });
-        assert.ok(near, `ghost ${ghost.id} at ${ghost.x},${ghost.y} outside the band`);
+        assert.ok(inBandOf(s, ghost.x, ghost.y), `ghost ${ghost.id} at ${ghost.x},${ghost.y}`);
       }
     }
   }
-  assert.ok(sawGhosts > 100);
+  assert.ok(sawGhosts > 100, `ghosts were seen (${sawGhosts})`);
+});
+
+/** True when a cell of `holder` lies within the ghost margin of the point. */
+function inBandOf(holder: Space, x: number, y: number): boolean {
+  let near = false;
+  grid.forEachCellWithin(x, y, 0, MARGIN, (c) => {
+    if (holder.map.ownerOf(c) === holder.id) near = true;
+  });
+  return near;
+}
+
+Deno.test("at every settled tick each entity in a neighbour's band is its ghost there, at the owner's position", () => {
+  // After tick T every batch of T is delivered; the receivers apply it at the start of T + 1.
+  // So after T + 1 a holder's ghosts are exactly its neighbour's band at T: no tolerance.
+  const { spaces, step } = pair();
+  step(1);
+  let checked = 0;
+  for (let tick = 2; tick <= 200; tick++) {
+    const before = new Map(
+      spaces.map((s) => [s.id, new Map([...s.owned.values()].map((e) => [e.id, [e.x, e.y]]))]),
+    );
+    step(tick);
+    for (const holder of spaces) {
+      const owner = spaces.find((o) => o !== holder)!;
+      const band = new Map(
+        [...before.get(owner.id)!].filter(([, [x, y]]) => inBandOf(holder, x, y)),
+      );
+      for (const [id, [x, y]] of band) {
+        checked++;
+        if (holder.owned.has(id)) continue; // handed over at T: owned here from T + 1
+        const ghost = holder.ghosts.ghosts.get(id);
+        assert.ok(
+          ghost,
+          `tick ${tick}: ${owner.id}'s entity ${id} in ${holder.id}'s band has no ghost`,
+        );
+        assert.deepEqual([ghost.x, ghost.y], [x, y], `tick ${tick}: ghost ${id} is stale`);
+      }
+      // And nothing else: a ghost is a band entity, or one the holder handed over at T or
+      // T + 1 and keeps in sight until its new owner's first batch.
+      const releasedNow = new Set(
+        holder.ownershipSince(0).filter((e) => e.kind === "release" && e.tick >= tick - 1)
+          .map((e) => e.entity),
+      );
+      for (const id of holder.ghosts.ghosts.keys()) {
+        assert.ok(band.has(id) || releasedNow.has(id), `tick ${tick}: stray ghost ${id}`);
+      }
+    }
+  }
+  assert.ok(checked > 1_000, `band entities checked: ${checked}`);
 });
 
 Deno.test("an interaction aimed at a ghost is applied exactly once by its owner", () => {
@@ -166,18 +206,16 @@ Deno.test("an interaction sent to a worker that just handed the target off is fo
       assert.equal(event.kind, "poke");
     },
   });
-  const spaces = ["a", "b", "c"].map((id, index) =>
-    new Space({ id, index, grid: strip, tickHz: 20, ghostMargin: 30, game, gameOptions: {} })
-  );
-  const byId = new Map(spaces.map((s) => [s.id, s]));
-  for (const s of spaces) s.setMap(new PartitionMap(1, ["a", "b", "c"]));
-  for (let tick = 1; tick <= 6; tick++) {
-    const outs = spaces.map((s) => new Map(s.step(tick)));
-    for (const out of outs) {
-      for (const [peer, batch] of out) byId.get(peer)!.receive(decodeBatch(encodeBatch(batch)));
-    }
-  }
-  const [a, b, c] = spaces;
+  const cluster = LocalCluster.of(["a", "b", "c"], {
+    grid: strip,
+    tickHz: 20,
+    ghostMargin: 30,
+    game,
+    gameOptions: {},
+  });
+  cluster.setMap(new PartitionMap(1, ["a", "b", "c"]));
+  cluster.run(1, 6);
+  const [a, b, c] = cluster.spaces;
   assert.equal(c.owned.get(1)?.data.pokes, 1);
   assert.deepEqual(b.interactionsSince(0).map((e) => e.kind), ["forwarded"]);
   assert.deepEqual(c.interactionsSince(0).map((e) => e.kind), ["applied"]);
@@ -196,19 +234,23 @@ Deno.test("a handoff that reaches a worker no longer owning the cell is passed t
       for (const e of ctx.owned()) if (ctx.tick === 1) e.x = 250;
     },
   });
-  const spaces = ["a", "b", "c"].map((id, index) =>
-    new Space({ id, index, grid: strip, tickHz: 20, ghostMargin: 30, game, gameOptions: {} })
-  );
-  const [a, b, c] = spaces;
-  for (const s of spaces) s.setMap(new PartitionMap(1, ["a", "b", "c"]));
+  const cluster = LocalCluster.of(["a", "b", "c"], {
+    grid: strip,
+    tickHz: 20,
+    ghostMargin: 30,
+    game,
+    gameOptions: {},
+  });
+  const [a, b, c] = cluster.spaces;
+  cluster.setMap(new PartitionMap(1, ["a", "b", "c"]));
   // b hands entity 1 to c, but c has already learned that cell 2 moved to a.
   const out = new Map(b.step(1));
   c.setMap(new PartitionMap(2, ["a", "b", "a"]));
-  c.receive(out.get("c")!);
+  cluster.deliver(new Map([["c", out.get("c")!]]));
   const forwarded = new Map(c.step(2));
   assert.equal(c.owned.size, 0);
   a.setMap(new PartitionMap(2, ["a", "b", "a"]));
-  a.receive(forwarded.get("a")!);
+  cluster.deliver(new Map([["a", forwarded.get("a")!]]));
   a.step(3);
   assert.equal(a.owned.get(1)?.x, 250);
   const acquire = a.ownershipSince(0).find((e) => e.entity === 1 && e.kind === "acquire");
@@ -217,7 +259,7 @@ Deno.test("a handoff that reaches a worker no longer owning the cell is passed t
 });
 
 Deno.test("a batch is applied only once the receiver's tick is past the batch's tick", () => {
-  const { spaces } = pair();
+  const { cluster, spaces } = pair();
   const [a, b] = spaces;
   let out = new Map(a.step(10));
   for (let t = 11; out.get("b")?.handoffs.length === 0 || !out.get("b"); t++) {
@@ -226,7 +268,7 @@ Deno.test("a batch is applied only once the receiver's tick is past the batch's 
   }
   const batch = out.get("b")!;
   const id = batch.handoffs[0].entity.id;
-  b.receive(batch);
+  cluster.deliver(new Map([["b", batch]]));
   b.step(batch.tick); // same tick: not yet
   assert.ok(!b.owned.has(id));
   b.step(batch.tick + 1);
@@ -275,56 +317,47 @@ Deno.test("a live cell migration moves every entity of the cell and keeps the co
 });
 
 Deno.test("a transfer whose state does not match its checksum is refused, kept and resent", () => {
-  const { spaces, map } = pair();
+  const { cluster, spaces, map } = pair();
   const [a, b] = spaces;
   const frozen = new Set<number>();
-  const deliver = (
-    out: Map<string, import("../../src/sync/batch_codec.ts").Batch>,
-    tamper = false,
-  ) => {
-    for (const [peer, batch] of out) {
-      const copy = decodeBatch(encodeBatch(batch));
-      if (tamper && copy.transfers.length > 0) {
-        // The transfer's members: the sender's own (hop 0) handoffs into the cell.
-        const members = copy.handoffs.filter((h) =>
-          h.hops === 0 && grid.cellOf(h.entity.x, h.entity.y) === copy.transfers[0].cell
-        );
-        for (const h of members) frozen.add(h.entity.id);
-        members[0].entity.x += 0.5;
-      }
-      (peer === "a" ? a : b).receive(copy);
+  const tamper = (copy: Batch) => {
+    if (copy.transfers.length > 0) {
+      // The transfer's members: the sender's own (hop 0) handoffs into the cell.
+      const members = copy.handoffs.filter((h) =>
+        h.hops === 0 && grid.cellOf(h.entity.x, h.entity.y) === copy.transfers[0].cell
+      );
+      for (const h of members) frozen.add(h.entity.id);
+      members[0].entity.x += 0.5;
     }
+    return copy;
   };
-  for (let tick = 1; tick <= 5; tick++) {
-    deliver(new Map(a.step(tick)));
-    deliver(new Map(b.step(tick)));
-  }
+  // a, then b, each delivering at once: b sees a's batch of a tick at its next tick.
+  const stepInTurn = (tick: number) => {
+    cluster.stepOne("a", tick);
+    cluster.stepOne("b", tick);
+  };
+  for (let tick = 1; tick <= 5; tick++) stepInTurn(tick);
   const cell = cellWithMost(a);
   const moved = map.next(map.owners.map((o, c) => (c === cell ? "b" : o)));
   a.setMap(moved);
   b.setMap(moved);
-  deliver(new Map(a.step(6)), true);
-  deliver(new Map(b.step(6)));
-  deliver(new Map(a.step(7)));
-  deliver(new Map(b.step(7))); // b applies a's tick-6 batch now
+  cluster.stepOne("a", 6, tamper);
+  cluster.stepOne("b", 6);
+  stepInTurn(7); // b applies a's tick-6 batch now
   assert.equal(b.counters.transfersRefused, 1);
   assert.ok(frozen.size > 0);
   assert.ok(![...frozen].some((id) => b.owned.has(id)), "nothing adopted from a refused transfer");
   let tick = 8;
-  for (; tick < 60 && a.pendingTransfers > 0; tick++) {
-    deliver(new Map(a.step(tick)));
-    deliver(new Map(b.step(tick)));
-  }
+  for (; tick < 60 && a.pendingTransfers > 0; tick++) stepInTurn(tick);
   assert.equal(a.pendingTransfers, 0, "resent and acknowledged");
   assert.equal(b.counters.migrationsIn, 1);
-  deliver(new Map(a.step(tick)));
-  deliver(new Map(b.step(tick)));
+  stepInTurn(tick);
   const ids = [...a.owned.keys(), ...b.owned.keys()];
   assert.equal(new Set(ids).size, ids.length, "no entity owned twice");
 });
 
 Deno.test("a batch from a newer map epoch waits for that map instead of bouncing its handoffs", () => {
-  const { spaces, map } = pair();
+  const { cluster, spaces, map } = pair();
   const [a, b] = spaces;
   a.step(1);
   b.step(1);
@@ -334,7 +367,7 @@ Deno.test("a batch from a newer map epoch waits for that map instead of bouncing
   const out = new Map(a.step(2));
   const batch = out.get("b")!;
   assert.equal(batch.transfers.length, 1);
-  b.receive(decodeBatch(encodeBatch(batch)));
+  cluster.deliver(new Map([["b", batch]]));
   const bounced = new Map(b.step(3));
   const moving = new Set(batch.handoffs.map((h) => h.entity.id));
   assert.ok(!bounced.get("a")?.handoffs.some((h) => moving.has(h.entity.id)), "not sent back");
