@@ -211,7 +211,7 @@ Deno.test("account storage conformance: PostgreSQL (a real server)", async (t) =
   }
 });
 
-Deno.test("PostgreSQL: migrations run once across stores, newer schemas are refused", async () => {
+Deno.test("PostgreSQL: migrations run once across stores, one name races to one account, newer schemas are refused", async () => {
   const server = await startPostgres();
   const sql = postgres(server.url, { max: 1, onnotice: () => {} });
   try {
@@ -220,6 +220,15 @@ Deno.test("PostgreSQL: migrations run once across stores, newer schemas are refu
       PostgresAccountRecords.open(server.url),
       PostgresAccountRecords.open(server.url),
     ]);
+    // Two gateways registering one name at once: the unique key lets exactly one win.
+    const { kdf } = spyKdf();
+    const stores = [new AccountStore({ records: a, kdf }), new AccountStore({ records: b, kdf })];
+    const results = await Promise.allSettled(
+      ["Racer", "racer"].map((name, n) => stores[n].register(name, "password-1")),
+    );
+    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+    const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    assert.equal(lost.reason.code, "USERNAME_TAKEN");
     await a.close();
     await b.close();
     assert.deepEqual([...await sql`SELECT version FROM zs_schema_version`], [{ version: 2 }]);
