@@ -6,6 +6,7 @@ import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
 import { controlRoutes, coordinatorAccess, publicOnly } from "../src/cluster/control_api.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { CodedError } from "../src/errors.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { gridOf, worldSpecOf, worldSummary } from "../src/world/world_spec.ts";
@@ -62,6 +63,8 @@ export async function startCoordinator(
   log: Logger,
   extraRoutes: ExtraRoutes = {},
 ): Promise<CoordinatorHandle> {
+  useNodeTls(loadNodeTls(config.tls));
+  const tls = nodeTls();
   const worldSpec = worldSpecOf(config, Date.now());
   const grid = gridOf(worldSpec);
   const watchers = new Set<grpc.ServerWritableStream<unknown, MapUpdate>>();
@@ -344,12 +347,13 @@ export async function startCoordinator(
     config.port,
     config.adminPort > 0 ? publicOnly(handler) : handler,
     log,
-    { traffic: metrics.http },
+    { traffic: metrics.http, tls },
   );
   const admin = config.adminPort > 0
     ? await startHttp(config.host, config.adminPort, handler, log, {
       traffic: metrics.http,
       name: "admin",
+      tls,
     })
     : undefined;
 

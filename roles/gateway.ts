@@ -4,6 +4,7 @@
 import { openAccountStore } from "../src/session/account_store.ts";
 import { LoginLimits } from "../src/session/login_limits.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { encodeRelay, type RelayedChat, relayFrom } from "../src/session/chat_relay.ts";
 import type { Config } from "../src/config/config.ts";
 import { ErrorCode } from "../src/errors.ts";
@@ -55,6 +56,8 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<GatewayHandle> {
   const log = rootLog.child("gateway", config.nodeId);
+  useNodeTls(loadNodeTls(config.tls));
+  const tls = nodeTls();
   const metrics = new NodeMetrics({ role: "gateway", node: config.nodeId });
   const accounts = await openAccountStore(config.storage);
   const coordinator = rpcClient("Coordinator", config.coordinator, config.secret);
@@ -72,6 +75,7 @@ export async function startGateway(
     log,
     gateways: () => gateways,
     hub: () => closing.signal.aborted ? undefined : state.hub,
+    secure: tls !== undefined,
     limits: new LoginLimits({
       ipBurst: config.gateway.loginIpBurst,
       perIpPerMinute: config.gateway.loginPerIpPerMinute,
@@ -93,7 +97,7 @@ export async function startGateway(
     config.port,
     gatewayHandler(routes, () => state.hub !== undefined, auth),
     log,
-    { traffic: metrics.http },
+    { traffic: metrics.http, tls },
   );
   const httpAddress = options.sharedHttpAddress ?? `${config.advertiseHost}:${http!.port}`;
 

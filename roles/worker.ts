@@ -7,6 +7,7 @@ import type { GameDefinition } from "../src/sim/game.ts";
 import { spaceWorldOf } from "../src/world/world_spec.ts";
 import { json, jsonError, readiness, startHttp } from "../src/net/http.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { metricsResponse, NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
@@ -60,6 +61,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 /** Starts a worker and resolves once it is registered with the coordinator. */
 export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
   const log = rootLog.child("worker", config.nodeId);
+  useNodeTls(loadNodeTls(config.tls));
   const stop = new AbortController();
   const badBatches = { count: 0 };
   const metrics = new NodeMetrics({ role: "worker", node: config.nodeId });

@@ -18,6 +18,7 @@ import {
   MIN_SECRET_LENGTH,
   type RebalanceConfig,
   type Role,
+  type TlsConfig,
   type WorldConfig,
 } from "./schema.ts";
 
@@ -100,6 +101,7 @@ export function parseConfig(raw: unknown): Config {
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
+  const tls = parseTls(pick(raw, "tls", {}));
   return {
     role,
     nodeId,
@@ -131,7 +133,16 @@ export function parseConfig(raw: unknown): Config {
     spatialIndex,
     gateway,
     game,
+    tls,
   };
+}
+
+function parseTls(raw: unknown): TlsConfig {
+  const t = keysOf(raw, "tls", DEFAULTS.tls);
+  const tls = { cert: t.string("cert"), key: t.string("key"), ca: t.string("ca") };
+  const set = Object.values(tls).filter((v) => v !== "").length;
+  if (set !== 0 && set !== 3) fail("tls", "cert, key and ca go together: set all three or none");
+  return tls;
 }
 
 /**

@@ -91,6 +91,15 @@ export interface AutoscaleConfig {
 /** A worker's sync waits and memories, in ms (src/sim/space_tuning.ts explains each). */
 export type SpaceTimingsConfig = SpaceTimings;
 
+/** Paths of PEM files; all "" (the default) means cleartext. */
+export interface TlsConfig {
+  /** This node's certificate, served to peers and clients and presented as a client. */
+  cert: string;
+  key: string;
+  /** The CA that signed every node's certificate. */
+  ca: string;
+}
+
 /** A fully validated node configuration. */
 export interface Config {
   role: Role;
@@ -148,6 +157,8 @@ export interface Config {
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
   game: DemoGameConfig;
+  /** TLS of gRPC between nodes and of the coordinator's and gateways' HTTP (https, wss). */
+  tls: TlsConfig;
 }
 
 /** The gRPC port a coordinator listens on unless told otherwise; other roles default to 0. */
@@ -220,6 +231,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     loginBackoffMs: 1_000,
     loginBackoffMaxMs: 900_000,
   },
+  tls: { cert: "", key: "", ca: "" },
   game: {
     npcs: 400,
     speed: 40,

@@ -131,6 +131,8 @@ export type HttpHandler = (
 export interface HttpOptions {
   /** What the port is, for a start-up failure ("HTTP", "admin"); default "HTTP". */
   name?: string;
+  /** Serve HTTPS (and so WSS) with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
   /** Counts requests (in) and responses (out) with their body bytes. */
   traffic?: TrafficCounts;
 }
@@ -166,6 +168,7 @@ export function startHttp(
       const server = Deno.serve({
         hostname: host,
         port,
+        ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
         onListen: ({ port: bound }) => {
           resolveStarted({
             port: bound,

@@ -35,6 +35,8 @@ export interface GatewayApiOptions {
   gateways(): readonly RegisteredGateway[];
   /** The hub, once the gateway is registered; undefined while starting or closing. */
   hub(): SessionHub | undefined;
+  /** Gateways serve HTTPS: their list says wss://. Default false. */
+  secure?: boolean;
   /** Per-IP and per-account limits of account logins and registrations; none when absent. */
   limits?: LoginLimits;
   now?: () => number;
@@ -77,7 +79,7 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
   const listed = (): GatewayInfo[] =>
     options.gateways().map((g) => ({
       id: g.id,
-      url: `ws://${g.httpAddress}/ws`,
+      url: `${options.secure ? "wss" : "ws"}://${g.httpAddress}/ws`,
       version: g.version,
       sessions: g.sessions,
     }));

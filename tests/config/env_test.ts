@@ -100,3 +100,12 @@ Deno.test("ZS_STORAGE_URL wins over ZS_STORAGE whatever their order", () => {
     assert.equal(envOverrides(env).storage, url);
   }
 });
+
+Deno.test("tls.cert, tls.key and tls.ca go together", () => {
+  const paths = { cert: "node.pem", key: "node.key", ca: "ca.pem" };
+  assert.deepEqual(loadConfig(undefined, { tls: paths }).tls, paths);
+  assert.throws(
+    () => loadConfig(undefined, {}, { ZS_TLS_CERT: "node.pem" }),
+    /CONFIG_INVALID: tls: cert, key and ca go together/,
+  );
+});
