@@ -11,6 +11,8 @@ import { startGateway } from "./roles/gateway.ts";
 import { startWorker } from "./roles/worker.ts";
 import { runBots } from "./roles/bots.ts";
 import { wantsBots } from "./src/client/bot_options.ts";
+import { generateOperatorToken } from "./src/net/operator_auth.ts";
+import { checkPortsFree, diagnosticsUrlLine, startFailure } from "./src/net/start_failure.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
@@ -29,7 +31,7 @@ function configure(args: string[]): Config | undefined {
     console.log(`zonescaler ${VERSION}`);
     return undefined;
   }
-  const config = loadConfig(flags.configPath, flags.overrides);
+  const config = loadConfig(flags.configPath, flags.overrides, Deno.env.toObject());
   if (config.role === "all" && config.secret === "") {
     // One process, no other nodes: a random secret still guards the loopback gRPC ports.
     config.secret = crypto.randomUUID();
@@ -68,13 +70,21 @@ async function main(args: string[]): Promise<number> {
   }
   if (!config) return 0;
   const log = new Logger({ role: config.role, node: config.nodeId, level: config.logLevel });
+  // Role all is the quick start: without a token it makes one and prints the page's URL.
+  const generatedToken = config.role === "all" && config.operatorToken === "";
+  if (generatedToken) config.operatorToken = generateOperatorToken();
   let handle: Closable;
   try {
+    checkPortsFree(config);
     handle = await start(config, log);
   } catch (error) {
     log.error("start.failed", { error });
-    console.error(`zonescaler: cannot start ${config.role}: ${(error as Error).message}`);
+    console.error(startFailure(config, error));
     return 1;
+  }
+  if (config.role === "all") {
+    const port = (handle as { coordinator?: { httpPort: number } }).coordinator?.httpPort;
+    console.error(diagnosticsUrlLine(config, port ?? config.port, generatedToken));
   }
   const stopped = Promise.withResolvers<void>();
   let stopping = false;

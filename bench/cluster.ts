@@ -3,6 +3,7 @@
 // stops every process it started.
 import { getJson, type LogLine, NodeProcess, until, workerArgs } from "../testing/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
+import { BENCH_OPERATOR_TOKEN } from "./world.ts";
 
 /** A worker as listed by the coordinator's /api/state. */
 export interface WorkerRow {
@@ -114,6 +115,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
   async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
     const response = await fetch(`${this.#api}${path}`, {
       method: "POST",
+      headers: { authorization: `Bearer ${BENCH_OPERATOR_TOKEN}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(5_000),
     });

@@ -3,6 +3,8 @@
 
 /** Cluster secret of benchmark clusters (loopback only). */
 export const BENCH_SECRET = "zonescaler-benchmark-secret";
+/** Operator token of benchmark clusters: scenarios move cells through the control API. */
+export const BENCH_OPERATOR_TOKEN = "zonescaler-benchmark-operator";
 
 /**
  * Entities per square unit: 20 per 100×100 cell, about 16 within an AOI radius of 50 and one
@@ -40,6 +42,7 @@ export interface BenchConfigOptions {
 export function benchConfig(options: BenchConfigOptions): Record<string, unknown> {
   return {
     secret: BENCH_SECRET,
+    operatorToken: BENCH_OPERATOR_TOKEN,
     host: "127.0.0.1",
     advertiseHost: "127.0.0.1",
     logLevel: "info",

@@ -46,7 +46,7 @@ function waitFor(
 
 /** Starts the coordinator and `config.workers` worker threads. */
 export async function startAll(config: Config, log: Logger): Promise<AllHandle> {
-  const extraRoutes: ExtraRoutes = {};
+  const extraRoutes: ExtraRoutes = { pending: true }; // /readyz: 503 until the gateway is up
   const coordinator = await startCoordinator(
     config,
     log.child("coordinator", "coordinator"),
@@ -88,6 +88,7 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
       { sharedHttpAddress: `${config.advertiseHost}:${coordinator.httpPort}` },
     );
     extraRoutes.current = gateway.routes;
+    extraRoutes.pending = false;
   } catch (error) {
     for (const thread of threads) thread.terminate();
     await gateway?.close({ exiting: true });

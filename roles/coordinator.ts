@@ -1,12 +1,16 @@
 // The coordinator role: wires the registry to its gRPC service (src/cluster/coordinator_service.ts)
-// and to HTTP (/healthz, /api/state, the control and diagnostics APIs, the static page), and runs
-// the failure sweep and the balancer on timers.
+// and to HTTP (src/cluster/coordinator_http.ts: /healthz, /readyz, /api/state, the control and
+// diagnostics APIs, the static page, behind the operator token; the operator's API optionally on
+// its own admin port), and runs the failure sweep and the balancer on timers.
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes } from "../src/cluster/control_api.ts";
+import { controlRoutes, publicOnly } from "../src/cluster/control_api.ts";
+import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator_http.ts";
+import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
-import { json, jsonError, serveStatic, startHttp } from "../src/net/http.ts";
+import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
@@ -24,10 +28,7 @@ export interface CoordinatorHandle {
   close(options?: CloseOptions): Promise<void>;
 }
 
-/** Routes another role adds to the coordinator's HTTP server (role all: the gateway's). */
-export interface ExtraRoutes {
-  current?: (request: Request, url: URL) => Promise<Response> | undefined;
-}
+export type { ExtraRoutes };
 
 /** Starts the coordinator's gRPC and HTTP servers. */
 export async function startCoordinator(
@@ -35,6 +36,8 @@ export async function startCoordinator(
   log: Logger,
   extraRoutes: ExtraRoutes = {},
 ): Promise<CoordinatorHandle> {
+  useNodeTls(loadNodeTls(config.tls));
+  const tls = nodeTls();
   const world = worldSpecOf(config, Date.now());
   const grid = gridOf(world);
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
@@ -63,7 +66,12 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
-  const diagnostics = diagnosticsRoutes({ registry, log, events });
+  const diagnostics = diagnosticsRoutes({
+    registry,
+    log,
+    events,
+    operatorToken: config.operatorToken,
+  });
 
   const rpc = await startRpcServer(config.host, config.grpcPort, {
     Coordinator: requireSecret(config.secret, service.handlers(), (method) => {
@@ -94,33 +102,41 @@ export async function startCoordinator(
   }, config.rebalance.intervalMs);
   const control = controlRoutes({ registry, balancer, log });
 
+  const handler = coordinatorHandler({
+    role: config.role,
+    staticDir: config.static_dir,
+    auth: new OperatorAuth({
+      token: config.operatorToken,
+      host: config.host,
+      log,
+      countError: (code) => metrics.countError(code),
+    }),
+    diagnostics,
+    control,
+    extra: extraRoutes,
+    state: () => clusterState(registry, gateways, config),
+  });
   const http = await startHttp(
     config.host,
     config.port,
-    async (request, url, context) => {
-      const diagnostic = diagnostics(request, url, context);
-      if (diagnostic) return await diagnostic;
-      const controlled = control(request, url);
-      if (controlled) return await controlled;
-      const extra = extraRoutes.current?.(request, url);
-      if (extra) return await extra;
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        return jsonError(
-          405,
-          "METHOD_NOT_ALLOWED",
-          `${request.method} is not allowed on ${url.pathname}`,
-        );
-      }
-      if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
-      if (url.pathname === "/api/state") return json(clusterState(registry, gateways, config));
-      const file = await serveStatic(config.static_dir, url.pathname);
-      return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
-    },
+    config.adminPort > 0 ? publicOnly(handler) : handler,
     log,
-    { traffic: metrics.http },
+    { traffic: metrics.http, tls },
   );
+  const admin = config.adminPort > 0
+    ? await startHttp(config.host, config.adminPort, handler, log, {
+      traffic: metrics.http,
+      name: "admin",
+      tls,
+    })
+    : undefined;
 
-  log.info("coordinator.listening", { grpcPort: rpc.port, httpPort: http.port, host: config.host });
+  log.info("coordinator.listening", {
+    grpcPort: rpc.port,
+    httpPort: http.port,
+    adminPort: admin?.port ?? http.port,
+    host: config.host,
+  });
   return {
     grpcPort: rpc.port,
     httpPort: http.port,
@@ -130,6 +146,7 @@ export async function startCoordinator(
       clearInterval(balancing);
       service.close();
       await http.close(); // ends open event streams first
+      await admin?.close();
       if (!options.exiting) await rpc.close();
       metrics.close();
       log.info("coordinator.closed");

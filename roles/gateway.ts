@@ -1,7 +1,10 @@
 // The session gateway role, wiring only: registers with the coordinator, follows the map, keeps
 // a Sessions stream to every worker, relays chat through the coordinator, and serves the
 // gateway HTTP API (src/session/gateway_api.ts) on its own port, or the coordinator's in role all.
-import { AccountStore } from "../src/session/account_store.ts";
+import { openAccountStore } from "../src/session/account_store.ts";
+import { LoginLimits } from "../src/session/login_limits.ts";
+import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { encodeRelay, type RelayedChat, relayFrom } from "../src/session/chat_relay.ts";
 import type { Config } from "../src/config/config.ts";
 import { ErrorCode } from "../src/errors.ts";
@@ -43,8 +46,10 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<GatewayHandle> {
   const log = rootLog.child("gateway", config.nodeId);
+  useNodeTls(loadNodeTls(config.tls));
+  const tls = nodeTls();
   const metrics = new NodeMetrics({ role: "gateway", node: config.nodeId });
-  const accounts = new AccountStore({ path: config.storage });
+  const accounts = await openAccountStore(config.storage);
   const coordinatorClient = new CoordinatorClient({
     address: config.coordinator,
     secret: config.secret,
@@ -65,15 +70,29 @@ export async function startGateway(
     log,
     gateways: () => gateways,
     hub: () => closing.signal.aborted ? undefined : state.hub,
+    secure: tls !== undefined,
+    limits: new LoginLimits({
+      ipBurst: config.gateway.loginIpBurst,
+      perIpPerMinute: config.gateway.loginPerIpPerMinute,
+      accountFailures: config.gateway.loginAccountFailures,
+      backoffMs: config.gateway.loginBackoffMs,
+      backoffMaxMs: config.gateway.loginBackoffMaxMs,
+    }),
+  });
+  const auth = new OperatorAuth({
+    token: config.operatorToken,
+    host: config.host,
+    log,
+    countError: (code) => metrics.countError(code),
   });
 
   // Our own HTTP server, unless role all serves us on the coordinator's.
   const http = options.sharedHttpAddress ? undefined : await startHttp(
     config.host,
     config.port,
-    gatewayHandler(routes, () => state.hub !== undefined),
+    gatewayHandler(routes, () => state.hub !== undefined, auth),
     log,
-    { traffic: metrics.http },
+    { traffic: metrics.http, tls },
   );
   const httpAddress = options.sharedHttpAddress ?? `${config.advertiseHost}:${http!.port}`;
 
@@ -84,7 +103,7 @@ export async function startGateway(
     reply = await coordinatorClient.register("RegisterGateway", request);
   } catch (error) {
     coordinatorClient.close();
-    accounts.close();
+    await accounts.close();
     await http?.close();
     throw new Error(
       `Cannot register gateway with ${config.coordinator}: ${(error as Error).message}`,
@@ -197,7 +216,7 @@ export async function startGateway(
       relay?.cancel();
       links.close(closeOptions);
       await http?.close();
-      accounts.close();
+      await accounts.close();
       metrics.close();
       coordinatorClient.close(closeOptions);
       log.info("gateway.closed");

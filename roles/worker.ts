@@ -2,6 +2,8 @@
 // the coordinator client to the worker's runtime (space, tick, reports, fencing).
 import type { Config } from "../src/config/config.ts";
 import { startHttp } from "../src/net/http.ts";
+import { OperatorAuth } from "../src/net/operator_auth.ts";
+import { loadNodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import {
@@ -39,6 +41,7 @@ export interface WorkerHandle {
 /** Starts a worker and resolves once it is registered with the coordinator. */
 export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
   const log = rootLog.child("worker", config.nodeId);
+  useNodeTls(loadNodeTls(config.tls));
   const metrics = new NodeMetrics({ role: "worker", node: config.nodeId });
   // Filled in once registered; the servers start first so their ports can be registered.
   const started: { runtime?: WorkerRuntime } = {};
@@ -64,12 +67,20 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   const http = await startHttp(
     config.host,
     config.port,
-    workerRoutes({
-      space: () => started.runtime?.space,
-      links: () => started.runtime?.links,
-      badBatches: () => started.runtime?.badBatches ?? 0,
-      status: () => started.runtime?.status ?? "starting",
-    }),
+    workerRoutes(
+      {
+        space: () => started.runtime?.space,
+        links: () => started.runtime?.links,
+        badBatches: () => started.runtime?.badBatches ?? 0,
+        status: () => started.runtime?.status ?? "starting",
+      },
+      new OperatorAuth({
+        token: config.operatorToken,
+        host: config.host,
+        log,
+        countError: (code) => metrics.countError(code),
+      }),
+    ),
     log,
     { traffic: metrics.http },
   );

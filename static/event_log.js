@@ -1,6 +1,6 @@
 // The live cluster event log (server-sent events from /api/events; the browser resumes with
 // Last-Event-ID after a reconnect) and the recent structured log lines (/api/logs).
-import { getJson } from "./api.js";
+import { getJson, withToken } from "./api.js";
 
 const MAX_LINES = 300;
 
@@ -41,7 +41,7 @@ export class EventLog {
   }
 
   start() {
-    this.source = new EventSource("/api/events");
+    this.source = new EventSource(withToken("/api/events"));
     this.source.onopen = () => this.#setStatus("live", "ok");
     this.source.onerror = () => this.#setStatus("reconnecting…", "warn");
     this.source.onmessage = (message) => {

@@ -1,7 +1,7 @@
 // Role `all` (worker threads in one process) drained through the API, thread after thread, then
 // stopped with SIGTERM: the process must exit 0 and never print a native crash (issue 11: such
 // drains aborted the whole process in 7 of 23 tries on node:http2).
-import { NodeProcess, until, writeTestConfig } from "./node_process.ts";
+import { NodeProcess, OPERATOR_HEADERS, until, writeTestConfig } from "./node_process.ts";
 import { CRASH_LINE } from "./fault_cycles.ts";
 
 /** The outcome of one run. */
@@ -32,6 +32,7 @@ export async function drainAllRole(workers: number): Promise<AllRoleDrainRun> {
       try {
         const response = await fetch(`${api}/api/workers/${id}/drain`, {
           method: "POST",
+          headers: OPERATOR_HEADERS,
           signal: AbortSignal.timeout(5_000),
         });
         const body = await response.text();

@@ -1,7 +1,14 @@
 // Starts a test cluster of real processes: a coordinator, workers (and pool workers) and
 // gateways, with an audit following the workers' ownership logs.
 import { ClusterAudit } from "./audit.ts";
-import { getJson, NodeProcess, until, workerArgs, writeTestConfig } from "./node_process.ts";
+import {
+  getJson,
+  NodeProcess,
+  OPERATOR_HEADERS,
+  until,
+  workerArgs,
+  writeTestConfig,
+} from "./node_process.ts";
 
 /** A worker row of /api/state. */
 export interface WorkerRow {
@@ -115,6 +122,7 @@ export async function startCluster(
   const post = (path: string, body?: unknown) =>
     fetch(`${api}${path}`, {
       method: "POST",
+      headers: OPERATOR_HEADERS,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   const close = async () => {

@@ -3,7 +3,14 @@
 // and a record of how every process ended. The proof of issue 11 item 1 that no node aborts:
 // a process ended by a signal nobody sent it (SIGABRT, SIGSEGV) or an `Assertion`/`free():`
 // line on stderr is a crash. Shared by tests/integration/abort_stress_test.ts and bench/.
-import { getJson, NodeProcess, until, workerArgs, writeTestConfig } from "./node_process.ts";
+import {
+  getJson,
+  NodeProcess,
+  OPERATOR_HEADERS,
+  until,
+  workerArgs,
+  writeTestConfig,
+} from "./node_process.ts";
 import type { ClusterState } from "./cluster.ts";
 
 /** The faults a cycle can inject. */
@@ -196,6 +203,7 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
     const post = async (path: string, body?: unknown) => {
       const response = await fetch(`${api}${path}`, {
         method: "POST",
+        headers: OPERATOR_HEADERS,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(5_000),
       });

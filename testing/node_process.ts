@@ -201,6 +201,7 @@ export function writeTestConfig(overrides: Record<string, unknown> = {}): string
     path,
     JSON.stringify({
       secret: TEST_SECRET,
+      operatorToken: TEST_OPERATOR_TOKEN,
       host: "127.0.0.1",
       advertiseHost: "127.0.0.1",
       logLevel: "info",
@@ -220,6 +221,12 @@ export function writeTestConfig(overrides: Record<string, unknown> = {}): string
 
 /** Cluster secret of test configs. */
 export const TEST_SECRET = "integration-test-secret";
+/** Operator token of test configs (the control API's `Authorization: Bearer`). */
+export const TEST_OPERATOR_TOKEN = "integration-operator-token";
+/** The header carrying {@linkcode TEST_OPERATOR_TOKEN}. */
+export const OPERATOR_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  authorization: `Bearer ${TEST_OPERATOR_TOKEN}`,
+});
 /** World of test configs: 4×4 cells so the two regions share a long border. */
 export const TEST_WORLD = { dims: 2 as const, size: [400, 400], cellSize: 100 };
 /** The grid of {@linkcode TEST_WORLD}. */

@@ -1,11 +1,13 @@
 // The coordinator's control API over HTTP: move a cell, drain a worker, tune autoscaling, list
-// migrations in flight. Bodies are small JSON objects, validated strictly.
+// migrations in flight. Bodies are small JSON objects, validated strictly. Which requests need
+// the operator token is decided here too (coordinatorAccess); src/net/operator_auth.ts checks it.
 import type { Balancer } from "./balance_policy.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
-import { httpStatusOf, json, jsonError } from "../net/http.ts";
+import { type HttpHandler, httpStatusOf, json, jsonError } from "../net/http.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Registry } from "./registry.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
+import type { Access } from "../net/operator_auth.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -93,4 +95,34 @@ export function controlRoutes(
     if (!owned) return undefined;
     return handle(request, url).catch(errorResponse);
   };
+}
+
+/** Paths of the operator's API on the coordinator (control and diagnostics, not the page). */
+export function isOperatorPath(pathname: string): boolean {
+  return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
+    pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
+    pathname === "/api/events" || pathname === "/api/entities" || MOVE.test(pathname) ||
+    DRAIN.test(pathname);
+}
+
+/**
+ * What a request to the coordinator's HTTP server needs: "open" for health, readiness and the
+ * page's static files, "write" for the control API's mutations, "read" for the other views.
+ * Paths of another role served on the same port (role all: the gateway's) are "open" here;
+ * that role guards its own.
+ */
+export function coordinatorAccess(request: Request, url: URL): Access | "open" {
+  const path = url.pathname;
+  if (MOVE.test(path) || DRAIN.test(path) || path === "/api/autoscale") {
+    return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
+  }
+  return isOperatorPath(path) ? "read" : "open";
+}
+
+/** The main port's handler when an admin port serves the operator's API: 404 for its paths. */
+export function publicOnly(handler: HttpHandler): HttpHandler {
+  return (request, url, context) =>
+    isOperatorPath(url.pathname)
+      ? jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname} (see the admin port)`)
+      : handler(request, url, context);
 }

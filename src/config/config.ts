@@ -3,6 +3,7 @@
 // The schema (types, defaults) is in schema.ts, the flags and help text in flags.ts.
 import { ConfigError } from "../errors.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
+import { envOverrides } from "./env.ts";
 import { CONFIG_STYLE, configFields as read, fail, pick, show } from "./config_fields.ts";
 import {
   type AutoscaleConfig,
@@ -18,11 +19,13 @@ import {
   MIN_SECRET_LENGTH,
   type RebalanceConfig,
   type Role,
+  type TlsConfig,
   type WorldConfig,
 } from "./schema.ts";
 
 export * from "./schema.ts";
 export { flagError, type Flags, parseFlags, USAGE } from "./flags.ts";
+export { envNameOf, envOverrides, envVariables } from "./env.ts";
 
 const DEFAULT_WORLD_EXTENT = 1000;
 const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
@@ -61,6 +64,15 @@ export function parseConfig(raw: unknown): Config {
   const static_dir = top.string("static_dir", 1);
   const coordinator = hostPort("coordinator", top.value("coordinator"));
   const secret = parseSecret(top.value("secret"), role);
+  const operatorToken = top.string("operatorToken");
+  // The token itself never goes into a message: messages end up in logs.
+  if (operatorToken !== "" && operatorToken.length < MIN_SECRET_LENGTH) {
+    fail(
+      "operatorToken",
+      `expected at least ${MIN_SECRET_LENGTH} characters, got ${operatorToken.length}`,
+    );
+  }
+  const adminPort = top.integer("adminPort", 0, 65535);
   const logLevel = top.oneOf("logLevel", LOG_LEVELS);
   const workers = top.integer("workers", 1, 64);
   const minWorkers = top.integer("minWorkers", 1, 1024);
@@ -92,6 +104,7 @@ export function parseConfig(raw: unknown): Config {
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
+  const tls = parseTls(pick(raw, "tls", {}));
   return {
     role,
     nodeId,
@@ -102,6 +115,8 @@ export function parseConfig(raw: unknown): Config {
     static_dir,
     coordinator,
     secret,
+    operatorToken,
+    adminPort,
     logLevel,
     workers,
     minWorkers,
@@ -123,13 +138,23 @@ export function parseConfig(raw: unknown): Config {
     spatialIndex,
     gateway,
     game,
+    tls,
   };
 }
 
+function parseTls(raw: unknown): TlsConfig {
+  const t = keysOf(raw, "tls", DEFAULTS.tls);
+  const tls = { cert: t.string("cert"), key: t.string("key"), ca: t.string("ca") };
+  const set = Object.values(tls).filter((v) => v !== "").length;
+  if (set !== 0 && set !== 3) fail("tls", "cert, key and ca go together: set all three or none");
+  return tls;
+}
+
 /**
- * Reads the JSON file at `path` (undefined: defaults only), merges `overrides` over it
- * (nested objects per key, undefined values ignored) and validates the result, so a flag is
- * checked exactly like the same key in the file.
+ * Reads the JSON file at `path` (undefined: defaults only), merges the `ZS_*` variables of
+ * `env` over it (src/config/env.ts), then `overrides` (the flags; nested objects per key,
+ * undefined values ignored) and validates the result, so a flag or a variable is checked
+ * exactly like the same key in the file. Precedence: flags, then environment, then file.
  *
  * @example
  * ```ts
@@ -141,9 +166,10 @@ export function parseConfig(raw: unknown): Config {
 export function loadConfig(
   path: string | undefined,
   overrides: Record<string, unknown> = {},
+  env: Readonly<Record<string, string>> = {},
 ): Config {
   const file = path === undefined ? {} : readConfigFile(path);
-  return parseConfig(mergeOverrides(file, overrides));
+  return parseConfig(mergeOverrides(mergeOverrides(file, envOverrides(env)), overrides));
 }
 
 function readConfigFile(path: string): unknown {

@@ -25,7 +25,20 @@ interface FlagSpec {
 
 const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: "config", kind: "string", arg: "FILE", help: "JSON config file (default: none)" },
-  { flag: "storage", key: "storage", kind: "string", arg: "FILE", help: "SQLite file of accounts" },
+  {
+    flag: "storage",
+    key: "storage",
+    kind: "string",
+    arg: "FILE|URL",
+    help: "SQLite file of accounts, or a postgres:// URL",
+  },
+  {
+    flag: "admin-port",
+    key: "adminPort",
+    kind: "integer",
+    arg: "N",
+    help: "serve the coordinator's control API on its own port (0 = on --port)",
+  },
   {
     flag: "role",
     key: "role",
@@ -117,7 +130,8 @@ const FLAG_SPECS: readonly FlagSpec[] = [
 export const USAGE: string = [
   "Usage: zonescaler [--config FILE] [flags]",
   "",
-  "Flags override the same keys in the config file; defaults fill the rest.",
+  "Flags override ZS_* environment variables, which override the config file; defaults fill",
+  "the rest. Secrets (ZS_SECRET, ZS_OPERATOR_TOKEN) are best given in the environment.",
   "",
   ...FLAG_SPECS.map((spec) => {
     const name = `${spec.short ? `-${spec.short}, ` : "    "}--${spec.flag}${

@@ -37,6 +37,14 @@ export interface GatewayConfig {
   resumeGraceMs: number;
   /** Lifetime of login tokens. */
   tokenTtlMs: number;
+  /** Account logins and registrations per client IP: a burst, then this many per minute. */
+  loginIpBurst: number;
+  loginPerIpPerMinute: number;
+  /** Wrong passwords in a row before an account backs off... */
+  loginAccountFailures: number;
+  /** ...for this long, doubled by each further failure up to the maximum. */
+  loginBackoffMs: number;
+  loginBackoffMaxMs: number;
 }
 /** Lowest log level that is written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -100,6 +108,15 @@ export interface FaultToleranceConfig {
 /** A worker's sync waits and memories, in ms (src/sim/space_tuning.ts explains each). */
 export type SpaceTimingsConfig = SpaceTimings;
 
+/** Paths of PEM files; all "" (the default) means cleartext. */
+export interface TlsConfig {
+  /** This node's certificate, served to peers and clients and presented as a client. */
+  cert: string;
+  key: string;
+  /** The CA that signed every node's certificate. */
+  ca: string;
+}
+
 /** A fully validated node configuration. */
 export interface Config {
   role: Role;
@@ -118,6 +135,13 @@ export interface Config {
   coordinator: string;
   /** Cluster secret; "" only in role "all", where the caller generates a random one. */
   secret: string;
+  /**
+   * Bearer token of the operator HTTP API (moves, drains, autoscale; read-only views off
+   * loopback); "" disables those routes, except in role "all", which generates one.
+   */
+  operatorToken: string;
+  /** Serve the coordinator's control and diagnostics API on this port only; 0: on `port`. */
+  adminPort: number;
   logLevel: LogLevel;
   /** Worker threads started by role "all". */
   workers: number;
@@ -147,19 +171,24 @@ export interface Config {
   autoscale: AutoscaleConfig;
   /** Waits and memories of a worker's space, in ms, so they hold at any tickHz. */
   space: SpaceTimingsConfig;
-  /** SQLite file of registered accounts (":memory:" keeps them in memory). */
+  /**
+   * Account storage: a SQLite file (":memory:" keeps them in memory) or a
+   * `postgres://user:password@host:port/db` URL shared by every gateway.
+   */
   storage: string;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
   game: DemoGameConfig;
+  /** TLS of gRPC between nodes and of the coordinator's and gateways' HTTP (https, wss). */
+  tls: TlsConfig;
 }
 
 /** The gRPC port a coordinator listens on unless told otherwise; other roles default to 0. */
 export const COORDINATOR_GRPC_PORT = 7070;
 /** Upper bound on the number of grid cells, product over axes of ceil(size / cellSize). */
 export const MAX_CELLS = 1_000_000;
-/** Minimum length of the cluster secret. */
+/** Minimum length of the cluster secret and of the operator token. */
 export const MIN_SECRET_LENGTH = 16;
 
 /**
@@ -177,6 +206,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   static_dir: "static",
   coordinator: "127.0.0.1:7070",
   secret: "",
+  operatorToken: "",
+  adminPort: 0,
   logLevel: "info",
   workers: 2,
   minWorkers: 2,
@@ -220,7 +251,13 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxQueuedBytes: 1_048_576,
     resumeGraceMs: 15_000,
     tokenTtlMs: 86_400_000,
+    loginIpBurst: 20,
+    loginPerIpPerMinute: 30,
+    loginAccountFailures: 5,
+    loginBackoffMs: 1_000,
+    loginBackoffMaxMs: 900_000,
   },
+  tls: { cert: "", key: "", ca: "" },
   game: {
     npcs: 400,
     speed: 40,

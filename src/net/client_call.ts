@@ -32,6 +32,8 @@ export interface CallOptions {
 export interface Channel {
   address: string;
   http: Deno.HttpClient;
+  /** "https" when the node runs with TLS (src/net/node_tls.ts). */
+  scheme: "http" | "https";
   secret: string;
   maxBytes: number;
   keepalive: KeepaliveOptions | false;
@@ -159,7 +161,7 @@ export class ClientCall<Req = unknown, Res = unknown> extends EventEmitter {
     const channel = this.#channel;
     let response: Response;
     try {
-      response = await fetch(`http://${channel.address}${this.#method.path}`, {
+      response = await fetch(`${channel.scheme}://${channel.address}${this.#method.path}`, {
         method: "POST",
         headers,
         body,

@@ -4,6 +4,7 @@ import { extname, join, normalize, resolve } from "node:path";
 import type { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
 import type { TrafficCounts } from "../observe/metrics.ts";
+import { isAddressInUse, PortInUseError } from "./start_failure.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -115,6 +116,8 @@ export interface HttpServer {
 export interface HttpContext {
   /** Aborted when the server starts closing: long-lived responses (event streams) end then. */
   closing: AbortSignal;
+  /** The client's IP address ("" when unknown), for per-client limits. */
+  remoteAddress: string;
 }
 
 /** A request handler of {@linkcode startHttp}. */
@@ -126,6 +129,10 @@ export type HttpHandler = (
 
 /** Options of {@linkcode startHttp}. */
 export interface HttpOptions {
+  /** What the port is, for a start-up failure ("HTTP", "admin"); default "HTTP". */
+  name?: string;
+  /** Serve HTTPS (and so WSS) with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
   /** Counts requests (in) and responses (out) with their body bytes. */
   traffic?: TrafficCounts;
 }
@@ -143,20 +150,25 @@ export function startHttp(
   options: HttpOptions = {},
 ): Promise<HttpServer> {
   const closing = new AbortController();
-  const context: HttpContext = { closing: closing.signal };
+  const contextOf = (info: Deno.ServeHandlerInfo): HttpContext => ({
+    closing: closing.signal,
+    remoteAddress: (info.remoteAddr as Deno.NetAddr).hostname ?? "",
+  });
   const { traffic } = options;
   const serve = traffic
-    ? async (request: Request) => {
+    ? async (request: Request, info: Deno.ServeHandlerInfo) => {
       traffic.messagesIn++;
       traffic.bytesIn += declaredLength(request.headers);
-      return countOut(await handler(request, new URL(request.url), context), traffic);
+      return countOut(await handler(request, new URL(request.url), contextOf(info)), traffic);
     }
-    : (request: Request) => handler(request, new URL(request.url), context);
+    : (request: Request, info: Deno.ServeHandlerInfo) =>
+      handler(request, new URL(request.url), contextOf(info));
   return new Promise((resolveStarted, reject) => {
     try {
       const server = Deno.serve({
         hostname: host,
         port,
+        ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
         onListen: ({ port: bound }) => {
           resolveStarted({
             port: bound,
@@ -172,7 +184,11 @@ export function startHttp(
         },
       }, serve);
     } catch (error) {
-      reject(error);
+      reject(
+        isAddressInUse(error)
+          ? new PortInUseError(options.name ?? "HTTP", host, port, { cause: error })
+          : error,
+      );
     }
   });
 }
@@ -202,4 +218,9 @@ function countOut(response: Response, traffic: TrafficCounts): Response {
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+/** A `/readyz` answer: 200 `ready` once the node is registered and serving, else 503. */
+export function readiness(role: string, ready: boolean): Response {
+  return json({ status: ready ? "ready" : "starting", role }, ready ? 200 : 503);
 }

@@ -11,6 +11,7 @@ import { RpcError, status, type StatusObject } from "./grpc_status.ts";
 import { type MethodDescriptor, serviceMethods, type ServiceName } from "./proto_codec.ts";
 import { type CallOptions, type Channel, ClientCall } from "./client_call.ts";
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from "./stream_liveness.ts";
+import { peerHttpClient, peerScheme } from "./node_tls.ts";
 
 export { type CallOptions, ClientCall } from "./client_call.ts";
 
@@ -41,7 +42,8 @@ export class RpcClient {
     this.address = address;
     this.#channel = {
       address,
-      http: Deno.createHttpClient({ http1: false, http2: true }),
+      http: peerHttpClient(),
+      scheme: peerScheme(),
       secret,
       maxBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
       keepalive: options.keepalive ?? DEFAULT_KEEPALIVE,

@@ -34,6 +34,8 @@ export interface DiagnosticsOptions {
   events: EventStreams;
   /** Reads worker positions; by default from the registry's live workers. */
   positions?: WorkerPositionsReader;
+  /** Sent to the workers, whose views need it when they are bound off loopback. */
+  operatorToken?: string;
 }
 
 /** Routes handled here; anything else is left to the caller. */
@@ -61,9 +63,12 @@ export type DiagnosticsRoute = (
 /** Builds the coordinator's diagnostics routes. */
 export function diagnosticsRoutes(options: DiagnosticsOptions): DiagnosticsRoute {
   const { registry, log, events } = options;
+  const token = options.operatorToken ?? "";
   const positions = options.positions ?? new WorkerPositionsReader({
     workers: () =>
       [...registry.workers.values()].filter((w) => w.state !== "down" && w.httpAddress !== ""),
+    fetch: (input, init) =>
+      fetch(input, token ? { ...init, headers: { authorization: `Bearer ${token}` } } : init),
   });
 
   const logs = (url: URL): Response => {

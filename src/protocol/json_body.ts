@@ -1,6 +1,8 @@
 // Reading an untrusted HTTP request body as one small JSON object with known keys (login, the
-// coordinator's control API): size first, then UTF-8, JSON, shape and keys.
+// coordinator's control API): size first (streamed, see src/net/body_limit.ts), then UTF-8,
+// JSON, shape and keys.
 import { CodedError, ErrorCode } from "../errors.ts";
+import { readBodyLimited } from "../net/body_limit.ts";
 import { isPlainObject } from "./input_reader.ts";
 
 /** Largest request body accepted, in bytes. */
@@ -21,10 +23,7 @@ export async function readJsonObject(
   request: Request,
   allowed: readonly string[],
 ): Promise<Record<string, unknown>> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) tooBig(declared);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) tooBig(bytes.length);
+  const bytes = await readBodyLimited(request, MAX_BODY_BYTES);
   if (bytes.length === 0) return {}; // no body: no options
   let value: unknown;
   try {
@@ -48,11 +47,4 @@ export async function readJsonObject(
     }
   }
   return value;
-}
-
-function tooBig(length: number): never {
-  throw new CodedError(
-    ErrorCode.TOO_BIG,
-    `Cannot read body: ${length} bytes exceeds the maximum of ${MAX_BODY_BYTES}`,
-  );
 }

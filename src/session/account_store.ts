@@ -1,9 +1,9 @@
-// Registered player accounts in embedded SQLite (node:sqlite): usernames and scrypt password
-// hashes with a per-user salt; the schema is migrated on open.
+// Registered player accounts: the rules (usernames, password lengths, scrypt with a per-user
+// salt) over a storage interface with embedded SQLite and PostgreSQL implementations.
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { DatabaseSync } from "node:sqlite";
 import { AuthError } from "./login_tokens.ts";
 import { ErrorCode } from "../errors.ts";
+import { SqliteAccountRecords } from "./sqlite_accounts.ts";
 
 /** A registered account. `createdAt` in ms since the Unix epoch. */
 export interface Account {
@@ -51,31 +51,8 @@ export const scryptKdf: PasswordKdf = (password, salt, params) =>
     }, (error, key) => error ? reject(error) : resolve(new Uint8Array(key)));
   });
 
-/** Options of {@linkcode AccountStore}. */
-export interface AccountStoreOptions {
-  /** SQLite file, or ":memory:" (tests). */
-  path: string;
-  /** Clock for `createdAt`, ms. Default `Date.now`. */
-  now?: () => number;
-  /** Default {@linkcode scryptKdf}; tests may count calls or pass a cheap one. */
-  kdf?: PasswordKdf;
-}
-
-// Each entry moves the schema from version n to n + 1 (PRAGMA user_version).
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE accounts (
-     id INTEGER PRIMARY KEY,
-     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-     salt BLOB NOT NULL,
-     hash BLOB NOT NULL,
-     n INTEGER NOT NULL,
-     r INTEGER NOT NULL,
-     p INTEGER NOT NULL,
-     created_at INTEGER NOT NULL
-   )`,
-];
-
-interface Row {
+/** One stored account as the storage keeps it: the hash and its scrypt cost. */
+export interface AccountRow {
   id: number;
   username: string;
   salt: Uint8Array;
@@ -83,12 +60,45 @@ interface Row {
   n: number;
   r: number;
   p: number;
-  created_at: number;
+  createdAt: number;
 }
 
 /**
+ * Where accounts and player data are kept: embedded SQLite (src/session/sqlite_accounts.ts)
+ * or PostgreSQL shared by every gateway (src/session/postgres_accounts.ts). Usernames are
+ * unique ignoring letter case. One conformance suite (tests/session/account_store_test.ts) runs
+ * against every implementation.
+ */
+export interface AccountRecords {
+  /** The account with this username in any letter case. */
+  find(username: string): Promise<AccountRow | undefined>;
+  /** Stores a new account; its id, or undefined when the username is taken. */
+  insert(row: Omit<AccountRow, "id">): Promise<number | undefined>;
+  /** The player data saved for an account (opaque bytes), undefined when none. */
+  loadPlayerData(accountId: number): Promise<Uint8Array | undefined>;
+  /** Replaces an account's player data. */
+  savePlayerData(accountId: number, data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode AccountStore}. */
+export interface AccountStoreOptions {
+  /** SQLite file, or ":memory:" (tests); ignored when `records` is given. */
+  path?: string;
+  /** The storage; default SQLite at `path`. */
+  records?: AccountRecords;
+  /** Clock for `createdAt`, ms. Default `Date.now`. */
+  now?: () => number;
+  /** Default {@linkcode scryptKdf}; tests may count calls or pass a cheap one. */
+  kdf?: PasswordKdf;
+}
+
+/** Largest player data record, bytes. */
+export const MAX_PLAYER_DATA_BYTES = 65_536;
+
+/**
  * Player accounts. `register` and `verify` are async: each derives a scrypt key. Close it
- * with `close()` (or `using`).
+ * with `close()` (or `await using`).
  *
  * @example
  * ```ts
@@ -97,11 +107,11 @@ interface Row {
  * const ann = await accounts.register("ann", "correct horse");
  * assert.equal((await accounts.verify("ANN", "correct horse")).id, ann.id);
  * await assert.rejects(accounts.verify("ann", "wrong horse!"), { code: "BAD_CREDENTIALS" });
- * accounts.close();
+ * await accounts.close();
  * ```
  */
 export class AccountStore {
-  #db: DatabaseSync;
+  #records: AccountRecords;
   #now: () => number;
   #kdf: PasswordKdf;
   // Compared against when the username is unknown, so both paths cost one scrypt.
@@ -111,14 +121,7 @@ export class AccountStore {
   constructor(options: AccountStoreOptions) {
     this.#now = options.now ?? Date.now;
     this.#kdf = options.kdf ?? scryptKdf;
-    this.#db = new DatabaseSync(options.path);
-    try {
-      this.#db.exec("PRAGMA busy_timeout = 5000");
-      migrate(this.#db);
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
+    this.#records = options.records ?? new SqliteAccountRecords(options.path ?? ":memory:");
   }
 
   /**
@@ -145,23 +148,22 @@ export class AccountStore {
           "characters",
       );
     }
-    // Fast path; the UNIQUE constraint below settles races between concurrent registrations.
-    if (this.#find(username)) throw taken(username);
-    const salt = randomBytes(SALT_BYTES);
+    // Fast path; the storage's unique key settles races between concurrent registrations.
+    if (await this.#records.find(username)) throw taken(username);
+    const salt = new Uint8Array(randomBytes(SALT_BYTES));
     const hash = await this.#kdf(password, salt, SCRYPT_PARAMS);
     const createdAt = this.#now();
-    try {
-      const result = this.#db.prepare(
-        "INSERT INTO accounts (username, salt, hash, n, r, p, created_at) " +
-          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ).run(username, salt, hash, SCRYPT_PARAMS.N, SCRYPT_PARAMS.r, SCRYPT_PARAMS.p, createdAt);
-      return { id: Number(result.lastInsertRowid), username, createdAt };
-    } catch (error) {
-      if (/UNIQUE constraint failed/.test(String((error as Error)?.message))) {
-        throw taken(username, error);
-      }
-      throw error;
-    }
+    const id = await this.#records.insert({
+      username,
+      salt,
+      hash,
+      n: SCRYPT_PARAMS.N,
+      r: SCRYPT_PARAMS.r,
+      p: SCRYPT_PARAMS.p,
+      createdAt,
+    });
+    if (id === undefined) throw taken(username);
+    return { id, username, createdAt };
   }
 
   /**
@@ -171,7 +173,7 @@ export class AccountStore {
    */
   async verify(username: string, password: string): Promise<Account> {
     const row = typeof username === "string" && USERNAME_PATTERN.test(username)
-      ? this.#find(username)
+      ? await this.#records.find(username)
       : undefined;
     const candidate = typeof password === "string" ? password : "";
     const params = row
@@ -183,53 +185,64 @@ export class AccountStore {
     if (!row || !match || typeof password !== "string") {
       throw new AuthError(ErrorCode.BAD_CREDENTIALS, "Cannot log in: wrong username or password");
     }
-    return { id: row.id, username: row.username, createdAt: row.created_at };
+    return { id: row.id, username: row.username, createdAt: row.createdAt };
   }
 
-  /** Closes the database. */
-  close(): void {
-    if (this.#db.isOpen) this.#db.close();
+  /** The player data saved for an account, undefined when none. */
+  loadPlayerData(accountId: number): Promise<Uint8Array | undefined> {
+    return this.#records.loadPlayerData(accountId);
+  }
+
+  /** Saves an account's player data (at most {@linkcode MAX_PLAYER_DATA_BYTES}). */
+  savePlayerData(accountId: number, data: Uint8Array): Promise<void> {
+    if (data.byteLength > MAX_PLAYER_DATA_BYTES) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot save player data: ${data.byteLength} bytes exceeds the maximum of ` +
+            `${MAX_PLAYER_DATA_BYTES}`,
+        ),
+      );
+    }
+    return this.#records.savePlayerData(accountId, data);
+  }
+
+  /** Closes the storage. */
+  close(): Promise<void> {
+    return this.#records.close();
   }
 
   [Symbol.dispose](): void {
-    this.close();
+    void this.close();
   }
 
-  #find(username: string): Row | undefined {
-    return this.#db.prepare("SELECT * FROM accounts WHERE username = ?").get(username) as
-      | Row
-      | undefined;
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
-function taken(username: string, cause?: unknown): AuthError {
+/**
+ * The account store named by the `storage` setting: a `postgres://` (or `postgresql://`) URL
+ * opens PostgreSQL (migrations applied first), anything else is a SQLite file.
+ */
+export async function openAccountStore(
+  storage: string,
+  options: Omit<AccountStoreOptions, "path" | "records"> = {},
+): Promise<AccountStore> {
+  if (isPostgresUrl(storage)) {
+    const { PostgresAccountRecords } = await import("./postgres_accounts.ts");
+    return new AccountStore({ ...options, records: await PostgresAccountRecords.open(storage) });
+  }
+  return new AccountStore({ ...options, records: new SqliteAccountRecords(storage) });
+}
+
+/** True when `storage` names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(storage: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(storage);
+}
+
+function taken(username: string): AuthError {
   return new AuthError(
     ErrorCode.USERNAME_TAKEN,
     `Cannot register: the username "${username}" is taken`,
-    cause === undefined ? undefined : { cause },
   );
-}
-
-/** Brings the schema up to the newest version, one transaction per step. */
-function migrate(db: DatabaseSync): void {
-  const { user_version: version } = db.prepare("PRAGMA user_version").get() as {
-    user_version: number;
-  };
-  if (version > MIGRATIONS.length) {
-    throw new Error(
-      `Cannot open the account database: schema version ${version} is newer than this build ` +
-        `knows (${MIGRATIONS.length})`,
-    );
-  }
-  for (let step = version; step < MIGRATIONS.length; step++) {
-    db.exec("BEGIN");
-    try {
-      db.exec(MIGRATIONS[step]);
-      db.exec(`PRAGMA user_version = ${step + 1}`);
-      db.exec("COMMIT");
-    } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
-    }
-  }
 }

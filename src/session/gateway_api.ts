@@ -1,5 +1,6 @@
 // The gateway's HTTP API (docs/protocol.md): POST /login (guest or account) answering a login
 // token and the gateway list, GET /gateways, the WebSocket upgrade at /ws, and the /play client.
+// Account logins and registrations are limited per IP and per account (src/session/login_limits.ts).
 import type { AccountStore } from "./account_store.ts";
 import { signToken } from "./login_tokens.ts";
 import { type GatewayInfo, parseLoginRequest } from "./login_request.ts";
@@ -7,7 +8,17 @@ import type { SessionHub } from "./hub.ts";
 import { frameFormatOf } from "../protocol/client_protocol.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
-import { type HttpHandler, httpStatusOf, json, jsonError, serveStatic } from "../net/http.ts";
+import {
+  type HttpContext,
+  type HttpHandler,
+  httpStatusOf,
+  json,
+  jsonError,
+  readiness,
+  serveStatic,
+} from "../net/http.ts";
+import type { OperatorAuth } from "../net/operator_auth.ts";
+import type { LoginLimits } from "./login_limits.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { Logger } from "../observe/log.ts";
 import type { GatewayInfo as RegisteredGateway } from "../net/rpc.ts";
@@ -24,11 +35,19 @@ export interface GatewayApiOptions {
   gateways(): readonly RegisteredGateway[];
   /** The hub, once the gateway is registered; undefined while starting or closing. */
   hub(): SessionHub | undefined;
+  /** Gateways serve HTTPS: their list says wss://. Default false. */
+  secure?: boolean;
+  /** Per-IP and per-account limits of account logins and registrations; none when absent. */
+  limits?: LoginLimits;
   now?: () => number;
 }
 
 /** The gateway's routes: a response for the paths it serves, undefined for any other. */
-export type GatewayRoutes = (request: Request, url: URL) => Promise<Response> | undefined;
+export type GatewayRoutes = (
+  request: Request,
+  url: URL,
+  context?: Pick<HttpContext, "remoteAddress">,
+) => Promise<Response> | undefined;
 
 /** Body keys POST /login accepts. */
 const LOGIN_KEYS = ["guest", "name", "username", "password", "register"] as const;
@@ -60,12 +79,12 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
   const listed = (): GatewayInfo[] =>
     options.gateways().map((g) => ({
       id: g.id,
-      url: `ws://${g.httpAddress}/ws`,
+      url: `${options.secure ? "wss" : "ws"}://${g.httpAddress}/ws`,
       version: g.version,
       sessions: g.sessions,
     }));
 
-  const login = async (request: Request): Promise<Response> => {
+  const login = async (request: Request, ip: string): Promise<Response> => {
     if (request.method !== "POST") {
       return jsonError(
         405,
@@ -80,9 +99,22 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
       sub = `guest:${crypto.randomUUID()}`;
       name = parsed.name;
     } else {
-      const account = parsed.register
-        ? await options.accounts.register(parsed.username, parsed.password)
-        : await options.accounts.verify(parsed.username, parsed.password);
+      const { limits } = options;
+      // Each attempt costs a scrypt: limit them before doing the work.
+      const wait = limits ? limits.admitIp(ip) || limits.admitAccount(parsed.username) : 0;
+      if (wait > 0) return rateLimited(wait);
+      let account;
+      try {
+        account = parsed.register
+          ? await options.accounts.register(parsed.username, parsed.password)
+          : await options.accounts.verify(parsed.username, parsed.password);
+      } catch (error) {
+        if ((error as CodedError).code === ErrorCode.BAD_CREDENTIALS) {
+          limits?.failed(parsed.username);
+        }
+        throw error;
+      }
+      limits?.succeeded(parsed.username);
       sub = `account:${account.id}`;
       name = account.username;
     }
@@ -119,12 +151,12 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
     return response;
   };
 
-  return (request, url) => {
+  return (request, url, context) => {
     const path = url.pathname;
     if (path === "/gateways" && request.method === "GET") {
       return Promise.resolve(json({ gateways: listed() }));
     }
-    if (path === "/login") return login(request).catch(loginError);
+    if (path === "/login") return login(request, context?.remoteAddress ?? "").catch(loginError);
     if (path === "/ws") return Promise.resolve(upgrade(request, url));
     if (path === "/play" || path.startsWith("/play/")) {
       const file = path === "/play" ? "/play/" : path;
@@ -136,17 +168,39 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
   };
 }
 
+/** 429 RATE_LIMITED with the wait in Retry-After (whole seconds, at least 1). */
+function rateLimited(waitMs: number): Response {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  const response = jsonError(
+    429,
+    ErrorCode.RATE_LIMITED,
+    `Too many login attempts; retry in ${seconds} s`,
+  );
+  response.headers.set("retry-after", String(seconds));
+  return response;
+}
+
 /**
- * The handler of a gateway's own HTTP server: /healthz ("starting" until `ready`), /metrics,
- * the API routes, and 404 for anything else.
+ * The handler of a gateway's own HTTP server: /healthz ("starting" until `ready`), /readyz
+ * (503 until `ready`), /metrics (behind the operator token off loopback), the API routes, and
+ * 404 for anything else.
  */
-export function gatewayHandler(routes: GatewayRoutes, ready: () => boolean): HttpHandler {
-  return async (request, url) => {
+export function gatewayHandler(
+  routes: GatewayRoutes,
+  ready: () => boolean,
+  auth?: OperatorAuth,
+): HttpHandler {
+  return async (request, url, context) => {
     if (url.pathname === "/healthz") {
       return json({ status: ready() ? "ok" : "starting", role: "gateway" });
     }
-    if (url.pathname === "/metrics") return await metricsResponse();
-    return await (routes(request, url) ??
+    if (url.pathname === "/readyz") {
+      return readiness("gateway", ready());
+    }
+    if (url.pathname === "/metrics") {
+      return auth?.check(request, url, "read") ?? await metricsResponse();
+    }
+    return await (routes(request, url, context) ??
       jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`));
   };
 }

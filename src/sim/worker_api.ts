@@ -1,7 +1,8 @@
 // A worker's HTTP API: /healthz, /metrics, and its own view for audits and the diagnostics page
 // (/api/state: owned entities, ghosts, mirrors, counters; /api/ownership and /api/interactions:
 // its logs after a cursor).
-import { json, jsonError } from "../net/http.ts";
+import { json, jsonError, readiness } from "../net/http.ts";
+import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
 import type { Space } from "./space.ts";
@@ -16,14 +17,26 @@ export interface WorkerView {
   status(): string;
 }
 
-/** The worker's HTTP handler. */
-export function workerRoutes(view: WorkerView): (request: Request, url: URL) => Promise<Response> {
-  return async (_request, url) => {
-    if (url.pathname === "/metrics") return await metricsResponse();
+/**
+ * The worker's HTTP handler. /healthz and /readyz are always open; everything else is a
+ * read-only view that `auth` opens on a loopback bind and guards with the operator token on any
+ * other.
+ */
+export function workerRoutes(
+  view: WorkerView,
+  auth: OperatorAuth,
+): (request: Request, url: URL) => Promise<Response> {
+  return async (request, url) => {
     const space = view.space();
     if (url.pathname === "/healthz") {
       return json({ status: view.status(), role: "worker", id: space?.id ?? "" });
     }
+    if (url.pathname === "/readyz") {
+      return readiness("worker", space !== undefined && view.status() === "ok");
+    }
+    const denied = auth.check(request, url, "read");
+    if (denied) return denied;
+    if (url.pathname === "/metrics") return await metricsResponse();
     if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
     const since = Number(url.searchParams.get("since") ?? 0);
     if (!Number.isSafeInteger(since) || since < 0) {

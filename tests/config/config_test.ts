@@ -315,16 +315,20 @@ Deno.test("a config file holding a non-object JSON value is rejected", () => {
 Deno.test("each shipped config file parses with its role", () => {
   const all = loadConfig("config/all.json");
   assert.equal(all.role, "all");
-  assert.equal(all.secret, "dev-only-secret-change-me");
+  assert.equal(all.secret, "", "role all makes a random secret at start-up");
   assert.deepEqual(all.world, { dims: 2, size: [1000, 1000], cellSize: 100 });
   assert.equal(all.game.npcs, 400);
 
-  const coordinator = loadConfig("config/coordinator.json");
+  // No secret in any shipped file: the other roles take it from the environment.
+  const env = { ZS_SECRET: "0123456789abcdef-from-env" };
+  assert.throws(() => loadConfig("config/coordinator.json"), /secret: required/);
+  const coordinator = loadConfig("config/coordinator.json", {}, env);
+  assert.equal(coordinator.secret, env.ZS_SECRET);
   assert.equal(coordinator.role, "coordinator");
   assert.equal(coordinator.grpcPort, 7070);
   assert.equal(coordinator.minWorkers, 2);
 
-  const worker = loadConfig("config/worker.json");
+  const worker = loadConfig("config/worker.json", {}, env);
   assert.equal(worker.role, "worker");
   assert.equal(worker.port, 0);
   assert.equal(worker.grpcPort, 0);

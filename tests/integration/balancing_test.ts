@@ -2,7 +2,7 @@
 // warm pool, and graceful drains — with exactly one owner per entity throughout.
 import assert from "node:assert/strict";
 import { type ClusterState, NPCS, startCluster } from "../../testing/cluster.ts";
-import { getJson, until } from "../../testing/node_process.ts";
+import { getJson, OPERATOR_HEADERS, until } from "../../testing/node_process.ts";
 import type { ClusterAudit } from "../../testing/audit.ts";
 
 /** Follows the workers' logs until every worker has run `ticks` more ticks (bounded). */
@@ -130,7 +130,11 @@ Deno.test({
         "BAD_REQUEST",
       );
       await expect(
-        await fetch(`${cluster.api}/api/cells/${cell}/move`, { method: "POST", body: "{nope" }),
+        await fetch(`${cluster.api}/api/cells/${cell}/move`, {
+          method: "POST",
+          headers: OPERATOR_HEADERS,
+          body: "{nope",
+        }),
         400,
         "BAD_REQUEST",
       );

@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, outputDir, skipBrowserTests } from "../../testing/browser.ts";
-import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
+import {
+  getJson,
+  NodeProcess,
+  TEST_OPERATOR_TOKEN,
+  until,
+  writeTestConfig,
+} from "../../testing/node_process.ts";
 
 interface ClusterState {
   workers: Array<{ id: string; entities: number }>;
@@ -64,7 +70,9 @@ Deno.test({
       page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
       page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
       page.on("dialog", (d) => void d.accept());
-      await page.goto(`${api}/`);
+      await page.goto(`${api}/?token=${TEST_OPERATOR_TOKEN}`);
+      assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+      await page.reload(); // the tab keeps the token: the move below still answers 202
 
       // Every worker's colour on the map and a row per worker.
       await waitInPage(

@@ -1,0 +1,70 @@
+// The coordinator's HTTP handler: the operator token in front of every route that needs it,
+// /readyz, the diagnostics and control APIs, the routes another role adds (role all: the
+// gateway's), /healthz, /api/state and the static diagnostics page.
+import { coordinatorAccess } from "./control_api.ts";
+import type { OperatorAuth } from "../net/operator_auth.ts";
+import {
+  type HttpContext,
+  type HttpHandler,
+  json,
+  jsonError,
+  readiness,
+  serveStatic,
+} from "../net/http.ts";
+
+/** Routes another role adds to the coordinator's HTTP server (role all: the gateway's). */
+export interface ExtraRoutes {
+  current?: (
+    request: Request,
+    url: URL,
+    context?: Pick<HttpContext, "remoteAddress">,
+  ) => Promise<Response> | undefined;
+  /** True while the other role is still starting: /readyz answers 503 until then. */
+  pending?: boolean;
+}
+
+/** A route table: a response for the paths it serves, undefined for the others. */
+type Routes = (
+  request: Request,
+  url: URL,
+  context: HttpContext,
+) => Promise<Response> | undefined;
+
+/** What the handler serves, besides the static files. */
+export interface CoordinatorHttpOptions {
+  role: string;
+  staticDir: string;
+  auth: OperatorAuth;
+  diagnostics: Routes;
+  control: (request: Request, url: URL) => Promise<Response> | undefined;
+  extra: ExtraRoutes;
+  /** The /api/state document. */
+  state: () => Record<string, unknown>;
+}
+
+/** The coordinator's handler, in the order its routes are tried. */
+export function coordinatorHandler(o: CoordinatorHttpOptions): HttpHandler {
+  return async (request, url, context) => {
+    const access = coordinatorAccess(request, url);
+    const denied = access === "open" ? undefined : o.auth.check(request, url, access);
+    if (denied) return denied;
+    if (url.pathname === "/readyz") return readiness(o.role, !o.extra.pending);
+    const diagnostic = o.diagnostics(request, url, context);
+    if (diagnostic) return await diagnostic;
+    const controlled = o.control(request, url);
+    if (controlled) return await controlled;
+    const extra = o.extra.current?.(request, url, context);
+    if (extra) return await extra;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return jsonError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        `${request.method} is not allowed on ${url.pathname}`,
+      );
+    }
+    if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
+    if (url.pathname === "/api/state") return json(o.state());
+    const file = await serveStatic(o.staticDir, url.pathname);
+    return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
+  };
+}
