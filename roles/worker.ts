@@ -96,6 +96,7 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     httpAddress: `${config.advertiseHost}:${http.port}`,
     version: VERSION,
     pool: config.pool,
+    incarnation: crypto.randomUUID(),
   };
   let reply: RegisterReply;
   try {

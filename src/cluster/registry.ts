@@ -65,6 +65,8 @@ export interface WorkerRecord {
   pendingHandoffs: number;
   /** Entities it mirrors for the owners it backs up. */
   mirrored: number;
+  /** The process's random incarnation from its registration ("" when it sent none). */
+  incarnation: string;
   /** When its map stream broke (undefined while attached or never attached). */
   streamLostAt?: number;
   /** It took a dead worker's cells at this epoch and has not reported running it yet. */
@@ -118,6 +120,8 @@ export interface Registration {
   httpAddress: string;
   version: string;
   pool: boolean;
+  /** Random per process ("" when the worker sends none): tells a retry from a restart. */
+  incarnation?: string;
 }
 
 /** The coordinator's state machine; transport-free so it is tested with a fake clock. */
@@ -143,6 +147,15 @@ export class Registry {
     const now = this.#now();
     const existing = request.nodeId ? this.workers.get(request.nodeId) : undefined;
     const id = request.nodeId || this.#freshId();
+    // The same process asking again (its first answer was lost or came after its deadline):
+    // answer as before rather than take it for a restart and fail its cells over.
+    if (
+      existing && request.incarnation && existing.incarnation === request.incarnation &&
+      existing.state !== "down" && existing.state !== "fenced"
+    ) {
+      existing.lastHeartbeat = now;
+      return existing;
+    }
     // A live worker registers only once (again only when we forgot it, or fenced): a second
     // registration is a new process under the same id, so the one that owned cells is dead,
     // even if its heartbeats had not yet run out.
@@ -182,6 +195,7 @@ export class Registry {
       lastMigrationAt: -Infinity,
       pendingHandoffs: 0,
       mirrored: 0,
+      incarnation: request.incarnation ?? "",
     };
     this.workers.set(id, record);
     this.event(existing ? "worker.rejoined" : "worker.joined", {

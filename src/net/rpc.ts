@@ -26,6 +26,8 @@ export interface RegisterRequest {
   httpAddress: string;
   version: string;
   pool: boolean;
+  /** Random per process, so a retried registration is not taken for a restart. */
+  incarnation?: string;
 }
 
 export interface RegisterReply {

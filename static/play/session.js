@@ -5,7 +5,7 @@ import { World } from "./world.js";
 
 const Op = { HELLO: 1, INPUT: 2, CHAT: 3, PING: 4, WELCOME: 5, DIFF: 6, PONG: 7, ERROR: 8 };
 /** Close codes after which the protocol says: reconnect and resume. */
-const RESUMABLE = new Set([1001, 1006, 1011, 4003, 4004, 4005]);
+const RESUMABLE = new Set([1001, 1006, 1011, 4003, 4004, 4005, 4008]);
 const CLOSE_NAMES = {
   1000: "NORMAL",
   1001: "GOING_AWAY",
@@ -21,6 +21,7 @@ const CLOSE_NAMES = {
   4005: "RATE_LIMITED",
   4006: "SESSION_TAKEN_OVER",
   4007: "UNSUPPORTED_PROTOCOL",
+  4008: "WORLD_STALLED",
 };
 const PING_MS = 2000;
 const OPEN_TIMEOUT_MS = 5000;

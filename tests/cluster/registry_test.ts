@@ -198,3 +198,23 @@ Deno.test("a worker restarted under the same id before its death was noticed: th
   const down = registry.eventsSince(0).find((e) => e.kind === "worker.down");
   assert.equal(down?.reason, "restarted");
 });
+
+Deno.test("a registration retried by the same process (same incarnation) is not a restart", () => {
+  const { registry } = make(2);
+  const first = registry.register({ ...worker("w1"), incarnation: "a" });
+  registry.register({ ...worker("w2"), incarnation: "b" });
+  const cells = registry.map.cellsOf("w1");
+  const epoch = registry.map.epoch;
+  assert.ok(cells.length > 0);
+  // Its first answer came after its deadline: it asks again, as the same process.
+  const retry = registry.register({ ...worker("w1"), incarnation: "a" });
+  assert.equal(retry, first, "the same record, answered again");
+  assert.equal(retry.state, "active");
+  assert.deepEqual(registry.map.cellsOf("w1"), cells);
+  assert.equal(registry.map.epoch, epoch);
+  assert.equal(registry.eventsSince(0).some((e) => e.kind === "worker.down"), false);
+  // A new process under that id (another incarnation) is a restart, as before.
+  const restarted = registry.register({ ...worker("w1"), incarnation: "c" });
+  assert.equal(restarted.state, "spare");
+  assert.equal(registry.eventsSince(0).find((e) => e.kind === "worker.down")?.reason, "restarted");
+});
