@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  DEFAULTS,
   envNameOf,
   envOverrides,
   envVariables,
@@ -83,10 +84,18 @@ Deno.test("every config key has a variable, and names follow the UPPER_SNAKE rul
   assert.equal(envNameOf("space.epochWaitMs"), "ZS_SPACE_EPOCH_WAIT_MS");
 });
 
-Deno.test("docs/operations.md lists every environment variable", () => {
+Deno.test("docs/operations.md lists every environment variable with its key, type and default", () => {
   const doc = Deno.readTextFileSync("docs/operations.md");
-  const missing = envVariables().map((v) => v.name).filter((n) => !doc.includes(`\`${n}\``));
-  assert.deepEqual(missing, []);
+  const valueOf = (key: string) =>
+    key.split(".").reduce<unknown>(
+      (o, k) => (o as Record<string, unknown>)?.[k],
+      DEFAULTS,
+    );
+  const wrong = envVariables().map((v) => {
+    const fallback = v.name === "ZS_STORAGE_URL" ? "—" : JSON.stringify(valueOf(v.key));
+    return `| \`${v.name}\` | \`${v.key}\` | ${v.type} | \`${fallback}\` |`;
+  }).filter((row) => !doc.includes(row));
+  assert.deepEqual(wrong, []);
 });
 
 Deno.test("ZS_STORAGE_URL wins over ZS_STORAGE whatever their order", () => {
