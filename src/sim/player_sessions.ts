@@ -89,18 +89,23 @@ export class PlayerSessions {
         }
         case "input": {
           const player = host.owned.get(command.entity);
-          if (player?.session) this.#input(host, player, command.input);
-          else {host.forward(command.entity, SessionKind.INPUT, [
+          if (player?.session) this.#input(host, player, command.conn, command.input);
+          else if (!player) {
+            host.forward(command.entity, SessionKind.INPUT, [
               command.input.seq,
               command.input.move,
               command.input.action ?? null,
-            ]);}
+              command.conn,
+            ]);
+          }
           break;
         }
         case "detach": {
           const player = host.owned.get(command.entity);
-          if (player?.session?.id === command.session) player.session.detachedAt = this.#now();
-          else if (!player) host.forward(command.entity, SessionKind.DETACH, command.session);
+          if (player?.session) this.#detach(player, command.session, command.conn);
+          else if (!player) {
+            host.forward(command.entity, SessionKind.DETACH, [command.session, command.conn]);
+          }
           break;
         }
         case "resume": {
@@ -109,8 +114,16 @@ export class PlayerSessions {
           const player = host.owned.get(command.entity);
           const session = player?.session;
           if (!session || session.id !== command.session) break;
-          const ok = session.resumeJti === command.jti;
-          if (ok) {
+          // A repeated round of the resume that already won is answered yes again.
+          const again = session.resumeJti === command.nextJti && session.gateway === gateway;
+          const ok = again || session.resumeJti === command.jti;
+          if (ok && !again) {
+            // The connection holding the redeemed token (if still open) is superseded: its
+            // gateway closes it, and its inputs and detach no longer match `resumeJti`.
+            this.#report(session.gateway, host).superseded.push({
+              session: session.id,
+              conn: session.resumeJti,
+            });
             session.resumeJti = command.nextJti;
             session.gateway = gateway;
             session.detachedAt = 0;
@@ -120,6 +133,7 @@ export class PlayerSessions {
             session: command.session,
             entity: command.entity,
             ok,
+            conn: command.nextJti,
           });
           break;
         }
@@ -131,21 +145,32 @@ export class PlayerSessions {
   applyForwarded(host: PlayerHost, player: Entity, kind: string, data: unknown): void {
     if (!player.session) return;
     if (kind === SessionKind.INPUT && Array.isArray(data)) {
-      const [seq, move, action] = data;
-      if (typeof seq !== "number" || !Array.isArray(move)) return;
+      const [seq, move, action, conn] = data;
+      if (typeof seq !== "number" || !Array.isArray(move) || typeof conn !== "string") return;
       const input: PlayerInput = {
         seq,
         move: move.filter((v): v is number => typeof v === "number"),
       };
       if (typeof action === "string") input.action = action;
-      this.#input(host, player, input);
-    } else if (kind === SessionKind.DETACH && data === player.session.id) {
-      player.session.detachedAt = this.#now();
+      this.#input(host, player, conn, input);
+    } else if (kind === SessionKind.DETACH && Array.isArray(data)) {
+      const [session, conn] = data;
+      if (typeof session === "string" && typeof conn === "string") {
+        this.#detach(player, session, conn);
+      }
     }
   }
 
-  #input(host: PlayerHost, player: Entity, input: PlayerInput): void {
+  /** Only the session's current connection may end it: a superseded one's detach is stale. */
+  #detach(player: Entity, sessionId: string, conn: string): void {
     const session = player.session!;
+    if (session.id !== sessionId || session.resumeJti !== conn) return;
+    if (session.detachedAt === 0) session.detachedAt = this.#now();
+  }
+
+  #input(host: PlayerHost, player: Entity, conn: string, input: PlayerInput): void {
+    const session = player.session!;
+    if (session.resumeJti !== conn) return; // from a superseded connection
     if (input.seq <= session.lastSeq) return; // old or repeated: applied already
     session.lastSeq = input.seq;
     host.game.onInput?.(host.ctx, player, input, host.gameOptions);
@@ -265,7 +290,15 @@ export class PlayerSessions {
   #report(gateway: string, host: PlayerHost): WorkerReport {
     let report = this.#reports.get(gateway);
     if (!report) {
-      report = { worker: host.id, tick: host.tick, diffs: [], joined: [], resumed: [], gone: [] };
+      report = {
+        worker: host.id,
+        tick: host.tick,
+        diffs: [],
+        joined: [],
+        resumed: [],
+        superseded: [],
+        gone: [],
+      };
       this.#reports.set(gateway, report);
     }
     return report;
