@@ -53,6 +53,8 @@ export class PlayerSessions {
   #reports = new Map<string, WorkerReport>();
   #alive = new Set<string>();
   #seen = new Set<string>();
+  /** The tick whose state the reports of this step show. */
+  #shown = 0;
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -85,6 +87,7 @@ export class PlayerSessions {
           this.#views.set(player.id, { known: new Map(), full: true });
           host.game.onJoin?.(host.ctx, player, host.gameOptions);
           this.#report(gateway, host).joined.push({ session: command.session, entity: player.id });
+          this.#diff(host, player); // the first view travels with the answer
           break;
         }
         case "input": {
@@ -135,6 +138,7 @@ export class PlayerSessions {
             ok,
             conn: command.nextJti,
           });
+          if (ok && !again) this.#diff(host, player); // the first view travels with the answer
           break;
         }
       }
@@ -227,17 +231,22 @@ export class PlayerSessions {
     }
   }
 
-  /** Computes each connected player's AOI diff for this tick into its gateway's report. */
-  collect(host: PlayerHost): void {
+  /**
+   * Computes each connected player's AOI diff of the state after tick `shown` into its
+   * gateway's report. Called at the start of the next tick, once the peers' ghost batches of
+   * tick `shown` are applied and before anything owned moves, so every entity in a DIFF —
+   * owned or ghost — is as of the DIFF's tick.
+   */
+  collect(host: PlayerHost, shown: number): void {
+    this.#shown = shown;
     for (const player of this.#players(host)) this.#diff(host, player);
   }
 
   /**
-   * A player is being handed off at this tick: send its diff for this tick now (the new owner
-   * starts at the next), so its client misses no tick.
+   * A player is being handed off: its view of this tick comes from the new owner (which
+   * adopts it with this tick's state), so this worker only forgets it.
    */
-  leaving(host: PlayerHost, player: Entity): void {
-    if (player.session && this.#views.has(player.id)) this.#diff(host, player);
+  leaving(player: Entity): void {
     this.#views.delete(player.id);
   }
 
@@ -292,7 +301,7 @@ export class PlayerSessions {
     if (!report) {
       report = {
         worker: host.id,
-        tick: host.tick,
+        tick: Math.max(0, this.#shown),
         diffs: [],
         joined: [],
         resumed: [],

@@ -289,9 +289,13 @@ export class Space {
 
   /** Runs tick `tick` and returns the non-empty batch for each peer. */
   step(tick: number): Map<string, Batch> {
+    const shown = this.tick;
     this.tick = tick;
     this.#out.clear();
     this.#applyInbox(tick);
+    // Players see the state after tick `shown`: owned entities before this tick moves them,
+    // ghosts as their owners sent them for that same tick (docs/protocol.md, DIFF).
+    if (shown >= 0) this.players.collect(this.#host, shown);
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
@@ -306,7 +310,6 @@ export class Space {
       this.#options.ghostMargin,
       (peer) => this.#batchFor(peer),
     );
-    this.players.collect(this.#host);
     for (const [peer, batch] of this.#out) if (isEmptyBatch(batch)) this.#out.delete(peer);
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return this.#out;
@@ -560,7 +563,7 @@ export class Space {
       this.owned.delete(e.id);
       const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
       if (e.session) {
-        this.players.leaving(this.#host, e); // its diff for this tick, before it goes
+        this.players.leaving(e); // the new owner shows it from this tick on
         handoff.session = e.session;
         e.session = undefined; // the ghost left behind is not the player
       }

@@ -76,7 +76,7 @@ Deno.test("a player walking across a worker border gets a continuous view of its
   const view = new ClientView();
   let owner = "a";
   let seq = 0;
-  let lastTick = 0;
+  let lastTick = -1;
   let handoffAt = 0;
   for (let tick = 2; tick <= 80; tick++) {
     // Inputs go to the worker the gateway last heard from, like the gateway does.
@@ -96,6 +96,10 @@ Deno.test("a player walking across a worker border gets a continuous view of its
         assert.ok(view.has(entity), `own entity visible at tick ${report.tick}`);
       }
     }
+  }
+  step(81); // the state after tick 80 is shown at the start of tick 81
+  for (const report of reports.splice(0)) {
+    for (const d of report.diffs) view.apply(asDiff(d, report.tick));
   }
   assert.equal(owner, "b", "the player crossed to b");
   assert.ok(handoffAt > 0);
@@ -152,6 +156,7 @@ Deno.test("a resume token works exactly once, and a detached player is removed a
     ok: true,
     conn: "j2",
   }]);
+  // The first (full) view travels with the answer.
   assert.ok(reports.flatMap((r) => r.diffs).some((d) => d.full), "a full view after resume");
   reports.length = 0;
   send("a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j3" }); // replayed token
@@ -231,14 +236,17 @@ Deno.test("a resume from another gateway supersedes the live connection: its inp
   step(2);
   const to = (gateway: string) => sentTo.filter(([g]) => g === gateway).map(([, r]) => r);
   assert.deepEqual(to("g1").flatMap((r) => r.superseded), [{ session: "s1", conn: "j1" }]);
+  assert.equal(to("g2").flatMap((r) => r.diffs)[0]?.full, true, "with a full view");
   assert.deepEqual(to("g2").flatMap((r) => r.resumed), [
     { session: "s1", entity, ok: true, conn: "j2" },
   ]);
-  assert.deepEqual(to("g1").flatMap((r) => r.diffs), [], "the old gateway gets no more diffs");
   // The superseded connection's input and detach change nothing.
   send("a", { op: "input", entity, conn: "j1", input: { seq: 7, move: [1, 0] } });
   send("a", { op: "detach", entity, session: "s1", conn: "j1" });
+  sentTo.length = 0;
   step(3);
+  assert.deepEqual(to("g1").flatMap((r) => r.diffs), [], "the old gateway gets no more diffs");
+
   const session = a.owned.get(entity)!.session!;
   assert.equal(session.lastSeq, 0, "no input from a superseded connection is applied");
   assert.equal(session.detachedAt, 0, "a superseded connection cannot end the session");
@@ -271,4 +279,55 @@ Deno.test("a resume from another gateway supersedes the live connection: its inp
   step(8);
   assert.deepEqual(sentTo.flatMap(([, r]) => r.gone), [{ session: "s1", entity }]);
   assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("two players on either side of a border see every entity, owned or ghost, as of the DIFF's tick", () => {
+  const { spaces, step, send, reports } = world();
+  // The border is x = 100; both walk along it side by side, in each other's view.
+  send("a", { op: "join", session: "sa", name: "ann", resumeJti: "ja", x: 95, y: 10, z: 0 });
+  send("b", { op: "join", session: "sb", name: "bob", resumeJti: "jb", x: 105, y: 10, z: 0 });
+  /** Where every owned entity is after each tick, as the workers hold it. */
+  const truth = new Map<number, Map<number, [number, number, number]>>();
+  const record = (tick: number) => {
+    const at = new Map<number, [number, number, number]>();
+    for (const space of spaces) for (const e of space.owned.values()) at.set(e.id, [e.x, e.y, e.z]);
+    truth.set(tick, at);
+  };
+  step(1);
+  record(1);
+  const joined = reports.flatMap((r) => r.joined);
+  const ids = new Map(joined.map((j) => [j.session, j.entity]));
+  const [ann, bob] = [ids.get("sa")!, ids.get("sb")!];
+  send("a", { op: "input", entity: ann, conn: "ja", input: { seq: 1, move: [0, 1] } });
+  send("b", { op: "input", entity: bob, conn: "jb", input: { seq: 1, move: [0, 1] } });
+  reports.length = 0;
+  let seenOther = 0;
+  let checked = 0;
+  for (let tick = 2; tick <= 30; tick++) {
+    step(tick);
+    record(tick);
+    for (const report of reports.splice(0)) {
+      const state = truth.get(report.tick)!;
+      for (const d of report.diffs) {
+        const rows = [
+          ...d.enter.map((e) => [e[0], e[2], e[3], e[4]]),
+          ...d.update.map((u) => [u[0], u[1], u[2], u[3]]),
+        ];
+        for (const [id, x, y, z] of rows) {
+          const expected = state.get(id);
+          if (!expected) continue; // an NPC in the middle of a handoff
+          assert.deepEqual(
+            [x, y, z],
+            expected,
+            `entity ${id} in ${d.session}'s DIFF ${report.tick}`,
+          );
+          checked++;
+          if (id === (d.session === "sa" ? bob : ann)) seenOther++;
+        }
+      }
+    }
+  }
+  // Each sees the other, a ghost on its worker, for most of the 29 ticks (NPCs bump them).
+  assert.ok(seenOther >= 20, `the other player was checked ${seenOther} times`);
+  assert.ok(checked > seenOther);
 });
