@@ -68,7 +68,9 @@ export async function startGateway(
     tokenTtlMs: config.gateway.tokenTtlMs,
     staticDir: config.static_dir,
     log,
-    gateways: () => gateways,
+    // The coordinator's list carries counts as of the last map change: ours is live.
+    gateways: () =>
+      gateways.map((g) => g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g),
     hub: () => closing.signal.aborted ? undefined : state.hub,
   });
 
@@ -222,7 +224,7 @@ export async function startGateway(
       if (closing.signal.aborted) return;
       closing.abort();
       clearInterval(beat);
-      hub.closeAll();
+      await hub.closeAll();
       stopWatch();
       relay?.cancel();
       links.close(closeOptions);

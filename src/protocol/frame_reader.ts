@@ -113,6 +113,8 @@ export function parseFrame(
     } catch (error) {
       fail(`not valid JSON (${errorText(error)})`, error);
     }
+    const repeated = repeatedJsonKey(data);
+    if (repeated !== undefined) fail(`frame has the key ${repeated} twice in one map`);
     const unpaired = unpairedSurrogateAt(raw, "", 0);
     if (unpaired !== undefined) {
       fail(`${unpaired || "frame"} is not valid Unicode (an unpaired surrogate escape)`);
@@ -139,6 +141,34 @@ export function parseFrame(
   if (problem) fail(`contains ${problem}`);
   if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
   return raw;
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text (which JSON.parse has already
+ * accepted), as JSON, or undefined. One pass, an explicit stack: no recursion on deep input.
+ */
+function repeatedJsonKey(text: string): string | undefined {
+  const stack: Array<Set<string> | null> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) stack.push(new Set());
+    else if (c === 0x5b /* [ */) stack.push(null);
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      const keys = stack.at(-1);
+      if (!keys) continue;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j])) j++;
+      if (text[j] !== ":") continue;
+      const literal = text.slice(start, i + 1);
+      const key = literal.includes("\\") ? JSON.parse(literal) as string : literal.slice(1, -1);
+      if (keys.has(key)) return JSON.stringify(key);
+      keys.add(key);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -179,18 +179,36 @@ export class SessionHub {
     this.#deliver(chat);
   }
 
-  /** Closes every connection (gateway shutdown): clients resume elsewhere. */
-  closeAll(): void {
+  /**
+   * Closes every connection (gateway shutdown): clients resume elsewhere. Resolves once every
+   * socket finished its closing handshake, or after `waitMs`: an HTTP server shut down sooner
+   * would replace the GOING_AWAY close reason with its own.
+   */
+  closeAll(waitMs = 1_000): Promise<void> {
     this.#timers.clearInterval(this.#idleSweep);
+    const sockets: WebSocket[] = [];
     for (const session of this.sessions.values()) {
+      sockets.push(session.socket);
       this.#writer.send(session, {
         op: Op.ERROR,
-        code: "GOING_AWAY",
+        code: ErrorCode.GOING_AWAY,
         message: "The gateway is shutting down",
       });
-      this.#close(session, CloseCode.GOING_AWAY, "GOING_AWAY");
+      this.#close(session, CloseCode.GOING_AWAY, ErrorCode.GOING_AWAY);
     }
     this.#handshake.cancelAll();
+    const open = sockets.filter((socket) => socket.readyState !== WebSocket.CLOSED);
+    if (open.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = open.length;
+      const timer = this.#timers.setTimeout(resolve, waitMs);
+      const closed = () => {
+        if (--left > 0) return;
+        this.#timers.clearTimeout(timer);
+        resolve();
+      };
+      for (const socket of open) socket.addEventListener("close", closed, { once: true });
+    });
   }
 
   #onFrame(session: ClientSession, data: unknown): void {
