@@ -3,6 +3,7 @@
 // of its players, join and resume answers, sessions it removed). msgpack, validated on decode.
 import type { EntityData } from "../world/entity.ts";
 import { encode } from "../protocol/msgpack.ts";
+import { describe } from "../protocol/input_reader.ts";
 import {
   decodePeerMap,
   failPeer as fail,
@@ -152,7 +153,7 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             nextJti: str(c[4], `${what}.nextJti`),
           };
         default:
-          return fail(`${what} has an unknown op ${JSON.stringify(c[0])}`);
+          return fail(`${what} has an unknown op ${describe(c[0])}`);
       }
     }),
   };
