@@ -561,3 +561,38 @@ function indexOf(haystack: Uint8Array, needle: number[]): number {
   }
   return -1;
 }
+
+Deno.test("the msgpack bytes quoted in docs/protocol.md are what the codec reads and writes", () => {
+  const hex = (s: string) => new Uint8Array(s.split(" ").map((b) => parseInt(b, 16)));
+  assert.deepEqual(decodeClientFrame(hex("82 a2 6f 70 04 a1 74 01"), LIMIT), { op: Op.PING, t: 1 });
+  assert.deepEqual(
+    decodeClientFrame(hex("82 a2 6f 70 04 a1 74 cf 00 00 01 9b 71 b5 36 db"), LIMIT),
+    { op: Op.PING, t: 1_767_139_260_123 },
+  );
+  const diff = encodeServerFrame({
+    op: Op.DIFF,
+    tick: 1,
+    ack: 0,
+    enter: [[4294967301, "player", 500, 500, 0]],
+    update: [],
+    leave: [],
+  }, "msgpack");
+  const id = hex("cf 00 00 00 01 00 00 00 05");
+  assert.ok(diff.some((_, i) => id.every((b, k) => diff[i + k] === b)), "the id as uint 64");
+});
+
+Deno.test("JSON frames: a BOM, a repeated key are BAD_FRAME; a whole float is an integer", () => {
+  rejects('\ufeff{"op":4,"t":1}', /not valid JSON/);
+  rejects('{"op":4,"t":1,"t":2}', /frame has the key "t" twice in one map/);
+  rejects('{"op":4,"t":1,"x":{"a":1,"\\u0061":2}}', /the key "a" twice/);
+  // The same key in different maps, and key-like strings inside values, are fine.
+  assert.deepEqual(
+    decodeClientFrame('{"op":3,"channel":"global","text":"\\"text\\": x"}', LIMIT),
+    { op: Op.CHAT, channel: "global", text: '"text": x' },
+  );
+  assert.deepEqual(decodeClientFrame('{"op":2,"seq":1.0,"intent":{"move":[0,0]}}', LIMIT), {
+    op: Op.INPUT,
+    seq: 1,
+    intent: { move: [0, 0] },
+  });
+});
