@@ -305,6 +305,21 @@ function writeHeader(n: number, fix: number, fixMax: number, b16: number, b32: n
 }
 
 function writeString(s: string): void {
+  // Short ASCII (keys, types, names): byte by byte, no encoder call.
+  if (s.length < 32) {
+    room(1 + s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[at + 1 + i] = c;
+    }
+    if (i === s.length) {
+      out[at] = 0xa0 + s.length;
+      at += 1 + s.length;
+      return;
+    }
+  }
   // Header sized for the longest possible encoding, then fixed up.
   room(5 + s.length * 3);
   const start = at;
