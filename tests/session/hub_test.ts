@@ -463,3 +463,24 @@ Deno.test("a socket that stays full is closed as SLOW_CONSUMER once maxBehindTic
     h.close();
   }
 });
+
+Deno.test("a session resumes after its login token expired: resume does not depend on it", async () => {
+  const h = harness({ tokenTtlMs: 60_000 }); // login tokens live one minute
+  try {
+    const first = h.connect();
+    const { session, entity, welcome } = await join(h, first); // login token valid for 1 h
+    first.onclose?.();
+    h.timers.advance(2 * 3_600_000); // the login token has expired since
+    const second = h.connect();
+    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const ask = resumesSent(h)[0];
+    assert.ok(ask, "the resume was asked of the workers, not refused at the gateway");
+    h.hub.onReport(
+      report("w1", 9, { resumed: [{ session, entity, ok: true, conn: ask.nextJti }] }),
+    );
+    await settle(() => second.ofOp(Op.WELCOME).length === 1, "WELCOME on resume");
+    assert.equal(second.ofOp(Op.WELCOME)[0].resumed, true);
+  } finally {
+    h.close();
+  }
+});
