@@ -331,3 +331,17 @@ Deno.test("two players on either side of a border see every entity, owned or gho
   assert.ok(seenOther >= 20, `the other player was checked ${seenOther} times`);
   assert.ok(checked > seenOther);
 });
+
+Deno.test("in a 2D world an INPUT's dz is ignored: it neither moves nor slows the player", () => {
+  const { spaces, step, send, reports } = world();
+  const [a] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 1, move: [1, 0, 1] } });
+  step(2);
+  const player = a.owned.get(entity)!;
+  assert.equal(player.vx, game.speed * 1.5, "full speed along x");
+  assert.equal(player.vz, 0);
+  assert.equal(player.z, 0);
+});
