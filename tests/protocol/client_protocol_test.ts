@@ -596,3 +596,16 @@ Deno.test("JSON frames: a BOM, a repeated key are BAD_FRAME; a whole float is an
     intent: { move: [0, 0] },
   });
 });
+
+Deno.test("chat refuses C0, DEL and C1 control characters, newlines included, and accepts format characters", () => {
+  for (const bad of ["a\nb", "a\tb", "a\u007fb", "a\u0085b", "a\u009fb"]) {
+    rejects(
+      JSON.stringify({ op: Op.CHAT, channel: "global", text: bad }),
+      /CHAT.text contains a control character/,
+    );
+  }
+  for (const good of ["zero\u200bwidth", "bidi \u202eevil", "\ufeffbom", "joiner \u200d"]) {
+    const chat = { op: Op.CHAT, channel: "global", text: good };
+    for (const frame of both(chat)) assert.deepEqual(decodeClientFrame(frame, LIMIT), chat);
+  }
+});
