@@ -1,5 +1,6 @@
 // The scenario registry: every benchmark `npm run bench` knows, in the order it runs them.
 // A new scenario (gateway-fanout, handoff, peer comparison) is one module plus one line here.
+import { abortStress } from "./abort_stress.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
@@ -16,6 +17,7 @@ export const SCENARIOS: readonly Scenario[] = [
   gatewayFanout,
   handoff,
   peerComparison,
+  abortStress,
 ];
 
 /** The scenario called `name`, or undefined. */

@@ -152,6 +152,7 @@ export async function startGateway(
 
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
   let stopWatch = () => {};
+  const firstMap = Promise.withResolvers<void>();
   const watch = () => {
     if (closing.signal.aborted) return;
     const call = (coordinator as unknown as {
@@ -163,6 +164,7 @@ export async function startGateway(
       workers = live.map((w) => w.id);
       links.update(live);
       gateways = update.gateways;
+      firstMap.resolve();
     });
     call.on("error", (error) => closing.signal.aborted || log.warn("watch.error", { error }));
     call.on("end", () => closing.signal.aborted || setTimeout(watch, 1_000));
@@ -214,6 +216,10 @@ export async function startGateway(
     }
   }, reply.heartbeatMs);
 
+  // Listening once the first map is in: a HELLO before it would be refused as "not ready".
+  let waited: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([firstMap.promise, new Promise((r) => (waited = setTimeout(r, 5_000)))]);
+  clearTimeout(waited);
   log.info("gateway.listening", { httpAddress, httpPort: http?.port ?? 0 });
   return {
     id,

@@ -1,0 +1,96 @@
+// The contract, read at run time: proto/zonescaler.proto parsed by protobufjs into the three
+// services' methods (path, streaming kind) and one encoder/decoder per message type, with the
+// field conventions call sites rely on (camelCase names, numbers for 64-bit ints, defaults).
+import protobuf from "protobufjs";
+import { RpcError, status } from "./grpc_status.ts";
+
+/** The services of proto/zonescaler.proto. */
+export type ServiceName = "Coordinator" | "Peer" | "Sessions";
+
+/** Encodes and decodes one message type. */
+export interface MessageCodec {
+  name: string;
+  encode(message: unknown): Uint8Array;
+  /** Throws an {@linkcode RpcError} (INVALID_ARGUMENT) for bytes that are not this message. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** One RPC method of a service. */
+export interface MethodDescriptor {
+  service: ServiceName;
+  name: string;
+  /** HTTP/2 path: `/zonescaler.Peer/Sync`. */
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  request: MessageCodec;
+  response: MessageCodec;
+}
+
+const PROTO_PATH = `${import.meta.dirname}/../../proto/zonescaler.proto`;
+const PACKAGE = "zonescaler";
+const TO_OBJECT: protobuf.IConversionOptions = {
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+};
+
+let root: protobuf.Root | undefined;
+const services = new Map<ServiceName, MethodDescriptor[]>();
+
+/** The parsed proto, loaded once per isolate. */
+export function protoRoot(): protobuf.Root {
+  root ??= new protobuf.Root().loadSync(PROTO_PATH, { keepCase: false });
+  return root;
+}
+
+function codecOf(type: protobuf.Type): MessageCodec {
+  return {
+    name: type.fullName.replace(/^\./, ""),
+    encode: (message) => {
+      if (typeof message !== "object" || message === null) {
+        throw new TypeError(`Cannot encode ${type.name}: expected an object, got ${message}`);
+      }
+      return type.encode(type.fromObject(message as Record<string, unknown>)).finish();
+    },
+    decode: (bytes) => {
+      try {
+        return type.toObject(type.decode(bytes), TO_OBJECT);
+      } catch (error) {
+        throw new RpcError(
+          status.INVALID_ARGUMENT,
+          `Cannot decode ${type.name}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    },
+  };
+}
+
+/** The methods of a service, in proto order. */
+export function serviceMethods(service: ServiceName): MethodDescriptor[] {
+  let methods = services.get(service);
+  if (!methods) {
+    const definition = protoRoot().lookupService(`${PACKAGE}.${service}`);
+    methods = definition.methodsArray.map((m) => {
+      m.resolve();
+      return {
+        service,
+        name: m.name,
+        path: `/${PACKAGE}.${service}/${m.name}`,
+        requestStream: m.requestStream === true,
+        responseStream: m.responseStream === true,
+        request: codecOf(m.resolvedRequestType!),
+        response: codecOf(m.resolvedResponseType!),
+      };
+    });
+    services.set(service, methods);
+  }
+  return methods;
+}
+
+/** The codec of a message type by its name in the proto (`"Batch"`). */
+export function messageCodec(name: string): MessageCodec {
+  return codecOf(protoRoot().lookupType(`${PACKAGE}.${name}`));
+}
