@@ -16,6 +16,24 @@ const utf8 = (s: string) => [...new TextEncoder().encode(s)];
 /** msgpack of a short string. */
 const str = (s: string) => [0xa0 + utf8(s).length, ...utf8(s)];
 
+/** Opens a WebSocket by hand over TCP: the 101 response head and the connection. */
+async function rawUpgrade(base: string, extraHeaders = "") {
+  const { hostname, port } = new URL(base);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const request = `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
+    `Sec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`;
+  await conn.write(new TextEncoder().encode(request));
+  let head = "";
+  const buffer = new Uint8Array(4096);
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    head += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return { conn, head };
+}
+
 Deno.test({
   name: "docs/protocol.md holds rule by rule on a cluster of two workers and two gateways",
   sanitizeOps: false,
@@ -396,6 +414,34 @@ Deno.test({
           open.push(extra);
           await extra.hello({ token: await guestToken(g1, name()) });
           assert.equal(extra.welcome?.protocol, 1);
+        },
+      );
+
+      await t.step(
+        "The WebSocket: no extension is negotiated (permessage-deflate offered, not accepted)",
+        async () => {
+          const upgrade = await rawUpgrade(
+            g1,
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+          );
+          try {
+            assert.match(upgrade.head, /^HTTP\/1\.1 101/);
+            assert.doesNotMatch(upgrade.head, /sec-websocket-extensions/i);
+          } finally {
+            upgrade.conn.close();
+          }
+        },
+      );
+
+      await t.step(
+        "HTTP: unknown paths are 404 NOT_FOUND, a known path with another method 405 METHOD_NOT_ALLOWED",
+        async () => {
+          const missing = await fetch(`${g1}/no-such-path`);
+          assert.equal(missing.status, 404);
+          assert.equal((await missing.json()).error.code, "NOT_FOUND");
+          const method = await fetch(`${g1}/login`);
+          assert.equal(method.status, 405);
+          assert.equal((await method.json()).error.code, "METHOD_NOT_ALLOWED");
         },
       );
 
