@@ -445,6 +445,41 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "The WebSocket (known limits of the WebSocket layer): an unmasked client frame is read like a masked one; a header claiming 1 TiB drops the connection without a close frame",
+        async () => {
+          /** Everything the server sends until it closes the TCP connection. */
+          const answer = async (frame: number[]) => {
+            const u = await rawUpgrade(g1);
+            try {
+              await u.conn.write(new Uint8Array(frame));
+              const got: number[] = [];
+              const buffer = new Uint8Array(4096);
+              for (;;) {
+                const n = await u.conn.read(buffer);
+                if (n === null) return got;
+                got.push(...buffer.subarray(0, n));
+                // A close frame (0x88) ends the exchange.
+                const close = got.indexOf(0x88);
+                if (close >= 0 && got.length >= close + 2 + got[close + 1]) return got;
+              }
+            } finally {
+              try {
+                u.conn.close();
+              } catch { /* closed */ }
+            }
+          };
+          // Unmasked binary frame holding the msgpack value 0: answered BAD_FRAME, close 1007.
+          const unmasked = await answer([0x82, 0x01, 0x00]);
+          const closeAt = unmasked.indexOf(0x88);
+          assert.ok(closeAt > 0, "an ERROR frame, then a close frame");
+          assert.deepEqual(unmasked.slice(closeAt + 2, closeAt + 4), [0x03, 0xef]); // 1007
+          // A masked header claiming 2^40 bytes: the connection is dropped, no close frame.
+          const huge = await answer([0x82, 0xff, 0, 0, 0x01, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+          assert.equal(huge.includes(0x88), false);
+        },
+      );
+
       await t.step("GET /gateways: sessions counts the gateway's live sessions", async () => {
         const here = await joined(g1, "msgpack", name());
         const count = await until("g1's own count", async () => {
