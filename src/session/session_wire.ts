@@ -14,7 +14,7 @@ import {
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
 /** Version of the session link layout. */
-export const SESSION_WIRE_VERSION = 1;
+export const SESSION_WIRE_VERSION = 2; // 2: commands and resume answers name their connection
 
 /** A player's movement intent as the worker applies it. */
 export interface PlayerInput {

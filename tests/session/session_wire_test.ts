@@ -164,7 +164,7 @@ Deno.test("mutated valid payloads never make the session decoders throw anything
 Deno.test("each malformed session field is named in the error", () => {
   const commands = (c: unknown[]) => encode({ v: SESSION_WIRE_VERSION, g: "g1", c });
   const cases: Array<[Uint8Array, RegExp]> = [
-    [encode({ v: 2, g: "g1", c: [] }), /version must be 1, got 2/],
+    [encode({ v: 1, g: "g1", c: [] }), /version must be 2, got 1/],
     [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
     [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 6 fields, got 4/],
     [
@@ -185,7 +185,10 @@ Deno.test("each malformed session field is named in the error", () => {
   }
   const diff = ["s", 1, 0, "yes", [], [], []];
   assert.throws(
-    () => decodeReport(encode({ v: 1, w: "w1", t: 1, d: [diff], j: [], r: [], x: [] })),
+    () =>
+      decodeReport(
+        encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, d: [diff], j: [], r: [], s: [], x: [] }),
+      ),
     /diffs\[0\]\.full must be a boolean/,
   );
 });
