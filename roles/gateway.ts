@@ -68,7 +68,9 @@ export async function startGateway(
     tokenTtlMs: config.gateway.tokenTtlMs,
     staticDir: config.static_dir,
     log,
-    gateways: () => gateways,
+    // The coordinator's list carries counts as of the last map change: ours is live.
+    gateways: () =>
+      gateways.map((g) => g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g),
     hub: () => closing.signal.aborted ? undefined : state.hub,
     secure: tls !== undefined,
     limits: new LoginLimits({
@@ -212,7 +214,7 @@ export async function startGateway(
       if (closing.signal.aborted) return;
       closing.abort();
       clearInterval(beat);
-      hub.closeAll();
+      await hub.closeAll();
       relay?.cancel();
       links.close(closeOptions);
       await http?.close();

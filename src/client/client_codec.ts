@@ -21,7 +21,7 @@ import {
 } from "../protocol/client_protocol.ts";
 import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
 import { describe } from "../protocol/input_reader.ts";
-import { encode } from "../protocol/msgpack.ts";
+import { writeFrameMsgpack } from "../protocol/frame_msgpack.ts";
 
 const {
   array,
@@ -61,7 +61,7 @@ export function encodeClientFrame(
   message: ClientMessage,
   format: FrameFormat,
 ): Uint8Array | string {
-  return format === "json" ? JSON.stringify(message) : encode(message);
+  return format === "json" ? JSON.stringify(message) : writeFrameMsgpack(message);
 }
 
 /**

@@ -62,10 +62,12 @@ export const demoGame = defineGame<DemoOptions>({
     }
   },
 
-  onInput(_ctx, player, input, options) {
-    // Players walk a little faster than NPCs, in the direction of their intent.
+  onInput(ctx, player, input, options) {
+    // Players walk a little faster than NPCs, in the direction of their intent; a 2D world
+    // ignores dz (docs/protocol.md, INPUT), so it neither moves nor slows the player.
     const speed = options.speed * 1.5;
-    const [dx = 0, dy = 0, dz = 0] = input.move;
+    const [dx = 0, dy = 0, moveZ = 0] = input.move;
+    const dz = ctx.dims === 3 ? moveZ : 0;
     const length = Math.hypot(dx, dy, dz);
     const scale = length > 1 ? speed / length : speed;
     player.vx = dx * scale;

@@ -4,7 +4,7 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import type { EntityData } from "../world/entity.ts";
 import { fail, FrameError, frameFields, parseFrame } from "./frame_reader.ts";
 import { describe } from "./input_reader.ts";
-import { encode } from "./msgpack.ts";
+import { writeFrameMsgpack } from "./frame_msgpack.ts";
 
 const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
 
@@ -359,7 +359,7 @@ export function encodeServerFrame(
       ? { op: Op.DIFF, tick, ack, full: true, enter, update, leave }
       : { op: Op.DIFF, tick, ack, enter, update, leave };
   }
-  return format === "json" ? JSON.stringify(wire) : encode(wire);
+  return format === "json" ? JSON.stringify(wire) : writeFrameMsgpack(wire);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Strict reading of untrusted WebSocket frames: size limit, msgpack or JSON parsing, plain-data
 // check, and the frame style of the input reader kit (BAD_FRAME errors naming the field).
 import { CodedError, ErrorCode } from "../errors.ts";
-import { decode, decodeReason } from "./msgpack.ts";
+import { FrameMsgpackError, readFrameMsgpack } from "./frame_msgpack.ts";
 import {
   decoderStyle,
   describe,
@@ -9,6 +9,7 @@ import {
   inputReader,
   type InputStyle,
   isPlainObject,
+  MAX_DATA_DEPTH,
   plainDataProblem,
 } from "./input_reader.ts";
 
@@ -112,13 +113,20 @@ export function parseFrame(
     } catch (error) {
       fail(`not valid JSON (${errorText(error)})`, error);
     }
+    const repeated = repeatedJsonKey(data);
+    if (repeated !== undefined) fail(`frame has the key ${repeated} twice in one map`);
+    const unpaired = unpairedSurrogateAt(raw, "", 0);
+    if (unpaired !== undefined) {
+      fail(`${unpaired || "frame"} is not valid Unicode (an unpaired surrogate escape)`);
+    }
   } else if (data instanceof Uint8Array) {
     if (data.length > maxBytes) tooBig(data.length, maxBytes);
     if (data.length === 0) fail("frame is empty");
     try {
-      raw = decode(data);
+      raw = readFrameMsgpack(data);
     } catch (error) {
-      fail(`not valid msgpack (${decodeReason(error)})`, error);
+      if (error instanceof FrameMsgpackError) fail(error.message, error);
+      fail(`not valid msgpack (${errorText(error)})`, error);
     }
   } else {
     fail(`frame must be bytes or text, got ${describe(data)}`);
@@ -133,6 +141,58 @@ export function parseFrame(
   if (problem) fail(`contains ${problem}`);
   if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
   return raw;
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text (which JSON.parse has already
+ * accepted), as JSON, or undefined. One pass, an explicit stack: no recursion on deep input.
+ */
+function repeatedJsonKey(text: string): string | undefined {
+  const stack: Array<Set<string> | null> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) stack.push(new Set());
+    else if (c === 0x5b /* [ */) stack.push(null);
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      const keys = stack.at(-1);
+      if (!keys) continue;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j])) j++;
+      if (text[j] !== ":") continue;
+      const literal = text.slice(start, i + 1);
+      const key = literal.includes("\\") ? JSON.parse(literal) as string : literal.slice(1, -1);
+      if (keys.has(key)) return JSON.stringify(key);
+      keys.add(key);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where a JSON value holds a string or key with an unpaired surrogate (`"\ud800"`, which no
+ * UTF-8 can carry): the field path, or undefined when there is none. Bounded by the depth
+ * check that follows it.
+ */
+function unpairedSurrogateAt(value: unknown, field: string, depth: number): string | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : field;
+  if (depth > MAX_DATA_DEPTH || typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unpairedSurrogateAt(value[i], `${field}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    const path = field === "" ? key : `${field}.${key}`;
+    if (!key.isWellFormed()) return path;
+    const found = unpairedSurrogateAt((value as Record<string, unknown>)[key], path, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function tooBig(length: number, maxBytes: number): never {

@@ -19,6 +19,8 @@ export class ClientSession {
   name = "";
   entity = -1;
   worker = "";
+  /** This connection's id towards the worker: the id of the resume token its WELCOME carries. */
+  conn = "";
   state: "hello" | "joining" | "live" | "closed" = "hello";
   view = new ClientView();
   position = { x: 0, y: 0, z: 0 };

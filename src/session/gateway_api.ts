@@ -126,6 +126,11 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
     if (error instanceof CodedError) {
       return jsonError(httpStatusOf(error.code), error.code, error.message);
     }
+    // The client went away while its body was read: nothing failed on our side.
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset) {
+      options.log.info("login.aborted", { error: (error as Error).message });
+      return jsonError(400, ErrorCode.BAD_REQUEST, "Cannot log in: the request was aborted");
+    }
     options.log.error("login.failed", { error });
     return jsonError(500, ErrorCode.INTERNAL, "Internal error");
   };

@@ -18,6 +18,11 @@ export const JOIN_TIMEOUT_MS = 5_000;
 export const RESUME_TIMEOUT_MS = 1_500;
 /** ...and how many rounds (an entity in the middle of a handoff has no owner for a moment). */
 export const RESUME_ROUNDS = 3;
+/**
+ * Signed lifetime of a resume token. Not the login token's: the worker owning the entity is
+ * the authority (single use, grace period), so a session outlives its login token.
+ */
+export const RESUME_TOKEN_TTL_MS = 30 * 86_400_000;
 
 /** What the handshake needs of the hub. */
 export interface HandshakeOptions {
@@ -30,7 +35,7 @@ export interface HandshakeOptions {
   transport: HubTransport;
   sessions: Map<string, ClientSession>;
   send(session: ClientSession, message: ServerMessage): void;
-  /** A newer connection resumed `previous`: tell it and close it without detaching. */
+  /** The owning worker let a newer connection resume `previous`: close it without detaching. */
   takeOver(previous: ClientSession): void;
   /** WELCOME was sent: the session is live. */
   welcomed(session: ClientSession): void;
@@ -39,8 +44,10 @@ export interface HandshakeOptions {
 /** Joins and resumes of one hub, with the answers they wait for. */
 export class Handshake {
   readonly joins: PendingAnswers;
+  /** Keyed by the connection's `conn` (its `nextJti`), not the session: resumes may race. */
   readonly resumes: PendingAnswers;
   #o: HandshakeOptions;
+  #resuming = new Map<string, ClientSession>();
 
   constructor(options: HandshakeOptions) {
     this.#o = options;
@@ -54,6 +61,29 @@ export class Handshake {
     if (!session || session.state !== "joining") return;
     session.entity = entity;
     session.worker = worker;
+  }
+
+  /**
+   * The owning worker accepted the resume asked by connection `conn`: that connection is now
+   * the session's, and any other connection of the session here is taken over.
+   */
+  claimResume(conn: string, sessionId: string, entity: number, worker: string): void {
+    const session = this.#resuming.get(conn);
+    if (!session || session.state !== "joining" || session.id !== sessionId) return;
+    session.entity = entity;
+    session.worker = worker;
+    this.supersede(sessionId, undefined, session);
+    this.#o.sessions.set(sessionId, session);
+  }
+
+  /**
+   * Closes this gateway's connection of `sessionId` (the one holding `conn`, or any other
+   * than `keep`): the owning worker gave the session to a newer connection.
+   */
+  supersede(sessionId: string, conn: string | undefined, keep?: ClientSession): void {
+    const previous = this.#o.sessions.get(sessionId);
+    if (!previous || previous === keep || (conn !== undefined && previous.conn !== conn)) return;
+    this.#o.takeOver(previous);
   }
 
   /** Gives up every join and resume still waiting (shutdown). */
@@ -80,6 +110,7 @@ export class Handshake {
     session.name = claims.name;
     o.sessions.set(session.id, session);
     const jti = newTokenId();
+    session.conn = jti;
     const answer = await this.joins.wait(
       session.id,
       JOIN_TIMEOUT_MS,
@@ -107,30 +138,34 @@ export class Handshake {
     } catch (error) {
       throw new CodedError(ErrorCode.RESUME_FAILED, (error as Error).message, { cause: error });
     }
-    const previous = o.sessions.get(ticket.sessionId);
-    // The same session on another connection here: the newest connection wins.
-    if (previous && previous !== session) o.takeOver(previous);
+    // Nothing changes here until the owning worker decides: a refused token must not disturb
+    // the session's live connection.
     session.id = ticket.sessionId;
     session.name = `player-${ticket.entityId}`;
-    o.sessions.set(session.id, session);
     const nextJti = newTokenId();
-    // Only the worker owning the entity answers; it accepts the token id once.
-    for (let round = 0; round < RESUME_ROUNDS; round++) {
-      const answer = await this.resumes.wait(session.id, RESUME_TIMEOUT_MS, () => {
-        for (const worker of o.transport.workers()) {
-          o.transport.send(worker, {
-            op: "resume",
-            entity: ticket.entityId,
-            session: session.id,
-            jti: ticket.id,
-            nextJti,
-          });
+    session.conn = nextJti;
+    this.#resuming.set(nextJti, session);
+    try {
+      // Only the worker owning the entity answers; it accepts the token id once.
+      for (let round = 0; round < RESUME_ROUNDS; round++) {
+        const answer = await this.resumes.wait(nextJti, RESUME_TIMEOUT_MS, () => {
+          for (const worker of o.transport.workers()) {
+            o.transport.send(worker, {
+              op: "resume",
+              entity: ticket.entityId,
+              session: session.id,
+              jti: ticket.id,
+              nextJti,
+            });
+          }
+        });
+        if (answer && answer.entity === ticket.entityId) {
+          return await this.#welcome(session, answer.entity, answer.worker, nextJti, true);
         }
-      });
-      if (answer && answer.entity === ticket.entityId) {
-        return await this.#welcome(session, answer.entity, answer.worker, nextJti, true);
+        if (answer) break; // refused: the token was used already
       }
-      if (answer) break; // refused: the token was used already
+    } finally {
+      this.#resuming.delete(nextJti);
     }
     throw new CodedError(
       ErrorCode.RESUME_FAILED,
@@ -148,13 +183,15 @@ export class Handshake {
     const o = this.#o;
     if (session.state === "closed") {
       // The client left while we were joining: let the entity time out like any drop.
-      if (worker) o.transport.send(worker, { op: "detach", entity, session: session.id });
+      if (worker) {
+        o.transport.send(worker, { op: "detach", entity, session: session.id, conn: jti });
+      }
       return;
     }
     session.entity = entity;
     session.worker = worker;
     session.state = "live";
-    const resumeToken = await o.tokens.issue(session.id, entity, o.config.tokenTtlMs, jti);
+    const resumeToken = await o.tokens.issue(session.id, entity, RESUME_TOKEN_TTL_MS, jti);
     o.send(session, {
       op: Op.WELCOME,
       protocol: PROTOCOL_VERSION,

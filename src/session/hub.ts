@@ -136,9 +136,10 @@ export class SessionHub {
       handshake.claim(j.session, j.entity, report.worker);
       handshake.joins.settle(j.session, { entity: j.entity, worker: report.worker });
     }
+    for (const s of report.superseded) handshake.supersede(s.session, s.conn);
     for (const r of report.resumed) {
-      if (r.ok) handshake.claim(r.session, r.entity, report.worker);
-      handshake.resumes.settle(r.session, { entity: r.ok ? r.entity : -1, worker: report.worker });
+      if (r.ok) handshake.claimResume(r.conn, r.session, r.entity, report.worker);
+      handshake.resumes.settle(r.conn, { entity: r.ok ? r.entity : -1, worker: report.worker });
     }
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
@@ -178,18 +179,36 @@ export class SessionHub {
     this.#deliver(chat);
   }
 
-  /** Closes every connection (gateway shutdown): clients resume elsewhere. */
-  closeAll(): void {
+  /**
+   * Closes every connection (gateway shutdown): clients resume elsewhere. Resolves once every
+   * socket finished its closing handshake, or after `waitMs`: an HTTP server shut down sooner
+   * would replace the GOING_AWAY close reason with its own.
+   */
+  closeAll(waitMs = 1_000): Promise<void> {
     this.#timers.clearInterval(this.#idleSweep);
+    const sockets: WebSocket[] = [];
     for (const session of this.sessions.values()) {
+      sockets.push(session.socket);
       this.#writer.send(session, {
         op: Op.ERROR,
-        code: "GOING_AWAY",
+        code: ErrorCode.GOING_AWAY,
         message: "The gateway is shutting down",
       });
-      this.#close(session, CloseCode.GOING_AWAY, "GOING_AWAY");
+      this.#close(session, CloseCode.GOING_AWAY, ErrorCode.GOING_AWAY);
     }
     this.#handshake.cancelAll();
+    const open = sockets.filter((socket) => socket.readyState !== WebSocket.CLOSED);
+    if (open.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = open.length;
+      const timer = this.#timers.setTimeout(resolve, waitMs);
+      const closed = () => {
+        if (--left > 0) return;
+        this.#timers.clearTimeout(timer);
+        resolve();
+      };
+      for (const socket of open) socket.addEventListener("close", closed, { once: true });
+    });
   }
 
   #onFrame(session: ClientSession, data: unknown): void {
@@ -208,22 +227,28 @@ export class SessionHub {
       return;
     }
     if (session.state === "live") this.#heard(session);
+    else if (message.op !== Op.HELLO) {
+      // Until WELCOME only HELLO is allowed (docs/protocol.md, "Handshake").
+      this.#fail(session, ErrorCode.UNAUTHENTICATED, "Send HELLO and wait for WELCOME first");
+      return;
+    }
     switch (message.op) {
       case Op.HELLO:
         this.#hello(session, message);
         return;
       case Op.INPUT:
-        if (!this.#live(session) || !session.worker) return;
+        if (!session.worker) return;
         if (message.seq <= session.lastSeq) return; // old or repeated
         session.lastSeq = message.seq;
         this.#options.transport.send(session.worker, {
           op: "input",
           entity: session.entity,
+          conn: session.conn,
           input: { seq: message.seq, move: message.intent.move, action: message.intent.action },
         });
         return;
       case Op.CHAT: {
-        if (!this.#live(session) || !this.#allow(session, session.chats)) return;
+        if (!this.#allow(session, session.chats)) return;
         const chat: RelayedChat = {
           gateway: this.#options.transport.gatewayId,
           channel: message.channel,
@@ -246,7 +271,7 @@ export class SessionHub {
     if (session.state !== "hello") {
       this.#fail(
         session,
-        ErrorCode.BAD_FRAME,
+        ErrorCode.BAD_REQUEST,
         "HELLO was already received",
         CloseCode.POLICY_VIOLATION,
       );
@@ -262,17 +287,6 @@ export class SessionHub {
         if (!(error instanceof CodedError)) this.#options.log.error("hello.failed", { error });
         this.#fail(session, code, (error as Error).message);
       });
-  }
-
-  #live(session: ClientSession): boolean {
-    if (session.state === "live") return true;
-    this.#fail(
-      session,
-      ErrorCode.BAD_FRAME,
-      "Send HELLO and wait for WELCOME first",
-      CloseCode.POLICY_VIOLATION,
-    );
-    return false;
   }
 
   /** Token-bucket check; refusals past the strike limit close the connection. */
@@ -371,6 +385,7 @@ export class SessionHub {
         op: "detach",
         entity: session.entity,
         session: session.id,
+        conn: session.conn,
       });
     }
   }

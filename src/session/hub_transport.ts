@@ -23,8 +23,8 @@ export interface HubTransport {
  * import assert from "node:assert/strict";
  * const sent: Array<[string, number]> = [];
  * const outbox = new CommandOutbox((worker, commands) => sent.push([worker, commands.length]));
- * outbox.send("w1", { op: "detach", entity: 1, session: "a" });
- * outbox.send("w1", { op: "detach", entity: 2, session: "b" });
+ * outbox.send("w1", { op: "detach", entity: 1, session: "a", conn: "j1" });
+ * outbox.send("w1", { op: "detach", entity: 2, session: "b", conn: "j2" });
  * await new Promise((resolve) => setTimeout(resolve, 0));
  * assert.deepEqual(sent, [["w1", 2]]);
  * ```

@@ -3,6 +3,7 @@
 // of its players, join and resume answers, sessions it removed). msgpack, validated on decode.
 import type { EntityData } from "../world/entity.ts";
 import { encode } from "../protocol/msgpack.ts";
+import { describe } from "../protocol/input_reader.ts";
 import {
   decodePeerMap,
   failPeer as fail,
@@ -13,7 +14,7 @@ import {
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
 /** Version of the session link layout. */
-export const SESSION_WIRE_VERSION = 1;
+export const SESSION_WIRE_VERSION = 2; // 2: commands and resume answers name their connection
 
 /** A player's movement intent as the worker applies it. */
 export interface PlayerInput {
@@ -33,8 +34,13 @@ export type GatewayCommand =
     y: number;
     z: number;
   }
-  | { op: "input"; entity: number; input: PlayerInput }
-  | { op: "detach"; entity: number; session: string }
+  /**
+   * `conn` names the connection that sent a command: the id of the resume token its WELCOME
+   * carried. The worker owning the entity applies inputs and detaches only from the session's
+   * current connection, so a superseded connection can neither steer nor end the session.
+   */
+  | { op: "input"; entity: number; conn: string; input: PlayerInput }
+  | { op: "detach"; entity: number; session: string; conn: string }
   | { op: "resume"; entity: number; session: string; jti: string; nextJti: string };
 
 /** An entity entering a player's view: id, type, position, data. */
@@ -60,7 +66,10 @@ export interface WorkerReport {
   tick: number;
   diffs: SessionDiff[];
   joined: Array<{ session: string; entity: number }>;
-  resumed: Array<{ session: string; entity: number; ok: boolean }>;
+  /** Answers to resumes; `conn` is the resume's `nextJti` (which connection asked). */
+  resumed: Array<{ session: string; entity: number; ok: boolean; conn: string }>;
+  /** Connections replaced by a resume (on any gateway): close them with SESSION_TAKEN_OVER. */
+  superseded: Array<{ session: string; conn: string }>;
   /** Sessions whose entity was removed (grace period over). */
   gone: Array<{ session: string; entity: number }>;
 }
@@ -77,9 +86,9 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
         case "join":
           return [OP.join, c.session, c.name, c.resumeJti, c.x, c.y, c.z];
         case "input":
-          return [OP.input, c.entity, c.input.seq, c.input.move, c.input.action ?? null];
+          return [OP.input, c.entity, c.input.seq, c.input.move, c.input.action ?? null, c.conn];
         case "detach":
-          return [OP.detach, c.entity, c.session];
+          return [OP.detach, c.entity, c.session, c.conn];
         case "resume":
           return [OP.resume, c.entity, c.session, c.jti, c.nextJti];
       }
@@ -113,20 +122,26 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             z: finite(c[6], `${what}.z`),
           };
         case OP.input: {
-          arity(5);
+          arity(6);
           const input: PlayerInput = {
             seq: int(c[2], `${what}.seq`),
             move: move(c[3], `${what}.move`),
           };
           if (c[4] !== null) input.action = str(c[4], `${what}.action`, 32);
-          return { op: "input", entity: int(c[1], `${what}.entity`), input };
+          return {
+            op: "input",
+            entity: int(c[1], `${what}.entity`),
+            conn: str(c[5], `${what}.conn`),
+            input,
+          };
         }
         case OP.detach:
-          arity(3);
+          arity(4);
           return {
             op: "detach",
             entity: int(c[1], `${what}.entity`),
             session: str(c[2], `${what}.session`),
+            conn: str(c[3], `${what}.conn`),
           };
         case OP.resume:
           arity(5);
@@ -138,7 +153,7 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             nextJti: str(c[4], `${what}.nextJti`),
           };
         default:
-          return fail(`${what} has an unknown op ${JSON.stringify(c[0])}`);
+          return fail(`${what} has an unknown op ${describe(c[0])}`);
       }
     }),
   };
@@ -152,7 +167,8 @@ export function encodeReport(report: WorkerReport): Uint8Array {
     t: report.tick,
     d: report.diffs.map((d) => [d.session, d.entity, d.ack, d.full, d.enter, d.update, d.leave]),
     j: report.joined.map((j) => [j.session, j.entity]),
-    r: report.resumed.map((r) => [r.session, r.entity, r.ok]),
+    r: report.resumed.map((r) => [r.session, r.entity, r.ok, r.conn]),
+    s: report.superseded.map((s) => [s.session, s.conn]),
     x: report.gone.map((g) => [g.session, g.entity]),
   });
 }
@@ -201,11 +217,19 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
     }),
     joined: list(raw.j, "joined").map((p, n) => pair(p, `joined[${n}]`)),
     resumed: list(raw.r, "resumed").map((value, n) => {
-      const r = tuple(value, `resumed[${n}]`, 3);
+      const r = tuple(value, `resumed[${n}]`, 4);
       return {
         session: str(r[0], `resumed[${n}].session`),
         entity: int(r[1], `resumed[${n}].entity`),
         ok: boolean(r[2], `resumed[${n}].ok`),
+        conn: str(r[3], `resumed[${n}].conn`),
+      };
+    }),
+    superseded: list(raw.s, "superseded").map((value, n) => {
+      const s = tuple(value, `superseded[${n}]`, 2);
+      return {
+        session: str(s[0], `superseded[${n}].session`),
+        conn: str(s[1], `superseded[${n}].conn`),
       };
     }),
     gone: list(raw.x, "gone").map((p, n) => pair(p, `gone[${n}]`)),

@@ -53,6 +53,8 @@ export class PlayerSessions {
   #reports = new Map<string, WorkerReport>();
   #alive = new Set<string>();
   #seen = new Set<string>();
+  /** The tick whose state the reports of this step show. */
+  #shown = 0;
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -85,22 +87,28 @@ export class PlayerSessions {
           this.#views.set(player.id, { known: new Map(), full: true });
           host.game.onJoin?.(host.ctx, player, host.gameOptions);
           this.#report(gateway, host).joined.push({ session: command.session, entity: player.id });
+          this.#diff(host, player); // the first view travels with the answer
           break;
         }
         case "input": {
           const player = host.owned.get(command.entity);
-          if (player?.session) this.#input(host, player, command.input);
-          else {host.forward(command.entity, SessionKind.INPUT, [
+          if (player?.session) this.#input(host, player, command.conn, command.input);
+          else if (!player) {
+            host.forward(command.entity, SessionKind.INPUT, [
               command.input.seq,
               command.input.move,
               command.input.action ?? null,
-            ]);}
+              command.conn,
+            ]);
+          }
           break;
         }
         case "detach": {
           const player = host.owned.get(command.entity);
-          if (player?.session?.id === command.session) player.session.detachedAt = this.#now();
-          else if (!player) host.forward(command.entity, SessionKind.DETACH, command.session);
+          if (player?.session) this.#detach(player, command.session, command.conn);
+          else if (!player) {
+            host.forward(command.entity, SessionKind.DETACH, [command.session, command.conn]);
+          }
           break;
         }
         case "resume": {
@@ -109,8 +117,16 @@ export class PlayerSessions {
           const player = host.owned.get(command.entity);
           const session = player?.session;
           if (!session || session.id !== command.session) break;
-          const ok = session.resumeJti === command.jti;
-          if (ok) {
+          // A repeated round of the resume that already won is answered yes again.
+          const again = session.resumeJti === command.nextJti && session.gateway === gateway;
+          const ok = again || session.resumeJti === command.jti;
+          if (ok && !again) {
+            // The connection holding the redeemed token (if still open) is superseded: its
+            // gateway closes it, and its inputs and detach no longer match `resumeJti`.
+            this.#report(session.gateway, host).superseded.push({
+              session: session.id,
+              conn: session.resumeJti,
+            });
             session.resumeJti = command.nextJti;
             session.gateway = gateway;
             session.detachedAt = 0;
@@ -120,7 +136,9 @@ export class PlayerSessions {
             session: command.session,
             entity: command.entity,
             ok,
+            conn: command.nextJti,
           });
+          if (ok && !again) this.#diff(host, player); // the first view travels with the answer
           break;
         }
       }
@@ -131,21 +149,32 @@ export class PlayerSessions {
   applyForwarded(host: PlayerHost, player: Entity, kind: string, data: unknown): void {
     if (!player.session) return;
     if (kind === SessionKind.INPUT && Array.isArray(data)) {
-      const [seq, move, action] = data;
-      if (typeof seq !== "number" || !Array.isArray(move)) return;
+      const [seq, move, action, conn] = data;
+      if (typeof seq !== "number" || !Array.isArray(move) || typeof conn !== "string") return;
       const input: PlayerInput = {
         seq,
         move: move.filter((v): v is number => typeof v === "number"),
       };
       if (typeof action === "string") input.action = action;
-      this.#input(host, player, input);
-    } else if (kind === SessionKind.DETACH && data === player.session.id) {
-      player.session.detachedAt = this.#now();
+      this.#input(host, player, conn, input);
+    } else if (kind === SessionKind.DETACH && Array.isArray(data)) {
+      const [session, conn] = data;
+      if (typeof session === "string" && typeof conn === "string") {
+        this.#detach(player, session, conn);
+      }
     }
   }
 
-  #input(host: PlayerHost, player: Entity, input: PlayerInput): void {
+  /** Only the session's current connection may end it: a superseded one's detach is stale. */
+  #detach(player: Entity, sessionId: string, conn: string): void {
     const session = player.session!;
+    if (session.id !== sessionId || session.resumeJti !== conn) return;
+    if (session.detachedAt === 0) session.detachedAt = this.#now();
+  }
+
+  #input(host: PlayerHost, player: Entity, conn: string, input: PlayerInput): void {
+    const session = player.session!;
+    if (session.resumeJti !== conn) return; // from a superseded connection
     if (input.seq <= session.lastSeq) return; // old or repeated: applied already
     session.lastSeq = input.seq;
     host.game.onInput?.(host.ctx, player, input, host.gameOptions);
@@ -202,17 +231,22 @@ export class PlayerSessions {
     }
   }
 
-  /** Computes each connected player's AOI diff for this tick into its gateway's report. */
-  collect(host: PlayerHost): void {
+  /**
+   * Computes each connected player's AOI diff of the state after tick `shown` into its
+   * gateway's report. Called at the start of the next tick, once the peers' ghost batches of
+   * tick `shown` are applied and before anything owned moves, so every entity in a DIFF —
+   * owned or ghost — is as of the DIFF's tick.
+   */
+  collect(host: PlayerHost, shown: number): void {
+    this.#shown = shown;
     for (const player of this.#players(host)) this.#diff(host, player);
   }
 
   /**
-   * A player is being handed off at this tick: send its diff for this tick now (the new owner
-   * starts at the next), so its client misses no tick.
+   * A player is being handed off: its view of this tick comes from the new owner (which
+   * adopts it with this tick's state), so this worker only forgets it.
    */
-  leaving(host: PlayerHost, player: Entity): void {
-    if (player.session && this.#views.has(player.id)) this.#diff(host, player);
+  leaving(player: Entity): void {
     this.#views.delete(player.id);
   }
 
@@ -265,7 +299,15 @@ export class PlayerSessions {
   #report(gateway: string, host: PlayerHost): WorkerReport {
     let report = this.#reports.get(gateway);
     if (!report) {
-      report = { worker: host.id, tick: host.tick, diffs: [], joined: [], resumed: [], gone: [] };
+      report = {
+        worker: host.id,
+        tick: Math.max(0, this.#shown),
+        diffs: [],
+        joined: [],
+        resumed: [],
+        superseded: [],
+        gone: [],
+      };
       this.#reports.set(gateway, report);
     }
     return report;

@@ -351,6 +351,7 @@ export class Space {
 
   /** Runs tick `tick` and returns the non-empty batch for each peer. */
   step(tick: number): Map<string, Batch> {
+    const shown = this.tick;
     this.tick = tick;
     this.#out.clear();
     if (this.fenced) return this.#out;
@@ -363,6 +364,9 @@ export class Space {
     if (this.#takeovers.length > 0) this.#takeOver(tick);
     this.#resendHeld(tick);
     this.#releaseAcks();
+    // Players see the state after tick `shown`: owned entities before this tick moves them,
+    // ghosts as their owners sent them for that same tick (docs/protocol.md, DIFF).
+    if (shown >= 0) this.players.collect(this.#host, shown);
     this.players.applyCommands(this.#host);
     this.#applyInteractions(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
@@ -385,7 +389,6 @@ export class Space {
         ops: () => this.#batchFor(backup).replica,
       });
     }
-    this.players.collect(this.#host);
     for (const [peer, batch] of this.#out) {
       // Nothing goes to a worker declared down: it is fenced, and its link is gone.
       if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);
@@ -727,7 +730,7 @@ export class Space {
       this.owned.delete(e.id);
       const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
       if (e.session) {
-        this.players.leaving(this.#host, e); // its diff for this tick, before it goes
+        this.players.leaving(e); // the new owner shows it from this tick on
         handoff.session = e.session;
         e.session = undefined; // the ghost left behind is not the player
       }

@@ -227,7 +227,7 @@ Deno.test({
       // A second HELLO is a policy violation (1008).
       const twice = await client("twice");
       twice.send({ op: 1, protocol: 1, token: "x" });
-      await expectClose(twice, 1008, "BAD_FRAME");
+      await expectClose(twice, 1008, "BAD_REQUEST");
 
       // Flood: RATE_LIMITED first, then closed with 4005 at the strikeLimit-th refused frame.
       // docs/protocol.md promises 4005 to a client that stops sending at the close; one still

@@ -12,12 +12,20 @@ const NOW = 1_700_000_000_000;
 
 function api() {
   const accounts = new AccountStore({ path: ":memory:" });
+  const logged: Array<{ level: string; event: string }> = [];
   const routes = gatewayApi({
     accounts,
     secret: SECRET,
     tokenTtlMs: 60_000,
     staticDir: "static",
-    log: new Logger({ role: "gateway", level: "error", sink: () => {} }),
+    log: new Logger({
+      role: "gateway",
+      level: "info",
+      sink: (line) => {
+        const { level, event } = JSON.parse(line);
+        logged.push({ level, event });
+      },
+    }),
     gateways: () => [{ id: "g1", httpAddress: "10.0.0.5:8080", version: "0.1.0", sessions: 2 }],
     hub: () => undefined,
     now: () => NOW,
@@ -28,7 +36,7 @@ function api() {
     assert.ok(response, `no route for ${path}`);
     return { status: response.status, body: await response.json() };
   };
-  return { accounts, routes, call, [Symbol.dispose]: () => accounts.close() };
+  return { accounts, routes, call, logged, [Symbol.dispose]: () => accounts.close() };
 }
 
 const post = (body: unknown): RequestInit => ({
@@ -109,4 +117,19 @@ Deno.test("the gateway's own server answers healthz by readiness and 404 for unk
   ready = true;
   assert.equal((await get("/healthz")).body.status, "ok");
   assert.equal((await get("/nowhere")).status, 404);
+});
+
+Deno.test("a login whose client went away mid-body is logged at info, not as an error", async () => {
+  using t = api();
+  const body = new ReadableStream({
+    pull(controller) {
+      controller.error(new Deno.errors.BadResource("Bad resource ID"));
+    },
+  });
+  const { status, body: answer } = await t.call("/login", { method: "POST", body });
+  assert.equal(status, 400);
+  assert.equal(answer.error.code, "BAD_REQUEST");
+  assert.deepEqual(t.logged.filter((l) => l.event.startsWith("login.")), [
+    { level: "info", event: "login.aborted" },
+  ]);
 });

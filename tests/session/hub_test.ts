@@ -125,7 +125,7 @@ function loginToken(name = "ada"): string {
 }
 
 function report(worker: string, tick: number, parts: Partial<WorkerReport>): WorkerReport {
-  return { worker, tick, diffs: [], joined: [], resumed: [], gone: [], ...parts };
+  return { worker, tick, diffs: [], joined: [], resumed: [], superseded: [], gone: [], ...parts };
 }
 
 /** HELLO → join on the owner → the worker answers → WELCOME. Returns the session's ids. */
@@ -172,7 +172,19 @@ Deno.test("HELLO with a login token joins on the owning worker and ends in WELCO
   }
 });
 
-Deno.test("a resume token takes the session over on a new connection and the old one is told", async () => {
+/** The resume commands sent to w1 so far (each is also sent to w2), newest last. */
+function resumesSent(h: Harness): Array<GatewayCommand & { op: "resume" }> {
+  return h.sent.filter((s) => s.worker === "w1").map((s) => s.command)
+    .filter((c): c is GatewayCommand & { op: "resume" } => c.op === "resume");
+}
+
+/** The id of the resume token a join handed out: the connection's `conn`. */
+function joinConn(h: Harness, session: string): string {
+  const join = h.sent.find((s) => s.command.op === "join" && s.command.session === session);
+  return (join!.command as GatewayCommand & { op: "join" }).resumeJti;
+}
+
+Deno.test("a resume the owning worker accepts takes the session over; the old connection is closed then, not before", async () => {
   const h = harness();
   try {
     const first = h.connect();
@@ -181,39 +193,89 @@ Deno.test("a resume token takes the session over on a new connection and the old
     second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
     const asks = h.sent.filter((s) => s.command.op === "resume");
     assert.deepEqual(asks.map((s) => s.worker), ["w1", "w2"]);
-    assert.equal((asks[0].command as GatewayCommand & { op: "resume" }).session, session);
-    // The old connection is taken over at once, without detaching the entity.
+    const ask = resumesSent(h)[0];
+    assert.equal(ask.session, session);
+    // Nothing changes until the worker decides.
+    assert.equal(first.closed, undefined);
+    assert.equal(h.hub.sessions.get(session) !== undefined, true);
+    h.hub.onReport(report("w2", 9, {
+      superseded: [{ session, conn: joinConn(h, session) }],
+      resumed: [{ session, entity, ok: true, conn: ask.nextJti }],
+    }));
     assert.equal(first.ofOp(Op.ERROR)[0]?.code, ErrorCode.SESSION_TAKEN_OVER);
     assert.equal(closeCodeOf(first), closeCodeFor(ErrorCode.SESSION_TAKEN_OVER));
     assert.equal(h.sent.some((s) => s.command.op === "detach"), false);
-    h.hub.onReport(report("w2", 9, { resumed: [{ session, entity, ok: true }] }));
     await settle(() => second.ofOp(Op.WELCOME).length === 1, "WELCOME on resume");
     const resumed = second.ofOp(Op.WELCOME)[0];
     assert.equal(resumed.resumed, true);
     assert.equal(resumed.entity, entity);
     assert.notEqual(resumed.resumeToken, welcome.resumeToken);
-    // Inputs now go to the worker that answered.
+    // Inputs now go to the worker that answered, named by the new connection's id.
     second.deliver({ op: Op.INPUT, seq: 1, intent: { move: [1, 0] } });
     assert.deepEqual(h.sent.at(-1), {
       worker: "w2",
-      command: { op: "input", entity, input: { seq: 1, move: [1, 0], action: undefined } },
+      command: {
+        op: "input",
+        entity,
+        conn: ask.nextJti,
+        input: { seq: 1, move: [1, 0], action: undefined },
+      },
     });
   } finally {
     h.close();
   }
 });
 
-Deno.test("a used resume token is refused with RESUME_FAILED", async () => {
+Deno.test("a refused resume token changes nothing for the live connection", async () => {
   const h = harness();
   try {
     const first = h.connect();
     const { session, entity, welcome } = await join(h, first);
     const second = h.connect();
     second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
-    h.hub.onReport(report("w1", 9, { resumed: [{ session, entity, ok: false }] }));
+    const ask = resumesSent(h)[0];
+    h.hub.onReport(
+      report("w1", 9, { resumed: [{ session, entity, ok: false, conn: ask.nextJti }] }),
+    );
     await settle(() => second.closed !== undefined, "refusal");
     assert.equal(second.ofOp(Op.ERROR)[0].code, ErrorCode.RESUME_FAILED);
     assert.equal(closeCodeOf(second), closeCodeFor(ErrorCode.RESUME_FAILED));
+    assert.equal(first.closed, undefined, "the live connection stays");
+    assert.equal(h.hub.sessions.get(session) !== undefined, true);
+    assert.equal(h.sent.some((s) => s.command.op === "detach"), false);
+    // It still receives its diffs.
+    h.hub.onReport(report("w1", 10, {
+      diffs: [{ session, entity, ack: 0, full: false, enter: [], update: [], leave: [] }],
+    }));
+    assert.equal(first.ofOp(Op.DIFF).at(-1)?.tick, 10);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("of two racing resumes with one token, the one the worker accepts wins and the other is refused", async () => {
+  const h = harness();
+  try {
+    const first = h.connect();
+    const { session, entity, welcome } = await join(h, first);
+    first.onclose?.(); // dropped
+    const a = h.connect();
+    const b = h.connect();
+    a.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    b.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const [askA, askB] = resumesSent(h);
+    assert.notEqual(askA.nextJti, askB.nextJti, "each connection asks under its own id");
+    // The worker applies b's first: b wins, a is refused.
+    h.hub.onReport(report("w1", 9, {
+      resumed: [
+        { session, entity, ok: true, conn: askB.nextJti },
+        { session, entity, ok: false, conn: askA.nextJti },
+      ],
+    }));
+    await settle(() => b.ofOp(Op.WELCOME).length === 1 && a.closed !== undefined, "both answers");
+    assert.equal(a.ofOp(Op.ERROR)[0].code, ErrorCode.RESUME_FAILED);
+    assert.equal(b.closed, undefined);
+    assert.equal(h.hub.sessions.get(session)?.conn, askB.nextJti);
   } finally {
     h.close();
   }
@@ -261,14 +323,35 @@ Deno.test("inputs follow the player to the worker that reports it, and repeats a
   }
 });
 
-Deno.test("INPUT before WELCOME is a policy violation", () => {
+Deno.test("any frame but HELLO before WELCOME is UNAUTHENTICATED, close 4001", () => {
+  const h = harness();
+  try {
+    const frames: ClientMessage[] = [
+      { op: Op.INPUT, seq: 1, intent: { move: [0, 0] } },
+      { op: Op.CHAT, channel: "global", text: "hi" },
+      { op: Op.PING, t: 1 },
+    ];
+    for (const frame of frames) {
+      const socket = h.connect();
+      socket.deliver(frame);
+      assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.UNAUTHENTICATED);
+      assert.equal(socket.ofOp(Op.PONG).length, 0);
+      assert.equal(closeCodeOf(socket), 4001);
+    }
+    assert.equal(h.sent.length, 0);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a second HELLO is BAD_REQUEST, close 1008", async () => {
   const h = harness();
   try {
     const socket = h.connect();
-    socket.deliver({ op: Op.INPUT, seq: 1, intent: { move: [0, 0] } });
-    assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.BAD_FRAME);
-    assert.ok(socket.closed);
-    assert.equal(h.sent.length, 0);
+    await join(h, socket);
+    socket.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: loginToken() });
+    assert.equal(socket.ofOp(Op.ERROR)[0].code, ErrorCode.BAD_REQUEST);
+    assert.equal(closeCodeOf(socket), 1008);
   } finally {
     h.close();
   }
@@ -379,6 +462,27 @@ Deno.test("a socket that stays full is closed as SLOW_CONSUMER once maxBehindTic
     assert.equal(h.hub.counters.slowClosed, 1);
     assert.ok(congested >= written);
     assert.ok(h.sent.some((s) => s.command.op === "detach" && s.command.entity === entity));
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("a session resumes after its login token expired: resume does not depend on it", async () => {
+  const h = harness({ tokenTtlMs: 60_000 }); // login tokens live one minute
+  try {
+    const first = h.connect();
+    const { session, entity, welcome } = await join(h, first); // login token valid for 1 h
+    first.onclose?.();
+    h.timers.advance(2 * 3_600_000); // the login token has expired since
+    const second = h.connect();
+    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const ask = resumesSent(h)[0];
+    assert.ok(ask, "the resume was asked of the workers, not refused at the gateway");
+    h.hub.onReport(
+      report("w1", 9, { resumed: [{ session, entity, ok: true, conn: ask.nextJti }] }),
+    );
+    await settle(() => second.ofOp(Op.WELCOME).length === 1, "WELCOME on resume");
+    assert.equal(second.ofOp(Op.WELCOME)[0].resumed, true);
   } finally {
     h.close();
   }

@@ -114,6 +114,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
       joined: joined ? [{ session: join.session, entity: 7 }] : [],
       resumed: [],
       gone: [],
+      superseded: [],
     });
   report("w1", true);
   await waitFor("WELCOME", () => socket.sent.some((m) => m.op === Op.WELCOME));

@@ -38,6 +38,7 @@ const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
   record({
     op: fc.constant("input" as const),
     entity,
+    conn: id,
     input: fc.oneof(
       record({ seq: fc.nat(), move: fc.array(axis, { minLength: 2, maxLength: 3 }) }),
       record({
@@ -47,7 +48,7 @@ const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
       }),
     ),
   }),
-  record({ op: fc.constant("detach" as const), entity, session: id }),
+  record({ op: fc.constant("detach" as const), entity, session: id, conn: id }),
   record({ op: fc.constant("resume" as const), entity, session: id, jti: id, nextJti: id }),
 );
 
@@ -77,7 +78,8 @@ const report: fc.Arbitrary<WorkerReport> = record({
     { maxLength: 3 },
   ),
   joined: fc.array(record({ session: id, entity }), { maxLength: 2 }),
-  resumed: fc.array(record({ session: id, entity, ok: fc.boolean() }), { maxLength: 2 }),
+  resumed: fc.array(record({ session: id, entity, ok: fc.boolean(), conn: id }), { maxLength: 2 }),
+  superseded: fc.array(record({ session: id, conn: id }), { maxLength: 2 }),
   gone: fc.array(record({ session: id, entity }), { maxLength: 2 }),
 });
 
@@ -132,7 +134,7 @@ Deno.test("random bytes never make the session decoders throw anything but BAD_B
       new Uint8Array([0x83, 0xa1, 0x76, SESSION_WIRE_VERSION, ...b])
     ),
     fc.anything().map((value) => encode(value)),
-    fc.dictionary(fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "x"), fc.anything())
+    fc.dictionary(fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "s", "x"), fc.anything())
       .map((value) => encode({ ...value, v: SESSION_WIRE_VERSION })),
   );
   fc.assert(
@@ -162,11 +164,14 @@ Deno.test("mutated valid payloads never make the session decoders throw anything
 Deno.test("each malformed session field is named in the error", () => {
   const commands = (c: unknown[]) => encode({ v: SESSION_WIRE_VERSION, g: "g1", c });
   const cases: Array<[Uint8Array, RegExp]> = [
-    [encode({ v: 2, g: "g1", c: [] }), /version must be 1, got 2/],
+    [encode({ v: 1, g: "g1", c: [] }), /version must be 2, got 1/],
     [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
-    [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 5 fields, got 4/],
-    [commands([[1, 5, 1, [2, 0], null]]), /commands\[0\]\.move\[0\] must be a number in -1\.\.1/],
-    [commands([[2, -1, "s"]]), /commands\[0\]\.entity must be a non-negative integer/],
+    [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 6 fields, got 4/],
+    [
+      commands([[1, 5, 1, [2, 0], null, "j1"]]),
+      /commands\[0\]\.move\[0\] must be a number in -1\.\.1/,
+    ],
+    [commands([[2, -1, "s", "j1"]]), /commands\[0\]\.entity must be a non-negative integer/],
     [commands([[0, "", "n", "j", 0, 0, 0]]), /commands\[0\]\.session must be a string of 1\.\.128/],
     [new Uint8Array([0xc1]), /not valid msgpack|reserved byte 0xc1/],
     [new Uint8Array(0), /payload is empty/],
@@ -180,7 +185,10 @@ Deno.test("each malformed session field is named in the error", () => {
   }
   const diff = ["s", 1, 0, "yes", [], [], []];
   assert.throws(
-    () => decodeReport(encode({ v: 1, w: "w1", t: 1, d: [diff], j: [], r: [], x: [] })),
+    () =>
+      decodeReport(
+        encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, d: [diff], j: [], r: [], s: [], x: [] }),
+      ),
     /diffs\[0\]\.full must be a boolean/,
   );
 });

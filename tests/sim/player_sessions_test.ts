@@ -32,22 +32,27 @@ function world() {
   });
   cluster.setMap(new PartitionMap(1, ["a", "b"]));
   const reports: WorkerReport[] = [];
+  /** Every report with the gateway it is for. */
+  const sentTo: Array<[string, WorkerReport]> = [];
   const step = (tick: number) => {
     const outs = cluster.spaces.map((s) => new Map(s.step(tick)));
     for (const s of cluster.spaces) {
       for (const [gateway, report] of s.takeReports()) {
-        assert.equal(gateway, "g1");
-        reports.push(decodeReport(encodeReport(report)));
+        const decoded = decodeReport(encodeReport(report));
+        if (gateway === "g1") reports.push(decoded);
+        sentTo.push([gateway, decoded]);
       }
     }
     for (const out of outs) cluster.deliver(out);
   };
   /** Sends commands through the real wire codec. */
-  const send = (worker: string, ...commands: GatewayCommand[]) => {
-    const decoded = decodeCommands(encodeCommands("g1", commands));
+  const sendFrom = (gateway: string, worker: string, ...commands: GatewayCommand[]) => {
+    const decoded = decodeCommands(encodeCommands(gateway, commands));
     for (const c of decoded.commands) cluster.get(worker).command(decoded.gateway, c);
   };
-  return { spaces: cluster.spaces, step, send, reports, clock };
+  const send = (worker: string, ...commands: GatewayCommand[]) =>
+    sendFrom("g1", worker, ...commands);
+  return { spaces: cluster.spaces, step, send, sendFrom, reports, sentTo, clock };
 }
 
 const asDiff = (d: WorkerReport["diffs"][number], tick: number): DiffMessage => ({
@@ -71,11 +76,11 @@ Deno.test("a player walking across a worker border gets a continuous view of its
   const view = new ClientView();
   let owner = "a";
   let seq = 0;
-  let lastTick = 0;
+  let lastTick = -1;
   let handoffAt = 0;
   for (let tick = 2; tick <= 80; tick++) {
     // Inputs go to the worker the gateway last heard from, like the gateway does.
-    send(owner, { op: "input", entity, input: { seq: ++seq, move: [1, 0] } });
+    send(owner, { op: "input", entity, conn: "j1", input: { seq: ++seq, move: [1, 0] } });
     step(tick);
     for (const report of reports.splice(0)) {
       for (const d of report.diffs) {
@@ -91,6 +96,10 @@ Deno.test("a player walking across a worker border gets a continuous view of its
         assert.ok(view.has(entity), `own entity visible at tick ${report.tick}`);
       }
     }
+  }
+  step(81); // the state after tick 80 is shown at the start of tick 81
+  for (const report of reports.splice(0)) {
+    for (const d of report.diffs) view.apply(asDiff(d, report.tick));
   }
   assert.equal(owner, "b", "the player crossed to b");
   assert.ok(handoffAt > 0);
@@ -114,12 +123,12 @@ Deno.test("input sent to the old owner after a handoff is forwarded and applied 
   send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 99, y: 50, z: 0 });
   step(1);
   const entity = reports.flatMap((r) => r.joined)[0].entity;
-  send("a", { op: "input", entity, input: { seq: 1, move: [1, 0] } });
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 1, move: [1, 0] } });
   step(2);
   for (let t = 3; t < 8; t++) step(t);
   assert.ok(b.owned.has(entity));
-  send("a", { op: "input", entity, input: { seq: 2, move: [0, 1] } }); // stale route
-  send("a", { op: "input", entity, input: { seq: 2, move: [0, 1] } }); // duplicate
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 2, move: [0, 1] } }); // stale route
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 2, move: [0, 1] } }); // duplicate
   for (let t = 8; t < 12; t++) step(t);
   const player = b.owned.get(entity)!;
   assert.equal(player.session?.lastSeq, 2);
@@ -133,7 +142,7 @@ Deno.test("a resume token works exactly once, and a detached player is removed a
   send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
   step(1);
   const entity = reports.flatMap((r) => r.joined)[0].entity;
-  send("a", { op: "detach", entity, session: "s1" });
+  send("a", { op: "detach", entity, session: "s1", conn: "j1" });
   step(2);
   reports.length = 0;
   step(3);
@@ -141,13 +150,24 @@ Deno.test("a resume token works exactly once, and a detached player is removed a
   send("a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" });
   send("b", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" }); // not the owner: silent
   step(4);
-  assert.deepEqual(reports.flatMap((r) => r.resumed), [{ session: "s1", entity, ok: true }]);
+  assert.deepEqual(reports.flatMap((r) => r.resumed), [{
+    session: "s1",
+    entity,
+    ok: true,
+    conn: "j2",
+  }]);
+  // The first (full) view travels with the answer.
   assert.ok(reports.flatMap((r) => r.diffs).some((d) => d.full), "a full view after resume");
   reports.length = 0;
   send("a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j3" }); // replayed token
   step(5);
-  assert.deepEqual(reports.flatMap((r) => r.resumed), [{ session: "s1", entity, ok: false }]);
-  send("a", { op: "detach", entity, session: "s1" });
+  assert.deepEqual(reports.flatMap((r) => r.resumed), [{
+    session: "s1",
+    entity,
+    ok: false,
+    conn: "j3",
+  }]);
+  send("a", { op: "detach", entity, session: "s1", conn: "j2" });
   step(6);
   clock.ms += 1_000; // exactly the grace period: still waiting
   reports.length = 0;
@@ -169,7 +189,12 @@ Deno.test("malformed session commands and reports are rejected with BAD_BATCH", 
   assert.throws(
     () =>
       decodeCommands(
-        encodeCommands("g1", [{ op: "input", entity: 1, input: { seq: 1, move: [2, 0] } }]),
+        encodeCommands("g1", [{
+          op: "input",
+          entity: 1,
+          conn: "j1",
+          input: { seq: 1, move: [2, 0] },
+        }]),
       ),
     /move\[0\] must be a number in -1\.\.1/,
   );
@@ -197,4 +222,126 @@ Deno.test("players of a gateway that left the cluster count as disconnected and 
   step(5);
   assert.ok(!a.owned.has(entity), "removed after the grace period");
   assert.deepEqual(reports.flatMap((r) => r.gone), [{ session: "s1", entity }]);
+});
+
+Deno.test("a resume from another gateway supersedes the live connection: its inputs and detach are ignored", () => {
+  const { spaces, step, send, sendFrom, sentTo, clock } = world();
+  const [a] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = sentTo.flatMap(([, r]) => r.joined)[0].entity;
+  // The connection on g1 is still open; g2 resumes with its token.
+  sendFrom("g2", "a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" });
+  sentTo.length = 0;
+  step(2);
+  const to = (gateway: string) => sentTo.filter(([g]) => g === gateway).map(([, r]) => r);
+  assert.deepEqual(to("g1").flatMap((r) => r.superseded), [{ session: "s1", conn: "j1" }]);
+  assert.equal(to("g2").flatMap((r) => r.diffs)[0]?.full, true, "with a full view");
+  assert.deepEqual(to("g2").flatMap((r) => r.resumed), [
+    { session: "s1", entity, ok: true, conn: "j2" },
+  ]);
+  // The superseded connection's input and detach change nothing.
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 7, move: [1, 0] } });
+  send("a", { op: "detach", entity, session: "s1", conn: "j1" });
+  sentTo.length = 0;
+  step(3);
+  assert.deepEqual(to("g1").flatMap((r) => r.diffs), [], "the old gateway gets no more diffs");
+
+  const session = a.owned.get(entity)!.session!;
+  assert.equal(session.lastSeq, 0, "no input from a superseded connection is applied");
+  assert.equal(session.detachedAt, 0, "a superseded connection cannot end the session");
+  // The current one's input is applied; a replay of the used token changes nothing.
+  sendFrom("g2", "a", { op: "input", entity, conn: "j2", input: { seq: 1, move: [1, 0] } });
+  sendFrom("g1", "a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j3" });
+  sentTo.length = 0;
+  step(4);
+  assert.equal(session.lastSeq, 1);
+  assert.deepEqual(
+    sentTo.flatMap(([, r]) => r.superseded),
+    [],
+    "a refused replay supersedes nobody",
+  );
+  assert.deepEqual(to("g1").flatMap((r) => r.resumed), [
+    { session: "s1", entity, ok: false, conn: "j3" },
+  ]);
+  // A repeated round of the winning resume is answered yes again, and supersedes nobody.
+  sendFrom("g2", "a", { op: "resume", entity, session: "s1", jti: "j1", nextJti: "j2" });
+  sentTo.length = 0;
+  step(5);
+  assert.deepEqual(to("g2").flatMap((r) => r.resumed).map((r) => r.ok), [true]);
+  assert.deepEqual(sentTo.flatMap(([, r]) => r.superseded), []);
+  // Grace starts once, from the current connection's detach, and ends the session once.
+  sendFrom("g2", "a", { op: "detach", entity, session: "s1", conn: "j2" });
+  step(6);
+  clock.ms += 1_001;
+  sentTo.length = 0;
+  step(7);
+  step(8);
+  assert.deepEqual(sentTo.flatMap(([, r]) => r.gone), [{ session: "s1", entity }]);
+  assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("two players on either side of a border see every entity, owned or ghost, as of the DIFF's tick", () => {
+  const { spaces, step, send, reports } = world();
+  // The border is x = 100; both walk along it side by side, in each other's view.
+  send("a", { op: "join", session: "sa", name: "ann", resumeJti: "ja", x: 95, y: 10, z: 0 });
+  send("b", { op: "join", session: "sb", name: "bob", resumeJti: "jb", x: 105, y: 10, z: 0 });
+  /** Where every owned entity is after each tick, as the workers hold it. */
+  const truth = new Map<number, Map<number, [number, number, number]>>();
+  const record = (tick: number) => {
+    const at = new Map<number, [number, number, number]>();
+    for (const space of spaces) for (const e of space.owned.values()) at.set(e.id, [e.x, e.y, e.z]);
+    truth.set(tick, at);
+  };
+  step(1);
+  record(1);
+  const joined = reports.flatMap((r) => r.joined);
+  const ids = new Map(joined.map((j) => [j.session, j.entity]));
+  const [ann, bob] = [ids.get("sa")!, ids.get("sb")!];
+  send("a", { op: "input", entity: ann, conn: "ja", input: { seq: 1, move: [0, 1] } });
+  send("b", { op: "input", entity: bob, conn: "jb", input: { seq: 1, move: [0, 1] } });
+  reports.length = 0;
+  let seenOther = 0;
+  let checked = 0;
+  for (let tick = 2; tick <= 30; tick++) {
+    step(tick);
+    record(tick);
+    for (const report of reports.splice(0)) {
+      const state = truth.get(report.tick)!;
+      for (const d of report.diffs) {
+        const rows = [
+          ...d.enter.map((e) => [e[0], e[2], e[3], e[4]]),
+          ...d.update.map((u) => [u[0], u[1], u[2], u[3]]),
+        ];
+        for (const [id, x, y, z] of rows) {
+          const expected = state.get(id);
+          if (!expected) continue; // an NPC in the middle of a handoff
+          assert.deepEqual(
+            [x, y, z],
+            expected,
+            `entity ${id} in ${d.session}'s DIFF ${report.tick}`,
+          );
+          checked++;
+          if (id === (d.session === "sa" ? bob : ann)) seenOther++;
+        }
+      }
+    }
+  }
+  // Each sees the other, a ghost on its worker, for most of the 29 ticks (NPCs bump them).
+  assert.ok(seenOther >= 20, `the other player was checked ${seenOther} times`);
+  assert.ok(checked > seenOther);
+});
+
+Deno.test("in a 2D world an INPUT's dz is ignored: it neither moves nor slows the player", () => {
+  const { spaces, step, send, reports } = world();
+  const [a] = spaces;
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 30, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  send("a", { op: "input", entity, conn: "j1", input: { seq: 1, move: [1, 0, 1] } });
+  step(2);
+  const player = a.owned.get(entity)!;
+  assert.equal(player.vx, game.speed * 1.5, "full speed along x");
+  assert.equal(player.vz, 0);
+  assert.equal(player.z, 0);
 });

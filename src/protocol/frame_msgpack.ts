@@ -1,0 +1,419 @@
+// The client protocol's own msgpack, both ways: a strict reader of untrusted frames (every
+// integer encoding, strict UTF-8, no 0xc1, extensions, binary or duplicate keys, errors naming
+// the field) and a writer that sends whole numbers in the smallest integer encoding.
+import { MAX_DATA_DEPTH } from "./input_reader.ts";
+
+/** Why bytes are not one acceptable msgpack value; `field` is where (`""` at the top). */
+export class FrameMsgpackError extends SyntaxError {
+  constructor(readonly field: string, readonly problem: string) {
+    super(`${field === "" ? "frame" : field} ${problem}`);
+    this.name = "FrameMsgpackError";
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const EMPTY = new Uint8Array(0);
+
+class Reader {
+  pos = 0;
+  /** Keys and indexes from the top to the value being read, joined only for an error. */
+  readonly path: Array<string | number> = [];
+  readonly view: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  field(): string {
+    let out = "";
+    for (const part of this.path) {
+      out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
+    }
+    return out;
+  }
+
+  fail(problem: string): never {
+    throw new FrameMsgpackError(this.field(), problem);
+  }
+
+  need(n: number): void {
+    if (this.bytes.length - this.pos < n) this.fail("is cut short (the frame ends inside it)");
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.pos++];
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  int64(signed: boolean): number {
+    this.need(8);
+    const v = signed ? this.view.getBigInt64(this.pos) : this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+      this.fail(`must be an integer in -(2^53-1)..2^53-1, got ${v}`);
+    }
+    return Number(v);
+  }
+
+  float(bytes: 4 | 8): number {
+    this.need(bytes);
+    const v = bytes === 4 ? this.view.getFloat32(this.pos) : this.view.getFloat64(this.pos);
+    this.pos += bytes;
+    if (!Number.isFinite(v)) this.fail(`must be a finite number, got ${v}`);
+    return v;
+  }
+
+  str(length: number): string {
+    this.need(length);
+    const start = this.pos;
+    this.pos += length;
+    // ASCII fast path: most keys and tokens.
+    let ascii = true;
+    for (let i = start; i < this.pos; i++) {
+      if (this.bytes[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      let s = "";
+      for (let i = start; i < this.pos; i++) s += String.fromCharCode(this.bytes[i]);
+      return s;
+    }
+    try {
+      return utf8.decode(this.bytes.subarray(start, this.pos));
+    } catch {
+      return this.fail("is not valid UTF-8");
+    }
+  }
+
+  value(depth: number): unknown {
+    const b = this.u8();
+    if (b <= 0x7f) return b;
+    if (b >= 0xe0) return b - 0x100;
+    if (b >= 0xa0 && b <= 0xbf) return this.str(b - 0xa0);
+    if (b >= 0x90 && b <= 0x9f) return this.array(b - 0x90, depth);
+    if (b >= 0x80 && b <= 0x8f) return this.map(b - 0x80, depth);
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf:
+        return this.int64(false);
+      case 0xd0: {
+        const v = this.u8();
+        return v >= 0x80 ? v - 0x100 : v;
+      }
+      case 0xd1: {
+        const v = this.u16();
+        return v >= 0x8000 ? v - 0x10000 : v;
+      }
+      case 0xd2:
+        return this.u32() | 0;
+      case 0xd3:
+        return this.int64(true);
+      case 0xca:
+        return this.float(4);
+      case 0xcb:
+        return this.float(8);
+      case 0xd9:
+        return this.str(this.u8());
+      case 0xda:
+        return this.str(this.u16());
+      case 0xdb:
+        return this.str(this.u32());
+      case 0xdc:
+        return this.array(this.u16(), depth);
+      case 0xdd:
+        return this.array(this.u32(), depth);
+      case 0xde:
+        return this.map(this.u16(), depth);
+      case 0xdf:
+        return this.map(this.u32(), depth);
+      case 0xc1:
+        return this.fail("contains the reserved byte 0xc1");
+      case 0xc4:
+      case 0xc5:
+      case 0xc6:
+        return this.fail("must not be a binary value");
+      default: // 0xc7..0xc9, 0xd4..0xd8
+        return this.fail("must not be an extension type (timestamps included)");
+    }
+  }
+
+  #nest(depth: number, count: number, min: number): void {
+    if (depth >= MAX_DATA_DEPTH) this.fail(`nests deeper than ${MAX_DATA_DEPTH} levels`);
+    // Every element takes at least `min` bytes: refuse a count the frame cannot hold.
+    this.need(count * min);
+  }
+
+  array(count: number, depth: number): unknown[] {
+    this.#nest(depth, count, 1);
+    const out = new Array(count);
+    for (let i = 0; i < count; i++) {
+      this.path.push(i);
+      out[i] = this.value(depth + 1);
+      this.path.pop();
+    }
+    return out;
+  }
+
+  map(count: number, depth: number): Record<string, unknown> {
+    this.#nest(depth, count, 2);
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) {
+      this.need(1);
+      const b = this.bytes[this.pos];
+      if (!(b >= 0xa0 && b <= 0xbf) && b !== 0xd9 && b !== 0xda && b !== 0xdb) {
+        this.fail(`has a key that is not a string (map keys must be strings)`);
+      }
+      const key = this.value(depth + 1) as string;
+      if (Object.hasOwn(out, key)) this.fail(`has the key ${JSON.stringify(key)} twice`);
+      this.path.push(key);
+      const value = this.value(depth + 1);
+      this.path.pop();
+      // Own data property even for "__proto__": never a prototype change.
+      Object.defineProperty(out, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * Reads one msgpack value the client protocol accepts, with no trailing bytes. Integers of
+ * every encoding (up to 64 bits) within ±(2^53−1); floats finite; strings strict UTF-8; map
+ * keys strings, each once; at most {@linkcode MAX_DATA_DEPTH} levels. Throws
+ * {@linkcode FrameMsgpackError} naming the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * // PING { op: 4, t: 2^40 } with t as uint64 (0xcf), as C#, Go and Python encoders write it.
+ * const ping = [0x82, 0xa2, 0x6f, 0x70, 0x04, 0xa1, 0x74, 0xcf, 0, 0, 1, 0, 0, 0, 0, 0];
+ * assert.deepEqual(readFrameMsgpack(new Uint8Array(ping)), { op: 4, t: 2 ** 40 });
+ * assert.throws(
+ *   () => readFrameMsgpack(new Uint8Array([0x81, 0xa4, 0x74, 0x65, 0x78, 0x74, 0xa2, 0xff, 0xfe])),
+ *   /text is not valid UTF-8/,
+ * );
+ * ```
+ */
+export function readFrameMsgpack(bytes: Uint8Array): unknown {
+  const reader = new Reader(bytes);
+  const value = reader.value(0);
+  if (reader.pos !== bytes.length) {
+    throw new FrameMsgpackError("", `has ${bytes.length - reader.pos} bytes after its value`);
+  }
+  return value;
+}
+
+/** A growable output buffer, reused by every call (frames are copied out). */
+let out = new Uint8Array(64 * 1024);
+let view = new DataView(out.buffer);
+let at = 0;
+const encoder = new TextEncoder();
+
+function room(n: number): void {
+  if (at + n <= out.length) return;
+  let size = out.length * 2;
+  while (size < at + n) size *= 2;
+  const bigger = new Uint8Array(size);
+  bigger.set(out.subarray(0, at));
+  out = bigger;
+  view = new DataView(out.buffer);
+}
+
+function writeInt(v: number): void {
+  room(9);
+  if (v >= 0) {
+    if (v < 0x80) out[at++] = v;
+    else if (v < 0x100) {
+      out[at++] = 0xcc;
+      out[at++] = v;
+    } else if (v < 0x10000) {
+      out[at++] = 0xcd;
+      view.setUint16(at, v);
+      at += 2;
+    } else if (v < 0x100000000) {
+      out[at++] = 0xce;
+      view.setUint32(at, v);
+      at += 4;
+    } else {
+      out[at++] = 0xcf;
+      view.setUint32(at, Math.floor(v / 0x100000000));
+      view.setUint32(at + 4, v >>> 0);
+      at += 8;
+    }
+  } else if (v >= -0x20) out[at++] = v + 0x100;
+  else if (v >= -0x80) {
+    out[at++] = 0xd0;
+    view.setInt8(at++, v);
+  } else if (v >= -0x8000) {
+    out[at++] = 0xd1;
+    view.setInt16(at, v);
+    at += 2;
+  } else if (v >= -0x80000000) {
+    out[at++] = 0xd2;
+    view.setInt32(at, v);
+    at += 4;
+  } else {
+    out[at++] = 0xd3;
+    view.setBigInt64(at, BigInt(v));
+    at += 8;
+  }
+}
+
+function writeHeader(n: number, fix: number, fixMax: number, b16: number, b32: number): void {
+  room(5);
+  if (n <= fixMax) out[at++] = fix + n;
+  else if (n < 0x10000) {
+    out[at++] = b16;
+    view.setUint16(at, n);
+    at += 2;
+  } else {
+    out[at++] = b32;
+    view.setUint32(at, n);
+    at += 4;
+  }
+}
+
+function writeString(s: string): void {
+  // Short ASCII (keys, types, names): byte by byte, no encoder call.
+  if (s.length < 32) {
+    room(1 + s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[at + 1 + i] = c;
+    }
+    if (i === s.length) {
+      out[at] = 0xa0 + s.length;
+      at += 1 + s.length;
+      return;
+    }
+  }
+  // Header sized for the longest possible encoding, then fixed up.
+  room(5 + s.length * 3);
+  const start = at;
+  const header = s.length < 32 / 3 ? 1 : s.length * 3 < 0x100 ? 2 : s.length * 3 < 0x10000 ? 3 : 5;
+  const { written } = encoder.encodeInto(s, out.subarray(start + header));
+  const n = written;
+  // Move the bytes when a shorter header fits.
+  const fits = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  if (fits !== header) out.copyWithin(start + fits, start + header, start + header + n);
+  if (fits === 1) out[start] = 0xa0 + n;
+  else if (fits === 2) {
+    out[start] = 0xd9;
+    out[start + 1] = n;
+  } else if (fits === 3) {
+    out[start] = 0xda;
+    view.setUint16(start + 1, n);
+  } else {
+    out[start] = 0xdb;
+    view.setUint32(start + 1, n);
+  }
+  at = start + fits + n;
+}
+
+function write(value: unknown, depth: number): void {
+  if (depth > 64) throw new RangeError("Cannot encode frame: nesting deeper than 64 levels");
+  switch (typeof value) {
+    case "number":
+      if (Number.isSafeInteger(value)) writeInt(value);
+      else {
+        if (!Number.isFinite(value)) {
+          throw new RangeError(`Cannot encode frame: ${value} is not a finite number`);
+        }
+        room(9);
+        out[at++] = 0xcb;
+        view.setFloat64(at, value);
+        at += 8;
+      }
+      return;
+    case "string":
+      writeString(value);
+      return;
+    case "boolean":
+      room(1);
+      out[at++] = value ? 0xc3 : 0xc2;
+      return;
+    case "undefined":
+      room(1);
+      out[at++] = 0xc0;
+      return;
+    case "object": {
+      if (value === null) {
+        room(1);
+        out[at++] = 0xc0;
+        return;
+      }
+      if (Array.isArray(value)) {
+        writeHeader(value.length, 0x90, 15, 0xdc, 0xdd);
+        for (const item of value) write(item, depth + 1);
+        return;
+      }
+      const record = value as Record<string, unknown>;
+      let n = 0;
+      for (const key in record) if (record[key] !== undefined) n++;
+      writeHeader(n, 0x80, 15, 0xde, 0xdf);
+      for (const key in record) {
+        const item = record[key];
+        if (item === undefined) continue; // like JSON: an absent optional field
+        writeString(key);
+        write(item, depth + 1);
+      }
+      return;
+    }
+    default:
+      throw new TypeError(`Cannot encode frame: unsupported value of type ${typeof value}`);
+  }
+}
+
+/**
+ * Writes a plain value (maps with string keys, arrays, strings, booleans, null, numbers) as
+ * msgpack: safe integers in the smallest integer encoding (above 2^32 − 1 as uint64), other
+ * numbers as float 64, the smallest string, array and map headers; an `undefined` map value
+ * is left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   Array.from(writeFrameMsgpack({ t: 2 ** 33 })),
+ *   [0x81, 0xa1, 0x74, 0xcf, 0, 0, 0, 2, 0, 0, 0, 0],
+ * );
+ * ```
+ */
+export function writeFrameMsgpack(value: unknown): Uint8Array {
+  at = 0;
+  write(value, 0);
+  return at === 0 ? EMPTY : out.slice(0, at);
+}
