@@ -151,6 +151,7 @@ const registerRequest: RegisterRequest = {
   httpAddress: "127.0.0.1:5678",
   version: "1.2.3",
   pool: true,
+  incarnation: "b3f1c2",
 };
 
 async function stillServes(client: grpc.Client): Promise<void> {
