@@ -3,7 +3,6 @@
 // batches in and hands batches out; the worker role moves them over gRPC.
 import {
   type Batch,
-  checksumOf,
   emptyBatch,
   type Handoff,
   type HandoffAck,
@@ -11,10 +10,8 @@ import {
   isEmptyBatch,
   isEmptyReplica,
   stateOf,
-  type Transfer,
-  type TransferAck,
 } from "../sync/batch_codec.ts";
-import { type Entity, type EntityData, makeEntity } from "../world/entity.ts";
+import type { Entity, EntityData } from "../world/entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
@@ -31,76 +28,28 @@ import {
   spaceTicks,
   type SpaceTimings,
 } from "./space_tuning.ts";
-import { type Mirror, ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
 import { DeferredAcks, HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
+import {
+  type InteractionEvent,
+  type MigrationRecord,
+  newSpaceCounters,
+  type OwnershipEvent,
+  type SpaceCounters,
+  SpaceLog,
+} from "./space_records.ts";
+import type { SpaceParts } from "./space_parts.ts";
+import { makeGameContext } from "./space_context.ts";
+import { CellTransfers } from "./cell_transfers.ts";
+import { Takeovers } from "./takeover.ts";
 
-/** A change of ownership as recorded in the space's log (for audits and tests). */
-export interface OwnershipEvent {
-  seq: number;
-  /** acquire: owned from this tick on; release: owned up to and including this tick. */
-  kind: "acquire" | "release";
-  tick: number;
-  entity: number;
-  peer: string;
-}
-
-/** What happened to an interaction on this worker. */
-export interface InteractionEvent {
-  seq: number;
-  kind: "issued" | "applied" | "forwarded" | "dropped" | "duplicate";
-  tick: number;
-  id: string;
-  target: number;
-  /** Issued toward a ghost (the target lived on another worker at the time). */
-  remote: boolean;
-}
-
-/** Counters exported as metrics and in heartbeats. */
-export interface SpaceCounters {
-  handoffsOut: number;
-  handoffsIn: number;
-  interactionsApplied: number;
-  interactionsForwarded: number;
-  interactionsDropped: number;
-  batchesApplied: number;
-  /** Cells handed over (acknowledged by the receiver) and taken over by live migration. */
-  migrationsOut: number;
-  migrationsIn: number;
-  /** Transfers refused by this worker because count or checksum did not match. */
-  transfersRefused: number;
-  /** Batches refused because their sender is declared down (fenced) in the map. */
-  batchesFenced: number;
-  /** Entities taken over from a dead owner's mirror. */
-  promoted: number;
-  /** Held handoffs sent again to a new receiver after the first one died. */
-  handoffsResent: number;
-  /** World-start entities respawned in cells of a dead owner that had no replica. */
-  respawned: number;
-  /** Promoted entities dropped because a live worker proved it owned them already. */
-  duplicatesDropped: number;
-}
-
-/** One accepted live migration, as measured by the receiver. */
-export interface MigrationRecord {
-  cell: number;
-  epoch: number;
-  from: string;
-  entities: number;
-  /** Wall time from the sender freezing the cell to this worker owning it. */
-  pauseMs: number;
-  /** Ticks between the sender's last tick with the cell and the first tick here with it, minus one. */
-  ticksMissed: number;
-  tick: number;
-}
-
-interface Outgoing {
-  to: string;
-  transfer: Transfer;
-  handoffs: Handoff[];
-  tick: number;
-  sentAt: number;
-}
+export type {
+  InteractionEvent,
+  MigrationRecord,
+  OwnershipEvent,
+  SpaceCounters,
+} from "./space_records.ts";
 
 /** Options of {@linkcode Space}. */
 export interface SpaceOptions {
@@ -147,22 +96,7 @@ export class Space {
   readonly owned = new Map<number, Entity>();
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
-  readonly counters: SpaceCounters = {
-    handoffsOut: 0,
-    handoffsIn: 0,
-    interactionsApplied: 0,
-    interactionsForwarded: 0,
-    interactionsDropped: 0,
-    batchesApplied: 0,
-    migrationsOut: 0,
-    migrationsIn: 0,
-    transfersRefused: 0,
-    batchesFenced: 0,
-    promoted: 0,
-    handoffsResent: 0,
-    respawned: 0,
-    duplicatesDropped: 0,
-  };
+  readonly counters: SpaceCounters = newSpaceCounters();
   /** Mirrors of the owners this worker backs up (never visible to game logic). */
   readonly mirrors = new ReplicaTable();
   /** True once the map declared this worker down: it must drop everything and rejoin. */
@@ -180,31 +114,20 @@ export class Space {
   #processed = new ProcessedHandoffs();
   /** Handoff acknowledgements waiting until the backup holds what they confirm. */
   #deferredAcks = new DeferredAcks();
-  /** Entities promoted from a mirror: owner and the tick of their mirrored state (a while). */
-  #promotedFrom = new Map<number, { owner: string; taken: number; at: number }>();
-  /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
-  #takeovers: Array<{ owner: string; cells: number[]; mirror: boolean }> = [];
   #inbox: Array<{ batch: Batch; seen: number }> = [];
-  /** Cells this worker lost in the latest map and must hand over at its next tick. */
-  #lostCells = new Set<number>();
-  /** Transfers sent and not yet acknowledged, by "cell:epoch". */
-  #outgoing = new Map<string, Outgoing>();
-  /** Transfers taken over, by "from:cell:epoch", so a resend is acknowledged, not re-applied. */
-  #accepted = new Map<string, number>();
-  #migrations: MigrationRecord[] = [];
   #interactionCounts = new Map<number, number>();
   #pending: Interaction[] = [];
   #applied = new Map<string, number>();
   #forward = new Map<number, { owner: string; until: number }>();
   #out = new Map<string, Batch>();
-  #nextId: number;
-  #nextInteraction = 0;
+  #ids: { entity: number; interaction: number };
   /** Players owned here: gateway commands in, AOI diffs out. */
   readonly players: PlayerSessions;
   #host: PlayerHost;
-  #ownership: OwnershipEvent[] = [];
-  #interactions: InteractionEvent[] = [];
-  #seq = 0;
+  #log: SpaceLog;
+  #parts: SpaceParts;
+  #transfers: CellTransfers;
+  #takeovers: Takeovers;
   #started = false;
   #leaving: Entity[] = [];
   #ctx: GameContext;
@@ -221,15 +144,48 @@ export class Space {
     this.#ticks = spaceTicks(options.timings ?? {}, options.tickHz);
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount);
-    this.#nextId = (options.index + 1) * WORLD_ID_LIMIT;
-    this.#ctx = this.#makeContext(mulberry32((options.seed ?? 1) ^ fnv1a(options.id)));
+    this.#ids = { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
+    this.#log = new SpaceLog(options.logSize);
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
       now: options.now,
     });
-    // deno-lint-ignore no-this-alias -- the host is a long-lived view of this space
+    // deno-lint-ignore no-this-alias -- the host and parts are long-lived views of this space
     const space = this;
+    this.#parts = {
+      id: this.id,
+      grid: this.grid,
+      get map() {
+        return space.map;
+      },
+      get tick() {
+        return space.tick;
+      },
+      options,
+      ticks: this.#ticks,
+      counters: this.counters,
+      owned: this.owned,
+      index: this.index,
+      ghosts: this.ghosts,
+      players: this.players,
+      mirrors: this.mirrors,
+      held: this.#held,
+      processed: this.#processed,
+      forward: this.#forward,
+      log: this.#log,
+      ids: this.#ids,
+      batchFor: (peer) => this.#batchFor(peer),
+      queueInteraction: (interaction) => this.#pending.push(interaction),
+      adopt: (handoff, from, tick) => this.#adopt(handoff, from, tick),
+      peerGone: (peer) => this.peerGone(peer),
+    };
+    this.#ctx = makeGameContext(
+      this.#parts,
+      mulberry32((options.seed ?? 1) ^ fnv1a(options.id)),
+    );
+    this.#transfers = new CellTransfers(this.#parts);
+    this.#takeovers = new Takeovers(this.#parts, this.#transfers, this.#ctx);
     this.#host = {
       id: this.id,
       get tick() {
@@ -242,7 +198,7 @@ export class Space {
       gameOptions: this.#options.gameOptions,
       forward(target, kind, data) {
         space.#pending.push({
-          id: `${space.id}:s${++space.#nextInteraction}`,
+          id: `${space.id}:s${++space.#ids.interaction}`,
           source: 0,
           target,
           kind,
@@ -276,10 +232,10 @@ export class Space {
     if (map.epoch > previous.epoch) {
       for (let cell = 0; cell < map.owners.length; cell++) {
         if (previous.owners[cell] === this.id && map.owners[cell] !== this.id) {
-          this.#lostCells.add(cell);
+          this.#transfers.lostCells.add(cell);
         }
       }
-      this.#noteDeaths(previous, map);
+      this.#takeovers.noteDeaths(previous, map);
     }
     if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
       this.#started = true;
@@ -305,7 +261,7 @@ export class Space {
 
   /** Transfers sent and not yet acknowledged. */
   get pendingTransfers(): number {
-    return this.#outgoing.size;
+    return this.#transfers.pending;
   }
 
   /** Handoffs sent and not yet acknowledged by their receivers. */
@@ -318,7 +274,7 @@ export class Space {
    * acknowledged.
    */
   get empty(): boolean {
-    return this.owned.size === 0 && this.#outgoing.size === 0 && this.#held.size === 0 &&
+    return this.owned.size === 0 && this.#transfers.pending === 0 && this.#held.size === 0 &&
       !this.map.owners.includes(this.id);
   }
 
@@ -333,7 +289,7 @@ export class Space {
 
   /** Live migrations accepted here, oldest first (bounded). */
   migrations(): readonly MigrationRecord[] {
-    return this.#migrations;
+    return this.#transfers.migrations;
   }
 
   /** Interactions applied per cell since the last call (for load reports). */
@@ -360,7 +316,7 @@ export class Space {
     // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
     // promoted; whatever they hand over that the mirror has too is adopted once.
     this.#applyInbox(tick);
-    if (this.#takeovers.length > 0) this.#takeOver(tick);
+    if (this.#takeovers.due) this.#takeovers.takeOver(tick);
     this.#resendHeld(tick);
     this.#releaseAcks();
     this.players.applyCommands(this.#host);
@@ -396,12 +352,12 @@ export class Space {
 
   /** Ownership events after `since` (a seq cursor), oldest first. */
   ownershipSince(since: number): OwnershipEvent[] {
-    return this.#ownership.filter((e) => e.seq > since);
+    return this.#log.ownershipSince(since);
   }
 
   /** Interaction events after `since`, oldest first. */
   interactionsSince(since: number): InteractionEvent[] {
-    return this.#interactions.filter((e) => e.seq > since);
+    return this.#log.interactionsSince(since);
   }
 
   /**
@@ -443,18 +399,18 @@ export class Space {
         continue;
       }
       this.counters.batchesApplied++;
-      for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
+      for (const ack of batch.acks) this.#transfers.acknowledged(ack, batch.from);
       for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
-      const { refused, known } = this.#acceptTransfers(batch, tick);
+      const { refused, known } = this.#transfers.accept(batch, tick);
       for (const handoff of batch.handoffs) {
         const id = handoff.entity.id;
         if (refused.has(id)) continue; // the sender keeps it and sends the cell again
         if (!known.has(id) && this.#adopt(handoff, batch.from, tick)) {
-          this.#claim(batch.from, handoff);
+          this.#takeovers.claim(batch.from, handoff);
         }
         this.#ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
       }
-      for (const claim of batch.claims) this.#claimed(claim);
+      for (const claim of batch.claims) this.#takeovers.claimed(claim);
       if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
         this.mirrors.apply(batch.from, batch.tick, batch.replica);
         const out = this.#batchFor(batch.from);
@@ -467,109 +423,6 @@ export class Space {
       for (const interaction of batch.interactions) this.#pending.push(interaction);
     }
     this.#inbox = later;
-  }
-
-  /**
-   * Verifies each cell transfer in the batch against the handoffs that carry its entities and
-   * acknowledges it. Returns the ids of handoffs not to adopt: those of refused transfers
-   * (count or checksum mismatch: the sender keeps the cell and resends) and of resends of
-   * transfers already taken.
-   */
-  #acceptTransfers(batch: Batch, tick: number): { refused: Set<number>; known: Set<number> } {
-    const refused = new Set<number>();
-    const known = new Set<number>();
-    for (const t of batch.transfers) {
-      // Its members: the sender's own (hop 0) handoffs into that cell; passed-on ones are not.
-      const handoffs = batch.handoffs.filter((h) =>
-        h.hops === 0 && this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z) === t.cell
-      );
-      const key = `${batch.from}:${t.cell}:${t.epoch}`;
-      const ack: TransferAck = { cell: t.cell, epoch: t.epoch, ok: true };
-      if (this.#accepted.has(key)) {
-        for (const h of handoffs) known.add(h.entity.id);
-      } else if (
-        handoffs.length !== t.count || checksumOf(handoffs.map((h) => h.entity)) !== t.checksum
-      ) {
-        ack.ok = false;
-        for (const h of handoffs) refused.add(h.entity.id);
-        this.counters.transfersRefused++;
-        this.#options.log?.error("migration.refused", {
-          cell: t.cell,
-          from: batch.from,
-          expected: t.count,
-          got: handoffs.length,
-        });
-      } else {
-        this.#accepted.set(key, tick);
-        this.counters.migrationsIn++;
-        const record: MigrationRecord = {
-          cell: t.cell,
-          epoch: t.epoch,
-          from: batch.from,
-          entities: t.count,
-          pauseMs: Math.max(0, Date.now() - t.frozenAtMs),
-          ticksMissed: Math.max(0, tick - t.tick - 1),
-          tick,
-        };
-        this.#migrations.push(record);
-        if (this.#migrations.length > 100) this.#migrations.shift();
-        this.#options.log?.info("migration.accepted", { ...record });
-      }
-      this.#batchFor(batch.from).acks.push(ack);
-    }
-    return { refused, known };
-  }
-
-  #acknowledged(ack: TransferAck, from: string): void {
-    const key = `${ack.cell}:${ack.epoch}`;
-    const outgoing = this.#outgoing.get(key);
-    if (!outgoing || outgoing.to !== from) return;
-    if (ack.ok) {
-      this.#outgoing.delete(key);
-      this.counters.migrationsOut++;
-      this.#options.log?.info("migration.acknowledged", {
-        cell: ack.cell,
-        epoch: ack.epoch,
-        to: from,
-      });
-    } else {
-      outgoing.sentAt = -Infinity; // resend at the next tick
-      this.#options.log?.warn("migration.resend", { cell: ack.cell, epoch: ack.epoch, to: from });
-    }
-  }
-
-  /** Freezes the cells lost in the latest map: their handoffs are already in the batches. */
-  #sendTransfers(tick: number, leavingByCell: Map<number, Handoff[]>): void {
-    for (const cell of this.#lostCells) {
-      const to = this.map.ownerOf(cell);
-      if (!to || to === this.id) continue;
-      const handoffs = leavingByCell.get(cell) ?? [];
-      const transfer: Transfer = {
-        cell,
-        epoch: this.map.epoch,
-        tick,
-        count: handoffs.length,
-        checksum: checksumOf(handoffs.map((h) => h.entity)),
-        frozenAtMs: Date.now(),
-      };
-      this.#outgoing.set(`${cell}:${transfer.epoch}`, {
-        to,
-        transfer,
-        handoffs,
-        tick,
-        sentAt: tick,
-      });
-      this.#batchFor(to).transfers.push(transfer);
-    }
-    this.#lostCells.clear();
-    // Resend what was refused or not acknowledged in time, exactly as first sent.
-    for (const outgoing of this.#outgoing.values()) {
-      if (tick - outgoing.sentAt < this.#ticks.transferResend) continue;
-      outgoing.sentAt = tick;
-      const batch = this.#batchFor(outgoing.to);
-      batch.transfers.push(outgoing.transfer);
-      for (const handoff of outgoing.handoffs) batch.handoffs.push(handoff);
-    }
   }
 
   /** Adopts (or passes on) a handoff; false when it was known already. */
@@ -606,7 +459,7 @@ export class Space {
     // The sender kept a ghost of it (unless it is this worker or gone): diff against that.
     if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
     this.counters.handoffsIn++;
-    this.#record("acquire", entity.id, from, handoff.tick + 1);
+    this.#log.record("acquire", entity.id, from, handoff.tick + 1);
     return true;
   }
 
@@ -631,39 +484,6 @@ export class Space {
     });
   }
 
-  /**
-   * Tells the backup of a handoff's sender that the entity lives here now, so a mirror that
-   * missed the sender's last update is never promoted beside it.
-   */
-  #claim(from: string, handoff: Handoff): void {
-    const heir = this.map.backupOf(from);
-    if (!heir || this.map.down.has(heir)) return;
-    const claim = { owner: from, entity: handoff.entity.id, tick: handoff.tick };
-    if (heir === this.id) this.#claimed(claim);
-    else this.#batchFor(heir).claims.push(claim);
-  }
-
-  /** An entity of `owner` lives elsewhere since `tick`: drop an older mirror (or promotion). */
-  #claimed(claim: { owner: string; entity: number; tick: number }): void {
-    if (this.mirrors.claim(claim.owner, claim.entity, claim.tick)) return;
-    // Promoted already (the claim was late): this copy is the stale one.
-    const promoted = this.#promotedFrom.get(claim.entity);
-    const entity = this.owned.get(claim.entity);
-    if (!promoted || !entity || promoted.owner !== claim.owner || promoted.taken > claim.tick) {
-      return;
-    }
-    this.#promotedFrom.delete(claim.entity);
-    this.owned.delete(entity.id);
-    this.index.remove(entity.id);
-    this.players.forget(entity.id);
-    this.#record("release", entity.id, "", this.tick);
-    this.counters.duplicatesDropped++;
-    this.#options.log?.warn("promoted.duplicate_dropped", {
-      entity: entity.id,
-      owner: claim.owner,
-    });
-  }
-
   #applyInteractions(tick: number): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
@@ -671,7 +491,7 @@ export class Space {
     const onInteract = this.#options.game.onInteract;
     for (const interaction of pending) {
       if (this.#applied.has(interaction.id)) {
-        this.#note("duplicate", tick, interaction, false);
+        this.#log.note("duplicate", tick, interaction, false);
         continue;
       }
       const target = this.owned.get(interaction.target);
@@ -687,7 +507,7 @@ export class Space {
           target.cell,
           (this.#interactionCounts.get(target.cell) ?? 0) + 1,
         );
-        this.#note("applied", tick, interaction, false);
+        this.#log.note("applied", tick, interaction, false);
         continue;
       }
       const next = this.#forward.get(interaction.target)?.owner ??
@@ -695,10 +515,10 @@ export class Space {
       if (next && next !== this.id && interaction.hops < MAX_HOPS) {
         this.#batchFor(next).interactions.push({ ...interaction, hops: interaction.hops + 1 });
         this.counters.interactionsForwarded++;
-        this.#note("forwarded", tick, interaction, false);
+        this.#log.note("forwarded", tick, interaction, false);
       } else {
         this.counters.interactionsDropped++;
-        this.#note("dropped", tick, interaction, false);
+        this.#log.note("dropped", tick, interaction, false);
         this.#options.log?.warn("interaction.dropped", {
           id: interaction.id,
           target: interaction.target,
@@ -733,7 +553,7 @@ export class Space {
       }
       this.#batchFor(owner).handoffs.push(handoff);
       this.#held.hold(handoff, owner, tick);
-      if (this.#lostCells.has(e.cell)) {
+      if (this.#transfers.lostCells.has(e.cell)) {
         let group = leavingByCell.get(e.cell);
         if (!group) leavingByCell.set(e.cell, group = []);
         group.push(handoff);
@@ -742,10 +562,10 @@ export class Space {
       this.#sender.handedOff(e.id, owner);
       this.#forward.set(e.id, { owner, until: tick + this.#ticks.forward });
       this.counters.handoffsOut++;
-      this.#record("release", e.id, owner, tick);
+      this.#log.record("release", e.id, owner, tick);
     }
-    if (this.#lostCells.size > 0 || this.#outgoing.size > 0) {
-      this.#sendTransfers(tick, leavingByCell);
+    if (this.#transfers.busy) {
+      this.#transfers.send(tick, leavingByCell);
     }
   }
 
@@ -754,138 +574,9 @@ export class Space {
     for (const [id, at] of this.#applied) {
       if (at + this.#ticks.appliedMemory < tick) this.#applied.delete(id);
     }
-    for (const [key, at] of this.#accepted) {
-      if (at + this.#ticks.acceptedMemory < tick) this.#accepted.delete(key);
-    }
+    this.#transfers.expire(tick - this.#ticks.acceptedMemory);
     this.#processed.expire(tick - this.#ticks.acceptedMemory);
-    for (const [id, p] of this.#promotedFrom) {
-      if (p.at + this.#ticks.forward < tick) this.#promotedFrom.delete(id);
-    }
-  }
-
-  /**
-   * Reacts to the workers the new map declares down: ghosts of theirs go, handoffs and
-   * transfers held for them wait for the cells' new owners, and the mirrors this worker holds
-   * of them (or, with no replica anywhere, the world-start entities of the cells it takes) are
-   * taken over at the next tick.
-   */
-  #noteDeaths(previous: PartitionMap, map: PartitionMap): void {
-    const dead = new Set<string>();
-    for (const id of map.down) if (!previous.down.has(id)) dead.add(id);
-    for (const id of dead) {
-      // Interactions aimed at its entities go to its backup, which takes them over (or passes
-      // them on to the spare it transfers them to).
-      const heir = previous.backupOf(id);
-      const until = this.tick + this.#ticks.forward;
-      for (const [entity, f] of this.#forward) {
-        if (f.owner !== id) continue;
-        if (heir && !map.down.has(heir)) f.owner = heir;
-        else this.#forward.delete(entity);
-      }
-      if (heir && !map.down.has(heir)) {
-        for (const ghost of this.ghosts.ghosts.values()) {
-          if (ghost.owner === id) this.#forward.set(ghost.id, { owner: heir, until });
-        }
-      }
-      this.peerGone(id);
-      const cells = previous.cellsOf(id);
-      if (previous.backupOf(id) === this.id) {
-        this.#takeovers.push({ owner: id, cells, mirror: true });
-        continue;
-      }
-      const backup = previous.backupOf(id);
-      const mine = cells.filter((c) => map.owners[c] === this.id);
-      if (mine.length > 0 && (!backup || map.down.has(backup))) {
-        this.#takeovers.push({ owner: id, cells: mine, mirror: false });
-      }
-    }
-    if (dead.size > 0) {
-      this.#held.orphan(dead, (id) => {
-        const heir = previous.backupOf(id);
-        return heir && !map.down.has(heir) ? heir : "";
-      });
-      for (const [key, outgoing] of this.#outgoing) {
-        // Its entities are held handoffs too: they go to the cell's new owner one by one.
-        if (dead.has(outgoing.to)) this.#outgoing.delete(key);
-      }
-    }
-    const backed = new Set(map.mirroredBy(this.id));
-    for (const t of this.#takeovers) if (t.mirror) backed.add(t.owner);
-    this.mirrors.keepOnly(backed);
-  }
-
-  /** Promotes the mirrors of dead owners (or respawns their cells' world-start entities). */
-  #takeOver(tick: number): void {
-    const takeovers = this.#takeovers;
-    this.#takeovers = [];
-    for (const { owner, cells, mirror } of takeovers) {
-      const taken = mirror ? this.mirrors.take(owner) : undefined;
-      if (taken) this.#promote(owner, taken, tick);
-      else this.#respawn(owner, cells);
-      // Cells of the dead owner that went to another worker (a spare): send them as transfers.
-      for (const cell of cells) {
-        const to = this.map.ownerOf(cell);
-        if (to && to !== this.id) this.#lostCells.add(cell);
-      }
-    }
-  }
-
-  #promote(owner: string, mirror: Mirror, tick: number): void {
-    let promoted = 0;
-    const grid = this.grid;
-    const dt = 1 / this.#options.tickHz;
-    for (const state of mirror.entities.values()) {
-      if (this.owned.has(state.id)) continue;
-      // Updates go when motion changes: carry it on over the ticks since it was mirrored.
-      const steps = Math.max(0, tick - 1 - (mirror.taken.get(state.id) ?? tick - 1));
-      const entity: Entity = { ...state, cell: -1, owner: this.id };
-      if (steps > 0) {
-        entity.x = grid.clampAxis(0, entity.x + entity.vx * dt * steps);
-        entity.y = grid.clampAxis(1, entity.y + entity.vy * dt * steps);
-        if (grid.dims === 3) entity.z = grid.clampAxis(2, entity.z + entity.vz * dt * steps);
-      }
-      entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
-      this.ghosts.remove(entity.id);
-      this.owned.set(entity.id, entity);
-      this.index.upsert(entity);
-      if (entity.session) this.players.adopted(entity);
-      this.#record("acquire", entity.id, owner, tick);
-      const taken = mirror.taken.get(entity.id) ?? 0;
-      this.#promotedFrom.set(entity.id, { owner, taken, at: tick });
-      // A handoff of it older than the mirror (a dead receiver's sender resending what it
-      // held) is stale: the mirror proves the dead owner had adopted it.
-      this.#processed.note(entity.id, taken, tick);
-      promoted++;
-    }
-    // What the dead owner still held goes on to the cells' owners (or is adopted here).
-    for (const handoff of mirror.held.values()) this.#adopt(handoff, owner, tick);
-    this.counters.promoted += promoted;
-    this.#options.log?.info("mirror.promoted", {
-      owner,
-      entities: promoted,
-      held: mirror.held.size,
-      mirrorTick: mirror.tick,
-      tick,
-    });
-  }
-
-  /** No replica survived: the game's world-start entities of those cells, under new ids. */
-  #respawn(owner: string, cells: readonly number[]): void {
-    const start = this.#options.game.onWorldStart;
-    if (!start || cells.length === 0) return;
-    const set = new Set(cells);
-    const before = this.owned.size;
-    const space = this.#ctx;
-    // Fresh ids: a world-start entity that wandered off may still live on another worker.
-    const ctx: GameContext = Object.create(space);
-    ctx.spawn = (type, position, data) => space.spawn(type, position, data);
-    start(ctx, (x, y, z) => set.has(this.grid.cellOf(x, y, z ?? 0)), this.#options.gameOptions);
-    this.counters.respawned += this.owned.size - before;
-    this.#options.log?.warn("cells.respawned", {
-      owner,
-      cells: cells.length,
-      entities: this.owned.size - before,
-    });
+    this.#takeovers.expire(tick - this.#ticks.forward);
   }
 
   /**
@@ -914,93 +605,5 @@ export class Space {
       this.#batchFor(owner).handoffs.push(passed);
       this.#held.hold(passed, owner, tick);
     }
-  }
-
-  #record(kind: OwnershipEvent["kind"], entity: number, peer: string, tick: number): void {
-    const logSize = this.#options.logSize ?? 200_000;
-    this.#ownership.push({ seq: ++this.#seq, kind, tick, entity, peer });
-    // Trim in bulk (a quarter at a time): one shift per event would move the whole log.
-    if (this.#ownership.length > logSize * 1.25) {
-      this.#ownership.splice(0, this.#ownership.length - logSize);
-    }
-  }
-
-  #note(kind: InteractionEvent["kind"], tick: number, i: Interaction, remote: boolean): void {
-    const logSize = this.#options.logSize ?? 200_000;
-    this.#interactions.push({ seq: ++this.#seq, kind, tick, id: i.id, target: i.target, remote });
-    if (this.#interactions.length > logSize * 1.25) {
-      this.#interactions.splice(0, this.#interactions.length - logSize);
-    }
-  }
-
-  #makeContext(random: () => number): GameContext {
-    // deno-lint-ignore no-this-alias -- the context is a long-lived view of this space
-    const space = this;
-    const grid = this.grid;
-    const dt = 1 / this.#options.tickHz;
-    return {
-      get tick() {
-        return space.tick;
-      },
-      dt,
-      get worker() {
-        return space.id;
-      },
-      size: grid.size,
-      dims: grid.dims,
-      random,
-      owned: () => space.owned.values(),
-      near: (x, y, z, radius, out) => space.index.query(x, y, z, radius, out),
-      isGhost: (entity) => entity.owner !== space.id,
-      interact(source, target, kind, data) {
-        if (source.owner !== space.id || !space.owned.has(source.id)) {
-          throw new TypeError(
-            `Cannot interact: source entity ${source.id} is not owned by ${space.id}`,
-          );
-        }
-        const interaction: Interaction = {
-          id: `${space.id}:${++space.#nextInteraction}`,
-          source: source.id,
-          target: target.id,
-          kind,
-          data: data ?? null,
-          hops: 0,
-        };
-        const remote = target.owner !== space.id;
-        space.#note("issued", space.tick, interaction, remote);
-        if (remote) space.#batchFor(target.owner).interactions.push(interaction);
-        else space.#pending.push(interaction);
-      },
-      spawn(type, position, data = {}, id) {
-        if (!(type in space.#options.game.entityTypes)) {
-          throw new TypeError(`Cannot spawn: unknown entity type ${JSON.stringify(type)}`);
-        }
-        if (id !== undefined && (!Number.isSafeInteger(id) || id <= 0 || id >= WORLD_ID_LIMIT)) {
-          throw new RangeError(`Cannot spawn: id ${id} is outside 1..${WORLD_ID_LIMIT - 1}`);
-        }
-        const entity = makeEntity(
-          id ?? space.#nextId++,
-          type,
-          {
-            x: grid.clampAxis(0, position.x),
-            y: grid.clampAxis(1, position.y),
-            z: grid.dims === 3 ? grid.clampAxis(2, position.z ?? 0) : 0,
-          },
-          data,
-          space.id,
-        );
-        entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
-        space.owned.set(entity.id, entity);
-        space.index.upsert(entity);
-        space.#record("acquire", entity.id, "", Math.max(space.tick, 0));
-        return entity;
-      },
-      remove(entity) {
-        if (!space.owned.delete(entity.id)) return;
-        space.index.remove(entity.id);
-        space.players.forget(entity.id);
-        space.#record("release", entity.id, "", space.tick);
-      },
-    };
   }
 }
