@@ -1,17 +1,8 @@
 // A worker's share of the world ("space"): owned entities, ghosts, the spatial index and one
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
-import {
-  type Batch,
-  emptyBatch,
-  type Handoff,
-  type HandoffAck,
-  type Interaction,
-  isEmptyBatch,
-  isEmptyReplica,
-  stateOf,
-} from "../sync/batch_codec.ts";
-import type { Entity, EntityData } from "../world/entity.ts";
+import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
+import type { Entity } from "../world/entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
@@ -29,7 +20,7 @@ import {
   type SpaceTimings,
 } from "./space_tuning.ts";
 import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
-import { DeferredAcks, HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
+import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
 import {
   type InteractionEvent,
@@ -43,6 +34,8 @@ import type { SpaceParts } from "./space_parts.ts";
 import { makeGameContext } from "./space_context.ts";
 import { CellTransfers } from "./cell_transfers.ts";
 import { Takeovers } from "./takeover.ts";
+import { Handoffs } from "./handoffs.ts";
+import { Interactions } from "./interactions.ts";
 
 export type {
   InteractionEvent,
@@ -86,9 +79,6 @@ export interface SpaceOptions {
   replicationTicks?: number;
 }
 
-/** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
-const MAX_HOPS = 8;
-
 /** One worker's simulation of the cells it owns. */
 export class Space {
   readonly id: string;
@@ -112,12 +102,7 @@ export class Space {
   #replica = new ReplicaSender();
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
-  /** Handoff acknowledgements waiting until the backup holds what they confirm. */
-  #deferredAcks = new DeferredAcks();
   #inbox: Array<{ batch: Batch; seen: number }> = [];
-  #interactionCounts = new Map<number, number>();
-  #pending: Interaction[] = [];
-  #applied = new Map<string, number>();
   #forward = new Map<number, { owner: string; until: number }>();
   #out = new Map<string, Batch>();
   #ids: { entity: number; interaction: number };
@@ -128,8 +113,9 @@ export class Space {
   #parts: SpaceParts;
   #transfers: CellTransfers;
   #takeovers: Takeovers;
+  #handoffs: Handoffs;
+  #interactions: Interactions;
   #started = false;
-  #leaving: Entity[] = [];
   #ctx: GameContext;
 
   constructor(options: SpaceOptions) {
@@ -176,8 +162,8 @@ export class Space {
       log: this.#log,
       ids: this.#ids,
       batchFor: (peer) => this.#batchFor(peer),
-      queueInteraction: (interaction) => this.#pending.push(interaction),
-      adopt: (handoff, from, tick) => this.#adopt(handoff, from, tick),
+      queueInteraction: (interaction) => this.#interactions.queue(interaction),
+      adopt: (handoff, from, tick) => this.#handoffs.adopt(handoff, from, tick),
       peerGone: (peer) => this.peerGone(peer),
     };
     this.#ctx = makeGameContext(
@@ -197,7 +183,7 @@ export class Space {
       game: this.#options.game,
       gameOptions: this.#options.gameOptions,
       forward(target, kind, data) {
-        space.#pending.push({
+        space.#interactions.queue({
           id: `${space.id}:s${++space.#ids.interaction}`,
           source: 0,
           target,
@@ -207,6 +193,8 @@ export class Space {
         });
       },
     };
+    this.#interactions = new Interactions(this.#parts, this.#host, this.#ctx);
+    this.#handoffs = new Handoffs(this.#parts, this.#sender, this.#transfers, this.#host);
   }
 
   /** True when this space owns the cell at the point under its current map. */
@@ -294,9 +282,7 @@ export class Space {
 
   /** Interactions applied per cell since the last call (for load reports). */
   takeInteractionCounts(): Map<number, number> {
-    const counts = this.#interactionCounts;
-    this.#interactionCounts = new Map();
-    return counts;
+    return this.#interactions.takeCounts();
   }
 
   /** A peer went away: drop its ghosts. */
@@ -317,12 +303,12 @@ export class Space {
     // promoted; whatever they hand over that the mirror has too is adopted once.
     this.#applyInbox(tick);
     if (this.#takeovers.due) this.#takeovers.takeOver(tick);
-    this.#resendHeld(tick);
-    this.#releaseAcks();
+    this.#handoffs.resendHeld(tick);
+    this.#handoffs.releaseAcks();
     this.players.applyCommands(this.#host);
-    this.#applyInteractions(tick);
+    this.#interactions.apply(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
-    this.#settle(tick);
+    this.#handoffs.settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     const { grid, map } = this;
     this.#sender.collectGhosts(
@@ -368,7 +354,7 @@ export class Space {
   entitiesPerCell(): Map<number, number> {
     const counts = new Map<number, number>();
     for (const e of this.owned.values()) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
-    for (const e of this.#leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
+    for (const e of this.#handoffs.leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
     return counts;
   }
 
@@ -405,10 +391,10 @@ export class Space {
       for (const handoff of batch.handoffs) {
         const id = handoff.entity.id;
         if (refused.has(id)) continue; // the sender keeps it and sends the cell again
-        if (!known.has(id) && this.#adopt(handoff, batch.from, tick)) {
+        if (!known.has(id) && this.#handoffs.adopt(handoff, batch.from, tick)) {
           this.#takeovers.claim(batch.from, handoff);
         }
-        this.#ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
+        this.#handoffs.ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
       }
       for (const claim of batch.claims) this.#takeovers.claimed(claim);
       if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
@@ -417,193 +403,19 @@ export class Space {
         out.replicaAck = Math.max(out.replicaAck, batch.tick);
       }
       if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
-        this.#deferredAcks.mirrored(batch.replicaAck);
+        this.#handoffs.deferredAcks.mirrored(batch.replicaAck);
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
-      for (const interaction of batch.interactions) this.#pending.push(interaction);
+      for (const interaction of batch.interactions) this.#interactions.queue(interaction);
     }
     this.#inbox = later;
   }
 
-  /** Adopts (or passes on) a handoff; false when it was known already. */
-  #adopt(handoff: Handoff, from: string, tick: number): boolean {
-    const state = handoff.entity;
-    if (this.owned.has(state.id) || this.#processed.seen(state.id, handoff.tick)) {
-      // A replay (a resend, or a dead sender's backup sending what it held): known already.
-      this.#options.log?.debug("handoff.duplicate", { entity: state.id, from });
-      return false;
-    }
-    this.#processed.note(state.id, handoff.tick, tick);
-    const cell = this.grid.cellOf(state.x, state.y, state.z);
-    const owner = this.map.ownerOf(cell);
-    if (owner !== this.id && owner !== "" && handoff.hops < MAX_HOPS) {
-      // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
-      const passed = { ...handoff, hops: handoff.hops + 1 };
-      this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner, tick);
-      // It never became ours, so no ownership is recorded here; the receiver records it.
-      this.#forward.set(state.id, { owner, until: tick + this.#ticks.forward });
-      this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
-      return true;
-    }
-    this.ghosts.remove(state.id);
-    const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: this.id };
-    if (handoff.session) {
-      entity.session = handoff.session;
-      this.players.adopted(entity);
-    }
-    this.owned.set(entity.id, entity);
-    this.index.upsert(entity);
-    this.#forward.delete(entity.id);
-    this.#held.release(entity.id);
-    // The sender kept a ghost of it (unless it is this worker or gone): diff against that.
-    if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
-    this.counters.handoffsIn++;
-    this.#log.record("acquire", entity.id, from, handoff.tick + 1);
-    return true;
-  }
-
-  /**
-   * Confirms a handoff to its sender, at once without a backup, else once the backup confirmed
-   * the tick that mirrored it: until then the sender still holds it, so a death of this worker
-   * in between loses nothing.
-   */
-  #ackLater(to: string, ack: HandoffAck, tick: number): void {
-    if (this.#hasBackup()) this.#deferredAcks.defer(to, ack, tick);
-    else this.#batchFor(to).handoffAcks.push(ack);
-  }
-
-  #hasBackup(): boolean {
-    return !!this.#options.replicationTicks && this.map.backupOf(this.id) !== "";
-  }
-
-  /** Sends the deferred acknowledgements the backup's confirmation now covers. */
-  #releaseAcks(): void {
-    this.#deferredAcks.release(!this.#hasBackup(), (to, ack) => {
-      if (!this.map.down.has(to)) this.#batchFor(to).handoffAcks.push(ack);
-    });
-  }
-
-  #applyInteractions(tick: number): void {
-    if (this.#pending.length === 0) return;
-    const pending = this.#pending;
-    this.#pending = [];
-    const onInteract = this.#options.game.onInteract;
-    for (const interaction of pending) {
-      if (this.#applied.has(interaction.id)) {
-        this.#log.note("duplicate", tick, interaction, false);
-        continue;
-      }
-      const target = this.owned.get(interaction.target);
-      if (target) {
-        this.#applied.set(interaction.id, tick);
-        if (interaction.kind.startsWith("zs.")) {
-          this.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
-        } else {
-          onInteract?.(this.#ctx, target, interaction);
-        }
-        this.counters.interactionsApplied++;
-        this.#interactionCounts.set(
-          target.cell,
-          (this.#interactionCounts.get(target.cell) ?? 0) + 1,
-        );
-        this.#log.note("applied", tick, interaction, false);
-        continue;
-      }
-      const next = this.#forward.get(interaction.target)?.owner ??
-        this.ghosts.ghosts.get(interaction.target)?.owner;
-      if (next && next !== this.id && interaction.hops < MAX_HOPS) {
-        this.#batchFor(next).interactions.push({ ...interaction, hops: interaction.hops + 1 });
-        this.counters.interactionsForwarded++;
-        this.#log.note("forwarded", tick, interaction, false);
-      } else {
-        this.counters.interactionsDropped++;
-        this.#log.note("dropped", tick, interaction, false);
-        this.#options.log?.warn("interaction.dropped", {
-          id: interaction.id,
-          target: interaction.target,
-        });
-      }
-    }
-  }
-
-  /** After game logic: re-file moved entities and hand off those now in a cell owned elsewhere. */
-  #settle(tick: number): void {
-    const { grid, map } = this;
-    const leaving = this.#leaving;
-    leaving.length = 0;
-    for (const e of this.owned.values()) {
-      e.x = grid.clampAxis(0, e.x);
-      e.y = grid.clampAxis(1, e.y);
-      e.z = grid.dims === 3 ? grid.clampAxis(2, e.z) : 0;
-      e.cell = grid.cellOf(e.x, e.y, e.z);
-      const owner = map.ownerOf(e.cell);
-      if (owner !== this.id && owner !== "") leaving.push(e);
-      else this.index.upsert(e);
-    }
-    const leavingByCell = new Map<number, Handoff[]>();
-    for (const e of leaving) {
-      const owner = map.ownerOf(e.cell);
-      this.owned.delete(e.id);
-      const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
-      if (e.session) {
-        this.players.leaving(this.#host, e); // its diff for this tick, before it goes
-        handoff.session = e.session;
-        e.session = undefined; // the ghost left behind is not the player
-      }
-      this.#batchFor(owner).handoffs.push(handoff);
-      this.#held.hold(handoff, owner, tick);
-      if (this.#transfers.lostCells.has(e.cell)) {
-        let group = leavingByCell.get(e.cell);
-        if (!group) leavingByCell.set(e.cell, group = []);
-        group.push(handoff);
-      }
-      this.ghosts.keepAsGhost(e, owner, tick);
-      this.#sender.handedOff(e.id, owner);
-      this.#forward.set(e.id, { owner, until: tick + this.#ticks.forward });
-      this.counters.handoffsOut++;
-      this.#log.record("release", e.id, owner, tick);
-    }
-    if (this.#transfers.busy) {
-      this.#transfers.send(tick, leavingByCell);
-    }
-  }
-
   #expire(tick: number): void {
     for (const [id, f] of this.#forward) if (f.until < tick) this.#forward.delete(id);
-    for (const [id, at] of this.#applied) {
-      if (at + this.#ticks.appliedMemory < tick) this.#applied.delete(id);
-    }
+    this.#interactions.expire(tick - this.#ticks.appliedMemory);
     this.#transfers.expire(tick - this.#ticks.acceptedMemory);
     this.#processed.expire(tick - this.#ticks.acceptedMemory);
     this.#takeovers.expire(tick - this.#ticks.forward);
-  }
-
-  /**
-   * Held handoffs whose receiver died go to its heir (its backup) or the owner of their cell;
-   * those unconfirmed for long go again (the receiver drops what it already has).
-   */
-  #resendHeld(tick: number): void {
-    if (this.#held.size === 0) return;
-    for (const held of [...this.#held.due(tick - this.#ticks.transferResend)]) {
-      const h = held.handoff;
-      // A dead receiver's heir holds its mirror: it drops what the dead one had adopted (and
-      // it promotes), and passes the rest on. Without an heir, the cell's owner takes it.
-      const owner = held.to === "" && held.heir && !this.map.down.has(held.heir)
-        ? held.heir
-        : this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
-      if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
-      this.#held.release(h.entity.id);
-      this.counters.handoffsResent++;
-      if (owner === this.id) {
-        this.#processed.note(h.entity.id, -1, tick); // adopt it back as if it were new
-        this.#adopt({ ...h, hops: 0 }, this.id, tick);
-        continue;
-      }
-      // Passed on (hops + 1): not a member of any cell transfer in the same batch.
-      const passed = { ...h, hops: h.hops + 1 };
-      this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner, tick);
-    }
   }
 }

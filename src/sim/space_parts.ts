@@ -46,3 +46,6 @@ export interface SpaceParts {
   /** A peer went away: drop its ghosts. */
   peerGone(peer: string): number;
 }
+
+/** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
+export const MAX_HOPS = 8;
