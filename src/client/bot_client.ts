@@ -14,9 +14,16 @@ import {
 } from "../protocol/client_protocol.ts";
 import { DiffStreamCheck } from "./diff_stream_check.ts";
 import { StallMeter } from "./stall_meter.ts";
-import { CodedError, ErrorCode } from "../errors.ts";
+import { ErrorCode } from "../errors.ts";
 import { type BotMetrics, countUp } from "./bot_report.ts";
 import { fetchGateways, login, LoginApiError } from "./login_client.ts";
+import { walkHeading } from "./random_walk.ts";
+import { AckTimer } from "./ack_timer.ts";
+import { ConnectError, openSession, reasonOf } from "./session_socket.ts";
+
+export { walkHeading } from "./random_walk.ts";
+export { AckTimer } from "./ack_timer.ts";
+export { sessionUrl } from "./session_socket.ts";
 
 /** Options of one {@linkcode BotClient}. */
 export interface BotClientOptions {
@@ -51,118 +58,8 @@ const RESUMABLE: ReadonlySet<number> = new Set([
   CloseCode.RATE_LIMITED,
   CloseCode.WORLD_STALLED,
 ]);
-/** Largest turn of the walk per INPUT, radians. */
-const MAX_TURN = 0.8;
-/** Within this share of the world's extent from an edge, the walk heads back inwards. */
-const EDGE_SHARE = 0.05;
 /** Pause before each resume attempt, times the attempt number, ms. */
 const RESUME_BACKOFF_MS = 250;
-
-/**
- * The next heading (radians) of a random walk: a random turn of at most `MAX_TURN`, or, near
- * an edge of the world, straight back towards its centre so walkers do not pile up at walls.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(walkHeading(1, () => 0.5, [50, 50], [100, 100]), 1);
- * // At the left edge, the walk turns back towards the centre (heading 0 = +x).
- * assert.equal(walkHeading(Math.PI, () => 0.5, [0, 50], [100, 100]), 0);
- * ```
- */
-export function walkHeading(
-  heading: number,
-  random: () => number,
-  position: readonly number[] | undefined,
-  size: readonly number[],
-): number {
-  const turn = (random() - 0.5) * MAX_TURN;
-  if (position) {
-    const [x, y] = position;
-    const nearEdge = [x, y].some((v, axis) =>
-      v < size[axis] * EDGE_SHARE || v > size[axis] * (1 - EDGE_SHARE)
-    );
-    if (nearEdge) return Math.atan2(size[1] / 2 - y, size[0] / 2 - x) + turn / 4;
-  }
-  return heading + turn;
-}
-
-/**
- * Times from sending INPUT seq N until the first DIFF whose `ack` is N or more. Seqs are sent
- * in increasing order, so pending inputs form a queue acknowledged from its head.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const acks = new AckTimer();
- * acks.sent(1, 100);
- * acks.sent(2, 150);
- * const seen: number[] = [];
- * acks.acked(1, 180, (ms) => seen.push(ms));
- * acks.acked(2, 230, (ms) => seen.push(ms));
- * assert.deepEqual(seen, [80, 80]);
- * assert.equal(acks.pending, 0);
- * ```
- */
-export class AckTimer {
-  #seqs: number[] = [];
-  #times: number[] = [];
-  #head = 0;
-
-  /** INPUTs sent and not yet acknowledged. */
-  get pending(): number {
-    return this.#seqs.length - this.#head;
-  }
-
-  sent(seq: number, at: number): void {
-    this.#seqs.push(seq);
-    this.#times.push(at);
-  }
-
-  /** A DIFF with `ack` arrived at `at`: reports the latency of every input it acknowledges. */
-  acked(ack: number, at: number, record: (ms: number) => void): void {
-    const seqs = this.#seqs;
-    while (this.#head < seqs.length && seqs[this.#head] <= ack) {
-      record(at - this.#times[this.#head]);
-      this.#head++;
-    }
-    if (this.#head > 1024 && this.#head * 2 > seqs.length) {
-      seqs.splice(0, this.#head);
-      this.#times.splice(0, this.#head);
-      this.#head = 0;
-    }
-  }
-
-  /** Forgets pending inputs (the connection dropped). */
-  clear(): void {
-    this.#seqs.length = 0;
-    this.#times.length = 0;
-    this.#head = 0;
-  }
-}
-
-/** The URL to open for a gateway's `/ws` URL and a frame format. */
-export function sessionUrl(url: string, format: FrameFormat): string {
-  const target = new URL(url);
-  if (format === "json") target.searchParams.set("format", "json");
-  return target.href;
-}
-
-/**
- * A connection attempt ended before WELCOME. `reason` is the ERROR code the server sent, or
- * UNAVAILABLE (no gateway answered), NO_WELCOME (none in time), CLOSED_BEFORE_WELCOME.
- */
-class ConnectError extends Error {
-  readonly reason: string;
-  readonly closeCode: number | undefined;
-
-  constructor(reason: string, message: string, closeCode?: number) {
-    super(message);
-    this.name = "ConnectError";
-    this.reason = reason;
-    this.closeCode = closeCode;
-  }
-}
 
 /**
  * One simulated player. {@linkcode BotClient.start} resolves once the first session is live
@@ -272,7 +169,7 @@ export class BotClient {
       const url = this.#urls[this.#at];
       let ws: WebSocket;
       try {
-        ws = await this.#open(url);
+        ws = await openSession(url, this.#o.format, this.#o.timeoutMs, this.#stop.signal);
       } catch (error) {
         if (this.#stop.signal.aborted) throw error;
         lastProblem = (error as Error).message;
@@ -285,35 +182,6 @@ export class BotClient {
       ErrorCode.UNAVAILABLE,
       `Cannot connect: no gateway of ${this.#urls.length} answered (${lastProblem})`,
     );
-  }
-
-  #open(url: string): Promise<WebSocket> {
-    const { promise, resolve, reject } = Promise.withResolvers<WebSocket>();
-    const ws = new WebSocket(sessionUrl(url, this.#o.format));
-    ws.binaryType = "arraybuffer";
-    const fail = (problem: string) => {
-      cleanup();
-      ws.onclose = null;
-      if (ws.readyState !== WebSocket.CLOSED) ws.close();
-      reject(new Error(`${url}: ${problem}`));
-    };
-    const timer = setTimeout(
-      () => fail(`no answer within ${this.#o.timeoutMs} ms`),
-      this.#o.timeoutMs,
-    );
-    const onAbort = () => fail("stopped");
-    this.#stop.signal.addEventListener("abort", onAbort);
-    const cleanup = () => {
-      clearTimeout(timer);
-      this.#stop.signal.removeEventListener("abort", onAbort);
-    };
-    ws.onerror = () => {}; // a close event follows and says more
-    ws.onclose = (event) => fail(`closed with ${event.code} before it opened`);
-    ws.onopen = () => {
-      cleanup();
-      resolve(ws);
-    };
-    return promise;
   }
 
   #handshake(ws: WebSocket, hello: HelloMessage): Promise<WelcomeMessage> {
@@ -477,9 +345,4 @@ export class BotClient {
       this.#stop.signal.addEventListener("abort", done, { once: true });
     });
   }
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof ConnectError) return error.reason;
-  return error instanceof CodedError ? error.code : "CONNECT_FAILED";
 }

@@ -6,93 +6,30 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
 import { loadPerCell } from "./load_estimate.ts";
 import { assignRegions, PartitionMap } from "../world/partition.ts";
-import { type Move, planDrain } from "./balance_plan.ts";
-import { assignBackups, type FaultToleranceMode, planFailover } from "./failover_plan.ts";
-import type { CellLoad } from "../net/rpc.ts";
+import type { Move } from "./balance_plan.ts";
+import type { FaultToleranceMode } from "./failover_plan.ts";
+import { type ClusterEvent, ClusterEvents } from "./cluster_events.ts";
+import { Failover } from "./failover.ts";
+import { drainWorker, expireMigrations, moveCells, progressMigrations } from "./cell_migrations.ts";
+import type { RegistryParts } from "./registry_parts.ts";
+import {
+  type HeartbeatOutcome,
+  isCounted,
+  type LoadReport,
+  type Migration,
+  type Registration,
+  type WorkerRecord,
+} from "./worker_record.ts";
 
-/**
- * Lifecycle of a registered worker: active (owns cells), spare (warm pool), draining (moving
- * its cells away before it exits), releasing (moving them away to return to the pool),
- * drained (owns nothing, about to exit), down (missed its heartbeats or lost its map stream:
- * its cells were given away), fenced (came back after being declared down and was refused: it
- * must register again as a spare).
- */
-export type WorkerState =
-  | "active"
-  | "spare"
-  | "draining"
-  | "releasing"
-  | "drained"
-  | "down"
-  | "fenced";
-
-/** What {@linkcode Registry.heartbeat} made of a heartbeat. */
-export type HeartbeatOutcome = "ok" | "unknown" | "fenced";
-
-/** A cell on its way from one worker to another. */
-export interface Migration {
-  cell: number;
-  from: string;
-  to: string;
-  epoch: number;
-  reason: string;
-  startedAt: number;
-}
-
-/** What the coordinator knows of one worker. */
-export interface WorkerRecord {
-  id: string;
-  index: number;
-  grpcAddress: string;
-  httpAddress: string;
-  version: string;
-  pool: boolean;
-  state: WorkerState;
-  registeredAt: number;
-  lastHeartbeat: number;
-  tick: number;
-  cells: CellLoad[];
-  ghosts: number;
-  tickP50Ms: number;
-  tickP99Ms: number;
-  /** Map epoch the worker last reported running under. */
-  epoch: number;
-  /** Cell transfers it sent and that were not acknowledged yet. */
-  pendingTransfers: number;
-  /** Last time it gave or took a cell. */
-  lastMigrationAt: number;
-  /** Handoffs it sent and that were not acknowledged yet. */
-  pendingHandoffs: number;
-  /** Entities it mirrors for the owners it backs up. */
-  mirrored: number;
-  /** The process's random incarnation from its registration ("" when it sent none). */
-  incarnation: string;
-  /** When its map stream broke (undefined while attached or never attached). */
-  streamLostAt?: number;
-  /** It took a dead worker's cells at this epoch and has not reported running it yet. */
-  promotingEpoch?: number;
-}
-
-/** What a worker sends every heartbeat. */
-export interface LoadReport {
-  tick: number;
-  epoch?: number;
-  cells: CellLoad[];
-  ghosts: number;
-  tickP50Ms: number;
-  tickP99Ms: number;
-  pendingTransfers?: number;
-  pendingHandoffs?: number;
-  mirrored?: number;
-}
-
-/** A cluster event kept for the diagnostics page and `/api/state`. */
-export interface ClusterEvent {
-  seq: number;
-  time: number;
-  kind: string;
-  [field: string]: unknown;
-}
+export type {
+  HeartbeatOutcome,
+  LoadReport,
+  Migration,
+  Registration,
+  WorkerRecord,
+  WorkerState,
+} from "./worker_record.ts";
+export type { ClusterEvent } from "./cluster_events.ts";
 
 /** Options of {@linkcode Registry}. */
 export interface RegistryOptions {
@@ -113,17 +50,6 @@ export interface RegistryOptions {
   onEvent?: (event: ClusterEvent) => void;
 }
 
-/** Registration data sent by a worker. */
-export interface Registration {
-  nodeId: string;
-  grpcAddress: string;
-  httpAddress: string;
-  version: string;
-  pool: boolean;
-  /** Random per process ("" when the worker sends none): tells a retry from a restart. */
-  incarnation?: string;
-}
-
 /** The coordinator's state machine; transport-free so it is tested with a fake clock. */
 export class Registry {
   readonly workers = new Map<string, WorkerRecord>();
@@ -133,13 +59,37 @@ export class Registry {
   #options: RegistryOptions;
   #now: () => number;
   #nextIndex = 1;
-  #events: ClusterEvent[] = [];
-  #seq = 0;
+  #events: ClusterEvents;
+  #failover: Failover;
+  #parts: RegistryParts;
 
   constructor(options: RegistryOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.map = PartitionMap.empty(options.grid.cellCount);
+    this.#events = new ClusterEvents(
+      this.#now,
+      options.eventRingSize,
+      (event) => options.onEvent?.(event),
+    );
+    // deno-lint-ignore no-this-alias -- the parts are a long-lived view of this registry
+    const registry = this;
+    this.#parts = {
+      workers: this.workers,
+      migrations: this.migrations,
+      get map() {
+        return registry.map;
+      },
+      set map(map: PartitionMap) {
+        registry.map = map;
+      },
+      options,
+      now: this.#now,
+      event: (kind, fields) => this.event(kind, fields),
+      publish: () => this.#failover.publish(),
+      cellLoads: () => this.cellLoads(),
+    };
+    this.#failover = new Failover(this.#parts);
   }
 
   /** Registers (or re-registers after a restart) a worker and returns its record. */
@@ -169,7 +119,7 @@ export class Registry {
         silentMs: now - existing.lastHeartbeat,
         reason: "restarted",
       });
-      this.#failover([id]);
+      this.#failover.failover([id]);
     }
     // A worker that was declared down comes back as a new incarnation: it owns nothing, and a
     // fresh index keeps the entity ids it mints apart from those it minted before.
@@ -204,7 +154,7 @@ export class Registry {
       pool: request.pool,
     });
     // Otherwise publish: addresses, backups may have changed.
-    if (!this.#maybeAssign() && this.map.epoch > 0) this.#publish();
+    if (!this.#maybeAssign() && this.map.epoch > 0) this.#failover.publish();
     return record;
   }
 
@@ -220,7 +170,7 @@ export class Registry {
       if (record.state === "down") {
         record.state = "fenced";
         this.event("worker.fenced", { worker: id, epoch: this.map.epoch, reported: report.epoch });
-        this.#publish();
+        this.#failover.publish();
       }
       return "fenced";
     }
@@ -239,7 +189,7 @@ export class Registry {
       this.event("promoted", { worker: id, epoch: record.promotingEpoch });
       record.promotingEpoch = undefined;
     }
-    this.#progress(record);
+    progressMigrations(this.#parts, record);
     return "ok";
   }
 
@@ -280,62 +230,18 @@ export class Registry {
         });
       }
     }
-    if (downed.length > 0) this.#failover(downed);
+    if (downed.length > 0) this.#failover.failover(downed);
     return downed;
-  }
-
-  /** The dead workers' cells go to live ones (planFailover), in one epoch with new backups. */
-  #failover(dead: string[]): void {
-    const gone = new Set(dead);
-    for (const m of [...this.migrations.values()]) {
-      // A migration from or to a dead worker is settled by the failover itself.
-      if (gone.has(m.from) || gone.has(m.to)) this.migrations.delete(m.cell);
-    }
-    if (this.map.epoch === 0) return this.#publish();
-    const plan = planFailover({
-      owners: this.map.owners,
-      dead,
-      workers: [...this.workers.values()],
-      backups: this.map.backups,
-      mode: this.#mode(),
-    });
-    const now = this.#now();
-    for (const t of plan.takeovers) {
-      const taker = this.workers.get(t.taker)!;
-      if (taker.state === "spare") {
-        taker.state = "active";
-        this.event("pool.claimed", { worker: taker.id, reason: "failover" });
-      }
-      taker.lastMigrationAt = now;
-    }
-    this.map = this.map.next(plan.owners, this.#roles());
-    for (const t of plan.takeovers) {
-      this.workers.get(t.taker)!.promotingEpoch = this.map.epoch;
-      this.event("cells.reassigned", {
-        from: t.dead,
-        to: t.taker,
-        cells: t.cells.length,
-        adoption: t.adoption,
-        epoch: this.map.epoch,
-      });
-    }
-    this.#announceBackups();
-    this.#options.onMap?.(this.map);
   }
 
   /** Appends a cluster event to the ring. */
   event(kind: string, fields: Record<string, unknown> = {}): ClusterEvent {
-    const event: ClusterEvent = { seq: ++this.#seq, time: this.#now(), kind, ...fields };
-    this.#events.push(event);
-    const size = this.#options.eventRingSize ?? 1_000;
-    if (this.#events.length > size) this.#events.shift();
-    this.#options.onEvent?.(event);
-    return event;
+    return this.#events.push(kind, fields);
   }
 
   /** Cluster events after `since`, oldest first. */
   eventsSince(since = 0): ClusterEvent[] {
-    return this.#events.filter((e) => e.seq > since);
+    return this.#events.since(since);
   }
 
   /** Load per cell from the latest reports of live workers, under the configured weights. */
@@ -343,106 +249,6 @@ export class Registry {
     const live = [...this.workers.values()].filter((w) => isCounted(w)).map((w) => w.cells);
     const weights = this.#options.load ?? { entities: 1, players: 0, interactions: 0 };
     return loadPerCell(live, this.map.owners.length, weights);
-  }
-
-  /**
-   * Moves cells in one new map epoch. Every move must name a cell of `from` and a worker that
-   * can take cells (active, or a spare, which becomes active); a cell already moving is a
-   * CONFLICT. Returns the new map.
-   */
-  moveCells(moves: readonly Move[], reason: string): PartitionMap {
-    if (moves.length === 0) {
-      throw new CodedError(ErrorCode.BAD_REQUEST, "Cannot move cells: no moves");
-    }
-    const owners = [...this.map.owners];
-    for (const { cell, from, to } of moves) {
-      if (!Number.isSafeInteger(cell) || cell < 0 || cell >= owners.length) {
-        throw new CodedError(
-          ErrorCode.NOT_FOUND,
-          `Cannot move cell ${cell}: the map has cells 0..${owners.length - 1}`,
-        );
-      }
-      if (owners[cell] !== from) {
-        throw new CodedError(
-          ErrorCode.CONFLICT,
-          `Cannot move cell ${cell}: it is owned by ${owners[cell] || "nobody"}, not ${from}`,
-        );
-      }
-      if (this.migrations.has(cell)) {
-        throw new CodedError(
-          ErrorCode.CONFLICT,
-          `Cannot move cell ${cell}: it is already moving to ${this.migrations.get(cell)!.to}`,
-        );
-      }
-      const target = this.workers.get(to);
-      if (!target) {
-        throw new CodedError(ErrorCode.NOT_FOUND, `Cannot move cell ${cell}: no worker ${to}`);
-      }
-      if (target.state !== "active" && target.state !== "spare") {
-        throw new CodedError(
-          ErrorCode.CONFLICT,
-          `Cannot move cell ${cell} to ${to}: it is ${target.state}`,
-        );
-      }
-      if (to === from) {
-        throw new CodedError(ErrorCode.CONFLICT, `Cannot move cell ${cell}: ${to} already owns it`);
-      }
-      owners[cell] = to;
-    }
-    const now = this.#now();
-    this.map = this.map.next(owners);
-    for (const { cell, from, to } of moves) {
-      this.migrations.set(cell, { cell, from, to, epoch: this.map.epoch, reason, startedAt: now });
-      const target = this.workers.get(to)!;
-      if (target.state === "spare") {
-        target.state = "active";
-        this.event("pool.claimed", { worker: to, reason });
-      }
-      this.workers.get(from)!.lastMigrationAt = now;
-      target.lastMigrationAt = now;
-      this.event("cell.migrating", { cell, from, to, epoch: this.map.epoch, reason });
-    }
-    this.#publish();
-    return this.map;
-  }
-
-  /**
-   * Moves every cell of a worker to the other active workers. `release` returns it to the warm
-   * pool afterwards; otherwise it is drained and expected to exit. NO_CAPACITY when no other
-   * worker can take the cells.
-   */
-  drain(id: string, mode: "drain" | "release" = "drain"): Move[] {
-    const record = this.workers.get(id);
-    if (!record) throw new CodedError(ErrorCode.NOT_FOUND, `Cannot drain ${id}: no such worker`);
-    if (record.state === "draining" || record.state === "releasing") return [];
-    const targets = [...this.workers.values()]
-      .filter((w) => w.id !== id && w.state === "active")
-      .map((w) => w.id);
-    const moves = this.map.owners.includes(id)
-      ? planDrain(this.#options.grid, this.map.owners, this.cellLoads(), id, targets)
-      : [];
-    if (!moves) {
-      throw new CodedError(
-        ErrorCode.NO_CAPACITY,
-        `Cannot drain ${id}: no other active worker can take its cells`,
-      );
-    }
-    const busy = moves.find((m) => this.migrations.has(m.cell));
-    if (busy) {
-      throw new CodedError(
-        ErrorCode.CONFLICT,
-        `Cannot drain ${id}: cell ${busy.cell} is already moving`,
-      );
-    }
-    record.state = mode === "drain" ? "draining" : "releasing";
-    this.event(mode === "drain" ? "worker.draining" : "pool.releasing", {
-      worker: id,
-      cells: moves.length,
-    });
-    if (moves.length > 0) this.moveCells(moves, mode);
-    else this.#publish();
-    this.#progress(record);
-    return moves;
   }
 
   /** A worker left on purpose (after draining): forget it. */
@@ -457,56 +263,31 @@ export class Registry {
     }
     this.workers.delete(id);
     this.event("worker.left", { worker: id });
-    this.#publish();
+    this.#failover.publish();
     return true;
+  }
+
+  /**
+   * Moves cells in one new map epoch. Every move must name a cell of `from` and a worker that
+   * can take cells (active, or a spare, which becomes active); a cell already moving is a
+   * CONFLICT. Returns the new map.
+   */
+  moveCells(moves: readonly Move[], reason: string): PartitionMap {
+    return moveCells(this.#parts, moves, reason);
+  }
+
+  /**
+   * Moves every cell of a worker to the other active workers. `release` returns it to the warm
+   * pool afterwards; otherwise it is drained and expected to exit. NO_CAPACITY when no other
+   * worker can take the cells.
+   */
+  drain(id: string, mode: "drain" | "release" = "drain"): Move[] {
+    return drainWorker(this.#parts, id, mode);
   }
 
   /** Forgets migrations that did not finish in time (reported as stalled). */
   expireMigrations(): void {
-    const now = this.#now();
-    const timeout = this.#options.migrationTimeoutMs ?? 30_000;
-    for (const m of this.migrations.values()) {
-      if (now - m.startedAt > timeout) {
-        this.migrations.delete(m.cell);
-        this.event("cell.migration_stalled", {
-          cell: m.cell,
-          from: m.from,
-          to: m.to,
-          epoch: m.epoch,
-        });
-      }
-    }
-  }
-
-  /** Finishes migrations the giver has completed, and drains that are complete. */
-  #progress(record: WorkerRecord): void {
-    const now = this.#now();
-    for (const m of this.migrations.values()) {
-      if (m.from === record.id && record.epoch >= m.epoch && record.pendingTransfers === 0) {
-        this.migrations.delete(m.cell);
-        record.lastMigrationAt = now;
-        const taker = this.workers.get(m.to);
-        if (taker) taker.lastMigrationAt = now;
-        this.event("cell.migrated", {
-          cell: m.cell,
-          from: m.from,
-          to: m.to,
-          epoch: m.epoch,
-          ms: now - m.startedAt,
-        });
-      }
-    }
-    const emptied = !this.map.owners.includes(record.id) && record.pendingTransfers === 0 &&
-      record.epoch >= this.map.epoch;
-    if (record.state === "draining" && emptied) {
-      record.state = "drained";
-      this.event("worker.drained", { worker: record.id });
-      this.#publish();
-    } else if (record.state === "releasing" && emptied) {
-      record.state = "spare";
-      this.event("pool.released", { worker: record.id });
-      this.#publish();
-    }
+    expireMigrations(this.#parts);
   }
 
   /** Owned entity count per cell, from the latest load reports. */
@@ -536,65 +317,10 @@ export class Registry {
     if (candidates.length < this.#options.minWorkers) return false;
     const ids = candidates.map((w) => w.id);
     for (const w of candidates) w.state = "active";
-    this.map = this.map.next(assignRegions(this.#options.grid, ids), this.#roles());
+    this.map = this.map.next(assignRegions(this.#options.grid, ids), this.#failover.roles());
     this.event("map.assigned", { epoch: this.map.epoch, workers: ids });
-    this.#announceBackups();
+    this.#failover.announceBackups();
     this.#options.onMap?.(this.map);
     return true;
   }
-
-  #mode(): FaultToleranceMode {
-    return this.#options.faultTolerance ?? "replica";
-  }
-
-  /** Backups and down workers as they follow from the workers' states now. */
-  #roles(): { backups: Map<string, string>; down: Set<string> } {
-    const workers = [...this.workers.values()];
-    const backups = this.#mode() === "replica"
-      ? assignBackups(workers, this.map.backups)
-      : new Map<string, string>();
-    const down = new Set(
-      workers.filter((w) => w.state === "down" || w.state === "fenced").map((w) => w.id),
-    );
-    return { backups, down };
-  }
-
-  #announced = new Map<string, string>();
-  #announceBackups(): void {
-    for (const [owner, backup] of this.map.backups) {
-      if (this.#announced.get(owner) === backup) continue;
-      this.event("backup.assigned", { owner, backup, epoch: this.map.epoch });
-    }
-    this.#announced = new Map(this.map.backups);
-  }
-
-  /**
-   * Publishes the map; when backups or down workers changed (a worker joined, left, died,
-   * rejoined), first moves it to a new epoch carrying them: workers act on roles by epoch.
-   */
-  #publish(): void {
-    if (this.map.epoch > 0) {
-      const roles = this.#roles();
-      if (!sameRoles(this.map.backups, roles.backups) || !sameSet(this.map.down, roles.down)) {
-        this.map = this.map.next(this.map.owners, roles);
-        this.#announceBackups();
-      }
-    }
-    this.#options.onMap?.(this.map);
-  }
-}
-
-/** Down and fenced workers' reports are stale: their cells belong to others now. */
-function isCounted(record: WorkerRecord): boolean {
-  return record.state !== "down" && record.state !== "fenced";
-}
-
-function sameRoles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
 }

@@ -1,20 +1,8 @@
 // A worker's share of the world ("space"): owned entities, ghosts, the spatial index and one
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
-import {
-  type Batch,
-  checksumOf,
-  emptyBatch,
-  type Handoff,
-  type HandoffAck,
-  type Interaction,
-  isEmptyBatch,
-  isEmptyReplica,
-  stateOf,
-  type Transfer,
-  type TransferAck,
-} from "../sync/batch_codec.ts";
-import { type Entity, type EntityData, makeEntity } from "../world/entity.ts";
+import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
+import type { Entity } from "../world/entity.ts";
 import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
@@ -31,76 +19,30 @@ import {
   spaceTicks,
   type SpaceTimings,
 } from "./space_tuning.ts";
-import { type Mirror, ReplicaSender, ReplicaTable } from "../sync/replica.ts";
-import { DeferredAcks, HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
+import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
+import {
+  type InteractionEvent,
+  type MigrationRecord,
+  newSpaceCounters,
+  type OwnershipEvent,
+  type SpaceCounters,
+  SpaceLog,
+} from "./space_records.ts";
+import type { SpaceParts } from "./space_parts.ts";
+import { makeGameContext } from "./space_context.ts";
+import { CellTransfers } from "./cell_transfers.ts";
+import { Takeovers } from "./takeover.ts";
+import { Handoffs } from "./handoffs.ts";
+import { Interactions } from "./interactions.ts";
 
-/** A change of ownership as recorded in the space's log (for audits and tests). */
-export interface OwnershipEvent {
-  seq: number;
-  /** acquire: owned from this tick on; release: owned up to and including this tick. */
-  kind: "acquire" | "release";
-  tick: number;
-  entity: number;
-  peer: string;
-}
-
-/** What happened to an interaction on this worker. */
-export interface InteractionEvent {
-  seq: number;
-  kind: "issued" | "applied" | "forwarded" | "dropped" | "duplicate";
-  tick: number;
-  id: string;
-  target: number;
-  /** Issued toward a ghost (the target lived on another worker at the time). */
-  remote: boolean;
-}
-
-/** Counters exported as metrics and in heartbeats. */
-export interface SpaceCounters {
-  handoffsOut: number;
-  handoffsIn: number;
-  interactionsApplied: number;
-  interactionsForwarded: number;
-  interactionsDropped: number;
-  batchesApplied: number;
-  /** Cells handed over (acknowledged by the receiver) and taken over by live migration. */
-  migrationsOut: number;
-  migrationsIn: number;
-  /** Transfers refused by this worker because count or checksum did not match. */
-  transfersRefused: number;
-  /** Batches refused because their sender is declared down (fenced) in the map. */
-  batchesFenced: number;
-  /** Entities taken over from a dead owner's mirror. */
-  promoted: number;
-  /** Held handoffs sent again to a new receiver after the first one died. */
-  handoffsResent: number;
-  /** World-start entities respawned in cells of a dead owner that had no replica. */
-  respawned: number;
-  /** Promoted entities dropped because a live worker proved it owned them already. */
-  duplicatesDropped: number;
-}
-
-/** One accepted live migration, as measured by the receiver. */
-export interface MigrationRecord {
-  cell: number;
-  epoch: number;
-  from: string;
-  entities: number;
-  /** Wall time from the sender freezing the cell to this worker owning it. */
-  pauseMs: number;
-  /** Ticks between the sender's last tick with the cell and the first tick here with it, minus one. */
-  ticksMissed: number;
-  tick: number;
-}
-
-interface Outgoing {
-  to: string;
-  transfer: Transfer;
-  handoffs: Handoff[];
-  tick: number;
-  sentAt: number;
-}
+export type {
+  InteractionEvent,
+  MigrationRecord,
+  OwnershipEvent,
+  SpaceCounters,
+} from "./space_records.ts";
 
 /** Options of {@linkcode Space}. */
 export interface SpaceOptions {
@@ -137,9 +79,6 @@ export interface SpaceOptions {
   replicationTicks?: number;
 }
 
-/** Times a handoff or interaction is passed on to a newer owner before it is dropped. */
-const MAX_HOPS = 8;
-
 /** One worker's simulation of the cells it owns. */
 export class Space {
   readonly id: string;
@@ -147,22 +86,7 @@ export class Space {
   readonly owned = new Map<number, Entity>();
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
-  readonly counters: SpaceCounters = {
-    handoffsOut: 0,
-    handoffsIn: 0,
-    interactionsApplied: 0,
-    interactionsForwarded: 0,
-    interactionsDropped: 0,
-    batchesApplied: 0,
-    migrationsOut: 0,
-    migrationsIn: 0,
-    transfersRefused: 0,
-    batchesFenced: 0,
-    promoted: 0,
-    handoffsResent: 0,
-    respawned: 0,
-    duplicatesDropped: 0,
-  };
+  readonly counters: SpaceCounters = newSpaceCounters();
   /** Mirrors of the owners this worker backs up (never visible to game logic). */
   readonly mirrors = new ReplicaTable();
   /** True once the map declared this worker down: it must drop everything and rejoin. */
@@ -178,35 +102,20 @@ export class Space {
   #replica = new ReplicaSender();
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
-  /** Handoff acknowledgements waiting until the backup holds what they confirm. */
-  #deferredAcks = new DeferredAcks();
-  /** Entities promoted from a mirror: owner and the tick of their mirrored state (a while). */
-  #promotedFrom = new Map<number, { owner: string; taken: number; at: number }>();
-  /** Dead owners whose mirror (or, lacking one, whose world-start entities) to take over. */
-  #takeovers: Array<{ owner: string; cells: number[]; mirror: boolean }> = [];
   #inbox: Array<{ batch: Batch; seen: number }> = [];
-  /** Cells this worker lost in the latest map and must hand over at its next tick. */
-  #lostCells = new Set<number>();
-  /** Transfers sent and not yet acknowledged, by "cell:epoch". */
-  #outgoing = new Map<string, Outgoing>();
-  /** Transfers taken over, by "from:cell:epoch", so a resend is acknowledged, not re-applied. */
-  #accepted = new Map<string, number>();
-  #migrations: MigrationRecord[] = [];
-  #interactionCounts = new Map<number, number>();
-  #pending: Interaction[] = [];
-  #applied = new Map<string, number>();
   #forward = new Map<number, { owner: string; until: number }>();
   #out = new Map<string, Batch>();
-  #nextId: number;
-  #nextInteraction = 0;
+  #ids: { entity: number; interaction: number };
   /** Players owned here: gateway commands in, AOI diffs out. */
   readonly players: PlayerSessions;
   #host: PlayerHost;
-  #ownership: OwnershipEvent[] = [];
-  #interactions: InteractionEvent[] = [];
-  #seq = 0;
+  #log: SpaceLog;
+  #parts: SpaceParts;
+  #transfers: CellTransfers;
+  #takeovers: Takeovers;
+  #handoffs: Handoffs;
+  #interactions: Interactions;
   #started = false;
-  #leaving: Entity[] = [];
   #ctx: GameContext;
 
   constructor(options: SpaceOptions) {
@@ -221,15 +130,48 @@ export class Space {
     this.#ticks = spaceTicks(options.timings ?? {}, options.tickHz);
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount);
-    this.#nextId = (options.index + 1) * WORLD_ID_LIMIT;
-    this.#ctx = this.#makeContext(mulberry32((options.seed ?? 1) ^ fnv1a(options.id)));
+    this.#ids = { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
+    this.#log = new SpaceLog(options.logSize);
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
       now: options.now,
     });
-    // deno-lint-ignore no-this-alias -- the host is a long-lived view of this space
+    // deno-lint-ignore no-this-alias -- the host and parts are long-lived views of this space
     const space = this;
+    this.#parts = {
+      id: this.id,
+      grid: this.grid,
+      get map() {
+        return space.map;
+      },
+      get tick() {
+        return space.tick;
+      },
+      options,
+      ticks: this.#ticks,
+      counters: this.counters,
+      owned: this.owned,
+      index: this.index,
+      ghosts: this.ghosts,
+      players: this.players,
+      mirrors: this.mirrors,
+      held: this.#held,
+      processed: this.#processed,
+      forward: this.#forward,
+      log: this.#log,
+      ids: this.#ids,
+      batchFor: (peer) => this.#batchFor(peer),
+      queueInteraction: (interaction) => this.#interactions.queue(interaction),
+      adopt: (handoff, from, tick) => this.#handoffs.adopt(handoff, from, tick),
+      peerGone: (peer) => this.peerGone(peer),
+    };
+    this.#ctx = makeGameContext(
+      this.#parts,
+      mulberry32((options.seed ?? 1) ^ fnv1a(options.id)),
+    );
+    this.#transfers = new CellTransfers(this.#parts);
+    this.#takeovers = new Takeovers(this.#parts, this.#transfers, this.#ctx);
     this.#host = {
       id: this.id,
       get tick() {
@@ -241,8 +183,8 @@ export class Space {
       game: this.#options.game,
       gameOptions: this.#options.gameOptions,
       forward(target, kind, data) {
-        space.#pending.push({
-          id: `${space.id}:s${++space.#nextInteraction}`,
+        space.#interactions.queue({
+          id: `${space.id}:s${++space.#ids.interaction}`,
           source: 0,
           target,
           kind,
@@ -251,6 +193,8 @@ export class Space {
         });
       },
     };
+    this.#interactions = new Interactions(this.#parts, this.#host, this.#ctx);
+    this.#handoffs = new Handoffs(this.#parts, this.#sender, this.#transfers, this.#host);
   }
 
   /** True when this space owns the cell at the point under its current map. */
@@ -276,10 +220,10 @@ export class Space {
     if (map.epoch > previous.epoch) {
       for (let cell = 0; cell < map.owners.length; cell++) {
         if (previous.owners[cell] === this.id && map.owners[cell] !== this.id) {
-          this.#lostCells.add(cell);
+          this.#transfers.lostCells.add(cell);
         }
       }
-      this.#noteDeaths(previous, map);
+      this.#takeovers.noteDeaths(previous, map);
     }
     if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
       this.#started = true;
@@ -305,7 +249,7 @@ export class Space {
 
   /** Transfers sent and not yet acknowledged. */
   get pendingTransfers(): number {
-    return this.#outgoing.size;
+    return this.#transfers.pending;
   }
 
   /** Handoffs sent and not yet acknowledged by their receivers. */
@@ -318,7 +262,7 @@ export class Space {
    * acknowledged.
    */
   get empty(): boolean {
-    return this.owned.size === 0 && this.#outgoing.size === 0 && this.#held.size === 0 &&
+    return this.owned.size === 0 && this.#transfers.pending === 0 && this.#held.size === 0 &&
       !this.map.owners.includes(this.id);
   }
 
@@ -333,14 +277,12 @@ export class Space {
 
   /** Live migrations accepted here, oldest first (bounded). */
   migrations(): readonly MigrationRecord[] {
-    return this.#migrations;
+    return this.#transfers.migrations;
   }
 
   /** Interactions applied per cell since the last call (for load reports). */
   takeInteractionCounts(): Map<number, number> {
-    const counts = this.#interactionCounts;
-    this.#interactionCounts = new Map();
-    return counts;
+    return this.#interactions.takeCounts();
   }
 
   /** A peer went away: drop its ghosts. */
@@ -361,16 +303,16 @@ export class Space {
     // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
     // promoted; whatever they hand over that the mirror has too is adopted once.
     this.#applyInbox(tick);
-    if (this.#takeovers.length > 0) this.#takeOver(tick);
-    this.#resendHeld(tick);
-    this.#releaseAcks();
+    if (this.#takeovers.due) this.#takeovers.takeOver(tick);
+    this.#handoffs.resendHeld(tick);
+    this.#handoffs.releaseAcks();
     // Players see the state after tick `shown`: owned entities before this tick moves them,
     // ghosts as their owners sent them for that same tick (docs/protocol.md, DIFF).
     if (shown >= 0) this.players.collect(this.#host, shown);
     this.players.applyCommands(this.#host);
-    this.#applyInteractions(tick);
+    this.#interactions.apply(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
-    this.#settle(tick);
+    this.#handoffs.settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     const { grid, map } = this;
     this.#sender.collectGhosts(
@@ -399,12 +341,12 @@ export class Space {
 
   /** Ownership events after `since` (a seq cursor), oldest first. */
   ownershipSince(since: number): OwnershipEvent[] {
-    return this.#ownership.filter((e) => e.seq > since);
+    return this.#log.ownershipSince(since);
   }
 
   /** Interaction events after `since`, oldest first. */
   interactionsSince(since: number): InteractionEvent[] {
-    return this.#interactions.filter((e) => e.seq > since);
+    return this.#log.interactionsSince(since);
   }
 
   /**
@@ -415,7 +357,7 @@ export class Space {
   entitiesPerCell(): Map<number, number> {
     const counts = new Map<number, number>();
     for (const e of this.owned.values()) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
-    for (const e of this.#leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
+    for (const e of this.#handoffs.leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
     return counts;
   }
 
@@ -446,564 +388,37 @@ export class Space {
         continue;
       }
       this.counters.batchesApplied++;
-      for (const ack of batch.acks) this.#acknowledged(ack, batch.from);
+      for (const ack of batch.acks) this.#transfers.acknowledged(ack, batch.from);
       for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
-      const { refused, known } = this.#acceptTransfers(batch, tick);
+      const { refused, known } = this.#transfers.accept(batch, tick);
       for (const handoff of batch.handoffs) {
         const id = handoff.entity.id;
         if (refused.has(id)) continue; // the sender keeps it and sends the cell again
-        if (!known.has(id) && this.#adopt(handoff, batch.from, tick)) {
-          this.#claim(batch.from, handoff);
+        if (!known.has(id) && this.#handoffs.adopt(handoff, batch.from, tick)) {
+          this.#takeovers.claim(batch.from, handoff);
         }
-        this.#ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
+        this.#handoffs.ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
       }
-      for (const claim of batch.claims) this.#claimed(claim);
+      for (const claim of batch.claims) this.#takeovers.claimed(claim);
       if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
         this.mirrors.apply(batch.from, batch.tick, batch.replica);
         const out = this.#batchFor(batch.from);
         out.replicaAck = Math.max(out.replicaAck, batch.tick);
       }
       if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
-        this.#deferredAcks.mirrored(batch.replicaAck);
+        this.#handoffs.deferredAcks.mirrored(batch.replicaAck);
       }
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
-      for (const interaction of batch.interactions) this.#pending.push(interaction);
+      for (const interaction of batch.interactions) this.#interactions.queue(interaction);
     }
     this.#inbox = later;
   }
 
-  /**
-   * Verifies each cell transfer in the batch against the handoffs that carry its entities and
-   * acknowledges it. Returns the ids of handoffs not to adopt: those of refused transfers
-   * (count or checksum mismatch: the sender keeps the cell and resends) and of resends of
-   * transfers already taken.
-   */
-  #acceptTransfers(batch: Batch, tick: number): { refused: Set<number>; known: Set<number> } {
-    const refused = new Set<number>();
-    const known = new Set<number>();
-    for (const t of batch.transfers) {
-      // Its members: the sender's own (hop 0) handoffs into that cell; passed-on ones are not.
-      const handoffs = batch.handoffs.filter((h) =>
-        h.hops === 0 && this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z) === t.cell
-      );
-      const key = `${batch.from}:${t.cell}:${t.epoch}`;
-      const ack: TransferAck = { cell: t.cell, epoch: t.epoch, ok: true };
-      if (this.#accepted.has(key)) {
-        for (const h of handoffs) known.add(h.entity.id);
-      } else if (
-        handoffs.length !== t.count || checksumOf(handoffs.map((h) => h.entity)) !== t.checksum
-      ) {
-        ack.ok = false;
-        for (const h of handoffs) refused.add(h.entity.id);
-        this.counters.transfersRefused++;
-        this.#options.log?.error("migration.refused", {
-          cell: t.cell,
-          from: batch.from,
-          expected: t.count,
-          got: handoffs.length,
-        });
-      } else {
-        this.#accepted.set(key, tick);
-        this.counters.migrationsIn++;
-        const record: MigrationRecord = {
-          cell: t.cell,
-          epoch: t.epoch,
-          from: batch.from,
-          entities: t.count,
-          pauseMs: Math.max(0, Date.now() - t.frozenAtMs),
-          ticksMissed: Math.max(0, tick - t.tick - 1),
-          tick,
-        };
-        this.#migrations.push(record);
-        if (this.#migrations.length > 100) this.#migrations.shift();
-        this.#options.log?.info("migration.accepted", { ...record });
-      }
-      this.#batchFor(batch.from).acks.push(ack);
-    }
-    return { refused, known };
-  }
-
-  #acknowledged(ack: TransferAck, from: string): void {
-    const key = `${ack.cell}:${ack.epoch}`;
-    const outgoing = this.#outgoing.get(key);
-    if (!outgoing || outgoing.to !== from) return;
-    if (ack.ok) {
-      this.#outgoing.delete(key);
-      this.counters.migrationsOut++;
-      this.#options.log?.info("migration.acknowledged", {
-        cell: ack.cell,
-        epoch: ack.epoch,
-        to: from,
-      });
-    } else {
-      outgoing.sentAt = -Infinity; // resend at the next tick
-      this.#options.log?.warn("migration.resend", { cell: ack.cell, epoch: ack.epoch, to: from });
-    }
-  }
-
-  /** Freezes the cells lost in the latest map: their handoffs are already in the batches. */
-  #sendTransfers(tick: number, leavingByCell: Map<number, Handoff[]>): void {
-    for (const cell of this.#lostCells) {
-      const to = this.map.ownerOf(cell);
-      if (!to || to === this.id) continue;
-      const handoffs = leavingByCell.get(cell) ?? [];
-      const transfer: Transfer = {
-        cell,
-        epoch: this.map.epoch,
-        tick,
-        count: handoffs.length,
-        checksum: checksumOf(handoffs.map((h) => h.entity)),
-        frozenAtMs: Date.now(),
-      };
-      this.#outgoing.set(`${cell}:${transfer.epoch}`, {
-        to,
-        transfer,
-        handoffs,
-        tick,
-        sentAt: tick,
-      });
-      this.#batchFor(to).transfers.push(transfer);
-    }
-    this.#lostCells.clear();
-    // Resend what was refused or not acknowledged in time, exactly as first sent.
-    for (const outgoing of this.#outgoing.values()) {
-      if (tick - outgoing.sentAt < this.#ticks.transferResend) continue;
-      outgoing.sentAt = tick;
-      const batch = this.#batchFor(outgoing.to);
-      batch.transfers.push(outgoing.transfer);
-      for (const handoff of outgoing.handoffs) batch.handoffs.push(handoff);
-    }
-  }
-
-  /** Adopts (or passes on) a handoff; false when it was known already. */
-  #adopt(handoff: Handoff, from: string, tick: number): boolean {
-    const state = handoff.entity;
-    if (this.owned.has(state.id) || this.#processed.seen(state.id, handoff.tick)) {
-      // A replay (a resend, or a dead sender's backup sending what it held): known already.
-      this.#options.log?.debug("handoff.duplicate", { entity: state.id, from });
-      return false;
-    }
-    this.#processed.note(state.id, handoff.tick, tick);
-    const cell = this.grid.cellOf(state.x, state.y, state.z);
-    const owner = this.map.ownerOf(cell);
-    if (owner !== this.id && owner !== "" && handoff.hops < MAX_HOPS) {
-      // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
-      const passed = { ...handoff, hops: handoff.hops + 1 };
-      this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner, tick);
-      // It never became ours, so no ownership is recorded here; the receiver records it.
-      this.#forward.set(state.id, { owner, until: tick + this.#ticks.forward });
-      this.#options.log?.debug("handoff.forwarded", { entity: state.id, from, to: owner });
-      return true;
-    }
-    this.ghosts.remove(state.id);
-    const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: this.id };
-    if (handoff.session) {
-      entity.session = handoff.session;
-      this.players.adopted(entity);
-    }
-    this.owned.set(entity.id, entity);
-    this.index.upsert(entity);
-    this.#forward.delete(entity.id);
-    this.#held.release(entity.id);
-    // The sender kept a ghost of it (unless it is this worker or gone): diff against that.
-    if (from !== this.id && !this.map.down.has(from)) this.#sender.assumeGhosted(entity.id, from);
-    this.counters.handoffsIn++;
-    this.#record("acquire", entity.id, from, handoff.tick + 1);
-    return true;
-  }
-
-  /**
-   * Confirms a handoff to its sender, at once without a backup, else once the backup confirmed
-   * the tick that mirrored it: until then the sender still holds it, so a death of this worker
-   * in between loses nothing.
-   */
-  #ackLater(to: string, ack: HandoffAck, tick: number): void {
-    if (this.#hasBackup()) this.#deferredAcks.defer(to, ack, tick);
-    else this.#batchFor(to).handoffAcks.push(ack);
-  }
-
-  #hasBackup(): boolean {
-    return !!this.#options.replicationTicks && this.map.backupOf(this.id) !== "";
-  }
-
-  /** Sends the deferred acknowledgements the backup's confirmation now covers. */
-  #releaseAcks(): void {
-    this.#deferredAcks.release(!this.#hasBackup(), (to, ack) => {
-      if (!this.map.down.has(to)) this.#batchFor(to).handoffAcks.push(ack);
-    });
-  }
-
-  /**
-   * Tells the backup of a handoff's sender that the entity lives here now, so a mirror that
-   * missed the sender's last update is never promoted beside it.
-   */
-  #claim(from: string, handoff: Handoff): void {
-    const heir = this.map.backupOf(from);
-    if (!heir || this.map.down.has(heir)) return;
-    const claim = { owner: from, entity: handoff.entity.id, tick: handoff.tick };
-    if (heir === this.id) this.#claimed(claim);
-    else this.#batchFor(heir).claims.push(claim);
-  }
-
-  /** An entity of `owner` lives elsewhere since `tick`: drop an older mirror (or promotion). */
-  #claimed(claim: { owner: string; entity: number; tick: number }): void {
-    if (this.mirrors.claim(claim.owner, claim.entity, claim.tick)) return;
-    // Promoted already (the claim was late): this copy is the stale one.
-    const promoted = this.#promotedFrom.get(claim.entity);
-    const entity = this.owned.get(claim.entity);
-    if (!promoted || !entity || promoted.owner !== claim.owner || promoted.taken > claim.tick) {
-      return;
-    }
-    this.#promotedFrom.delete(claim.entity);
-    this.owned.delete(entity.id);
-    this.index.remove(entity.id);
-    this.players.forget(entity.id);
-    this.#record("release", entity.id, "", this.tick);
-    this.counters.duplicatesDropped++;
-    this.#options.log?.warn("promoted.duplicate_dropped", {
-      entity: entity.id,
-      owner: claim.owner,
-    });
-  }
-
-  #applyInteractions(tick: number): void {
-    if (this.#pending.length === 0) return;
-    const pending = this.#pending;
-    this.#pending = [];
-    const onInteract = this.#options.game.onInteract;
-    for (const interaction of pending) {
-      if (this.#applied.has(interaction.id)) {
-        this.#note("duplicate", tick, interaction, false);
-        continue;
-      }
-      const target = this.owned.get(interaction.target);
-      if (target) {
-        this.#applied.set(interaction.id, tick);
-        if (interaction.kind.startsWith("zs.")) {
-          this.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
-        } else {
-          onInteract?.(this.#ctx, target, interaction);
-        }
-        this.counters.interactionsApplied++;
-        this.#interactionCounts.set(
-          target.cell,
-          (this.#interactionCounts.get(target.cell) ?? 0) + 1,
-        );
-        this.#note("applied", tick, interaction, false);
-        continue;
-      }
-      const next = this.#forward.get(interaction.target)?.owner ??
-        this.ghosts.ghosts.get(interaction.target)?.owner;
-      if (next && next !== this.id && interaction.hops < MAX_HOPS) {
-        this.#batchFor(next).interactions.push({ ...interaction, hops: interaction.hops + 1 });
-        this.counters.interactionsForwarded++;
-        this.#note("forwarded", tick, interaction, false);
-      } else {
-        this.counters.interactionsDropped++;
-        this.#note("dropped", tick, interaction, false);
-        this.#options.log?.warn("interaction.dropped", {
-          id: interaction.id,
-          target: interaction.target,
-        });
-      }
-    }
-  }
-
-  /** After game logic: re-file moved entities and hand off those now in a cell owned elsewhere. */
-  #settle(tick: number): void {
-    const { grid, map } = this;
-    const leaving = this.#leaving;
-    leaving.length = 0;
-    for (const e of this.owned.values()) {
-      e.x = grid.clampAxis(0, e.x);
-      e.y = grid.clampAxis(1, e.y);
-      e.z = grid.dims === 3 ? grid.clampAxis(2, e.z) : 0;
-      e.cell = grid.cellOf(e.x, e.y, e.z);
-      const owner = map.ownerOf(e.cell);
-      if (owner !== this.id && owner !== "") leaving.push(e);
-      else this.index.upsert(e);
-    }
-    const leavingByCell = new Map<number, Handoff[]>();
-    for (const e of leaving) {
-      const owner = map.ownerOf(e.cell);
-      this.owned.delete(e.id);
-      const handoff: Handoff = { entity: stateOf(e), tick, hops: 0 };
-      if (e.session) {
-        this.players.leaving(e); // the new owner shows it from this tick on
-        handoff.session = e.session;
-        e.session = undefined; // the ghost left behind is not the player
-      }
-      this.#batchFor(owner).handoffs.push(handoff);
-      this.#held.hold(handoff, owner, tick);
-      if (this.#lostCells.has(e.cell)) {
-        let group = leavingByCell.get(e.cell);
-        if (!group) leavingByCell.set(e.cell, group = []);
-        group.push(handoff);
-      }
-      this.ghosts.keepAsGhost(e, owner, tick);
-      this.#sender.handedOff(e.id, owner);
-      this.#forward.set(e.id, { owner, until: tick + this.#ticks.forward });
-      this.counters.handoffsOut++;
-      this.#record("release", e.id, owner, tick);
-    }
-    if (this.#lostCells.size > 0 || this.#outgoing.size > 0) {
-      this.#sendTransfers(tick, leavingByCell);
-    }
-  }
-
   #expire(tick: number): void {
     for (const [id, f] of this.#forward) if (f.until < tick) this.#forward.delete(id);
-    for (const [id, at] of this.#applied) {
-      if (at + this.#ticks.appliedMemory < tick) this.#applied.delete(id);
-    }
-    for (const [key, at] of this.#accepted) {
-      if (at + this.#ticks.acceptedMemory < tick) this.#accepted.delete(key);
-    }
+    this.#interactions.expire(tick - this.#ticks.appliedMemory);
+    this.#transfers.expire(tick - this.#ticks.acceptedMemory);
     this.#processed.expire(tick - this.#ticks.acceptedMemory);
-    for (const [id, p] of this.#promotedFrom) {
-      if (p.at + this.#ticks.forward < tick) this.#promotedFrom.delete(id);
-    }
-  }
-
-  /**
-   * Reacts to the workers the new map declares down: ghosts of theirs go, handoffs and
-   * transfers held for them wait for the cells' new owners, and the mirrors this worker holds
-   * of them (or, with no replica anywhere, the world-start entities of the cells it takes) are
-   * taken over at the next tick.
-   */
-  #noteDeaths(previous: PartitionMap, map: PartitionMap): void {
-    const dead = new Set<string>();
-    for (const id of map.down) if (!previous.down.has(id)) dead.add(id);
-    for (const id of dead) {
-      // Interactions aimed at its entities go to its backup, which takes them over (or passes
-      // them on to the spare it transfers them to).
-      const heir = previous.backupOf(id);
-      const until = this.tick + this.#ticks.forward;
-      for (const [entity, f] of this.#forward) {
-        if (f.owner !== id) continue;
-        if (heir && !map.down.has(heir)) f.owner = heir;
-        else this.#forward.delete(entity);
-      }
-      if (heir && !map.down.has(heir)) {
-        for (const ghost of this.ghosts.ghosts.values()) {
-          if (ghost.owner === id) this.#forward.set(ghost.id, { owner: heir, until });
-        }
-      }
-      this.peerGone(id);
-      const cells = previous.cellsOf(id);
-      if (previous.backupOf(id) === this.id) {
-        this.#takeovers.push({ owner: id, cells, mirror: true });
-        continue;
-      }
-      const backup = previous.backupOf(id);
-      const mine = cells.filter((c) => map.owners[c] === this.id);
-      if (mine.length > 0 && (!backup || map.down.has(backup))) {
-        this.#takeovers.push({ owner: id, cells: mine, mirror: false });
-      }
-    }
-    if (dead.size > 0) {
-      this.#held.orphan(dead, (id) => {
-        const heir = previous.backupOf(id);
-        return heir && !map.down.has(heir) ? heir : "";
-      });
-      for (const [key, outgoing] of this.#outgoing) {
-        // Its entities are held handoffs too: they go to the cell's new owner one by one.
-        if (dead.has(outgoing.to)) this.#outgoing.delete(key);
-      }
-    }
-    const backed = new Set(map.mirroredBy(this.id));
-    for (const t of this.#takeovers) if (t.mirror) backed.add(t.owner);
-    this.mirrors.keepOnly(backed);
-  }
-
-  /** Promotes the mirrors of dead owners (or respawns their cells' world-start entities). */
-  #takeOver(tick: number): void {
-    const takeovers = this.#takeovers;
-    this.#takeovers = [];
-    for (const { owner, cells, mirror } of takeovers) {
-      const taken = mirror ? this.mirrors.take(owner) : undefined;
-      if (taken) this.#promote(owner, taken, tick);
-      else this.#respawn(owner, cells);
-      // Cells of the dead owner that went to another worker (a spare): send them as transfers.
-      for (const cell of cells) {
-        const to = this.map.ownerOf(cell);
-        if (to && to !== this.id) this.#lostCells.add(cell);
-      }
-    }
-  }
-
-  #promote(owner: string, mirror: Mirror, tick: number): void {
-    let promoted = 0;
-    const grid = this.grid;
-    const dt = 1 / this.#options.tickHz;
-    for (const state of mirror.entities.values()) {
-      if (this.owned.has(state.id)) continue;
-      // Updates go when motion changes: carry it on over the ticks since it was mirrored.
-      const steps = Math.max(0, tick - 1 - (mirror.taken.get(state.id) ?? tick - 1));
-      const entity: Entity = { ...state, cell: -1, owner: this.id };
-      if (steps > 0) {
-        entity.x = grid.clampAxis(0, entity.x + entity.vx * dt * steps);
-        entity.y = grid.clampAxis(1, entity.y + entity.vy * dt * steps);
-        if (grid.dims === 3) entity.z = grid.clampAxis(2, entity.z + entity.vz * dt * steps);
-      }
-      entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
-      this.ghosts.remove(entity.id);
-      this.owned.set(entity.id, entity);
-      this.index.upsert(entity);
-      if (entity.session) this.players.adopted(entity);
-      this.#record("acquire", entity.id, owner, tick);
-      const taken = mirror.taken.get(entity.id) ?? 0;
-      this.#promotedFrom.set(entity.id, { owner, taken, at: tick });
-      // A handoff of it older than the mirror (a dead receiver's sender resending what it
-      // held) is stale: the mirror proves the dead owner had adopted it.
-      this.#processed.note(entity.id, taken, tick);
-      promoted++;
-    }
-    // What the dead owner still held goes on to the cells' owners (or is adopted here).
-    for (const handoff of mirror.held.values()) this.#adopt(handoff, owner, tick);
-    this.counters.promoted += promoted;
-    this.#options.log?.info("mirror.promoted", {
-      owner,
-      entities: promoted,
-      held: mirror.held.size,
-      mirrorTick: mirror.tick,
-      tick,
-    });
-  }
-
-  /** No replica survived: the game's world-start entities of those cells, under new ids. */
-  #respawn(owner: string, cells: readonly number[]): void {
-    const start = this.#options.game.onWorldStart;
-    if (!start || cells.length === 0) return;
-    const set = new Set(cells);
-    const before = this.owned.size;
-    const space = this.#ctx;
-    // Fresh ids: a world-start entity that wandered off may still live on another worker.
-    const ctx: GameContext = Object.create(space);
-    ctx.spawn = (type, position, data) => space.spawn(type, position, data);
-    start(ctx, (x, y, z) => set.has(this.grid.cellOf(x, y, z ?? 0)), this.#options.gameOptions);
-    this.counters.respawned += this.owned.size - before;
-    this.#options.log?.warn("cells.respawned", {
-      owner,
-      cells: cells.length,
-      entities: this.owned.size - before,
-    });
-  }
-
-  /**
-   * Held handoffs whose receiver died go to its heir (its backup) or the owner of their cell;
-   * those unconfirmed for long go again (the receiver drops what it already has).
-   */
-  #resendHeld(tick: number): void {
-    if (this.#held.size === 0) return;
-    for (const held of [...this.#held.due(tick - this.#ticks.transferResend)]) {
-      const h = held.handoff;
-      // A dead receiver's heir holds its mirror: it drops what the dead one had adopted (and
-      // it promotes), and passes the rest on. Without an heir, the cell's owner takes it.
-      const owner = held.to === "" && held.heir && !this.map.down.has(held.heir)
-        ? held.heir
-        : this.map.ownerOf(this.grid.cellOf(h.entity.x, h.entity.y, h.entity.z));
-      if (!owner || this.map.down.has(owner)) continue; // nobody yet: keep holding
-      this.#held.release(h.entity.id);
-      this.counters.handoffsResent++;
-      if (owner === this.id) {
-        this.#processed.note(h.entity.id, -1, tick); // adopt it back as if it were new
-        this.#adopt({ ...h, hops: 0 }, this.id, tick);
-        continue;
-      }
-      // Passed on (hops + 1): not a member of any cell transfer in the same batch.
-      const passed = { ...h, hops: h.hops + 1 };
-      this.#batchFor(owner).handoffs.push(passed);
-      this.#held.hold(passed, owner, tick);
-    }
-  }
-
-  #record(kind: OwnershipEvent["kind"], entity: number, peer: string, tick: number): void {
-    const logSize = this.#options.logSize ?? 200_000;
-    this.#ownership.push({ seq: ++this.#seq, kind, tick, entity, peer });
-    // Trim in bulk (a quarter at a time): one shift per event would move the whole log.
-    if (this.#ownership.length > logSize * 1.25) {
-      this.#ownership.splice(0, this.#ownership.length - logSize);
-    }
-  }
-
-  #note(kind: InteractionEvent["kind"], tick: number, i: Interaction, remote: boolean): void {
-    const logSize = this.#options.logSize ?? 200_000;
-    this.#interactions.push({ seq: ++this.#seq, kind, tick, id: i.id, target: i.target, remote });
-    if (this.#interactions.length > logSize * 1.25) {
-      this.#interactions.splice(0, this.#interactions.length - logSize);
-    }
-  }
-
-  #makeContext(random: () => number): GameContext {
-    // deno-lint-ignore no-this-alias -- the context is a long-lived view of this space
-    const space = this;
-    const grid = this.grid;
-    const dt = 1 / this.#options.tickHz;
-    return {
-      get tick() {
-        return space.tick;
-      },
-      dt,
-      get worker() {
-        return space.id;
-      },
-      size: grid.size,
-      dims: grid.dims,
-      random,
-      owned: () => space.owned.values(),
-      near: (x, y, z, radius, out) => space.index.query(x, y, z, radius, out),
-      isGhost: (entity) => entity.owner !== space.id,
-      interact(source, target, kind, data) {
-        if (source.owner !== space.id || !space.owned.has(source.id)) {
-          throw new TypeError(
-            `Cannot interact: source entity ${source.id} is not owned by ${space.id}`,
-          );
-        }
-        const interaction: Interaction = {
-          id: `${space.id}:${++space.#nextInteraction}`,
-          source: source.id,
-          target: target.id,
-          kind,
-          data: data ?? null,
-          hops: 0,
-        };
-        const remote = target.owner !== space.id;
-        space.#note("issued", space.tick, interaction, remote);
-        if (remote) space.#batchFor(target.owner).interactions.push(interaction);
-        else space.#pending.push(interaction);
-      },
-      spawn(type, position, data = {}, id) {
-        if (!(type in space.#options.game.entityTypes)) {
-          throw new TypeError(`Cannot spawn: unknown entity type ${JSON.stringify(type)}`);
-        }
-        if (id !== undefined && (!Number.isSafeInteger(id) || id <= 0 || id >= WORLD_ID_LIMIT)) {
-          throw new RangeError(`Cannot spawn: id ${id} is outside 1..${WORLD_ID_LIMIT - 1}`);
-        }
-        const entity = makeEntity(
-          id ?? space.#nextId++,
-          type,
-          {
-            x: grid.clampAxis(0, position.x),
-            y: grid.clampAxis(1, position.y),
-            z: grid.dims === 3 ? grid.clampAxis(2, position.z ?? 0) : 0,
-          },
-          data,
-          space.id,
-        );
-        entity.cell = grid.cellOf(entity.x, entity.y, entity.z);
-        space.owned.set(entity.id, entity);
-        space.index.upsert(entity);
-        space.#record("acquire", entity.id, "", Math.max(space.tick, 0));
-        return entity;
-      },
-      remove(entity) {
-        if (!space.owned.delete(entity.id)) return;
-        space.index.remove(entity.id);
-        space.players.forget(entity.id);
-        space.#record("release", entity.id, "", space.tick);
-      },
-    };
+    this.#takeovers.expire(tick - this.#ticks.forward);
   }
 }

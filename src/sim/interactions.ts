@@ -1,0 +1,86 @@
+// Interactions between entities: queued for the tick, applied once to an owned target (game
+// logic, or a forwarded player command), else passed on toward the target's owner or dropped.
+import type { Interaction } from "../sync/batch_codec.ts";
+import type { GameContext } from "./game.ts";
+import type { PlayerHost } from "./player_sessions.ts";
+import { MAX_HOPS, type SpaceParts } from "./space_parts.ts";
+
+/** One space's pending interactions and its memory of those applied. */
+export class Interactions {
+  #space: SpaceParts;
+  #host: PlayerHost;
+  #ctx: GameContext;
+  #pending: Interaction[] = [];
+  #applied = new Map<string, number>();
+  #counts = new Map<number, number>();
+
+  constructor(space: SpaceParts, host: PlayerHost, ctx: GameContext) {
+    this.#space = space;
+    this.#host = host;
+    this.#ctx = ctx;
+  }
+
+  /** Queues an interaction for the next apply. */
+  queue(interaction: Interaction): void {
+    this.#pending.push(interaction);
+  }
+
+  /** Interactions applied per cell since the last call (for load reports). */
+  takeCounts(): Map<number, number> {
+    const counts = this.#counts;
+    this.#counts = new Map();
+    return counts;
+  }
+
+  /** Forgets applied interactions older than `before`. */
+  expire(before: number): void {
+    for (const [id, at] of this.#applied) {
+      if (at < before) this.#applied.delete(id);
+    }
+  }
+
+  /** Applies, passes on or drops every queued interaction. */
+  apply(tick: number): void {
+    const space = this.#space;
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    const onInteract = space.options.game.onInteract;
+    for (const interaction of pending) {
+      if (this.#applied.has(interaction.id)) {
+        space.log.note("duplicate", tick, interaction, false);
+        continue;
+      }
+      const target = space.owned.get(interaction.target);
+      if (target) {
+        this.#applied.set(interaction.id, tick);
+        if (interaction.kind.startsWith("zs.")) {
+          space.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
+        } else {
+          onInteract?.(this.#ctx, target, interaction);
+        }
+        space.counters.interactionsApplied++;
+        this.#counts.set(
+          target.cell,
+          (this.#counts.get(target.cell) ?? 0) + 1,
+        );
+        space.log.note("applied", tick, interaction, false);
+        continue;
+      }
+      const next = space.forward.get(interaction.target)?.owner ??
+        space.ghosts.ghosts.get(interaction.target)?.owner;
+      if (next && next !== space.id && interaction.hops < MAX_HOPS) {
+        space.batchFor(next).interactions.push({ ...interaction, hops: interaction.hops + 1 });
+        space.counters.interactionsForwarded++;
+        space.log.note("forwarded", tick, interaction, false);
+      } else {
+        space.counters.interactionsDropped++;
+        space.log.note("dropped", tick, interaction, false);
+        space.options.log?.warn("interaction.dropped", {
+          id: interaction.id,
+          target: interaction.target,
+        });
+      }
+    }
+  }
+}
