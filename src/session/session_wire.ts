@@ -39,8 +39,10 @@ export type GatewayCommand =
 
 /** An entity entering a player's view: id, type, position, data. */
 export type EnterRow = [number, string, number, number, number, EntityData];
-/** A visible entity's new position. */
-export type UpdateRow = [number, number, number, number];
+/** A visible entity's new position, and its whole data when that changed. */
+export type UpdateRow =
+  | [number, number, number, number]
+  | [number, number, number, number, EntityData];
 
 /** One player's view change at a tick, computed by the worker that owns the player. */
 export interface SessionDiff {
@@ -188,13 +190,16 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
           ];
         }),
         update: list(d[5], `${what}.update`).map((row, k): UpdateRow => {
-          const u = tuple(row, `${what}.update[${k}]`, 4);
-          return [
+          const u = list(row, `${what}.update[${k}]`, 4, 5);
+          const moved: UpdateRow = [
             int(u[0], `${what}.update[${k}].id`),
             finite(u[1], `${what}.update[${k}].x`),
             finite(u[2], `${what}.update[${k}].y`),
             finite(u[3], `${what}.update[${k}].z`),
           ];
+          if (u.length === 4) return moved;
+          const data = `${what}.update[${k}].data`;
+          return [...moved, plain(map(u[4], data), data) as EntityData];
         }),
         leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
       };

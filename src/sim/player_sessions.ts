@@ -10,6 +10,7 @@ import type {
   WorkerReport,
 } from "../session/session_wire.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
+import { DataSignatures } from "./data_signature.ts";
 
 /** What player handling needs from the space it runs in. */
 export interface PlayerHost {
@@ -38,7 +39,8 @@ export interface PlayerSessionsOptions {
 export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach" } as const;
 
 interface View {
-  known: Map<number, { x: number; y: number; z: number }>;
+  /** Per visible entity: the position and data signature (src/sim/data_signature.ts) last sent. */
+  known: Map<number, { x: number; y: number; z: number; data: string }>;
   full: boolean;
 }
 
@@ -53,6 +55,7 @@ export class PlayerSessions {
   #reports = new Map<string, WorkerReport>();
   #alive = new Set<string>();
   #seen = new Set<string>();
+  #signatures = new DataSignatures();
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -235,9 +238,17 @@ export class PlayerSessions {
     for (const e of visible) {
       seen.add(e.id);
       const last = view.known.get(e.id);
+      const data = this.#signatures.of(e, host.tick);
       if (!last) {
         diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
-        view.known.set(e.id, { x: e.x, y: e.y, z: e.z });
+        view.known.set(e.id, { x: e.x, y: e.y, z: e.z, data });
+      } else if (last.data !== data) {
+        // The whole data, only when it changed (docs/protocol.md, DIFF).
+        diff.update.push([e.id, e.x, e.y, e.z, e.data]);
+        last.x = e.x;
+        last.y = e.y;
+        last.z = e.z;
+        last.data = data;
       } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
         diff.update.push([e.id, e.x, e.y, e.z]);
         last.x = e.x;
