@@ -11,6 +11,7 @@ import { startGateway } from "./roles/gateway.ts";
 import { startWorker } from "./roles/worker.ts";
 import { runBots } from "./roles/bots.ts";
 import { wantsBots } from "./src/client/bot_options.ts";
+import { loadGame } from "./src/games/game_module.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
@@ -19,7 +20,7 @@ interface Closable {
   drained?: Promise<void>;
 }
 
-function configure(args: string[]): Config | undefined {
+async function configure(args: string[]): Promise<Config | undefined> {
   const flags = parseFlags(args);
   if (flags.help) {
     console.log(USAGE);
@@ -34,6 +35,8 @@ function configure(args: string[]): Config | undefined {
     // One process, no other nodes: a random secret still guards the loopback gRPC ports.
     config.secret = crypto.randomUUID();
   }
+  // A bad --game (no such file, no defineGame export, bad options) stops here with exit 2.
+  if (config.role !== "gateway") await loadGame(config);
   return config;
 }
 
@@ -58,7 +61,7 @@ async function main(args: string[]): Promise<number> {
   if (wantsBots(args)) return await runBots(args);
   let config: Config | undefined;
   try {
-    config = configure(args);
+    config = await configure(args);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -26,6 +26,7 @@ import {
   startRpcServer,
 } from "../src/net/rpc.ts";
 import { encode } from "../src/protocol/msgpack.ts";
+import { gameMismatch, loadGame } from "../src/games/game_module.ts";
 
 /** A running coordinator. */
 export interface CoordinatorHandle {
@@ -46,6 +47,7 @@ export async function startCoordinator(
   log: Logger,
   extraRoutes: ExtraRoutes = {},
 ): Promise<CoordinatorHandle> {
+  const game = await loadGame(config);
   const worldSpec = worldSpecOf(config, Date.now());
   const grid = gridOf(worldSpec);
   const watchers = new Set<grpc.ServerWritableStream<unknown, MapUpdate>>();
@@ -106,12 +108,18 @@ export async function startCoordinator(
         callback({ code: grpc.status.INVALID_ARGUMENT, details: "grpc_address is required" });
         return;
       }
+      const mismatch = gameMismatch(request, game);
+      if (mismatch) {
+        log.warn("worker.refused", { address: request.grpcAddress, reason: mismatch });
+        callback({ code: grpc.status.FAILED_PRECONDITION, details: mismatch });
+        return;
+      }
       const record = registry.register(request);
       callback(null, {
         workerId: record.id,
         workerIndex: record.index,
         world: worldSpec,
-        game: encode(config.game),
+        game: encode(game.options),
         heartbeatMs: config.heartbeatMs,
       });
     },

@@ -2,8 +2,7 @@
 // fixed-rate tick, exchanges batches with peers over gRPC and reports load by heartbeat.
 import { decodeBatch, encodeBatch } from "../src/sync/batch_codec.ts";
 import type { Config } from "../src/config/config.ts";
-import { demoGame } from "../src/games/demo.ts";
-import type { GameDefinition } from "../src/sim/game.ts";
+import { loadGame } from "../src/games/game_module.ts";
 import { spaceWorldOf } from "../src/world/world_spec.ts";
 import { json, jsonError, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
@@ -59,6 +58,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 /** Starts a worker and resolves once it is registered with the coordinator. */
 export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
   const log = rootLog.child("worker", config.nodeId);
+  const game = await loadGame(config);
   const stop = new AbortController();
   const badBatches = { count: 0 };
   const metrics = new NodeMetrics({ role: "worker", node: config.nodeId });
@@ -188,6 +188,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     httpAddress: `${config.advertiseHost}:${http.port}`,
     version: VERSION,
     pool: config.pool,
+    gameName: game.name,
+    gameVersion: game.version,
   };
 
   const register = async (): Promise<RegisterReply> => {
@@ -203,6 +205,12 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
               cause: error,
             },
           );
+        }
+        if (status === grpc.status.FAILED_PRECONDITION) {
+          // A different game: retrying cannot help (src/games/game_module.ts, gameMismatch).
+          throw new Error((error as { details?: string }).details ?? String(error), {
+            cause: error,
+          });
         }
         if (stop.signal.aborted) throw new Error("closed before registering", { cause: error });
         if (attempt === 1 || attempt % 20 === 0) {
@@ -235,9 +243,9 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     resumeGraceMs: config.gateway.resumeGraceMs,
     timings: config.space,
     spatialIndex: config.spatialIndex,
-    game: demoGame as GameDefinition<unknown>,
+    game: game.definition,
     gameOptions: decode(reply.game),
-    seed: config.game.seed,
+    seed: game.seed,
     log,
   });
   live.space = liveSpace;

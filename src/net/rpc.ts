@@ -26,6 +26,9 @@ export interface RegisterRequest {
   httpAddress: string;
   version: string;
   pool: boolean;
+  /** The worker's game (name and version); the coordinator refuses any other. */
+  gameName?: string;
+  gameVersion?: string;
 }
 
 export interface RegisterReply {
