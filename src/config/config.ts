@@ -296,7 +296,10 @@ function parseGame(raw: unknown, aoiRadius: number, world: WorldConfig): GameCon
       options: { ...parseDemoOptions(raw, optionsContext("game", aoiRadius, world)) },
     };
   }
-  rejectUnknownKeys(raw, DEFAULTS.game, "game.");
+  for (const key of Object.keys(raw)) {
+    if (Object.hasOwn(DEFAULTS.game, key)) continue;
+    fail(`game.${key}`, "unknown key (with game.module, a game's options go in game.options)");
+  }
   const module = read.string(pick(raw, "module", ""), "game.module");
   const options = pick(raw, "options", {});
   if (!isPlainObject(options)) CONFIG_STYLE.mismatch("game.options", "an object", options);
