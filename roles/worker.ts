@@ -3,6 +3,7 @@
 import { decodeBatch, encodeBatch } from "../src/sync/batch_codec.ts";
 import type { Config } from "../src/config/config.ts";
 import { loadGame } from "../src/games/game_module.ts";
+import { gameErrorReporter, guardGame } from "../src/sim/game_guard.ts";
 import { spaceWorldOf } from "../src/world/world_spec.ts";
 import { json, jsonError, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
@@ -243,7 +244,10 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     resumeGraceMs: config.gateway.resumeGraceMs,
     timings: config.space,
     spatialIndex: config.spatialIndex,
-    game: game.definition,
+    game: guardGame(
+      game.definition,
+      gameErrorReporter(log, () => metrics.countError("GAME_ERROR")),
+    ),
     gameOptions: decode(reply.game),
     seed: game.seed,
     log,

@@ -204,6 +204,11 @@ export class SessionHub {
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       this.counters.badFrames++;
+      if (error.code === ErrorCode.BAD_INPUT) {
+        // Only the input is dropped; the session goes on (docs/protocol.md, INPUT).
+        this.#writer.send(session, { op: Op.ERROR, code: error.code, message: error.message });
+        return;
+      }
       this.#fail(session, error.code, error.message);
       return;
     }
@@ -219,7 +224,12 @@ export class SessionHub {
         this.#options.transport.send(session.worker, {
           op: "input",
           entity: session.entity,
-          input: { seq: message.seq, move: message.intent.move, action: message.intent.action },
+          input: {
+            seq: message.seq,
+            move: message.intent.move,
+            action: message.intent.action,
+            ...(message.intent.data != null ? { data: message.intent.data } : {}),
+          },
         });
         return;
       case Op.CHAT: {

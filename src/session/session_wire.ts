@@ -20,6 +20,8 @@ export interface PlayerInput {
   seq: number;
   move: number[];
   action?: string;
+  /** The client's application payload (plain data, at most MAX_INPUT_DATA_BYTES). */
+  data?: unknown;
 }
 
 /** What a gateway asks of a worker. */
@@ -79,7 +81,14 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
         case "join":
           return [OP.join, c.session, c.name, c.resumeJti, c.x, c.y, c.z];
         case "input":
-          return [OP.input, c.entity, c.input.seq, c.input.move, c.input.action ?? null];
+          return [
+            OP.input,
+            c.entity,
+            c.input.seq,
+            c.input.move,
+            c.input.action ?? null,
+            c.input.data ?? null,
+          ];
         case "detach":
           return [OP.detach, c.entity, c.session];
         case "resume":
@@ -115,12 +124,13 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             z: finite(c[6], `${what}.z`),
           };
         case OP.input: {
-          arity(5);
+          if (c.length !== 6) arity(5); // 5: from a gateway without input payloads
           const input: PlayerInput = {
             seq: int(c[2], `${what}.seq`),
             move: move(c[3], `${what}.move`),
           };
           if (c[4] !== null) input.action = str(c[4], `${what}.action`, 32);
+          if (c[5] !== undefined && c[5] !== null) input.data = plain(c[5], `${what}.data`);
           return { op: "input", entity: int(c[1], `${what}.entity`), input };
         }
         case OP.detach:

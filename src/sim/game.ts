@@ -21,7 +21,10 @@ export interface GameContext {
   random(): number;
   /** Entities owned by this worker. Do not add or remove while iterating; use spawn/remove. */
   owned(): Iterable<Entity>;
-  /** Fills `out` with owned entities and ghosts within `radius` of the point. */
+  /**
+   * Fills `out` with owned entities and ghosts within `radius` of the point. Ghosts come as
+   * read-only views: setting any field of one (or of its data) throws a TypeError.
+   */
   near(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
   /** True when the entity is a read-only ghost of another worker's entity. */
   isGhost(entity: Entity): boolean;
@@ -89,7 +92,16 @@ export interface GameDefinition<Options = unknown> {
   /** A player's input: `{ seq, move: [dx, dy] or [dx, dy, dz] each in -1..1, action? }`. */
   onInput?(ctx: GameContext, player: Entity, input: PlayerInput, options: Options): void;
   onTick?(ctx: GameContext, options: Options): void;
-  onInteract?(ctx: GameContext, target: Entity, event: InteractionEvent): void;
+  /**
+   * An interaction sent to `target` (owned here). `source` is the sender when this worker can
+   * see it (owned, or a read-only ghost), else undefined. `ctx.remove(target)` is allowed here.
+   */
+  onInteract?(
+    ctx: GameContext,
+    target: Entity,
+    event: InteractionEvent,
+    source: Entity | undefined,
+  ): void;
   onLeave?(ctx: GameContext, player: Entity, options: Options): void;
 }
 

@@ -97,6 +97,7 @@ export class PlayerSessions {
               command.input.seq,
               command.input.move,
               command.input.action ?? null,
+              command.input.data ?? null,
             ]);}
           break;
         }
@@ -134,13 +135,14 @@ export class PlayerSessions {
   applyForwarded(host: PlayerHost, player: Entity, kind: string, data: unknown): void {
     if (!player.session) return;
     if (kind === SessionKind.INPUT && Array.isArray(data)) {
-      const [seq, move, action] = data;
+      const [seq, move, action, payload] = data;
       if (typeof seq !== "number" || !Array.isArray(move)) return;
       const input: PlayerInput = {
         seq,
         move: move.filter((v): v is number => typeof v === "number"),
       };
       if (typeof action === "string") input.action = action;
+      if (payload !== undefined && payload !== null) input.data = payload;
       this.#input(host, player, input);
     } else if (kind === SessionKind.DETACH && data === player.session.id) {
       player.session.detachedAt = this.#now();

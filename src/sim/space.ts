@@ -1,6 +1,7 @@
 // A worker's share of the world ("space"): owned entities, ghosts, the spatial index and one
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
+import { GhostViews, viewGhosts } from "./ghost_view.ts";
 import {
   type Batch,
   checksumOf,
@@ -147,6 +148,7 @@ export class Space {
   /** The timings as tick counts at this space's tick rate. */
   #ticks: SpaceTicks;
   #sender = new GhostSender();
+  #ghostViews = new GhostViews();
   #inbox: Array<{ batch: Batch; seen: number }> = [];
   /** Cells this worker lost in the latest map and must hand over at its next tick. */
   #lostCells = new Set<number>();
@@ -513,7 +515,10 @@ export class Space {
         if (interaction.kind.startsWith("zs.")) {
           this.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
         } else {
-          onInteract?.(this.#ctx, target, interaction);
+          const source = this.owned.get(interaction.source) ??
+            this.ghosts.ghosts.get(interaction.source);
+          const seen = source && source.owner !== this.id ? this.#ghostViews.of(source) : source;
+          onInteract?.(this.#ctx, target, interaction, seen);
         }
         this.counters.interactionsApplied++;
         this.#interactionCounts.set(
@@ -625,7 +630,8 @@ export class Space {
       dims: grid.dims,
       random,
       owned: () => space.owned.values(),
-      near: (x, y, z, radius, out) => space.index.query(x, y, z, radius, out),
+      near: (x, y, z, radius, out) =>
+        viewGhosts(space.index.query(x, y, z, radius, out), space.id, space.#ghostViews),
       isGhost: (entity) => entity.owner !== space.id,
       interact(source, target, kind, data) {
         if (source.owner !== space.id || !space.owned.has(source.id)) {
