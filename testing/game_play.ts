@@ -14,11 +14,13 @@ export interface GamePlay {
   close(): Promise<void>;
 }
 
-/** Starts `npm start -- --game <module>` on free ports plus `extra` flags, and logs in. */
+/**
+ * Starts `npm start -- --game <module>` (config/all.json unless `--config` is in `extra`) on
+ * free ports, and logs in one guest.
+ */
 export async function playGame(module: string, ...extra: string[]): Promise<GamePlay> {
   const node = new NodeProcess(module, [
-    "--config",
-    "config/all.json",
+    ...(extra.includes("--config") ? [] : ["--config", "config/all.json"]),
     "--port",
     "0",
     "--storage",
@@ -57,5 +59,17 @@ export function dataIn(message: ServerMessage, id: number): Record<string, unkno
   const diff = message as DiffMessage;
   for (const e of diff.enter) if (e[0] === id && e[5]) return e[5];
   for (const u of diff.update) if (u[0] === id && u[4]) return u[4];
+  return undefined;
+}
+
+/** The latest position of entity `id` in a client's DIFFs. */
+export function positionIn(messages: readonly ServerMessage[], id: number): number[] | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.op !== 6) continue;
+    const diff = m as DiffMessage;
+    for (const u of diff.update) if (u[0] === id) return [u[1], u[2], u[3]];
+    for (const e of diff.enter) if (e[0] === id) return [e[2], e[3], e[4]];
+  }
   return undefined;
 }
