@@ -27,8 +27,8 @@ export interface RegisterRequest {
   version: string;
   pool: boolean;
   /** The worker's game (name and version); the coordinator refuses any other. */
-  gameName?: string;
-  gameVersion?: string;
+  gameName: string;
+  gameVersion: string;
 }
 
 export interface RegisterReply {

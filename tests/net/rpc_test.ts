@@ -149,6 +149,8 @@ const registerRequest: RegisterRequest = {
   httpAddress: "127.0.0.1:5678",
   version: "1.2.3",
   pool: true,
+  gameName: "demo",
+  gameVersion: "1",
 };
 
 async function stillServes(client: grpc.Client): Promise<void> {
