@@ -10,7 +10,7 @@ import type {
   WorkerReport,
 } from "../session/session_wire.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
-import { DataSignatures } from "./data_signature.ts";
+import { DataVersions } from "./data_versions.ts";
 
 /** What player handling needs from the space it runs in. */
 export interface PlayerHost {
@@ -39,8 +39,8 @@ export interface PlayerSessionsOptions {
 export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach" } as const;
 
 interface View {
-  /** Per visible entity: the position and data signature (src/sim/data_signature.ts) last sent. */
-  known: Map<number, { x: number; y: number; z: number; data: string }>;
+  /** Per visible entity: the position and data version (src/si./data_versions.ts) last sent. */
+  known: Map<number, { x: number; y: number; z: number; data: number }>;
   full: boolean;
 }
 
@@ -55,7 +55,7 @@ export class PlayerSessions {
   #reports = new Map<string, WorkerReport>();
   #alive = new Set<string>();
   #seen = new Set<string>();
-  #signatures = new DataSignatures();
+  #dataVersions = new DataVersions();
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -240,7 +240,7 @@ export class PlayerSessions {
     for (const e of visible) {
       seen.add(e.id);
       const last = view.known.get(e.id);
-      const data = this.#signatures.of(e, host.tick);
+      const data = this.#dataVersions.of(e, host.tick);
       if (!last) {
         diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
         view.known.set(e.id, { x: e.x, y: e.y, z: e.z, data });
