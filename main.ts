@@ -13,6 +13,7 @@ import { runBots } from "./roles/bots.ts";
 import { wantsBots } from "./src/client/bot_options.ts";
 import { generateOperatorToken } from "./src/net/operator_auth.ts";
 import { checkPortsFree, diagnosticsUrlLine, startFailure } from "./src/net/start_failure.ts";
+import { loadGame } from "./src/games/game_module.ts";
 
 interface Closable {
   close(options?: CloseOptions): Promise<void>;
@@ -21,7 +22,7 @@ interface Closable {
   drained?: Promise<void>;
 }
 
-function configure(args: string[]): Config | undefined {
+async function configure(args: string[]): Promise<Config | undefined> {
   const flags = parseFlags(args);
   if (flags.help) {
     console.log(USAGE);
@@ -36,6 +37,8 @@ function configure(args: string[]): Config | undefined {
     // One process, no other nodes: a random secret still guards the loopback gRPC ports.
     config.secret = crypto.randomUUID();
   }
+  // A bad --game (no such file, no defineGame export, bad options) stops here with exit 2.
+  if (config.role !== "gateway") await loadGame(config);
   return config;
 }
 
@@ -60,7 +63,7 @@ async function main(args: string[]): Promise<number> {
   if (wantsBots(args)) return await runBots(args);
   let config: Config | undefined;
   try {
-    config = configure(args);
+    config = await configure(args);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -2,6 +2,7 @@
 // and to HTTP (src/cluster/coordinator_http.ts: /healthz, /readyz, /api/state, the control and
 // diagnostics APIs, the static page, behind the operator token; the operator's API optionally on
 // its own admin port), and runs the failure sweep and the balancer on timers.
+import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
 import { controlRoutes, publicOnly } from "../src/cluster/control_api.ts";
@@ -36,6 +37,7 @@ export async function startCoordinator(
   log: Logger,
   extraRoutes: ExtraRoutes = {},
 ): Promise<CoordinatorHandle> {
+  const game = await loadGame(config);
   useNodeTls(loadNodeTls(config.tls));
   const tls = nodeTls();
   const world = worldSpecOf(config, Date.now());
@@ -49,6 +51,7 @@ export async function startCoordinator(
     registry: () => registry,
     gateways,
     world,
+    game,
   });
   const registry: Registry = new Registry({
     grid,

@@ -1,5 +1,6 @@
 // The worker role: wires the gRPC services (gateways' Sessions, peers' Sync), the HTTP API and
 // the coordinator client to the worker's runtime (space, tick, reports, fencing).
+import { loadGame } from "../src/games/game_module.ts";
 import type { Config } from "../src/config/config.ts";
 import { startHttp } from "../src/net/http.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
@@ -41,6 +42,7 @@ export interface WorkerHandle {
 /** Starts a worker and resolves once it is registered with the coordinator. */
 export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
   const log = rootLog.child("worker", config.nodeId);
+  const game = await loadGame(config);
   useNodeTls(loadNodeTls(config.tls));
   const metrics = new NodeMetrics({ role: "worker", node: config.nodeId });
   // Filled in once registered; the servers start first so their ports can be registered.
@@ -97,6 +99,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     version: VERSION,
     pool: config.pool,
     incarnation: crypto.randomUUID(),
+    gameName: game.name,
+    gameVersion: game.version,
   };
   let reply: RegisterReply;
   try {
@@ -110,7 +114,16 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
   log.node = id;
   metrics.node = id;
   request.nodeId = id; // register again under the same id (coordinator restart, fencing)
-  const live = new WorkerRuntime({ config, log, metrics, coordinator, request, reply, gateways });
+  const live = new WorkerRuntime({
+    config,
+    log,
+    metrics,
+    coordinator,
+    request,
+    reply,
+    gateways,
+    game,
+  });
   started.runtime = live;
 
   log.info("worker.listening", {

@@ -36,6 +36,10 @@ export const ErrorCode = {
   IDLE_TIMEOUT: "IDLE_TIMEOUT",
   SLOW_CONSUMER: "SLOW_CONSUMER",
   SESSION_TAKEN_OVER: "SESSION_TAKEN_OVER",
+  /** An INPUT's application payload was refused; the input is dropped, the session goes on. */
+  BAD_INPUT: "BAD_INPUT",
+  /** Game code threw in one of its hooks (logged with its stack; the tick went on). */
+  GAME_ERROR: "GAME_ERROR",
   /** The gateway is shutting down: resume on another one. */
   GOING_AWAY: "GOING_AWAY",
   /** The worker simulating the player sent nothing for too long: resume. */

@@ -65,6 +65,12 @@ export class CoordinatorClient {
             cause: error,
           });
         }
+        if (statusOf(error) === grpc.status.FAILED_PRECONDITION) {
+          // Refused for what it is (another game: GAME_MISMATCH): asking again cannot help.
+          throw new Error((error as { details?: string }).details ?? String(error), {
+            cause: error,
+          });
+        }
         if (this.closed) throw new Error("closed before registering", { cause: error });
         if (attempt === 1 || attempt % 20 === 0) {
           log.warn("register.retry", { coordinator: address, attempt, error });

@@ -1,6 +1,7 @@
 // The coordinator's gRPC service: workers and gateways register and beat, follow the map over
 // WatchMap (a worker's broken stream is a hint of its death), drain and leave; gateways relay
 // chat to each other. Transport glue around the Registry and the GatewayDirectory.
+import { gameMismatch, type LoadedGame } from "../games/game_module.ts";
 import type { Config } from "../config/config.ts";
 import { CodedError } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
@@ -33,6 +34,8 @@ export interface CoordinatorServiceOptions {
   registry: () => Registry;
   gateways: GatewayDirectory;
   world: WorldSpec;
+  /** The cluster's game: workers running another are refused. */
+  game: LoadedGame;
 }
 
 /** The Coordinator service's handlers and the open map streams they publish to. */
@@ -84,7 +87,7 @@ export class CoordinatorService {
 
   /** The handlers (wrap them with requireSecret). */
   handlers(): Handlers {
-    const { config, log, gateways, world } = this.#o;
+    const { config, log, gateways, world, game } = this.#o;
     const registry = () => this.#o.registry();
     const reply = (workerId: string, index: number, game: Uint8Array): RegisterReply => ({
       workerId,
@@ -108,8 +111,13 @@ export class CoordinatorService {
             details: "grpc_address is required",
           });
         }
+        const mismatch = gameMismatch(call.request, game);
+        if (mismatch) {
+          log.warn("worker.refused", { address: call.request.grpcAddress, reason: mismatch });
+          return callback({ code: grpc.status.FAILED_PRECONDITION, details: mismatch });
+        }
         const record = registry().register(call.request);
-        callback(null, reply(record.id, record.index, encode(config.game)));
+        callback(null, reply(record.id, record.index, encode(game.options)));
       },
       Heartbeat(
         call: grpc.ServerUnaryCall<HeartbeatRequest, { epoch: number }>,

@@ -5,13 +5,15 @@ import { ConfigError } from "../errors.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
 import { envOverrides } from "./env.ts";
 import { CONFIG_STYLE, configFields as read, fail, pick, show } from "./config_fields.ts";
+import { optionsContext } from "./game_options.ts";
+import { parseDemoOptions } from "../games/demo_options.ts";
 import {
   type AutoscaleConfig,
   type Config,
   COORDINATOR_GRPC_PORT,
   DEFAULTS,
-  type DemoGameConfig,
   type FaultToleranceConfig,
+  type GameConfig,
   type GatewayConfig,
   type LoadWeights,
   type LogLevel,
@@ -320,40 +322,31 @@ function parseGateway(raw: unknown): GatewayConfig {
   return gateway;
 }
 
-function parseHotspot(raw: unknown, world: WorldConfig): DemoGameConfig["hotspot"] {
-  const h = keysOf(raw, "game.hotspot", DEFAULTS.game.hotspot);
-  const at = h.value("at");
-  if (!Array.isArray(at) || at.length < 2 || at.length > 3) {
-    fail("game.hotspot.at", `expected [x, y] or [x, y, z], got ${show(at)}`);
+/**
+ * The `game` section: `{ module, options }`, or the legacy form where the demo's options sit
+ * directly under `game`. The demo's options are validated here; a module's when it is loaded.
+ */
+function parseGame(raw: unknown, aoiRadius: number, world: WorldConfig): GameConfig {
+  if (!isPlainObject(raw)) CONFIG_STYLE.mismatch("game", "an object", raw);
+  const legacy = !Object.hasOwn(raw, "module") && !Object.hasOwn(raw, "options");
+  if (legacy) {
+    return {
+      module: "",
+      options: { ...parseDemoOptions(raw, optionsContext("game", aoiRadius, world)) },
+    };
   }
-  at.forEach((v, axis) => read.finite(v, `game.hotspot.at[${axis}]`, 0));
-  const fraction = h.finite("fraction", 0);
-  if (fraction > 1) fail("game.hotspot.fraction", `expected a number in 0..1, got ${fraction}`);
-  const radius = h.finite("radius", 0);
-  if (fraction > 0 && radius <= 0) fail("game.hotspot.radius", `must be > 0 when fraction > 0`);
-  for (let axis = 0; axis < at.length && fraction > 0; axis++) {
-    if (at[axis] >= (world.size[axis] ?? Infinity)) {
-      fail(
-        `game.hotspot.at[${axis}]`,
-        `must lie inside the world (< ${world.size[axis]}), got ${at[axis]}`,
-      );
-    }
+  for (const key of Object.keys(raw)) {
+    if (Object.hasOwn(DEFAULTS.game, key)) continue;
+    fail(`game.${key}`, "unknown key (with game.module, a game's options go in game.options)");
   }
-  return { at: at as number[], radius, fraction };
-}
-
-function parseGame(raw: unknown, aoiRadius: number, world: WorldConfig): DemoGameConfig {
-  const g = keysOf(raw, "game", DEFAULTS.game);
-  const npcs = g.integer("npcs", 0, 1_000_000);
-  const speed = g.finite("speed", 0);
-  const bumpRadius = g.positive("bumpRadius");
-  if (bumpRadius > aoiRadius) {
-    fail("game.bumpRadius", `must be <= aoiRadius (${aoiRadius}), got ${bumpRadius}`);
-  }
-  const bumpCooldownTicks = g.integer("bumpCooldownTicks", 0);
-  const seed = g.integer("seed");
-  const hotspot = parseHotspot(g.value("hotspot"), world);
-  return { npcs, speed, bumpRadius, bumpCooldownTicks, seed, hotspot };
+  const module = read.string(pick(raw, "module", ""), "game.module");
+  const options = pick(raw, "options", {});
+  if (!isPlainObject(options)) CONFIG_STYLE.mismatch("game.options", "an object", options);
+  if (module !== "") return { module, options };
+  return {
+    module,
+    options: { ...parseDemoOptions(options, optionsContext("game.options", aoiRadius, world)) },
+  };
 }
 
 function parseSecret(value: unknown, role: Role): string {

@@ -21,6 +21,8 @@ interface FlagSpec {
   short?: string;
   arg?: string;
   help: string;
+  /** The flag sets this key inside the config key's object (`--game` → `game.module`). */
+  nested?: string;
 }
 
 const FLAG_SPECS: readonly FlagSpec[] = [
@@ -119,6 +121,14 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     arg: "N",
     help: "simulation ticks per second, 1..120",
   },
+  {
+    flag: "game",
+    key: "game",
+    nested: "module",
+    kind: "string",
+    arg: "FILE",
+    help: "game module, its default export a defineGame(...) value (default: the demo game)",
+  },
   { flag: "pool", key: "pool", kind: "boolean", help: "register this worker as a warm spare" },
   { flag: "help", kind: "boolean", short: "h", help: "print this help and exit" },
   { flag: "version", kind: "boolean", short: "v", help: "print the version and exit" },
@@ -138,7 +148,7 @@ export const USAGE: string = [
       spec.arg ? ` ${spec.arg}` : ""
     }`;
     const fallback = spec.key === undefined || spec.key === "grpcPort" || spec.key === "nodeId" ||
-        spec.key === "secret"
+        spec.key === "secret" || spec.nested !== undefined
       ? ""
       : ` (default: ${String(DEFAULTS[spec.key])})`;
     return `  ${name.padEnd(30)} ${spec.help}${fallback}`;
@@ -179,7 +189,7 @@ export function parseFlags(args: string[]): Flags {
       if (!/^-?\d+$/.test(text)) fail(`--${spec.flag}`, `expected an integer, got ${show(text)}`);
       overrides[spec.key] = Number(text);
     } else {
-      overrides[spec.key] = value;
+      overrides[spec.key] = spec.nested === undefined ? value : { [spec.nested]: value };
     }
   }
   const configPath = values["config"];

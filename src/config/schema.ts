@@ -1,6 +1,7 @@
 // The shape of a node's configuration: every key's type, its documented default and the fixed
 // limits, shared by the file parser, the flags and the help text.
 import type { DemoOptions } from "../games/demo.ts";
+import { DEMO_DEFAULTS } from "../games/demo_options.ts";
 import { SPACE_TIMINGS, type SpaceTimings } from "../sim/space_tuning.ts";
 
 /** Which part of the cluster this process runs; "all" runs everything in one process. */
@@ -60,6 +61,16 @@ export interface WorldConfig {
 
 /** Settings of the built-in demo game (its options, every one given). */
 export type DemoGameConfig = Required<DemoOptions>;
+
+/**
+ * Which game the workers run: a module path (its default export a `defineGame` value; "" is the
+ * built-in demo) and its options, validated by the game's `parseOptions` when it is loaded
+ * (src/games/game_module.ts); the demo's are validated here already.
+ */
+export interface GameConfig {
+  module: string;
+  options: Record<string, unknown>;
+}
 
 /** Weights of the load estimate per cell: a·entities + b·players + c·interactions/s. */
 export interface LoadWeights {
@@ -179,7 +190,7 @@ export interface Config {
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
-  game: DemoGameConfig;
+  game: GameConfig;
   /** TLS of gRPC between nodes and of the coordinator's and gateways' HTTP (https, wss). */
   tls: TlsConfig;
 }
@@ -258,14 +269,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     loginBackoffMaxMs: 900_000,
   },
   tls: { cert: "", key: "", ca: "" },
-  game: {
-    npcs: 400,
-    speed: 40,
-    bumpRadius: 4,
-    bumpCooldownTicks: 20,
-    seed: 1,
-    hotspot: { at: [0, 0], radius: 0, fraction: 0 },
-  },
+  game: { module: "", options: DEMO_DEFAULTS as unknown as Record<string, unknown> },
 });
 
 function deepFreeze<T extends object>(value: T): T {

@@ -3,6 +3,7 @@
 import { defineGame, type GameContext } from "../sim/game.ts";
 import type { Entity } from "../world/entity.ts";
 import { mulberry32 } from "../sim/random.ts";
+import { parseDemoOptions } from "./demo_options.ts";
 
 /** Options of the demo game (config key `game`). */
 export interface DemoOptions {
@@ -48,7 +49,9 @@ const scratch: Entity[] = [];
 /** The demo game definition used when no `--game` module is given. */
 export const demoGame = defineGame<DemoOptions>({
   name: "demo",
+  version: "1",
   entityTypes: { npc: { description: "wanders and bumps" }, player: { description: "a client" } },
+  parseOptions: parseDemoOptions,
 
   onWorldStart(ctx, owns, options) {
     const crowd = options.hotspot ? Math.floor(options.npcs * options.hotspot.fraction) : 0;

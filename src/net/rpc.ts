@@ -28,6 +28,9 @@ export interface RegisterRequest {
   pool: boolean;
   /** Random per process, so a retried registration is not taken for a restart. */
   incarnation?: string;
+  /** The worker's game (name and version); the coordinator refuses any other. */
+  gameName: string;
+  gameVersion: string;
 }
 
 export interface RegisterReply {

@@ -9,6 +9,8 @@ import { writeFrameMsgpack } from "./frame_msgpack.ts";
 const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
 
 export { FrameError, type FrameErrorCode } from "./frame_reader.ts";
+import { checkInputData } from "./input_data.ts";
+export { MAX_INPUT_DATA_BYTES } from "./input_data.ts";
 
 /** Version of this protocol; a HELLO of another version is refused with UNSUPPORTED_PROTOCOL. */
 export const PROTOCOL_VERSION = 1;
@@ -136,7 +138,8 @@ export type Move = [number, number] | [number, number, number];
 export interface InputMessage {
   op: typeof Op.INPUT;
   seq: number;
-  intent: { move: Move; action?: string };
+  /** `data`: an application payload for the game's onInput (src/protocol/input_data.ts). */
+  intent: { move: Move; action?: string; data?: unknown };
 }
 
 /** A chat line from a client. */
@@ -278,7 +281,7 @@ export function decodeClientFrame(
       exactKeys(raw, "INPUT", ["op", "seq", "intent"]);
       integer(raw.seq, "INPUT.seq", 1, MAX_SEQ);
       const intent = map(raw.intent, "INPUT.intent");
-      exactKeys(intent, "INPUT.intent", ["move"], ["action"]);
+      exactKeys(intent, "INPUT.intent", ["move"], ["action", "data"]);
       const move = array(intent.move, "INPUT.intent.move", 2, 3);
       for (let axis = 0; axis < move.length; axis++) {
         finite(move[axis], `INPUT.intent.move[${axis}]`, -1, 1);
@@ -291,6 +294,8 @@ export function decodeClientFrame(
           }`,
         );
       }
+      // Last, so BAD_INPUT (the session goes on) only ever refuses an otherwise valid INPUT.
+      if (intent.data !== undefined && intent.data !== null) checkInputData(intent.data);
       return raw as unknown as InputMessage;
     }
     case Op.CHAT:

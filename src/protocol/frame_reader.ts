@@ -2,6 +2,7 @@
 // check, and the frame style of the input reader kit (BAD_FRAME errors naming the field).
 import { CodedError, ErrorCode } from "../errors.ts";
 import { FrameMsgpackError, readFrameMsgpack } from "./frame_msgpack.ts";
+import { checkInputData, onlyInputDataIsBad } from "./input_data.ts";
 import {
   decoderStyle,
   describe,
@@ -17,6 +18,7 @@ import {
 export type FrameErrorCode =
   | typeof ErrorCode.BAD_FRAME
   | typeof ErrorCode.TOO_BIG
+  | typeof ErrorCode.BAD_INPUT
   | typeof ErrorCode.UNSUPPORTED_PROTOCOL;
 
 /**
@@ -138,7 +140,11 @@ export function parseFrame(
     // A getter or a stack overflow in a hostile value still ends as a frame error.
     fail(`not plain data (${errorText(error)})`, error);
   }
-  if (problem) fail(`contains ${problem}`);
+  if (problem) {
+    // A bad INPUT payload alone is refused as BAD_INPUT, and the session goes on.
+    if (onlyInputDataIsBad(raw)) checkInputData((raw as { intent: { data: unknown } }).intent.data);
+    fail(`contains ${problem}`);
+  }
   if (!isPlainObject(raw)) fail(`top level must be a map, got ${describe(raw)}`);
   return raw;
 }

@@ -223,6 +223,11 @@ export class SessionHub {
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       this.counters.badFrames++;
+      if (error.code === ErrorCode.BAD_INPUT) {
+        // Only the input is dropped; the session goes on (docs/protocol.md, INPUT).
+        this.#writer.send(session, { op: Op.ERROR, code: error.code, message: error.message });
+        return;
+      }
       this.#fail(session, error.code, error.message);
       return;
     }
@@ -244,7 +249,12 @@ export class SessionHub {
           op: "input",
           entity: session.entity,
           conn: session.conn,
-          input: { seq: message.seq, move: message.intent.move, action: message.intent.action },
+          input: {
+            seq: message.seq,
+            move: message.intent.move,
+            action: message.intent.action,
+            ...(message.intent.data != null ? { data: message.intent.data } : {}),
+          },
         });
         return;
       case Op.CHAT: {

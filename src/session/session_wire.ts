@@ -21,6 +21,8 @@ export interface PlayerInput {
   seq: number;
   move: number[];
   action?: string;
+  /** The client's application payload (plain data, at most MAX_INPUT_DATA_BYTES). */
+  data?: unknown;
 }
 
 /** What a gateway asks of a worker. */
@@ -45,8 +47,10 @@ export type GatewayCommand =
 
 /** An entity entering a player's view: id, type, position, data. */
 export type EnterRow = [number, string, number, number, number, EntityData];
-/** A visible entity's new position. */
-export type UpdateRow = [number, number, number, number];
+/** A visible entity's new position, and its whole data when that changed. */
+export type UpdateRow =
+  | [number, number, number, number]
+  | [number, number, number, number, EntityData];
 
 /** One player's view change at a tick, computed by the worker that owns the player. */
 export interface SessionDiff {
@@ -86,7 +90,15 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
         case "join":
           return [OP.join, c.session, c.name, c.resumeJti, c.x, c.y, c.z];
         case "input":
-          return [OP.input, c.entity, c.input.seq, c.input.move, c.input.action ?? null, c.conn];
+          return [
+            OP.input,
+            c.entity,
+            c.input.seq,
+            c.input.move,
+            c.input.action ?? null,
+            c.conn,
+            c.input.data ?? null,
+          ];
         case "detach":
           return [OP.detach, c.entity, c.session, c.conn];
         case "resume":
@@ -122,12 +134,13 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             z: finite(c[6], `${what}.z`),
           };
         case OP.input: {
-          arity(6);
+          arity(7);
           const input: PlayerInput = {
             seq: int(c[2], `${what}.seq`),
             move: move(c[3], `${what}.move`),
           };
           if (c[4] !== null) input.action = str(c[4], `${what}.action`, 32);
+          if (c[6] !== null) input.data = plain(c[6], `${what}.data`);
           return {
             op: "input",
             entity: int(c[1], `${what}.entity`),
@@ -204,13 +217,16 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
           ];
         }),
         update: list(d[5], `${what}.update`).map((row, k): UpdateRow => {
-          const u = tuple(row, `${what}.update[${k}]`, 4);
-          return [
+          const u = list(row, `${what}.update[${k}]`, 4, 5);
+          const moved: UpdateRow = [
             int(u[0], `${what}.update[${k}].id`),
             finite(u[1], `${what}.update[${k}].x`),
             finite(u[2], `${what}.update[${k}].y`),
             finite(u[3], `${what}.update[${k}].z`),
           ];
+          if (u.length === 4) return moved;
+          const data = `${what}.update[${k}].data`;
+          return [...moved, plain(map(u[4], data), data) as EntityData];
         }),
         leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
       };

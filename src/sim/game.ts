@@ -21,7 +21,10 @@ export interface GameContext {
   random(): number;
   /** Entities owned by this worker. Do not add or remove while iterating; use spawn/remove. */
   owned(): Iterable<Entity>;
-  /** Fills `out` with owned entities and ghosts within `radius` of the point. */
+  /**
+   * Fills `out` with owned entities and ghosts within `radius` of the point. Ghosts come as
+   * read-only views: setting any field of one (or of its data) throws a TypeError.
+   */
   near(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
   /** True when the entity is a read-only ghost of another worker's entity. */
   isGhost(entity: Entity): boolean;
@@ -54,10 +57,31 @@ export interface EntityTypeOptions {
   description?: string;
 }
 
+/** What a game's `parseOptions` hook gets besides the raw options. */
+export interface GameOptionsContext {
+  /** Where the options sit in the config ("game.options"), for error messages. */
+  readonly field: string;
+  readonly world: {
+    readonly dims: 2 | 3;
+    readonly size: readonly number[];
+    readonly cellSize: number;
+  };
+  readonly aoiRadius: number;
+  /** Stops start-up with `CONFIG_INVALID: <field>.<key>: <problem>` (one line). */
+  fail(key: string, problem: string): never;
+}
+
 /** A game module: lifecycle hooks called by the worker's tick. */
 export interface GameDefinition<Options = unknown> {
   name: string;
+  /** Every worker of a cluster must run the same name and version (default "0"). */
+  version?: string;
   entityTypes: Record<string, EntityTypeOptions>;
+  /**
+   * Validates the config's `game.options` (raw JSON) into the options the hooks get. Without
+   * this hook the game takes no options: any key fails start-up.
+   */
+  parseOptions?(raw: Record<string, unknown>, context: GameOptionsContext): Options;
   /** Called once when the world is first split; spawn what lives in cells this worker owns. */
   onWorldStart?(
     ctx: GameContext,
@@ -68,11 +92,30 @@ export interface GameDefinition<Options = unknown> {
   /** A player's input: `{ seq, move: [dx, dy] or [dx, dy, dz] each in -1..1, action? }`. */
   onInput?(ctx: GameContext, player: Entity, input: PlayerInput, options: Options): void;
   onTick?(ctx: GameContext, options: Options): void;
-  onInteract?(ctx: GameContext, target: Entity, event: InteractionEvent): void;
+  /**
+   * An interaction sent to `target` (owned here). `source` is the sender when this worker can
+   * see it (owned, or a read-only ghost), else undefined. `ctx.remove(target)` is allowed here.
+   */
+  onInteract?(
+    ctx: GameContext,
+    target: Entity,
+    event: InteractionEvent,
+    source: Entity | undefined,
+  ): void;
   onLeave?(ctx: GameContext, player: Entity, options: Options): void;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const VERSION = /^[A-Za-z0-9_.+-]{1,64}$/;
+
+/** Marks values made by {@linkcode defineGame}, across copies of this module too. */
+export const GAME_BRAND: unique symbol = Symbol.for("zonescaler.game") as never;
+
+/** True when `value` was returned by {@linkcode defineGame}. */
+export function isGameDefinition(value: unknown): value is GameDefinition<unknown> {
+  return typeof value === "object" && value !== null &&
+    (value as Record<symbol, unknown>)[GAME_BRAND] === true;
+}
 
 /**
  * Validates and returns a game definition.
@@ -105,5 +148,13 @@ export function defineGame<Options = unknown>(
       );
     }
   }
+  if (definition.version !== undefined && !VERSION.test(definition.version)) {
+    throw new TypeError(
+      `Cannot define game ${definition.name}: version ${
+        JSON.stringify(definition.version)
+      } is not 1-64 characters of A-Z a-z 0-9 _ . + -`,
+    );
+  }
+  Object.defineProperty(definition, GAME_BRAND, { value: true });
   return definition;
 }

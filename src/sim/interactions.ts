@@ -57,7 +57,10 @@ export class Interactions {
         if (interaction.kind.startsWith("zs.")) {
           space.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
         } else {
-          onInteract?.(this.#ctx, target, interaction);
+          const source = space.owned.get(interaction.source) ??
+            space.ghosts.ghosts.get(interaction.source);
+          const seen = source && source.owner !== space.id ? space.ghostViews.of(source) : source;
+          onInteract?.(this.#ctx, target, interaction, seen);
         }
         space.counters.interactionsApplied++;
         this.#counts.set(

@@ -10,6 +10,7 @@ import type {
   WorkerReport,
 } from "../session/session_wire.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
+import { DataVersions } from "./data_versions.ts";
 
 /** What player handling needs from the space it runs in. */
 export interface PlayerHost {
@@ -38,7 +39,8 @@ export interface PlayerSessionsOptions {
 export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach" } as const;
 
 interface View {
-  known: Map<number, { x: number; y: number; z: number }>;
+  /** Per visible entity: the position and data version (src/si./data_versions.ts) last sent. */
+  known: Map<number, { x: number; y: number; z: number; data: number }>;
   full: boolean;
 }
 
@@ -55,6 +57,7 @@ export class PlayerSessions {
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
+  #dataVersions = new DataVersions();
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -99,6 +102,7 @@ export class PlayerSessions {
               command.input.move,
               command.input.action ?? null,
               command.conn,
+              command.input.data ?? null,
             ]);
           }
           break;
@@ -149,13 +153,14 @@ export class PlayerSessions {
   applyForwarded(host: PlayerHost, player: Entity, kind: string, data: unknown): void {
     if (!player.session) return;
     if (kind === SessionKind.INPUT && Array.isArray(data)) {
-      const [seq, move, action, conn] = data;
+      const [seq, move, action, conn, payload] = data;
       if (typeof seq !== "number" || !Array.isArray(move) || typeof conn !== "string") return;
       const input: PlayerInput = {
         seq,
         move: move.filter((v): v is number => typeof v === "number"),
       };
       if (typeof action === "string") input.action = action;
+      if (payload !== undefined && payload !== null) input.data = payload;
       this.#input(host, player, conn, input);
     } else if (kind === SessionKind.DETACH && Array.isArray(data)) {
       const [session, conn] = data;
@@ -269,9 +274,17 @@ export class PlayerSessions {
     for (const e of visible) {
       seen.add(e.id);
       const last = view.known.get(e.id);
+      const data = this.#dataVersions.of(e, host.tick);
       if (!last) {
         diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
-        view.known.set(e.id, { x: e.x, y: e.y, z: e.z });
+        view.known.set(e.id, { x: e.x, y: e.y, z: e.z, data });
+      } else if (last.data !== data) {
+        // The whole data, only when it changed (docs/protocol.md, DIFF).
+        diff.update.push([e.id, e.x, e.y, e.z, e.data]);
+        last.x = e.x;
+        last.y = e.y;
+        last.z = e.z;
+        last.data = data;
       } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
         diff.update.push([e.id, e.x, e.y, e.z]);
         last.x = e.x;

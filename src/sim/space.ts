@@ -32,6 +32,7 @@ import {
 } from "./space_records.ts";
 import type { SpaceParts } from "./space_parts.ts";
 import { makeGameContext } from "./space_context.ts";
+import { GhostViews } from "./ghost_view.ts";
 import { CellTransfers } from "./cell_transfers.ts";
 import { Takeovers } from "./takeover.ts";
 import { Handoffs } from "./handoffs.ts";
@@ -158,6 +159,7 @@ export class Space {
       mirrors: this.mirrors,
       held: this.#held,
       processed: this.#processed,
+      ghostViews: new GhostViews(),
       forward: this.#forward,
       log: this.#log,
       ids: this.#ids,

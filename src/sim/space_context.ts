@@ -1,5 +1,6 @@
 // The game context of a space: what game logic sees of the world (its owned entities, the
 // neighbourhood, interactions, spawn and remove).
+import { viewGhosts } from "./ghost_view.ts";
 import type { Interaction } from "../sync/batch_codec.ts";
 import { makeEntity } from "../world/entity.ts";
 import { type GameContext, WORLD_ID_LIMIT } from "./game.ts";
@@ -21,7 +22,8 @@ export function makeGameContext(space: SpaceParts, random: () => number): GameCo
     dims: grid.dims,
     random,
     owned: () => space.owned.values(),
-    near: (x, y, z, radius, out) => space.index.query(x, y, z, radius, out),
+    near: (x, y, z, radius, out) =>
+      viewGhosts(space.index.query(x, y, z, radius, out), space.id, space.ghostViews),
     isGhost: (entity) => entity.owner !== space.id,
     interact(source, target, kind, data) {
       if (source.owner !== space.id || !space.owned.has(source.id)) {

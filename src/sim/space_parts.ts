@@ -1,5 +1,6 @@
 // What a space's parts (cell transfers, takeovers, the game context) see of the space: its
 // state and the few steps they share (batches out, adoption of a handoff, a peer gone).
+import type { GhostViews } from "./ghost_view.ts";
 import type { Batch, Handoff, Interaction } from "../sync/batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
 import type { Grid } from "../world/grid.ts";
@@ -32,6 +33,8 @@ export interface SpaceParts {
   readonly mirrors: ReplicaTable;
   readonly held: HeldHandoffs;
   readonly processed: ProcessedHandoffs;
+  /** Read-only views of ghosts handed to game code. */
+  readonly ghostViews: GhostViews;
   /** Where entities that left recently went, so interactions aimed at them follow. */
   readonly forward: Map<number, { owner: string; until: number }>;
   readonly log: SpaceLog;

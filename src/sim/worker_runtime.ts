@@ -4,8 +4,8 @@
 // still a member, and one declared down drops its state and registers again as a spare.
 import { type Batch, decodeBatch, encodeBatch, isEmptyReplica } from "../sync/batch_codec.ts";
 import type { Config } from "../config/config.ts";
-import { demoGame } from "../games/demo.ts";
-import type { GameDefinition } from "./game.ts";
+import type { LoadedGame } from "../games/game_module.ts";
+import { gameErrorReporter, guardGame } from "./game_guard.ts";
 import { spaceWorldOf } from "../world/world_spec.ts";
 import type { Logger } from "../observe/log.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
@@ -31,6 +31,8 @@ export interface WorkerRuntimeOptions {
   request: RegisterRequest;
   reply: RegisterReply;
   gateways: GatewayStreams;
+  /** The game this worker runs (the coordinator checked it is the cluster's). */
+  game: LoadedGame;
 }
 
 /** The worker after registration, until it closes. */
@@ -138,9 +140,12 @@ export class WorkerRuntime {
       resumeGraceMs: config.gateway.resumeGraceMs,
       timings: config.space,
       spatialIndex: config.spatialIndex,
-      game: demoGame as GameDefinition<unknown>,
+      game: guardGame(
+        this.#o.game.definition,
+        gameErrorReporter(log, () => this.#o.metrics.countError("GAME_ERROR")),
+      ),
       gameOptions: decode(reply.game),
-      seed: config.game.seed,
+      seed: this.#o.game.seed,
       log,
       replicationTicks: reply.replicationTicks,
     });

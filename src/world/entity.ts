@@ -1,4 +1,5 @@
 // The entity record shared by the tick, the spatial index, ghost sync and handoff.
+import type { DataSnapshot } from "../sim/data_versions.ts";
 
 /** Game state of an entity: any msgpack-encodable plain values. */
 export type EntityData = Record<string, unknown>;
@@ -29,6 +30,8 @@ export interface Entity extends EntityState {
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
   owner: string;
+  /** What the AOI diff last saw of `data` (src/sim/data_versions.ts); local, never sent. */
+  dataSync?: DataSnapshot;
   /** Set on a player's entity: its session, which moves with it on handoff. Never sent to clients. */
   session?: SessionInfo;
 }

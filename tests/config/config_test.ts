@@ -317,7 +317,7 @@ Deno.test("each shipped config file parses with its role", () => {
   assert.equal(all.role, "all");
   assert.equal(all.secret, "", "role all makes a random secret at start-up");
   assert.deepEqual(all.world, { dims: 2, size: [1000, 1000], cellSize: 100 });
-  assert.equal(all.game.npcs, 400);
+  assert.equal(all.game.options.npcs, 400);
 
   // No secret in any shipped file: the other roles take it from the environment.
   const env = { ZS_SECRET: "0123456789abcdef-from-env" };
@@ -365,8 +365,8 @@ Deno.test("flags override values from the file", () => {
 Deno.test("overrides merge into nested objects per key", () => {
   const config = loadConfig("config/all.json", { world: { cellSize: 200 }, game: { npcs: 0 } });
   assert.deepEqual(config.world, { dims: 2, size: [1000, 1000], cellSize: 200 });
-  assert.equal(config.game.npcs, 0);
-  assert.equal(config.game.speed, 40);
+  assert.equal(config.game.options.npcs, 0);
+  assert.equal(config.game.options.speed, 40);
 });
 
 Deno.test("a flag value is validated exactly like the file value", () => {

@@ -152,6 +152,8 @@ const registerRequest: RegisterRequest = {
   version: "1.2.3",
   pool: true,
   incarnation: "b3f1c2",
+  gameName: "demo",
+  gameVersion: "1",
 };
 
 async function stillServes(client: grpc.Client): Promise<void> {

@@ -166,9 +166,9 @@ Deno.test("each malformed session field is named in the error", () => {
   const cases: Array<[Uint8Array, RegExp]> = [
     [encode({ v: 1, g: "g1", c: [] }), /version must be 2, got 1/],
     [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
-    [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 6 fields, got 4/],
+    [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 7 fields, got 4/],
     [
-      commands([[1, 5, 1, [2, 0], null, "j1"]]),
+      commands([[1, 5, 1, [2, 0], null, "j1", null]]),
       /commands\[0\]\.move\[0\] must be a number in -1\.\.1/,
     ],
     [commands([[2, -1, "s", "j1"]]), /commands\[0\]\.entity must be a non-negative integer/],

@@ -1,0 +1,55 @@
+// ZoneScaler's public entry: the game API (write a game), the embedding API (run nodes from
+// code) and the client SDK (talk to a gateway). Everything else is internal.
+/**
+ * ZoneScaler: a distributed game-server framework. Write a game with {@linkcode defineGame},
+ * run it with `npm start -- --game ./my_game.ts` or from code with {@linkcode startNode}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineGame } from "./mod.ts";
+ * const game = defineGame({
+ *   name: "tag",
+ *   version: "1",
+ *   entityTypes: { player: {} },
+ *   onJoin(_ctx, player) {
+ *     player.data.it = false;
+ *   },
+ * });
+ * assert.equal(game.name, "tag");
+ * ```
+ *
+ * @module
+ */
+
+// The game API.
+export {
+  defineGame,
+  type EntityTypeOptions,
+  type GameContext,
+  type GameDefinition,
+  type GameOptionsContext,
+  type InteractionEvent,
+  WORLD_ID_LIMIT,
+} from "./src/sim/game.ts";
+export type { Entity, EntityData, EntityState } from "./src/world/entity.ts";
+export type { PlayerInput } from "./src/session/session_wire.ts";
+export { demoGame, type DemoOptions } from "./src/games/demo.ts";
+
+// The embedding API.
+export { type NodeHandle, startNode, type StartNodeOptions } from "./src/embed/start_node.ts";
+export { type Config, parseConfig } from "./src/config/config.ts";
+export { ConfigError, ErrorCode } from "./src/errors.ts";
+
+// The client SDK.
+export { fetchGateways, login, LoginApiError } from "./src/client/login_client.ts";
+export { decodeServerFrame, encodeClientFrame } from "./src/client/client_codec.ts";
+export {
+  type ClientMessage,
+  CloseCode,
+  type DiffMessage,
+  Op,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type WelcomeMessage,
+} from "./src/protocol/client_protocol.ts";

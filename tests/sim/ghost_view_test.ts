@@ -1,0 +1,60 @@
+// Game code and ghosts in a two-space cluster on the real codec: a ghost from ctx.near is
+// read-only (a write throws, naming its owner), and onInteract gets the source when visible.
+import assert from "node:assert/strict";
+import { defineGame } from "../../src/sim/game.ts";
+import type { Entity } from "../../src/world/entity.ts";
+import { Grid } from "../../src/world/grid.ts";
+import { PartitionMap } from "../../src/world/partition.ts";
+import { LocalCluster } from "../../testing/local_cluster.ts";
+
+Deno.test("a ghost seen by game code is read-only and an interaction's visible source is given", () => {
+  const writes: string[] = [];
+  const sources: Array<{ type: string; ghost: boolean } | undefined> = [];
+  const found: Entity[] = [];
+  const game = defineGame({
+    name: "border",
+    entityTypes: { post: {} },
+    onWorldStart(ctx, owns) {
+      // Two posts 10 apart across the border at x = 100.
+      if (owns(95, 50, 0)) ctx.spawn("post", { x: 95, y: 50 }, { hits: 0 }, 1);
+      if (owns(105, 50, 0)) ctx.spawn("post", { x: 105, y: 50 }, { hits: 0 }, 2);
+    },
+    onTick(ctx) {
+      for (const post of ctx.owned()) {
+        if (post.id !== 1) continue;
+        for (const other of ctx.near(post.x, post.y, 0, 20, found)) {
+          if (!ctx.isGhost(other)) continue;
+          try {
+            other.data.hits = 99;
+          } catch (error) {
+            writes.push((error as Error).message);
+          }
+          if (ctx.tick % 10 === 0) ctx.interact(post, other, "poke");
+        }
+      }
+    },
+    onInteract(ctx, target, _event, source) {
+      target.data.hits = (target.data.hits as number) + 1;
+      sources.push(source && { type: source.type, ghost: ctx.isGhost(source) });
+    },
+  });
+  const cluster = LocalCluster.of(["a", "b"], {
+    grid: new Grid({ dims: 2, size: [200, 100], cellSize: 100 }),
+    tickHz: 20,
+    ghostMargin: 30,
+    game,
+    gameOptions: {},
+  });
+  cluster.setMap(new PartitionMap(1, ["a", "b"]));
+  cluster.run(1, 40);
+  assert.ok(writes.length > 0, "the ghost was seen");
+  assert.match(
+    writes[0],
+    /^Cannot set hits of entity 2: it is a ghost of an entity owned by worker b; send it an interaction/,
+  );
+  const target = cluster.get("b").owned.get(2)!;
+  assert.ok((target.data.hits as number) >= 1, "pokes arrived, and the write did not");
+  assert.notEqual(target.data.hits, 99);
+  assert.ok(sources.length >= 1);
+  assert.deepEqual(sources[0], { type: "post", ghost: true });
+});
