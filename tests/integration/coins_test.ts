@@ -18,7 +18,9 @@ Deno.test({
           if (data) return data;
         }
       });
-      assert.equal(joined.score, 0);
+      // Usually 0; a coin under the spawn point may already be picked up in the first tick.
+      const first = joined.score as number;
+      assert.ok(Number.isInteger(first) && first >= 0 && first <= 1, `first score ${first}`);
       // Walk in a circle (so the player stays near its spawn, on one worker), one input a tick.
       let seq = 0;
       const walk = setInterval(() => {
@@ -26,10 +28,10 @@ Deno.test({
         client.send({ op: 2, seq: ++seq, intent: { move: [Math.cos(angle), Math.sin(angle)] } });
       }, 50);
       try {
-        const scored = await client.waitFor("a DIFF update carrying score > 0", () => {
+        const scored = await client.waitFor("a DIFF update carrying a higher score", () => {
           for (const m of client.messages) {
             const data = dataIn(m, entity);
-            if (data && (data.score as number) > 0) return { data, diff: m as DiffMessage };
+            if (data && (data.score as number) > first) return { data, diff: m as DiffMessage };
           }
         }, 30_000);
         assert.ok(
