@@ -1,6 +1,6 @@
 // What the coordinator knows of each worker: its lifecycle state, its registration and the
 // latest load report it sent, and cell migrations in flight.
-import type { CellLoad } from "../net/rpc.ts";
+import type { CellLoad, RegisterRequest } from "../net/rpc.ts";
 
 /**
  * Lifecycle of a registered worker: active (owns cells), spare (warm pool), draining (moving
@@ -78,16 +78,11 @@ export interface LoadReport {
   mirrored?: number;
 }
 
-/** Registration data sent by a worker. */
-export interface Registration {
-  nodeId: string;
-  grpcAddress: string;
-  httpAddress: string;
-  version: string;
-  pool: boolean;
-  /** Random per process ("" when the worker sends none): tells a retry from a restart. */
-  incarnation?: string;
-}
+/** Registration data sent by a worker: its RegisterRequest less the game check's fields. */
+export type Registration = Pick<
+  RegisterRequest,
+  "nodeId" | "grpcAddress" | "httpAddress" | "version" | "pool" | "incarnation"
+>;
 
 /** Down and fenced workers' reports are stale: their cells belong to others now. */
 export function isCounted(record: WorkerRecord): boolean {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitUntil } from "../../testing/wait_until.ts";
 import { AckTimer, BotClient, sessionUrl, walkHeading } from "../../src/client/bot_client.ts";
 import { BotMetrics } from "../../src/client/bot_report.ts";
 import {
@@ -128,14 +129,6 @@ function unusedPort(): number {
   return port;
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 Deno.test({
   name: "a bot fails over to the next gateway, measures acks, and resumes after a 4004 close",
   async fn() {
@@ -156,10 +149,10 @@ Deno.test({
       await client.start();
       assert.equal(metrics.connected, 1, JSON.stringify(metrics.failedConnects));
       assert.deepEqual(hellos[0], { op: Op.HELLO, protocol: 1, token: "v1.guest.sig" });
-      await until("the resume", () => metrics.resumes === 1);
+      await waitUntil("the resume", () => metrics.resumes === 1);
       assert.deepEqual(hellos[1], { op: Op.HELLO, protocol: 1, resumeToken: "r1.resume.1" });
-      await until("acks after the resume", () => metrics.ackMs.count >= 5);
-      await until("a pong", () => metrics.rttMs.count >= 1);
+      await waitUntil("acks after the resume", () => metrics.ackMs.count >= 5);
+      await waitUntil("a pong", () => metrics.rttMs.count >= 1);
     } finally {
       await client.close();
       await server.shutdown();

@@ -1,5 +1,6 @@
 // Stalls (a live stream with no DIFF for more than 1 s) and lost sessions (closed without a
 // successful resume) are counted, on an injected clock, and make the bots' errors non-zero.
+import { waitUntil } from "../../testing/wait_until.ts";
 import assert from "node:assert/strict";
 import { emptyStallCounts, STALL_MS, StallMeter } from "../../src/client/stall_meter.ts";
 import { BotClient } from "../../src/client/bot_client.ts";
@@ -141,14 +142,6 @@ function silentGateway(script: Script, onWelcome: () => void) {
   return { server, sockets, connections: () => connections };
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function bot(port: number, metrics: BotMetrics, now: () => number): BotClient {
   return new BotClient({
     gateway: new URL(`http://127.0.0.1:${port}`),
@@ -172,7 +165,7 @@ Deno.test("a bot on an open but silent stream reports a stall and errors", async
   const client = bot(server.addr.port, metrics, () => now);
   try {
     await client.start();
-    await until("the first DIFF", () => metrics.stream.diffs === 1);
+    await waitUntil("the first DIFF", () => metrics.stream.diffs === 1);
     now += 4_000; // the world froze: no DIFF for 4 s, the socket still open
   } finally {
     await client.close();
@@ -201,13 +194,13 @@ Deno.test("a session closed for good, or whose resume is refused, is lost", asyn
   const client = bot(server.addr.port, metrics, () => now);
   try {
     await client.start();
-    await until("the first session", () => metrics.stream.diffs === 1);
+    await waitUntil("the first session", () => metrics.stream.diffs === 1);
     sockets[0].close(CloseCode.WORLD_STALLED, "WORLD_STALLED");
-    await until("the new session", () => connections() === 3 && metrics.stream.diffs === 2);
+    await waitUntil("the new session", () => connections() === 3 && metrics.stream.diffs === 2);
     assert.equal(metrics.lostSessions, 1, "the refused resume lost the first session");
     assert.equal(metrics.resumes, 0, "a new session is not a resume");
     sockets[2].close(CloseCode.SESSION_TAKEN_OVER, "SESSION_TAKEN_OVER");
-    await until("the final close", () => metrics.lostSessions === 2);
+    await waitUntil("the final close", () => metrics.lostSessions === 2);
   } finally {
     await client.close();
     await server.shutdown();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitUntil } from "../../testing/wait_until.ts";
 import { CoordinatorClient, FENCED } from "../../src/cluster/coordinator_client.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { grpc, type MapUpdate, requireSecret, startRpcServer } from "../../src/net/rpc.ts";
@@ -70,16 +71,6 @@ async function fakeCoordinator() {
   return { server, calls, script };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 Deno.test("the client registers through refusals, follows the map again after the stream ends, and tells fenced from forgotten", async () => {
   const { server, calls, script } = await fakeCoordinator();
   const client = new CoordinatorClient({
@@ -96,9 +87,9 @@ Deno.test("the client registers through refusals, follows the map again after th
 
     const epochs: number[] = [];
     client.watch("w1", (update) => epochs.push(update.epoch));
-    await until("the first map", () => epochs.length >= 1 || undefined);
+    await waitUntil("the first map", () => epochs.length >= 1, 5_000);
     script.watchers[0].end(); // the coordinator ends the stream: the client opens another
-    await until("the map again", () => epochs.length >= 2 || undefined);
+    await waitUntil("the map again", () => epochs.length >= 2, 5_000);
     assert.deepEqual(epochs, [1, 2]);
 
     assert.equal(await client.beat("Heartbeat", { workerId: "w1" }), "ok");
