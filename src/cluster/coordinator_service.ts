@@ -96,6 +96,7 @@ export class CoordinatorService {
       game,
       heartbeatMs: config.heartbeatMs,
       workerTimeoutMs: config.workerTimeoutMs,
+      epoch: registry().map.epoch,
       replicationTicks: config.faultTolerance.mode === "replica"
         ? config.faultTolerance.replicationTicks
         : 0,

@@ -43,6 +43,8 @@ export interface RegisterReply {
   workerTimeoutMs: number;
   /** Replica mode: full mirror updates every N ticks; 0 = no replication. */
   replicationTicks: number;
+  /** The map's epoch at this registration: older maps (kept from before a fencing) are ignored. */
+  epoch: number;
 }
 
 export interface CellLoad {

@@ -57,6 +57,11 @@ export interface SpaceOptions {
   gameOptions: unknown;
   seed?: number;
   log?: Logger;
+  /**
+   * The map's epoch when this worker registered (RegisterReply.epoch): older maps are ignored,
+   * since one kept from before a fencing would give this fresh space cells it lost.
+   */
+  epoch?: number;
   /** How many ownership and interaction events to keep (at least; up to 25 % more). */
   logSize?: number;
   /** Radius of players' areas of interest (default: ghostMargin). */
@@ -130,7 +135,7 @@ export class Space {
       : new GridIndex(options.grid.size, options.gridBucketSize ?? gridBucketSize(cellSize));
     this.#ticks = spaceTicks(options.timings ?? {}, options.tickHz);
     this.ghosts = new GhostTable(this.index);
-    this.map = PartitionMap.empty(options.grid.cellCount);
+    this.map = PartitionMap.empty(options.grid.cellCount, options.epoch);
     this.#ids = { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
     this.#log = new SpaceLog(options.logSize);
     this.players = new PlayerSessions({

@@ -148,6 +148,7 @@ export class WorkerRuntime {
       seed: this.#o.game.seed,
       log,
       replicationTicks: reply.replicationTicks,
+      epoch: reply.epoch,
     });
   }
 
@@ -215,7 +216,9 @@ export class WorkerRuntime {
       this.space = this.#newSpace(reply);
       this.#suspectSince = undefined;
       this.status = "ok";
-      log.info("worker.rejoined", { index: reply.workerIndex });
+      log.info("worker.rejoined", { index: reply.workerIndex, epoch: reply.epoch });
+      // The map kept from before is older than this registration: it refreshes links and
+      // gateways only; the new space takes cells from maps of its registration's epoch on.
       if (this.#update) this.#apply(this.#update);
     } catch (error) {
       log.error("rejoin.failed", { error });

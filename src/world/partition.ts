@@ -39,9 +39,9 @@ export class PartitionMap {
     return owners;
   }
 
-  /** An unassigned map of `cellCount` cells at epoch 0. */
-  static empty(cellCount: number): PartitionMap {
-    return new PartitionMap(0, new Array<string>(cellCount).fill(""));
+  /** An unassigned map of `cellCount` cells at `epoch` (0 before any split). */
+  static empty(cellCount: number, epoch = 0): PartitionMap {
+    return new PartitionMap(epoch, new Array<string>(cellCount).fill(""));
   }
 
   /** Owner of a cell, or "" when unassigned or out of range. */

@@ -31,6 +31,7 @@ async function fakeCoordinator() {
     heartbeatMs: 250,
     workerTimeoutMs: 1000,
     replicationTicks: 2,
+    epoch: 4,
   };
   const server = await startRpcServer("127.0.0.1", 0, {
     Coordinator: requireSecret(SECRET, {

@@ -53,6 +53,7 @@ async function fixture(options: { maxMessageBytes?: number } = {}) {
           heartbeatMs: 500,
           workerTimeoutMs: 2_000,
           replicationTicks: 3,
+          epoch: 9,
         });
       },
       // Never answers: for deadlines.
@@ -177,6 +178,7 @@ Deno.test("unary Register round-trips the proto's request and reply messages", a
     assert.equal(reply.heartbeatMs, 500);
     assert.equal(reply.workerTimeoutMs, 2_000, "fields added for failover travel too");
     assert.equal(reply.replicationTicks, 3);
+    assert.equal(reply.epoch, 9, "uint64 epoch crosses the wire as a number");
   } finally {
     await f.close();
   }

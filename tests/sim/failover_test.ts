@@ -178,6 +178,42 @@ Deno.test("a fenced worker's batches are refused and it learns it was fenced", (
   assert.equal(a.step(63).size, 0, "a fenced space sends nothing");
 });
 
+Deno.test("a fenced worker's new space ignores the map it kept from before: it owns nothing", () => {
+  const ids = ["a", "b"];
+  const owners = assignRegions(grid, ids);
+  const c = cluster(ids);
+  const first = new PartitionMap(1, owners, { backups: backups({ a: "b", b: "a" }) });
+  c.setMap(first);
+  for (let tick = 1; tick <= 40; tick++) c.step(tick);
+  c.dead.add("a");
+  const b = c.spaces.get("b")!;
+  b.setMap(new PartitionMap(2, owners.map(() => "b"), { down: new Set(["a"]) }));
+  for (let tick = 41; tick <= 60; tick++) c.step(tick);
+  const all = c.everything(60);
+  // a comes back, is fenced and registers again at epoch 3 (a spare now). The last map it heard
+  // before its pause is epoch 1, where it owned half the world: applied to its fresh space, it
+  // would start that half of the world again under the same ids b already owns.
+  const rejoined = new Space({
+    id: "a",
+    index: 5,
+    grid,
+    tickHz: 20,
+    ghostMargin: 30,
+    game: demoGame,
+    gameOptions,
+    replicationTicks: 2,
+    epoch: 3,
+  });
+  c.spaces.set("a", rejoined);
+  c.dead.delete("a");
+  rejoined.setMap(first);
+  assert.equal(rejoined.map.epoch, 3, "the epoch-1 map is older than the registration");
+  c.setMap(new PartitionMap(3, owners.map(() => "b"), { backups: backups({ b: "a" }) }));
+  for (let tick = 61; tick <= 80; tick++) c.step(tick);
+  assert.equal(rejoined.owned.size, 0, "the spare owns nothing");
+  assert.deepEqual(c.owned(80), all, "every entity once, on b");
+});
+
 Deno.test("with a spare, the backup transfers the dead worker's mirror to it", () => {
   for (const seed of SEEDS) {
     const ids = ["a", "b", "s"];
