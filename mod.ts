@@ -35,6 +35,7 @@ export {
 export type { Entity, EntityData, EntityState } from "./src/world/entity.ts";
 export type { PlayerInput } from "./src/session/session_wire.ts";
 export { demoGame, type DemoOptions } from "./src/games/demo.ts";
+export { remoteGame, type RemoteGameOptions, type RemoteOptions } from "./src/games/remote_game.ts";
 
 // The embedding API.
 export { type NodeHandle, startNode, type StartNodeOptions } from "./src/embed/start_node.ts";

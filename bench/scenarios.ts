@@ -8,6 +8,7 @@ import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
 import { peerComparison } from "./peer_comparison.ts";
+import { remoteLogic } from "./remote_logic.ts";
 import type { Scenario } from "./scenario.ts";
 import { scaling } from "./scaling.ts";
 import { workerTick } from "./worker_tick.ts";
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   abortStress,
   failover,
   faults,
+  remoteLogic,
 ];
 
 /** The scenario called `name`, or undefined. */

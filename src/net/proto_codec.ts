@@ -94,3 +94,20 @@ export function serviceMethods(service: ServiceName): MethodDescriptor[] {
 export function messageCodec(name: string): MessageCodec {
   return codecOf(protoRoot().lookupType(`${PACKAGE}.${name}`));
 }
+
+const files = new Map<string, protobuf.Root>();
+
+/**
+ * The codec of a message type of another file under proto/ (for services outside the cluster's
+ * own, like `game_logic.proto`), by its full name (`"zonescaler.logic.TickIn"`).
+ */
+export function protoFileCodec(file: string, name: string): MessageCodec {
+  let fileRoot = files.get(file);
+  if (!fileRoot) {
+    fileRoot = new protobuf.Root().loadSync(`${import.meta.dirname}/../../proto/${file}`, {
+      keepCase: false,
+    });
+    files.set(file, fileRoot);
+  }
+  return codecOf(fileRoot.lookupType(name));
+}
