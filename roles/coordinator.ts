@@ -17,6 +17,8 @@ import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
+import { answerAfterCommit, CoordinatorState } from "../src/cluster/coordinator_state.ts";
+import { StateStore } from "../src/cluster/state_store.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
@@ -60,7 +62,8 @@ export async function startCoordinator(
     workerTimeoutMs: config.workerTimeoutMs,
     streamGraceMs: config.workerStreamGraceMs,
     faultTolerance: config.faultTolerance.mode,
-    onMap: (map) => service.publish(map),
+    // Durable before announced: a map no restart could load back is never published.
+    onMap: (map) => (durable.commit(), service.publish(map)),
     onEvent: (event) => {
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
@@ -69,6 +72,20 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
+  const balancer = new Balancer({
+    grid,
+    registry,
+    rebalance: config.rebalance,
+    autoscale: config.autoscale,
+    minWorkers: config.minWorkers,
+  });
+  const durable: CoordinatorState = new CoordinatorState({
+    store: StateStore.open(config.coordinatorState, grid.cellCount),
+    registry,
+    gateways,
+    autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
+  });
+  durable.load("restart");
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
@@ -77,10 +94,14 @@ export async function startCoordinator(
   });
 
   const rpc = await startRpcServer(config.host, config.grpcPort, {
-    Coordinator: requireSecret(config.secret, service.handlers(), (method) => {
-      metrics.countError("UNAUTHENTICATED");
-      log.warn("rpc.unauthenticated", { method });
-    }),
+    Coordinator: requireSecret(
+      config.secret,
+      answerAfterCommit(service.handlers(), durable),
+      (method) => {
+        metrics.countError("UNAUTHENTICATED");
+        log.warn("rpc.unauthenticated", { method });
+      },
+    ),
   });
   // Sweep often: a death is declared within one sweep of its deadline.
   const sweeper = setInterval(() => {
@@ -88,20 +109,15 @@ export async function startCoordinator(
     const gone = gateways.sweep();
     for (const id of gone) registry.event("gateway.down", { gateway: id });
     if (gone.length > 0) service.publish();
+    durable.commit();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
-  const balancer = new Balancer({
-    grid,
-    registry,
-    rebalance: config.rebalance,
-    autoscale: config.autoscale,
-    minWorkers: config.minWorkers,
-  });
   const balancing = setInterval(() => {
     try {
       balancer.step();
     } catch (error) {
       log.error("balancer.failed", { error });
     }
+    durable.commit();
   }, config.rebalance.intervalMs);
   const control = controlRoutes({ registry, balancer, log });
 
@@ -115,7 +131,9 @@ export async function startCoordinator(
       countError: (code) => metrics.countError(code),
     }),
     diagnostics,
-    control,
+    // A control request (moves, drains, autoscale) is answered once what it changed is durable.
+    control: (request, url) =>
+      control(request, url)?.then((response) => (durable.commit(), response)),
     extra: extraRoutes,
     state: () => clusterState(registry, gateways, config),
   });
@@ -151,6 +169,7 @@ export async function startCoordinator(
       await http.close(); // ends open event streams first
       await admin?.close();
       if (!options.exiting) await rpc.close();
+      durable.store.close();
       metrics.close();
       log.info("coordinator.closed");
     },

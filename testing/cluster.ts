@@ -41,18 +41,29 @@ export async function startCluster(
     gateways?: number;
     /** Start the workers all at once instead of one after the other (faster). */
     parallel?: boolean;
+    /** Give the coordinator a state file of its own, so it can be restarted. */
+    durable?: boolean;
   } = {},
 ) {
   const config = writeTestConfig(overrides);
-  const coordinator = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    config,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-  ]);
+  const statePath = options.durable
+    ? Deno.makeTempFileSync({ prefix: "zs-coordinator-", suffix: ".sqlite" })
+    : undefined;
+  // A new file: the coordinator creates it (an existing empty file would be refused).
+  if (statePath) Deno.removeSync(statePath);
+  const coordinators: NodeProcess[] = [];
+  const startCoordinator = (name: string, ports: string[]) => {
+    const node = new NodeProcess(name, [
+      "--role=coordinator",
+      "--config",
+      config,
+      ...ports,
+      ...(statePath ? ["--coordinator-state", statePath] : []),
+    ]);
+    coordinators.push(node);
+    return node;
+  };
+  let coordinator = startCoordinator("coordinator", ["--port", "0", "--grpc-port", "0"]);
   const workers: NodeProcess[] = [];
   const listening = await coordinator.waitFor("coordinator.listening");
   const api = `http://127.0.0.1:${listening.httpPort}`;
@@ -115,8 +126,8 @@ export async function startCluster(
         last.workers.map((w) => `${w.id}:${w.state}:${w.entities}`).join(" ")
       }, events ${last.events.map((e) => `${e.kind}${e.reason ? `(${e.reason})` : ""}`).join(" ")}`
       : "no /api/state answer";
-    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
-    Deno.removeSync(config);
+    await Promise.all([...coordinators, ...workers].map((p) => p.kill()));
+    removeFiles(config, statePath);
     throw new Error(`${(error as Error).message}; last seen: ${seen}`, { cause: error });
   }
   const post = (path: string, body?: unknown) =>
@@ -126,8 +137,24 @@ export async function startCluster(
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   const close = async () => {
-    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
-    Deno.removeSync(config);
+    await Promise.all([...coordinators, ...workers].map((p) => p.kill()));
+    removeFiles(config, statePath);
+  };
+  /**
+   * Starts the coordinator again on the same ports and state file (after a kill) and resolves
+   * once it listens.
+   */
+  const restartCoordinator = async () => {
+    if (!statePath) throw new Error("restartCoordinator needs startCluster({ durable: true })");
+    if (coordinator.exitStatus === undefined) throw new Error("the coordinator still runs");
+    coordinator = startCoordinator(`coordinator-${coordinators.length + 1}`, [
+      "--port",
+      String(listening.httpPort),
+      "--grpc-port",
+      String(listening.grpcPort),
+    ]);
+    await coordinator.waitFor("coordinator.listening");
+    return coordinator;
   };
   /** The process started with node id `id` (`w2`, `p1`, `g1`). */
   // Processes are named after their node ids: w1 is "worker-1", p1 "pool-1", g1 "gateway-1".
@@ -138,5 +165,34 @@ export async function startCluster(
     if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
     return found;
   };
-  return { api, coordinator, workers, gateways, state, audit, post, close, processOf, config };
+  return {
+    api,
+    /** The coordinator process running now (a new one after restartCoordinator). */
+    get coordinator() {
+      return coordinator;
+    },
+    workers,
+    gateways,
+    state,
+    audit,
+    post,
+    close,
+    processOf,
+    config,
+    statePath,
+    restartCoordinator,
+  };
+}
+
+/** Removes the config and the state file with its WAL, whichever exist. */
+function removeFiles(config: string, statePath?: string): void {
+  Deno.removeSync(config);
+  if (!statePath) return;
+  for (const path of [statePath, `${statePath}-wal`, `${statePath}-shm`]) {
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
 }

@@ -213,6 +213,8 @@ export function writeTestConfig(overrides: Record<string, unknown> = {}): string
       heartbeatMs: 500,
       workerTimeoutMs: 3_000,
       game: { npcs: 300, speed: 60, bumpRadius: 8, bumpCooldownTicks: 5, seed: 3 },
+      // Tests that restart a coordinator give it a file of their own (testing/cluster.ts).
+      coordinatorState: ":memory:",
       ...overrides,
     }),
   );

@@ -124,6 +124,14 @@ export class CoordinatorService {
         callback: grpc.sendUnaryData<{ epoch: number }>,
       ) {
         const r = call.request;
+        if (r.epoch > registry().map.epoch) {
+          // Every announced epoch was durable first: a newer one means a lost write (a bug).
+          log.error("worker.epoch_ahead", {
+            worker: r.workerId,
+            reported: r.epoch,
+            epoch: registry().map.epoch,
+          });
+        }
         const outcome = registry().heartbeat(r.workerId, r);
         if (outcome === "unknown") {
           return callback({

@@ -103,6 +103,7 @@ export function parseConfig(raw: unknown): Config {
   const autoscale = parseAutoscale(pick(raw, "autoscale", {}));
   const space = allIntegers(pick(raw, "space", {}), "space", DEFAULTS.space, 1, MAX_TIMER_MS);
   const storage = top.string("storage", 1);
+  const coordinatorState = top.string("coordinatorState", 1);
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
@@ -137,6 +138,7 @@ export function parseConfig(raw: unknown): Config {
     autoscale,
     space,
     storage,
+    coordinatorState,
     spatialIndex,
     gateway,
     game,

@@ -35,6 +35,13 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     help: "SQLite file of accounts, or a postgres:// URL",
   },
   {
+    flag: "coordinator-state",
+    key: "coordinatorState",
+    kind: "string",
+    arg: "FILE",
+    help: "the coordinator's state file (SQLite; :memory: = nothing survives a restart)",
+  },
+  {
     flag: "admin-port",
     key: "adminPort",
     kind: "integer",

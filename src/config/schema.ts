@@ -187,6 +187,11 @@ export interface Config {
    * `postgres://user:password@host:port/db` URL shared by every gateway.
    */
   storage: string;
+  /**
+   * The coordinator's state file (SQLite: a log of state changes and snapshots), so a restart
+   * carries on with the same map; ":memory:" keeps nothing across restarts.
+   */
+  coordinatorState: string;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
@@ -244,6 +249,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
+  coordinatorState: "zonescaler-coordinator.sqlite",
   spatialIndex: "grid",
   gateway: {
     maxFrameBytes: 8192,
