@@ -1,7 +1,9 @@
 // The coordinator role: wires the registry to its gRPC service (src/cluster/coordinator_service.ts)
 // and to HTTP (src/cluster/coordinator_http.ts: /healthz, /readyz, /api/state, the control and
 // diagnostics APIs, the static page, behind the operator token; the operator's API optionally on
-// its own admin port), and runs the failure sweep and the balancer on timers.
+// its own admin port), runs the failure sweep and the balancer on timers while it is the active
+// coordinator, makes every change durable (its state file, and the standby's acknowledgement)
+// before announcing it, and takes its place in an active/standby pair (coordinator_pair.ts).
 import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
@@ -18,6 +20,8 @@ import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
 import { answerAfterCommit, CoordinatorState } from "../src/cluster/coordinator_state.ts";
+import { CoordinatorPair } from "../src/cluster/coordinator_pair.ts";
+import { LogShipping } from "../src/cluster/log_shipping.ts";
 import { StateStore } from "../src/cluster/state_store.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
@@ -42,7 +46,7 @@ export async function startCoordinator(
   const game = await loadGame(config);
   useNodeTls(loadNodeTls(config.tls));
   const tls = nodeTls();
-  const world = worldSpecOf(config, Date.now());
+  const world = worldSpecOf(config, Date.now()); // tick 0 comes from the state file if stored
   const grid = gridOf(world);
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
@@ -62,8 +66,9 @@ export async function startCoordinator(
     workerTimeoutMs: config.workerTimeoutMs,
     streamGraceMs: config.workerStreamGraceMs,
     faultTolerance: config.faultTolerance.mode,
-    // Durable before announced: a map no restart could load back is never published.
-    onMap: (map) => (durable.commit(), service.publish(map)),
+    // Durable before announced: a map neither a restart nor the standby could load back is
+    // never published.
+    onMap: (map) => whenDurable(() => service.publish(map)),
     onEvent: (event) => {
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
@@ -84,8 +89,42 @@ export async function startCoordinator(
     registry,
     gateways,
     autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
+    world,
   });
-  durable.load("restart");
+  const stored = durable.read();
+  const self = { address: "", httpAddress: "" }; // known once the servers listen
+  const shipping = new LogShipping({
+    state: durable,
+    log,
+    self,
+    keepaliveMs: Math.max(20, Math.floor(config.standbyTakeoverMs / 5)),
+    ackTimeoutMs: config.standbyTakeoverMs,
+  });
+  /** Runs `announce` once every change so far is durable, here and on the standby. */
+  const whenDurable = (announce: () => void) => shipping.after(durable.commit(), announce);
+  const pair: CoordinatorPair = new CoordinatorPair({
+    standbyOf: config.standbyOf,
+    takeoverMs: config.standbyTakeoverMs,
+    secret: config.secret,
+    log,
+    state: durable,
+    shipping,
+    cellCount: grid.cellCount,
+    self,
+    stored,
+    onActive: (takeover) => {
+      if (takeover) {
+        registry.event("coordinator.takeover", {
+          from: takeover.from,
+          term: takeover.term,
+          silentMs: takeover.silentMs,
+          epoch: registry.map.epoch,
+        });
+      }
+      whenDurable(() => service.publish());
+    },
+    onStandby: () => service.endStreams(),
+  });
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
@@ -96,7 +135,12 @@ export async function startCoordinator(
   const rpc = await startRpcServer(config.host, config.grpcPort, {
     Coordinator: requireSecret(
       config.secret,
-      answerAfterCommit(service.handlers(), durable),
+      pair.gate(
+        answerAfterCommit({
+          ...service.handlers(),
+          Follow: (call: Parameters<LogShipping["follow"]>[0]) => shipping.follow(call),
+        }, whenDurable),
+      ),
       (method) => {
         metrics.countError("UNAUTHENTICATED");
         log.warn("rpc.unauthenticated", { method });
@@ -105,13 +149,15 @@ export async function startCoordinator(
   });
   // Sweep often: a death is declared within one sweep of its deadline.
   const sweeper = setInterval(() => {
+    if (pair.role !== "active") return;
     registry.sweep();
     const gone = gateways.sweep();
     for (const id of gone) registry.event("gateway.down", { gateway: id });
-    if (gone.length > 0) service.publish();
+    if (gone.length > 0) whenDurable(() => service.publish());
     durable.commit();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
   const balancing = setInterval(() => {
+    if (pair.role !== "active") return;
     try {
       balancer.step();
     } catch (error) {
@@ -133,9 +179,11 @@ export async function startCoordinator(
     diagnostics,
     // A control request (moves, drains, autoscale) is answered once what it changed is durable.
     control: (request, url) =>
-      control(request, url)?.then((response) => (durable.commit(), response)),
+      control(request, url)?.then((response) =>
+        new Promise<Response>((resolve) => whenDurable(() => resolve(response)))
+      ),
     extra: extraRoutes,
-    state: () => clusterState(registry, gateways, config),
+    state: () => ({ ...clusterState(registry, gateways, config), coordinator: pair.summary() }),
   });
   const http = await startHttp(
     config.host,
@@ -152,7 +200,17 @@ export async function startCoordinator(
     })
     : undefined;
 
+  self.address = `${config.advertiseHost}:${rpc.port}`;
+  self.httpAddress = `${config.advertiseHost}:${http.port}`;
+  try {
+    await pair.start();
+  } catch (error) {
+    await Promise.all([http.close(), admin?.close(), rpc.close()]);
+    durable.store.close();
+    throw error;
+  }
   log.info("coordinator.listening", {
+    role: pair.role,
     grpcPort: rpc.port,
     httpPort: http.port,
     adminPort: admin?.port ?? http.port,
@@ -165,6 +223,8 @@ export async function startCoordinator(
     async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       clearInterval(balancing);
+      pair.close();
+      shipping.close();
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

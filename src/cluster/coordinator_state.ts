@@ -27,6 +27,8 @@ export interface CoordinatorStateOptions {
   gateways: GatewayDirectory;
   /** The balancer's live autoscale settings (changed by the control API). */
   autoscale: { get(): AutoscaleConfig; set(value: AutoscaleConfig): void };
+  /** The world spec handed to workers: its tick 0 is kept from the first run on. */
+  world: { worldStartMs: number };
   /** Entries between snapshots (default {@linkcode SNAPSHOT_EVERY}). */
   snapshotEvery?: number;
   now?: () => number;
@@ -44,7 +46,11 @@ export class CoordinatorState {
 
   constructor(options: CoordinatorStateOptions) {
     this.#o = options;
-    this.#last = emptyState(options.registry.map.owners.length, options.autoscale.get());
+    this.#last = emptyState(
+      options.registry.map.owners.length,
+      options.autoscale.get(),
+      options.world.worldStartMs,
+    );
   }
 
   get store(): StateStore {
@@ -63,27 +69,36 @@ export class CoordinatorState {
   }
 
   /**
-   * Loads the stored state into the live objects; false when the file was new (then the empty
-   * state is written as snapshot 0). `reason` goes into the coordinator.restored event.
+   * Reads the stored state back without making it live (a standby must not write to its log
+   * before it follows); undefined when the file was new (then the empty state is written as
+   * snapshot 0).
    */
-  load(reason: string): boolean {
+  read(): DurableState | undefined {
     const loaded = this.#o.store.load();
-    if (!loaded) {
-      this.#last = this.capture();
-      this.#o.store.snapshot(this.#last);
-      return false;
-    }
-    this.adopt(loaded.state, reason);
-    return true;
+    if (loaded) return loaded.state;
+    this.#last = this.capture();
+    this.#o.store.snapshot(this.#last);
+    return undefined;
   }
 
-  /** Makes `state` the live one (a restart or a takeover), then commits the new epoch. */
-  adopt(state: DurableState, reason: string): void {
+  /** Reads the stored state and makes it live (a lone coordinator's restart); false if none. */
+  load(reason: string): boolean {
+    const stored = this.read();
+    if (stored) this.adopt(stored, reason);
+    return stored !== undefined;
+  }
+
+  /**
+   * Makes `state` the live one (a restart or a takeover, which passes its new term and its
+   * peer), then commits it with the map in a new epoch.
+   */
+  adopt(state: DurableState, reason: string, changed: { term?: number; peer?: string } = {}): void {
     const { registry, gateways, autoscale } = this.#o;
     const now = (this.#o.now ?? Date.now)();
-    this.term = state.term;
-    this.peer = state.peer;
+    this.term = changed.term ?? state.term;
+    this.peer = changed.peer ?? state.peer;
     autoscale.set({ ...state.autoscale });
+    this.#o.world.worldStartMs = state.worldStartMs;
     gateways.gateways.clear();
     for (const g of Object.values(state.gateways)) {
       gateways.gateways.set(g.id, { ...g, sessions: 0, lastHeartbeat: now });
@@ -130,6 +145,7 @@ export class CoordinatorState {
       migrations: [...registry.migrations.values()].map((m) => ({ ...m })),
       autoscale: { ...autoscale.get() },
       peer: this.peer,
+      worldStartMs: this.#o.world.worldStartMs,
     };
   }
 
@@ -187,21 +203,23 @@ function liveWorker(w: DurableWorker, now: number): WorkerRecord {
 }
 
 /**
- * Wraps each unary handler so its answer goes out only after what the call changed was
- * committed: a worker never holds an id, an index or an epoch the state file does not.
+ * Wraps each unary handler so its answer goes out only once what the call changed is durable
+ * (`whenDurable` commits and runs its callback then): a worker never holds an id, an index or
+ * an epoch that a restart or a takeover would not know.
  */
 export function answerAfterCommit(
   handlers: Implementation,
-  state: Pick<CoordinatorState, "commit">,
+  whenDurable: (answer: () => void) => void,
 ): Implementation {
   const wrapped: Implementation = {};
   for (const [method, handler] of Object.entries(handlers)) {
     wrapped[method] = (call: unknown, callback?: UnaryCallback<unknown>) => {
       if (!callback) return handler(call);
-      return handler(call, (error: Parameters<typeof callback>[0], value?: unknown) => {
-        state.commit();
-        callback(error, value);
-      });
+      return handler(
+        call,
+        (error: Parameters<typeof callback>[0], value?: unknown) =>
+          whenDurable(() => callback(error, value)),
+      );
     };
   }
   return wrapped;

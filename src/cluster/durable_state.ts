@@ -1,5 +1,6 @@
 // What of the coordinator survives it: the partition map (epoch, owners, backups, down), the
-// worker and gateway registries, cell migrations in flight, autoscale settings and the term, as
+// worker and gateway registries, cell migrations in flight, autoscale settings, the world's tick
+// 0 and the term, as
 // plain data; the changes between two captures (what the append-only log stores and a standby
 // replays) and the strict parser of a state read back from a file or a stream.
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -49,6 +50,8 @@ export interface DurableState {
   autoscale: AutoscaleConfig;
   /** gRPC address of the other coordinator of the pair ("" when it has none). */
   peer: string;
+  /** Tick 0 of the world (every node's ticks are counted from it: it never changes). */
+  worldStartMs: number;
 }
 
 /** One entry of the log: a part of the state replaced, or a record removed. */
@@ -65,10 +68,15 @@ export type StateChange =
     nextIndex: number;
     autoscale: AutoscaleConfig;
     peer: string;
+    worldStartMs: number;
   };
 
 /** The state of a coordinator that never ran: epoch 0, nobody registered. */
-export function emptyState(cellCount: number, autoscale: AutoscaleConfig): DurableState {
+export function emptyState(
+  cellCount: number,
+  autoscale: AutoscaleConfig,
+  worldStartMs = 0,
+): DurableState {
   return {
     term: 1,
     nextIndex: 1,
@@ -78,6 +86,7 @@ export function emptyState(cellCount: number, autoscale: AutoscaleConfig): Durab
     migrations: [],
     autoscale: { ...autoscale },
     peer: "",
+    worldStartMs,
   };
 }
 
@@ -103,7 +112,8 @@ export function diffState(before: DurableState, after: DurableState): StateChang
   const changes: StateChange[] = [];
   if (
     before.term !== after.term || before.nextIndex !== after.nextIndex ||
-    before.peer !== after.peer || !same(before.autoscale, after.autoscale)
+    before.peer !== after.peer || before.worldStartMs !== after.worldStartMs ||
+    !same(before.autoscale, after.autoscale)
   ) {
     changes.push({
       kind: "settings",
@@ -111,6 +121,7 @@ export function diffState(before: DurableState, after: DurableState): StateChang
       nextIndex: after.nextIndex,
       autoscale: { ...after.autoscale },
       peer: after.peer,
+      worldStartMs: after.worldStartMs,
     });
   }
   for (const [id, worker] of Object.entries(after.workers)) {
@@ -165,6 +176,7 @@ export function applyChange(state: DurableState, change: StateChange): void {
       state.nextIndex = change.nextIndex;
       state.autoscale = { ...change.autoscale };
       state.peer = change.peer;
+      state.worldStartMs = change.worldStartMs;
       return;
   }
 }
@@ -205,6 +217,7 @@ export function parseState(raw: unknown, cellCount: number, where: string): Dura
     ),
     autoscale: parseAutoscale(o.autoscale, `${where}: autoscale`),
     peer: text(o.peer, `${where}: peer`),
+    worldStartMs: finite(o.worldStartMs, `${where}: worldStartMs`),
   };
   for (const [id, w] of Object.entries(record(o.workers, `${where}: workers`))) {
     state.workers[id] = parseWorker(w, `${where}: workers.${id}`);
@@ -242,6 +255,7 @@ export function parseChange(raw: unknown, cellCount: number, where: string): Sta
         nextIndex: count(o.nextIndex, `${where}: nextIndex`, 1),
         autoscale: parseAutoscale(o.autoscale, `${where}: autoscale`),
         peer: text(o.peer, `${where}: peer`),
+        worldStartMs: finite(o.worldStartMs, `${where}: worldStartMs`),
       };
     default:
       throw new StateFileError(`${where}: unknown change kind ${JSON.stringify(o.kind)}`);

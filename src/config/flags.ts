@@ -42,6 +42,13 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     help: "the coordinator's state file (SQLite; :memory: = nothing survives a restart)",
   },
   {
+    flag: "standby-of",
+    key: "standbyOf",
+    kind: "string",
+    arg: "HOST:PORT",
+    help: "start this coordinator as the standby of the active one at HOST:PORT (gRPC)",
+  },
+  {
     flag: "admin-port",
     key: "adminPort",
     kind: "integer",
@@ -82,8 +89,8 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     flag: "coordinator",
     key: "coordinator",
     kind: "string",
-    arg: "HOST:PORT",
-    help: "coordinator gRPC address",
+    arg: "HOST:PORT[,HOST:PORT]",
+    help: "coordinator gRPC address (both of an active/standby pair, comma-separated)",
   },
   {
     flag: "static-dir",

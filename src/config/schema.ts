@@ -142,7 +142,10 @@ export interface Config {
   /** Host other nodes dial to reach this node. */
   advertiseHost: string;
   static_dir: string;
-  /** "host:port" of the coordinator's gRPC server. */
+  /**
+   * "host:port" of the coordinator's gRPC server, or of each coordinator of an active/standby
+   * pair separated by commas ("a:7070,b:7070"): workers and gateways follow the active one.
+   */
   coordinator: string;
   /** Cluster secret; "" only in role "all", where the caller generates a random one. */
   secret: string;
@@ -192,6 +195,10 @@ export interface Config {
    * carries on with the same map; ":memory:" keeps nothing across restarts.
    */
   coordinatorState: string;
+  /** Start as the standby of the active coordinator at this "host:port" ("" = not a standby). */
+  standbyOf: string;
+  /** A standby whose active was silent this long takes over (a new term). */
+  standbyTakeoverMs: number;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
@@ -250,6 +257,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
   coordinatorState: "zonescaler-coordinator.sqlite",
+  standbyOf: "",
+  standbyTakeoverMs: 1500,
   spatialIndex: "grid",
   gateway: {
     maxFrameBytes: 8192,

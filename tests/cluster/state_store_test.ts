@@ -27,6 +27,7 @@ function coordinator(path: string, now: () => number, snapshotEvery?: number) {
     registry,
     gateways,
     autoscale: { get: () => autoscale, set: (v) => (autoscale = v) },
+    world: { worldStartMs: now() },
     snapshotEvery,
     now,
   });
