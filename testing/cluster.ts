@@ -19,6 +19,8 @@ export interface WorkerRow {
   cells: number;
   entities: number;
   load: number;
+  /** The map epoch it last reported running under. */
+  epoch: number;
 }
 /** The coordinator's /api/state. */
 export interface ClusterState {

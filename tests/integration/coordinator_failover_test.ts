@@ -32,8 +32,7 @@ interface PairSummary {
   activeHttp: string;
   standby?: { address: string; acked: number; lag: number };
 }
-type PairState = Omit<ClusterState, "workers"> & {
-  workers: Array<ClusterState["workers"][number] & { epoch: number }>;
+type PairState = ClusterState & {
   coordinator: PairSummary;
   backups: Record<string, string>;
   gateways: Array<{ id: string }>;
