@@ -20,6 +20,14 @@ import type { Implementation, UnaryCallback } from "../net/rpc_server.ts";
 /** Log entries between two snapshots unless told otherwise. */
 export const SNAPSHOT_EVERY = 500;
 
+/**
+ * A takeover in term T starts its map epochs at T × 2^32: every map of the new term is newer
+ * than any the old active could still announce (cut off from its standby, before it hears of
+ * the new term), so workers ignore the old one's maps. 2^32 epochs per term, 2^21 terms fit in
+ * a safe integer.
+ */
+export const TERM_EPOCH_STRIDE = 2 ** 32;
+
 /** Options of {@linkcode CoordinatorState}. */
 export interface CoordinatorStateOptions {
   store: StateStore;
@@ -104,15 +112,19 @@ export class CoordinatorState {
       gateways.gateways.set(g.id, { ...g, sessions: 0, lastHeartbeat: now });
     }
     const m = state.map;
-    registry.restore({
-      map: new PartitionMap(m.epoch, m.owners, {
-        backups: new Map(m.backups),
-        down: new Set(m.down),
-      }),
-      workers: Object.values(state.workers).map((w) => liveWorker(w, now)),
-      migrations: structuredClone(state.migrations),
-      nextIndex: state.nextIndex,
-    }, reason);
+    registry.restore(
+      {
+        map: new PartitionMap(m.epoch, m.owners, {
+          backups: new Map(m.backups),
+          down: new Set(m.down),
+        }),
+        workers: Object.values(state.workers).map((w) => liveWorker(w, now)),
+        migrations: structuredClone(state.migrations),
+        nextIndex: state.nextIndex,
+      },
+      reason,
+      changed.term !== undefined ? changed.term * TERM_EPOCH_STRIDE : 0,
+    );
     this.#last = state;
     this.commit();
   }

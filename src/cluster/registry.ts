@@ -110,13 +110,21 @@ export class Registry {
       nextIndex: number;
     },
     reason: string,
+    /** The new epoch is at least this (a takeover starts its term's epochs above the last's). */
+    minEpoch = 0,
   ): void {
     this.workers.clear();
     for (const worker of state.workers) this.workers.set(worker.id, worker);
     this.migrations.clear();
     for (const m of state.migrations) this.migrations.set(m.cell, m);
     this.#nextIndex = Math.max(state.nextIndex, ...state.workers.map((w) => w.index + 1));
-    this.map = state.map.epoch > 0 ? state.map.next(state.map.owners) : state.map;
+    const m = state.map;
+    this.map = m.epoch > 0
+      ? new PartitionMap(Math.max(m.epoch + 1, minEpoch), m.owners, {
+        backups: m.backups,
+        down: m.down,
+      })
+      : m;
     this.event("coordinator.restored", {
       reason,
       epoch: this.map.epoch,

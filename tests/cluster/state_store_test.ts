@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StateStore } from "../../src/cluster/state_store.ts";
-import { CoordinatorState } from "../../src/cluster/coordinator_state.ts";
+import { CoordinatorState, TERM_EPOCH_STRIDE } from "../../src/cluster/coordinator_state.ts";
 import { GatewayDirectory } from "../../src/cluster/gateway_directory.ts";
 import { Registry } from "../../src/cluster/registry.ts";
 import { StateFileError } from "../../src/cluster/durable_state.ts";
@@ -229,6 +229,31 @@ Deno.test("entries after an index come back in order, or nothing once compacted 
     assert.equal(tail[0].index, loaded.index);
     assert.equal(store.entriesAfter(0), undefined, "the start of the log was compacted");
     store.close();
+  } finally {
+    removeAll(path);
+  }
+});
+
+Deno.test("a takeover's epochs are above any the old term could announce; tick 0 is kept", () => {
+  const path = tempPath();
+  Deno.removeSync(path);
+  try {
+    const before = writeCluster(path);
+    const c = coordinator(path, () => 9_000);
+    const stored = c.state.read()!;
+    assert.equal(stored.worldStartMs, 1_000, "tick 0 of the first run");
+    c.state.adopt(stored, "takeover", { term: 2, peer: "a:7070" });
+    assert.equal(c.registry.map.epoch, 2 * TERM_EPOCH_STRIDE);
+    assert.ok(c.registry.map.epoch > before.epoch + 1_000_000);
+    assert.deepEqual([...c.registry.map.owners], before.owners);
+    c.state.store.close();
+    // The new term and the peer are durable: a restart keeps them and counts on by one.
+    const again = coordinator(path, () => 9_500);
+    again.state.load("restart");
+    assert.equal(again.state.term, 2);
+    assert.equal(again.state.peer, "a:7070");
+    assert.equal(again.registry.map.epoch, 2 * TERM_EPOCH_STRIDE + 1);
+    again.state.store.close();
   } finally {
     removeAll(path);
   }
