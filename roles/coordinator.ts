@@ -7,13 +7,13 @@
 import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes, publicOnly } from "../src/cluster/control_api.ts";
+import { controlRoutes, coordinatorAccess, publicOnly } from "../src/cluster/control_api.ts";
 import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator_http.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
-import { startHttp } from "../src/net/http.ts";
+import { jsonError, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
@@ -179,9 +179,11 @@ export async function startCoordinator(
     diagnostics,
     // A control request (moves, drains, autoscale) is answered once what it changed is durable.
     control: (request, url) =>
-      control(request, url)?.then((response) =>
-        new Promise<Response>((resolve) => whenDurable(() => resolve(response)))
-      ),
+      pair.role !== "active" && coordinatorAccess(request, url) === "write"
+        ? Promise.resolve(standbyRefusal(pair.summary().activeHttp))
+        : control(request, url)?.then((response) =>
+          new Promise<Response>((resolve) => whenDurable(() => resolve(response)))
+        ),
     extra: extraRoutes,
     state: () => ({ ...clusterState(registry, gateways, config), coordinator: pair.summary() }),
   });
@@ -234,4 +236,15 @@ export async function startCoordinator(
       log.info("coordinator.closed");
     },
   };
+}
+
+/** A control request sent to the standby: 503 naming the active's HTTP address. */
+function standbyRefusal(activeHttp: string): Response {
+  return jsonError(
+    503,
+    "STANDBY",
+    `This coordinator is the standby: send operator requests to the active${
+      activeHttp ? ` at ${activeHttp}` : ""
+    }`,
+  );
 }

@@ -1,7 +1,8 @@
 // The standby coordinator's side of log replay: checks that what it was pointed at is a
 // coordinator, follows the active's log stream into its own state file (snapshot or entries,
-// in order, acknowledging each), and decides the takeover: once it holds a state and has heard
-// nothing from the active for `takeoverMs`, it resolves with that state and a higher term.
+// in order, acknowledging each), and decides the takeover: once it followed the active in this
+// run and then heard nothing from it for `takeoverMs`, it resolves with its state and a higher
+// term.
 import type { Logger } from "../observe/log.ts";
 import {
   type ClientCall,
@@ -71,6 +72,8 @@ export class Standby {
   #lastContact: number;
   #call?: ClientCall<FollowMessage, LogRecord>;
   #closed = false;
+  /** A record came from the active in this run: only then may a stored state be taken over. */
+  #heard = false;
   #timer?: ReturnType<typeof setInterval>;
   #retry?: ReturnType<typeof setTimeout>;
   /** The active's HTTP address, from its records (for the standby's page). */
@@ -137,7 +140,9 @@ export class Standby {
     this.#lastContact = this.#now();
     this.#timer = setInterval(() => {
       const silentMs = this.#now() - this.#lastContact;
-      if (this.#closed || !this.#state || silentMs <= takeoverMs) return;
+      // A stored state alone is never taken over: it may be hours old while the active is
+      // only unreachable from here. Start without --standby-of to make it active on purpose.
+      if (this.#closed || !this.#heard || !this.#state || silentMs <= takeoverMs) return;
       this.#stop();
       const term = this.#highestTerm + 1;
       log.warn("standby.takeover", {
@@ -183,6 +188,7 @@ export class Standby {
     call.on("data", (record: LogRecord) => {
       if (ended || this.#closed) return;
       this.#lastContact = this.#now();
+      this.#heard = true;
       this.activeHttp = record.httpAddress || this.activeHttp;
       if (record.term > this.#highestTerm) this.#highestTerm = record.term;
       try {

@@ -120,6 +120,13 @@ Deno.test({
         client.close();
       }
 
+      // Operator requests to the standby are refused, naming the active; its map is not moved.
+      const toStandby = await cluster.postAt(1, "/api/cells/0/move", { to: "w1" });
+      assert.equal(toStandby.status, 503);
+      const refusal = await toStandby.json();
+      assert.equal(refusal.error.code, "STANDBY");
+      assert.match(refusal.error.message, new RegExp(`127\.0\.0\.1:${cluster.slots[0].httpPort}`));
+
       // Bad input: a standby pointed at a worker (gRPC, but no coordinator) or at an HTTP port.
       const worker = caughtUp.a.workers[0].grpcAddress;
       for (const target of [worker, `127.0.0.1:${cluster.slots[0].httpPort}`]) {
