@@ -2,7 +2,7 @@
 // three workers, a gateway, NPCs and walking players. kill -9 of the coordinator, a restart
 // with the same config: the same owners of every cell and the same backups under a higher
 // epoch, no worker re-registered as a new spare, no entity lost, no player's session lost; and
-// the world went on ticking while no coordinator ran. Then the bad inputs of start-up: a
+// the world went on ticking and players chatting while no coordinator ran. Then the bad inputs of start-up: a
 // damaged state file stops it with one line and exit status 2.
 import assert from "node:assert/strict";
 import { assertCensus, settledCensus } from "../../testing/audit.ts";
@@ -94,6 +94,13 @@ Deno.test({
         () => Promise.resolve(players.every((p, i) => p.diffs >= diffsAtKill[i] + 20) || undefined),
       );
       assert.equal(cluster.coordinator.exitStatus!.signal, "SIGKILL");
+      // Chat between players of the same gateway goes on too.
+      players[0].send({ op: 3, channel: "global", text: "no coordinator, still talking" });
+      const heard = await players[1].waitFor(
+        "a chat line while no coordinator runs",
+        () => players[1].messages.find((m) => m.op === 3 && m.text.startsWith("no coordinator")),
+      );
+      assert.equal(heard.op === 3 && heard.from, "player-1");
 
       await cluster.restartCoordinator();
       const after = await until("every worker reporting to the restarted coordinator", async () => {
