@@ -84,7 +84,8 @@ export class Standby {
     this.#now = options.now ?? Date.now;
     this.#client = rpcClient("Coordinator", options.active, options.secret);
     this.#state = options.initial;
-    this.#highestTerm = options.initial?.term ?? 0;
+    // Terms only grow on this node, whatever its log held before it followed this active.
+    this.#highestTerm = Math.max(options.initial?.term ?? 0, options.store.last.term);
     this.#lastContact = this.#now();
   }
 
@@ -97,6 +98,14 @@ export class Standby {
   get index(): number {
     return this.#o.store.last.index;
   }
+
+  /** The state replayed so far (undefined before the first snapshot). */
+  get state(): DurableState | undefined {
+    return this.#state;
+  }
+
+  /** Snapshots received in this run (a catching-up standby gets none). */
+  snapshots = 0;
 
   /** The highest term seen. */
   get term(): number {
@@ -221,6 +230,7 @@ export class Standby {
       const state = parseState(value, cellCount, where);
       store.reset(state, record.index, record.term);
       this.#state = state;
+      this.snapshots++;
       return true;
     }
     if (record.kind !== "change" || !this.#state) {
