@@ -21,7 +21,8 @@ ENV PATH="/app/node_modules/.bin:${PATH}" \
   DENO_DIR="/tmp/deno" \
   ZS_HOST="0.0.0.0" \
   ZS_PORT="8080" \
-  ZS_STORAGE="/data/zonescaler.sqlite"
+  ZS_STORAGE="/data/zonescaler.sqlite" \
+  ZS_COORDINATOR_STATE="/data/zonescaler-coordinator.sqlite"
 # HTTP (all roles; 8081 the gateway of docker-compose.yml), gRPC, the optional admin port.
 EXPOSE 8080 8081 7070 9090
 USER node

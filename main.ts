@@ -1,7 +1,10 @@
 // ZoneScaler entry point: parse flags and config, start the chosen role(s), stop cleanly on
-// SIGTERM/SIGINT (exit 0). A bad config exits with status 2 and one line naming the field.
+// SIGTERM/SIGINT (exit 0). A bad config or a damaged coordinator state file exits with status 2
+// and one line naming the field or the file.
 import { type Config, loadConfig, parseFlags, USAGE } from "./src/config/config.ts";
 import { ConfigError } from "./src/errors.ts";
+import { StateFileError } from "./src/cluster/durable_state.ts";
+import { NotCoordinatorError } from "./src/cluster/standby.ts";
 import { Logger } from "./src/observe/log.ts";
 import type { CloseOptions } from "./src/net/rpc.ts";
 import { VERSION } from "./src/version.ts";
@@ -83,7 +86,9 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     log.error("start.failed", { error });
     console.error(startFailure(config, error));
-    return 1;
+    // A damaged state file or a standby pointed at something else is a bad input like a bad
+    // config: fix it, do not retry.
+    return error instanceof StateFileError || error instanceof NotCoordinatorError ? 2 : 1;
   }
   if (config.role === "all") {
     const port = (handle as { coordinator?: { httpPort: number } }).coordinator?.httpPort;

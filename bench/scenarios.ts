@@ -2,6 +2,7 @@
 // A new scenario (gateway-fanout, handoff, peer comparison, failover) is one module plus one
 // line here.
 import { abortStress } from "./abort_stress.ts";
+import { coordinatorFailover } from "./coordinator_failover.ts";
 import { failover } from "./failover.ts";
 import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
@@ -24,6 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   abortStress,
   failover,
   faults,
+  coordinatorFailover,
   remoteLogic,
 ];
 

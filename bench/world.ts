@@ -54,6 +54,7 @@ export function benchConfig(options: BenchConfigOptions): Record<string, unknown
     heartbeatMs: 1000,
     workerTimeoutMs: 20_000,
     rebalance: { enabled: false },
+    coordinatorState: ":memory:",
     game: {
       npcs: options.npcs,
       speed: 40,

@@ -48,7 +48,8 @@ function waitFor(
 export async function startAll(config: Config, log: Logger): Promise<AllHandle> {
   const extraRoutes: ExtraRoutes = { pending: true }; // /readyz: 503 until the gateway is up
   const coordinator = await startCoordinator(
-    config,
+    // Its workers are threads of this process: none outlives it to re-attach to a stored map.
+    { ...config, coordinatorState: ":memory:" },
     log.child("coordinator", "coordinator"),
     extraRoutes,
   );

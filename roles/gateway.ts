@@ -55,7 +55,6 @@ export async function startGateway(
     secret: config.secret,
     log,
   });
-  const coordinator = coordinatorClient.client;
   const closing = new AbortController();
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
@@ -171,7 +170,8 @@ export async function startGateway(
     if (closing.signal.aborted) return;
     const metadata = new grpc.Metadata();
     metadata.set(NODE_METADATA, id);
-    const call = (coordinator as unknown as {
+    // The coordinator followed now (of a pair, the active one).
+    const call = (coordinatorClient.client as unknown as {
       Relay(
         m: grpc.Metadata,
       ): grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;

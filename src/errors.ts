@@ -25,6 +25,10 @@ export const ErrorCode = {
   // Coordinator control API (cell moves, drains).
   CONFLICT: "CONFLICT",
   NO_CAPACITY: "NO_CAPACITY",
+  /** The coordinator's state file (or a log stream from the active) cannot be read back. */
+  STATE_INVALID: "STATE_INVALID",
+  /** This coordinator is the standby: ask the active one (named in the message). */
+  STANDBY: "STANDBY",
   // Session gateway: client protocol, login and sessions (docs/protocol.md).
   BAD_REQUEST: "BAD_REQUEST",
   TOO_BIG: "TOO_BIG",

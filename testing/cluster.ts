@@ -19,6 +19,8 @@ export interface WorkerRow {
   cells: number;
   entities: number;
   load: number;
+  /** The map epoch it last reported running under. */
+  epoch: number;
 }
 /** The coordinator's /api/state. */
 export interface ClusterState {
@@ -41,23 +43,55 @@ export async function startCluster(
     gateways?: number;
     /** Start the workers all at once instead of one after the other (faster). */
     parallel?: boolean;
+    /** Give the coordinator a state file of its own, so it can be restarted. */
+    durable?: boolean;
+    /**
+     * Start a second coordinator as the standby of the first (each with its own state file);
+     * workers and gateways are given both addresses.
+     */
+    standby?: boolean;
   } = {},
 ) {
   const config = writeTestConfig(overrides);
-  const coordinator = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    config,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-  ]);
+  const durable = options.durable || options.standby;
+  /** The coordinators' places: the first one started active, the second its standby. */
+  const slots: CoordinatorSlot[] = [];
+  const coordinators: NodeProcess[] = [];
+  const launch = (slot: CoordinatorSlot, ports: string[]) => {
+    const n = coordinators.length + 1;
+    const node = new NodeProcess(n === 1 ? "coordinator" : `coordinator-${n}`, [
+      "--role=coordinator",
+      "--config",
+      config,
+      ...ports,
+      ...(slot.statePath ? ["--coordinator-state", slot.statePath] : []),
+      ...slot.extra,
+    ]);
+    coordinators.push(node);
+    slot.process = node;
+    return node;
+  };
+  const addSlot = async (extra: string[]) => {
+    const statePath = durable
+      ? Deno.makeTempFileSync({ prefix: "zs-coordinator-", suffix: ".sqlite" })
+      : undefined;
+    // A new file: the coordinator creates it (an existing empty file would be refused).
+    if (statePath) Deno.removeSync(statePath);
+    const slot = { statePath, extra, grpcPort: 0, httpPort: 0 } as CoordinatorSlot;
+    slots.push(slot);
+    const listening = await launch(slot, ["--port", "0", "--grpc-port", "0"])
+      .waitFor("coordinator.listening");
+    slot.grpcPort = Number(listening.grpcPort);
+    slot.httpPort = Number(listening.httpPort);
+    return slot;
+  };
+  const first = await addSlot([]);
+  if (options.standby) await addSlot(["--standby-of", `127.0.0.1:${first.grpcPort}`]);
+  const coordinatorAddress = slots.map((s) => `127.0.0.1:${s.grpcPort}`).join(",");
   const workers: NodeProcess[] = [];
-  const listening = await coordinator.waitFor("coordinator.listening");
-  const api = `http://127.0.0.1:${listening.httpPort}`;
+  const api = `http://127.0.0.1:${first.httpPort}`;
   const start = (name: string, extra: string[] = []) => {
-    const worker = new NodeProcess(name, workerArgs(config, Number(listening.grpcPort), ...extra));
+    const worker = new NodeProcess(name, workerArgs(config, coordinatorAddress, ...extra));
     workers.push(worker);
     return worker;
   };
@@ -82,7 +116,7 @@ export async function startCluster(
       "--config",
       config,
       "--coordinator",
-      `127.0.0.1:${listening.grpcPort}`,
+      coordinatorAddress,
       "--port",
       "0",
       "--node-id",
@@ -115,8 +149,8 @@ export async function startCluster(
         last.workers.map((w) => `${w.id}:${w.state}:${w.entities}`).join(" ")
       }, events ${last.events.map((e) => `${e.kind}${e.reason ? `(${e.reason})` : ""}`).join(" ")}`
       : "no /api/state answer";
-    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
-    Deno.removeSync(config);
+    await Promise.all([...coordinators, ...workers].map((p) => p.kill()));
+    removeFiles(config, slots);
     throw new Error(`${(error as Error).message}; last seen: ${seen}`, { cause: error });
   }
   const post = (path: string, body?: unknown) =>
@@ -126,8 +160,20 @@ export async function startCluster(
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   const close = async () => {
-    await Promise.all([coordinator, ...workers].map((p) => p.kill()));
-    Deno.removeSync(config);
+    await Promise.all([...coordinators, ...workers].map((p) => p.kill()));
+    removeFiles(config, slots);
+  };
+  /**
+   * Starts coordinator `slot` (0: the first, 1: its standby) again on the same ports, state
+   * file and flags after it was killed, and resolves once it listens.
+   */
+  const restartCoordinator = async (slot = 0) => {
+    const at = slots[slot];
+    if (!at?.statePath) throw new Error("restartCoordinator needs startCluster({ durable: true })");
+    if (at.process.exitStatus === undefined) throw new Error(`coordinator ${slot} still runs`);
+    await launch(at, ["--port", String(at.httpPort), "--grpc-port", String(at.grpcPort)])
+      .waitFor("coordinator.listening");
+    return at.process;
   };
   /** The process started with node id `id` (`w2`, `p1`, `g1`). */
   // Processes are named after their node ids: w1 is "worker-1", p1 "pool-1", g1 "gateway-1".
@@ -138,5 +184,59 @@ export async function startCluster(
     if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
     return found;
   };
-  return { api, coordinator, workers, gateways, state, audit, post, close, processOf, config };
+  /** The /api/state of coordinator `slot`. */
+  const stateAt = (slot: number) =>
+    getJson<ClusterState>(`http://127.0.0.1:${slots[slot].httpPort}/api/state`);
+  /** A POST to coordinator `slot`'s API with the operator token. */
+  const postAt = (slot: number, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${slots[slot].httpPort}${path}`, {
+      method: "POST",
+      headers: OPERATOR_HEADERS,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  return {
+    api,
+    /** The first coordinator's process running now (a new one after restartCoordinator). */
+    get coordinator() {
+      return first.process;
+    },
+    /** Each coordinator's ports, state file and process now. */
+    slots,
+    workers,
+    gateways,
+    state,
+    audit,
+    post,
+    close,
+    processOf,
+    config,
+    restartCoordinator,
+    stateAt,
+    postAt,
+  };
+}
+
+/** One coordinator of a test cluster. */
+export interface CoordinatorSlot {
+  statePath?: string;
+  /** Flags beyond the config and ports (`--standby-of`). */
+  extra: string[];
+  grpcPort: number;
+  httpPort: number;
+  process: NodeProcess;
+}
+
+/** Removes the config and the state files with their WAL, whichever exist. */
+function removeFiles(config: string, slots: CoordinatorSlot[]): void {
+  Deno.removeSync(config);
+  for (const { statePath } of slots) {
+    if (!statePath) continue;
+    for (const path of [statePath, `${statePath}-wal`, `${statePath}-shm`]) {
+      try {
+        Deno.removeSync(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+  }
 }

@@ -147,14 +147,21 @@ export async function forEachLine(
   if (buffer.trim()) onLine(buffer);
 }
 
-/** Command-line flags of a worker process joining the coordinator at 127.0.0.1:grpcPort. */
-export function workerArgs(configPath: string, grpcPort: number, ...extra: string[]): string[] {
+/**
+ * Command-line flags of a worker process joining the coordinator at 127.0.0.1:grpcPort (or at
+ * the given "host:port[,host:port]" of a pair).
+ */
+export function workerArgs(
+  configPath: string,
+  coordinator: number | string,
+  ...extra: string[]
+): string[] {
   return [
     "--role=worker",
     "--config",
     configPath,
     "--coordinator",
-    `127.0.0.1:${grpcPort}`,
+    typeof coordinator === "number" ? `127.0.0.1:${coordinator}` : coordinator,
     "--port",
     "0",
     "--grpc-port",
@@ -213,6 +220,8 @@ export function writeTestConfig(overrides: Record<string, unknown> = {}): string
       heartbeatMs: 500,
       workerTimeoutMs: 3_000,
       game: { npcs: 300, speed: 60, bumpRadius: 8, bumpCooldownTicks: 5, seed: 3 },
+      // Tests that restart a coordinator give it a file of their own (testing/cluster.ts).
+      coordinatorState: ":memory:",
       ...overrides,
     }),
   );

@@ -44,6 +44,8 @@ export class CoordinatorService {
   #watchers = new Set<grpc.ServerWritableStream<unknown, MapUpdate>>();
   #relays = new Map<string, Duplex>();
   #closing = false;
+  /** The last map published: a new watcher starts from it, never from one not yet durable. */
+  #announced?: PartitionMap;
 
   constructor(options: CoordinatorServiceOptions) {
     this.#o = options;
@@ -72,6 +74,7 @@ export class CoordinatorService {
 
   /** Sends the map to every watcher. */
   publish(map: PartitionMap = this.#o.registry().map): void {
+    this.#announced = map;
     const update = this.mapUpdate(map);
     for (const call of this.#watchers) call.write(update);
   }
@@ -79,10 +82,22 @@ export class CoordinatorService {
   /** Ends every stream. */
   close(): void {
     this.#closing = true;
+    this.endStreams();
+  }
+
+  /**
+   * Ends every map and relay stream (a coordinator stepping down: its watchers go to the
+   * active) and forgets the last announced map.
+   */
+  endStreams(): void {
+    const closing = this.#closing;
+    this.#closing = true; // streams ended here are no hint of a worker's death
     for (const call of this.#watchers) call.end();
     for (const call of this.#relays.values()) call.end();
     this.#watchers.clear();
     this.#relays.clear();
+    this.#announced = undefined;
+    this.#closing = closing;
   }
 
   /** The handlers (wrap them with requireSecret). */
@@ -125,6 +140,14 @@ export class CoordinatorService {
         callback: grpc.sendUnaryData<{ epoch: number }>,
       ) {
         const r = call.request;
+        if (r.epoch > registry().map.epoch) {
+          // Every announced epoch was durable first: a newer one means a lost write (a bug).
+          log.error("worker.epoch_ahead", {
+            worker: r.workerId,
+            reported: r.epoch,
+            epoch: registry().map.epoch,
+          });
+        }
         const outcome = registry().heartbeat(r.workerId, r);
         if (outcome === "unknown") {
           return callback({
@@ -213,7 +236,7 @@ export class CoordinatorService {
         call.on("close", gone);
         this.#watchers.add(call);
         if (node) registry().streamAttached(node);
-        call.write(this.mapUpdate(registry().map));
+        call.write(this.mapUpdate(this.#announced ?? registry().map));
       },
     };
   }

@@ -92,6 +92,47 @@ export class Registry {
     this.#failover = new Failover(this.#parts);
   }
 
+  /** The next worker index to hand out (part of the durable state: indexes mint entity ids). */
+  get nextIndex(): number {
+    return this.#nextIndex;
+  }
+
+  /**
+   * Takes over a stored state (a restart, a standby's takeover): the map, the workers (each
+   * given a full heartbeat timeout from now to beat again) and migrations in flight. The map
+   * moves on to a new epoch with the same owners, so no epoch number is ever announced twice.
+   */
+  restore(
+    state: {
+      map: PartitionMap;
+      workers: WorkerRecord[];
+      migrations: Migration[];
+      nextIndex: number;
+    },
+    reason: string,
+    /** The new epoch is at least this (a takeover starts its term's epochs above the last's). */
+    minEpoch = 0,
+  ): void {
+    this.workers.clear();
+    for (const worker of state.workers) this.workers.set(worker.id, worker);
+    this.migrations.clear();
+    for (const m of state.migrations) this.migrations.set(m.cell, m);
+    this.#nextIndex = Math.max(state.nextIndex, ...state.workers.map((w) => w.index + 1));
+    const m = state.map;
+    this.map = m.epoch > 0
+      ? new PartitionMap(Math.max(m.epoch + 1, minEpoch), m.owners, {
+        backups: m.backups,
+        down: m.down,
+      })
+      : m;
+    this.event("coordinator.restored", {
+      reason,
+      epoch: this.map.epoch,
+      storedEpoch: state.map.epoch,
+      workers: state.workers.length,
+    });
+  }
+
   /** Registers (or re-registers after a restart) a worker and returns its record. */
   register(request: Registration): WorkerRecord {
     const now = this.#now();

@@ -64,7 +64,10 @@ export function parseConfig(raw: unknown): Config {
   const grpcPort = read.integer(pick(raw, "grpcPort", grpcDefault), "grpcPort", 0, 65535);
   const advertiseHost = top.string("advertiseHost", 1);
   const static_dir = top.string("static_dir", 1);
-  const coordinator = hostPort("coordinator", top.value("coordinator"));
+  const coordinatorValue = top.value("coordinator");
+  const coordinator = typeof coordinatorValue === "string" && coordinatorValue.includes(",")
+    ? coordinatorValue.split(",").map((one) => hostPort("coordinator", one.trim())).join(",")
+    : hostPort("coordinator", coordinatorValue);
   const secret = parseSecret(top.value("secret"), role);
   const operatorToken = top.string("operatorToken");
   // The token itself never goes into a message: messages end up in logs.
@@ -103,6 +106,10 @@ export function parseConfig(raw: unknown): Config {
   const autoscale = parseAutoscale(pick(raw, "autoscale", {}));
   const space = allIntegers(pick(raw, "space", {}), "space", DEFAULTS.space, 1, MAX_TIMER_MS);
   const storage = top.string("storage", 1);
+  const coordinatorState = top.string("coordinatorState", 1);
+  const standbyOfValue = top.value("standbyOf");
+  const standbyOf = standbyOfValue === "" ? "" : hostPort("standbyOf", standbyOfValue);
+  const standbyTakeoverMs = top.integer("standbyTakeoverMs", 100, MAX_TIMER_MS);
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
@@ -137,6 +144,9 @@ export function parseConfig(raw: unknown): Config {
     autoscale,
     space,
     storage,
+    coordinatorState,
+    standbyOf,
+    standbyTakeoverMs,
     spatialIndex,
     gateway,
     game,

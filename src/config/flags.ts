@@ -35,6 +35,20 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     help: "SQLite file of accounts, or a postgres:// URL",
   },
   {
+    flag: "coordinator-state",
+    key: "coordinatorState",
+    kind: "string",
+    arg: "FILE",
+    help: "the coordinator's state file (SQLite; :memory: = nothing survives a restart)",
+  },
+  {
+    flag: "standby-of",
+    key: "standbyOf",
+    kind: "string",
+    arg: "HOST:PORT",
+    help: "start this coordinator as the standby of the active one at HOST:PORT (gRPC)",
+  },
+  {
     flag: "admin-port",
     key: "adminPort",
     kind: "integer",
@@ -75,8 +89,8 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     flag: "coordinator",
     key: "coordinator",
     kind: "string",
-    arg: "HOST:PORT",
-    help: "coordinator gRPC address",
+    arg: "HOST:PORT[,HOST:PORT]",
+    help: "coordinator gRPC address (both of an active/standby pair, comma-separated)",
   },
   {
     flag: "static-dir",

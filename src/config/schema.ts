@@ -142,7 +142,10 @@ export interface Config {
   /** Host other nodes dial to reach this node. */
   advertiseHost: string;
   static_dir: string;
-  /** "host:port" of the coordinator's gRPC server. */
+  /**
+   * "host:port" of the coordinator's gRPC server, or of each coordinator of an active/standby
+   * pair separated by commas ("a:7070,b:7070"): workers and gateways follow the active one.
+   */
   coordinator: string;
   /** Cluster secret; "" only in role "all", where the caller generates a random one. */
   secret: string;
@@ -187,6 +190,15 @@ export interface Config {
    * `postgres://user:password@host:port/db` URL shared by every gateway.
    */
   storage: string;
+  /**
+   * The coordinator's state file (SQLite: a log of state changes and snapshots), so a restart
+   * carries on with the same map; ":memory:" keeps nothing across restarts.
+   */
+  coordinatorState: string;
+  /** Start as the standby of the active coordinator at this "host:port" ("" = not a standby). */
+  standbyOf: string;
+  /** A standby whose active was silent this long takes over (a new term). */
+  standbyTakeoverMs: number;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
@@ -244,6 +256,9 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
+  coordinatorState: "zonescaler-coordinator.sqlite",
+  standbyOf: "",
+  standbyTakeoverMs: 1500,
   spatialIndex: "grid",
   gateway: {
     maxFrameBytes: 8192,

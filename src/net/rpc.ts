@@ -93,6 +93,39 @@ export interface MapUpdate {
   backups: Record<string, string>;
 }
 
+/** Coordinator.Status: the caller's term and address (a coordinator of the pair) or 0, "". */
+export interface StatusRequest {
+  term: number;
+  address: string;
+}
+
+export interface StatusReply {
+  role: "active" | "standby";
+  term: number;
+  index: number;
+  active: string;
+  httpAddress: string;
+  activeHttp: string;
+}
+
+/** What a standby sends on Follow: where it stands (first message), then acknowledgements. */
+export interface FollowMessage {
+  address: string;
+  lastIndex: number;
+  lastTerm: number;
+  acked: number;
+  httpAddress: string;
+}
+
+/** One record of the active's log stream. */
+export interface LogRecord {
+  index: number;
+  term: number;
+  kind: "change" | "snapshot" | "keepalive";
+  payload: Uint8Array;
+  httpAddress: string;
+}
+
 export interface BatchMessage {
   payload: Uint8Array;
 }

@@ -76,6 +76,7 @@ Deno.test("the compose services start as processes and pass the image's health c
         );
       }
       env.ZS_STORAGE = env.ZS_STORAGE.replace(/^\/data\//, `${dataDir}/`);
+      env.ZS_COORDINATOR_STATE = env.ZS_COORDINATOR_STATE.replace(/^\/data\//, `${dataDir}/`);
       for (const key of Object.keys(env)) {
         assert.ok(!/^(localhost|0\.0\.0\.0)$/.test(env[key]) || key === "ZS_HOST", `${key}`);
       }

@@ -1,0 +1,238 @@
+// The one place that makes the coordinator's state durable: captures the live registry, gateway
+// directory and autoscale settings as a DurableState, appends what changed since the last
+// capture to the state file (commit, called before anything is announced or answered), writes
+// periodic snapshots, and loads a stored state back into the live objects.
+import type { AutoscaleConfig } from "../config/config.ts";
+import { PartitionMap } from "../world/partition.ts";
+import {
+  diffState,
+  type DurableGateway,
+  type DurableState,
+  type DurableWorker,
+  emptyState,
+} from "./durable_state.ts";
+import type { GatewayDirectory } from "./gateway_directory.ts";
+import type { Registry } from "./registry.ts";
+import type { LogEntry, StateStore } from "./state_store.ts";
+import type { WorkerRecord } from "./worker_record.ts";
+import type { Implementation, UnaryCallback } from "../net/rpc_server.ts";
+
+/** Log entries between two snapshots unless told otherwise. */
+export const SNAPSHOT_EVERY = 500;
+
+/**
+ * A takeover in term T starts its map epochs at T × 2^32: every map of the new term is newer
+ * than any the old active could still announce (cut off from its standby, before it hears of
+ * the new term), so workers ignore the old one's maps. 2^32 epochs per term, 2^21 terms fit in
+ * a safe integer.
+ */
+export const TERM_EPOCH_STRIDE = 2 ** 32;
+
+/** Options of {@linkcode CoordinatorState}. */
+export interface CoordinatorStateOptions {
+  store: StateStore;
+  registry: Registry;
+  gateways: GatewayDirectory;
+  /** The balancer's live autoscale settings (changed by the control API). */
+  autoscale: { get(): AutoscaleConfig; set(value: AutoscaleConfig): void };
+  /** The world spec handed to workers: its tick 0 is kept from the first run on. */
+  world: { worldStartMs: number };
+  /** Entries between snapshots (default {@linkcode SNAPSHOT_EVERY}). */
+  snapshotEvery?: number;
+  now?: () => number;
+}
+
+/** The durable side of one coordinator. */
+export class CoordinatorState {
+  /** The coordinator's term (raised by each takeover). */
+  term = 1;
+  /** gRPC address of the other coordinator of the pair, once known. */
+  peer = "";
+  #o: CoordinatorStateOptions;
+  #last: DurableState;
+  #listeners = new Set<(entries: LogEntry[]) => void>();
+
+  constructor(options: CoordinatorStateOptions) {
+    this.#o = options;
+    this.#last = emptyState(
+      options.registry.map.owners.length,
+      options.autoscale.get(),
+      options.world.worldStartMs,
+    );
+  }
+
+  get store(): StateStore {
+    return this.#o.store;
+  }
+
+  /** The state as of the last commit. */
+  get committed(): DurableState {
+    return this.#last;
+  }
+
+  /** Calls `listener` with the entries of every commit (log shipping); returns its remover. */
+  onAppend(listener: (entries: LogEntry[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Reads the stored state back without making it live (a standby must not write to its log
+   * before it follows); undefined when the file was new (then the empty state is written as
+   * snapshot 0).
+   */
+  read(): DurableState | undefined {
+    const loaded = this.#o.store.load();
+    if (loaded) return loaded.state;
+    this.#last = this.capture();
+    this.#o.store.snapshot(this.#last);
+    return undefined;
+  }
+
+  /** Reads the stored state and makes it live (a lone coordinator's restart); false if none. */
+  load(reason: string): boolean {
+    const stored = this.read();
+    if (stored) this.adopt(stored, reason);
+    return stored !== undefined;
+  }
+
+  /**
+   * Makes `state` the live one (a restart or a takeover, which passes its new term and its
+   * peer), then commits it with the map in a new epoch.
+   */
+  adopt(state: DurableState, reason: string, changed: { term?: number; peer?: string } = {}): void {
+    const { registry, gateways, autoscale } = this.#o;
+    const now = (this.#o.now ?? Date.now)();
+    this.term = changed.term ?? state.term;
+    this.peer = changed.peer ?? state.peer;
+    autoscale.set({ ...state.autoscale });
+    this.#o.world.worldStartMs = state.worldStartMs;
+    gateways.gateways.clear();
+    for (const g of Object.values(state.gateways)) {
+      gateways.gateways.set(g.id, { ...g, sessions: 0, lastHeartbeat: now });
+    }
+    const m = state.map;
+    registry.restore(
+      {
+        map: new PartitionMap(m.epoch, m.owners, {
+          backups: new Map(m.backups),
+          down: new Set(m.down),
+        }),
+        workers: Object.values(state.workers).map((w) => liveWorker(w, now)),
+        migrations: structuredClone(state.migrations),
+        nextIndex: state.nextIndex,
+      },
+      reason,
+      changed.term !== undefined ? changed.term * TERM_EPOCH_STRIDE : 0,
+    );
+    this.#last = state;
+    this.commit();
+  }
+
+  /** The live state now. */
+  capture(): DurableState {
+    const { registry, gateways, autoscale } = this.#o;
+    const map = registry.map;
+    const last = this.#last;
+    const workers: Record<string, DurableWorker> = {};
+    for (const w of registry.workers.values()) workers[w.id] = durableWorker(w);
+    const durableGateways: Record<string, DurableGateway> = {};
+    for (const g of gateways.gateways.values()) {
+      durableGateways[g.id] = { id: g.id, httpAddress: g.httpAddress, version: g.version };
+    }
+    return {
+      term: this.term,
+      nextIndex: registry.nextIndex,
+      // A map is immutable within its epoch: only a new epoch is copied.
+      map: last.map.epoch === map.epoch && last.map.owners.length === map.owners.length
+        ? last.map
+        : {
+          epoch: map.epoch,
+          owners: [...map.owners],
+          backups: [...map.backups],
+          down: [...map.down],
+        },
+      workers,
+      gateways: durableGateways,
+      migrations: [...registry.migrations.values()].map((m) => ({ ...m })),
+      autoscale: { ...autoscale.get() },
+      peer: this.peer,
+      worldStartMs: this.#o.world.worldStartMs,
+    };
+  }
+
+  /**
+   * Appends what changed since the last commit to the state file (durable when this returns)
+   * and passes the entries to the log's listeners; returns the index of the last entry.
+   */
+  commit(): number {
+    const next = this.capture();
+    const changes = diffState(this.#last, next);
+    const store = this.#o.store;
+    if (changes.length === 0) return store.last.index;
+    const first = store.last.index + 1;
+    const index = store.append(changes, this.term);
+    this.#last = next;
+    if (store.sinceSnapshot >= (this.#o.snapshotEvery ?? SNAPSHOT_EVERY)) store.snapshot(next);
+    const entries = changes.map((change, i) => ({ index: first + i, term: this.term, change }));
+    for (const listener of this.#listeners) listener(entries);
+    return index;
+  }
+}
+
+function durableWorker(w: WorkerRecord): DurableWorker {
+  const out: DurableWorker = {
+    id: w.id,
+    index: w.index,
+    grpcAddress: w.grpcAddress,
+    httpAddress: w.httpAddress,
+    version: w.version,
+    pool: w.pool,
+    state: w.state,
+    incarnation: w.incarnation,
+    registeredAt: w.registeredAt,
+  };
+  if (w.promotingEpoch !== undefined) out.promotingEpoch = w.promotingEpoch;
+  return out;
+}
+
+/** A stored worker as a live record: it has a full timeout from `now` to beat again. */
+function liveWorker(w: DurableWorker, now: number): WorkerRecord {
+  return {
+    ...w,
+    lastHeartbeat: now,
+    tick: 0,
+    cells: [],
+    ghosts: 0,
+    tickP50Ms: 0,
+    tickP99Ms: 0,
+    epoch: 0,
+    pendingTransfers: 0,
+    lastMigrationAt: -Infinity,
+    pendingHandoffs: 0,
+    mirrored: 0,
+  };
+}
+
+/**
+ * Wraps each unary handler so its answer goes out only once what the call changed is durable
+ * (`whenDurable` commits and runs its callback then): a worker never holds an id, an index or
+ * an epoch that a restart or a takeover would not know.
+ */
+export function answerAfterCommit(
+  handlers: Implementation,
+  whenDurable: (answer: () => void) => void,
+): Implementation {
+  const wrapped: Implementation = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    wrapped[method] = (call: unknown, callback?: UnaryCallback<unknown>) => {
+      if (!callback) return handler(call);
+      return handler(
+        call,
+        (error: Parameters<typeof callback>[0], value?: unknown) =>
+          whenDurable(() => callback(error, value)),
+      );
+    };
+  }
+  return wrapped;
+}
