@@ -17,6 +17,8 @@ import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
+import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
+import { InstanceService } from "../src/cluster/instance_service.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
@@ -45,6 +47,21 @@ export async function startCoordinator(
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
   const gateways = new GatewayDirectory({ timeoutMs: config.workerTimeoutMs });
+  const directory = new InstanceDirectory({ emptyGraceMs: config.instances.emptyGraceMs });
+  const rooms = new InstanceService({
+    directory,
+    config: config.instances,
+    game,
+    world,
+    workers: () =>
+      [...registry.workers.values()].filter((w) => w.state === "active").map((w) => ({
+        id: w.id,
+        version: w.version,
+        entities: w.cells.reduce((n, c) => n + c.entities, 0),
+      })),
+    onDestroyed: () => service.publish(),
+    log,
+  });
   const service: CoordinatorService = new CoordinatorService({
     config,
     log,
@@ -52,6 +69,7 @@ export async function startCoordinator(
     gateways,
     world,
     game,
+    instances: { directory, service: rooms },
   });
   const registry: Registry = new Registry({
     grid,
@@ -88,6 +106,7 @@ export async function startCoordinator(
     const gone = gateways.sweep();
     for (const id of gone) registry.event("gateway.down", { gateway: id });
     if (gone.length > 0) service.publish();
+    rooms.sweep();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
   const balancer = new Balancer({
     grid,

@@ -51,6 +51,8 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     log,
     space: () => started.runtime?.status === "ok" ? started.runtime.space : undefined,
     onRejected: () => metrics.countError("BAD_BATCH"),
+    route: (gateway, command) =>
+      started.runtime?.status === "ok" && started.runtime.instances.route(gateway, command),
   });
   const refused = (method: string) => {
     metrics.countError("UNAUTHENTICATED");

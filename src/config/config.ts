@@ -105,6 +105,13 @@ export function parseConfig(raw: unknown): Config {
   const storage = top.string("storage", 1);
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
+  const instances = allIntegers(
+    pick(raw, "instances", {}),
+    "instances",
+    DEFAULTS.instances,
+    1,
+    MAX_TIMER_MS,
+  );
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
   const tls = parseTls(pick(raw, "tls", {}));
   return {
@@ -139,6 +146,7 @@ export function parseConfig(raw: unknown): Config {
     storage,
     spatialIndex,
     gateway,
+    instances,
     game,
     tls,
   };
