@@ -147,10 +147,8 @@ export class InstanceService {
       }
       case "leave": {
         const left = d.release(user());
-        if (!left?.instance && raw.instance !== undefined) {
-          throw new CodedError(ErrorCode.NOT_ALLOWED, "Not in an instance");
-        }
-        return left?.world ? { world: left.world } : {};
+        if (!left?.instance) throw new CodedError(ErrorCode.NOT_ALLOWED, "Not in an instance");
+        return left.world ? { world: left.world } : {};
       }
       case "destroy": {
         const record = d.destroy(str(raw.instance, "instance", 64), user());
@@ -165,9 +163,12 @@ export class InstanceService {
           ...(page.next ? { next: page.next } : {}),
         };
       }
-      case "online":
+      case "online": {
+        // A resumed session may be in an instance: its gateway learns which.
         d.online(user(), gateway(), world ? { world } : {});
-        return {};
+        const inside = d.get(d.user(user())?.instance ?? "");
+        return inside ? { instances: [instanceRow(inside)] } : {};
+      }
       case "offline":
         d.offline(user());
         return {};

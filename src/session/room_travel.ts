@@ -91,7 +91,12 @@ export class RoomTravel {
 
   /** A session went live (WELCOME): the users directory learns where it is. */
   online(session: ClientSession): void {
-    void this.#ask({ op: "online", user: session.id, gateway: this.#o.transport.gatewayId })
+    this.#ask({ op: "online", user: session.id, gateway: this.#o.transport.gatewayId })
+      .then((answer) => {
+        // A session resumed here while in an instance: LEAVE and instance chat work on.
+        const [row] = array(answer.instances ?? [], "instances").map((r) => rowOf(r));
+        if (row && !session.travel) session.room = { row };
+      })
       .catch((error) => this.#o.log.debug("rooms.presence_failed", { error }));
   }
 
@@ -180,8 +185,8 @@ export class RoomTravel {
         return this.#travel(session, m.ref, "join", instanceTarget(answer));
       }
       case Op.LEAVE: {
-        if (!session.room) throw new CodedError(ErrorCode.NOT_ALLOWED, "Not in an instance");
-        const answer = await this.#ask({ op: "leave", user, instance: session.room.row.id });
+        // The directory knows where the user is (also after a resume on another gateway).
+        const answer = await this.#ask({ op: "leave", user });
         return this.#travel(session, m.ref, "leave", { kind: "world", at: positionOf(answer) });
       }
       case Op.SEARCH: {

@@ -153,7 +153,13 @@ export class PlayerSessions {
             ok,
             conn: command.nextJti,
           });
-          if (ok && !again) this.#diff(host, player); // the first view travels with the answer
+          if (ok && !again) {
+            // This tick's diff for the connection it replaces (computed before the commands)
+            // must not reach the new one ahead of its full view: a gateway takes one per tick.
+            const report = this.#reports.get(gateway);
+            if (report) report.diffs = report.diffs.filter((d) => d.entity !== player.id);
+            this.#diff(host, player); // the first view travels with the answer
+          }
           break;
         }
       }

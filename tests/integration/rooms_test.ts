@@ -303,6 +303,27 @@ Deno.test({
         await alive(flood);
       });
 
+      await t.step(
+        "a session resumed while in an instance is still in it, and can LEAVE",
+        async () => {
+          const pat = await connect("pat");
+          pat.send({ op: 11, ref: 80, mode: "duel" });
+          const inside = await travel(pat, 80);
+          pat.close();
+          await pat.closed;
+          const again = new TestClient(`ws://127.0.0.1:${ready.port}/ws`, "json");
+          clients.push(again);
+          const welcome = await again.hello({ resumeToken: inside.resumeToken });
+          assert.equal(welcome.resumed, true);
+          assert.equal(welcome.entity, inside.entity, "the TRAVEL's token names the new entity");
+          await again.waitFor("full DIFF", () => again.messages.find((m) => m.op === 6));
+          // The directory knows the session is in an instance, whichever gateway resumed it.
+          again.send({ op: 12, ref: 81 });
+          assert.equal((await travel(again, 81)).place, "world");
+          await alive(again);
+        },
+      );
+
       await t.step("the owner destroys an instance: everyone in it travels home", async () => {
         const [o1, o2] = [await connect("o1"), await connect("o2")];
         o1.send({ op: 9, ref: 70, mode: "arena" });
