@@ -6,6 +6,7 @@ import { failover } from "./failover.ts";
 import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
+import { instances } from "./instances.ts";
 import { migration } from "./migration.ts";
 import { peerComparison } from "./peer_comparison.ts";
 import type { Scenario } from "./scenario.ts";
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   abortStress,
   failover,
   faults,
+  instances,
 ];
 
 /** The scenario called `name`, or undefined. */

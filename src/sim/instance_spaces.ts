@@ -36,6 +36,8 @@ interface Hosted {
 /** The instance spaces of one worker. */
 export class InstanceSpaces {
   readonly #hosted = new Map<string, Hosted>();
+  /** Which instance owns an entity, as last found (checked on use, so never stale for long). */
+  readonly #byEntity = new Map<number, Hosted>();
   readonly #o: InstanceSpacesOptions;
   /** Reports of disposals between ticks; they leave with the next tick's reports. */
   #pending: Array<Map<string, WorkerReport>> = [];
@@ -70,8 +72,19 @@ export class InstanceSpaces {
       hosted.space.command(gateway, { ...command, x, y, z });
       return true;
     }
+    const cached = this.#byEntity.get(command.entity);
+    if (
+      cached && this.#hosted.get(cached.info.id) === cached &&
+      cached.space.owned.has(command.entity)
+    ) {
+      cached.space.command(gateway, command);
+      return true;
+    }
+    this.#byEntity.delete(command.entity);
+    // Joins record their entity (see step); a scan is for the rare rest (a resume, say).
     for (const hosted of this.#hosted.values()) {
       if (hosted.space.owned.has(command.entity)) {
+        this.#byEntity.set(command.entity, hosted);
         hosted.space.command(gateway, command);
         return true;
       }
@@ -105,7 +118,13 @@ export class InstanceSpaces {
     for (const hosted of this.#hosted.values()) {
       // Every cell is owned here: there is no peer to send anything to.
       hosted.space.step(tick);
-      mergeReports(out, hosted.space.takeReports());
+      const reports = hosted.space.takeReports();
+      for (const report of reports.values()) {
+        for (const j of report.joined) this.#byEntity.set(j.entity, hosted);
+        for (const d of report.departed) this.#byEntity.delete(d.entity);
+        for (const g of report.gone) this.#byEntity.delete(g.entity);
+      }
+      mergeReports(out, reports);
     }
     return out;
   }
@@ -160,6 +179,7 @@ export class InstanceSpaces {
 
   #dispose(id: string, hosted: Hosted): void {
     this.#hosted.delete(id);
+    for (const entity of hosted.space.owned.keys()) this.#byEntity.delete(entity);
     hosted.space.players.departAll(hosted.space.host);
     this.#hook(hosted, "onDispose");
     this.#pending.push(hosted.space.takeReports());
