@@ -47,7 +47,10 @@ export async function startCoordinator(
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
   const gateways = new GatewayDirectory({ timeoutMs: config.workerTimeoutMs });
-  const directory = new InstanceDirectory({ emptyGraceMs: config.instances.emptyGraceMs });
+  const directory = new InstanceDirectory({
+    emptyGraceMs: config.instances.emptyGraceMs,
+    lostGraceMs: config.gateway.resumeGraceMs,
+  });
   const rooms = new InstanceService({
     directory,
     config: config.instances,
@@ -104,7 +107,10 @@ export async function startCoordinator(
   const sweeper = setInterval(() => {
     registry.sweep();
     const gone = gateways.sweep();
-    for (const id of gone) registry.event("gateway.down", { gateway: id });
+    for (const id of gone) {
+      registry.event("gateway.down", { gateway: id });
+      directory.gatewayDown(id);
+    }
     if (gone.length > 0) service.publish();
     rooms.sweep();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));

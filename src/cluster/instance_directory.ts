@@ -48,6 +48,8 @@ export interface UserRecord {
   instance: string;
   /** Last position in the open world, where a leave puts the player back. */
   world?: { x: number; y: number; z: number };
+  /** When its gateway was declared down (absent while up); it goes offline after the grace. */
+  lostAt?: number;
 }
 
 /** A search: every given field must match. */
@@ -74,6 +76,11 @@ export const MAX_PAGE = 100;
 export interface InstanceDirectoryOptions {
   /** An empty instance is destroyed once it was empty this long. */
   emptyGraceMs: number;
+  /**
+   * Users of a gateway declared down go offline (their seats freed) after this long unless
+   * they resume elsewhere first (default 15 000 ms: the gateways' resume grace).
+   */
+  lostGraceMs?: number;
   now?: () => number;
 }
 
@@ -96,6 +103,7 @@ export class InstanceDirectory {
   /** Instances with no seat taken, oldest emptiness first. */
   readonly #empty = new Set<InstanceRecord>();
   #workerSeats = new Map<string, number>();
+  #lostGateways = new Set<string>();
   #workerInstances = new Map<string, number>();
   #seq = 0;
   #o: InstanceDirectoryOptions;
@@ -255,9 +263,33 @@ export class InstanceDirectory {
     return record;
   }
 
-  /** Destroys every instance empty for longer than the grace period; returns them. */
+  /** A gateway was declared down: its users go offline after the grace unless they resume. */
+  gatewayDown(gateway: string): void {
+    const now = this.#now();
+    for (const user of this.#usersByGateway.get(gateway) ?? []) {
+      const record = this.#users.get(user);
+      if (record) record.lostAt = now;
+    }
+    this.#lostGateways.add(gateway);
+  }
+
+  /**
+   * Destroys every instance empty for longer than the grace period (returns them), after
+   * taking offline the users of downed gateways whose grace ran out.
+   */
   sweep(): InstanceRecord[] {
     const now = this.#now();
+    for (const gateway of this.#lostGateways) {
+      const users = this.#usersByGateway.get(gateway);
+      let waiting = false;
+      for (const user of users ?? []) {
+        const lostAt = this.#users.get(user)?.lostAt;
+        if (lostAt === undefined) continue;
+        if (now - lostAt >= (this.#o.lostGraceMs ?? 15_000)) this.offline(user);
+        else waiting = true;
+      }
+      if (!waiting) this.#lostGateways.delete(gateway);
+    }
     const due: InstanceRecord[] = [];
     for (const record of this.#empty) {
       if (now - record.emptySince >= this.#o.emptyGraceMs) due.push(record);

@@ -171,3 +171,23 @@ Deno.test("a bad paging cursor is BAD_REQUEST", () => {
   const d = new InstanceDirectory({ emptyGraceMs: 1000 });
   assert.equal(code(() => d.search({ after: "not-an-id" })), "BAD_REQUEST");
 });
+
+Deno.test("seats of a downed gateway's users are freed after the grace unless they resume", () => {
+  let now = 0;
+  const d = new InstanceDirectory({ emptyGraceMs: 100_000, lostGraceMs: 1_000, now: () => now });
+  const room = d.create(spec({ maxPlayers: 3 }));
+  d.reserve(room.id, "a", "g1");
+  d.reserve(room.id, "b", "g1");
+  d.reserve(room.id, "c", "g2");
+  d.gatewayDown("g1");
+  now += 500;
+  d.online("b", "g3"); // b resumed on another gateway within the grace
+  d.sweep();
+  assert.equal(room.players.size, 3);
+  now += 500;
+  d.sweep();
+  assert.deepEqual([...room.players].sort(), ["b", "c"]);
+  assert.equal(d.user("a"), undefined);
+  assert.equal(d.user("b")?.gateway, "g3");
+  assert.equal(d.user("b")?.instance, room.id);
+});
