@@ -86,6 +86,7 @@ export async function startCoordinator(
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
       if (kind === "cell.migrated") metrics.countMigration();
+      if (kind === "worker.down" || kind === "worker.left") rooms.workerGone(String(fields.worker));
       events.publish(clusterEvent(event));
     },
   });

@@ -118,6 +118,17 @@ export class InstanceService {
     return encode(answer);
   }
 
+  /**
+   * A worker died or left: its instances died with it (they are not mirrored), so they leave
+   * the directory and their seats are freed. Returns how many.
+   */
+  workerGone(worker: string): number {
+    const gone = [...this.#o.directory.all()].filter((r) => r.worker === worker);
+    for (const record of gone) this.#o.directory.destroy(record.id);
+    if (gone.length > 0) this.#destroyed(gone, "worker-gone");
+    return gone.length;
+  }
+
   /** Destroys instances empty past their grace; returns how many. */
   sweep(): number {
     const gone = this.#o.directory.sweep();
