@@ -219,7 +219,7 @@ Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the fiel
     [{ op: Op.CREATE, ref: 1, mode: "duel", tags: ["a b"] }, /CREATE.tags\[0\] must be 1..32/],
     [
       { op: Op.CREATE, ref: 1, mode: "duel", tags: Array(9).fill("a") },
-      /CREATE.tags must be an array of 0..8/,
+      /CREATE.tags must have 0..8 elements, got 9/,
     ],
     [{ op: Op.CREATE, ref: 1, mode: "duel", owner: "me" }, /CREATE has an unknown field "owner"/],
     [{ op: Op.SEARCH, ref: 1, limit: 101 }, /SEARCH.limit must be an integer in 1..100/],
@@ -271,7 +271,7 @@ Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the fiel
     [{ op: Op.INPUT, seq: 1, intent: { move: [0, 0], action: 1 } }, /INPUT.intent.action/],
     [
       { op: Op.CHAT, channel: "team", text: "hi" },
-      /CHAT.channel must be one of "global", "nearby", got "team"/,
+      /CHAT.channel must be one of "global", "nearby", "instance", got "team"/,
     ],
     [{ op: Op.CHAT, channel: "global", text: "" }, /CHAT.text must be 1..500 characters, got 0/],
     [

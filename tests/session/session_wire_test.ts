@@ -210,7 +210,20 @@ Deno.test("each malformed session field is named in the error", () => {
       /commands\[0\]\.move\[0\] must be a number in -1\.\.1/,
     ],
     [commands([[2, -1, "s", "j1"]]), /commands\[0\]\.entity must be a non-negative integer/],
-    [commands([[0, "", "n", "j", 0, 0, 0]]), /commands\[0\]\.session must be a string of 1\.\.128/],
+    [
+      commands([[0, "", "n", "j", 0, 0, 0, null, null]]),
+      /commands\[0\]\.session must be a string of 1\.\.128/,
+    ],
+    [commands([[0, "s", "n", "j", 0, 0, 0]]), /commands\[0\] must have 9 fields, got 7/],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0], null]]),
+      /commands\[0\]\.instance\.maxPlayers must be an integer in 1\.\.100000/,
+    ],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, null, [[], 0]]]),
+      /commands\[0\]\.carried\.data must be a map/,
+    ],
+    [commands([[4, 1, "s"]]), /commands\[0\] must have 4 fields, got 3/],
     [new Uint8Array([0xc1]), /not valid msgpack|reserved byte 0xc1/],
     [new Uint8Array(0), /payload is empty/],
   ];
