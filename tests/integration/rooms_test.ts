@@ -13,6 +13,8 @@ import type {
 } from "../../src/protocol/client_protocol.ts";
 import { NodeProcess, writeTestConfig } from "../../testing/node_process.ts";
 import { guestToken, TestClient } from "../../testing/ws_client.ts";
+import { parseBotArgs } from "../../src/client/bot_options.ts";
+import { runBotSwarm } from "../../src/client/bot_swarm.ts";
 
 const GRACE_MS = 600;
 
@@ -347,8 +349,41 @@ Deno.test({
         }
       });
 
-      for (const client of clients) {
-        assert.deepEqual(client.problems, [], "DIFF streams stay consistent");
+      await t.step(
+        "bots --scenario instances: quick-join, stay, leave, again, without errors",
+        async () => {
+          const report = await runBotSwarm(parseBotArgs([
+            "--role=bots",
+            "--gateway",
+            base,
+            "--clients",
+            "6",
+            "--duration",
+            "4",
+            "--ramp",
+            "0.5",
+            "--scenario",
+            "instances",
+            "--mode",
+            "duel",
+            "--stay",
+            "0.5",
+          ]));
+          assert.equal(report.connected, 6);
+          assert.ok(report.rooms, "the report has the instances figures");
+          assert.ok(
+            report.rooms.joins >= 6,
+            `every bot joined at least once: ${report.rooms.joins}`,
+          );
+          assert.ok(report.rooms.leaves >= 1);
+          assert.equal(report.rooms.joinMs.samples, report.rooms.joins);
+          assert.deepEqual(report.rooms.failed, {});
+          assert.equal(report.errors.total, 0, JSON.stringify(report.errors));
+        },
+      );
+
+      for (const [n, client] of clients.entries()) {
+        assert.deepEqual(client.problems, [], `the DIFF stream of client ${n} stays consistent`);
       }
     } finally {
       for (const client of clients) client.close();
