@@ -29,6 +29,8 @@ export {
   type GameContext,
   type GameDefinition,
   type GameOptionsContext,
+  type InstanceInfo,
+  type InstanceMode,
   type InteractionEvent,
   WORLD_ID_LIMIT,
 } from "./src/sim/game.ts";
@@ -51,6 +53,10 @@ export {
   type DiffMessage,
   Op,
   PROTOCOL_VERSION,
+  type RoomRequest,
+  type RoomRow,
+  type RoomsMessage,
   type ServerMessage,
+  type TravelMessage,
   type WelcomeMessage,
 } from "./src/protocol/client_protocol.ts";

@@ -7,6 +7,7 @@ import { failover } from "./failover.ts";
 import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
+import { instances } from "./instances.ts";
 import { migration } from "./migration.ts";
 import { peerComparison } from "./peer_comparison.ts";
 import { remoteLogic } from "./remote_logic.ts";
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   faults,
   coordinatorFailover,
   remoteLogic,
+  instances,
 ];
 
 /** The scenario called `name`, or undefined. */

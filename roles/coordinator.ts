@@ -23,6 +23,8 @@ import { answerAfterCommit, CoordinatorState } from "../src/cluster/coordinator_
 import { CoordinatorPair } from "../src/cluster/coordinator_pair.ts";
 import { LogShipping } from "../src/cluster/log_shipping.ts";
 import { StateStore } from "../src/cluster/state_store.ts";
+import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
+import { InstanceService } from "../src/cluster/instance_service.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
@@ -51,6 +53,24 @@ export async function startCoordinator(
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
   const gateways = new GatewayDirectory({ timeoutMs: config.workerTimeoutMs });
+  const directory = new InstanceDirectory({
+    emptyGraceMs: config.instances.emptyGraceMs,
+    lostGraceMs: config.gateway.resumeGraceMs,
+  });
+  const rooms = new InstanceService({
+    directory,
+    config: config.instances,
+    game,
+    world,
+    workers: () =>
+      [...registry.workers.values()].filter((w) => w.state === "active").map((w) => ({
+        id: w.id,
+        version: w.version,
+        entities: w.cells.reduce((n, c) => n + c.entities, 0),
+      })),
+    onDestroyed: () => service.publish(),
+    log,
+  });
   const service: CoordinatorService = new CoordinatorService({
     config,
     log,
@@ -58,6 +78,7 @@ export async function startCoordinator(
     gateways,
     world,
     game,
+    instances: { directory, service: rooms },
   });
   const registry: Registry = new Registry({
     grid,
@@ -73,6 +94,7 @@ export async function startCoordinator(
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
       if (kind === "cell.migrated") metrics.countMigration();
+      if (kind === "worker.down" || kind === "worker.left") rooms.workerGone(String(fields.worker));
       events.publish(clusterEvent(event));
     },
   });
@@ -152,8 +174,12 @@ export async function startCoordinator(
     if (pair.role !== "active") return;
     registry.sweep();
     const gone = gateways.sweep();
-    for (const id of gone) registry.event("gateway.down", { gateway: id });
+    for (const id of gone) {
+      registry.event("gateway.down", { gateway: id });
+      directory.gatewayDown(id);
+    }
     if (gone.length > 0) whenDurable(() => service.publish());
+    rooms.sweep();
     durable.commit();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
   const balancing = setInterval(() => {

@@ -1,11 +1,13 @@
 // The session gateway role, wiring only: registers with the coordinator, follows the map, keeps
-// a Sessions stream to every worker, relays chat through the coordinator, and serves the
+// a Sessions stream to every worker, relays chat through the coordinator
+// (src/session/coordinator_relay.ts), sends room requests to its directory, and serves the
 // gateway HTTP API (src/session/gateway_api.ts) on its own port, or the coordinator's in role all.
 import { openAccountStore } from "../src/session/account_store.ts";
 import { LoginLimits } from "../src/session/login_limits.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
-import { encodeRelay, type RelayedChat, relayFrom } from "../src/session/chat_relay.ts";
+import type { RelayedChat } from "../src/session/chat_relay.ts";
+import { CoordinatorRelay } from "../src/session/coordinator_relay.ts";
 import type { Config } from "../src/config/config.ts";
 import { ErrorCode } from "../src/errors.ts";
 import { gridOf } from "../src/world/world_spec.ts";
@@ -13,8 +15,8 @@ import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { PartitionMap } from "../src/world/partition.ts";
-import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
-import { type CloseOptions, type GatewayInfo, grpc, type RegisterReply } from "../src/net/rpc.ts";
+import { PeerLinks } from "../src/sync/peer_links.ts";
+import { type CloseOptions, type GatewayInfo, type RegisterReply } from "../src/net/rpc.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
@@ -121,7 +123,6 @@ export async function startGateway(
   // Commands to workers, batched per worker until the end of the current task.
   const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));
 
-  let relay: grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }> | undefined;
   const hub = new SessionHub({
     config: config.gateway,
     world,
@@ -132,8 +133,10 @@ export async function startGateway(
       ownerAt: (x, y, z) => map.ownerOf(grid.cellOf(x, y, z)),
       workers: () => workers,
       send: (worker, command) => outbox.send(worker, command),
-      relay: (chat: RelayedChat) => relay?.write({ payload: encodeRelay(chat) }),
+      relay: (chat: RelayedChat) => relay.write(chat),
     },
+    directory: async (payload) =>
+      (await coordinatorClient.call<{ payload: Uint8Array }>("Instances", { payload })).payload,
   });
   state.hub = hub;
 
@@ -166,34 +169,13 @@ export async function startGateway(
     firstMap.resolve();
   });
 
-  const openRelay = () => {
-    if (closing.signal.aborted) return;
-    const metadata = new grpc.Metadata();
-    metadata.set(NODE_METADATA, id);
-    // The coordinator followed now (of a pair, the active one).
-    const call = (coordinatorClient.client as unknown as {
-      Relay(
-        m: grpc.Metadata,
-      ): grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
-    }).Relay(metadata);
-    relay = call;
-    call.on("data", (message: { payload?: unknown }) => {
-      try {
-        hub.onRelay(relayFrom(message));
-      } catch (error) {
-        metrics.countError(ErrorCode.BAD_BATCH);
-        log.warn("relay.rejected", { error });
-      }
-    });
-    const lost = () => {
-      if (relay !== call) return;
-      relay = undefined;
-      if (!closing.signal.aborted) setTimeout(openRelay, 1_000);
-    };
-    call.on("error", lost);
-    call.on("end", lost);
-  };
-  openRelay();
+  const relay: CoordinatorRelay = new CoordinatorRelay({
+    id,
+    coordinator: () => coordinatorClient.client,
+    log,
+    onChat: (chat) => hub.onRelay(chat),
+    countError: (code) => metrics.countError(code),
+  });
 
   const beat = setInterval(() => {
     metrics.sessions = hub.size;
@@ -215,7 +197,7 @@ export async function startGateway(
       closing.abort();
       clearInterval(beat);
       await hub.closeAll();
-      relay?.cancel();
+      relay.close();
       links.close(closeOptions);
       await http?.close();
       await accounts.close();

@@ -51,6 +51,13 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
     log,
     space: () => started.runtime?.status === "ok" ? started.runtime.space : undefined,
     onRejected: () => metrics.countError("BAD_BATCH"),
+    route: (gateway, command) => {
+      const runtime = started.runtime;
+      if (runtime?.status !== "ok") return false;
+      // The world's own players never look through the instances.
+      if (command.op !== "join" && runtime.space.owned.has(command.entity)) return false;
+      return runtime.instances.route(gateway, command);
+    },
   });
   const refused = (method: string) => {
     metrics.countError("UNAUTHENTICATED");

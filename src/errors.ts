@@ -48,6 +48,13 @@ export const ErrorCode = {
   GOING_AWAY: "GOING_AWAY",
   /** The worker simulating the player sent nothing for too long: resume. */
   WORLD_STALLED: "WORLD_STALLED",
+  // Rooms (instances): refusals of CREATE, SEARCH, JOIN, LEAVE, DESTROY; the session goes on.
+  INSTANCE_NOT_FOUND: "INSTANCE_NOT_FOUND",
+  INSTANCE_FULL: "INSTANCE_FULL",
+  WRONG_VERSION: "WRONG_VERSION",
+  NOT_ALLOWED: "NOT_ALLOWED",
+  UNKNOWN_MODE: "UNKNOWN_MODE",
+  BAD_OPTIONS: "BAD_OPTIONS",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

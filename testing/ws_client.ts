@@ -29,6 +29,8 @@ export class TestClient {
   /** Violations of the stream's rules (should stay empty). */
   readonly problems: string[] = [];
   welcome?: WelcomeMessage;
+  /** The player's own entity: WELCOME's, then each TRAVEL's. */
+  entity?: number;
   lastTick = -1;
   maxGap = 0;
   /** Consecutive DIFF ticks [before, after] more than one apart. */
@@ -193,7 +195,8 @@ export class TestClient {
   }
 
   #check(message: ServerMessage): void {
-    if (message.op === 5) (this.welcome = message, this.welcomes++);
+    if (message.op === 5) (this.welcome = message, this.welcomes++, this.entity = message.entity);
+    if (message.op === 15) this.entity = message.entity;
     if (message.op === 8) this.errors.push({ code: message.code, message: message.message });
     if (message.op !== 6) return;
     this.diffs++;
@@ -215,7 +218,7 @@ export class TestClient {
       if (!this.visible.has(id)) this.problems.push(`update of unknown ${id} at ${message.tick}`);
       this.visible.set(id, { x, y });
     }
-    const self = this.welcome?.entity;
+    const self = this.entity;
     if (self !== undefined && !this.visible.has(self)) {
       this.problems.push(`own entity missing at ${message.tick}`);
     }

@@ -20,6 +20,7 @@ import { fetchGateways, login, LoginApiError } from "./login_client.ts";
 import { walkHeading } from "./random_walk.ts";
 import { AckTimer } from "./ack_timer.ts";
 import { ConnectError, openSession, reasonOf } from "./session_socket.ts";
+import { RoomCycle } from "./room_cycle.ts";
 
 export { walkHeading } from "./random_walk.ts";
 export { AckTimer } from "./ack_timer.ts";
@@ -46,6 +47,8 @@ export interface BotClientOptions {
   maxResumes?: number;
   /** Logins retried after 429 with Retry-After (default 3). */
   maxLoginRetries?: number;
+  /** The instances scenario: quick-join this mode, stay, leave, again. */
+  rooms?: { mode: string; stayMs: number; pauseMs: number };
 }
 
 /** Close codes after which docs/protocol.md tells a client to resume. */
@@ -87,6 +90,7 @@ export class BotClient {
   #liveSince = -1;
   #resumes = 0;
   #maxResumes: number;
+  #rooms: RoomCycle | undefined;
   /** Total time with a live session, ms. */
   connectedMs = 0;
 
@@ -98,6 +102,16 @@ export class BotClient {
     this.#stalls = new StallMeter(options.metrics.stalls, { now: this.#now });
     this.#heading = options.random() * Math.PI * 2;
     this.#maxResumes = options.maxResumes ?? 3;
+    if (options.rooms) {
+      this.#rooms = new RoomCycle({
+        ...options.rooms,
+        timeoutMs: options.timeoutMs,
+        metrics: options.metrics.rooms,
+        send: (message) => this.#send(message),
+        now: this.#now,
+        random: options.random,
+      });
+    }
   }
 
   /** Checks in, logs in and opens the first session; failures are counted, never thrown. */
@@ -227,8 +241,16 @@ export class BotClient {
       case Op.ERROR:
         this.#lastError = message.code;
         countUp(this.#m.errorFrames, message.code);
+        this.#rooms?.onFrame(message);
+        return;
+      case Op.TRAVEL:
+        this.#resumeToken = message.resumeToken;
+        this.#check.travel(message);
+        this.#acks.clear();
+        this.#rooms?.onFrame(message);
         return;
       case Op.CHAT:
+      case Op.ROOMS:
         return;
     }
   }
@@ -249,6 +271,7 @@ export class BotClient {
     this.#liveSince = now;
     this.#m.connectedNow++;
     this.#startTimers();
+    this.#rooms?.start();
     waiter.resolve(message);
   }
 
@@ -322,6 +345,7 @@ export class BotClient {
   #stopTimers(): void {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers.length = 0;
+    this.#rooms?.stop();
   }
 
   /** Books the end of a live session (idempotent). */

@@ -27,6 +27,12 @@ export interface BotOptions {
   seed: number;
   /** Bound on each HTTP request, WebSocket open and wait for WELCOME, ms. */
   timeoutMs: number;
+  /** "world": walk the open world; "instances": quick-join `mode`, stay, leave, again. */
+  scenario: "world" | "instances";
+  /** Instance mode the instances scenario quick-joins. */
+  mode: string;
+  /** Time a bot stays in an instance (and, halved, in the world between joins), ms. */
+  stayMs: number;
   help: boolean;
 }
 
@@ -42,6 +48,9 @@ export const BOT_DEFAULTS = Object.freeze({
   name: "bot",
   seed: 1,
   timeout: 10,
+  scenario: "world" as "world" | "instances",
+  mode: "duel",
+  stay: 3,
 });
 
 /** Help text of `--role=bots`. */
@@ -67,6 +76,10 @@ export const BOTS_USAGE: string = [
   `  --seed N           seed of the random walks (default: ${BOT_DEFAULTS.seed})`,
   `  --timeout S        bound on each request, connect and handshake (default: ` +
   `${BOT_DEFAULTS.timeout})`,
+  `  --scenario S       world (walk) or instances (quick-join --mode, stay, leave, again; ` +
+  `join latency in the report) (default: ${BOT_DEFAULTS.scenario})`,
+  `  --mode NAME        instance mode the instances scenario joins (default: ${BOT_DEFAULTS.mode})`,
+  `  --stay S           seconds a bot stays in an instance, about (default: ${BOT_DEFAULTS.stay})`,
   "  -h, --help         print this help and exit",
 ].join("\n");
 
@@ -101,6 +114,7 @@ const NUMBER_FLAGS = {
   ping: { min: 0.1, max: 3_600, integer: false },
   seed: { min: -(2 ** 31), max: 2 ** 32 - 1, integer: true },
   timeout: { min: 0.1, max: 600, integer: false },
+  stay: { min: 0.1, max: 3_600, integer: false },
 } as const;
 
 /**
@@ -137,6 +151,9 @@ export function parseBotArgs(args: readonly string[]): BotOptions {
         name: { type: "string" },
         seed: { type: "string" },
         timeout: { type: "string" },
+        scenario: { type: "string" },
+        mode: { type: "string" },
+        stay: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -162,6 +179,15 @@ export function parseBotArgs(args: readonly string[]): BotOptions {
   if (!/^[A-Za-z0-9_.-]{1,20}$/.test(name)) {
     fail("--name", `expected 1-20 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
   }
+  const scenario = configFields.oneOf(
+    values.scenario ?? BOT_DEFAULTS.scenario,
+    "--scenario",
+    ["world", "instances"] as const,
+  );
+  const mode = String(values.mode ?? BOT_DEFAULTS.mode);
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(mode)) {
+    fail("--mode", `expected an instance mode name, got ${JSON.stringify(mode)}`);
+  }
   const durationMs = Math.round(number("duration") * 1000);
   const report = values.report;
   if (report === "") fail("--report", "expected a file path");
@@ -177,6 +203,9 @@ export function parseBotArgs(args: readonly string[]): BotOptions {
     name,
     seed: number("seed"),
     timeoutMs: Math.round(number("timeout") * 1000),
+    scenario,
+    mode,
+    stayMs: Math.round(number("stay") * 1000),
     help: values.help === true,
   };
 }

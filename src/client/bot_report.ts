@@ -4,6 +4,7 @@
 import { emptyStreamCounts, type StreamCounts } from "./diff_stream_check.ts";
 import { emptyStallCounts, STALL_MS, type StallCounts } from "./stall_meter.ts";
 import { percentiles } from "../observe/percentiles.ts";
+import type { RoomMetrics } from "./room_cycle.ts";
 
 /** Most samples kept per measurement; beyond it a uniform random subset is kept. */
 export const MAX_SAMPLES = 200_000;
@@ -91,8 +92,17 @@ export class BotMetrics {
    * new session from scratch may follow; the old one is still lost).
    */
   lostSessions = 0;
+  /** The instances scenario's joins and leaves. */
+  readonly rooms: RoomMetrics;
 
   constructor(random: () => number) {
+    this.rooms = {
+      joinMs: new Samples(random),
+      leaveMs: new Samples(random),
+      joins: 0,
+      leaves: 0,
+      failed: {},
+    };
     this.connectMs = new Samples(random);
     this.ackMs = new Samples(random);
     this.rttMs = new Samples(random);
@@ -143,6 +153,15 @@ export interface BotReport {
   };
   /** CPU used by the bots process itself, % of one core. */
   botCpuPercent: number;
+  /** The instances scenario (absent in the world scenario). */
+  rooms?: {
+    joins: number;
+    leaves: number;
+    joinMs: Distribution;
+    leaveMs: Distribution;
+    /** Joins and leaves refused (ERROR, by code) or not answered in time (NO_ANSWER). */
+    failed: CountsBy;
+  };
   /** What the less obvious numbers mean. */
   definitions: Record<string, string>;
 }
@@ -155,6 +174,8 @@ export interface ReportContext {
   /** Sum over clients of the time each had a live session, seconds. */
   connectedSeconds: number;
   botCpuPercent: number;
+  /** Report the instances scenario's figures. */
+  rooms?: boolean;
 }
 
 const DEFINITIONS: Record<string, string> = {
@@ -172,6 +193,8 @@ const DEFINITIONS: Record<string, string> = {
     "the first DIFF, DIFF to DIFF, last DIFF to the close): players who froze",
   lostSessions: "sessions closed by the server or the network and not resumed (closed for " +
     "good, resume refused or failed); a new session the bot starts instead does not undo it",
+  joinMs: "instances scenario: JOIN (quick-join) sent until its TRAVEL arrived",
+  leaveMs: "instances scenario: LEAVE sent until its TRAVEL back to the world arrived",
   errors: "ERROR frames + unexpected closes + clients that never connected + protocol " +
     "contradictions (bad server frames, enter of a visible entity, update or leave of an " +
     "unknown one, ticks going back, own entity not visible) + stalls + lost sessions",
@@ -226,8 +249,20 @@ export function buildReport(metrics: BotMetrics, context: ReportContext): BotRep
     loginRetries: metrics.loginRetries,
     stalls: { ...metrics.stalls },
     lostSessions: metrics.lostSessions,
-    errors: { total, ...errors },
+    // Refused rooms requests are ERROR frames already; an unanswered one is not.
+    errors: { total: total + (metrics.rooms.failed.NO_ANSWER ?? 0), ...errors },
     botCpuPercent: round(context.botCpuPercent, 1),
+    ...(context.rooms
+      ? {
+        rooms: {
+          joins: metrics.rooms.joins,
+          leaves: metrics.rooms.leaves,
+          joinMs: distribution(metrics.rooms.joinMs),
+          leaveMs: distribution(metrics.rooms.leaveMs),
+          failed: { ...metrics.rooms.failed },
+        },
+      }
+      : {}),
     definitions: DEFINITIONS,
   };
 }
@@ -317,6 +352,13 @@ export function formatReport(report: BotReport): string {
     `    protocol problems  ${counts(report.errors.protocol)}`,
     `  bots CPU             ${report.botCpuPercent} % of one core`,
   ];
+  if (report.rooms) {
+    lines.push(
+      `  instance joins       ${report.rooms.joins}, ${ms(report.rooms.joinMs)}`,
+      `  instance leaves      ${report.rooms.leaves}, ${ms(report.rooms.leaveMs)}`,
+      `  failed joins/leaves  ${counts(report.rooms.failed)}`,
+    );
+  }
   return lines.join("\n");
 }
 

@@ -60,6 +60,9 @@ export async function runBotSwarm(options: BotOptions, hooks: SwarmHooks = {}): 
         timeoutMs: options.timeoutMs,
         metrics,
         random,
+        ...(options.scenario === "instances"
+          ? { rooms: { mode: options.mode, stayMs: options.stayMs, pauseMs: options.stayMs / 2 } }
+          : {}),
       });
       clients.push(client);
       starts.push(client.start());
@@ -92,5 +95,6 @@ export async function runBotSwarm(options: BotOptions, hooks: SwarmHooks = {}): 
     durationSeconds,
     connectedSeconds: clients.reduce((sum, c) => sum + c.connectedMs, 0) / 1000,
     botCpuPercent: wallMicros > 0 ? ((cpu.user + cpu.system) / wallMicros) * 100 : 0,
+    rooms: options.scenario === "instances",
   });
 }

@@ -11,6 +11,7 @@ import {
   type FrameFormat,
   MAX_CHAT_CHARS,
   MAX_NAME_CHARS,
+  MAX_REF,
   MAX_SEQ,
   MAX_TOKEN_CHARS,
   Op,
@@ -22,6 +23,7 @@ import {
 import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
 import { describe } from "../protocol/input_reader.ts";
 import { writeFrameMsgpack } from "../protocol/frame_msgpack.ts";
+import { readRoomAnswer } from "../protocol/room_frames.ts";
 
 const {
   array,
@@ -138,8 +140,12 @@ export function decodeServerFrame(
       finite(raw.t, "PONG.t");
       finite(raw.serverTime, "PONG.serverTime");
       return raw as unknown as PongMessage;
+    case Op.ROOMS:
+    case Op.TRAVEL:
+      return readRoomAnswer(raw);
     case Op.ERROR:
-      exactKeys(raw, "ERROR", ["op", "code", "message"]);
+      exactKeys(raw, "ERROR", ["op", "code", "message"], ["ref"]);
+      if (raw.ref !== undefined) integer(raw.ref, "ERROR.ref", 0, MAX_REF);
       if (typeof raw.code !== "string" || !CODE.test(raw.code)) {
         fail(`ERROR.code must be an upper-case code, got ${describe(raw.code)}`);
       }
@@ -147,7 +153,7 @@ export function decodeServerFrame(
       return raw as unknown as ErrorMessage;
     default:
       return fail(
-        `op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG) or 8 (ERROR), got ${
+        `op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG), 8 (ERROR), 14 (ROOMS) or 15 (TRAVEL), got ${
           describe(raw.op)
         }`,
       );

@@ -107,6 +107,24 @@ export class DiffStreamCheck {
     this.#first = true;
   }
 
+  /** A TRAVEL: a new own entity in a new space; the next DIFF must be full, ticks go on. */
+  travel(message: { entity: number; size: readonly number[] }): void {
+    this.#entity = message.entity;
+    const cellSize = this.#grid?.cellSize ?? Math.min(...message.size);
+    try {
+      this.#grid = new Grid({
+        dims: message.size.length as 2 | 3,
+        size: [...message.size],
+        cellSize,
+      });
+    } catch {
+      this.#grid = undefined;
+      this.#problem(StreamProblem.OUT_OF_ORDER);
+    }
+    this.#cell = -1;
+    this.#first = true;
+  }
+
   /** Applies one DIFF in the protocol's order (full, leave, enter, update) and counts. */
   diff(message: DiffMessage): void {
     const counts = this.counts;

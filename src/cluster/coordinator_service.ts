@@ -19,6 +19,8 @@ import {
   type WorldSpec,
 } from "../net/rpc.ts";
 import { encode } from "../protocol/msgpack.ts";
+import type { InstanceDirectory } from "./instance_directory.ts";
+import { type InstanceService, placementMessage } from "./instance_service.ts";
 
 /** Handlers as requireSecret takes them. */
 type Handlers = Parameters<typeof requireSecret>[1];
@@ -36,6 +38,8 @@ export interface CoordinatorServiceOptions {
   world: WorldSpec;
   /** The cluster's game: workers running another are refused. */
   game: LoadedGame;
+  /** Rooms: the directory the map lists instances from, and the Instances RPC. */
+  instances?: { directory: InstanceDirectory; service: InstanceService };
 }
 
 /** The Coordinator service's handlers and the open map streams they publish to. */
@@ -69,6 +73,8 @@ export class CoordinatorService {
         sessions: g.sessions,
       })),
       backups: Object.fromEntries(map.backups),
+      instances: [...this.#o.instances?.directory.all() ?? []].map(placementMessage),
+      instanceSeq: this.#o.instances?.directory.seq ?? 0,
     };
   }
 
@@ -221,6 +227,17 @@ export class CoordinatorService {
         callback(null, { epoch: registry().map.epoch });
       },
       Relay: (call: Duplex) => this.#relay(call, log),
+      Instances: (
+        call: grpc.ServerUnaryCall<{ payload: Uint8Array }, { payload: Uint8Array }>,
+        callback: grpc.sendUnaryData<{ payload: Uint8Array }>,
+      ) => {
+        const service = this.#o.instances?.service;
+        const payload = call.request?.payload;
+        if (!service || !(payload instanceof Uint8Array)) {
+          return callback({ code: grpc.status.INVALID_ARGUMENT, details: "no payload" });
+        }
+        callback(null, { payload: service.handle(payload) });
+      },
       WatchMap: (call: grpc.ServerWritableStream<{ nodeId: string }, MapUpdate>) => {
         const node = String(call.request?.nodeId ?? "");
         call.on("error", (error) => log.debug("watch.error", { error }));

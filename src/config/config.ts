@@ -112,6 +112,13 @@ export function parseConfig(raw: unknown): Config {
   const standbyTakeoverMs = top.integer("standbyTakeoverMs", 100, MAX_TIMER_MS);
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
   const gateway = parseGateway(pick(raw, "gateway", {}));
+  const instances = allIntegers(
+    pick(raw, "instances", {}),
+    "instances",
+    DEFAULTS.instances,
+    1,
+    MAX_TIMER_MS,
+  );
   const game = parseGame(pick(raw, "game", {}), aoiRadius, world);
   const tls = parseTls(pick(raw, "tls", {}));
   return {
@@ -149,6 +156,7 @@ export function parseConfig(raw: unknown): Config {
     standbyTakeoverMs,
     spatialIndex,
     gateway,
+    instances,
     game,
     tls,
   };

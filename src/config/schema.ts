@@ -46,6 +46,17 @@ export interface GatewayConfig {
   /** ...for this long, doubled by each further failure up to the maximum. */
   loginBackoffMs: number;
   loginBackoffMaxMs: number;
+  /** Room operations (CREATE, SEARCH, JOIN, LEAVE, DESTROY) per second and burst, per session. */
+  instanceOpsPerSecond: number;
+  instanceOpsBurst: number;
+}
+
+/** Rooms (instances), on the coordinator. */
+export interface InstancesConfig {
+  /** An instance nobody holds a seat of is destroyed after this long. */
+  emptyGraceMs: number;
+  /** Upper bound of any instance's `maxPlayers`, whatever its mode says. */
+  maxPlayers: number;
 }
 /** Lowest log level that is written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -202,6 +213,7 @@ export interface Config {
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
   gateway: GatewayConfig;
+  instances: InstancesConfig;
   game: GameConfig;
   /** TLS of gRPC between nodes and of the coordinator's and gateways' HTTP (https, wss). */
   tls: TlsConfig;
@@ -282,7 +294,10 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     loginAccountFailures: 5,
     loginBackoffMs: 1_000,
     loginBackoffMaxMs: 900_000,
+    instanceOpsPerSecond: 2,
+    instanceOpsBurst: 10,
   },
+  instances: { emptyGraceMs: 30_000, maxPlayers: 1_000 },
   tls: { cert: "", key: "", ca: "" },
   game: { module: "", options: DEMO_DEFAULTS as unknown as Record<string, unknown> },
 });

@@ -91,6 +91,20 @@ export interface MapUpdate {
   gateways: GatewayInfo[];
   /** Owner worker id → its backup (replica mode). */
   backups: Record<string, string>;
+  /** Live instances (rooms) and where they run; `options` is msgpack. */
+  instances?: InstancePlacementMessage[];
+  /** The directory's newest instance sequence number when the list was made. */
+  instanceSeq?: number;
+}
+
+/** An instance as MapUpdate lists it. */
+export interface InstancePlacementMessage {
+  id: string;
+  seq: number;
+  worker: string;
+  mode: string;
+  options: Uint8Array;
+  maxPlayers: number;
 }
 
 /** Coordinator.Status: the caller's term and address (a coordinator of the pair) or 0, "". */

@@ -5,6 +5,15 @@ import type { EntityData } from "../world/entity.ts";
 import { fail, FrameError, frameFields, parseFrame } from "./frame_reader.ts";
 import { describe } from "./input_reader.ts";
 import { writeFrameMsgpack } from "./frame_msgpack.ts";
+import {
+  isRoomRequestOp,
+  readRoomRequest,
+  RoomOp,
+  type RoomRequest,
+  type RoomsMessage,
+  type TravelMessage,
+} from "./room_frames.ts";
+export * from "./room_frames.ts";
 
 const { array, exactKeys, finite, integer, map, oneOf, text, token: tokenText } = frameFields;
 
@@ -34,6 +43,7 @@ export const Op = {
   DIFF: 6,
   PONG: 7,
   ERROR: 8,
+  ...RoomOp,
 } as const;
 /** One of the op ids in {@linkcode Op}. */
 export type Op = typeof Op[keyof typeof Op];
@@ -101,8 +111,8 @@ export function closeCodeFor(code: ErrorCode): CloseCode {
   return CLOSE_FOR[code] ?? CloseCode.INTERNAL;
 }
 
-/** Chat channels a client can send to. */
-export const ChatChannel = { GLOBAL: "global", NEARBY: "nearby" } as const;
+/** Chat channels a client can send to (`instance`: everyone in the sender's instance). */
+export const ChatChannel = { GLOBAL: "global", NEARBY: "nearby", INSTANCE: "instance" } as const;
 /** One of the channels in {@linkcode ChatChannel}. */
 export type ChatChannel = typeof ChatChannel[keyof typeof ChatChannel];
 const CHANNELS: readonly ChatChannel[] = Object.values(ChatChannel);
@@ -156,7 +166,12 @@ export interface PingMessage {
 }
 
 /** Any frame a client sends. */
-export type ClientMessage = HelloMessage | InputMessage | ChatSendMessage | PingMessage;
+export type ClientMessage =
+  | HelloMessage
+  | InputMessage
+  | ChatSendMessage
+  | PingMessage
+  | RoomRequest;
 
 // ---- server → client -------------------------------------------------------------------------
 
@@ -233,6 +248,8 @@ export interface ErrorMessage {
   op: typeof Op.ERROR;
   code: string;
   message: string;
+  /** The `ref` of the rooms request it refuses (rooms errors never close the connection). */
+  ref?: number;
 }
 
 /** Any frame the server sends. */
@@ -241,7 +258,9 @@ export type ServerMessage =
   | DiffMessage
   | ChatMessage
   | PongMessage
-  | ErrorMessage;
+  | ErrorMessage
+  | RoomsMessage
+  | TravelMessage;
 
 // ---- decoding ---------------------------------------------------------------------------------
 
@@ -308,7 +327,12 @@ export function decodeClientFrame(
       finite(raw.t, "PING.t");
       return raw as unknown as PingMessage;
     default:
-      return fail(`op must be 1 (HELLO), 2 (INPUT), 3 (CHAT) or 4 (PING), got ${describe(raw.op)}`);
+      if (isRoomRequestOp(raw.op)) return readRoomRequest(raw);
+      return fail(
+        `op must be 1 (HELLO), 2 (INPUT), 3 (CHAT), 4 (PING) or 9..13 (rooms), got ${
+          describe(raw.op)
+        }`,
+      );
   }
 }
 

@@ -4,10 +4,15 @@ import { decodePeerMap, failPeer, peerFields, peerString as str } from "../proto
 import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
 import { encode } from "../protocol/msgpack.ts";
 
-/** A chat line as relayed: `nearby` lines carry the sender's position for distance filtering. */
+/**
+ * A chat line as relayed: `nearby` lines carry the sender's position for distance filtering,
+ * `instance` lines the sender's instance id (its players on every gateway get it).
+ */
 export interface RelayedChat {
   gateway: string;
-  channel: "global" | "nearby";
+  channel: "global" | "nearby" | "instance";
+  /** The sender's instance ("" in the open world). */
+  instance: string;
   from: string;
   text: string;
   time: number;
@@ -16,7 +21,7 @@ export interface RelayedChat {
   z: number;
 }
 
-const CHANNELS = ["global", "nearby"] as const;
+const CHANNELS = ["global", "nearby", "instance"] as const;
 
 /** Encodes a chat line for the relay. */
 export function encodeRelay(chat: RelayedChat): Uint8Array {
@@ -31,6 +36,7 @@ export function decodeRelay(bytes: Uint8Array): RelayedChat {
   return {
     gateway: str(raw.gateway, "gateway"),
     channel,
+    instance: raw.instance === "" ? "" : str(raw.instance, "instance", 64),
     from: str(raw.from, "from", 64),
     text: str(raw.text, "text", MAX_CHAT_CHARS * 2),
     time: finite(raw.time, "time"),

@@ -12,6 +12,7 @@ import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { SendQueue } from "./send_queue.ts";
 import type { SessionDiff } from "./session_wire.ts";
 import type { TimerId } from "./timers.ts";
+import type { RoomPlace, Travel } from "./room_travel.ts";
 
 /** One client connection and its session. */
 export class ClientSession {
@@ -25,9 +26,16 @@ export class ClientSession {
   view = new ClientView();
   position = { x: 0, y: 0, z: 0 };
   lastSeq = 0;
+  /** The instance the player is in (undefined: the open world). */
+  room?: RoomPlace;
+  /** A travel between spaces in progress. */
+  travel?: Travel;
+  /** Where the player last was in the open world (a LEAVE takes it back there). */
+  lastWorld?: { x: number; y: number; z: number };
   queue: SendQueue;
   frames: TokenBucket;
   chats: TokenBucket;
+  roomOps: TokenBucket;
   strikes: Strikes;
   /** The HELLO timer (until HELLO arrives). */
   timer?: TimerId;
@@ -59,6 +67,11 @@ export class ClientSession {
       now,
     });
     this.chats = new TokenBucket({ capacity: c.chatBurst, refillPerSecond: c.chatPerSecond, now });
+    this.roomOps = new TokenBucket({
+      capacity: c.instanceOpsBurst,
+      refillPerSecond: c.instanceOpsPerSecond,
+      now,
+    });
     this.strikes = new Strikes({ limit: c.strikeLimit, windowMs: c.strikeWindowMs, now });
   }
 

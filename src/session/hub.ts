@@ -26,6 +26,7 @@ import type { HubTransport } from "./hub_transport.ts";
 import { silenceOf, sweepIntervalMs } from "./session_silence.ts";
 import { SessionWriter } from "./session_writer.ts";
 import { systemTimers, type TimerId, type Timers } from "./timers.ts";
+import { RoomTravel } from "./room_travel.ts";
 
 export type { HubTransport } from "./hub_transport.ts";
 
@@ -40,6 +41,8 @@ export interface HubOptions {
   timers?: Timers;
   /** Where new players are placed (default Math.random). */
   random?: () => number;
+  /** The coordinator's Instances RPC (rooms); without it every rooms request is UNAVAILABLE. */
+  directory?: (payload: Uint8Array) => Promise<Uint8Array>;
 }
 
 /** All sessions of one gateway. */
@@ -53,6 +56,7 @@ export class SessionHub {
   #timers: Timers;
   #handshake: Handshake;
   #writer: SessionWriter;
+  #rooms: RoomTravel;
   #idleSweep: TimerId;
 
   constructor(options: HubOptions) {
@@ -69,11 +73,33 @@ export class SessionHub {
       close: (session, code, reason, detach, flush) =>
         this.#close(session, code, reason, detach, flush),
     });
+    const tokens = new ResumeTokens({ secret: options.secret, now: this.now });
+    // The first DIFF on a new view (after WELCOME or TRAVEL): everything it holds, as one full DIFF.
+    const snapshot = (session: ClientSession) => {
+      session.queue.requestSnapshot(Math.max(0, session.view.tick));
+      session.track(session.view.snapshot());
+      this.#writer.flush(session);
+    };
+    this.#rooms = new RoomTravel({
+      world: options.world,
+      timers,
+      tokens,
+      transport: options.transport,
+      sessions: this.sessions,
+      directory: options.directory ?? (() => Promise.reject(new Error("no room directory"))),
+      send: (session, message) => this.#writer.send(session, message),
+      snapshot: (session) => {
+        snapshot(session);
+        session.lastState = this.now();
+      },
+      random: options.random ?? Math.random,
+      log: options.log,
+    });
     this.#handshake = new Handshake({
       config: options.config,
       world: options.world,
       secret: options.secret,
-      tokens: new ResumeTokens({ secret: options.secret, now: this.now }),
+      tokens,
       timers,
       random: options.random ?? Math.random,
       transport: options.transport,
@@ -89,11 +115,10 @@ export class SessionHub {
       },
       welcomed: (session) => {
         // Everything the workers reported while we were joining, as one full DIFF.
-        session.queue.requestSnapshot(Math.max(0, session.view.tick));
-        session.track(session.view.snapshot());
-        this.#writer.flush(session);
+        snapshot(session);
         this.#heard(session);
         session.lastState = session.lastHeard;
+        this.#rooms.online(session);
       },
     });
     this.#idleSweep = timers.setInterval(() => this.#sweepIdle(), sweepIntervalMs(this.config));
@@ -129,6 +154,8 @@ export class SessionHub {
     // A worker the map no longer lists (down, fenced) lost its players to another: what it
     // still sends is stale and must not pull a session back to it.
     if (!this.#options.transport.workers().includes(report.worker)) return;
+    // Travellers first: a departure moves a player on, a join switches its view.
+    this.#rooms.onReport(report);
     // Answers first, synchronously: the same report carries the player's first (full) diff,
     // which must reach the session's view even though WELCOME is sent a moment later.
     const handshake = this.#handshake;
@@ -148,10 +175,10 @@ export class SessionHub {
       // can arrive after the new owner's first. Never go back in time.
       if (report.tick <= session.view.tick) continue;
       session.lastState = this.now();
-      if (session.state === "joining") {
+      if (session.state === "joining" || RoomTravel.arriving(session)) {
         session.view.apply(diffMessage(report.tick, diff));
         session.worker = report.worker;
-        continue; // WELCOME is on its way; a snapshot of the view follows it
+        continue; // WELCOME or TRAVEL is on its way; a snapshot of the view follows it
       }
       if (session.state !== "live") continue;
       session.worker = report.worker; // inputs follow the player across handoffs
@@ -172,6 +199,7 @@ export class SessionHub {
       }
       this.#writer.flush(session);
     }
+    this.#rooms.settle();
   }
 
   /** A chat line relayed from another gateway. */
@@ -259,9 +287,18 @@ export class SessionHub {
         return;
       case Op.CHAT: {
         if (!this.#allow(session, session.chats)) return;
+        if (message.channel === "instance" && !session.room) {
+          this.#writer.send(session, {
+            op: Op.ERROR,
+            code: ErrorCode.NOT_ALLOWED,
+            message: "Not in an instance: the instance channel is for players in one",
+          });
+          return;
+        }
         const chat: RelayedChat = {
           gateway: this.#options.transport.gatewayId,
           channel: message.channel,
+          instance: session.room?.row.id ?? "",
           from: session.name,
           text: message.text,
           time: this.now(),
@@ -273,6 +310,9 @@ export class SessionHub {
       }
       case Op.PING:
         this.#writer.send(session, { op: Op.PONG, t: message.t, serverTime: this.now() });
+        return;
+      default:
+        this.#rooms.onRequest(session, message);
         return;
     }
   }
@@ -348,6 +388,8 @@ export class SessionHub {
     };
     for (const session of this.sessions.values()) {
       if (session.state !== "live") continue;
+      // Instance and nearby lines stay within the sender's space.
+      if (chat.channel !== "global" && (session.room?.row.id ?? "") !== chat.instance) continue;
       if (chat.channel === "nearby") {
         const p = session.position;
         if (Math.hypot(p.x - chat.x, p.y - chat.y, p.z - chat.z) > radius) continue;

@@ -14,7 +14,7 @@ import {
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
 /** Version of the session link layout. */
-export const SESSION_WIRE_VERSION = 2; // 2: commands and resume answers name their connection
+export const SESSION_WIRE_VERSION = 3; // 3: rooms (a join into an instance, depart, departed)
 
 /** A player's movement intent as the worker applies it. */
 export interface PlayerInput {
@@ -23,6 +23,26 @@ export interface PlayerInput {
   action?: string;
   /** The client's application payload (plain data, at most MAX_INPUT_DATA_BYTES). */
   data?: unknown;
+}
+
+/** Where an instance runs and what it is: the coordinator's placement, carried by joins. */
+export interface InstancePlacement {
+  id: string;
+  /** The directory's creation order: a worker disposes of what a newer list no longer has. */
+  seq: number;
+  worker: string;
+  mode: string;
+  /** The game's parsed options of the instance (plain data). */
+  options: unknown;
+  maxPlayers: number;
+}
+
+/** A player's state that travels with it between the world and instances. */
+export interface Carried {
+  /** The entity's data (the game's persistent fields live there). */
+  data: EntityData;
+  /** Highest INPUT seq applied, so acks go on from it. */
+  lastSeq: number;
 }
 
 /** What a gateway asks of a worker. */
@@ -35,7 +55,13 @@ export type GatewayCommand =
     x: number;
     y: number;
     z: number;
+    /** Join this instance (hosted here; created at the first join) instead of the world. */
+    instance?: InstancePlacement;
+    /** A traveller's state from the space it left. */
+    carried?: Carried;
   }
+  /** Take the player out of its space (to travel): answered by `departed`. */
+  | { op: "depart"; entity: number; session: string; conn: string }
   /**
    * `conn` names the connection that sent a command: the id of the resume token its WELCOME
    * carried. The worker owning the entity applies inputs and detaches only from the session's
@@ -76,9 +102,22 @@ export interface WorkerReport {
   superseded: Array<{ session: string; conn: string }>;
   /** Sessions whose entity was removed (grace period over). */
   gone: Array<{ session: string; entity: number }>;
+  /** Players taken out of their space: asked by a depart, or their instance was destroyed. */
+  departed: Departed[];
 }
 
-const OP = { join: 0, input: 1, detach: 2, resume: 3 } as const;
+/** A player that left its space, with what travels on to the next one. */
+export interface Departed extends Carried {
+  session: string;
+  entity: number;
+  x: number;
+  y: number;
+  z: number;
+  /** "depart" (asked for) or "destroyed" (its instance was disposed of). */
+  reason: "depart" | "destroyed";
+}
+
+const OP = { join: 0, input: 1, detach: 2, resume: 3, depart: 4 } as const;
 
 /** Encodes a gateway's commands (one message, many commands). */
 export function encodeCommands(gateway: string, commands: readonly GatewayCommand[]): Uint8Array {
@@ -87,8 +126,22 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
     g: gateway,
     c: commands.map((c) => {
       switch (c.op) {
-        case "join":
-          return [OP.join, c.session, c.name, c.resumeJti, c.x, c.y, c.z];
+        case "join": {
+          const i = c.instance;
+          return [
+            OP.join,
+            c.session,
+            c.name,
+            c.resumeJti,
+            c.x,
+            c.y,
+            c.z,
+            i ? [i.id, i.seq, i.worker, i.mode, i.options ?? null, i.maxPlayers] : null,
+            c.carried ? [c.carried.data, c.carried.lastSeq] : null,
+          ];
+        }
+        case "depart":
+          return [OP.depart, c.entity, c.session, c.conn];
         case "input":
           return [
             OP.input,
@@ -122,9 +175,9 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
       const c = list(value, what);
       const arity = (k: number) => tuple(c, what, k);
       switch (c[0]) {
-        case OP.join:
-          arity(7);
-          return {
+        case OP.join: {
+          arity(9);
+          const join: GatewayCommand & { op: "join" } = {
             op: "join",
             session: str(c[1], `${what}.session`),
             name: str(c[2], `${what}.name`, 64),
@@ -132,6 +185,24 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
             x: finite(c[4], `${what}.x`),
             y: finite(c[5], `${what}.y`),
             z: finite(c[6], `${what}.z`),
+          };
+          if (c[7] !== null) join.instance = placementOf(c[7], `${what}.instance`);
+          if (c[8] !== null) {
+            const k = tuple(c[8], `${what}.carried`, 2);
+            join.carried = {
+              data: plain(map(k[0], `${what}.carried.data`), `${what}.carried.data`) as EntityData,
+              lastSeq: int(k[1], `${what}.carried.lastSeq`),
+            };
+          }
+          return join;
+        }
+        case OP.depart:
+          arity(4);
+          return {
+            op: "depart",
+            entity: int(c[1], `${what}.entity`),
+            session: str(c[2], `${what}.session`),
+            conn: str(c[3], `${what}.conn`),
           };
         case OP.input: {
           arity(7);
@@ -183,6 +254,16 @@ export function encodeReport(report: WorkerReport): Uint8Array {
     r: report.resumed.map((r) => [r.session, r.entity, r.ok, r.conn]),
     s: report.superseded.map((s) => [s.session, s.conn]),
     x: report.gone.map((g) => [g.session, g.entity]),
+    p: report.departed.map((p) => [
+      p.session,
+      p.entity,
+      p.x,
+      p.y,
+      p.z,
+      p.data,
+      p.lastSeq,
+      p.reason,
+    ]),
   });
 }
 
@@ -249,6 +330,33 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
       };
     }),
     gone: list(raw.x, "gone").map((p, n) => pair(p, `gone[${n}]`)),
+    departed: list(raw.p, "departed").map((value, n): Departed => {
+      const what = `departed[${n}]`;
+      const p = tuple(value, what, 8);
+      return {
+        session: str(p[0], `${what}.session`),
+        entity: int(p[1], `${what}.entity`),
+        x: finite(p[2], `${what}.x`),
+        y: finite(p[3], `${what}.y`),
+        z: finite(p[4], `${what}.z`),
+        data: plain(map(p[5], `${what}.data`), `${what}.data`) as EntityData,
+        lastSeq: int(p[6], `${what}.lastSeq`),
+        reason: peerFields.oneOf(p[7], `${what}.reason`, ["depart", "destroyed"] as const),
+      };
+    }),
+  };
+}
+
+/** Decodes an instance placement (a join's, or a map update's). */
+export function placementOf(value: unknown, what: string): InstancePlacement {
+  const i = tuple(value, what, 6);
+  return {
+    id: str(i[0], `${what}.id`, 64),
+    seq: int(i[1], `${what}.seq`),
+    worker: str(i[2], `${what}.worker`),
+    mode: str(i[3], `${what}.mode`, 64),
+    options: plain(i[4], `${what}.options`),
+    maxPlayers: int(i[5], `${what}.maxPlayers`, 1, 100_000),
   };
 }
 

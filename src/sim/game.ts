@@ -14,6 +14,8 @@ export interface GameContext {
   readonly dt: number;
   /** Id of the worker running this tick. */
   readonly worker: string;
+  /** The instance (room) this space is, or undefined in the open world. */
+  readonly instance?: InstanceInfo;
   /** World extent per axis (origin 0) and dimensionality. */
   readonly size: readonly number[];
   readonly dims: 2 | 3;
@@ -42,6 +44,33 @@ export interface GameContext {
   ): Entity;
   /** Removes an owned entity. */
   remove(entity: Entity): void;
+}
+
+/** What a game sees of the instance (room) a space is. */
+export interface InstanceInfo {
+  id: string;
+  mode: string;
+  /** The instance's options, as the mode's `parseOptions` returned them. */
+  options: unknown;
+  maxPlayers: number;
+}
+
+/** A kind of instance a game offers (its mode), keyed by name in `instanceModes`. */
+export interface InstanceMode {
+  /** Most players an instance takes; a CREATE may ask for fewer. */
+  maxPlayers: number;
+  /** Extent per axis of the instance's own space (default: one cell of the world). */
+  size?: readonly number[];
+  /**
+   * Validates a CREATE's `options` (plain data) on the coordinator; throw (a TypeError or
+   * RangeError with a message for the player) to refuse it with BAD_OPTIONS. Without this hook
+   * the mode takes no options.
+   */
+  parseOptions?(raw: Record<string, unknown>): unknown;
+  /** The instance's space was created on a worker (before its first player joins). */
+  onCreate?(ctx: GameContext, instance: InstanceInfo): void;
+  /** The instance is being destroyed (by its owner, or empty past its grace period). */
+  onDispose?(ctx: GameContext, instance: InstanceInfo): void;
 }
 
 /** An interaction as the target's owner receives it. */
@@ -103,6 +132,11 @@ export interface GameDefinition<Options = unknown> {
     source: Entity | undefined,
   ): void;
   onLeave?(ctx: GameContext, player: Entity, options: Options): void;
+  /**
+   * The instance modes players may create and join (rooms). The hooks above run in instances
+   * too, with `ctx.instance` set; a player travelling in keeps its entity's `data`.
+   */
+  instanceModes?: Record<string, InstanceMode>;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -145,6 +179,20 @@ export function defineGame<Options = unknown>(
         `Cannot define game ${definition.name}: entity type ${
           JSON.stringify(type)
         } is not a valid name`,
+      );
+    }
+  }
+  for (const [mode, spec] of Object.entries(definition.instanceModes ?? {})) {
+    if (!NAME.test(mode)) {
+      throw new TypeError(
+        `Cannot define game ${definition.name}: instance mode ${
+          JSON.stringify(mode)
+        } is not a valid name`,
+      );
+    }
+    if (!Number.isSafeInteger(spec.maxPlayers) || spec.maxPlayers < 1) {
+      throw new RangeError(
+        `Cannot define game ${definition.name}: instance mode ${mode} needs maxPlayers >= 1`,
       );
     }
   }

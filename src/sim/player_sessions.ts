@@ -36,7 +36,7 @@ export interface PlayerSessionsOptions {
 }
 
 /** Kinds of framework interactions carrying session commands between workers. */
-export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach" } as const;
+export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach", DEPART: "zs.depart" } as const;
 
 interface View {
   /** Per visible entity: the position and data version (src/si./data_versions.ts) last sent. */
@@ -76,14 +76,17 @@ export class PlayerSessions {
     for (const { gateway, command } of commands) {
       switch (command.op) {
         case "join": {
+          // A traveller brings its data along (the game's persistent fields are in it).
+          const data = command.carried ? structuredClone(command.carried.data) : {};
           const player = host.ctx.spawn(this.#options.playerType ?? "player", command, {
+            ...data,
             name: command.name,
           });
           player.session = {
             id: command.session,
             gateway,
             name: command.name,
-            lastSeq: 0,
+            lastSeq: command.carried?.lastSeq ?? 0,
             resumeJti: command.resumeJti,
             detachedAt: 0,
           };
@@ -104,6 +107,14 @@ export class PlayerSessions {
               command.conn,
               command.input.data ?? null,
             ]);
+          }
+          break;
+        }
+        case "depart": {
+          const player = host.owned.get(command.entity);
+          if (player?.session) this.#depart(host, player, command.session, command.conn);
+          else if (!player) {
+            host.forward(command.entity, SessionKind.DEPART, [command.session, command.conn]);
           }
           break;
         }
@@ -142,7 +153,13 @@ export class PlayerSessions {
             ok,
             conn: command.nextJti,
           });
-          if (ok && !again) this.#diff(host, player); // the first view travels with the answer
+          if (ok && !again) {
+            // This tick's diff for the connection it replaces (computed before the commands)
+            // must not reach the new one ahead of its full view: a gateway takes one per tick.
+            const report = this.#reports.get(gateway);
+            if (report) report.diffs = report.diffs.filter((d) => d.entity !== player.id);
+            this.#diff(host, player); // the first view travels with the answer
+          }
           break;
         }
       }
@@ -162,12 +179,47 @@ export class PlayerSessions {
       if (typeof action === "string") input.action = action;
       if (payload !== undefined && payload !== null) input.data = payload;
       this.#input(host, player, conn, input);
+    } else if (kind === SessionKind.DEPART && Array.isArray(data)) {
+      const [session, conn] = data;
+      if (typeof session === "string" && typeof conn === "string") {
+        this.#depart(host, player, session, conn);
+      }
     } else if (kind === SessionKind.DETACH && Array.isArray(data)) {
       const [session, conn] = data;
       if (typeof session === "string" && typeof conn === "string") {
         this.#detach(player, session, conn);
       }
     }
+  }
+
+  /** Takes the player out of this space for its gateway to join it elsewhere (travel). */
+  #depart(host: PlayerHost, player: Entity, sessionId: string, conn: string): void {
+    const session = player.session!;
+    if (session.id !== sessionId || session.resumeJti !== conn) return;
+    this.#takeOut(host, player, "depart");
+  }
+
+  /** Every player leaves (the instance is being destroyed): their gateways take them back. */
+  departAll(host: PlayerHost): void {
+    for (const player of [...this.#players(host)]) this.#takeOut(host, player, "destroyed");
+  }
+
+  #takeOut(host: PlayerHost, player: Entity, reason: "depart" | "destroyed"): void {
+    const session = player.session!;
+    host.game.onLeave?.(host.ctx, player, host.gameOptions);
+    this.#report(session.gateway, host).departed.push({
+      session: session.id,
+      entity: player.id,
+      x: player.x,
+      y: player.y,
+      z: player.z,
+      data: structuredClone(player.data),
+      lastSeq: session.lastSeq,
+      reason,
+    });
+    this.#views.delete(player.id);
+    player.session = undefined;
+    host.ctx.remove(player);
   }
 
   /** Only the session's current connection may end it: a superseded one's detach is stale. */
@@ -320,6 +372,7 @@ export class PlayerSessions {
         resumed: [],
         superseded: [],
         gone: [],
+        departed: [],
       };
       this.#reports.set(gateway, report);
     }

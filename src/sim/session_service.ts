@@ -2,7 +2,12 @@
 // go to the current space's players and which carries that gateway's per-tick report back.
 import { NODE_METADATA } from "../sync/peer_links.ts";
 import { grpc } from "../net/rpc.ts";
-import { decodeCommands, encodeReport, type WorkerReport } from "../session/session_wire.ts";
+import {
+  decodeCommands,
+  encodeReport,
+  type GatewayCommand,
+  type WorkerReport,
+} from "../session/session_wire.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Space } from "./space.ts";
 
@@ -15,6 +20,8 @@ export interface GatewayStreamsOptions {
   space: () => Space | undefined;
   /** Counts a refused command batch (metrics). */
   onRejected?: () => void;
+  /** Takes a command meant for an instance hosted here; false leaves it to the world space. */
+  route?: (gateway: string, command: GatewayCommand) => boolean;
 }
 
 /** The gateways attached to this worker, by gateway id. */
@@ -73,7 +80,9 @@ export class GatewayStreams {
         }
         // The space of this moment: a fenced worker drops its space and starts a new one.
         const space = this.#options.space();
-        for (const command of commands) space?.command(gateway, command);
+        for (const command of commands) {
+          if (!this.#options.route?.(gateway, command)) space?.command(gateway, command);
+        }
       } catch (error) {
         this.#options.onRejected?.();
         log.error("commands.rejected", { gateway, error });

@@ -3,7 +3,12 @@
 // batches in and hands batches out; the worker role moves them over gRPC.
 import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
-import { type GameContext, type GameDefinition, WORLD_ID_LIMIT } from "./game.ts";
+import {
+  type GameContext,
+  type GameDefinition,
+  type InstanceInfo,
+  WORLD_ID_LIMIT,
+} from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
 import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
@@ -83,6 +88,10 @@ export interface SpaceOptions {
    * and held handoffs go every tick). 0 (default) replicates nothing.
    */
   replicationTicks?: number;
+  /** This space is an instance (room): no world start, its own extent, one owner. */
+  instance?: InstanceInfo;
+  /** Entity and interaction id counters shared with the worker's other spaces (instances). */
+  ids?: { entity: number; interaction: number };
 }
 
 /** One worker's simulation of the cells it owns. */
@@ -136,7 +145,7 @@ export class Space {
     this.#ticks = spaceTicks(options.timings ?? {}, options.tickHz);
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount, options.epoch);
-    this.#ids = { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
+    this.#ids = options.ids ?? { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
     this.#log = new SpaceLog(options.logSize);
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
@@ -232,11 +241,23 @@ export class Space {
       }
       this.#takeovers.noteDeaths(previous, map);
     }
-    if (!this.#started && map.epoch === 1 && map.owners.includes(this.id)) {
+    if (
+      !this.#started && !this.#options.instance && map.epoch === 1 && map.owners.includes(this.id)
+    ) {
       this.#started = true;
       const start = this.#options.game.onWorldStart;
       start?.(this.#ctx, (x, y, z) => this.ownsPoint(x, y, z), this.#options.gameOptions);
     }
+  }
+
+  /** The game context (instances call their mode's onCreate and onDispose with it). */
+  get ctx(): GameContext {
+    return this.#ctx;
+  }
+
+  /** The players' host (instances depart their players with it when destroyed). */
+  get host(): PlayerHost {
+    return this.#host;
   }
 
   /** Queues a gateway's command for the next tick. */

@@ -18,6 +18,7 @@ export function makeGameContext(space: SpaceParts, random: () => number): GameCo
     get worker() {
       return space.id;
     },
+    instance: space.options.instance,
     size: grid.size,
     dims: grid.dims,
     random,

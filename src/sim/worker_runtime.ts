@@ -13,6 +13,9 @@ import { PartitionMap } from "../world/partition.ts";
 import { PeerLinks } from "../sync/peer_links.ts";
 import type { CloseOptions, MapUpdate, RegisterReply, RegisterRequest } from "../net/rpc.ts";
 import { Space } from "./space.ts";
+import { InstanceSpaces, mergeReports } from "./instance_spaces.ts";
+import { WORLD_ID_LIMIT } from "./game.ts";
+import { placementOf } from "../session/session_wire.ts";
 import { TickClock, ticksToRun } from "./tick_clock.ts";
 import { DurationRing } from "./tick_stats.ts";
 import { decode } from "../protocol/msgpack.ts";
@@ -39,6 +42,8 @@ export interface WorkerRuntimeOptions {
 export class WorkerRuntime {
   readonly id: string;
   space: Space;
+  /** The instances (rooms) hosted here, beside the world's cells. */
+  instances!: InstanceSpaces;
   readonly links: PeerLinks;
   /** "ok", or "fenced" while it drops its state and registers again. */
   status: "ok" | "fenced" = "ok";
@@ -125,6 +130,7 @@ export class WorkerRuntime {
 
   close(options: CloseOptions = {}): void {
     this.#closed = true;
+    this.instances.close();
     clearTimeout(this.#timer);
     this.links.close(options);
   }
@@ -132,20 +138,37 @@ export class WorkerRuntime {
   #newSpace(reply: RegisterReply): Space {
     const { config, log } = this.#o;
     const { grid, ...timings } = spaceWorldOf(reply.world);
+    const game = guardGame(
+      this.#o.game.definition,
+      gameErrorReporter(log, () => this.#o.metrics.countError("GAME_ERROR")),
+    );
+    const ids = { entity: (reply.workerIndex + 1) * WORLD_ID_LIMIT, interaction: 0 };
+    const shared = {
+      resumeGraceMs: config.gateway.resumeGraceMs,
+      timings: config.space,
+      spatialIndex: config.spatialIndex,
+      seed: this.#o.game.seed,
+    };
+    this.instances?.close();
+    this.instances = new InstanceSpaces({
+      worker: reply.workerId,
+      world: reply.world,
+      game,
+      gameOptions: decode(reply.game),
+      ids,
+      space: shared,
+      log,
+      onGameError: () => this.#o.metrics.countError("GAME_ERROR"),
+    });
     return new Space({
+      ids,
       id: reply.workerId,
       index: reply.workerIndex,
       grid,
       ...timings,
-      resumeGraceMs: config.gateway.resumeGraceMs,
-      timings: config.space,
-      spatialIndex: config.spatialIndex,
-      game: guardGame(
-        this.#o.game.definition,
-        gameErrorReporter(log, () => this.#o.metrics.countError("GAME_ERROR")),
-      ),
+      ...shared,
+      game,
       gameOptions: decode(reply.game),
-      seed: this.#o.game.seed,
       log,
       replicationTicks: reply.replicationTicks,
       epoch: reply.epoch,
@@ -197,9 +220,35 @@ export class WorkerRuntime {
       );
     }
     this.links.update(update.workers);
-    space.players.gatewaysAlive(update.gateways.map((g) => g.id));
+    const gateways = update.gateways.map((g) => g.id);
+    space.players.gatewaysAlive(gateways);
+    this.#syncInstances(update, gateways);
     if (space.fenced) return void this.#rejoin("the space was fenced");
     this.#checkDrained();
+  }
+
+  /** The coordinator's list of live instances: host the new ones, dispose of the destroyed. */
+  #syncInstances(update: MapUpdate, gateways: string[]): void {
+    try {
+      const placements = (update.instances ?? []).map((p, n) =>
+        placementOf(
+          [
+            p.id,
+            Number(p.seq),
+            p.worker,
+            p.mode,
+            p.options?.length ? decode(p.options) : null,
+            p.maxPlayers,
+          ],
+          `instances[${n}]`,
+        )
+      );
+      this.instances.sync(placements, Number(update.instanceSeq ?? 0));
+      for (const space of this.instances.spaces().values()) space.players.gatewaysAlive(gateways);
+    } catch (error) {
+      this.#o.metrics.countError("BAD_BATCH");
+      this.#o.log.error("instances.rejected", { error });
+    }
   }
 
   /** Declared down while alive: drop everything and register again as a spare. */
@@ -295,7 +344,8 @@ export class WorkerRuntime {
     const space = this.space;
     const out = space.step(tick);
     for (const [peer, batch] of out) this.links.send(peer, encodeBatch(batch), mustKeep(batch));
-    this.#o.gateways.send(space.takeReports());
+    const instances = this.instances.step(tick);
+    this.#o.gateways.send(mergeReports(space.takeReports(), instances));
     const ms = performance.now() - started;
     this.#durations.add(ms);
     if (this.#state === "drained") this.#checkDrained();

@@ -21,6 +21,20 @@ Deno.test("bots flags default to the documented values", () => {
   assert.equal(options.format, "msgpack");
   assert.equal(options.reportPath, undefined);
   assert.equal(options.help, false);
+  assert.deepEqual([options.scenario, options.mode, options.stayMs], ["world", "duel", 3000]);
+});
+
+Deno.test("the instances scenario takes a mode and a stay", () => {
+  const options = parseBotArgs([
+    "--role=bots",
+    "--scenario",
+    "instances",
+    "--mode",
+    "arena",
+    "--stay",
+    "1.5",
+  ]);
+  assert.deepEqual([options.scenario, options.mode, options.stayMs], ["instances", "arena", 1500]);
 });
 
 Deno.test("bots flags are read with their units, and the ramp is at most half the run", () => {
@@ -71,6 +85,12 @@ Deno.test("bad bots flags are one-line CONFIG_INVALID errors naming the flag", (
     [["--name", "a b"], /^CONFIG_INVALID: --name: /],
     [["--report="], /^CONFIG_INVALID: --report: expected a file path$/],
     [["--help=yes"], /^CONFIG_INVALID: --help: takes no value$/],
+    [
+      ["--scenario", "rooms"],
+      /^CONFIG_INVALID: --scenario: expected one of "world", "instances", got "rooms"$/,
+    ],
+    [["--mode", "1v1"], /^CONFIG_INVALID: --mode: expected an instance mode name, got "1v1"$/],
+    [["--stay", "0"], /^CONFIG_INVALID: --stay: expected a number in 0.1..3600, got 0$/],
   ];
   for (const [args, expected] of cases) {
     assert.throws(() => parseBotArgs(["--role=bots", ...args]), (error: unknown) => {

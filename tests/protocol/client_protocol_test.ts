@@ -207,7 +207,27 @@ Deno.test("binary frames arrive as ArrayBuffer from Deno's WebSocket and decode 
 
 Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the field", () => {
   const cases: Array<[unknown, RegExp]> = [
-    [{ op: 99 }, /op must be 1 \(HELLO\), 2 \(INPUT\), 3 \(CHAT\) or 4 \(PING\), got 99/],
+    [
+      { op: 99 },
+      /op must be 1 \(HELLO\), 2 \(INPUT\), 3 \(CHAT\), 4 \(PING\) or 9..13 \(rooms\), got 99/,
+    ],
+    [{ op: Op.CREATE, ref: 1 }, /CREATE is missing the field "mode"/],
+    [{ op: Op.CREATE, ref: 1, mode: "1x" }, /CREATE.mode must be 1..64 characters, a letter/],
+    [{ op: Op.CREATE, ref: -1, mode: "duel" }, /CREATE.ref must be an integer in 0..4294967295/],
+    [{ op: Op.CREATE, ref: 1, mode: "duel", options: [1] }, /CREATE.options must be a map/],
+    [{ op: Op.CREATE, ref: 1, mode: "duel", maxPlayers: 0 }, /CREATE.maxPlayers must be/],
+    [{ op: Op.CREATE, ref: 1, mode: "duel", tags: ["a b"] }, /CREATE.tags\[0\] must be 1..32/],
+    [
+      { op: Op.CREATE, ref: 1, mode: "duel", tags: Array(9).fill("a") },
+      /CREATE.tags must have 0..8 elements, got 9/,
+    ],
+    [{ op: Op.CREATE, ref: 1, mode: "duel", owner: "me" }, /CREATE has an unknown field "owner"/],
+    [{ op: Op.SEARCH, ref: 1, limit: 101 }, /SEARCH.limit must be an integer in 1..100/],
+    [{ op: Op.SEARCH, ref: 1, after: "x y" }, /SEARCH.after must be an instance id/],
+    [{ op: Op.JOIN, ref: 1 }, /JOIN must carry exactly one of "instance" and "mode"/],
+    [{ op: Op.JOIN, ref: 1, instance: "i1", mode: "duel" }, /exactly one of/],
+    [{ op: Op.LEAVE, ref: 1, instance: "i1" }, /LEAVE has an unknown field "instance"/],
+    [{ op: Op.DESTROY, ref: 1 }, /DESTROY is missing the field "instance"/],
     [{ op: Op.WELCOME }, /op must be .* got 5/],
     [{ t: 1 }, /op must be .* got nothing/],
     [{ op: "4", t: 1 }, /got "4"/],
@@ -251,7 +271,7 @@ Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the fiel
     [{ op: Op.INPUT, seq: 1, intent: { move: [0, 0], action: 1 } }, /INPUT.intent.action/],
     [
       { op: Op.CHAT, channel: "team", text: "hi" },
-      /CHAT.channel must be one of "global", "nearby", got "team"/,
+      /CHAT.channel must be one of "global", "nearby", "instance", got "team"/,
     ],
     [{ op: Op.CHAT, channel: "global", text: "" }, /CHAT.text must be 1..500 characters, got 0/],
     [

@@ -125,7 +125,17 @@ function loginToken(name = "ada"): string {
 }
 
 function report(worker: string, tick: number, parts: Partial<WorkerReport>): WorkerReport {
-  return { worker, tick, diffs: [], joined: [], resumed: [], superseded: [], gone: [], ...parts };
+  return {
+    worker,
+    tick,
+    diffs: [],
+    joined: [],
+    resumed: [],
+    superseded: [],
+    gone: [],
+    departed: [],
+    ...parts,
+  };
 }
 
 /** HELLO → join on the owner → the worker answers → WELCOME. Returns the session's ids. */

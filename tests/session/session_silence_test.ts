@@ -115,6 +115,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
       resumed: [],
       gone: [],
       superseded: [],
+      departed: [],
     });
   report("w1", true);
   await waitFor("WELCOME", () => socket.sent.some((m) => m.op === Op.WELCOME));

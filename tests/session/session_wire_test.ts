@@ -48,6 +48,28 @@ const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
       }),
     ),
   }),
+  record({
+    op: fc.constant("join" as const),
+    session: id,
+    name: fc.string({ minLength: 1, maxLength: 64 }),
+    resumeJti: id,
+    x: coordinate,
+    y: coordinate,
+    z: coordinate,
+    instance: record({
+      id,
+      seq: fc.nat(),
+      worker: id,
+      mode: id,
+      options: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
+      maxPlayers: fc.integer({ min: 1, max: 100 }),
+    }),
+    carried: record({
+      data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
+      lastSeq: fc.nat(),
+    }),
+  }),
+  record({ op: fc.constant("depart" as const), entity, session: id, conn: id }),
   record({ op: fc.constant("detach" as const), entity, session: id, conn: id }),
   record({ op: fc.constant("resume" as const), entity, session: id, jti: id, nextJti: id }),
 );
@@ -81,6 +103,19 @@ const report: fc.Arbitrary<WorkerReport> = record({
   resumed: fc.array(record({ session: id, entity, ok: fc.boolean(), conn: id }), { maxLength: 2 }),
   superseded: fc.array(record({ session: id, conn: id }), { maxLength: 2 }),
   gone: fc.array(record({ session: id, entity }), { maxLength: 2 }),
+  departed: fc.array(
+    record({
+      session: id,
+      entity,
+      x: coordinate,
+      y: coordinate,
+      z: coordinate,
+      data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
+      lastSeq: fc.nat(),
+      reason: fc.constantFrom("depart" as const, "destroyed" as const),
+    }),
+    { maxLength: 2 },
+  ),
 });
 
 /** Runs a decoder; anything thrown must be the documented BatchError with code BAD_BATCH. */
@@ -134,7 +169,10 @@ Deno.test("random bytes never make the session decoders throw anything but BAD_B
       new Uint8Array([0x83, 0xa1, 0x76, SESSION_WIRE_VERSION, ...b])
     ),
     fc.anything().map((value) => encode(value)),
-    fc.dictionary(fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "s", "x"), fc.anything())
+    fc.dictionary(
+      fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "s", "x", "p"),
+      fc.anything(),
+    )
       .map((value) => encode({ ...value, v: SESSION_WIRE_VERSION })),
   );
   fc.assert(
@@ -164,7 +202,7 @@ Deno.test("mutated valid payloads never make the session decoders throw anything
 Deno.test("each malformed session field is named in the error", () => {
   const commands = (c: unknown[]) => encode({ v: SESSION_WIRE_VERSION, g: "g1", c });
   const cases: Array<[Uint8Array, RegExp]> = [
-    [encode({ v: 1, g: "g1", c: [] }), /version must be 2, got 1/],
+    [encode({ v: 1, g: "g1", c: [] }), /version must be 3, got 1/],
     [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
     [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 7 fields, got 4/],
     [
@@ -172,7 +210,20 @@ Deno.test("each malformed session field is named in the error", () => {
       /commands\[0\]\.move\[0\] must be a number in -1\.\.1/,
     ],
     [commands([[2, -1, "s", "j1"]]), /commands\[0\]\.entity must be a non-negative integer/],
-    [commands([[0, "", "n", "j", 0, 0, 0]]), /commands\[0\]\.session must be a string of 1\.\.128/],
+    [
+      commands([[0, "", "n", "j", 0, 0, 0, null, null]]),
+      /commands\[0\]\.session must be a string of 1\.\.128/,
+    ],
+    [commands([[0, "s", "n", "j", 0, 0, 0]]), /commands\[0\] must have 9 fields, got 7/],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0], null]]),
+      /commands\[0\]\.instance\.maxPlayers must be an integer in 1\.\.100000/,
+    ],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, null, [[], 0]]]),
+      /commands\[0\]\.carried\.data must be a map/,
+    ],
+    [commands([[4, 1, "s"]]), /commands\[0\] must have 4 fields, got 3/],
     [new Uint8Array([0xc1]), /not valid msgpack|reserved byte 0xc1/],
     [new Uint8Array(0), /payload is empty/],
   ];

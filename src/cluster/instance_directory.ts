@@ -1,0 +1,469 @@
+// The coordinator's directories of rooms: instances (indexed by mode, tags, open slots, game
+// version and worker, searched in creation order with a paging cursor through the indexes),
+// their seats (a reservation is taken here, in one place, so two players cannot take the last
+// one), and users (online, on which gateway, in the world or in which instance). In memory;
+// durable state is the coordinator's concern (docs/architecture.md lists what would persist).
+import { CodedError, ErrorCode } from "../errors.ts";
+import { SeqIndex } from "./seq_index.ts";
+
+/** One live instance. */
+export interface InstanceRecord {
+  id: string;
+  /** Creation order (the paging cursor and the index key). */
+  seq: number;
+  mode: string;
+  /** The game's parsed options of this instance (plain data). */
+  options: unknown;
+  maxPlayers: number;
+  private: boolean;
+  tags: string[];
+  /** Version of the game running it. */
+  version: string;
+  worker: string;
+  /** User who created it (may destroy it). */
+  owner: string;
+  createdAt: number;
+  /** Users holding a seat (reserved or inside). */
+  readonly players: Set<string>;
+  /** When it became empty (0 while someone holds a seat). */
+  emptySince: number;
+}
+
+/** What a client may see of an instance. */
+export interface InstanceRow {
+  id: string;
+  mode: string;
+  players: number;
+  maxPlayers: number;
+  tags: string[];
+  version: string;
+  createdAt: number;
+  private: boolean;
+}
+
+/** Where a user is: `instance` is "" in the open world. */
+export interface UserRecord {
+  user: string;
+  gateway: string;
+  instance: string;
+  /** Last position in the open world, where a leave puts the player back. */
+  world?: { x: number; y: number; z: number };
+  /** When its gateway was declared down (absent while up); it goes offline after the grace. */
+  lostAt?: number;
+}
+
+/** A search: every given field must match. */
+export interface InstanceQuery {
+  mode?: string;
+  /** Every one of these tags. */
+  tags?: readonly string[];
+  version?: string;
+  worker?: string;
+  /** Only instances with at least one free seat (true) or only full ones (false). */
+  open?: boolean;
+  createdFrom?: number;
+  createdTo?: number;
+  /** Paging cursor: the `next` of the previous page. */
+  after?: string;
+  /** Page size, 1..100 (default 20). */
+  limit?: number;
+}
+
+/** Largest page of a search. */
+export const MAX_PAGE = 100;
+
+/** Options of {@linkcode InstanceDirectory}. */
+export interface InstanceDirectoryOptions {
+  /** An empty instance is destroyed once it was empty this long. */
+  emptyGraceMs: number;
+  /**
+   * Users of a gateway declared down go offline (their seats freed) after this long unless
+   * they resume elsewhere first (default 15 000 ms: the gateways' resume grace).
+   */
+  lostGraceMs?: number;
+  now?: () => number;
+}
+
+/** The instance and user directories of one coordinator. */
+export class InstanceDirectory {
+  readonly #bySeq = new Map<number, InstanceRecord>();
+  readonly #byId = new Map<string, InstanceRecord>();
+  readonly #users = new Map<string, UserRecord>();
+  readonly #usersByGateway = new Map<string, Set<string>>();
+  /** field → value → sequence numbers of the public instances having it. */
+  readonly #indexes = {
+    mode: new Map<string, SeqIndex>(),
+    tag: new Map<string, SeqIndex>(),
+    version: new Map<string, SeqIndex>(),
+    worker: new Map<string, SeqIndex>(),
+  };
+  readonly #public = new SeqIndex();
+  /** Public instances with a free seat. */
+  readonly #open = new SeqIndex();
+  /** Instances with no seat taken, oldest emptiness first. */
+  readonly #empty = new Set<InstanceRecord>();
+  #workerSeats = new Map<string, number>();
+  #lostGateways = new Set<string>();
+  #workerInstances = new Map<string, number>();
+  #seq = 0;
+  #o: InstanceDirectoryOptions;
+  #now: () => number;
+
+  constructor(options: InstanceDirectoryOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Live instances. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** The newest sequence number minted (workers drop hosted instances older than a list). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get(id: string): InstanceRecord | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Every live instance, in creation order. */
+  all(): IterableIterator<InstanceRecord> {
+    return this.#bySeq.values();
+  }
+
+  /** Seats taken on each worker (for placement). */
+  seatsOn(worker: string): number {
+    return this.#workerSeats.get(worker) ?? 0;
+  }
+
+  /** Instances placed on `worker`. */
+  countOn(worker: string): number {
+    return this.#workerInstances.get(worker) ?? 0;
+  }
+
+  /** Registers a new, empty instance; its owner takes a seat with {@linkcode reserve}. */
+  create(spec: Omit<InstanceRecord, "id" | "seq" | "createdAt" | "players" | "emptySince">) {
+    const seq = ++this.#seq;
+    const now = this.#now();
+    const record: InstanceRecord = {
+      ...spec,
+      tags: [...new Set(spec.tags)],
+      id: `i${seq.toString(36)}`,
+      seq,
+      createdAt: now,
+      players: new Set(),
+      emptySince: now,
+    };
+    this.#bySeq.set(seq, record);
+    this.#byId.set(record.id, record);
+    this.#empty.add(record);
+    this.#workerInstances.set(record.worker, this.countOn(record.worker) + 1);
+    if (!record.private) {
+      this.#public.add(seq);
+      indexAdd(this.#indexes.mode, record.mode, seq);
+      indexAdd(this.#indexes.version, record.version, seq);
+      indexAdd(this.#indexes.worker, record.worker, seq);
+      for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
+    }
+    this.#reindexOpen(record);
+    return record;
+  }
+
+  /**
+   * Takes a seat of instance `id` for `user` (on `gateway`), giving up the seat it held
+   * elsewhere. Throws INSTANCE_NOT_FOUND, WRONG_VERSION or INSTANCE_FULL. A user already
+   * seated there keeps its seat.
+   */
+  reserve(
+    id: string,
+    user: string,
+    gateway: string,
+    options: { version?: string; world?: { x: number; y: number; z: number } } = {},
+  ): InstanceRecord {
+    const record = this.#byId.get(id);
+    if (!record) {
+      throw new CodedError(ErrorCode.INSTANCE_NOT_FOUND, `No instance ${JSON.stringify(id)}`);
+    }
+    if (options.version !== undefined && options.version !== record.version) {
+      throw new CodedError(
+        ErrorCode.WRONG_VERSION,
+        `Instance ${id} runs game version ${record.version}, not ${options.version}`,
+      );
+    }
+    if (record.players.has(user)) return record;
+    if (record.players.size >= record.maxPlayers) {
+      throw new CodedError(
+        ErrorCode.INSTANCE_FULL,
+        `Instance ${id} is full (${record.maxPlayers} players)`,
+      );
+    }
+    const previous = this.#users.get(user);
+    const world = previous?.instance ? previous.world : options.world ?? previous?.world;
+    if (previous?.instance) this.#leaveSeat(previous.instance, user);
+    record.players.add(user);
+    this.#seatsChanged(record, +1);
+    this.online(user, gateway, { instance: id, world });
+    return record;
+  }
+
+  /**
+   * The oldest public instance of `mode` (and `version`, when given) with a free seat, or
+   * undefined: quick-join creates one then.
+   */
+  findOpen(mode: string, version?: string): InstanceRecord | undefined {
+    const candidates = [this.#open, this.#indexes.mode.get(mode)];
+    if (version !== undefined) candidates.push(this.#indexes.version.get(version));
+    for (const record of this.#walk(candidates, 0)) {
+      if (record.mode === mode && (version === undefined || record.version === version)) {
+        return record;
+      }
+    }
+    return undefined;
+  }
+
+  /** The user gives up its seat; returns where it was and its last world position. */
+  release(user: string): UserRecord | undefined {
+    const record = this.#users.get(user);
+    if (!record?.instance) return record;
+    const left = { ...record };
+    this.#leaveSeat(record.instance, user);
+    record.instance = "";
+    return left;
+  }
+
+  /** Removes an instance (its seats are freed; the worker disposes of it). NOT_ALLOWED for others. */
+  destroy(id: string, by?: string): InstanceRecord {
+    const record = this.#byId.get(id);
+    if (!record) {
+      throw new CodedError(ErrorCode.INSTANCE_NOT_FOUND, `No instance ${JSON.stringify(id)}`);
+    }
+    if (by !== undefined && by !== record.owner) {
+      throw new CodedError(ErrorCode.NOT_ALLOWED, `Only the owner may destroy instance ${id}`);
+    }
+    for (const user of record.players) {
+      const u = this.#users.get(user);
+      if (u?.instance === id) u.instance = "";
+    }
+    this.#seatsChanged(record, -record.players.size);
+    record.players.clear();
+    this.#bySeq.delete(record.seq);
+    this.#byId.delete(id);
+    this.#empty.delete(record);
+    this.#open.delete(record.seq);
+    this.#workerInstances.set(record.worker, this.countOn(record.worker) - 1);
+    if (!record.private) {
+      this.#public.delete(record.seq);
+      indexDelete(this.#indexes.mode, record.mode, record.seq);
+      indexDelete(this.#indexes.version, record.version, record.seq);
+      indexDelete(this.#indexes.worker, record.worker, record.seq);
+      for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
+    }
+    return record;
+  }
+
+  /** A gateway was declared down: its users go offline after the grace unless they resume. */
+  gatewayDown(gateway: string): void {
+    const now = this.#now();
+    for (const user of this.#usersByGateway.get(gateway) ?? []) {
+      const record = this.#users.get(user);
+      if (record) record.lostAt = now;
+    }
+    this.#lostGateways.add(gateway);
+  }
+
+  /**
+   * Destroys every instance empty for longer than the grace period (returns them), after
+   * taking offline the users of downed gateways whose grace ran out.
+   */
+  sweep(): InstanceRecord[] {
+    const now = this.#now();
+    for (const gateway of this.#lostGateways) {
+      const users = this.#usersByGateway.get(gateway);
+      let waiting = false;
+      for (const user of users ?? []) {
+        const lostAt = this.#users.get(user)?.lostAt;
+        if (lostAt === undefined) continue;
+        if (now - lostAt >= (this.#o.lostGraceMs ?? 15_000)) this.offline(user);
+        else waiting = true;
+      }
+      if (!waiting) this.#lostGateways.delete(gateway);
+    }
+    const due: InstanceRecord[] = [];
+    for (const record of this.#empty) {
+      if (now - record.emptySince >= this.#o.emptyGraceMs) due.push(record);
+    }
+    for (const record of due) this.destroy(record.id);
+    return due;
+  }
+
+  /** Public instances matching `query`, oldest first, one page; `next` pages on. */
+  search(query: InstanceQuery): { instances: InstanceRecord[]; next?: string } {
+    const limit = Math.min(Math.max(query.limit ?? 20, 1), MAX_PAGE);
+    let cursor = 0;
+    if (query.after !== undefined) {
+      const seq = seqOf(query.after);
+      if (seq === undefined) {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Bad paging cursor ${JSON.stringify(query.after)}`,
+        );
+      }
+      cursor = seq;
+    }
+    const candidates: Array<SeqIndex | undefined> = [this.#public];
+    const i = this.#indexes;
+    if (query.mode !== undefined) candidates.push(i.mode.get(query.mode));
+    if (query.version !== undefined) candidates.push(i.version.get(query.version));
+    if (query.worker !== undefined) candidates.push(i.worker.get(query.worker));
+    for (const tag of query.tags ?? []) candidates.push(i.tag.get(tag));
+    if (query.open === true) candidates.push(this.#open);
+    const instances: InstanceRecord[] = [];
+    let last: InstanceRecord | undefined;
+    for (const record of this.#walk(candidates, cursor)) {
+      last = record;
+      if (!matches(record, query)) continue;
+      instances.push(record);
+      if (instances.length === limit) break;
+    }
+    const more = instances.length === limit && last !== undefined;
+    return more ? { instances, next: last!.id } : { instances };
+  }
+
+  // ---- users ----------------------------------------------------------------------------------
+
+  /** A user is online on `gateway` (in the world unless `where` says otherwise). */
+  online(
+    user: string,
+    gateway: string,
+    where: { instance?: string; world?: { x: number; y: number; z: number } } = {},
+  ): void {
+    const previous = this.#users.get(user);
+    if (previous && previous.gateway !== gateway) {
+      this.#usersByGateway.get(previous.gateway)?.delete(user);
+    }
+    const record: UserRecord = {
+      user,
+      gateway,
+      instance: where.instance ?? previous?.instance ?? "",
+      world: where.world ?? previous?.world,
+    };
+    this.#users.set(user, record);
+    let set = this.#usersByGateway.get(gateway);
+    if (!set) this.#usersByGateway.set(gateway, set = new Set());
+    set.add(user);
+  }
+
+  /** A user's session ended: its seat is freed. */
+  offline(user: string): void {
+    this.release(user);
+    const record = this.#users.get(user);
+    if (!record) return;
+    this.#users.delete(user);
+    this.#usersByGateway.get(record.gateway)?.delete(user);
+  }
+
+  user(user: string): UserRecord | undefined {
+    return this.#users.get(user);
+  }
+
+  /** Users online on `gateway`. */
+  usersOn(gateway: string): string[] {
+    return [...this.#usersByGateway.get(gateway) ?? []];
+  }
+
+  /** Online users. */
+  get users(): number {
+    return this.#users.size;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Walks the smallest of the indexes (all must be present) from `cursor`, as records. */
+  *#walk(candidates: Array<SeqIndex | undefined>, cursor: number): Generator<InstanceRecord> {
+    let smallest: SeqIndex | undefined;
+    for (const index of candidates) {
+      if (!index || index.size === 0) return; // a value nobody has: no match
+      if (!smallest || index.size < smallest.size) smallest = index;
+    }
+    if (!smallest) return;
+    for (const seq of smallest.after(cursor)) {
+      const record = this.#bySeq.get(seq);
+      if (!record) continue;
+      let everywhere = true;
+      for (const index of candidates) {
+        if (index !== smallest && !index!.has(seq)) {
+          everywhere = false;
+          break;
+        }
+      }
+      if (everywhere) yield record;
+    }
+  }
+
+  #leaveSeat(id: string, user: string): void {
+    const record = this.#byId.get(id);
+    if (!record || !record.players.delete(user)) return;
+    this.#seatsChanged(record, -1);
+  }
+
+  #seatsChanged(record: InstanceRecord, delta: number): void {
+    this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + delta);
+    if (record.players.size === 0) {
+      if (!this.#empty.has(record)) {
+        record.emptySince = this.#now();
+        this.#empty.add(record);
+      }
+    } else {
+      record.emptySince = 0;
+      this.#empty.delete(record);
+    }
+    this.#reindexOpen(record);
+  }
+
+  #reindexOpen(record: InstanceRecord): void {
+    if (!record.private && record.players.size < record.maxPlayers) this.#open.add(record.seq);
+    else this.#open.delete(record.seq);
+  }
+}
+
+/** What a client sees of an instance. */
+export function instanceRow(record: InstanceRecord): InstanceRow {
+  return {
+    id: record.id,
+    mode: record.mode,
+    players: record.players.size,
+    maxPlayers: record.maxPlayers,
+    tags: record.tags,
+    version: record.version,
+    createdAt: record.createdAt,
+    private: record.private,
+  };
+}
+
+function matches(record: InstanceRecord, query: InstanceQuery): boolean {
+  if (query.open === false && record.players.size < record.maxPlayers) return false;
+  if (query.createdFrom !== undefined && record.createdAt < query.createdFrom) return false;
+  if (query.createdTo !== undefined && record.createdAt > query.createdTo) return false;
+  return true;
+}
+
+function seqOf(id: string): number | undefined {
+  if (!/^i[0-9a-z]{1,11}$/.test(id)) return undefined;
+  const seq = Number.parseInt(id.slice(1), 36);
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+function indexAdd(index: Map<string, SeqIndex>, value: string, seq: number): void {
+  let set = index.get(value);
+  if (!set) index.set(value, set = new SeqIndex());
+  set.add(seq);
+}
+
+function indexDelete(index: Map<string, SeqIndex>, value: string, seq: number): void {
+  const set = index.get(value);
+  if (!set) return;
+  set.delete(seq);
+  if (set.size === 0) index.delete(value);
+}

@@ -1,0 +1,331 @@
+// The coordinator's room operations for gateways (the Instances RPC): validates each request,
+// checks modes and options against the game, places new instances on the least-loaded worker
+// of the newest version, and answers from the InstanceDirectory. Refusals travel in the answer
+// with a stable code (docs/protocol.md, Rooms), never as a gRPC failure.
+import { CodedError, ErrorCode } from "../errors.ts";
+import type { InstancesConfig } from "../config/schema.ts";
+import type { GameDefinition } from "../sim/game.ts";
+import type { Logger } from "../observe/log.ts";
+import { decode, encode } from "../protocol/msgpack.ts";
+import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
+import type { InstancePlacementMessage } from "../net/rpc.ts";
+import { compareVersions } from "./gateway_directory.ts";
+import { instanceSize } from "../sim/instance_spaces.ts";
+import {
+  type InstanceDirectory,
+  type InstanceQuery,
+  type InstanceRecord,
+  type InstanceRow,
+  instanceRow,
+  MAX_PAGE,
+} from "./instance_directory.ts";
+
+const { array, boolean, finite, integer, map, plain } = peerFields;
+
+/** A worker that may host instances, as placement sees it. */
+export interface PlacementCandidate {
+  id: string;
+  version: string;
+  /** Entities it simulates in the world. */
+  entities: number;
+}
+
+/**
+ * The worker to put a new instance on: among the workers of the newest version, the one with
+ * the least load, counting its world entities, the seats of its instances and the instances.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const seats = (id: string) => (id === "w1" ? 10 : 0);
+ * const workers = [
+ *   { id: "w1", version: "0.2.0", entities: 0 },
+ *   { id: "w2", version: "0.2.0", entities: 5 },
+ *   { id: "w3", version: "0.1.0", entities: 0 },
+ * ];
+ * assert.equal(placeInstance(workers, seats, () => 0), "w2");
+ * ```
+ */
+export function placeInstance(
+  workers: readonly PlacementCandidate[],
+  seats: (worker: string) => number,
+  instances: (worker: string) => number,
+): string | undefined {
+  let newest = "";
+  for (const w of workers) {
+    if (!newest || compareVersions(w.version, newest) > 0) newest = w.version;
+  }
+  let best: string | undefined, bestLoad = Infinity;
+  for (const w of workers) {
+    if (w.version !== newest) continue;
+    const load = w.entities + seats(w.id) + instances(w.id);
+    if (load < bestLoad) (best = w.id, bestLoad = load);
+  }
+  return best;
+}
+
+/** What the gateway gets back: a placement to travel to, a page of rows, or a world position. */
+export interface InstanceAnswer {
+  instance?: { placement: InstancePlacementMessage; row: InstanceRow; size: number[] };
+  instances?: InstanceRow[];
+  next?: string;
+  world?: { x: number; y: number; z: number };
+  error?: { code: string; message: string };
+}
+
+/** Options of {@linkcode InstanceService}. */
+export interface InstanceServiceOptions {
+  directory: InstanceDirectory;
+  config: InstancesConfig;
+  game: { definition: GameDefinition<unknown>; version: string };
+  /** The world's shape: an instance of a mode without a size is one cell of it. */
+  world: { dims: number; cellSize: number };
+  /** Workers that may host instances now. */
+  workers: () => PlacementCandidate[];
+  /** An instance was destroyed: tell the workers (publish the map). */
+  onDestroyed: (records: InstanceRecord[]) => void;
+  log: Logger;
+}
+
+/** Largest `options` of a CREATE, in bytes of msgpack (also checked by the gateway). */
+export const MAX_INSTANCE_OPTIONS_BYTES = 1024;
+
+/** The Instances RPC's logic. */
+export class InstanceService {
+  #o: InstanceServiceOptions;
+
+  constructor(options: InstanceServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Answers one msgpack request (any refusal is in the answer's `error`). */
+  handle(payload: Uint8Array): Uint8Array {
+    let answer: InstanceAnswer;
+    try {
+      answer = this.#handle(decodePeerMap(payload, 1));
+    } catch (error) {
+      const coded = error instanceof CodedError;
+      if (!coded || error.code === ErrorCode.BAD_BATCH) {
+        this.#o.log.warn("instances.refused", { error });
+      }
+      answer = {
+        error: {
+          code: coded ? error.code : ErrorCode.INTERNAL,
+          message: (error as Error).message,
+        },
+      };
+    }
+    return encode(answer);
+  }
+
+  /**
+   * A worker died or left: its instances died with it (they are not mirrored), so they leave
+   * the directory and their seats are freed. Returns how many.
+   */
+  workerGone(worker: string): number {
+    const gone = [...this.#o.directory.all()].filter((r) => r.worker === worker);
+    for (const record of gone) this.#o.directory.destroy(record.id);
+    if (gone.length > 0) this.#destroyed(gone, "worker-gone");
+    return gone.length;
+  }
+
+  /** Destroys instances empty past their grace; returns how many. */
+  sweep(): number {
+    const gone = this.#o.directory.sweep();
+    if (gone.length > 0) this.#destroyed(gone, "empty");
+    return gone.length;
+  }
+
+  #handle(raw: Record<string, unknown>): InstanceAnswer {
+    const d = this.#o.directory;
+    const op = str(raw.op, "op", 16);
+    const user = () => str(raw.user, "user", 128);
+    const gateway = () => str(raw.gateway, "gateway");
+    const version = raw.version === undefined ? undefined : str(raw.version, "version", 64);
+    const world = raw.world === undefined ? undefined : position(raw.world);
+    switch (op) {
+      case "create": {
+        const record = this.#create(raw, user(), version);
+        return this.#seat(record.id, user(), gateway(), version, world);
+      }
+      case "join":
+        return this.#seat(str(raw.instance, "instance", 64), user(), gateway(), version, world);
+      case "quick": {
+        const mode = this.#mode(str(raw.mode, "mode", 64));
+        const open = d.findOpen(mode, version ?? this.#o.game.version);
+        const id = open?.id ?? this.#create({ mode }, user(), version).id;
+        return this.#seat(id, user(), gateway(), version, world);
+      }
+      case "leave": {
+        const left = d.release(user());
+        if (!left?.instance) throw new CodedError(ErrorCode.NOT_ALLOWED, "Not in an instance");
+        return left.world ? { world: left.world } : {};
+      }
+      case "destroy": {
+        const record = d.destroy(str(raw.instance, "instance", 64), user());
+        this.#destroyed([record], "owner");
+        return { instances: [instanceRow(record)] };
+      }
+      case "search": {
+        const query = searchQuery(raw);
+        const page = d.search(query);
+        return {
+          instances: page.instances.map(instanceRow),
+          ...(page.next ? { next: page.next } : {}),
+        };
+      }
+      case "online": {
+        // A resumed session may be in an instance: its gateway learns which.
+        d.online(user(), gateway(), world ? { world } : {});
+        const inside = d.get(d.user(user())?.instance ?? "");
+        return inside ? { instances: [instanceRow(inside)] } : {};
+      }
+      case "offline":
+        d.offline(user());
+        return {};
+      default:
+        throw new CodedError(ErrorCode.BAD_REQUEST, `Unknown instance op ${JSON.stringify(op)}`);
+    }
+  }
+
+  #mode(mode: string): string {
+    if (!Object.hasOwn(this.#o.game.definition.instanceModes ?? {}, mode)) {
+      throw new CodedError(
+        ErrorCode.UNKNOWN_MODE,
+        `This game has no instance mode ${JSON.stringify(mode)}`,
+      );
+    }
+    return mode;
+  }
+
+  #create(raw: Record<string, unknown>, owner: string, version?: string): InstanceRecord {
+    const o = this.#o;
+    const mode = this.#mode(str(raw.mode, "mode", 64));
+    if (version !== undefined && version !== o.game.version) {
+      throw new CodedError(
+        ErrorCode.WRONG_VERSION,
+        `The servers run game version ${o.game.version}, not ${version}`,
+      );
+    }
+    const spec = o.game.definition.instanceModes![mode];
+    const cap = Math.min(spec.maxPlayers, o.config.maxPlayers);
+    const maxPlayers = raw.maxPlayers === undefined
+      ? cap
+      : integer(raw.maxPlayers, "maxPlayers", 1);
+    if (maxPlayers > cap) {
+      throw new CodedError(
+        ErrorCode.BAD_OPTIONS,
+        `maxPlayers ${maxPlayers} is more than mode ${mode} allows (${cap})`,
+      );
+    }
+    const options = this.#options(mode, raw.options);
+    const tags = raw.tags === undefined
+      ? []
+      : array(raw.tags, "tags", 0, 8).map((t, n) => str(t, `tags[${n}]`, 32));
+    const worker = placeInstance(
+      o.workers(),
+      (w) => o.directory.seatsOn(w),
+      (w) => o.directory.countOn(w),
+    );
+    if (!worker) {
+      throw new CodedError(ErrorCode.UNAVAILABLE, "No worker can host an instance right now");
+    }
+    const record = o.directory.create({
+      mode,
+      options,
+      maxPlayers,
+      private: raw.private === undefined ? false : boolean(raw.private, "private"),
+      tags,
+      version: o.game.version,
+      worker,
+      owner,
+    });
+    o.log.info("instance.placed", { instance: record.id, mode, worker, owner });
+    return record;
+  }
+
+  #options(mode: string, raw: unknown): unknown {
+    const parse = this.#o.game.definition.instanceModes![mode].parseOptions;
+    const given = raw === undefined || raw === null ? {} : plain(raw, "options");
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      throw new CodedError(ErrorCode.BAD_OPTIONS, "options must be a map");
+    }
+    const bytes = encode(given).length;
+    if (bytes > MAX_INSTANCE_OPTIONS_BYTES) {
+      throw new CodedError(
+        ErrorCode.BAD_OPTIONS,
+        `options are ${bytes} bytes, more than the maximum of ${MAX_INSTANCE_OPTIONS_BYTES}`,
+      );
+    }
+    if (!parse) {
+      const keys = Object.keys(given);
+      if (keys.length > 0) {
+        throw new CodedError(
+          ErrorCode.BAD_OPTIONS,
+          `mode ${mode} takes no options, got ${keys[0]}`,
+        );
+      }
+      return {};
+    }
+    try {
+      // Through msgpack and back: what the worker gets is exactly what was validated.
+      return decode(encode(parse(structuredClone(given) as Record<string, unknown>) ?? null));
+    } catch (error) {
+      throw new CodedError(ErrorCode.BAD_OPTIONS, (error as Error).message, { cause: error });
+    }
+  }
+
+  #seat(
+    id: string,
+    user: string,
+    gateway: string,
+    version: string | undefined,
+    world?: { x: number; y: number; z: number },
+  ): InstanceAnswer {
+    const o = this.#o;
+    const record = o.directory.reserve(id, user, gateway, { version, world });
+    const mode = o.game.definition.instanceModes?.[record.mode] ?? {};
+    return {
+      instance: {
+        placement: placementMessage(record),
+        row: instanceRow(record),
+        size: instanceSize(mode, o.world),
+      },
+    };
+  }
+
+  #destroyed(records: InstanceRecord[], why: string): void {
+    for (const r of records) this.#o.log.info("instance.destroyed", { instance: r.id, why });
+    this.#o.onDestroyed(records);
+  }
+}
+
+/** An instance as MapUpdate lists it. */
+export function placementMessage(record: InstanceRecord): InstancePlacementMessage {
+  return {
+    id: record.id,
+    seq: record.seq,
+    worker: record.worker,
+    mode: record.mode,
+    options: encode(record.options ?? null),
+    maxPlayers: record.maxPlayers,
+  };
+}
+
+function position(value: unknown): { x: number; y: number; z: number } {
+  const p = map(value, "world");
+  return { x: finite(p.x, "world.x"), y: finite(p.y, "world.y"), z: finite(p.z, "world.z") };
+}
+
+function searchQuery(raw: Record<string, unknown>): InstanceQuery {
+  const q: InstanceQuery = {};
+  if (raw.mode !== undefined) q.mode = str(raw.mode, "mode", 64);
+  if (raw.version !== undefined) q.version = str(raw.version, "version", 64);
+  if (raw.tags !== undefined) {
+    q.tags = array(raw.tags, "tags", 0, 8).map((t, n) => str(t, `tags[${n}]`, 32));
+  }
+  if (raw.open !== undefined) q.open = boolean(raw.open, "open");
+  if (raw.after !== undefined) q.after = str(raw.after, "after", 64);
+  if (raw.limit !== undefined) q.limit = integer(raw.limit, "limit", 1, MAX_PAGE);
+  return q;
+}

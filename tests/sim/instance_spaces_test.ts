@@ -1,0 +1,142 @@
+// A worker's instance spaces without sockets: a join creates the instance (onCreate, with
+// ctx.instance), its players get AOI diffs in the worker's reports, a depart hands the player's
+// data back, and a list without the instance disposes of it (onDispose, players sent home).
+import assert from "node:assert/strict";
+import { defineGame, type InstanceInfo } from "../../src/sim/game.ts";
+import { InstanceSpaces } from "../../src/sim/instance_spaces.ts";
+import type { InstancePlacement } from "../../src/session/session_wire.ts";
+
+const WORLD = {
+  dims: 2,
+  size: [400, 400],
+  cellSize: 100,
+  tickHz: 20,
+  aoiRadius: 50,
+  ghostMargin: 60,
+  worldStartMs: 0,
+};
+
+function setup() {
+  const events: string[] = [];
+  const game = defineGame({
+    name: "t",
+    entityTypes: { player: {}, flag: {} },
+    instanceModes: {
+      duel: {
+        maxPlayers: 2,
+        size: [60, 40],
+        onCreate: (ctx, room: InstanceInfo) => {
+          events.push(`create ${room.id} ${ctx.instance?.mode}`);
+          ctx.spawn("flag", { x: 30, y: 20 }, { ...room.options as object });
+        },
+        onDispose: (ctx, room) => void events.push(`dispose ${room.id} ${[...ctx.owned()].length}`),
+      },
+    },
+    onJoin: (ctx, p) => void (p.data.place = ctx.instance?.id ?? "world"),
+    onLeave: (ctx, p) => void events.push(`leave ${p.id} ${ctx.instance?.id}`),
+  });
+  const ids = { entity: 2 ** 32, interaction: 0 };
+  const spaces = new InstanceSpaces({
+    worker: "w1",
+    world: WORLD,
+    game,
+    gameOptions: undefined,
+    ids,
+  });
+  return { spaces, events, ids };
+}
+
+const placement = (seq: number): InstancePlacement => ({
+  id: `i${seq}`,
+  seq,
+  worker: "w1",
+  mode: "duel",
+  options: { rounds: 2 },
+  maxPlayers: 2,
+});
+
+const join = (session: string, instance: InstancePlacement, data = {}) => ({
+  op: "join" as const,
+  session,
+  name: session,
+  resumeJti: `j-${session}`,
+  x: 0,
+  y: 0,
+  z: 0,
+  instance,
+  carried: { data, lastSeq: 7 },
+});
+
+Deno.test("a join creates the instance and its players see each other in the worker's reports", () => {
+  const { spaces, events, ids } = setup();
+  const room = placement(1);
+  assert.equal(spaces.route("g1", join("a", room, { score: 3 })), true);
+  assert.deepEqual(events, ["create i1 duel"]);
+  spaces.route("g2", join("b", room));
+  let reports = spaces.step(100);
+  const a = reports.get("g1")!.joined[0].entity;
+  const b = reports.get("g2")!.joined[0].entity;
+  assert.ok(a >= 2 ** 32 && b > a, "ids come from the worker's shared counter");
+  assert.equal(ids.entity, b + 1);
+  const first = reports.get("g1")!.diffs[0];
+  assert.equal(first.full, true);
+  const self = first.enter.find((e) => e[0] === a)!;
+  assert.deepEqual([self[2], self[3]], [30, 20], "players arrive at the centre");
+  assert.equal(self[5].score, 3, "carried data");
+  assert.equal(self[5].place, "i1", "ctx.instance in onJoin");
+  assert.equal(first.ack, 7, "acks go on from the carried seq");
+  assert.ok(first.enter.some((e) => e[1] === "flag" && e[5].rounds === 2));
+  reports = spaces.step(101);
+  assert.ok(reports.get("g1")!.diffs[0].enter.some((e) => e[0] === b), "a sees b");
+  // Commands for an entity of an instance go to it; others are the world's.
+  assert.equal(
+    spaces.route("g1", { op: "depart", entity: a, session: "a", conn: "j-a" }),
+    true,
+  );
+  assert.equal(spaces.route("g1", { op: "detach", entity: 12345, session: "x", conn: "y" }), false);
+  reports = spaces.step(102);
+  assert.deepEqual(
+    reports.get("g1")!.departed.map((d) => [d.entity, d.reason, d.data.score, d.lastSeq]),
+    [
+      [a, "depart", 3, 7],
+    ],
+  );
+  assert.ok(events.includes(`leave ${a} i1`));
+});
+
+Deno.test("a list without the instance disposes of it and sends its players home", () => {
+  const { spaces, events } = setup();
+  spaces.route("g1", join("a", placement(1)));
+  spaces.route("g1", join("b", placement(5)));
+  const joined = spaces.step(10).get("g1")!.joined;
+  // A list made before instance 5 existed (seq 4) must not dispose of it.
+  spaces.sync([], 4);
+  assert.equal(spaces.size, 1);
+  assert.deepEqual(events.filter((e) => e.startsWith("dispose")), ["dispose i1 1"]);
+  const home = spaces.step(11).get("g1")!.departed;
+  assert.deepEqual(home.map((d) => [d.entity, d.reason]), [[joined[0].entity, "destroyed"]]);
+  // A list that has it keeps it; a newer list without it disposes of it.
+  spaces.sync([placement(5)], 5);
+  assert.equal(spaces.size, 1);
+  spaces.sync([], 6);
+  assert.equal(spaces.size, 0);
+  // Listed here but never joined: created from the list.
+  spaces.sync([placement(7), { ...placement(8), worker: "w2" }], 8);
+  assert.deepEqual([...spaces.spaces().keys()], ["i7"]);
+});
+
+Deno.test("a resume in the tick of the drop sends the gateway one full diff, not a stale one first", () => {
+  const { spaces } = setup();
+  spaces.route("g1", join("a", placement(1)));
+  const a = spaces.step(10).get("g1")!.joined[0].entity;
+  spaces.step(11);
+  // The drop and the resume reach the worker within one tick.
+  spaces.route("g1", { op: "detach", entity: a, session: "a", conn: "j-a" });
+  spaces.route("g1", { op: "resume", entity: a, session: "a", jti: "j-a", nextJti: "j-a2" });
+  const report = spaces.step(12).get("g1")!;
+  assert.deepEqual(report.resumed.map((r) => r.ok), [true]);
+  const diffs = report.diffs.filter((d) => d.entity === a);
+  assert.equal(diffs.length, 1);
+  assert.equal(diffs[0].full, true);
+  assert.ok(diffs[0].enter.some((e) => e[0] === a));
+});
