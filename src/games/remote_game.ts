@@ -342,8 +342,8 @@ class LogicLink {
         continue;
       }
       try {
-        const e = ctx.spawn(s.type, { x: s.x, y: s.y, z: s.z }, data, world ? s.id : undefined);
-        this.#known.set(e.id, signature(e));
+        // Not marked known: the next TickIn's `changed` tells the server it exists, and its id.
+        ctx.spawn(s.type, { x: s.x, y: s.y, z: s.z }, data, world ? s.id : undefined);
       } catch (error) {
         problems.push(`spawn ${s.type}: ${(error as Error).message}`);
       }

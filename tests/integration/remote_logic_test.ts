@@ -1,12 +1,13 @@
 // examples/remote_py: the orbs game, whose logic is a Python grpcio server behind the GameLogic
 // service, played through the real protocol by a real node (role all, two worker threads).
 import assert from "node:assert/strict";
+import type { DiffMessage } from "../../src/protocol/client_protocol.ts";
 import { dataIn, type GamePlay, playGame, positionIn } from "../../testing/game_play.ts";
 import { getJson, until, writeTestConfig } from "../../testing/node_process.ts";
 import { parseMetrics, samples } from "../../testing/prometheus_text.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const ORBS = 40;
+const ORBS = 200;
 
 /** The Python logic server as a child process (its own process group, stopped by pid). */
 class LogicServer {
@@ -126,6 +127,14 @@ Deno.test({
         return n === ORBS + 1 ? n : undefined;
       }, 15_000);
       assert.equal(entities, ORBS + 1, "each orb spawned once, by the worker owning its spot");
+      // The orbs drift as the Python server moves them: an orb in view gets position updates.
+      await client.waitFor(
+        "an orb's position update",
+        () =>
+          client.messages.some((m) =>
+            m.op === 6 && (m as DiffMessage).update.some((u) => u[0] !== entity && u[0] <= ORBS)
+          ) || undefined,
+      );
       const start = positionIn(client.messages, entity)!;
       await inputsCounted(play, 30);
       const moved = await client.waitFor("the player to move right", () => {
