@@ -10,6 +10,8 @@ import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
+import { History, HISTORY_INTERVAL_MS } from "../src/observe/history.ts";
+import { HistorySampler } from "../src/cluster/history_sampler.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
 import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
@@ -69,11 +71,15 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
+  const history = new History();
+  const sampler = new HistorySampler(history, { registry, gateways });
+  const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
     events,
     operatorToken: config.operatorToken,
+    history,
   });
 
   const rpc = await startRpcServer(config.host, config.grpcPort, {
@@ -147,6 +153,7 @@ export async function startCoordinator(
     async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       clearInterval(balancing);
+      clearInterval(sampling);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

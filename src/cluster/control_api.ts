@@ -101,7 +101,8 @@ export function controlRoutes(
 export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
     pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
-    pathname === "/api/events" || pathname === "/api/entities" || MOVE.test(pathname) ||
+    pathname === "/api/events" || pathname === "/api/entities" || pathname === "/api/history" ||
+    MOVE.test(pathname) ||
     DRAIN.test(pathname);
 }
 

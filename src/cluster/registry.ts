@@ -145,6 +145,7 @@ export class Registry {
       lastMigrationAt: -Infinity,
       pendingHandoffs: 0,
       mirrored: 0,
+      handoffsOut: 0,
       incarnation: request.incarnation ?? "",
     };
     this.workers.set(id, record);
@@ -185,6 +186,7 @@ export class Registry {
     record.pendingTransfers = report.pendingTransfers ?? 0;
     record.pendingHandoffs = report.pendingHandoffs ?? 0;
     record.mirrored = report.mirrored ?? 0;
+    record.handoffsOut = report.handoffsOut ?? record.handoffsOut;
     if (record.promotingEpoch !== undefined && record.epoch >= record.promotingEpoch) {
       this.event("promoted", { worker: id, epoch: record.promotingEpoch });
       record.promotingEpoch = undefined;

@@ -57,6 +57,8 @@ export interface WorkerRecord {
   pendingHandoffs: number;
   /** Entities it mirrors for the owners it backs up. */
   mirrored: number;
+  /** Entities it handed off since it started (its counter, as reported). */
+  handoffsOut: number;
   /** The process's random incarnation from its registration ("" when it sent none). */
   incarnation: string;
   /** When its map stream broke (undefined while attached or never attached). */
@@ -76,6 +78,7 @@ export interface LoadReport {
   pendingTransfers?: number;
   pendingHandoffs?: number;
   mirrored?: number;
+  handoffsOut?: number;
 }
 
 /** Registration data sent by a worker: its RegisterRequest less the game check's fields. */

@@ -275,6 +275,7 @@ export class WorkerRuntime {
       pendingTransfers: space.pendingTransfers,
       pendingHandoffs: space.pendingHandoffs,
       mirrored: space.mirrors.size,
+      handoffsOut: space.counters.handoffsOut,
     });
     this.#beating = false;
     if (
