@@ -109,7 +109,12 @@ export async function startCoordinator(
       log.error("balancer.failed", { error });
     }
   }, config.rebalance.intervalMs);
-  const control = controlRoutes({ registry, balancer, log });
+  const control = controlRoutes({
+    registry,
+    balancer,
+    log,
+    operatorToken: config.operatorToken,
+  });
 
   const handler = coordinatorHandler({
     role: config.role,

@@ -1,10 +1,12 @@
 // The diagnostics page: polls /api/state, /api/entities, /api/history and /api/logs about once
-// a second, streams cluster events, and offers the actions "move a cell" and "drain a worker".
+// a second, streams cluster events, and offers the actions "move a cell", "drain a worker" and
+// faults (static/faults.js).
 // When the coordinator cannot be reached, that is what the header says, whatever else failed,
 // and the last numbers shown are marked stale.
 import { getJson, postJson } from "./api.js";
 import { HistoryCharts } from "./charts.js";
 import { EventLog, LogLines } from "./event_log.js";
+import { FaultPanel } from "./faults.js";
 import { MapView } from "./map_view.js";
 import { PendingAction } from "./pending_action.js";
 import { renderGateways, renderLeft, renderWorkers } from "./tables.js";
@@ -22,6 +24,7 @@ const charts = new HistoryCharts(
   $("history-status"),
   (id) => view.colourOf(id),
 );
+const faults = new FaultPanel($("faults"), () => void refresh());
 /** Workers that can take a cell: not draining, releasing, drained, down or fenced. */
 const CAN_TAKE_CELLS = new Set(["active", "spare"]);
 let state = null;
@@ -118,6 +121,7 @@ async function refresh() {
     if (next.status === "rejected") throw next.reason;
     state = next.value;
     banner.update(state, started);
+    faults.update(state);
     if (history.status === "fulfilled") {
       renderLeft($("left-body"), charts.latest.workers.filter((w) => w.state === "left"));
     }

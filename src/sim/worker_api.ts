@@ -1,7 +1,9 @@
 // A worker's HTTP API: /healthz, /metrics, and its own view for audits and the diagnostics page
 // (/api/state: owned entities, ghosts, mirrors, counters; /api/ownership and /api/interactions:
-// its logs after a cursor).
-import { json, jsonError, readiness } from "../net/http.ts";
+// its logs after a cursor), and POST /api/faults (fault injection, operator token required).
+import { CodedError } from "../errors.ts";
+import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
+import { applyFault, type FaultTarget, readFault } from "./worker_faults.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
@@ -15,6 +17,8 @@ export interface WorkerView {
   badBatches(): number;
   /** "starting" | "ok" | "fenced" (dropping its state to rejoin as a spare). */
   status(): string;
+  /** What fault injection acts on, once registered. */
+  faults(): FaultTarget | undefined;
 }
 
 /**
@@ -34,6 +38,7 @@ export function workerRoutes(
     if (url.pathname === "/readyz") {
       return readiness("worker", space !== undefined && view.status() === "ok");
     }
+    if (url.pathname === "/api/faults") return await faults(request, view, auth);
     const denied = auth.check(request, url, "read");
     if (denied) return denied;
     if (url.pathname === "/metrics") return await metricsResponse();
@@ -81,4 +86,28 @@ export function workerRoutes(
         return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
     }
   };
+}
+
+async function faults(request: Request, view: WorkerView, auth: OperatorAuth): Promise<Response> {
+  if (request.method !== "POST") {
+    const response = jsonError(
+      405,
+      "METHOD_NOT_ALLOWED",
+      `${request.method} is not allowed on /api/faults; use POST`,
+    );
+    response.headers.set("allow", "POST");
+    return response;
+  }
+  const denied = auth.check(request, new URL(request.url), "write");
+  if (denied) return denied;
+  const target = view.faults();
+  if (!target) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+  try {
+    return applyFault(await readFault(request), target);
+  } catch (error) {
+    if (error instanceof CodedError) {
+      return jsonError(httpStatusOf(error.code), error.code, error.message);
+    }
+    throw error;
+  }
 }
