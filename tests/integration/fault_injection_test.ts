@@ -10,7 +10,6 @@ import { startCluster } from "../../testing/cluster.ts";
 import {
   getJson,
   NodeProcess,
-  OPERATOR_HEADERS,
   TEST_OPERATOR_TOKEN,
   until,
   writeTestConfig,
