@@ -20,6 +20,7 @@ import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
+import { sessionsRoutes } from "../src/cluster/sessions_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
 
@@ -109,12 +110,15 @@ export async function startCoordinator(
       log.error("balancer.failed", { error });
     }
   }, config.rebalance.intervalMs);
-  const control = controlRoutes({
+  const controlled = controlRoutes({
     registry,
     balancer,
     log,
     operatorToken: config.operatorToken,
   });
+  const sessions = sessionsRoutes({ gateways, operatorToken: config.operatorToken });
+  const control = (request: Request, url: URL) =>
+    sessions(request, url) ?? controlled(request, url);
 
   const handler = coordinatorHandler({
     role: config.role,

@@ -17,6 +17,8 @@ import { NODE_METADATA, PeerLinks } from "../src/sync/peer_links.ts";
 import { type CloseOptions, type GatewayInfo, grpc, type RegisterReply } from "../src/net/rpc.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
+import { sessionAdminRoutes } from "../src/session/session_admin.ts";
+import type { Grid } from "../src/world/grid.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
 import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
@@ -60,7 +62,13 @@ export async function startGateway(
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
   let workers: string[] = [];
-  const state: { hub?: SessionHub } = {};
+  const state: { hub?: SessionHub; grid?: Grid } = {};
+  const auth = new OperatorAuth({
+    token: config.operatorToken,
+    host: config.host,
+    log,
+    countError: (code) => metrics.countError(code),
+  });
 
   const routes = gatewayApi({
     accounts,
@@ -80,12 +88,12 @@ export async function startGateway(
       backoffMs: config.gateway.loginBackoffMs,
       backoffMaxMs: config.gateway.loginBackoffMaxMs,
     }),
-  });
-  const auth = new OperatorAuth({
-    token: config.operatorToken,
-    host: config.host,
-    log,
-    countError: (code) => metrics.countError(code),
+    admin: sessionAdminRoutes({
+      hub: () => closing.signal.aborted ? undefined : state.hub,
+      grid: () => state.grid,
+      auth,
+      log,
+    }),
   });
 
   // Our own HTTP server, unless role all serves us on the coordinator's.
@@ -118,6 +126,7 @@ export async function startGateway(
   metrics.node = id;
   const world = reply.world;
   const grid = gridOf(world);
+  state.grid = grid;
 
   // Commands to workers, batched per worker until the end of the current task.
   const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));

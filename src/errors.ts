@@ -44,6 +44,8 @@ export const ErrorCode = {
   GOING_AWAY: "GOING_AWAY",
   /** The worker simulating the player sent nothing for too long: resume. */
   WORLD_STALLED: "WORLD_STALLED",
+  /** An operator ended the session (diagnostics kick). */
+  KICKED: "KICKED",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

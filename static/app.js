@@ -9,6 +9,7 @@ import { EventLog, LogLines } from "./event_log.js";
 import { FaultPanel } from "./faults.js";
 import { MapView } from "./map_view.js";
 import { PendingAction } from "./pending_action.js";
+import { SessionsPanel } from "./sessions.js";
 import { renderGateways, renderLeft, renderWorkers } from "./tables.js";
 
 const REFRESH_MS = 1000;
@@ -25,6 +26,7 @@ const charts = new HistoryCharts(
   (id) => view.colourOf(id),
 );
 const faults = new FaultPanel($("faults"), () => void refresh());
+const sessions = new SessionsPanel($("sessions"), () => void refresh());
 /** Workers that can take a cell: not draining, releasing, drained, down or fenced. */
 const CAN_TAKE_CELLS = new Set(["active", "spare"]);
 let state = null;
@@ -113,15 +115,19 @@ async function refresh() {
   clearTimeout(timer);
   const started = performance.now();
   try {
-    const [next, positions, history] = await Promise.allSettled([
+    const [next, positions, history, sessionList] = await Promise.allSettled([
       getJson("/api/state"),
       getJson(`/api/entities?max=${POSITIONS_PER_WORKER}`),
       charts.poll(),
+      sessions.poll(),
     ]);
     if (next.status === "rejected") throw next.reason;
     state = next.value;
     banner.update(state, started);
     faults.update(state);
+    if (sessionList.status === "rejected") {
+      secondary($("sessions-status"), `sessions unavailable: ${errorText(sessionList.reason)}`);
+    }
     if (history.status === "fulfilled") {
       renderLeft($("left-body"), charts.latest.workers.filter((w) => w.state === "left"));
     }
@@ -249,6 +255,9 @@ globalThis.zsDiag = {
   },
   get history() {
     return charts.latest;
+  },
+  get sessions() {
+    return sessions.latest?.sessions ?? [];
   },
   get refreshes() {
     return refreshes;

@@ -9,6 +9,7 @@ import type { Registry } from "./registry.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import type { Access } from "../net/operator_auth.ts";
 import { FAULTS_PATH, handleFault } from "./fault_api.ts";
+import { KICK_PATH, SESSIONS_PATH } from "./sessions_api.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -111,7 +112,8 @@ export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
     pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
     pathname === "/api/events" || pathname === "/api/entities" || pathname === "/api/history" ||
-    MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname);
+    MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
+    pathname === SESSIONS_PATH || KICK_PATH.test(pathname);
 }
 
 /**
@@ -122,7 +124,10 @@ export function isOperatorPath(pathname: string): boolean {
  */
 export function coordinatorAccess(request: Request, url: URL): Access | "open" {
   const path = url.pathname;
-  if (MOVE.test(path) || DRAIN.test(path) || FAULTS_PATH.test(path) || path === "/api/autoscale") {
+  if (
+    MOVE.test(path) || DRAIN.test(path) || FAULTS_PATH.test(path) || KICK_PATH.test(path) ||
+    path === "/api/autoscale"
+  ) {
     return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
   }
   return isOperatorPath(path) ? "read" : "open";

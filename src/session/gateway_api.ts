@@ -39,6 +39,8 @@ export interface GatewayApiOptions {
   secure?: boolean;
   /** Per-IP and per-account limits of account logins and registrations; none when absent. */
   limits?: LoginLimits;
+  /** The operator's session routes (src/session/session_admin.ts); none when absent. */
+  admin?: (request: Request, url: URL) => Promise<Response> | undefined;
   now?: () => number;
 }
 
@@ -158,6 +160,8 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
 
   return (request, url, context) => {
     const path = url.pathname;
+    const admin = options.admin?.(request, url);
+    if (admin) return admin;
     if (path === "/gateways" && request.method === "GET") {
       return Promise.resolve(json({ gateways: listed() }));
     }

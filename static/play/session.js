@@ -22,6 +22,7 @@ const CLOSE_NAMES = {
   4006: "SESSION_TAKEN_OVER",
   4007: "UNSUPPORTED_PROTOCOL",
   4008: "WORLD_STALLED",
+  4009: "KICKED",
 };
 const PING_MS = 2000;
 const OPEN_TIMEOUT_MS = 5000;
@@ -145,6 +146,13 @@ export class PlaySession extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  /** A PING carrying the last round trip, so the gateway can show it to operators. */
+  #ping() {
+    const ping = { op: Op.PING, t: performance.now() };
+    if (this.rttMs !== null) ping.rtt = Math.min(600000, Math.round(this.rttMs));
+    return ping;
+  }
+
   #send(message) {
     if (!this.connected || this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(message));
@@ -194,10 +202,10 @@ export class PlaySession extends EventTarget {
         this.world.clear();
         clearInterval(this.pingTimer);
         this.pingTimer = setInterval(
-          () => this.#send({ op: Op.PING, t: performance.now() }),
+          () => this.#send(this.#ping()),
           PING_MS,
         );
-        this.#send({ op: Op.PING, t: performance.now() });
+        this.#send(this.#ping());
         this.status(`${message.resumed ? "resumed" : "connected"} · session ${message.session}`);
         this.#emit("welcome", message);
         break;
