@@ -133,6 +133,7 @@ export async function startCoordinator(
     control,
     extra: extraRoutes,
     state: () => clusterState(registry, gateways, config),
+    playGateway: () => gateways.list()[0]?.httpAddress,
   });
   const http = await startHttp(
     config.host,

@@ -8,7 +8,7 @@ import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { encodeRelay, type RelayedChat, relayFrom } from "../src/session/chat_relay.ts";
 import type { Config } from "../src/config/config.ts";
 import { ErrorCode } from "../src/errors.ts";
-import { gridOf } from "../src/world/world_spec.ts";
+import { boundsOf, gridOf } from "../src/world/world_spec.ts";
 import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
@@ -19,6 +19,7 @@ import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
 import { sessionAdminRoutes } from "../src/session/session_admin.ts";
 import type { Grid } from "../src/world/grid.ts";
+import type { WorldBounds } from "../src/protocol/client_protocol.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
 import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
@@ -62,7 +63,7 @@ export async function startGateway(
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
   let workers: string[] = [];
-  const state: { hub?: SessionHub; grid?: Grid } = {};
+  const state: { hub?: SessionHub; grid?: Grid; world?: WorldBounds } = {};
   const auth = new OperatorAuth({
     token: config.operatorToken,
     host: config.host,
@@ -88,6 +89,9 @@ export async function startGateway(
       backoffMs: config.gateway.loginBackoffMs,
       backoffMaxMs: config.gateway.loginBackoffMaxMs,
     }),
+    world: () =>
+      state.world && state.grid &&
+      { epoch: map.epoch, world: state.world, cells: state.grid.counts, owners: map.owners },
     admin: sessionAdminRoutes({
       hub: () => closing.signal.aborted ? undefined : state.hub,
       grid: () => state.grid,
@@ -127,6 +131,7 @@ export async function startGateway(
   const world = reply.world;
   const grid = gridOf(world);
   state.grid = grid;
+  state.world = boundsOf(world);
 
   // Commands to workers, batched per worker until the end of the current task.
   const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));

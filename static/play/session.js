@@ -133,6 +133,16 @@ export class PlaySession extends EventTarget {
     this.ws?.close(1000);
   }
 
+  /** Ends the session and forgets it: the next play starts with a new login. */
+  logout() {
+    this.stop();
+    this.connected = false;
+    this.token = "";
+    this.resumeToken = "";
+    this.welcome = null;
+    this.world.clear();
+  }
+
   /** The own entity, or undefined while it is not visible. */
   get own() {
     return this.welcome ? this.world.entities.get(this.welcome.entity) : undefined;
@@ -206,7 +216,7 @@ export class PlaySession extends EventTarget {
           PING_MS,
         );
         this.#send(this.#ping());
-        this.status(`${message.resumed ? "resumed" : "connected"} · session ${message.session}`);
+        this.status(message.resumed ? "resumed" : "connected");
         this.#emit("welcome", message);
         break;
       case Op.DIFF:
