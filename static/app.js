@@ -5,6 +5,7 @@
 // and the last numbers shown are marked stale.
 import { getJson, postJson } from "./api.js";
 import { HistoryCharts } from "./charts.js";
+import { EntityInspector } from "./inspector.js";
 import { EventLog, LogLines } from "./event_log.js";
 import { FaultPanel } from "./faults.js";
 import { MapView } from "./map_view.js";
@@ -19,6 +20,7 @@ const $ = (id) => document.getElementById(id);
 const view = new MapView($("map"));
 const logLines = new LogLines($("logs"), $("log-level"));
 const banner = new PendingAction($("action-status"));
+const inspector = new EntityInspector($("inspector"));
 const charts = new HistoryCharts(
   $("charts"),
   $("history-range"),
@@ -59,11 +61,21 @@ function setupSlices(world) {
   select.value = String(view.slice);
 }
 
+/** "cell 5 (1, 1) x 100–200 y 100–200 · w1 · 23 entities (2 players) · 4 interactions/s · load 25" */
 function describeCell(cell) {
   if (!state || cell === null) return "";
+  const { cellSize, size, dims } = state.world;
+  const n = (i) => Math.max(1, Math.ceil(size[i] / cellSize));
+  const coords = [cell % n(0), Math.floor(cell / n(0)) % n(1)];
+  if (dims === 3) coords.push(Math.floor(cell / (n(0) * n(1))));
+  const span = (c, i) => `${"xyz"[i]} ${c * cellSize}–${Math.min(size[i], (c + 1) * cellSize)}`;
   const owner = state.map.owners[cell] || "no owner";
   const entities = state.entitiesPerCell[cell] ?? 0;
-  return `cell ${cell} · ${owner} · ${entities} entities`;
+  const players = state.playersPerCell?.[cell] ?? 0;
+  const interactions = state.interactionsPerCell?.[cell] ?? 0;
+  const load = state.loadPerCell?.[cell] ?? 0;
+  return `cell ${cell} (${coords.join(", ")}) ${coords.map(span).join(" ")} · ${owner} · ` +
+    `${entities} entities (${players} players) · ${interactions} interactions/s · load ${load}`;
 }
 
 function renderSelection() {
@@ -129,6 +141,7 @@ async function refresh() {
       secondary($("sessions-status"), `sessions unavailable: ${errorText(sessionList.reason)}`);
     }
     if (history.status === "fulfilled") {
+      charts.redraw();
       renderLeft($("left-body"), charts.latest.workers.filter((w) => w.state === "left"));
     }
     setupSlices(state.world);
@@ -196,6 +209,8 @@ function canvasPoint(event) {
 }
 
 view.canvas.addEventListener("click", (event) => {
+  const dot = view.dotAt(...canvasPoint(event));
+  if (dot) void inspector.show(dot[0]);
   const cell = view.cellAt(...canvasPoint(event));
   view.selected = cell === view.selected ? null : cell;
   if (!banner.pending) banner.say("");
@@ -208,6 +223,10 @@ view.canvas.addEventListener("mouseleave", () => ($("hover").textContent = "\u00
 $("move").addEventListener("click", () => void moveCell());
 $("clear-selection").addEventListener("click", () => {
   view.selected = null;
+  render();
+});
+$("colour-by").addEventListener("change", (event) => {
+  view.colourBy = event.target.value;
   render();
 });
 $("slice").addEventListener("change", (event) => {
@@ -249,6 +268,20 @@ globalThis.zsDiag = {
   },
   get selected() {
     return view.selected;
+  },
+  get inspected() {
+    return inspector.latest;
+  },
+  get hover() {
+    return $("hover").textContent;
+  },
+  /** The inside colour of a cell's centre pixel (for the colour modes). */
+  cellInside(cell) {
+    const box = view.cellBox(cell);
+    const ctx = view.canvas.getContext("2d");
+    const x = Math.floor((box.x + box.w / 3) * view.dpr),
+      y = Math.floor((box.y + box.h / 3) * view.dpr);
+    return [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)].join(",");
   },
   get chartPoints() {
     return charts.points;

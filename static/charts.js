@@ -191,6 +191,11 @@ export class HistoryCharts {
     }
   }
 
+  /** Draws the last answer again (the workers' colours are known once /api/state is in). */
+  redraw() {
+    if (this.latest) { for (const chart of this.charts) chart.draw(this.latest, this.colourOf); }
+  }
+
   /** Points drawn per chart, for tests. */
   get points() {
     return Object.fromEntries(this.charts.map((c) => [c.field, c.points]));

@@ -112,6 +112,7 @@ export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
     pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
     pathname === "/api/events" || pathname === "/api/entities" || pathname === "/api/history" ||
+    pathname === "/api/entity" ||
     MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
     pathname === SESSIONS_PATH || KICK_PATH.test(pathname);
 }

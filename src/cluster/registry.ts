@@ -294,11 +294,16 @@ export class Registry {
 
   /** Owned entity count per cell, from the latest load reports. */
   entitiesPerCell(): number[] {
+    return this.perCell("entities");
+  }
+
+  /** One figure of the latest load reports per cell (entities, players or interactions/s). */
+  perCell(key: "entities" | "players" | "interactions"): number[] {
     const counts = new Array<number>(this.map.owners.length).fill(0);
     for (const record of this.workers.values()) {
       if (!isCounted(record)) continue;
       for (const load of record.cells) {
-        if (load.cell < counts.length) counts[load.cell] += load.entities;
+        if (load.cell < counts.length) counts[load.cell] += load[key];
       }
     }
     return counts;

@@ -1,9 +1,11 @@
 // A worker's HTTP API: /healthz, /metrics, and its own view for audits and the diagnostics page
 // (/api/state: owned entities, ghosts, mirrors, counters; /api/ownership and /api/interactions:
-// its logs after a cursor), and POST /api/faults (fault injection, operator token required).
+// its logs after a cursor; /api/entity: one entity, owned or ghost), and POST /api/faults (fault injection, operator token required).
 import { CodedError } from "../errors.ts";
 import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
 import { applyFault, type FaultTarget, readFault } from "./worker_faults.ts";
+import { checkParams, intParam } from "../net/query.ts";
+import type { Entity } from "../world/entity.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
@@ -43,6 +45,7 @@ export function workerRoutes(
     if (denied) return denied;
     if (url.pathname === "/metrics") return await metricsResponse();
     if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+    if (url.pathname === "/api/entity") return entity(url, space);
     const since = Number(url.searchParams.get("since") ?? 0);
     if (!Number.isSafeInteger(since) || since < 0) {
       return jsonError(
@@ -61,6 +64,8 @@ export function workerRoutes(
           status: view.status(),
           backup: space.map.backupOf(space.id),
           owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
+          // Owned entities that are players (they carry a session): drawn apart on the map.
+          players: [...space.owned.values()].filter((e) => e.session).map((e) => e.id),
           ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
           mirrors: Object.fromEntries(
             [...space.mirrors.mirrors].map(([owner, m]) => [owner, {
@@ -110,4 +115,40 @@ async function faults(request: Request, view: WorkerView, auth: OperatorAuth): P
     }
     throw error;
   }
+}
+
+/** GET /api/entity?id=N: what this worker holds of entity N, owned or as a ghost. */
+function entity(url: URL, space: Space): Response {
+  let id: number;
+  try {
+    checkParams(url, ["id", "token"]);
+    id = intParam(url, "id", { min: 0, max: Number.MAX_SAFE_INTEGER, default: -1 });
+    if (id < 0) throw new RangeError("id is required: the entity id");
+  } catch (error) {
+    return jsonError(400, "BAD_REQUEST", (error as Error).message);
+  }
+  const view = (e: Entity) => ({
+    id: e.id,
+    type: e.type,
+    x: e.x,
+    y: e.y,
+    z: e.z,
+    vx: e.vx,
+    vy: e.vy,
+    vz: e.vz,
+    cell: e.cell,
+    owner: e.owner,
+    data: e.data,
+    player: e.session
+      ? { name: e.session.name, gateway: e.session.gateway, detached: e.session.detachedAt > 0 }
+      : undefined,
+  });
+  const owned = space.owned.get(id);
+  const ghost = space.ghosts.ghosts.get(id);
+  return json({
+    worker: space.id,
+    tick: space.tick,
+    owned: owned ? view(owned) : null,
+    ghost: ghost ? view(ghost) : null,
+  });
 }
