@@ -61,7 +61,10 @@ Deno.test("a worker state is checked field by field before any position is used"
     [{ tick: 1, owned: [[1, null, 3, 0, 4]] }, /owned\[0\]/],
     [{ tick: 1, owned: [{ id: 1 }] }, /owned\[0\]/],
     [{ tick: 1, owned: [], players: 1 }, /players must be an array/],
-    [{ tick: 1, owned: [], players: [1.5] }, /players\[0\] must be a non-negative integer, got 1.5/],
+    [
+      { tick: 1, owned: [], players: [1.5] },
+      /players\[0\] must be a non-negative integer, got 1.5/,
+    ],
     [{ tick: 1, owned: [], players: [-1] }, /players\[0\]/],
   ];
   for (const [body, message] of bad) {
