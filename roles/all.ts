@@ -12,6 +12,7 @@ export type ThreadMessage =
   | { type: "ready"; id: string; grpcPort: number; httpPort: number }
   | { type: "failed"; message: string }
   | { type: "drained"; id: string }
+  | { type: "killed"; id: string }
   | { type: "close" }
   | { type: "closed" };
 
@@ -68,8 +69,9 @@ export async function startAll(config: Config, log: Logger): Promise<AllHandle> 
         coordinator: `127.0.0.1:${coordinator.grpcPort}`,
       };
       thread.addEventListener("message", (event: MessageEvent<ThreadMessage>) => {
-        if (event.data.type !== "drained") return;
-        log.info("thread.drained", { worker: event.data.id });
+        // Drained: it has left. Killed (fault injection): it dies at once, as kill -9 would.
+        if (event.data.type !== "drained" && event.data.type !== "killed") return;
+        log.info(`thread.${event.data.type}`, { worker: event.data.id });
         threads.splice(threads.indexOf(thread), 1);
         thread.terminate();
       });

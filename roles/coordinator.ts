@@ -12,6 +12,8 @@ import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
+import { History, HISTORY_INTERVAL_MS } from "../src/observe/history.ts";
+import { HistorySampler } from "../src/cluster/history_sampler.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
 import { jsonError, startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
@@ -26,6 +28,7 @@ import { StateStore } from "../src/cluster/state_store.ts";
 import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
 import { InstanceService } from "../src/cluster/instance_service.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
+import { sessionsRoutes } from "../src/cluster/sessions_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
 
@@ -147,11 +150,15 @@ export async function startCoordinator(
     },
     onStandby: () => service.endStreams(),
   });
+  const history = new History();
+  const sampler = new HistorySampler(history, { registry, gateways });
+  const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
     events,
     operatorToken: config.operatorToken,
+    history,
   });
 
   const rpc = await startRpcServer(config.host, config.grpcPort, {
@@ -191,7 +198,15 @@ export async function startCoordinator(
     }
     durable.commit();
   }, config.rebalance.intervalMs);
-  const control = controlRoutes({ registry, balancer, log });
+  const controlled = controlRoutes({
+    registry,
+    balancer,
+    log,
+    operatorToken: config.operatorToken,
+  });
+  const sessions = sessionsRoutes({ gateways, operatorToken: config.operatorToken });
+  const control = (request: Request, url: URL) =>
+    sessions(request, url) ?? controlled(request, url);
 
   const handler = coordinatorHandler({
     role: config.role,
@@ -212,6 +227,7 @@ export async function startCoordinator(
         ),
     extra: extraRoutes,
     state: () => ({ ...clusterState(registry, gateways, config), coordinator: pair.summary() }),
+    playGateway: () => gateways.list()[0]?.httpAddress,
   });
   const http = await startHttp(
     config.host,
@@ -253,6 +269,7 @@ export async function startCoordinator(
       clearInterval(balancing);
       pair.close();
       shipping.close();
+      clearInterval(sampling);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

@@ -10,7 +10,7 @@ import type { RelayedChat } from "../src/session/chat_relay.ts";
 import { CoordinatorRelay } from "../src/session/coordinator_relay.ts";
 import type { Config } from "../src/config/config.ts";
 import { ErrorCode } from "../src/errors.ts";
-import { gridOf } from "../src/world/world_spec.ts";
+import { boundsOf, gridOf } from "../src/world/world_spec.ts";
 import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
@@ -19,6 +19,9 @@ import { PeerLinks } from "../src/sync/peer_links.ts";
 import { type CloseOptions, type GatewayInfo, type RegisterReply } from "../src/net/rpc.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
+import { sessionAdminRoutes } from "../src/session/session_admin.ts";
+import type { Grid } from "../src/world/grid.ts";
+import type { WorldBounds } from "../src/protocol/client_protocol.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
 import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
@@ -61,7 +64,13 @@ export async function startGateway(
   let gateways: GatewayInfo[] = [];
   let map = PartitionMap.empty(0);
   let workers: string[] = [];
-  const state: { hub?: SessionHub } = {};
+  const state: { hub?: SessionHub; grid?: Grid; world?: WorldBounds } = {};
+  const auth = new OperatorAuth({
+    token: config.operatorToken,
+    host: config.host,
+    log,
+    countError: (code) => metrics.countError(code),
+  });
 
   const routes = gatewayApi({
     accounts,
@@ -81,12 +90,15 @@ export async function startGateway(
       backoffMs: config.gateway.loginBackoffMs,
       backoffMaxMs: config.gateway.loginBackoffMaxMs,
     }),
-  });
-  const auth = new OperatorAuth({
-    token: config.operatorToken,
-    host: config.host,
-    log,
-    countError: (code) => metrics.countError(code),
+    world: () =>
+      state.world && state.grid &&
+      { epoch: map.epoch, world: state.world, cells: state.grid.counts, owners: map.owners },
+    admin: sessionAdminRoutes({
+      hub: () => closing.signal.aborted ? undefined : state.hub,
+      grid: () => state.grid,
+      auth,
+      log,
+    }),
   });
 
   // Our own HTTP server, unless role all serves us on the coordinator's.
@@ -119,6 +131,8 @@ export async function startGateway(
   metrics.node = id;
   const world = reply.world;
   const grid = gridOf(world);
+  state.grid = grid;
+  state.world = boundsOf(world);
 
   // Commands to workers, batched per worker until the end of the current task.
   const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));

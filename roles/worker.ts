@@ -39,8 +39,18 @@ export interface WorkerHandle {
   readonly drained: Promise<void>;
 }
 
+/** Options of {@linkcode startWorker}. */
+export interface WorkerOptions {
+  /** How an injected kill ends this worker (default: SIGKILL to this process). */
+  kill?: () => void;
+}
+
 /** Starts a worker and resolves once it is registered with the coordinator. */
-export async function startWorker(config: Config, rootLog: Logger): Promise<WorkerHandle> {
+export async function startWorker(
+  config: Config,
+  rootLog: Logger,
+  options: WorkerOptions = {},
+): Promise<WorkerHandle> {
   const log = rootLog.child("worker", config.nodeId);
   const game = await loadGame(config);
   useNodeTls(loadNodeTls(config.tls));
@@ -82,6 +92,21 @@ export async function startWorker(config: Config, rootLog: Logger): Promise<Work
         links: () => started.runtime?.links,
         badBatches: () => started.runtime?.badBatches ?? 0,
         status: () => started.runtime?.status ?? "starting",
+        faults: () => {
+          const runtime = started.runtime;
+          if (!runtime) return undefined;
+          return {
+            id: runtime.id,
+            pause: () => runtime.pause(),
+            resume: () => runtime.resume(),
+            cut: (peer) => runtime.links.cut(peer),
+            heal: (peer) => runtime.links.heal(peer),
+            kill: () => {
+              log.warn("worker.killed", { by: "fault injection" });
+              (options.kill ?? (() => Deno.kill(Deno.pid, "SIGKILL")))();
+            },
+          };
+        },
       },
       new OperatorAuth({
         token: config.operatorToken,

@@ -15,7 +15,9 @@ self.onmessage = async (event: MessageEvent<ThreadMessage>) => {
       level: message.config.logLevel,
     });
     try {
-      handle = await startWorker(message.config, log);
+      // An injected kill: the main thread terminates this thread at once, closing nothing.
+      const kill = () => self.postMessage({ type: "killed", id: message.config.nodeId });
+      handle = await startWorker(message.config, log, { kill });
       const started = handle;
       // Drained through the coordinator's API: this worker has left; the main thread ends us.
       started.drained.then(async () => {

@@ -55,6 +55,8 @@ export const ErrorCode = {
   NOT_ALLOWED: "NOT_ALLOWED",
   UNKNOWN_MODE: "UNKNOWN_MODE",
   BAD_OPTIONS: "BAD_OPTIONS",
+  /** An operator ended the session (diagnostics kick). */
+  KICKED: "KICKED",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

@@ -1,9 +1,17 @@
-// The diagnostics page: polls /api/state, /api/entities and /api/logs about once a second,
-// streams cluster events, and offers the actions "move a cell" and "drain a worker".
+// The diagnostics page: polls /api/state, /api/entities, /api/history and /api/logs about once
+// a second, streams cluster events, and offers the actions "move a cell", "drain a worker" and
+// faults (static/faults.js).
+// When the coordinator cannot be reached, that is what the header says, whatever else failed,
+// and the last numbers shown are marked stale.
 import { getJson, postJson } from "./api.js";
+import { HistoryCharts } from "./charts.js";
+import { EntityInspector } from "./inspector.js";
 import { EventLog, LogLines } from "./event_log.js";
+import { FaultPanel } from "./faults.js";
 import { MapView } from "./map_view.js";
-import { renderGateways, renderWorkers } from "./tables.js";
+import { PendingAction } from "./pending_action.js";
+import { SessionsPanel } from "./sessions.js";
+import { renderGateways, renderLeft, renderWorkers } from "./tables.js";
 
 const REFRESH_MS = 1000;
 const POSITIONS_PER_WORKER = 2000;
@@ -11,7 +19,21 @@ const $ = (id) => document.getElementById(id);
 
 const view = new MapView($("map"));
 const logLines = new LogLines($("logs"), $("log-level"));
+const banner = new PendingAction($("action-status"));
+const inspector = new EntityInspector($("inspector"));
+const charts = new HistoryCharts(
+  $("charts"),
+  $("history-range"),
+  $("history-status"),
+  (id) => view.colourOf(id),
+);
+const faults = new FaultPanel($("faults"), () => void refresh());
+const sessions = new SessionsPanel($("sessions"), () => void refresh());
+/** Workers that can take a cell: not draining, releasing, drained, down or fenced. */
+const CAN_TAKE_CELLS = new Set(["active", "spare"]);
 let state = null;
+let unreachable = false;
+let refreshes = 0;
 let timer;
 let running = false;
 
@@ -39,11 +61,21 @@ function setupSlices(world) {
   select.value = String(view.slice);
 }
 
+/** "cell 5 (1, 1) x 100–200 y 100–200 · w1 · 23 entities (2 players) · 4 interactions/s · load 25" */
 function describeCell(cell) {
   if (!state || cell === null) return "";
+  const { cellSize, size, dims } = state.world;
+  const n = (i) => Math.max(1, Math.ceil(size[i] / cellSize));
+  const coords = [cell % n(0), Math.floor(cell / n(0)) % n(1)];
+  if (dims === 3) coords.push(Math.floor(cell / (n(0) * n(1))));
+  const span = (c, i) => `${"xyz"[i]} ${c * cellSize}–${Math.min(size[i], (c + 1) * cellSize)}`;
   const owner = state.map.owners[cell] || "no owner";
   const entities = state.entitiesPerCell[cell] ?? 0;
-  return `cell ${cell} · ${owner} · ${entities} entities`;
+  const players = state.playersPerCell?.[cell] ?? 0;
+  const interactions = state.interactionsPerCell?.[cell] ?? 0;
+  const load = state.loadPerCell?.[cell] ?? 0;
+  return `cell ${cell} (${coords.join(", ")}) ${coords.map(span).join(" ")} · ${owner} · ` +
+    `${entities} entities (${players} players) · ${interactions} interactions/s · load ${load}`;
 }
 
 function renderSelection() {
@@ -55,7 +87,7 @@ function renderSelection() {
   const owner = state.map.owners[cell];
   const select = $("move-to");
   const previous = select.value;
-  const targets = state.workers.filter((w) => w.state !== "down" && w.id !== owner);
+  const targets = state.workers.filter((w) => CAN_TAKE_CELLS.has(w.state) && w.id !== owner);
   select.replaceChildren(...targets.map((w) => new Option(`${w.id} (${w.state})`, w.id)));
   if (targets.some((w) => w.id === previous)) select.value = previous;
   $("move").disabled = targets.length === 0;
@@ -75,18 +107,43 @@ function render() {
   renderGateways($("gateways-body"), state.gateways);
 }
 
+/** The header line and the stale marking: an unreachable coordinator wins over the rest. */
+function setReachable(ok, error) {
+  unreachable = !ok;
+  document.body.classList.toggle("stale", unreachable);
+  if (ok) say($("connection"), `updated ${new Date().toTimeString().slice(0, 8)}`, "ok");
+  else say($("connection"), `coordinator unreachable: ${errorText(error)}`, "error");
+}
+
+/** A secondary failure (logs, history) is shown only while the coordinator answers. */
+function secondary(element, text) {
+  if (unreachable) return;
+  say(element, text, "warn");
+}
+
 async function refresh() {
   if (running) return;
   running = true;
   clearTimeout(timer);
   const started = performance.now();
   try {
-    const [next, positions] = await Promise.allSettled([
+    const [next, positions, history, sessionList] = await Promise.allSettled([
       getJson("/api/state"),
       getJson(`/api/entities?max=${POSITIONS_PER_WORKER}`),
+      charts.poll(),
+      sessions.poll(),
     ]);
     if (next.status === "rejected") throw next.reason;
     state = next.value;
+    banner.update(state, started);
+    faults.update(state);
+    if (sessionList.status === "rejected") {
+      secondary($("sessions-status"), `sessions unavailable: ${errorText(sessionList.reason)}`);
+    }
+    if (history.status === "fulfilled") {
+      charts.redraw();
+      renderLeft($("left-body"), charts.latest.workers.filter((w) => w.state === "left"));
+    }
     setupSlices(state.world);
     view.setState(state);
     if (positions.status === "fulfilled") {
@@ -100,17 +157,19 @@ async function refresh() {
     } else {
       say($("positions-status"), errorText(positions.reason), "warn");
     }
+    setReachable(true);
     render();
-    say($("connection"), `updated ${new Date().toTimeString().slice(0, 8)}`, "ok");
   } catch (error) {
-    say($("connection"), `coordinator unreachable: ${errorText(error)}`, "error");
+    setReachable(false, error);
   }
   try {
     await logLines.poll();
+    if (!unreachable) say($("logs-status"), "");
   } catch (error) {
-    say($("connection"), `logs unavailable: ${errorText(error)}`, "warn");
+    secondary($("logs-status"), `logs unavailable: ${errorText(error)}`);
   }
   running = false;
+  refreshes++;
   timer = setTimeout(refresh, Math.max(0, REFRESH_MS - (performance.now() - started)));
 }
 
@@ -119,12 +178,12 @@ async function moveCell() {
   const to = $("move-to").value;
   if (cell === null || !to) return;
   $("move").disabled = true;
-  say($("action-status"), `moving cell ${cell} to ${to}…`);
+  banner.say(`moving cell ${cell} to ${to}…`);
   try {
     await postJson(`/api/cells/${cell}/move`, { to });
-    say($("action-status"), `cell ${cell} is moving to ${to}`, "ok");
+    banner.started({ kind: "move", cell, to }, `cell ${cell} is moving to ${to}`);
   } catch (error) {
-    say($("action-status"), errorText(error), "error");
+    banner.say(errorText(error), "error");
   } finally {
     $("move").disabled = false;
     void refresh();
@@ -133,12 +192,12 @@ async function moveCell() {
 
 async function drain(worker) {
   if (!confirm(`Drain worker ${worker}? Its cells move to other workers.`)) return;
-  say($("action-status"), `draining ${worker}…`);
+  banner.say(`draining ${worker}…`);
   try {
     await postJson(`/api/workers/${encodeURIComponent(worker)}/drain`, {});
-    say($("action-status"), `worker ${worker} is draining`, "ok");
+    banner.started({ kind: "drain", worker }, `worker ${worker} is draining`);
   } catch (error) {
-    say($("action-status"), errorText(error), "error");
+    banner.say(errorText(error), "error");
   } finally {
     void refresh();
   }
@@ -150,9 +209,11 @@ function canvasPoint(event) {
 }
 
 view.canvas.addEventListener("click", (event) => {
+  const dot = view.dotAt(...canvasPoint(event));
+  if (dot) void inspector.show(dot[0]);
   const cell = view.cellAt(...canvasPoint(event));
   view.selected = cell === view.selected ? null : cell;
-  say($("action-status"), "");
+  if (!banner.pending) banner.say("");
   render();
 });
 view.canvas.addEventListener("mousemove", (event) => {
@@ -162,6 +223,10 @@ view.canvas.addEventListener("mouseleave", () => ($("hover").textContent = "\u00
 $("move").addEventListener("click", () => void moveCell());
 $("clear-selection").addEventListener("click", () => {
   view.selected = null;
+  render();
+});
+$("colour-by").addEventListener("change", (event) => {
+  view.colourBy = event.target.value;
   render();
 });
 $("slice").addEventListener("change", (event) => {
@@ -203,6 +268,37 @@ globalThis.zsDiag = {
   },
   get selected() {
     return view.selected;
+  },
+  get inspected() {
+    return inspector.latest;
+  },
+  get hover() {
+    return $("hover").textContent;
+  },
+  /** The inside colour of a cell's centre pixel (for the colour modes). */
+  cellInside(cell) {
+    const box = view.cellBox(cell);
+    const ctx = view.canvas.getContext("2d");
+    const x = Math.floor((box.x + box.w / 3) * view.dpr),
+      y = Math.floor((box.y + box.h / 3) * view.dpr);
+    return [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)].join(",");
+  },
+  get chartPoints() {
+    return charts.points;
+  },
+  get history() {
+    return charts.latest;
+  },
+  get sessions() {
+    return sessions.latest?.sessions ?? [];
+  },
+  get refreshes() {
+    return refreshes;
+  },
+  /** Selects a cell as a click on it would. */
+  select(cell) {
+    view.selected = cell;
+    render();
   },
   cellBox: (cell) => view.cellBox(cell),
   visibleCells: () => [...view.visibleCells()],

@@ -2,36 +2,10 @@
 // shaded by load, a corner mark in the colour of the owner's backup), region borders, entity
 // dots, the selected cell. 3D worlds show one z slice
 // or a top-down projection where each column is split into one stripe per z layer.
+import { workerColour } from "./play/palette.js";
 
-const PALETTE = [
-  "#4e79a7",
-  "#f28e2b",
-  "#59a14f",
-  "#e15759",
-  "#76b7b2",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac",
-];
 const UNOWNED = "#e4e4e4";
 const RIM = 2;
-
-function hslToHex(h, s, l) {
-  const f = (n) => {
-    const k = (n + h / 30) % 12;
-    const a = s * Math.min(l, 1 - l);
-    const c = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
-    return Math.round(c * 255).toString(16).padStart(2, "0");
-  };
-  return `#${f(0)}${f(8)}${f(4)}`;
-}
-
-/** The colour of the i-th worker: a fixed palette, then well-spread hues. */
-export function workerColour(i) {
-  return i < PALETTE.length ? PALETTE[i] : hslToHex((i * 137.508) % 360, 0.55, 0.55);
-}
 
 function mixWithWhite(hex, amount) {
   const n = parseInt(hex.slice(1), 16);
@@ -52,6 +26,8 @@ export class MapView {
     this.selected = null;
     this.colours = new Map();
     this.frames = 0;
+    /** What the inside of a cell shows: "owner" (shaded by entities), "load", "backup", "version". */
+    this.colourBy = "owner";
   }
 
   /** Grid shape of the current world: cells per axis and the cell edge. */
@@ -64,6 +40,11 @@ export class MapView {
   setState(state) {
     this.state = state;
     this.colours = new Map(state.workers.map((w, i) => [w.id, workerColour(i)]));
+    const versions = [...new Set(state.workers.map((w) => w.version))].sort();
+    this.versionColours = new Map(
+      versions.map((v, i) => [v, workerColour(versions.length - 1 - i)]),
+    );
+    this.versionOf = new Map(state.workers.map((w) => [w.id, w.version]));
     const { nz } = this.grid;
     if (this.slice !== "all" && this.slice >= nz) this.slice = 0;
     this.#resize();
@@ -139,8 +120,12 @@ export class MapView {
     const backups = this.state.backups ?? this.state.map.backups ?? {};
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.cssW, this.cssH);
-    let max = 1;
-    for (const cell of this.visibleCells()) max = Math.max(max, counts[cell] ?? 0);
+    let max = 1, maxLoad = 0;
+    const loads = this.state.loadPerCell ?? [];
+    for (const cell of this.visibleCells()) {
+      max = Math.max(max, counts[cell] ?? 0);
+      maxLoad = Math.max(maxLoad, loads[cell] ?? 0);
+    }
     const small = this.cssW / this.grid.nx < 30;
     ctx.font = "10px system-ui, sans-serif";
     ctx.textAlign = "right";
@@ -153,7 +138,7 @@ export class MapView {
       ctx.fillStyle = owner ? colour : UNOWNED;
       ctx.fillRect(box.x, box.y, box.w, box.h);
       if (owner) {
-        ctx.fillStyle = mixWithWhite(colour, 0.85 - 0.7 * heat);
+        ctx.fillStyle = this.#inside(cell, owner, heat, maxLoad);
         ctx.fillRect(box.x + RIM, box.y + RIM, box.w - 2 * RIM, box.h - 2 * RIM);
       }
       if (downWorkers.has(owner)) {
@@ -194,6 +179,24 @@ export class MapView {
     this.frames++;
   }
 
+  /** The fill inside a cell's rim under the current colour mode. */
+  #inside(cell, owner, heat, maxLoad) {
+    switch (this.colourBy) {
+      case "load": {
+        const share = maxLoad > 0 ? (this.state.loadPerCell[cell] ?? 0) / maxLoad : 0;
+        return mixWithWhite("#d62728", 1 - 0.9 * Math.sqrt(share));
+      }
+      case "backup": {
+        const backup = (this.state.backups ?? {})[owner];
+        return backup ? mixWithWhite(this.colourOf(backup), 0.35) : "#f4f4f4";
+      }
+      case "version":
+        return mixWithWhite(this.versionColours.get(this.versionOf.get(owner)) ?? UNOWNED, 0.35);
+      default:
+        return mixWithWhite(this.colourOf(owner), 0.85 - 0.7 * heat);
+    }
+  }
+
   /** Dark lines between cells of different owners, so regions read at a glance. */
   #drawBorders() {
     const { ctx } = this;
@@ -232,24 +235,52 @@ export class MapView {
     ctx.restore();
   }
 
+  /** NPCs as small black dots; players (owned entities with a session) as larger red rings. */
   #drawDots() {
     const { ctx } = this;
     const { nx, ny, size } = this.grid;
     const sx = this.cssW / size[0], sy = this.cssH / size[1];
     const dots = [];
+    const players = [];
     ctx.fillStyle = "#111";
     ctx.beginPath();
     for (const worker of this.positions) {
+      const isPlayer = new Set(worker.players ?? []);
       for (const [id, x, y, , cell] of worker.entities) {
         const cz = Math.floor(cell / (nx * ny));
         if (this.slice !== "all" && cz !== this.slice) continue;
         const px = x * sx, py = y * sy;
-        ctx.moveTo(px + 1.8, py);
-        ctx.arc(px, py, 1.8, 0, 2 * Math.PI);
-        if (dots.length < 2000) dots.push([id, Math.round(px * 10) / 10, Math.round(py * 10) / 10]);
+        const player = isPlayer.has(id);
+        if (player) players.push([px, py]);
+        else {
+          ctx.moveTo(px + 1.8, py);
+          ctx.arc(px, py, 1.8, 0, 2 * Math.PI);
+        }
+        if (dots.length < 2000) {
+          dots.push([id, Math.round(px * 10) / 10, Math.round(py * 10) / 10, player ? 1 : 0]);
+        }
       }
     }
     ctx.fill();
+    ctx.fillStyle = "#fff";
+    ctx.strokeStyle = "#d62728";
+    ctx.lineWidth = 2;
+    for (const [px, py] of players) {
+      ctx.beginPath();
+      ctx.arc(px, py, 4, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
     this.dots = dots;
+  }
+
+  /** The entity dot within `within` px of a point, as `[id, x, y, player]`, or undefined. */
+  dotAt(px, py, within = 6) {
+    let best, bestD = within;
+    for (const dot of this.dots ?? []) {
+      const d = Math.hypot(dot[1] - px, dot[2] - py);
+      if (d <= bestD) [best, bestD] = [dot, d];
+    }
+    return best;
   }
 }

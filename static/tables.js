@@ -96,3 +96,27 @@ export function renderGateways(tbody, gateways) {
     return tr;
   }));
 }
+
+/** Fills the "left" table: workers that are no longer registered, kept while history has them. */
+export function renderLeft(tbody, nodes) {
+  if (nodes.length === 0) {
+    const tr = document.createElement("tr");
+    const td = cell("none");
+    td.colSpan = 3;
+    td.className = "empty";
+    tr.append(td);
+    tbody.replaceChildren(tr);
+    return;
+  }
+  tbody.replaceChildren(...nodes.map((n) => {
+    const tr = document.createElement("tr");
+    tr.dataset.worker = n.id;
+    const entities = (n.series.entities ?? []).filter((v) => v !== null);
+    tr.append(
+      cell(n.id),
+      cell(new Date(n.lastSeen).toTimeString().slice(0, 8), "time of its last sample"),
+      cell(String(entities.at(-1) ?? 0), "entities at its last sample"),
+    );
+    return tr;
+  }));
+}

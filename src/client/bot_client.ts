@@ -7,6 +7,7 @@ import {
   CloseCode,
   type FrameFormat,
   type HelloMessage,
+  MAX_REPORTED_RTT_MS,
   Op,
   PROTOCOL_VERSION,
   type ServerMessage,
@@ -75,6 +76,8 @@ export class BotClient {
   #check: DiffStreamCheck;
   #stalls: StallMeter;
   #acks = new AckTimer();
+  /** The last PING round trip, ms (reported in the next PING). */
+  #rtt: number | undefined;
   #stop = new AbortController();
   #ws: WebSocket | undefined;
   #urls: string[] = [];
@@ -236,7 +239,8 @@ export class BotClient {
         this.#acks.acked(message.ack, now, (ms) => this.#m.ackMs.add(ms));
         return;
       case Op.PONG:
-        this.#m.rttMs.add(now - message.t);
+        this.#rtt = now - message.t;
+        this.#m.rttMs.add(this.#rtt);
         return;
       case Op.ERROR:
         this.#lastError = message.code;
@@ -338,7 +342,9 @@ export class BotClient {
       this.#acks.sent(seq, this.#now());
     }, 1000 / this.#o.rateHz));
     this.#timers.push(setInterval(() => {
-      this.#send({ op: Op.PING, t: this.#now() });
+      // The last round trip rides along so the gateway can show it to operators.
+      const rtt = this.#rtt === undefined ? {} : { rtt: Math.min(this.#rtt, MAX_REPORTED_RTT_MS) };
+      this.#send({ op: Op.PING, t: this.#now(), ...rtt });
     }, this.#o.pingMs));
   }
 

@@ -1,5 +1,5 @@
-// The coordinator's control API over HTTP: move a cell, drain a worker, tune autoscaling, list
-// migrations in flight. Bodies are small JSON objects, validated strictly. Which requests need
+// The coordinator's control API over HTTP: move a cell, drain a worker, inject a fault
+// (src/cluster/fault_api.ts), tune autoscaling, list migrations in flight. Bodies are small JSON objects, validated strictly. Which requests need
 // the operator token is decided here too (coordinatorAccess); src/net/operator_auth.ts checks it.
 import type { Balancer } from "./balance_policy.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -8,6 +8,8 @@ import type { Logger } from "../observe/log.ts";
 import type { Registry } from "./registry.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import type { Access } from "../net/operator_auth.ts";
+import { FAULTS_PATH, handleFault } from "./fault_api.ts";
+import { KICK_PATH, SESSIONS_PATH } from "./sessions_api.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -22,10 +24,18 @@ export function errorResponse(error: unknown): Response {
 
 /** Routes of the control API; undefined for paths it does not own. */
 export function controlRoutes(
-  deps: { registry: Registry; balancer: Balancer; log: Logger },
+  deps: { registry: Registry; balancer: Balancer; log: Logger; operatorToken?: string },
 ): (request: Request, url: URL) => Promise<Response> | undefined {
   const { registry, balancer, log } = deps;
   const handle = async (request: Request, url: URL): Promise<Response> => {
+    const fault = FAULTS_PATH.exec(url.pathname);
+    if (fault) {
+      return await handleFault(request, decodeURIComponent(fault[1]), {
+        registry,
+        log,
+        operatorToken: deps.operatorToken ?? "",
+      });
+    }
     const move = MOVE.exec(url.pathname);
     const drain = DRAIN.exec(url.pathname);
     if (url.pathname === "/api/migrations") {
@@ -91,7 +101,7 @@ export function controlRoutes(
   };
   return (request, url) => {
     const owned = url.pathname === "/api/autoscale" || url.pathname === "/api/migrations" ||
-      MOVE.test(url.pathname) || DRAIN.test(url.pathname);
+      MOVE.test(url.pathname) || DRAIN.test(url.pathname) || FAULTS_PATH.test(url.pathname);
     if (!owned) return undefined;
     return handle(request, url).catch(errorResponse);
   };
@@ -101,8 +111,10 @@ export function controlRoutes(
 export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
     pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
-    pathname === "/api/events" || pathname === "/api/entities" || MOVE.test(pathname) ||
-    DRAIN.test(pathname);
+    pathname === "/api/events" || pathname === "/api/entities" || pathname === "/api/history" ||
+    pathname === "/api/entity" ||
+    MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
+    pathname === SESSIONS_PATH || KICK_PATH.test(pathname);
 }
 
 /**
@@ -113,7 +125,10 @@ export function isOperatorPath(pathname: string): boolean {
  */
 export function coordinatorAccess(request: Request, url: URL): Access | "open" {
   const path = url.pathname;
-  if (MOVE.test(path) || DRAIN.test(path) || path === "/api/autoscale") {
+  if (
+    MOVE.test(path) || DRAIN.test(path) || FAULTS_PATH.test(path) || KICK_PATH.test(path) ||
+    path === "/api/autoscale"
+  ) {
     return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
   }
   return isOperatorPath(path) ? "read" : "open";

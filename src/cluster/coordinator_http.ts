@@ -1,6 +1,7 @@
 // The coordinator's HTTP handler: the operator token in front of every route that needs it,
 // /readyz, the diagnostics and control APIs, the routes another role adds (role all: the
-// gateway's), /healthz, /api/state and the static diagnostics page.
+// gateway's), /healthz, /api/state, /play sent on to a gateway when no gateway runs in this
+// process (the play client logs in and plays there), and the static diagnostics page.
 import { coordinatorAccess } from "./control_api.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import {
@@ -40,6 +41,8 @@ export interface CoordinatorHttpOptions {
   extra: ExtraRoutes;
   /** The /api/state document. */
   state: () => Record<string, unknown>;
+  /** `host:port` of the gateway /play is redirected to; undefined when none is registered. */
+  playGateway?: () => string | undefined;
 }
 
 /** The coordinator's handler, in the order its routes are tried. */
@@ -64,7 +67,27 @@ export function coordinatorHandler(o: CoordinatorHttpOptions): HttpHandler {
     }
     if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
     if (url.pathname === "/api/state") return json(o.state());
+    if (PLAY_PAGE.has(url.pathname)) return play(url, o);
     const file = await serveStatic(o.staticDir, url.pathname);
     return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
   };
+}
+
+/** The /play page itself; its scripts stay served here (the diagnostics page shares one). */
+const PLAY_PAGE = new Set(["/play", "/play/", "/play/index.html"]);
+
+/** /play on a coordinator without a gateway of its own: 307 to a gateway's /play, or 503. */
+function play(url: URL, o: CoordinatorHttpOptions): Response {
+  const gateway = o.playGateway?.();
+  if (!gateway) {
+    return jsonError(
+      503,
+      "UNAVAILABLE",
+      "No gateway is registered: /play is served by the gateways; start one and reload",
+    );
+  }
+  return new Response(null, {
+    status: 307,
+    headers: { location: `${url.protocol}//${gateway}${url.pathname}${url.search}` },
+  });
 }

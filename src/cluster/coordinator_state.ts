@@ -14,7 +14,7 @@ import {
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import type { Registry } from "./registry.ts";
 import type { LogEntry, StateStore } from "./state_store.ts";
-import type { WorkerRecord } from "./worker_record.ts";
+import { beforeFirstReport, type WorkerRecord } from "./worker_record.ts";
 import type { Implementation, UnaryCallback } from "../net/rpc_server.ts";
 
 /** Log entries between two snapshots unless told otherwise. */
@@ -198,20 +198,7 @@ function durableWorker(w: WorkerRecord): DurableWorker {
 
 /** A stored worker as a live record: it has a full timeout from `now` to beat again. */
 function liveWorker(w: DurableWorker, now: number): WorkerRecord {
-  return {
-    ...w,
-    lastHeartbeat: now,
-    tick: 0,
-    cells: [],
-    ghosts: 0,
-    tickP50Ms: 0,
-    tickP99Ms: 0,
-    epoch: 0,
-    pendingTransfers: 0,
-    lastMigrationAt: -Infinity,
-    pendingHandoffs: 0,
-    mirrored: 0,
-  };
+  return { ...w, ...beforeFirstReport(now) };
 }
 
 /**

@@ -13,6 +13,7 @@ import { Failover } from "./failover.ts";
 import { drainWorker, expireMigrations, moveCells, progressMigrations } from "./cell_migrations.ts";
 import type { RegistryParts } from "./registry_parts.ts";
 import {
+  beforeFirstReport,
   type HeartbeatOutcome,
   isCounted,
   type LoadReport,
@@ -175,17 +176,7 @@ export class Registry {
       pool: request.pool,
       state: ownsCells ? "active" : "spare",
       registeredAt: now,
-      lastHeartbeat: now,
-      tick: 0,
-      cells: [],
-      ghosts: 0,
-      tickP50Ms: 0,
-      tickP99Ms: 0,
-      epoch: 0,
-      pendingTransfers: 0,
-      lastMigrationAt: -Infinity,
-      pendingHandoffs: 0,
-      mirrored: 0,
+      ...beforeFirstReport(now),
       incarnation: request.incarnation ?? "",
     };
     this.workers.set(id, record);
@@ -226,6 +217,7 @@ export class Registry {
     record.pendingTransfers = report.pendingTransfers ?? 0;
     record.pendingHandoffs = report.pendingHandoffs ?? 0;
     record.mirrored = report.mirrored ?? 0;
+    record.handoffsOut = report.handoffsOut ?? record.handoffsOut;
     if (record.promotingEpoch !== undefined && record.epoch >= record.promotingEpoch) {
       this.event("promoted", { worker: id, epoch: record.promotingEpoch });
       record.promotingEpoch = undefined;
@@ -333,11 +325,16 @@ export class Registry {
 
   /** Owned entity count per cell, from the latest load reports. */
   entitiesPerCell(): number[] {
+    return this.perCell("entities");
+  }
+
+  /** One figure of the latest load reports per cell (entities, players or interactions/s). */
+  perCell(key: "entities" | "players" | "interactions"): number[] {
     const counts = new Array<number>(this.map.owners.length).fill(0);
     for (const record of this.workers.values()) {
       if (!isCounted(record)) continue;
       for (const load of record.cells) {
-        if (load.cell < counts.length) counts[load.cell] += load.entities;
+        if (load.cell < counts.length) counts[load.cell] += load[key];
       }
     }
     return counts;

@@ -1,5 +1,6 @@
 // The coordinator's /api/state: the map with its backups, every worker with its state (down,
-// fenced and promoting included) and load, gateways, loads per cell, migrations and recent
+// fenced and promoting included) and load, gateways, loads per cell (and the entities, players
+// and interactions/s it comes from), migrations and recent
 // events. Counts of down or fenced workers are stale and never shown as live.
 import type { Config } from "../config/config.ts";
 import type { Registry } from "./registry.ts";
@@ -49,6 +50,8 @@ export function clusterState(
     map: { epoch: map.epoch, owners: map.owners, backups: Object.fromEntries(map.backups) },
     backups: Object.fromEntries(map.backups),
     entitiesPerCell: registry.entitiesPerCell(),
+    playersPerCell: registry.perCell("players"),
+    interactionsPerCell: registry.perCell("interactions"),
     gateways: gateways.list().map((g) => ({
       id: g.id,
       httpAddress: g.httpAddress,

@@ -57,12 +57,46 @@ export interface WorkerRecord {
   pendingHandoffs: number;
   /** Entities it mirrors for the owners it backs up. */
   mirrored: number;
+  /** Entities it handed off since it started (its counter, as reported). */
+  handoffsOut: number;
   /** The process's random incarnation from its registration ("" when it sent none). */
   incarnation: string;
   /** When its map stream broke (undefined while attached or never attached). */
   streamLostAt?: number;
   /** It took a dead worker's cells at this epoch and has not reported running it yet. */
   promotingEpoch?: number;
+}
+
+/** What a record knows of a worker's load before its first heartbeat (registered, restored). */
+export function beforeFirstReport(now: number): Pick<
+  WorkerRecord,
+  | "lastHeartbeat"
+  | "tick"
+  | "cells"
+  | "ghosts"
+  | "tickP50Ms"
+  | "tickP99Ms"
+  | "epoch"
+  | "pendingTransfers"
+  | "lastMigrationAt"
+  | "pendingHandoffs"
+  | "mirrored"
+  | "handoffsOut"
+> {
+  return {
+    lastHeartbeat: now,
+    tick: 0,
+    cells: [],
+    ghosts: 0,
+    tickP50Ms: 0,
+    tickP99Ms: 0,
+    epoch: 0,
+    pendingTransfers: 0,
+    lastMigrationAt: -Infinity,
+    pendingHandoffs: 0,
+    mirrored: 0,
+    handoffsOut: 0,
+  };
 }
 
 /** What a worker sends every heartbeat. */
@@ -76,6 +110,7 @@ export interface LoadReport {
   pendingTransfers?: number;
   pendingHandoffs?: number;
   mirrored?: number;
+  handoffsOut?: number;
 }
 
 /** Registration data sent by a worker: its RegisterRequest less the game check's fields. */

@@ -65,6 +65,8 @@ export interface HeartbeatRequest {
   pendingTransfers: number;
   pendingHandoffs: number;
   mirrored: number;
+  /** Entities handed off to other workers since it started (a counter). */
+  handoffsOut: number;
 }
 
 export interface HeartbeatReply {

@@ -1,11 +1,14 @@
 // The coordinator's diagnostics API behind the page in static/: Prometheus `/metrics`, recent
-// log records (`/api/logs`), the live cluster event stream (`/api/events`, server-sent events)
-// and entity positions gathered from the workers (`/api/entities`).
+// log records (`/api/logs`), the live cluster event stream (`/api/events`, server-sent events),
+// entity positions gathered from the workers (`/api/entities`), one entity as the workers hold
+// it (`/api/entity`) and the recent history of the cluster's numbers (`/api/history`).
 import { ErrorCode } from "../errors.ts";
 import { type HttpContext, jsonError, jsonText } from "../net/http.ts";
 import { formatRecord, type Level, type Logger } from "./log.ts";
 import { metricsResponse } from "./metrics.ts";
 import { checkParams, choiceParam, intParam } from "../net/query.ts";
+import { type History, HISTORY_SAMPLES } from "./history.ts";
+import { lookUpEntity } from "./entity_lookup.ts";
 import { type EventStreams, parseEventId, type SseEvent } from "./sse.ts";
 import {
   MAX_POSITIONS_PER_WORKER,
@@ -36,15 +39,26 @@ export interface DiagnosticsOptions {
   positions?: WorkerPositionsReader;
   /** Sent to the workers, whose views need it when they are bound off loopback. */
   operatorToken?: string;
+  /** The samples `/api/history` serves (404 without). */
+  history?: History;
 }
 
 /** Routes handled here; anything else is left to the caller. */
-export const DIAGNOSTICS_PATHS = ["/metrics", "/api/logs", "/api/events", "/api/entities"] as const;
+export const DIAGNOSTICS_PATHS = [
+  "/metrics",
+  "/api/logs",
+  "/api/events",
+  "/api/entities",
+  "/api/history",
+  "/api/entity",
+] as const;
 
 const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 /** Log records one `/api/logs` answer holds at most. */
 export const MAX_LOG_RECORDS = 1_000;
+/** Seconds of history one `/api/history` answer covers unless `seconds` says otherwise. */
+export const DEFAULT_HISTORY_SECONDS = 300;
 /** Entity positions per worker of `/api/entities` unless `max` says otherwise. */
 export const DEFAULT_POSITIONS_PER_WORKER = 2_000;
 
@@ -64,12 +78,12 @@ export type DiagnosticsRoute = (
 export function diagnosticsRoutes(options: DiagnosticsOptions): DiagnosticsRoute {
   const { registry, log, events } = options;
   const token = options.operatorToken ?? "";
-  const positions = options.positions ?? new WorkerPositionsReader({
-    workers: () =>
-      [...registry.workers.values()].filter((w) => w.state !== "down" && w.httpAddress !== ""),
-    fetch: (input, init) =>
-      fetch(input, token ? { ...init, headers: { authorization: `Bearer ${token}` } } : init),
-  });
+  const liveWorkers = () =>
+    [...registry.workers.values()].filter((w) => w.state !== "down" && w.httpAddress !== "");
+  const authorized = (input: string | URL | Request, init?: RequestInit) =>
+    fetch(input, token ? { ...init, headers: { authorization: `Bearer ${token}` } } : init);
+  const positions = options.positions ??
+    new WorkerPositionsReader({ workers: liveWorkers, fetch: authorized });
 
   const logs = (url: URL): Response => {
     checkParams(url, ["since", "limit", "level"]);
@@ -124,6 +138,30 @@ export function diagnosticsRoutes(options: DiagnosticsOptions): DiagnosticsRoute
     return jsonText(JSON.stringify({ time: Date.now(), max, workers }));
   };
 
+  const entity = async (url: URL): Promise<Response> => {
+    checkParams(url, ["id", "token"]);
+    const id = intParam(url, "id", { min: 0, max: Number.MAX_SAFE_INTEGER, default: -1 });
+    if (id < 0) throw new RangeError("id is required: the entity id");
+    const found = await lookUpEntity(liveWorkers(), id, authorized);
+    if (found.owner === null && found.ghosts.length === 0 && found.errors.length === 0) {
+      return jsonError(404, ErrorCode.NOT_FOUND, `No worker holds entity ${id}`);
+    }
+    return jsonText(JSON.stringify(found));
+  };
+
+  const history = (url: URL): Response => {
+    checkParams(url, ["seconds"]);
+    const seconds = intParam(url, "seconds", {
+      min: 1,
+      max: HISTORY_SAMPLES,
+      default: DEFAULT_HISTORY_SECONDS,
+    });
+    if (!options.history) {
+      return jsonError(404, ErrorCode.NOT_FOUND, "No history is kept on this node");
+    }
+    return jsonText(JSON.stringify(options.history.window(seconds)));
+  };
+
   return (request, url, context) => {
     if (!(DIAGNOSTICS_PATHS as readonly string[]).includes(url.pathname)) return undefined;
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -143,6 +181,10 @@ export function diagnosticsRoutes(options: DiagnosticsOptions): DiagnosticsRoute
           return Promise.resolve(logs(url));
         case "/api/events":
           return Promise.resolve(stream(request, url, context));
+        case "/api/history":
+          return Promise.resolve(history(url));
+        case "/api/entity":
+          return entity(url).catch(badRequest);
         default:
           return entities(url).catch(badRequest);
       }

@@ -14,6 +14,8 @@ export interface WorkerPositions {
   /** Owned entities the worker reported; `entities` holds at most the cap of them. */
   total: number;
   entities: Position[];
+  /** Ids of the owned entities that are players (all of them, not thinned). */
+  players: number[];
   error?: { code: string; message: string };
 }
 
@@ -65,7 +67,9 @@ export function thin<T>(items: readonly T[], max: number): T[] {
  * Validates a worker's `/api/state` body and returns its tick and owned positions; throws
  * TypeError naming the first bad field.
  */
-export function parseWorkerState(body: unknown): { tick: number; owned: Position[] } {
+export function parseWorkerState(
+  body: unknown,
+): { tick: number; owned: Position[]; players: number[] } {
   if (!isPlainObject(body)) fail("the body is not a JSON object");
   const tick = state.integer(body.tick, "tick", -Infinity);
   const owned = state.array(body.owned, "owned");
@@ -73,7 +77,10 @@ export function parseWorkerState(body: unknown): { tick: number; owned: Position
     const row = state.tuple(owned[i], `owned[${i}]`, 5);
     for (let k = 0; k < 5; k++) state.finite(row[k], `owned[${i}] (${POSITION_FIELDS[k]})`);
   }
-  return { tick, owned: owned as Position[] };
+  // Absent from workers older than the field: no players drawn apart.
+  const players = body.players === undefined ? [] : state.array(body.players, "players");
+  for (let i = 0; i < players.length; i++) state.integer(players[i], `players[${i}]`, 0);
+  return { tick, owned: owned as Position[], players: players as number[] };
 }
 
 const POSITION_FIELDS = ["id", "x", "y", "z", "cell"] as const;
@@ -167,6 +174,7 @@ export class WorkerPositionsReader {
         tick: state.tick,
         total: state.owned.length,
         entities: thin(state.owned, maxPerWorker).map(truncated),
+        players: state.players.slice(0, maxPerWorker),
       };
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
@@ -178,6 +186,7 @@ export class WorkerPositionsReader {
         tick: -1,
         total: 0,
         entities: [],
+        players: [],
         error: { code: "UNAVAILABLE", message },
       };
     }

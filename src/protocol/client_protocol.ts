@@ -77,7 +77,11 @@ export const CloseCode = {
   UNSUPPORTED_PROTOCOL: 4007,
   /** The world stopped sending the player's state (its worker failed): resume. */
   WORLD_STALLED: 4008,
+  /** An operator ended the session: do not reconnect on your own. */
+  KICKED: 4009,
 } as const;
+/** Largest round trip a PING may report (`rtt`), ms. */
+export const MAX_REPORTED_RTT_MS = 600_000;
 /** One of the close codes in {@linkcode CloseCode}. */
 export type CloseCode = typeof CloseCode[keyof typeof CloseCode];
 
@@ -94,6 +98,7 @@ const CLOSE_FOR: Partial<Record<ErrorCode, CloseCode>> = {
   SESSION_TAKEN_OVER: CloseCode.SESSION_TAKEN_OVER,
   UNSUPPORTED_PROTOCOL: CloseCode.UNSUPPORTED_PROTOCOL,
   WORLD_STALLED: CloseCode.WORLD_STALLED,
+  KICKED: CloseCode.KICKED,
 };
 
 /**
@@ -159,10 +164,11 @@ export interface ChatSendMessage {
   text: string;
 }
 
-/** A round-trip probe; `t` is echoed back in PONG. */
+/** A round-trip probe; `t` is echoed back in PONG; `rtt`: the client's last round trip, ms. */
 export interface PingMessage {
   op: typeof Op.PING;
   t: number;
+  rtt?: number;
 }
 
 /** Any frame a client sends. */
@@ -323,8 +329,9 @@ export function decodeClientFrame(
       text(raw.text, "CHAT.text", 1, MAX_CHAT_CHARS);
       return raw as unknown as ChatSendMessage;
     case Op.PING:
-      exactKeys(raw, "PING", ["op", "t"]);
+      exactKeys(raw, "PING", ["op", "t"], ["rtt"]);
       finite(raw.t, "PING.t");
+      if (raw.rtt !== undefined) finite(raw.rtt, "PING.rtt", 0, MAX_REPORTED_RTT_MS);
       return raw as unknown as PingMessage;
     default:
       if (isRoomRequestOp(raw.op)) return readRoomRequest(raw);

@@ -46,6 +46,14 @@ export class ClientSession {
   flushTimer?: TimerId;
   /** Since when its socket's buffer has been over the high-water mark. */
   congestedSince?: number;
+  /** When the connection was accepted. */
+  readonly connectedAt: number;
+  /** The round trip its last PING reported (`rtt`), ms; undefined when it reports none. */
+  rttMs?: number;
+  /** Bytes written to it in the current and in the previous whole second (see countSent). */
+  #second = 0;
+  #bytesThisSecond = 0;
+  #bytesLastSecond = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -54,6 +62,7 @@ export class ClientSession {
     now: () => number,
   ) {
     const c = config;
+    this.connectedAt = now();
     this.queue = new SendQueue({
       maxStateFrames: c.maxQueuedDiffs,
       maxReliableFrames: c.maxQueuedFrames,
@@ -73,6 +82,24 @@ export class ClientSession {
       now,
     });
     this.strikes = new Strikes({ limit: c.strikeLimit, windowMs: c.strikeWindowMs, now });
+  }
+
+  /** Counts a frame written to the socket: two counters, no allocation (the fan-out path). */
+  countSent(bytes: number, now: number): void {
+    const second = Math.floor(now / 1000);
+    if (second !== this.#second) {
+      this.#bytesLastSecond = second === this.#second + 1 ? this.#bytesThisSecond : 0;
+      this.#bytesThisSecond = 0;
+      this.#second = second;
+    }
+    this.#bytesThisSecond += bytes;
+  }
+
+  /** Bytes written in the last whole second before `now`. */
+  bytesPerSecond(now: number): number {
+    const second = Math.floor(now / 1000);
+    if (second === this.#second) return this.#bytesLastSecond;
+    return second === this.#second + 1 ? this.#bytesThisSecond : 0;
   }
 
   /** Follows the player's own entity in a DIFF, for nearby chat. */

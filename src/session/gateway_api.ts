@@ -1,11 +1,12 @@
 // The gateway's HTTP API (docs/protocol.md): POST /login (guest or account) answering a login
-// token and the gateway list, GET /gateways, the WebSocket upgrade at /ws, and the /play client.
+// token and the gateway list, GET /gateways, GET /world (the grid and which worker owns each
+// cell, for the /play minimap), the WebSocket upgrade at /ws, and the /play client.
 // Account logins and registrations are limited per IP and per account (src/session/login_limits.ts).
 import type { AccountStore } from "./account_store.ts";
 import { signToken } from "./login_tokens.ts";
 import { type GatewayInfo, parseLoginRequest } from "./login_request.ts";
 import type { SessionHub } from "./hub.ts";
-import { frameFormatOf } from "../protocol/client_protocol.ts";
+import { frameFormatOf, type WorldBounds } from "../protocol/client_protocol.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
 import {
@@ -39,6 +40,12 @@ export interface GatewayApiOptions {
   secure?: boolean;
   /** Per-IP and per-account limits of account logins and registrations; none when absent. */
   limits?: LoginLimits;
+  /** The world's grid and the partition map as last heard; undefined until registered. */
+  world?():
+    | { epoch: number; world: WorldBounds; cells: readonly number[]; owners: readonly string[] }
+    | undefined;
+  /** The operator's session routes (src/session/session_admin.ts); none when absent. */
+  admin?: (request: Request, url: URL) => Promise<Response> | undefined;
   now?: () => number;
 }
 
@@ -158,8 +165,16 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
 
   return (request, url, context) => {
     const path = url.pathname;
+    const admin = options.admin?.(request, url);
+    if (admin) return admin;
     if (path === "/gateways" && request.method === "GET") {
       return Promise.resolve(json({ gateways: listed() }));
+    }
+    if (path === "/world" && (request.method === "GET" || request.method === "HEAD")) {
+      const world = options.world?.();
+      return Promise.resolve(
+        world ? json(world) : jsonError(503, ErrorCode.UNAVAILABLE, "The gateway is not ready"),
+      );
     }
     if (path === "/login") return login(request, context?.remoteAddress ?? "").catch(loginError);
     if (path === "/ws") return Promise.resolve(upgrade(request, url));

@@ -131,6 +131,17 @@ export class SessionHub {
     return n;
   }
 
+  /**
+   * Ends a session on an operator's request: ERROR KICKED, then close 4009. Its entity stays
+   * for the resume grace as after any disconnect. False when there is no such session.
+   */
+  kick(id: string): boolean {
+    const session = this.sessions.get(id);
+    if (!session || session.state === "closed") return false;
+    this.#fail(session, ErrorCode.KICKED, "Disconnected by an operator");
+    return true;
+  }
+
   /** Takes over a freshly upgraded WebSocket. */
   accept(socket: WebSocket, format: FrameFormat): void {
     const session = new ClientSession(socket, format, this.config, this.now);
@@ -309,6 +320,7 @@ export class SessionHub {
         return;
       }
       case Op.PING:
+        if (message.rtt !== undefined) session.rttMs = message.rtt;
         this.#writer.send(session, { op: Op.PONG, t: message.t, serverTime: this.now() });
         return;
       default:

@@ -89,6 +89,8 @@ export class SessionWriter {
       if (frame === undefined) return;
       if (frame === "") continue; // placeholder of a skipped diff
       socket.send(frame);
+      // JSON frames count their UTF-16 length: close enough for a rate shown to operators.
+      session.countSent(typeof frame === "string" ? frame.length : frame.byteLength, now);
       this.#o.counters.framesOut++;
     }
     session.congestedSince = now;

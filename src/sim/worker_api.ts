@@ -1,7 +1,11 @@
 // A worker's HTTP API: /healthz, /metrics, and its own view for audits and the diagnostics page
 // (/api/state: owned entities, ghosts, mirrors, counters; /api/ownership and /api/interactions:
-// its logs after a cursor).
-import { json, jsonError, readiness } from "../net/http.ts";
+// its logs after a cursor; /api/entity: one entity, owned or ghost), and POST /api/faults (fault injection, operator token required).
+import { CodedError } from "../errors.ts";
+import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
+import { applyFault, type FaultTarget, readFault } from "./worker_faults.ts";
+import { checkParams, intParam } from "../net/query.ts";
+import type { Entity } from "../world/entity.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
@@ -15,6 +19,8 @@ export interface WorkerView {
   badBatches(): number;
   /** "starting" | "ok" | "fenced" (dropping its state to rejoin as a spare). */
   status(): string;
+  /** What fault injection acts on, once registered. */
+  faults(): FaultTarget | undefined;
 }
 
 /**
@@ -34,10 +40,12 @@ export function workerRoutes(
     if (url.pathname === "/readyz") {
       return readiness("worker", space !== undefined && view.status() === "ok");
     }
+    if (url.pathname === "/api/faults") return await faults(request, view, auth);
     const denied = auth.check(request, url, "read");
     if (denied) return denied;
     if (url.pathname === "/metrics") return await metricsResponse();
     if (!space) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+    if (url.pathname === "/api/entity") return entity(url, space);
     const since = Number(url.searchParams.get("since") ?? 0);
     if (!Number.isSafeInteger(since) || since < 0) {
       return jsonError(
@@ -56,6 +64,8 @@ export function workerRoutes(
           status: view.status(),
           backup: space.map.backupOf(space.id),
           owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
+          // Owned entities that are players (they carry a session): drawn apart on the map.
+          players: [...space.owned.values()].filter((e) => e.session).map((e) => e.id),
           ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
           mirrors: Object.fromEntries(
             [...space.mirrors.mirrors].map(([owner, m]) => [owner, {
@@ -81,4 +91,64 @@ export function workerRoutes(
         return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
     }
   };
+}
+
+async function faults(request: Request, view: WorkerView, auth: OperatorAuth): Promise<Response> {
+  if (request.method !== "POST") {
+    const response = jsonError(
+      405,
+      "METHOD_NOT_ALLOWED",
+      `${request.method} is not allowed on /api/faults; use POST`,
+    );
+    response.headers.set("allow", "POST");
+    return response;
+  }
+  const denied = auth.check(request, new URL(request.url), "write");
+  if (denied) return denied;
+  const target = view.faults();
+  if (!target) return jsonError(503, "UNAVAILABLE", "worker not registered yet");
+  try {
+    return applyFault(await readFault(request), target);
+  } catch (error) {
+    if (error instanceof CodedError) {
+      return jsonError(httpStatusOf(error.code), error.code, error.message);
+    }
+    throw error;
+  }
+}
+
+/** GET /api/entity?id=N: what this worker holds of entity N, owned or as a ghost. */
+function entity(url: URL, space: Space): Response {
+  let id: number;
+  try {
+    checkParams(url, ["id", "token"]);
+    id = intParam(url, "id", { min: 0, max: Number.MAX_SAFE_INTEGER, default: -1 });
+    if (id < 0) throw new RangeError("id is required: the entity id");
+  } catch (error) {
+    return jsonError(400, "BAD_REQUEST", (error as Error).message);
+  }
+  const view = (e: Entity) => ({
+    id: e.id,
+    type: e.type,
+    x: e.x,
+    y: e.y,
+    z: e.z,
+    vx: e.vx,
+    vy: e.vy,
+    vz: e.vz,
+    cell: e.cell,
+    owner: e.owner,
+    data: e.data,
+    player: e.session
+      ? { name: e.session.name, gateway: e.session.gateway, detached: e.session.detachedAt > 0 }
+      : undefined,
+  });
+  const owned = space.owned.get(id);
+  const ghost = space.ghosts.ghosts.get(id);
+  return json({
+    worker: space.id,
+    tick: space.tick,
+    owned: owned ? view(owned) : null,
+    ghost: ghost ? view(ghost) : null,
+  });
 }

@@ -23,6 +23,8 @@ import type { CoordinatorClient } from "../cluster/coordinator_client.ts";
 import type { GatewayStreams } from "./session_service.ts";
 
 const MAX_CATCH_UP = 5;
+/** Peer batches held while paused; beyond, the oldest go (a pause that long is fenced anyway). */
+export const MAX_HELD_WHILE_PAUSED = 4096;
 
 /** Options of {@linkcode WorkerRuntime}. */
 export interface WorkerRuntimeOptions {
@@ -67,6 +69,9 @@ export class WorkerRuntime {
   #nextReport = 0;
   #lastReportAt = performance.now();
   #reportTicks: number;
+  /** Paused by fault injection: no tick, no heartbeat, peer batches and maps held. */
+  #paused = false;
+  #held: Array<[Uint8Array, string]> = [];
 
   constructor(options: WorkerRuntimeOptions) {
     this.#o = options;
@@ -79,7 +84,8 @@ export class WorkerRuntime {
       self: this.id,
       secret: config.secret,
       log,
-      onPayload: (payload, peer) => this.#receive(payload, peer),
+      onPayload: (payload, peer) =>
+        this.#paused ? this.#hold(payload, peer) : this.#receive(payload, peer),
       onPeerRemoved: (peer) => {
         const dropped = this.space.peerGone(peer);
         log.info("peer.removed", { peer, ghostsDropped: dropped });
@@ -126,6 +132,40 @@ export class WorkerRuntime {
       log.error("drain.timeout", { ms: config.drainTimeoutMs, owned: this.space.owned.size });
     }
     return done;
+  }
+
+  /** True while paused by {@linkcode pause}. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Freezes this worker as SIGSTOP would, but keeps its HTTP API up so it can be resumed: no
+   * tick, no heartbeat, peer batches and map updates held unprocessed until {@linkcode resume}.
+   */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#o.log.warn("worker.paused", { tick: this.space.tick });
+  }
+
+  /**
+   * Thaws a paused worker as SIGCONT would: the time it was frozen counts as a stop, so after a
+   * pause longer than workerTimeoutMs it writes nothing until the coordinator confirms it.
+   */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = [];
+    this.#o.log.warn("worker.resumed", { held: held.length });
+    if (this.#update) this.#onMap(this.#update);
+    for (const [payload, peer] of held) this.#receive(payload, peer);
+  }
+
+  #hold(payload: Uint8Array, peer: string): void {
+    this.#held.push([payload, peer]);
+    if (this.#held.length > MAX_HELD_WHILE_PAUSED) this.#held.shift();
   }
 
   close(options: CloseOptions = {}): void {
@@ -193,6 +233,7 @@ export class WorkerRuntime {
 
   #onMap(update: MapUpdate): void {
     this.#update = update;
+    if (this.#paused) return; // applied on resume
     const me = update.workers.find((w) => w.id === this.id);
     this.#state = me?.state ?? this.#state;
     if (this.status === "ok" && (this.#state === "down" || this.#state === "fenced")) {
@@ -327,6 +368,7 @@ export class WorkerRuntime {
       pendingTransfers: space.pendingTransfers,
       pendingHandoffs: space.pendingHandoffs,
       mirrored: space.mirrors.size,
+      handoffsOut: space.counters.handoffsOut,
     });
     this.#beating = false;
     if (
@@ -361,6 +403,11 @@ export class WorkerRuntime {
   #loop = (): void => {
     if (this.#closed) return;
     const clock = this.#clock;
+    if (this.#paused) {
+      // Frozen: #lastTurn stays, so the resumed loop sees how long it was stopped.
+      this.#timer = setTimeout(this.#loop, Math.max(1, clock.periodMs));
+      return;
+    }
     if (this.status === "ok" && !this.#mayWrite(performance.now())) {
       // Maybe declared down while stopped: write nothing until the coordinator answers.
       if (!this.#beating) void this.#heartbeat();

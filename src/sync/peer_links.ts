@@ -60,6 +60,8 @@ export class PeerLinks {
   #clients = new Map<string, grpc.Client>();
   #options: PeerLinksOptions;
   #closed = false;
+  /** Peers whose link is cut on purpose (fault injection): no stream to them until healed. */
+  #cut = new Set<string>();
   /** Batches dropped because a queue overflowed (counted, logged). */
   dropped = 0;
   /** Batches and payload bytes received from and written to peers (exported as metrics). */
@@ -128,6 +130,32 @@ export class PeerLinks {
     }
   }
 
+  /**
+   * Cuts the link to `peer` as a partition would: its stream ends, this side neither dials it
+   * nor accepts its dials, and batches for it queue as for any link that is down, until
+   * {@linkcode heal}.
+   */
+  cut(peer: string): void {
+    this.#cut.add(peer);
+    const link = this.#links.get(peer);
+    if (!link) return;
+    if (link.retry !== undefined) clearTimeout(link.retry);
+    link.retry = undefined;
+    this.#drop(link, "cut");
+  }
+
+  /** Ends a {@linkcode cut}: the link comes back up and its queue is flushed. */
+  heal(peer: string): void {
+    if (!this.#cut.delete(peer)) return;
+    const link = this.#links.get(peer);
+    if (link?.dialer && !link.stream && link.retry === undefined) this.#dial(link);
+  }
+
+  /** Peers whose link is cut. */
+  get cutPeers(): string[] {
+    return [...this.#cut];
+  }
+
   /** Batches queued for `peer` while its link is down. */
   queued(peer: string): number {
     return this.#links.get(peer)?.queue.length ?? 0;
@@ -148,6 +176,10 @@ export class PeerLinks {
         code: grpc.status.INVALID_ARGUMENT,
         details: `Sync needs the ${NODE_METADATA} metadata naming another worker`,
       });
+      return;
+    }
+    if (this.#cut.has(peer)) {
+      call.emit("error", { code: grpc.status.UNAVAILABLE, details: `the link to ${peer} is cut` });
       return;
     }
     let link = this.#links.get(peer);
@@ -180,7 +212,7 @@ export class PeerLinks {
   }
 
   #dial(link: Link): void {
-    if (this.#closed || !link.address) return;
+    if (this.#closed || !link.address || this.#cut.has(link.peer)) return;
     const { service, method } = this.#options.link ?? { service: "Peer", method: "Sync" };
     let client = this.#clients.get(link.address);
     if (!client) {

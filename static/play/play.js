@@ -1,6 +1,8 @@
 // The /play page: login form, keyboard movement (INPUT at ~10 Hz while keys are held, one zero
-// move on release), the world canvas, chat and the status line; `window.zs` exposes a
-// read-only view of the state for tests.
+// move on release), the world canvas with an entity read-out on hover, the minimap with the
+// worker simulating you, chat, logout and the status line; `window.zs` exposes a read-only view
+// of the state for tests.
+import { Minimap } from "./minimap.js";
 import { closeName, PlaySession } from "./session.js";
 import { WorldCanvas } from "./world_canvas.js";
 import { labelOf } from "./world.js";
@@ -20,6 +22,8 @@ const $ = (id) => document.getElementById(id);
 
 const session = new PlaySession();
 const canvas = new WorldCanvas($("world"));
+const minimap = new Minimap($("minimap"), () => redraw());
+let hovered = null;
 const held = new Set();
 let moving = false;
 let drawQueued = false;
@@ -41,8 +45,58 @@ function redraw() {
     const where = own ? ` · at ${Math.round(own.x)}, ${Math.round(own.y)}` : "";
     $("status").textContent = `tick ${session.world.tick} · ping ${rtt} · ` +
       `${session.world.entities.size} entities${where}`;
+    minimap.draw(own);
+    const owner = minimap.ownerAt(own);
+    const cell = own ? minimap.cellAt(own.x, own.y, own.z) : -1;
+    $("worker").textContent = owner ? `on worker ${owner} (cell ${cell})` : "";
+    $("map-status").textContent = minimap.error ??
+      (minimap.info ? `epoch ${minimap.info.epoch}` : "");
+    renderLegend();
+    renderInspect();
   });
 }
+
+function renderLegend() {
+  const items = [...minimap.colours()].map(([id, colour]) => {
+    const item = document.createElement("span");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colour;
+    item.append(swatch, id);
+    return item;
+  });
+  $("legend").replaceChildren(...items);
+}
+
+/** The hovered entity's type, id and every data field the game gives it. */
+function renderInspect() {
+  const entity = hovered === null ? undefined : session.world.entities.get(hovered);
+  $("inspect").hidden = !entity;
+  if (!entity) return;
+  const lines = [
+    `${entity.type} #${entity.id} at ${Math.round(entity.x)}, ${Math.round(entity.y)}`,
+  ];
+  for (const [key, value] of Object.entries(entity.data ?? {})) {
+    lines.push(`${key}: ${JSON.stringify(value)}`);
+  }
+  $("inspect").textContent = lines.join("\n");
+}
+
+$("world").addEventListener("mousemove", (event) => {
+  const rect = $("world").getBoundingClientRect();
+  const scale = $("world").width / rect.width;
+  const entity = canvas.entityAt(
+    session.world,
+    (event.clientX - rect.left) * scale,
+    (event.clientY - rect.top) * scale,
+  );
+  hovered = entity ? entity.id : null;
+  redraw();
+});
+$("world").addEventListener("mouseleave", () => {
+  hovered = null;
+  redraw();
+});
 
 /** The move of the keys held now, normalised so diagonals are not faster. */
 function currentMove() {
@@ -120,7 +174,7 @@ session.addEventListener("servererror", (event) => {
 session.addEventListener("closed", (event) => {
   const { code, error, final } = event.detail;
   moving = false;
-  if (session.stopped) return say("disconnected");
+  if (session.stopped) return say(session.token ? "disconnected" : "logged out");
   const why = error ? ` (${error.code})` : "";
   showError(`connection closed: ${closeName(code)}${why}${final ? "" : " — reconnecting…"}`);
   if (final && (code === 4001 || code === 4006)) $("login").hidden = false;
@@ -148,12 +202,38 @@ $("login").addEventListener("submit", async (event) => {
     await session.connect();
     $("login").hidden = true;
     $("game").hidden = false;
+    $("map-panel").hidden = false;
+    $("logout").hidden = false;
+    minimap.start();
   } catch (error) {
     say(`cannot play: ${error.code ? `${error.code}: ` : ""}${error.message}`, "error");
   } finally {
     $("login-button").disabled = false;
   }
 });
+
+/** Ends the session (close 1000) and goes back to the login form. */
+function logout() {
+  session.logout();
+  minimap.stop();
+  held.clear();
+  moving = false;
+  hovered = null;
+  $("game").hidden = true;
+  $("map-panel").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("worker").textContent = "";
+  say("logged out");
+  redraw();
+}
+$("logout").addEventListener("click", logout);
+
+// The diagnostics page is served where the coordinator is: link to it only there.
+fetch("/healthz", { signal: AbortSignal.timeout(3000) })
+  .then((r) => r.json())
+  .then((health) => ($("diagnostics").hidden = health.role === "gateway"))
+  .catch(() => {});
 
 $("chat").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -182,6 +262,16 @@ globalThis.zs = Object.freeze({
   },
   get rttMs() {
     return session.rttMs;
+  },
+  /** The worker owning the cell the player is in, per the minimap ("" before it knows). */
+  get worker() {
+    return minimap.ownerAt(session.own);
+  },
+  get minimapEpoch() {
+    return minimap.info?.epoch ?? null;
+  },
+  get inspected() {
+    return $("inspect").hidden ? null : $("inspect").textContent;
   },
   /** Visible entities: `[{ id, type, x, y, z, name }]`. */
   get entities() {

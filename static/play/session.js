@@ -22,6 +22,7 @@ const CLOSE_NAMES = {
   4006: "SESSION_TAKEN_OVER",
   4007: "UNSUPPORTED_PROTOCOL",
   4008: "WORLD_STALLED",
+  4009: "KICKED",
 };
 const PING_MS = 2000;
 const OPEN_TIMEOUT_MS = 5000;
@@ -132,6 +133,16 @@ export class PlaySession extends EventTarget {
     this.ws?.close(1000);
   }
 
+  /** Ends the session and forgets it: the next play starts with a new login. */
+  logout() {
+    this.stop();
+    this.connected = false;
+    this.token = "";
+    this.resumeToken = "";
+    this.welcome = null;
+    this.world.clear();
+  }
+
   /** The own entity, or undefined while it is not visible. */
   get own() {
     return this.welcome ? this.world.entities.get(this.welcome.entity) : undefined;
@@ -143,6 +154,13 @@ export class PlaySession extends EventTarget {
 
   #emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** A PING carrying the last round trip, so the gateway can show it to operators. */
+  #ping() {
+    const ping = { op: Op.PING, t: performance.now() };
+    if (this.rttMs !== null) ping.rtt = Math.min(600000, Math.round(this.rttMs));
+    return ping;
   }
 
   #send(message) {
@@ -194,11 +212,11 @@ export class PlaySession extends EventTarget {
         this.world.clear();
         clearInterval(this.pingTimer);
         this.pingTimer = setInterval(
-          () => this.#send({ op: Op.PING, t: performance.now() }),
+          () => this.#send(this.#ping()),
           PING_MS,
         );
-        this.#send({ op: Op.PING, t: performance.now() });
-        this.status(`${message.resumed ? "resumed" : "connected"} · session ${message.session}`);
+        this.#send(this.#ping());
+        this.status(message.resumed ? "resumed" : "connected");
         this.#emit("welcome", message);
         break;
       case Op.DIFF:

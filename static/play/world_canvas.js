@@ -34,6 +34,7 @@ export class WorldCanvas {
     const scale = Math.min(width, height) / (radius * 2.4);
     const sx = (x) => width / 2 + (x - centre.x) * scale;
     const sy = (y) => height / 2 + (y - centre.y) * scale;
+    this.project = { sx, sy };
     const [sizeX, sizeY] = welcome.world.size;
 
     ctx.fillStyle = COLOURS.ground;
@@ -69,6 +70,18 @@ export class WorldCanvas {
       ctx.lineWidth = 1;
       this.#label(`${labelOf(own)} (you)`, x, y - 14);
     }
+  }
+
+  /** The visible entity drawn nearest to canvas point (px, py) within `within` pixels. */
+  entityAt(world, px, py, within = 8) {
+    if (!this.project) return undefined;
+    const { sx, sy } = this.project;
+    let best, bestD = within;
+    for (const entity of world.entities.values()) {
+      const d = Math.hypot(sx(entity.x) - px, sy(entity.y) - py);
+      if (d <= bestD) [best, bestD] = [entity, d];
+    }
+    return best;
   }
 
   #cells(cellSize, sizeX, sizeY, sx, sy, scale) {

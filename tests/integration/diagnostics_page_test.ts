@@ -148,7 +148,10 @@ Deno.test({
       const canvas = (await page.locator("#map").boundingBox())!;
       await page.mouse.click(canvas.x + box.x + box.w / 2, canvas.y + box.y + box.h / 2);
       await waitInPage(page, `globalThis.zsDiag.selected === ${cell}`, "the clicked cell selected");
-      assert.match(await page.textContent("#selected-cell") ?? "", new RegExp(`cell ${cell} · w1`));
+      assert.match(
+        await page.textContent("#selected-cell") ?? "",
+        new RegExp(`^cell ${cell} \\(.*\\) x .* · w1 · `),
+      );
       await page.selectOption("#move-to", "w2");
       const answer = page.waitForResponse((r) => r.url().endsWith(`/api/cells/${cell}/move`));
       await page.click("#move");

@@ -474,5 +474,6 @@ Deno.test("messages decode with the proto's defaults for absent fields", () => {
     pendingTransfers: 0,
     pendingHandoffs: 0,
     mirrored: 0,
+    handoffsOut: 0,
   });
 });

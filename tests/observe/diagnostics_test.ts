@@ -9,6 +9,7 @@ import { type HttpServer, json, startHttp } from "../../src/net/http.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { NodeMetrics } from "../../src/observe/metrics.ts";
 import { EventStreams } from "../../src/observe/sse.ts";
+import { History } from "../../src/observe/history.ts";
 import { WorkerPositionsReader } from "../../src/observe/worker_positions.ts";
 import { parseMetrics, value } from "../../testing/prometheus_text.ts";
 
@@ -42,13 +43,24 @@ interface Harness {
 
 async function withDiagnostics(
   fn: (h: Harness) => Promise<void>,
-  options: { ringSize?: number; maxStreams?: number; positions?: WorkerPositionsReader } = {},
+  options: {
+    ringSize?: number;
+    maxStreams?: number;
+    positions?: WorkerPositionsReader;
+    history?: History;
+  } = {},
 ): Promise<void> {
   const log = new Logger({ role: "coordinator", node: "c", sink: () => {}, level: "debug" });
   const hub = new EventStreams({ maxStreams: options.maxStreams ?? 8 });
   const registry = new FakeRegistry(hub, options.ringSize);
   const metrics = new NodeMetrics({ role: "coordinator", node: `diag-${crypto.randomUUID()}` });
-  const routes = diagnosticsRoutes({ registry, log, events: hub, positions: options.positions });
+  const routes = diagnosticsRoutes({
+    registry,
+    log,
+    events: hub,
+    positions: options.positions,
+    history: options.history,
+  });
   const server = await startHttp(
     "127.0.0.1",
     0,
@@ -324,6 +336,35 @@ Deno.test("/api/entities gathers capped positions and reports unreachable worker
     release();
     await Promise.all(workers.map((w) => w.close()));
   }
+});
+
+Deno.test("/api/history serves the last seconds of samples and rejects bad parameters", async () => {
+  let now = 5_000;
+  const history = new History({ capacity: 10, now: () => now });
+  for (let i = 0; i < 4; i++, now += 1_000) {
+    history.record({
+      workers: [],
+      gateways: [],
+      cluster: { workersUp: 1, entities: i, sessions: 0, migrations: 0 },
+    });
+  }
+  await withDiagnostics(async ({ api }) => {
+    const body = await (await fetch(`${api}/api/history?seconds=2`)).json();
+    assert.deepEqual(body.times, [7_000, 8_000]);
+    assert.deepEqual(body.cluster.entities, [2, 3]);
+    assert.equal(body.intervalMs, 1_000);
+    for (const query of ["seconds=0", "seconds=901", "seconds=1.5", "seconds=x", "since=1"]) {
+      const [status, code, message] = await getError(`${api}/api/history?${query}`);
+      assert.deepEqual([status, code], [400, "BAD_REQUEST"], query);
+      assert.match(message, /seconds|since/, query);
+    }
+    const [status, code] = await getError(`${api}/api/history`, { method: "POST" });
+    assert.deepEqual([status, code], [405, "METHOD_NOT_ALLOWED"]);
+  }, { history });
+  await withDiagnostics(async ({ api }) => {
+    const [status, code] = await getError(`${api}/api/history`);
+    assert.deepEqual([status, code], [404, "NOT_FOUND"], "a node without history says so");
+  });
 });
 
 Deno.test("paths that are not diagnostics fall through to the caller", async () => {

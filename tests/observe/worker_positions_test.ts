@@ -41,7 +41,12 @@ Deno.test("a worker state is checked field by field before any position is used"
   assert.deepEqual(parseWorkerState({ tick: 3, owned: [[1, 2, 3, 0, 4]], ghosts: [] }), {
     tick: 3,
     owned: [[1, 2, 3, 0, 4]],
+    players: [],
   });
+  assert.deepEqual(
+    parseWorkerState({ tick: 3, owned: [[1, 2, 3, 0, 4]], players: [1] }).players,
+    [1],
+  );
   const bad: Array<[unknown, RegExp]> = [
     [null, /not a JSON object/],
     [[1], /not a JSON object/],
@@ -55,6 +60,12 @@ Deno.test("a worker state is checked field by field before any position is used"
     ],
     [{ tick: 1, owned: [[1, null, 3, 0, 4]] }, /owned\[0\]/],
     [{ tick: 1, owned: [{ id: 1 }] }, /owned\[0\]/],
+    [{ tick: 1, owned: [], players: 1 }, /players must be an array/],
+    [
+      { tick: 1, owned: [], players: [1.5] },
+      /players\[0\] must be a non-negative integer, got 1.5/,
+    ],
+    [{ tick: 1, owned: [], players: [-1] }, /players\[0\]/],
   ];
   for (const [body, message] of bad) {
     assert.throws(

@@ -203,6 +203,8 @@ Deno.test("binary frames arrive as ArrayBuffer from Deno's WebSocket and decode 
   const bytes = packFrame({ op: Op.PING, t: 1 });
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   assert.deepEqual(decodeClientFrame(buffer as ArrayBuffer, LIMIT), { op: Op.PING, t: 1 });
+  const withRtt = packFrame({ op: Op.PING, t: 1, rtt: 12.5 });
+  assert.deepEqual(decodeClientFrame(withRtt, LIMIT), { op: Op.PING, t: 1, rtt: 12.5 });
 });
 
 Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the field", () => {
@@ -237,6 +239,9 @@ Deno.test("unknown ops, wrong types and bad shapes are BAD_FRAME naming the fiel
     [{ op: Op.PING, t: "1" }, /PING.t must be a finite number, got "1"/],
     [{ op: Op.PING, t: 1, extra: true }, /PING has an unknown field "extra"/],
     [{ op: Op.PING }, /PING is missing the field "t"/],
+    [{ op: Op.PING, t: 1, rtt: -1 }, /PING.rtt must be a number in 0..600000, got -1/],
+    [{ op: Op.PING, t: 1, rtt: 600_001 }, /PING.rtt must be/],
+    [{ op: Op.PING, t: 1, rtt: "5" }, /PING.rtt must be/],
     [{ op: Op.INPUT, seq: 1 }, /INPUT is missing the field "intent"/],
     [
       { op: Op.INPUT, seq: 0, intent: { move: [0, 0] } },
