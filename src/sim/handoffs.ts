@@ -97,6 +97,17 @@ export class Handoffs {
     if (handoff.session) {
       entity.session = handoff.session;
       space.players.adopted(entity);
+      // Its batch came after our next tick had begun (a late worker): the player's stream
+      // skips the ticks its entity was simulated by no one, as docs/protocol.md allows.
+      const missed = tick - handoff.tick - 1;
+      if (missed > 0) {
+        space.options.log?.info("handoff.late", {
+          entity: state.id,
+          from,
+          tick,
+          ticksMissed: missed,
+        });
+      }
     }
     space.owned.set(entity.id, entity);
     space.index.upsert(entity);

@@ -31,8 +31,9 @@ const ws = (base: string) => `${base.replace("http", "ws")}/ws`;
 
 /**
  * Asserts the client's stream missed no tick: a DIFF per tick, except ticks a worker declared
- * missed: skipped (it fell more than its catch-up limit behind the global clock) or not
- * simulated while a cell moved (its transfer arrived after the receiver's next tick).
+ * missed: skipped (it fell more than its catch-up limit behind the global clock), or not
+ * simulated while a cell or the player's entity moved (its transfer or handoff arrived after
+ * the receiver's next tick).
  */
 function assertNoMissedTick(client: TestClient, nodes: readonly NodeProcess[]): void {
   const skipped = new Set<number>();
@@ -41,6 +42,10 @@ function assertNoMissedTick(client: TestClient, nodes: readonly NodeProcess[]): 
       if (line.event === "tick.skipped") {
         const at = Number(line.at);
         for (let t = at - Number(line.skipped); t < at; t++) skipped.add(t);
+      } else if (line.event === "handoff.late" && line.entity === client.entity) {
+        // The player's own entity handed over late: counted as a late cell transfer, below.
+        const at = Number(line.tick), missed = Number(line.ticksMissed);
+        for (let t = at - 1 - missed; t < at - 1; t++) skipped.add(t);
       } else if (line.event === "migration.accepted") {
         // A receiver whose tick ran before the sender's transfer arrived (a late worker: the
         // protocol allows the skip) owns the cell from tick `tick` with `ticksMissed` ticks
