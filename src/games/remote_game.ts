@@ -19,7 +19,7 @@ import {
   type GameDefinition,
   WORLD_ID_LIMIT,
 } from "../sim/game.ts";
-import type { Entity, EntityData } from "../world/entity.ts";
+import { type Entity, type EntityData, type EntityState, stateOf } from "../world/entity.ts";
 
 /** What {@linkcode remoteGame} needs besides the address (which comes from the options). */
 export interface RemoteGameOptions {
@@ -71,18 +71,8 @@ const roundTrip = new client.Histogram({
   registers: [registry],
 });
 
-interface WireEntity {
-  id: number;
-  type: string;
-  x: number;
-  y: number;
-  z: number;
-  vx: number;
-  vy: number;
-  vz: number;
-  dataJson: string;
-  player: boolean;
-}
+/** An entity as TickIn carries it: its state with the data as JSON. */
+type WireEntity = Omit<EntityState, "data"> & { dataJson: string; player: boolean };
 
 interface Out {
   tick: number;
@@ -119,18 +109,8 @@ const signature = (e: Entity) =>
   `${e.type}|${e.x}|${e.y}|${e.z}|${e.vx}|${e.vy}|${e.vz}|${JSON.stringify(e.data)}`;
 
 function wire(e: Entity): WireEntity {
-  return {
-    id: e.id,
-    type: e.type,
-    x: e.x,
-    y: e.y,
-    z: e.z,
-    vx: e.vx,
-    vy: e.vy,
-    vz: e.vz,
-    dataJson: JSON.stringify(e.data),
-    player: e.session !== undefined,
-  };
+  const { data, ...state } = stateOf(e);
+  return { ...state, dataJson: JSON.stringify(data), player: e.session !== undefined };
 }
 
 /** A worker's side of the logic: its stream, what the server knows, replies not yet applied. */

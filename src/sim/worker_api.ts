@@ -5,7 +5,7 @@ import { CodedError } from "../errors.ts";
 import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
 import { applyFault, type FaultTarget, readFault } from "./worker_faults.ts";
 import { checkParams, intParam } from "../net/query.ts";
-import type { Entity } from "../world/entity.ts";
+import { type Entity, stateOf } from "../world/entity.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
@@ -128,17 +128,9 @@ function entity(url: URL, space: Space): Response {
     return jsonError(400, "BAD_REQUEST", (error as Error).message);
   }
   const view = (e: Entity) => ({
-    id: e.id,
-    type: e.type,
-    x: e.x,
-    y: e.y,
-    z: e.z,
-    vx: e.vx,
-    vy: e.vy,
-    vz: e.vz,
+    ...stateOf(e),
     cell: e.cell,
     owner: e.owner,
-    data: e.data,
     player: e.session
       ? { name: e.session.name, gateway: e.session.gateway, detached: e.session.detachedAt > 0 }
       : undefined,
