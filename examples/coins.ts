@@ -9,6 +9,7 @@ export default defineGame({
   name: "coins",
   version: "1",
   entityTypes: { coin: {}, player: {} },
+  persistent: ["score"], // saved to a registered player's account; back at its next login
   parseOptions({ coins = 5000, ...rest }, { fail }) {
     for (const key of Object.keys(rest)) fail(key, "unknown key");
     if (!Number.isSafeInteger(coins)) fail("coins", `expected an integer, got ${coins}`);
@@ -21,7 +22,7 @@ export default defineGame({
       if (owns(x, y, 0)) ctx.spawn("coin", { x, y }, {}, i);
     }
   },
-  onJoin: (_ctx, player) => void (player.data.score = 0),
+  onJoin: (_ctx, player) => void (player.data.score ??= 0),
   onInput: (_ctx, p, { move: [dx = 0, dy = 0] }) => void ([p.vx, p.vy] = [dx * 20, dy * 20]),
   onTick(ctx) {
     for (const p of ctx.owned()) {

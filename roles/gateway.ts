@@ -3,6 +3,7 @@
 // (src/session/coordinator_relay.ts), sends room requests to its directory, and serves the
 // gateway HTTP API (src/session/gateway_api.ts) on its own port, or the coordinator's in role all.
 import { openAccountStore } from "../src/session/account_store.ts";
+import { PlayerSaves } from "../src/session/player_saves.ts";
 import { LoginLimits } from "../src/session/login_limits.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
@@ -151,6 +152,7 @@ export async function startGateway(
     },
     directory: async (payload) =>
       (await coordinatorClient.call<{ payload: Uint8Array }>("Instances", { payload })).payload,
+    saves: new PlayerSaves(accounts, log),
   });
   state.hub = hub;
 

@@ -9,10 +9,24 @@ import type {
 } from "../src/protocol/client_protocol.ts";
 
 /** POST /login as a guest; returns the token. */
-export async function guestToken(base: string, name: string): Promise<string> {
+export function guestToken(base: string, name: string): Promise<string> {
+  return loginToken(base, { guest: true, name });
+}
+
+/** POST /login with an account (registering it first when `register`); returns the token. */
+export function accountToken(
+  base: string,
+  username: string,
+  password: string,
+  register = false,
+): Promise<string> {
+  return loginToken(base, { username, password, register });
+}
+
+async function loginToken(base: string, request: Record<string, unknown>): Promise<string> {
   const response = await fetch(`${base}/login`, {
     method: "POST",
-    body: JSON.stringify({ guest: true, name }),
+    body: JSON.stringify(request),
     signal: AbortSignal.timeout(5_000),
   });
   const body = await response.json();

@@ -36,6 +36,11 @@ export interface GatewayConfig {
   maxQueuedBytes: number;
   /** How long a dropped session can be resumed. */
   resumeGraceMs: number;
+  /**
+   * How often workers save the game's persistent fields of registered players that changed
+   * (they are also saved when a player's entity is removed).
+   */
+  playerSaveMs: number;
   /** Lifetime of login tokens. */
   tokenTtlMs: number;
   /** Account logins and registrations per client IP: a burst, then this many per minute. */
@@ -288,6 +293,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxQueuedFrames: 256,
     maxQueuedBytes: 1_048_576,
     resumeGraceMs: 15_000,
+    playerSaveMs: 30_000,
     tokenTtlMs: 86_400_000,
     loginIpBurst: 20,
     loginPerIpPerMinute: 30,

@@ -2,6 +2,7 @@
 // random point, a resume token takes an existing session back from whichever worker owns its
 // entity; both end in WELCOME with a fresh single-use resume token.
 import { newTokenId, verifyToken } from "./login_tokens.ts";
+import type { PlayerSaves } from "./player_saves.ts";
 import { Op, PROTOCOL_VERSION, type ServerMessage } from "../protocol/client_protocol.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -39,6 +40,8 @@ export interface HandshakeOptions {
   takeOver(previous: ClientSession): void;
   /** WELCOME was sent: the session is live. */
   welcomed(session: ClientSession): void;
+  /** Registered players' saved fields (persistent player data); none without it. */
+  saves?: PlayerSaves;
 }
 
 /** Joins and resumes of one hub, with the answers they wait for. */
@@ -106,6 +109,9 @@ export class Handshake {
     if (!worker) {
       throw new CodedError(ErrorCode.UNAVAILABLE, "The world is not ready yet; try again shortly");
     }
+    const account = claims.kind === "account" ? claims.sub : "";
+    // The fields this player saved last time go to the worker with the join (before onJoin).
+    const saved = account ? await o.saves?.load(account) : undefined;
     session.id = crypto.randomUUID();
     session.name = claims.name;
     o.sessions.set(session.id, session);
@@ -121,6 +127,8 @@ export class Handshake {
           name: claims.name,
           resumeJti: jti,
           ...at,
+          ...(account ? { account } : {}),
+          ...(saved ? { carried: { data: saved, lastSeq: 0 } } : {}),
         }),
     );
     if (!answer) {

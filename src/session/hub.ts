@@ -27,6 +27,7 @@ import { silenceOf, sweepIntervalMs } from "./session_silence.ts";
 import { SessionWriter } from "./session_writer.ts";
 import { systemTimers, type TimerId, type Timers } from "./timers.ts";
 import { RoomTravel } from "./room_travel.ts";
+import type { PlayerSaves } from "./player_saves.ts";
 
 export type { HubTransport } from "./hub_transport.ts";
 
@@ -43,6 +44,8 @@ export interface HubOptions {
   random?: () => number;
   /** The coordinator's Instances RPC (rooms); without it every rooms request is UNAVAILABLE. */
   directory?: (payload: Uint8Array) => Promise<Uint8Array>;
+  /** Where registered players' persistent fields are loaded and saved; none without it. */
+  saves?: PlayerSaves;
 }
 
 /** All sessions of one gateway. */
@@ -105,6 +108,7 @@ export class SessionHub {
       transport: options.transport,
       sessions: this.sessions,
       send: (session, message) => this.#writer.send(session, message),
+      saves: options.saves,
       takeOver: (previous) => {
         this.#writer.send(previous, {
           op: Op.ERROR,
@@ -165,6 +169,7 @@ export class SessionHub {
     // A worker the map no longer lists (down, fenced) lost its players to another: what it
     // still sends is stale and must not pull a session back to it.
     if (!this.#options.transport.workers().includes(report.worker)) return;
+    for (const save of report.saves) void this.#options.saves?.save(save);
     // Travellers first: a departure moves a player on, a join switches its view.
     this.#rooms.onReport(report);
     // Answers first, synchronously: the same report carries the player's first (full) diff,

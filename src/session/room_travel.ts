@@ -251,7 +251,13 @@ export class RoomTravel {
     travel.stage = "joining";
     session.worker = ""; // no inputs until the new space has the entity
     const carried = { data: d.data, lastSeq: d.lastSeq };
-    const base = { session: session.id, name: session.name, resumeJti: session.conn, carried };
+    const base = {
+      session: session.id,
+      name: session.name,
+      resumeJti: session.conn,
+      carried,
+      account: d.account,
+    };
     if (travel.target.kind === "instance") {
       const placement = travel.target.placement;
       // The worker puts the player at the instance's centre; the game may move it in onJoin.

@@ -14,7 +14,7 @@ import {
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
 /** Version of the session link layout. */
-export const SESSION_WIRE_VERSION = 3; // 3: rooms (a join into an instance, depart, departed)
+export const SESSION_WIRE_VERSION = 3; // 3: rooms (a join into an instance, depart, departed), saves
 
 /** A player's movement intent as the worker applies it. */
 export interface PlayerInput {
@@ -57,8 +57,10 @@ export type GatewayCommand =
     z: number;
     /** Join this instance (hosted here; created at the first join) instead of the world. */
     instance?: InstancePlacement;
-    /** A traveller's state from the space it left. */
+    /** A traveller's state from the space it left, or a player's saved data at login. */
     carried?: Carried;
+    /** The login token's subject of a registered account ("account:12"); "" for a guest. */
+    account?: string;
   }
   /** Take the player out of its space (to travel): answered by `departed`. */
   | { op: "depart"; entity: number; session: string; conn: string }
@@ -104,6 +106,18 @@ export interface WorkerReport {
   gone: Array<{ session: string; entity: number }>;
   /** Players taken out of their space: asked by a depart, or their instance was destroyed. */
   departed: Departed[];
+  /**
+   * The game's persistent fields of registered players, to save to their accounts: at every
+   * save interval for those that changed, and when a player's entity is removed.
+   */
+  saves: PlayerSave[];
+}
+
+/** A registered player's persistent fields (a subset of its entity's data). */
+export interface PlayerSave {
+  /** The login token's subject ("account:12"). */
+  account: string;
+  data: EntityData;
 }
 
 /** A player that left its space, with what travels on to the next one. */
@@ -115,6 +129,8 @@ export interface Departed extends Carried {
   z: number;
   /** "depart" (asked for) or "destroyed" (its instance was disposed of). */
   reason: "depart" | "destroyed";
+  /** The player's account ("" for a guest), so the next space saves to it too. */
+  account: string;
 }
 
 const OP = { join: 0, input: 1, detach: 2, resume: 3, depart: 4 } as const;
@@ -138,6 +154,7 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
             c.z,
             i ? [i.id, i.seq, i.worker, i.mode, i.options ?? null, i.maxPlayers] : null,
             c.carried ? [c.carried.data, c.carried.lastSeq] : null,
+            c.account ?? "",
           ];
         }
         case "depart":
@@ -176,7 +193,7 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
       const arity = (k: number) => tuple(c, what, k);
       switch (c[0]) {
         case OP.join: {
-          arity(9);
+          arity(10);
           const join: GatewayCommand & { op: "join" } = {
             op: "join",
             session: str(c[1], `${what}.session`),
@@ -194,6 +211,8 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
               lastSeq: int(k[1], `${what}.carried.lastSeq`),
             };
           }
+          const account = peerFields.string(c[9], `${what}.account`, 0, 128);
+          if (account !== "") join.account = account;
           return join;
         }
         case OP.depart:
@@ -263,7 +282,9 @@ export function encodeReport(report: WorkerReport): Uint8Array {
       p.data,
       p.lastSeq,
       p.reason,
+      p.account,
     ]),
+    a: report.saves.map((s) => [s.account, s.data]),
   });
 }
 
@@ -330,9 +351,16 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
       };
     }),
     gone: list(raw.x, "gone").map((p, n) => pair(p, `gone[${n}]`)),
+    saves: list(raw.a, "saves").map((value, n): PlayerSave => {
+      const s = tuple(value, `saves[${n}]`, 2);
+      return {
+        account: str(s[0], `saves[${n}].account`),
+        data: plain(map(s[1], `saves[${n}].data`), `saves[${n}].data`) as EntityData,
+      };
+    }),
     departed: list(raw.p, "departed").map((value, n): Departed => {
       const what = `departed[${n}]`;
-      const p = tuple(value, what, 8);
+      const p = tuple(value, what, 9);
       return {
         session: str(p[0], `${what}.session`),
         entity: int(p[1], `${what}.entity`),
@@ -342,6 +370,7 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
         data: plain(map(p[5], `${what}.data`), `${what}.data`) as EntityData,
         lastSeq: int(p[6], `${what}.lastSeq`),
         reason: peerFields.oneOf(p[7], `${what}.reason`, ["depart", "destroyed"] as const),
+        account: peerFields.string(p[8], `${what}.account`, 0, 128),
       };
     }),
   };

@@ -107,6 +107,12 @@ export interface GameDefinition<Options = unknown> {
   version?: string;
   entityTypes: Record<string, EntityTypeOptions>;
   /**
+   * Fields of a player's `data` that last: saved to the player's account (registered accounts,
+   * not guests) when its entity is removed and, when they changed, every `playerSaveMs`; put
+   * back into `data` at its next login, before `onJoin` (so keep them there: `score ??= 0`).
+   */
+  persistent?: readonly string[];
+  /**
    * Validates the config's `game.options` (raw JSON) into the options the hooks get. Without
    * this hook the game takes no options: any key fails start-up.
    */
@@ -193,6 +199,15 @@ export function defineGame<Options = unknown>(
     if (!Number.isSafeInteger(spec.maxPlayers) || spec.maxPlayers < 1) {
       throw new RangeError(
         `Cannot define game ${definition.name}: instance mode ${mode} needs maxPlayers >= 1`,
+      );
+    }
+  }
+  for (const field of definition.persistent ?? []) {
+    if (typeof field !== "string" || !NAME.test(field)) {
+      throw new TypeError(
+        `Cannot define game ${definition.name}: persistent field ${
+          JSON.stringify(field)
+        } is not a valid name`,
       );
     }
   }

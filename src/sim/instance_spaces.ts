@@ -20,7 +20,10 @@ export interface InstanceSpacesOptions {
   /** The worker's id counters, shared with its world space: entity ids stay unique. */
   ids: { entity: number; interaction: number };
   /** Space options shared with the world space (grace, index, timings, clock). */
-  space?: Pick<SpaceOptions, "resumeGraceMs" | "timings" | "spatialIndex" | "now" | "seed">;
+  space?: Pick<
+    SpaceOptions,
+    "resumeGraceMs" | "playerSaveMs" | "timings" | "spatialIndex" | "now" | "seed"
+  >;
   log?: Logger;
   /** A game hook of an instance mode threw (counted like any game error). */
   onGameError?: (hook: string, error: unknown) => void;

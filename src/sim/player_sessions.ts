@@ -1,7 +1,7 @@
 // Players on a worker: the commands gateways send (join, input, detach, resume), each owned
 // player's area-of-interest diff per tick, and the per-gateway reports. A player's session
 // rides on its entity, so whichever worker owns the entity answers for the session.
-import type { Entity } from "../world/entity.ts";
+import type { Entity, EntityData } from "../world/entity.ts";
 import type { GameContext, GameDefinition } from "./game.ts";
 import type {
   GatewayCommand,
@@ -32,6 +32,11 @@ export interface PlayerSessionsOptions {
   resumeGraceMs: number;
   /** Entity type of players (must be one of the game's entity types). */
   playerType?: string;
+  /**
+   * How often registered players' persistent fields (the game's `persistent`) are saved when
+   * they changed (they are also saved when the entity is removed); 0: only then.
+   */
+  saveEveryMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +63,9 @@ export class PlayerSessions {
   /** The tick whose state the reports of this step show. */
   #shown = 0;
   #dataVersions = new DataVersions();
+  /** What was last saved of each player here (JSON of its persistent fields). */
+  #saved = new Map<number, string>();
+  #nextSave = 0;
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
@@ -89,6 +97,7 @@ export class PlayerSessions {
             lastSeq: command.carried?.lastSeq ?? 0,
             resumeJti: command.resumeJti,
             detachedAt: 0,
+            account: command.account ?? "",
           };
           this.#views.set(player.id, { known: new Map(), full: true });
           host.game.onJoin?.(host.ctx, player, host.gameOptions);
@@ -216,7 +225,9 @@ export class PlayerSessions {
       data: structuredClone(player.data),
       lastSeq: session.lastSeq,
       reason,
+      account: session.account,
     });
+    this.#saved.delete(player.id);
     this.#views.delete(player.id);
     player.session = undefined;
     host.ctx.remove(player);
@@ -282,6 +293,8 @@ export class PlayerSessions {
       if (!session || session.detachedAt === 0) continue;
       if (now - session.detachedAt <= this.#options.resumeGraceMs) continue;
       host.game.onLeave?.(host.ctx, player, host.gameOptions);
+      this.#save(host, player, true);
+      this.#saved.delete(player.id);
       this.#report(session.gateway, host).gone.push({ session: session.id, entity: player.id });
       this.#views.delete(player.id);
       remove(player);
@@ -297,6 +310,29 @@ export class PlayerSessions {
   collect(host: PlayerHost, shown: number): void {
     this.#shown = shown;
     for (const player of this.#players(host)) this.#diff(host, player);
+    const every = this.#options.saveEveryMs ?? 0;
+    if (every > 0 && host.game.persistent?.length && this.#now() >= this.#nextSave) {
+      this.#nextSave = this.#now() + every;
+      for (const player of this.#players(host)) this.#save(host, player, false);
+    }
+  }
+
+  /** Reports a registered player's persistent fields to its gateway: when they changed, or always. */
+  #save(host: PlayerHost, player: Entity, always: boolean): void {
+    const fields = host.game.persistent;
+    const account = player.session?.account;
+    if (!fields?.length || !account) return;
+    const data: EntityData = {};
+    for (const field of fields) {
+      if (player.data[field] !== undefined) data[field] = player.data[field];
+    }
+    const json = JSON.stringify(data);
+    if (!always && this.#saved.get(player.id) === json) return;
+    this.#saved.set(player.id, json);
+    this.#report(player.session!.gateway, host).saves.push({
+      account,
+      data: structuredClone(data),
+    });
   }
 
   /**
@@ -373,6 +409,7 @@ export class PlayerSessions {
         superseded: [],
         gone: [],
         departed: [],
+        saves: [],
       };
       this.#reports.set(gateway, report);
     }

@@ -75,6 +75,8 @@ export interface SpaceOptions {
   spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
   resumeGraceMs?: number;
+  /** How often registered players' changed persistent fields are saved (0/absent: at removal). */
+  playerSaveMs?: number;
   /** Lifetimes of the space's waits and memories, in ms (defaults: SPACE_TIMINGS). */
   timings?: Partial<SpaceTimings>;
   /** Bucket edge of the grid index (default: gridBucketSize(cellSize)). */
@@ -150,6 +152,7 @@ export class Space {
     this.players = new PlayerSessions({
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
+      saveEveryMs: options.playerSaveMs,
       now: options.now,
     });
     // deno-lint-ignore no-this-alias -- the host and parts are long-lived views of this space

@@ -185,6 +185,7 @@ export class WorkerRuntime {
     const ids = { entity: (reply.workerIndex + 1) * WORLD_ID_LIMIT, interaction: 0 };
     const shared = {
       resumeGraceMs: config.gateway.resumeGraceMs,
+      playerSaveMs: config.gateway.playerSaveMs,
       timings: config.space,
       spatialIndex: config.spatialIndex,
       seed: this.#o.game.seed,

@@ -247,11 +247,11 @@ function entityFromWire(value: unknown, what: string): EntityState {
 }
 
 function sessionToWire(s: SessionInfo): Wire {
-  return [s.id, s.gateway, s.name, s.lastSeq, s.resumeJti, s.detachedAt];
+  return [s.id, s.gateway, s.name, s.lastSeq, s.resumeJti, s.detachedAt, s.account];
 }
 
 function sessionFromWire(value: unknown, what: string): SessionInfo {
-  const w = tuple(value, what, 6);
+  const w = tuple(value, what, 7);
   return {
     id: str(w[0], `${what}.id`),
     gateway: str(w[1], `${what}.gateway`),
@@ -259,6 +259,7 @@ function sessionFromWire(value: unknown, what: string): SessionInfo {
     lastSeq: int(w[3], `${what}.lastSeq`),
     resumeJti: str(w[4], `${what}.resumeJti`),
     detachedAt: finite(w[5], `${what}.detachedAt`),
+    account: peerFields.string(w[6], `${what}.account`, 0, 128),
   };
 }
 

@@ -48,6 +48,8 @@ export interface SessionInfo {
   resumeJti: string;
   /** Wall time the client went away (0 while connected); removed after the grace period. */
   detachedAt: number;
+  /** Its registered account (the login token's subject), "" for a guest: saves go there. */
+  account: string;
 }
 
 /**

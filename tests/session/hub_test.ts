@@ -134,6 +134,7 @@ function report(worker: string, tick: number, parts: Partial<WorkerReport>): Wor
     superseded: [],
     gone: [],
     departed: [],
+    saves: [],
     ...parts,
   };
 }

@@ -116,6 +116,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
       gone: [],
       superseded: [],
       departed: [],
+      saves: [],
     });
   report("w1", true);
   await waitFor("WELCOME", () => socket.sent.some((m) => m.op === Op.WELCOME));

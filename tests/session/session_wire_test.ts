@@ -68,6 +68,7 @@ const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
       data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
       lastSeq: fc.nat(),
     }),
+    account: id,
   }),
   record({ op: fc.constant("depart" as const), entity, session: id, conn: id }),
   record({ op: fc.constant("detach" as const), entity, session: id, conn: id }),
@@ -113,6 +114,14 @@ const report: fc.Arbitrary<WorkerReport> = record({
       data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
       lastSeq: fc.nat(),
       reason: fc.constantFrom("depart" as const, "destroyed" as const),
+      account: fc.string({ maxLength: 24 }),
+    }),
+    { maxLength: 2 },
+  ),
+  saves: fc.array(
+    record({
+      account: id,
+      data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
     }),
     { maxLength: 2 },
   ),
@@ -211,16 +220,20 @@ Deno.test("each malformed session field is named in the error", () => {
     ],
     [commands([[2, -1, "s", "j1"]]), /commands\[0\]\.entity must be a non-negative integer/],
     [
-      commands([[0, "", "n", "j", 0, 0, 0, null, null]]),
+      commands([[0, "", "n", "j", 0, 0, 0, null, null, ""]]),
       /commands\[0\]\.session must be a string of 1\.\.128/,
     ],
-    [commands([[0, "s", "n", "j", 0, 0, 0]]), /commands\[0\] must have 9 fields, got 7/],
+    [commands([[0, "s", "n", "j", 0, 0, 0]]), /commands\[0\] must have 10 fields, got 7/],
     [
-      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0], null]]),
+      commands([[0, "s", "n", "j", 0, 0, 0, null, null, 12]]),
+      /commands\[0\]\.account must be a string of 0\.\.128/,
+    ],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0], null, ""]]),
       /commands\[0\]\.instance\.maxPlayers must be an integer in 1\.\.100000/,
     ],
     [
-      commands([[0, "s", "n", "j", 0, 0, 0, null, [[], 0]]]),
+      commands([[0, "s", "n", "j", 0, 0, 0, null, [[], 0], ""]]),
       /commands\[0\]\.carried\.data must be a map/,
     ],
     [commands([[4, 1, "s"]]), /commands\[0\] must have 4 fields, got 3/],

@@ -43,6 +43,7 @@ const session = fc.record({
   lastSeq: fc.nat(),
   resumeJti: fc.string({ minLength: 1, maxLength: 24 }),
   detachedAt: finite,
+  account: fc.string({ maxLength: 24 }),
 });
 const handoff = fc.record({ entity: state, tick: id, hops: fc.nat(8), session }, {
   requiredKeys: ["entity", "tick", "hops"],
@@ -78,6 +79,7 @@ const batch: fc.Arbitrary<Batch> = fc.record({
         lastSeq: fc.nat(),
         resumeJti: fc.string({ minLength: 1, maxLength: 24 }),
         detachedAt: finite,
+        account: fc.string({ maxLength: 24 }),
       }),
     }, { requiredKeys: ["entity", "tick", "hops"] }),
     { maxLength: 2 },
@@ -224,11 +226,15 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ d: [1, "two"] }), /deletes\[1\] must be a non-negative integer/);
   rejects(wire({ h: [[entity, 3]] }), /handoffs\[0\] must have 3 or 4 fields/);
   rejects(
-    wire({ h: [[entity, 3, 0, ["s", "g", "n", 1, "j"]]] }),
-    /handoffs\[0\]\.session must have 6 fields/,
+    wire({ h: [[entity, 3, 0, ["s", "g", "n", 1, "j", 0]]] }),
+    /handoffs\[0\]\.session must have 7 fields/,
   );
   rejects(
-    wire({ h: [[entity, 3, 0, ["s", "g", "n", -1, "j", 0]]] }),
+    wire({ h: [[entity, 3, 0, ["s", "g", "n", 1, "j", 0, 5]]] }),
+    /handoffs\[0\]\.session\.account must be a string/,
+  );
+  rejects(
+    wire({ h: [[entity, 3, 0, ["s", "g", "n", -1, "j", 0, ""]]] }),
     /handoffs\[0\]\.session\.lastSeq/,
   );
   rejects(wire({ h: [[entity, 3, -1]] }), /handoffs\[0\]\.hops/);

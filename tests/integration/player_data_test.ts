@@ -1,0 +1,119 @@
+// Persistent player data through the real protocol: examples/coins.ts marks `score` persistent;
+// a registered player's score is saved to its account when its entity is removed and is back
+// in its data at the next login; another account starts from nothing.
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { decode } from "../../src/protocol/msgpack.ts";
+import { dataIn, playGame } from "../../testing/game_play.ts";
+import { until, writeTestConfig } from "../../testing/node_process.ts";
+import { accountToken, TestClient } from "../../testing/ws_client.ts";
+
+/** The score saved for `username` in the node's SQLite account store, if any. */
+function savedScore(path: string, username: string): number | undefined {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare(
+      "SELECT p.data FROM player_data p JOIN accounts a ON a.id = p.account_id WHERE a.username = ?",
+    ).get(username) as { data: Uint8Array } | undefined;
+    return row ? (decode(row.data) as { score?: number }).score : undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** The player's own score as the latest DIFF carrying its data says. */
+function scoreOf(client: TestClient, entity: number): number | undefined {
+  for (let i = client.messages.length - 1; i >= 0; i--) {
+    const data = dataIn(client.messages[i], entity);
+    if (data) return data.score as number;
+  }
+}
+
+Deno.test({
+  name: "a registered player's persistent score is saved when it leaves and back at its next login",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "zs-player-data-" });
+    const storage = `${dir}/accounts.sqlite`;
+    const config = writeTestConfig({
+      role: "all",
+      workers: 2,
+      minWorkers: 2,
+      world: { dims: 2, size: [1000, 1000], cellSize: 100 },
+      aoiRadius: 50,
+      ghostMargin: 60,
+      // Removed (and saved) 300 ms after the connection drops; no periodic save in the test.
+      gateway: { resumeGraceMs: 300, playerSaveMs: 3_600_000 },
+      game: { module: "examples/coins.ts", options: { coins: 5000 } },
+    });
+    const play = await playGame("examples/coins.ts", "--config", config, "--storage", storage);
+    const clients: TestClient[] = [];
+    try {
+      const ws = `${play.base.replace("http", "ws")}/ws`;
+      const ann = new TestClient(ws);
+      clients.push(ann);
+      const first = await ann.hello({
+        token: await accountToken(play.base, "ann", "correct horse", true),
+      });
+      await ann.waitFor("ann's score", () => scoreOf(ann, first.entity));
+      // Walk in a circle until a coin is picked up, then stand still.
+      let seq = 0;
+      const walk = setInterval(() => {
+        const angle = seq / 20;
+        ann.send({ op: 2, seq: ++seq, intent: { move: [Math.cos(angle), Math.sin(angle)] } });
+      }, 50);
+      try {
+        await ann.waitFor(
+          "a picked-up coin",
+          () => (scoreOf(ann, first.entity)! > 0) || undefined,
+          30_000,
+        );
+      } finally {
+        clearInterval(walk);
+      }
+      const stop = ++seq;
+      ann.send({ op: 2, seq: stop, intent: { move: [0, 0] } });
+      await ann.waitFor(
+        "the stop acknowledged",
+        () => ann.messages.some((m) => m.op === 6 && m.ack >= stop) || undefined,
+      );
+      const diffs = ann.diffs;
+      await ann.waitFor("5 more DIFFs", () => (ann.diffs > diffs + 5 ? true : undefined));
+      const score = scoreOf(ann, first.entity)!;
+      assert.ok(score > 0);
+      assert.equal(savedScore(storage, "ann"), undefined, "nothing saved while ann plays");
+
+      ann.close();
+      const saved = await until("ann's score saved to her account", () => {
+        const s = savedScore(storage, "ann");
+        return Promise.resolve(s === undefined ? undefined : s);
+      }, 15_000);
+      assert.equal(saved, score, "the score at the moment ann's entity was removed");
+
+      const again = new TestClient(ws);
+      clients.push(again);
+      const second = await again.hello({
+        token: await accountToken(play.base, "ann", "correct horse"),
+      });
+      const restored = await again.waitFor(
+        "ann's restored score",
+        () => scoreOf(again, second.entity),
+      );
+      assert.equal(restored, score, "back in her data at the next login");
+
+      const cyd = new TestClient(ws);
+      clients.push(cyd);
+      const third = await cyd.hello({
+        token: await accountToken(play.base, "cyd", "battery staple", true),
+      });
+      assert.equal(await cyd.waitFor("cyd's score", () => scoreOf(cyd, third.entity)), 0);
+      for (const c of clients) assert.deepEqual(c.problems, []);
+    } finally {
+      for (const c of clients) c.close();
+      await play.close();
+      Deno.removeSync(config);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
