@@ -3,7 +3,6 @@
 // line here.
 import { abortStress } from "./abort_stress.ts";
 import { failover } from "./failover.ts";
-import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { migration } from "./migration.ts";
@@ -22,7 +21,6 @@ export const SCENARIOS: readonly Scenario[] = [
   peerComparison,
   abortStress,
   failover,
-  faults,
 ];
 
 /** The scenario called `name`, or undefined. */
