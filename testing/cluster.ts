@@ -2,6 +2,7 @@
 // gateways, with an audit following the workers' ownership logs.
 import { ClusterAudit } from "./audit.ts";
 import {
+  coordinatorArgs,
   getJson,
   NodeProcess,
   OPERATOR_HEADERS,
@@ -44,15 +45,7 @@ export async function startCluster(
   } = {},
 ) {
   const config = writeTestConfig(overrides);
-  const coordinator = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    config,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-  ]);
+  const coordinator = new NodeProcess("coordinator", coordinatorArgs(config));
   const workers: NodeProcess[] = [];
   const listening = await coordinator.waitFor("coordinator.listening");
   const api = `http://127.0.0.1:${listening.httpPort}`;

@@ -4,6 +4,7 @@
 // a process ended by a signal nobody sent it (SIGABRT, SIGSEGV) or an `Assertion`/`free():`
 // line on stderr is a crash. Shared by tests/integration/abort_stress_test.ts and bench/.
 import {
+  coordinatorArgs,
   getJson,
   NodeProcess,
   OPERATOR_HEADERS,
@@ -125,15 +126,7 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
   };
   const coordinator = track(
     "coordinator",
-    new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]),
+    new NodeProcess("coordinator", coordinatorArgs(config)),
   );
   const report: FaultReport = {
     cycles: 0,
