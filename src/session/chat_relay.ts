@@ -1,7 +1,7 @@
 // Chat lines relayed between gateways through the coordinator (no external broker): encoding
-// and strict validation of what another gateway sends.
+// and strict validation of what another gateway sends, and who hears a line.
 import { decodePeerMap, failPeer, peerFields, peerString as str } from "../protocol/peer_reader.ts";
-import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
+import { MAX_CHAT_CHARS, Op, type ServerMessage } from "../protocol/client_protocol.ts";
 import { encode } from "../protocol/msgpack.ts";
 
 /** A chat line as relayed: `nearby` lines carry the sender's position for distance filtering. */
@@ -44,4 +44,31 @@ export function decodeRelay(bytes: Uint8Array): RelayedChat {
 export function relayFrom(message: { payload?: unknown } | undefined): RelayedChat {
   if (!(message?.payload instanceof Uint8Array)) failPeer("relay message has no payload");
   return decodeRelay(message.payload);
+}
+
+/** The CHAT frame clients get for a line. */
+export function chatMessage(chat: RelayedChat): ServerMessage {
+  return { op: Op.CHAT, from: chat.from, channel: chat.channel, text: chat.text, time: chat.time };
+}
+
+/**
+ * Whether a player at `position` hears the line: every `global` one, a `nearby` one within
+ * `radius` (the AOI radius) of where it was said.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const line = { gateway: "g1", from: "ada", text: "hi", time: 0, x: 0, y: 0, z: 0 };
+ * assert.equal(hears({ x: 30, y: 40, z: 0 }, { ...line, channel: "nearby" }, 50), true);
+ * assert.equal(hears({ x: 30, y: 41, z: 0 }, { ...line, channel: "nearby" }, 50), false);
+ * assert.equal(hears({ x: 900, y: 0, z: 0 }, { ...line, channel: "global" }, 50), true);
+ * ```
+ */
+export function hears(
+  position: { x: number; y: number; z: number },
+  chat: RelayedChat,
+  radius: number,
+): boolean {
+  if (chat.channel !== "nearby") return true;
+  return Math.hypot(position.x - chat.x, position.y - chat.y, position.z - chat.z) <= radius;
 }

@@ -2,7 +2,7 @@
 // resume on the owning worker → WELCOME (handshake.ts); inputs routed to whichever worker last
 // reported the player; workers' AOI diffs merged by a ClientView into one continuous stream and
 // written with back-pressure (session_writer.ts); chat; limits; HELLO and idle timers.
-import type { RelayedChat } from "./chat_relay.ts";
+import { chatMessage, hears, type RelayedChat } from "./chat_relay.ts";
 import {
   type ClientMessage,
   CloseCode,
@@ -12,7 +12,6 @@ import {
   FrameError,
   type FrameFormat,
   Op,
-  type ServerMessage,
 } from "../protocol/client_protocol.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -129,18 +128,7 @@ export class SessionHub {
     // A worker the map no longer lists (down, fenced) lost its players to another: what it
     // still sends is stale and must not pull a session back to it.
     if (!this.#options.transport.workers().includes(report.worker)) return;
-    // Answers first, synchronously: the same report carries the player's first (full) diff,
-    // which must reach the session's view even though WELCOME is sent a moment later.
-    const handshake = this.#handshake;
-    for (const j of report.joined) {
-      handshake.claim(j.session, j.entity, report.worker);
-      handshake.joins.settle(j.session, { entity: j.entity, worker: report.worker });
-    }
-    for (const s of report.superseded) handshake.supersede(s.session, s.conn);
-    for (const r of report.resumed) {
-      if (r.ok) handshake.claimResume(r.conn, r.session, r.entity, report.worker);
-      handshake.resumes.settle(r.conn, { entity: r.ok ? r.entity : -1, worker: report.worker });
-    }
+    this.#handshake.answer(report); // answers first: they make the diffs' sessions live
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
       if (!session || session.entity !== diff.entity) continue;
@@ -339,20 +327,11 @@ export class SessionHub {
 
   #deliver(chat: RelayedChat): void {
     const radius = this.#options.world.aoiRadius;
-    const line: ServerMessage = {
-      op: Op.CHAT,
-      from: chat.from,
-      channel: chat.channel,
-      text: chat.text,
-      time: chat.time,
-    };
+    const line = chatMessage(chat);
     for (const session of this.sessions.values()) {
-      if (session.state !== "live") continue;
-      if (chat.channel === "nearby") {
-        const p = session.position;
-        if (Math.hypot(p.x - chat.x, p.y - chat.y, p.z - chat.z) > radius) continue;
+      if (session.state === "live" && hears(session.position, chat, radius)) {
+        this.#writer.send(session, line);
       }
-      this.#writer.send(session, line);
     }
   }
 
