@@ -64,16 +64,10 @@ export interface AccountRow {
 }
 
 /** A row of the `accounts` table as the SQL stores read it (PostgreSQL BIGINTs as strings). */
-export interface AccountColumns {
+export type AccountColumns = Omit<AccountRow, "id" | "createdAt"> & {
   id: number | string;
-  username: string;
-  salt: Uint8Array;
-  hash: Uint8Array;
-  n: number;
-  r: number;
-  p: number;
   created_at: number | string;
-}
+};
 
 /** The {@linkcode AccountRow} of a table row, its integers as numbers and bytes as plain arrays. */
 export function accountFromColumns(row: AccountColumns): AccountRow {
