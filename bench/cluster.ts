@@ -1,7 +1,14 @@
 // A benchmark cluster: a coordinator and N workers as OS processes on 127.0.0.1 (every port 0),
 // its own config file, readiness by the coordinator's /api/state, and a close() that always
 // stops every process it started.
-import { getJson, type LogLine, NodeProcess, until, workerArgs } from "../testing/node_process.ts";
+import {
+  coordinatorArgs,
+  getJson,
+  type LogLine,
+  NodeProcess,
+  until,
+  workerArgs,
+} from "../testing/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
 import { BENCH_OPERATOR_TOKEN } from "./world.ts";
 
@@ -49,15 +56,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
 
   private constructor(configPath: string) {
     this.#configPath = configPath;
-    this.coordinator = new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      configPath,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]);
+    this.coordinator = new NodeProcess("coordinator", coordinatorArgs(configPath));
   }
 
   /**

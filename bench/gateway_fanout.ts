@@ -18,7 +18,7 @@ const CLIENTS_PER_BOT_PROCESS = 1_250;
 /** Parameters of a gateway-fanout run. */
 export function fanoutParameters(quick: boolean) {
   return {
-    counts: quick ? [40] : [500, 1_000, 2_000, TARGET_CLIENTS],
+    counts: quick ? [20] : [500, 1_000, 2_000, TARGET_CLIENTS],
     workers: 2,
     inputHz: 10,
     tickHz: TICK_HZ,
@@ -26,8 +26,8 @@ export function fanoutParameters(quick: boolean) {
     npcsPerClient: 1,
     /** Clients connect at this rate (spread over the ramp), per second. */
     connectsPerS: 250,
-    settleS: quick ? 2 : 8,
-    windowS: quick ? 3 : 20,
+    settleS: quick ? 1 : 8,
+    windowS: quick ? 2 : 20,
   };
 }
 

@@ -21,13 +21,13 @@ export function handoffParameters(quick: boolean) {
     walkers: quick ? 4 : 40,
     inputHz: 10,
     tickHz: TICK_HZ,
-    /** Walkers turn this far past the border: a pass takes 2 × 150 / 60 = 5 s. */
-    turnDistance: 150,
+    /** Walkers turn this far past the border: a pass takes 2 × 150 / 60 = 5 s (quick: 3.3 s). */
+    turnDistance: quick ? 100 : 150,
     /** Near: within 500 ms of a crossing; away: at least 1,500 ms (90 units) from any. */
     nearMs: 500,
     awayMs: 1_500,
-    warmupS: quick ? 3 : 10,
-    windowS: quick ? 4 : 60,
+    warmupS: quick ? 2 : 10,
+    windowS: quick ? 3 : 60,
   };
 }
 

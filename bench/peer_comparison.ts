@@ -48,7 +48,7 @@ export function peerParameters(quick: boolean) {
     botProcesses: 2,
     rampS: quick ? 1 : 3,
     settleS: quick ? 1 : 5,
-    windowS: quick ? 3 : 20,
+    windowS: quick ? 2 : 20,
   };
 }
 

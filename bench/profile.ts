@@ -5,7 +5,7 @@
 //   deno run -A bench/profile.ts [--entities 20000] [--workers 1] [--warmup 10] [--seconds 10]
 //                                [--out worker.cpuprofile]
 import { parseArgs } from "node:util";
-import { NodeProcess, until, workerArgs } from "../testing/node_process.ts";
+import { coordinatorArgs, NodeProcess, until, workerArgs } from "../testing/node_process.ts";
 import { type CpuProfile, recordProfile, summarizeProfile } from "./cpu_profile.ts";
 import { markdownTable } from "./report.ts";
 import { benchConfig } from "./world.ts";
@@ -50,15 +50,7 @@ async function main(): Promise<void> {
   const entities = Number(values.entities), workers = Number(values.workers);
   const configPath = Deno.makeTempFileSync({ prefix: "zs-profile-", suffix: ".json" });
   Deno.writeTextFileSync(configPath, JSON.stringify(benchConfig({ workers, npcs: entities })));
-  const coordinator = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    configPath,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-  ]);
+  const coordinator = new NodeProcess("coordinator", coordinatorArgs(configPath));
   const others: NodeProcess[] = [];
   let inspected: Deno.ChildProcess | undefined;
   try {

@@ -14,11 +14,11 @@ const TARGET_RATIO = 1.8;
 export function scalingParameters(quick: boolean) {
   return {
     workerCounts: [1, 2],
-    counts: quick ? [1_000, 2_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 40_000],
+    counts: quick ? [1_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 40_000],
     /** Bisection steps between the last count held and the first missed (to 500 or 1,000). */
     refineSteps: quick ? 0 : 2,
-    warmupMs: quick ? 2_000 : 10_000,
-    windowMs: quick ? 3_000 : 10_000,
+    warmupMs: quick ? 1_000 : 10_000,
+    windowMs: quick ? 2_000 : 10_000,
     tickHz: TICK_HZ,
     density: DENSITY,
   };

@@ -4,7 +4,6 @@
 import { abortStress } from "./abort_stress.ts";
 import { coordinatorFailover } from "./coordinator_failover.ts";
 import { failover } from "./failover.ts";
-import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
 import { instances } from "./instances.ts";
@@ -25,7 +24,6 @@ export const SCENARIOS: readonly Scenario[] = [
   peerComparison,
   abortStress,
   failover,
-  faults,
   coordinatorFailover,
   remoteLogic,
   instances,

@@ -4,6 +4,7 @@
 // a process ended by a signal nobody sent it (SIGABRT, SIGSEGV) or an `Assertion`/`free():`
 // line on stderr is a crash. Shared by tests/integration/abort_stress_test.ts and bench/.
 import {
+  coordinatorArgs,
   getJson,
   NodeProcess,
   OPERATOR_HEADERS,
@@ -40,7 +41,7 @@ export interface FaultPlan {
   pauseMs: number;
   /** How long a STALL lasts (over the config's workerTimeoutMs). */
   stallMs: number;
-  /** How long a stalled worker gets to be active again before it is replaced (default 5 s). */
+  /** How long a stalled worker gets to rejoin before it is replaced (default 5 s). */
   rejoinMs?: number;
   /** Config overrides of the test world (heartbeatMs, workerTimeoutMs, ...). */
   config?: Record<string, unknown>;
@@ -125,15 +126,7 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
   };
   const coordinator = track(
     "coordinator",
-    new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]),
+    new NodeProcess("coordinator", coordinatorArgs(config)),
   );
   const report: FaultReport = {
     cycles: 0,
@@ -261,13 +254,16 @@ export async function runFaultCycles(plan: FaultPlan): Promise<FaultReport> {
       }
       await replace(w, fault === Fault.DRAIN ? "drained" : "stopped");
     };
-    // A stalled worker was declared down; if it is not active again soon after SIGCONT
-    // (rejoining is issue 11's failover work), it is replaced like a worker that left.
+    // A stalled worker was declared down and fenced; it rejoins as a spare (docs/operations.md,
+    // failover), or stays active when the stall ended before the coordinator noticed. If it is
+    // neither soon after SIGCONT, it is replaced like a worker that left.
     const rejoinsOrGoes = async (w: Tracked) => {
       try {
-        await until(`${w.id} active again`, async () => {
+        await until(`${w.id} back as a spare or active`, async () => {
           const s = await state();
-          return s.workers.some((r) => r.id === w.id && r.state === "active") || undefined;
+          return s.workers.some((r) =>
+            r.id === w.id && (r.state === "active" || r.state === "spare")
+          ) || undefined;
         }, plan.rejoinMs ?? 5_000);
       } catch {
         if (w.ended) return await replace(w, "ended after its stall");

@@ -147,6 +147,20 @@ export async function forEachLine(
   if (buffer.trim()) onLine(buffer);
 }
 
+/** Command-line flags of a coordinator process on free ports (HTTP and gRPC), then `extra`. */
+export function coordinatorArgs(configPath: string, ...extra: string[]): string[] {
+  return [
+    "--role=coordinator",
+    "--config",
+    configPath,
+    "--port",
+    "0",
+    "--grpc-port",
+    "0",
+    ...extra,
+  ];
+}
+
 /**
  * Command-line flags of a worker process joining the coordinator at 127.0.0.1:grpcPort (or at
  * the given "host:port[,host:port]" of a pair).

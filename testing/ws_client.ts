@@ -1,12 +1,15 @@
 // A strict protocol client for tests: logs in, speaks msgpack or JSON frames, and checks every
-// DIFF against what it was told before (no double enter, no unknown update or leave, its own
-// entity always visible) and records every gap in the tick numbers.
+// DIFF against what it was told before (no double enter, no unknown update or leave, no update
+// repeating the data the client already has, its own entity always visible) and records every
+// gap in the tick numbers.
 import { decodeServerFrame, encodeClientFrame } from "../src/client/client_codec.ts";
+import { isDeepStrictEqual } from "node:util";
 import type {
   ClientMessage,
   ServerMessage,
   WelcomeMessage,
 } from "../src/protocol/client_protocol.ts";
+import type { EntityData } from "../src/world/entity.ts";
 
 /** POST /login as a guest; returns the token. */
 export function guestToken(base: string, name: string): Promise<string> {
@@ -39,7 +42,10 @@ export class TestClient {
   readonly socket: WebSocket;
   readonly messages: ServerMessage[] = [];
   readonly errors: Array<{ code: string; message: string }> = [];
-  readonly visible = new Map<number, { x: number; y: number }>();
+  /** The client's copy of every visible entity, as the DIFFs told it. */
+  readonly visible = new Map<number, { x: number; y: number; data: EntityData | undefined }>();
+  /** `update` records that carried data (a changed value, by the protocol). */
+  dataUpdates = 0;
   /** Violations of the stream's rules (should stay empty). */
   readonly problems: string[] = [];
   welcome?: WelcomeMessage;
@@ -224,13 +230,26 @@ export class TestClient {
     for (const id of message.leave) {
       if (!this.visible.delete(id)) this.problems.push(`leave of unknown ${id} at ${message.tick}`);
     }
-    for (const [id, , x, y] of message.enter) {
+    for (const [id, , x, y, , data] of message.enter) {
       if (this.visible.has(id)) this.problems.push(`double enter of ${id} at ${message.tick}`);
-      this.visible.set(id, { x, y });
+      this.visible.set(id, { x, y, data });
     }
-    for (const [id, x, y] of message.update) {
-      if (!this.visible.has(id)) this.problems.push(`update of unknown ${id} at ${message.tick}`);
-      this.visible.set(id, { x, y });
+    for (const record of message.update) {
+      const [id, x, y] = record;
+      const known = this.visible.get(id);
+      if (!known) this.problems.push(`update of unknown ${id} at ${message.tick}`);
+      let data = known?.data;
+      if (record.length > 4) {
+        // Data rides an update only when a value changed since this client last got it.
+        this.dataUpdates++;
+        if (known && isDeepStrictEqual(record[4], known.data)) {
+          this.problems.push(
+            `update of ${id} at ${message.tick} repeats its data ${JSON.stringify(record[4])}`,
+          );
+        }
+        data = record[4];
+      }
+      this.visible.set(id, { x, y, data });
     }
     const self = this.entity;
     if (self !== undefined && !this.visible.has(self)) {

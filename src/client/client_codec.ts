@@ -22,7 +22,7 @@ import {
 } from "../protocol/client_protocol.ts";
 import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
 import { describe } from "../protocol/input_reader.ts";
-import { writeFrameMsgpack } from "../protocol/frame_msgpack.ts";
+import { writeFrameMsgpack } from "../protocol/frame_msgpack_writer.ts";
 import { readRoomAnswer } from "../protocol/room_frames.ts";
 
 const {

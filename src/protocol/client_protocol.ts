@@ -4,7 +4,7 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import type { EntityData } from "../world/entity.ts";
 import { fail, FrameError, frameFields, parseFrame } from "./frame_reader.ts";
 import { describe } from "./input_reader.ts";
-import { writeFrameMsgpack } from "./frame_msgpack.ts";
+import { writeFrameMsgpack } from "./frame_msgpack_writer.ts";
 import {
   isRoomRequestOp,
   readRoomRequest,

@@ -63,6 +63,26 @@ export interface AccountRow {
   createdAt: number;
 }
 
+/** A row of the `accounts` table as the SQL stores read it (PostgreSQL BIGINTs as strings). */
+export type AccountColumns = Omit<AccountRow, "id" | "createdAt"> & {
+  id: number | string;
+  created_at: number | string;
+};
+
+/** The {@linkcode AccountRow} of a table row, its integers as numbers and bytes as plain arrays. */
+export function accountFromColumns(row: AccountColumns): AccountRow {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    salt: new Uint8Array(row.salt),
+    hash: new Uint8Array(row.hash),
+    n: row.n,
+    r: row.r,
+    p: row.p,
+    createdAt: Number(row.created_at),
+  };
+}
+
 /**
  * Where accounts and player data are kept: embedded SQLite (src/session/sqlite_accounts.ts)
  * or PostgreSQL shared by every gateway (src/session/postgres_accounts.ts). Usernames are

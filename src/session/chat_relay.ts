@@ -1,7 +1,7 @@
 // Chat lines relayed between gateways through the coordinator (no external broker): encoding
-// and strict validation of what another gateway sends.
+// and strict validation of what another gateway sends, and who hears a line.
 import { decodePeerMap, failPeer, peerFields, peerString as str } from "../protocol/peer_reader.ts";
-import { MAX_CHAT_CHARS } from "../protocol/client_protocol.ts";
+import { MAX_CHAT_CHARS, Op, type ServerMessage } from "../protocol/client_protocol.ts";
 import { encode } from "../protocol/msgpack.ts";
 
 /**
@@ -50,4 +50,38 @@ export function decodeRelay(bytes: Uint8Array): RelayedChat {
 export function relayFrom(message: { payload?: unknown } | undefined): RelayedChat {
   if (!(message?.payload instanceof Uint8Array)) failPeer("relay message has no payload");
   return decodeRelay(message.payload);
+}
+
+/** The CHAT frame clients get for a line. */
+export function chatMessage(chat: RelayedChat): ServerMessage {
+  return { op: Op.CHAT, from: chat.from, channel: chat.channel, text: chat.text, time: chat.time };
+}
+
+/**
+ * Whether a player at `position` in `instance` ("" in the open world) hears the line: every
+ * `global` one; `instance` and `nearby` ones only within the sender's space, and a `nearby` one
+ * only within `radius` (the AOI radius) of where it was said.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const line = { gateway: "g1", from: "ada", text: "hi", time: 0, x: 0, y: 0, z: 0, instance: "" };
+ * const at = (x: number, y: number, instance = "") => ({ position: { x, y, z: 0 }, instance });
+ * assert.equal(hears(at(30, 40), { ...line, channel: "nearby" }, 50), true);
+ * assert.equal(hears(at(30, 41), { ...line, channel: "nearby" }, 50), false);
+ * assert.equal(hears(at(30, 40, "i1"), { ...line, channel: "nearby" }, 50), false);
+ * assert.equal(hears(at(900, 0, "i1"), { ...line, channel: "global" }, 50), true);
+ * assert.equal(hears(at(900, 0, "i1"), { ...line, channel: "instance", instance: "i1" }, 50), true);
+ * ```
+ */
+export function hears(
+  listener: { position: { x: number; y: number; z: number }; instance: string },
+  chat: RelayedChat,
+  radius: number,
+): boolean {
+  if (chat.channel === "global") return true;
+  if (listener.instance !== chat.instance) return false;
+  if (chat.channel !== "nearby") return true;
+  const p = listener.position;
+  return Math.hypot(p.x - chat.x, p.y - chat.y, p.z - chat.z) <= radius;
 }

@@ -1,6 +1,8 @@
 // What one client has been told about its area of interest: the gateway's mirror of the
 // client's entity set. It turns workers' diffs into a consistent stream (no double enter, no
-// update or leave of an unknown entity, full sets into diffs) and builds full snapshots.
+// update or leave of an unknown entity, no update repeating what the client has, full sets into
+// diffs) and builds full snapshots.
+import { isDeepStrictEqual } from "node:util";
 import type { EntityData } from "../world/entity.ts";
 import {
   type DiffMessage,
@@ -33,7 +35,9 @@ export interface ViewRepairs {
  * The mirror of one client's visible entities. Feed it every diff a worker computes for the
  * player, even when the send queue discards the frame: it then always knows what a full
  * snapshot must contain. Records are applied in the protocol's order: `leave`, then `enter`,
- * then `update`.
+ * then `update`. An update keeps its data only when it differs from the client's copy, and is
+ * dropped when it changes nothing: a worker that sees an entity afresh (a handoff, a new ghost
+ * record, its full set after adopting a player) cannot know what the client already has.
  *
  * @example
  * ```ts
@@ -118,7 +122,7 @@ export class ClientView {
       const entry = this.#entries.get(record[0]);
       if (entry) {
         this.repairs.reentered++;
-        update.push(this.#move(record[0], entry, record[2], record[3], record[4], record[5]));
+        this.#move(update, record[0], entry, record[2], record[3], record[4], record[5]);
       } else {
         this.#add(record);
         enter.push(record);
@@ -130,11 +134,19 @@ export class ClientView {
         this.repairs.unknownUpdates++;
         continue;
       }
-      entry.x = record[1];
-      entry.y = record[2];
-      entry.z = record[3];
-      if (record.length > 4) entry.data = record[4];
-      update.push(record);
+      const data = record.length > 4 ? record[4] : undefined;
+      if (data !== undefined && isDeepStrictEqual(data, entry.data)) {
+        // Data the client has already: sent on as a move, if it moved.
+        this.#move(update, record[0], entry, record[1], record[2], record[3], undefined);
+        continue;
+      }
+      const [, x, y, z] = record;
+      if (data === undefined && entry.x === x && entry.y === y && entry.z === z) continue;
+      entry.x = x;
+      entry.y = y;
+      entry.z = z;
+      if (data !== undefined) entry.data = data;
+      update.push(record); // the worker's record as it is: no copy on the common path
     }
     return { op: Op.DIFF, tick: diff.tick, ack: diff.ack, enter, update, leave };
   }
@@ -146,11 +158,7 @@ export class ClientView {
     for (const record of diff.enter) {
       const entry = this.#entries.get(record[0]);
       if (entry) {
-        const changed = entry.x !== record[2] || entry.y !== record[3] || entry.z !== record[4] ||
-          record.length > 5;
-        if (changed) {
-          update.push(this.#move(record[0], entry, record[2], record[3], record[4], record[5]));
-        }
+        this.#move(update, record[0], entry, record[2], record[3], record[4], record[5]);
         entry.seen = generation;
       } else {
         this.#add(record).seen = generation;
@@ -180,20 +188,27 @@ export class ClientView {
     return entry;
   }
 
+  /** Moves the entry and adds the update record the client needs to `out`, if any. */
   #move(
+    out: UpdateRecord[],
     id: number,
     entry: Entry,
     x: number,
     y: number,
     z: number,
     data: EntityData | undefined,
-  ): UpdateRecord {
+  ): void {
+    const newData = data !== undefined && !isDeepStrictEqual(data, entry.data);
+    if (!newData && entry.x === x && entry.y === y && entry.z === z) return;
     entry.x = x;
     entry.y = y;
     entry.z = z;
-    if (data === undefined) return [id, x, y, z];
+    if (!newData) {
+      out.push([id, x, y, z]);
+      return;
+    }
     entry.data = data;
-    return [id, x, y, z, data];
+    out.push([id, x, y, z, data]);
   }
 }
 

@@ -12,6 +12,7 @@ import type { HubTransport } from "./hub_transport.ts";
 import { PendingAnswers } from "./pending_answers.ts";
 import type { ResumeTokens } from "./resume_tokens.ts";
 import type { Timers } from "./timers.ts";
+import type { WorkerReport } from "./session_wire.ts";
 
 /** How long a worker has to answer a join. */
 export const JOIN_TIMEOUT_MS = 5_000;
@@ -56,6 +57,23 @@ export class Handshake {
     this.#o = options;
     this.joins = new PendingAnswers(options.timers);
     this.resumes = new PendingAnswers(options.timers);
+  }
+
+  /**
+   * The answers in a worker's report (joins, superseded connections, resumes), settled
+   * synchronously: the same report carries the player's first (full) diff, which must reach
+   * the session's view even though WELCOME is sent a moment later.
+   */
+  answer(report: WorkerReport): void {
+    for (const j of report.joined) {
+      this.claim(j.session, j.entity, report.worker);
+      this.joins.settle(j.session, { entity: j.entity, worker: report.worker });
+    }
+    for (const s of report.superseded) this.supersede(s.session, s.conn);
+    for (const r of report.resumed) {
+      if (r.ok) this.claimResume(r.conn, r.session, r.entity, report.worker);
+      this.resumes.settle(r.conn, { entity: r.ok ? r.entity : -1, worker: report.worker });
+    }
   }
 
   /** A worker answered a join or resume: the session now follows that entity. */

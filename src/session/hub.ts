@@ -2,7 +2,7 @@
 // resume on the owning worker → WELCOME (handshake.ts); inputs routed to whichever worker last
 // reported the player; workers' AOI diffs merged by a ClientView into one continuous stream and
 // written with back-pressure (session_writer.ts); chat; limits; HELLO and idle timers.
-import type { RelayedChat } from "./chat_relay.ts";
+import { chatMessage, hears, type RelayedChat } from "./chat_relay.ts";
 import {
   type ClientMessage,
   CloseCode,
@@ -12,7 +12,6 @@ import {
   FrameError,
   type FrameFormat,
   Op,
-  type ServerMessage,
 } from "../protocol/client_protocol.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -172,18 +171,7 @@ export class SessionHub {
     for (const save of report.saves) void this.#options.saves?.save(save);
     // Travellers first: a departure moves a player on, a join switches its view.
     this.#rooms.onReport(report);
-    // Answers first, synchronously: the same report carries the player's first (full) diff,
-    // which must reach the session's view even though WELCOME is sent a moment later.
-    const handshake = this.#handshake;
-    for (const j of report.joined) {
-      handshake.claim(j.session, j.entity, report.worker);
-      handshake.joins.settle(j.session, { entity: j.entity, worker: report.worker });
-    }
-    for (const s of report.superseded) handshake.supersede(s.session, s.conn);
-    for (const r of report.resumed) {
-      if (r.ok) handshake.claimResume(r.conn, r.session, r.entity, report.worker);
-      handshake.resumes.settle(r.conn, { entity: r.ok ? r.entity : -1, worker: report.worker });
-    }
+    this.#handshake.answer(report); // answers first: they make the diffs' sessions live
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
       if (!session || session.entity !== diff.entity) continue;
@@ -396,22 +384,12 @@ export class SessionHub {
 
   #deliver(chat: RelayedChat): void {
     const radius = this.#options.world.aoiRadius;
-    const line: ServerMessage = {
-      op: Op.CHAT,
-      from: chat.from,
-      channel: chat.channel,
-      text: chat.text,
-      time: chat.time,
-    };
+    const line = chatMessage(chat);
     for (const session of this.sessions.values()) {
-      if (session.state !== "live") continue;
-      // Instance and nearby lines stay within the sender's space.
-      if (chat.channel !== "global" && (session.room?.row.id ?? "") !== chat.instance) continue;
-      if (chat.channel === "nearby") {
-        const p = session.position;
-        if (Math.hypot(p.x - chat.x, p.y - chat.y, p.z - chat.z) > radius) continue;
+      const listener = { position: session.position, instance: session.room?.row.id ?? "" };
+      if (session.state === "live" && hears(listener, chat, radius)) {
+        this.#writer.send(session, line);
       }
-      this.#writer.send(session, line);
     }
   }
 

@@ -2,7 +2,12 @@
 // machine: a connection pool (the `postgres` driver), versioned migrations applied at start-up
 // under an advisory lock (two gateways may start at once), retries on transient errors.
 import postgres from "postgres";
-import type { AccountRecords, AccountRow } from "./account_store.ts";
+import {
+  type AccountColumns,
+  accountFromColumns,
+  type AccountRecords,
+  type AccountRow,
+} from "./account_store.ts";
 
 // Each entry moves the schema from version n to n + 1 (table zs_schema_version).
 const MIGRATIONS: readonly string[] = [
@@ -58,17 +63,6 @@ export function isTransient(error: unknown): boolean {
   return TRANSIENT.has(String((error as { code?: unknown })?.code));
 }
 
-interface Row {
-  id: string;
-  username: string;
-  salt: Uint8Array;
-  hash: Uint8Array;
-  n: number;
-  r: number;
-  p: number;
-  created_at: string;
-}
-
 /** {@linkcode AccountRecords} in PostgreSQL. Open with {@linkcode PostgresAccountRecords.open}. */
 export class PostgresAccountRecords implements AccountRecords {
   #sql: postgres.Sql;
@@ -105,20 +99,11 @@ export class PostgresAccountRecords implements AccountRecords {
 
   async find(username: string): Promise<AccountRow | undefined> {
     const rows = await retrying(() =>
-      this.#sql<Row[]>`SELECT * FROM accounts WHERE username_key = ${username.toLowerCase()}`
+      this.#sql<
+        AccountColumns[]
+      >`SELECT * FROM accounts WHERE username_key = ${username.toLowerCase()}`
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      id: Number(row.id),
-      username: row.username,
-      salt: new Uint8Array(row.salt),
-      hash: new Uint8Array(row.hash),
-      n: row.n,
-      r: row.r,
-      p: row.p,
-      createdAt: Number(row.created_at),
-    };
+    return rows[0] && accountFromColumns(rows[0]);
   }
 
   async insert(row: Omit<AccountRow, "id">): Promise<number | undefined> {

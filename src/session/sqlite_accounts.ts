@@ -1,7 +1,12 @@
 // Accounts and player data in one embedded SQLite file (node:sqlite), for a single machine; the
 // schema is migrated on open (PRAGMA user_version).
 import { DatabaseSync } from "node:sqlite";
-import type { AccountRecords, AccountRow } from "./account_store.ts";
+import {
+  type AccountColumns,
+  accountFromColumns,
+  type AccountRecords,
+  type AccountRow,
+} from "./account_store.ts";
 
 // Each entry moves the schema from version n to n + 1.
 const MIGRATIONS: readonly string[] = [
@@ -22,17 +27,6 @@ const MIGRATIONS: readonly string[] = [
    )`,
 ];
 
-interface Row {
-  id: number;
-  username: string;
-  salt: Uint8Array;
-  hash: Uint8Array;
-  n: number;
-  r: number;
-  p: number;
-  created_at: number;
-}
-
 /** {@linkcode AccountRecords} in a SQLite file, or ":memory:". */
 export class SqliteAccountRecords implements AccountRecords {
   #db: DatabaseSync;
@@ -50,9 +44,9 @@ export class SqliteAccountRecords implements AccountRecords {
 
   find(username: string): Promise<AccountRow | undefined> {
     const row = this.#db.prepare("SELECT * FROM accounts WHERE username = ?").get(username) as
-      | Row
+      | AccountColumns
       | undefined;
-    return Promise.resolve(row && { ...row, createdAt: row.created_at });
+    return Promise.resolve(row && accountFromColumns(row));
   }
 
   insert(row: Omit<AccountRow, "id">): Promise<number | undefined> {

@@ -9,6 +9,7 @@ import {
   type ServerMessage,
 } from "../../src/protocol/client_protocol.ts";
 import { mulberry32 } from "../../src/sim/random.ts";
+import { gatewayHttp, gatewayRow, welcomeWithFirstDiff } from "../../testing/scripted_gateway.ts";
 
 Deno.test("the walk turns a little each step and heads inwards near the world's edges", () => {
   const random = mulberry32(5);
@@ -62,14 +63,8 @@ function fakeGateway(deadUrl: string) {
   }, (request): Response => {
     const url = new URL(request.url);
     const self = `ws://127.0.0.1:${server.addr.port}/ws`;
-    const gateways = [
-      { id: "dead", url: deadUrl, version: "0.1.0", sessions: 0 },
-      { id: "live", url: self, version: "0.1.0", sessions: 0 },
-    ];
-    if (url.pathname === "/gateways") return Response.json({ gateways });
-    if (url.pathname === "/login") {
-      return Response.json({ token: "v1.guest.sig", expiresAt: Date.now() + 1e6, gateways });
-    }
+    const answer = gatewayHttp(url, [gatewayRow("dead", deadUrl), gatewayRow("live", self)]);
+    if (answer) return answer;
     const { socket, response } = Deno.upgradeWebSocket(request);
     const connection = ++connections;
     let tick = 100 * connection;
@@ -79,27 +74,8 @@ function fakeGateway(deadUrl: string) {
       const message = decodeClientFrame(event.data, { maxBytes: 8192 });
       if (message.op === Op.HELLO) {
         hellos.push({ ...message });
-        send({
-          op: Op.WELCOME,
-          protocol: 1,
-          session: "s1",
-          entity: 42,
-          resumeToken: `r1.resume.${connection}`,
-          resumeGraceMs: 15000,
-          resumed: message.resumeToken !== undefined,
-          world: { dims: 2, size: [400, 400], cellSize: 100 },
-          tickHz: 20,
-          aoiRadius: 50,
-        });
-        send({
-          op: Op.DIFF,
-          tick,
-          ack: 0,
-          full: true,
-          enter: [[42, "player", 99, 50, 0]],
-          update: [],
-          leave: [],
-        });
+        const resumed = message.resumeToken !== undefined;
+        welcomeWithFirstDiff({ connection, resumed, tick, at: [99, 50] }).forEach(send);
       } else if (message.op === Op.INPUT) {
         inputs++;
         tick++;

@@ -14,6 +14,7 @@ import {
   type ServerMessage,
 } from "../../src/protocol/client_protocol.ts";
 import { mulberry32 } from "../../src/sim/random.ts";
+import { gatewayHttp, gatewayRow, welcomeWithFirstDiff } from "../../testing/scripted_gateway.ts";
 
 Deno.test("a gap of more than 1 s between DIFFs is one stall; 1 s exactly is not", () => {
   let now = 0;
@@ -96,11 +97,8 @@ function silentGateway(script: Script, onWelcome: () => void) {
   }, (request): Response => {
     const url = new URL(request.url);
     const self = `ws://127.0.0.1:${server.addr.port}/ws`;
-    const gateways = [{ id: "g1", url: self, version: "0.1.0", sessions: 0 }];
-    if (url.pathname === "/gateways") return Response.json({ gateways });
-    if (url.pathname === "/login") {
-      return Response.json({ token: "v1.guest.sig", expiresAt: Date.now() + 1e6, gateways });
-    }
+    const answer = gatewayHttp(url, [gatewayRow("g1", self)]);
+    if (answer) return answer;
     const { socket, response } = Deno.upgradeWebSocket(request);
     sockets.push(socket);
     const connection = ++connections;
@@ -114,27 +112,8 @@ function silentGateway(script: Script, onWelcome: () => void) {
         socket.close(verdict, "refused");
         return;
       }
-      send({
-        op: Op.WELCOME,
-        protocol: 1,
-        session: "s1",
-        entity: 42,
-        resumeToken: `r1.resume.${connection}`,
-        resumeGraceMs: 15000,
-        resumed: message.resumeToken !== undefined,
-        world: { dims: 2, size: [400, 400], cellSize: 100 },
-        tickHz: 20,
-        aoiRadius: 50,
-      });
-      send({
-        op: Op.DIFF,
-        tick: 10,
-        ack: 0,
-        full: true,
-        enter: [[42, "player", 50, 50, 0]],
-        update: [],
-        leave: [],
-      });
+      const resumed = message.resumeToken !== undefined;
+      welcomeWithFirstDiff({ connection, resumed, tick: 10, at: [50, 50] }).forEach(send);
       onWelcome();
     };
     return response;

@@ -8,6 +8,7 @@ import {
   planClaim,
   planDrain,
   planRebalance,
+  type RebalanceInput,
   staysConnected,
 } from "../../src/cluster/balance_plan.ts";
 
@@ -21,7 +22,20 @@ const world = fc.record({
 function setup(nx: number, ny: number, k: number) {
   const grid = new Grid({ dims: 2, size: [nx * 10, ny * 10], cellSize: 10 });
   const ids = Array.from({ length: Math.min(k, grid.cellCount) }, (_, n) => `w${n}`);
-  return { grid, ids, owners: assignRegions(grid, ids) };
+  const owners = assignRegions(grid, ids);
+  /** planRebalance on this world as its owners are now: nobody busy, ratio 1.2, minLoad 1. */
+  const plan = (cellLoads: number[], options: Partial<RebalanceInput> = {}) =>
+    planRebalance({
+      grid,
+      owners,
+      cellLoads,
+      active: ids,
+      busy: new Set(),
+      ratio: 1.2,
+      minLoad: 1,
+      ...options,
+    });
+  return { grid, ids, owners, plan };
 }
 
 const squares = (loads: Map<string, number>) => [...loads.values()].reduce((s, l) => s + l * l, 0);
@@ -32,20 +46,12 @@ Deno.test("rebalancing with steady loads always stops, each move lowering the su
       world,
       fc.array(fc.nat(100), { minLength: 64, maxLength: 64 }),
       ({ nx, ny, k }, raw) => {
-        const { grid, ids, owners } = setup(nx, ny, k);
+        const { grid, ids, owners, plan } = setup(nx, ny, k);
         const cellLoads = raw.slice(0, grid.cellCount);
         const seen = new Set([owners.join()]);
         let previous = squares(workerLoads(owners, cellLoads, ids));
         for (let step = 0; step < 500; step++) {
-          const move = planRebalance({
-            grid,
-            owners,
-            cellLoads,
-            active: ids,
-            busy: new Set(),
-            ratio: 1.2,
-            minLoad: 1,
-          });
+          const move = plan(cellLoads);
           if (!move) return;
           assert.equal(owners[move.cell], move.from);
           assert.notEqual(move.from, move.to);
@@ -73,18 +79,10 @@ Deno.test("a move splits the giver's region only when no improving cell keeps it
       world,
       fc.array(fc.nat(50), { minLength: 64, maxLength: 64 }),
       ({ nx, ny, k }, raw) => {
-        const { grid, ids, owners } = setup(nx, ny, k);
+        const { grid, ids, owners, plan } = setup(nx, ny, k);
         const cellLoads = raw.slice(0, grid.cellCount);
         for (let step = 0; step < 100; step++) {
-          const move = planRebalance({
-            grid,
-            owners,
-            cellLoads,
-            active: ids,
-            busy: new Set(),
-            ratio: 1.2,
-            minLoad: 1,
-          });
+          const move = plan(cellLoads);
           if (!move) return;
           const loads = workerLoads(owners, cellLoads, ids);
           const improving = owners.flatMap((o, c) =>
@@ -110,44 +108,20 @@ Deno.test("a move splits the giver's region only when no improving cell keeps it
 });
 
 Deno.test("a crowd on one worker moves toward its cooler neighbour and busy workers are left alone", () => {
-  const { grid, ids, owners } = setup(4, 4, 2);
+  const { ids, owners, plan } = setup(4, 4, 2);
   // w0 owns rows 0-1; the crowd sits in cells 1 and 5, next to w1 only through row 1.
   const cellLoads = new Array(16).fill(1);
   cellLoads[1] = 60;
   cellLoads[5] = 60;
   assert.ok(isImbalanced({ owners, cellLoads, active: ids, ratio: 1.5, minLoad: 10 }));
-  const move = planRebalance({
-    grid,
-    owners,
-    cellLoads,
-    active: ids,
-    busy: new Set(),
-    ratio: 1.5,
-    minLoad: 10,
-  });
+  const move = plan(cellLoads, { ratio: 1.5, minLoad: 10 });
   assert.deepEqual(move, { cell: 5, from: "w0", to: "w1" });
   assert.equal(
-    planRebalance({
-      grid,
-      owners,
-      cellLoads,
-      active: ids,
-      busy: new Set(["w0"]),
-      ratio: 1.5,
-      minLoad: 10,
-    }),
+    plan(cellLoads, { busy: new Set(["w0"]), ratio: 1.5, minLoad: 10 }),
     undefined,
   );
   assert.equal(
-    planRebalance({
-      grid,
-      owners,
-      cellLoads,
-      active: ids,
-      busy: new Set(),
-      ratio: 1.5,
-      minLoad: 1_000,
-    }),
+    plan(cellLoads, { ratio: 1.5, minLoad: 1_000 }),
     undefined,
     "below minLoad nothing moves",
   );
@@ -155,15 +129,7 @@ Deno.test("a crowd on one worker moves toward its cooler neighbour and busy work
   const lump = new Array(16).fill(0);
   lump[0] = 100;
   assert.equal(
-    planRebalance({
-      grid,
-      owners,
-      cellLoads: lump,
-      active: ids,
-      busy: new Set(),
-      ratio: 1.5,
-      minLoad: 1,
-    }),
+    plan(lump, { ratio: 1.5 }),
     undefined,
   );
 });

@@ -7,8 +7,8 @@ import { GENERATED_END, GENERATED_START } from "../../testing/bench_docs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCENARIOS = ["worker-tick", "migration", "scaling", "gateway-fanout", "handoff", "peer"];
-/** The quick runs take about 130 s on 2 cores; a slow, busy machine gets three times that. */
-const LIMIT_MS = 400_000;
+/** The quick runs take about 50 s on 2 cores; a slow, busy machine gets four times that. */
+const LIMIT_MS = 200_000;
 
 type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => {
@@ -134,13 +134,13 @@ Deno.test({
         JSON.parse(Deno.readTextFileSync(`${dir}/${name}.quick.json`)) as Json;
       const tick = assertCommon(read("worker-tick"), "worker-tick");
       const tickRows = list(tick.rows).map(obj);
-      assert.deepEqual(tickRows.map((r) => r.entities), [1_000, 5_000]);
+      assert.deepEqual(tickRows.map((r) => r.entities), [1_000]);
       for (const row of tickRows) assertWindow(row.window, 1);
       assert.equal(tick.largestHeld, largestHeld(tickRows), "largestHeld is the largest held row");
 
       const migration = assertCommon(read("migration"), "migration");
       const sizes = list(migration.rows).map(obj);
-      assert.deepEqual(sizes.map((r) => r.size), [250, 1_000]);
+      assert.deepEqual(sizes.map((r) => r.size), [1_000]);
       for (const size of sizes) {
         const samples = list(size.samples).map(obj);
         assert.equal(samples.length, 2);
@@ -152,7 +152,8 @@ Deno.test({
         }
         assert.equal(size.pauseMaxMs, Math.max(...samples.map((s) => Number(s.pauseMs))));
       }
-      const target = sizes.find((r) => r.size === migration.targetEntities)!;
+      assert.equal(migration.targetEntities, 1_000);
+      const target = sizes[0];
       assert.equal(
         migration.targetMet,
         Number(target.pauseMaxMs) <= Number(migration.targetPauseMs),
@@ -177,14 +178,22 @@ Deno.test({
 
       const fanout = assertCommon(read("gateway-fanout"), "gateway-fanout");
       const fanoutRows = list(fanout.rows).map(obj);
-      assert.deepEqual(fanoutRows.map((r) => r.clients), [40]);
+      assert.deepEqual(fanoutRows.map((r) => r.clients), [20]);
       for (const row of fanoutRows) assertLoad(row.load, Number(row.clients), "gateway");
 
       const handoff = assertCommon(read("handoff"), "handoff");
       assert.equal(handoff.connected, handoff.walkers, "every walker connected");
-      assert.equal(typeof handoff.crossings, "number");
+      assert.ok(Number(handoff.crossings) > 0, "walkers crossed the border in the window");
       assert.ok(Number(obj(handoff.away).diffs) > 0, "DIFFs away from the border were counted");
-      assert.equal(typeof obj(handoff.near).gapsOverOne, "number");
+      const near = obj(handoff.near);
+      assert.ok(Number(near.diffs) > 0, "DIFFs near a crossing were counted");
+      // Its value, not only its type: a count of those DIFFs, non-zero exactly when the largest
+      // tick gap is over one. Zero itself is no promise on a loaded machine (a late worker skips
+      // ticks); tests/integration/gateway_test.ts holds a crossing to no tick missed that a
+      // worker did not log as skipped.
+      const gaps = Number(near.gapsOverOne);
+      assert.ok(Number.isInteger(gaps) && gaps <= Number(near.diffs), `${gaps} gaps`);
+      assert.equal(gaps > 0, Number(near.maxTickGap) > 1, "gapsOverOne agrees with maxTickGap");
 
       const peer = assertCommon(read("peer"), "peer");
       assert.match(String(obj(peer.versions)["@colyseus/core"]), /^0\.18\./);

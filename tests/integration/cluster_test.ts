@@ -7,6 +7,7 @@ import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
 import { NODE_METADATA } from "../../src/sync/peer_links.ts";
 import { startCluster } from "../../testing/cluster.ts";
 import {
+  coordinatorArgs,
   getJson,
   NodeProcess,
   TEST_SECRET,
@@ -266,15 +267,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const config = writeTestConfig({ minWorkers: 1 });
-    const coordinator = new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]);
+    const coordinator = new NodeProcess("coordinator", coordinatorArgs(config));
     let worker: NodeProcess | undefined;
     const clients: grpc.Client[] = [];
     try {

@@ -58,6 +58,19 @@ async function joinPlayers(cluster: Cluster, n: number, into: TestClient[]): Pro
   }
 }
 
+/**
+ * {@linkcode joinPlayers}, then the cluster's state and a settled census of every entity, each
+ * owned exactly once (`what` names the moment in a failure).
+ */
+async function joinedAndCounted(cluster: Cluster, players: TestClient[], what: string) {
+  await joinPlayers(cluster, PLAYERS, players);
+  const state = await cluster.state();
+  const urls = workerUrls(state);
+  const before = await settledCensus(urls);
+  assertCensus(before, what);
+  return { state, urls, before };
+}
+
 /** Worker id → HTTP base URL of the workers the coordinator lists. */
 function workerUrls(state: ClusterState, except: string[] = []): Map<string, string> {
   return new Map(
@@ -234,11 +247,7 @@ Deno.test({
       const npcs = (await settledCensus(workerUrls(await cluster.state()))).held;
       await Promise.all(botClients.map((b) => b.start()));
       assert.equal(bots.connected, botClients.length, JSON.stringify(bots.failedConnects));
-      await joinPlayers(cluster, PLAYERS, players);
-      const state = await cluster.state();
-      const urls = workerUrls(state);
-      const before = await settledCensus(urls);
-      assertCensus(before, "before the kill");
+      const { state, urls, before } = await joinedAndCounted(cluster, players, "before the kill");
       assert.equal(before.held.size, NPCS + PLAYERS + botClients.length, "every entity is owned");
       // The bots' entities are the ones that are neither NPCs nor test players.
       const playerIds = new Set(players.map((p) => p.welcome!.entity));
@@ -291,11 +300,11 @@ for (const side of ["sender", "receiver"] as const) {
       const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
       const players: TestClient[] = [];
       try {
-        await joinPlayers(cluster, PLAYERS, players);
-        const state = await cluster.state();
-        const urls = workerUrls(state);
-        const before = await settledCensus(urls);
-        assertCensus(before, "before the migration");
+        const { state, urls, before } = await joinedAndCounted(
+          cluster,
+          players,
+          "before the migration",
+        );
         // The busiest worker's most crowded cell goes to another worker, and one of the two
         // dies as the cell's entities are in flight.
         const from = await busiest(urls, players);
@@ -331,11 +340,7 @@ Deno.test({
     const cluster = await startCluster(FAILOVER, { workers: 3, gateways: 1, parallel: true });
     const players: TestClient[] = [];
     try {
-      await joinPlayers(cluster, PLAYERS, players);
-      const state = await cluster.state();
-      const urls = workerUrls(state);
-      const before = await settledCensus(urls);
-      assertCensus(before, "before the pause");
+      const { state, urls, before } = await joinedAndCounted(cluster, players, "before the pause");
       const victim = await busiest(urls, players);
 
       const pausedAt = strike(cluster, victim, "SIGSTOP");
@@ -389,12 +394,8 @@ Deno.test({
     });
     const players: TestClient[] = [];
     try {
-      await joinPlayers(cluster, PLAYERS, players);
-      const state = await cluster.state();
+      const { state, urls, before } = await joinedAndCounted(cluster, players, "before the kill");
       assert.equal(state.workers.find((w) => w.id === "p1")?.state, "spare");
-      const urls = workerUrls(state);
-      const before = await settledCensus(urls);
-      assertCensus(before, "before the kill");
       const victim = await busiest(urls, players);
 
       const killedAt = strike(cluster, victim, "SIGKILL");

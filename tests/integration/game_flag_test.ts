@@ -1,7 +1,12 @@
 // `--game`: a path that does not load, a module without a defineGame default export, or options
 // the game refuses exit 2 with one line; a worker of another game is refused at registration.
 import assert from "node:assert/strict";
-import { NodeProcess, workerArgs, writeTestConfig } from "../../testing/node_process.ts";
+import {
+  coordinatorArgs,
+  NodeProcess,
+  workerArgs,
+  writeTestConfig,
+} from "../../testing/node_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -52,15 +57,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const config = writeTestConfig({ minWorkers: 1, game: {} });
-    const coordinator = new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]);
+    const coordinator = new NodeProcess("coordinator", coordinatorArgs(config));
     let worker: NodeProcess | undefined;
     try {
       const ready = await coordinator.waitFor("coordinator.listening");

@@ -2,7 +2,12 @@
 // mutating endpoint without / with a wrong / with the right token, refusals counted, the control
 // API on its own admin port.
 import assert from "node:assert/strict";
-import { NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
+import {
+  coordinatorArgs,
+  NodeProcess,
+  until,
+  writeTestConfig,
+} from "../../testing/node_process.ts";
 
 const WRONG = "not-the-operator-token-at-all";
 
@@ -85,17 +90,10 @@ Deno.test("with an admin port the control API answers only there, behind the tok
   const token = "admin-port-operator-token";
   const adminPort = freePort();
   const config = writeTestConfig({ operatorToken: token });
-  const node = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    config,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-    "--admin-port",
-    String(adminPort),
-  ]);
+  const node = new NodeProcess(
+    "coordinator",
+    coordinatorArgs(config, "--admin-port", String(adminPort)),
+  );
   try {
     const listening = await node.waitFor("coordinator.listening");
     assert.equal(listening.adminPort, adminPort);
@@ -117,15 +115,7 @@ Deno.test("with an admin port the control API answers only there, behind the tok
 
 Deno.test("a node without an operator token refuses every mutation, naming the setting", async () => {
   const config = writeTestConfig({ operatorToken: "" });
-  const node = new NodeProcess("coordinator", [
-    "--role=coordinator",
-    "--config",
-    config,
-    "--port",
-    "0",
-    "--grpc-port",
-    "0",
-  ]);
+  const node = new NodeProcess("coordinator", coordinatorArgs(config));
   try {
     const listening = await node.waitFor("coordinator.listening");
     const answer = await call(

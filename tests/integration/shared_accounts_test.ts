@@ -1,7 +1,7 @@
 // Two gateways sharing accounts through a real PostgreSQL (storage from ZS_STORAGE_URL):
 // register on one, log in on the other; /readyz answers once each is registered.
 import assert from "node:assert/strict";
-import { NodeProcess, writeTestConfig } from "../../testing/node_process.ts";
+import { coordinatorArgs, NodeProcess, writeTestConfig } from "../../testing/node_process.ts";
 import { startPostgres } from "../../testing/postgres.ts";
 
 interface LoginAnswer {
@@ -23,15 +23,7 @@ Deno.test("an account registered on one gateway logs in on another through Postg
   const config = writeTestConfig({});
   const nodes: NodeProcess[] = [];
   try {
-    const coordinator = new NodeProcess("coordinator", [
-      "--role=coordinator",
-      "--config",
-      config,
-      "--port",
-      "0",
-      "--grpc-port",
-      "0",
-    ]);
+    const coordinator = new NodeProcess("coordinator", coordinatorArgs(config));
     nodes.push(coordinator);
     const listening = await coordinator.waitFor("coordinator.listening");
     const api = `http://127.0.0.1:${listening.httpPort}`;

@@ -3,7 +3,13 @@
 // through it with no error.
 import assert from "node:assert/strict";
 import type { BotReport } from "../../src/client/bot_report.ts";
-import { NodeProcess, until, workerArgs, writeTestConfig } from "../../testing/node_process.ts";
+import {
+  coordinatorArgs,
+  NodeProcess,
+  until,
+  workerArgs,
+  writeTestConfig,
+} from "../../testing/node_process.ts";
 import { makeTestCertificates } from "../../testing/tls.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -19,15 +25,7 @@ Deno.test({
     const nodes: NodeProcess[] = [];
     const client = Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(certs.ca)] });
     try {
-      const coordinator = new NodeProcess("coordinator", [
-        "--role=coordinator",
-        "--config",
-        config,
-        "--port",
-        "0",
-        "--grpc-port",
-        "0",
-      ]);
+      const coordinator = new NodeProcess("coordinator", coordinatorArgs(config));
       nodes.push(coordinator);
       const listening = await coordinator.waitFor("coordinator.listening");
       const grpcPort = Number(listening.grpcPort);

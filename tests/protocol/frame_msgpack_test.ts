@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Unpackr } from "msgpackr";
-import {
-  FrameMsgpackError,
-  readFrameMsgpack,
-  writeFrameMsgpack,
-} from "../../src/protocol/frame_msgpack.ts";
+import { FrameMsgpackError, readFrameMsgpack } from "../../src/protocol/frame_msgpack.ts";
+import { writeFrameMsgpack } from "../../src/protocol/frame_msgpack_writer.ts";
 import { decodeClientFrame, encodeServerFrame, Op } from "../../src/protocol/client_protocol.ts";
 import { FrameError } from "../../src/protocol/frame_reader.ts";
 

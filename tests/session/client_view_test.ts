@@ -78,3 +78,33 @@ Deno.test("a snapshot lists every visible entity with its data at the last tick 
   assert.equal(view.size, 0);
   assert.equal(view.has(1), false);
 });
+
+Deno.test("an update never repeats data the client has; one that changes nothing is dropped", () => {
+  const view = new ClientView();
+  view.apply(
+    diff(1, { enter: [[1, "npc", 0, 0, 0, { bumps: 1, tags: ["a"] }], [2, "npc", 5, 5, 0]] }),
+  );
+  // A worker that sees the entities afresh (a handoff, a new ghost record) sends their data.
+  const moved = view.apply(diff(2, {
+    update: [[1, 1, 0, 0, { bumps: 1, tags: ["a"] }], [2, 5, 5, 0, {}], [2, 5, 5, 0]],
+  }));
+  assert.deepEqual(moved.update, [[1, 1, 0, 0], [2, 5, 5, 0, {}]]);
+  const same = view.apply(diff(3, { update: [[1, 1, 0, 0, { bumps: 1, tags: ["a"] }]] }));
+  assert.deepEqual(same.update, [], "same place, same data: nothing to send");
+  const changed = view.apply(diff(4, { update: [[1, 1, 0, 0, { bumps: 1, tags: ["a", "b"] }]] }));
+  assert.deepEqual(changed.update, [[1, 1, 0, 0, { bumps: 1, tags: ["a", "b"] }]]);
+  // A re-enter and a full set from a new owner follow the same rule.
+  const again = view.apply(
+    diff(5, { enter: [[1, "npc", 1, 0, 0, { bumps: 1, tags: ["a", "b"] }]] }),
+  );
+  assert.deepEqual(again.update, []);
+  const full = view.apply(diff(6, {
+    full: true,
+    enter: [[1, "npc", 2, 0, 0, { bumps: 1, tags: ["a", "b"] }], [2, "npc", 5, 5, 0, { hp: 1 }]],
+  }));
+  assert.deepEqual(full.update, [[1, 2, 0, 0], [2, 5, 5, 0, { hp: 1 }]]);
+  assert.deepEqual(view.snapshot().enter, [
+    [1, "npc", 2, 0, 0, { bumps: 1, tags: ["a", "b"] }],
+    [2, "npc", 5, 5, 0, { hp: 1 }],
+  ]);
+});

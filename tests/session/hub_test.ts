@@ -189,6 +189,19 @@ function resumesSent(h: Harness): Array<GatewayCommand & { op: "resume" }> {
     .filter((c): c is GatewayCommand & { op: "resume" } => c.op === "resume");
 }
 
+/** A session joined on a first connection, and a second one asking to resume it. */
+async function resumeAsked(h: Harness) {
+  const first = h.connect();
+  const joined = await join(h, first);
+  const second = h.connect();
+  second.deliver({
+    op: Op.HELLO,
+    protocol: PROTOCOL_VERSION,
+    resumeToken: joined.welcome.resumeToken,
+  });
+  return { ...joined, first, second };
+}
+
 /** The id of the resume token a join handed out: the connection's `conn`. */
 function joinConn(h: Harness, session: string): string {
   const join = h.sent.find((s) => s.command.op === "join" && s.command.session === session);
@@ -198,10 +211,7 @@ function joinConn(h: Harness, session: string): string {
 Deno.test("a resume the owning worker accepts takes the session over; the old connection is closed then, not before", async () => {
   const h = harness();
   try {
-    const first = h.connect();
-    const { session, entity, welcome } = await join(h, first);
-    const second = h.connect();
-    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const { session, entity, welcome, first, second } = await resumeAsked(h);
     const asks = h.sent.filter((s) => s.command.op === "resume");
     assert.deepEqual(asks.map((s) => s.worker), ["w1", "w2"]);
     const ask = resumesSent(h)[0];
@@ -240,10 +250,7 @@ Deno.test("a resume the owning worker accepts takes the session over; the old co
 Deno.test("a refused resume token changes nothing for the live connection", async () => {
   const h = harness();
   try {
-    const first = h.connect();
-    const { session, entity, welcome } = await join(h, first);
-    const second = h.connect();
-    second.deliver({ op: Op.HELLO, protocol: PROTOCOL_VERSION, resumeToken: welcome.resumeToken });
+    const { session, entity, first, second } = await resumeAsked(h);
     const ask = resumesSent(h)[0];
     h.hub.onReport(
       report("w1", 9, { resumed: [{ session, entity, ok: false, conn: ask.nextJti }] }),

@@ -1,0 +1,189 @@
+// The client protocol's own msgpack, write side: whole numbers in the smallest integer
+// encoding (ids above 2^32 as uint64, never float64), as docs/protocol.md promises; the read
+// side is frame_msgpack.ts.
+
+const EMPTY = new Uint8Array(0);
+
+/** A growable output buffer, reused by every call (frames are copied out). */
+let out = new Uint8Array(64 * 1024);
+let view = new DataView(out.buffer);
+let at = 0;
+const encoder = new TextEncoder();
+
+function room(n: number): void {
+  if (at + n <= out.length) return;
+  let size = out.length * 2;
+  while (size < at + n) size *= 2;
+  const bigger = new Uint8Array(size);
+  bigger.set(out.subarray(0, at));
+  out = bigger;
+  view = new DataView(out.buffer);
+}
+
+function writeInt(v: number): void {
+  room(9);
+  if (v >= 0) {
+    if (v < 0x80) out[at++] = v;
+    else if (v < 0x100) {
+      out[at++] = 0xcc;
+      out[at++] = v;
+    } else if (v < 0x10000) {
+      out[at++] = 0xcd;
+      view.setUint16(at, v);
+      at += 2;
+    } else if (v < 0x100000000) {
+      out[at++] = 0xce;
+      view.setUint32(at, v);
+      at += 4;
+    } else {
+      out[at++] = 0xcf;
+      view.setUint32(at, Math.floor(v / 0x100000000));
+      view.setUint32(at + 4, v >>> 0);
+      at += 8;
+    }
+  } else if (v >= -0x20) out[at++] = v + 0x100;
+  else if (v >= -0x80) {
+    out[at++] = 0xd0;
+    view.setInt8(at++, v);
+  } else if (v >= -0x8000) {
+    out[at++] = 0xd1;
+    view.setInt16(at, v);
+    at += 2;
+  } else if (v >= -0x80000000) {
+    out[at++] = 0xd2;
+    view.setInt32(at, v);
+    at += 4;
+  } else {
+    out[at++] = 0xd3;
+    view.setBigInt64(at, BigInt(v));
+    at += 8;
+  }
+}
+
+function writeHeader(n: number, fix: number, fixMax: number, b16: number, b32: number): void {
+  room(5);
+  if (n <= fixMax) out[at++] = fix + n;
+  else if (n < 0x10000) {
+    out[at++] = b16;
+    view.setUint16(at, n);
+    at += 2;
+  } else {
+    out[at++] = b32;
+    view.setUint32(at, n);
+    at += 4;
+  }
+}
+
+function writeString(s: string): void {
+  // Short ASCII (keys, types, names): byte by byte, no encoder call.
+  if (s.length < 32) {
+    room(1 + s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[at + 1 + i] = c;
+    }
+    if (i === s.length) {
+      out[at] = 0xa0 + s.length;
+      at += 1 + s.length;
+      return;
+    }
+  }
+  // Header sized for the longest possible encoding, then fixed up.
+  room(5 + s.length * 3);
+  const start = at;
+  const header = s.length < 32 / 3 ? 1 : s.length * 3 < 0x100 ? 2 : s.length * 3 < 0x10000 ? 3 : 5;
+  const { written } = encoder.encodeInto(s, out.subarray(start + header));
+  const n = written;
+  // Move the bytes when a shorter header fits.
+  const fits = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  if (fits !== header) out.copyWithin(start + fits, start + header, start + header + n);
+  if (fits === 1) out[start] = 0xa0 + n;
+  else if (fits === 2) {
+    out[start] = 0xd9;
+    out[start + 1] = n;
+  } else if (fits === 3) {
+    out[start] = 0xda;
+    view.setUint16(start + 1, n);
+  } else {
+    out[start] = 0xdb;
+    view.setUint32(start + 1, n);
+  }
+  at = start + fits + n;
+}
+
+function write(value: unknown, depth: number): void {
+  if (depth > 64) throw new RangeError("Cannot encode frame: nesting deeper than 64 levels");
+  switch (typeof value) {
+    case "number":
+      if (Number.isSafeInteger(value)) writeInt(value);
+      else {
+        if (!Number.isFinite(value)) {
+          throw new RangeError(`Cannot encode frame: ${value} is not a finite number`);
+        }
+        room(9);
+        out[at++] = 0xcb;
+        view.setFloat64(at, value);
+        at += 8;
+      }
+      return;
+    case "string":
+      writeString(value);
+      return;
+    case "boolean":
+      room(1);
+      out[at++] = value ? 0xc3 : 0xc2;
+      return;
+    case "undefined":
+      room(1);
+      out[at++] = 0xc0;
+      return;
+    case "object": {
+      if (value === null) {
+        room(1);
+        out[at++] = 0xc0;
+        return;
+      }
+      if (Array.isArray(value)) {
+        writeHeader(value.length, 0x90, 15, 0xdc, 0xdd);
+        for (const item of value) write(item, depth + 1);
+        return;
+      }
+      const record = value as Record<string, unknown>;
+      let n = 0;
+      for (const key in record) if (record[key] !== undefined) n++;
+      writeHeader(n, 0x80, 15, 0xde, 0xdf);
+      for (const key in record) {
+        const item = record[key];
+        if (item === undefined) continue; // like JSON: an absent optional field
+        writeString(key);
+        write(item, depth + 1);
+      }
+      return;
+    }
+    default:
+      throw new TypeError(`Cannot encode frame: unsupported value of type ${typeof value}`);
+  }
+}
+
+/**
+ * Writes a plain value (maps with string keys, arrays, strings, booleans, null, numbers) as
+ * msgpack: safe integers in the smallest integer encoding (above 2^32 − 1 as uint64), other
+ * numbers as float 64, the smallest string, array and map headers; an `undefined` map value
+ * is left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   Array.from(writeFrameMsgpack({ t: 2 ** 33 })),
+ *   [0x81, 0xa1, 0x74, 0xcf, 0, 0, 0, 2, 0, 0, 0, 0],
+ * );
+ * ```
+ */
+export function writeFrameMsgpack(value: unknown): Uint8Array {
+  at = 0;
+  write(value, 0);
+  return at === 0 ? EMPTY : out.slice(0, at);
+}
