@@ -2,7 +2,6 @@
 // gateways, with an audit following the workers' ownership logs.
 import { ClusterAudit } from "./audit.ts";
 import {
-  coordinatorArgs,
   getJson,
   NodeProcess,
   OPERATOR_HEADERS,
