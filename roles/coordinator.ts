@@ -112,6 +112,7 @@ export async function startCoordinator(
     gateways,
     autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
     world,
+    instances: directory,
   });
   const stored = durable.read();
   const self = { address: "", httpAddress: "" }; // known once the servers listen

@@ -1,16 +1,22 @@
 // The one place that makes the coordinator's state durable: captures the live registry, gateway
-// directory and autoscale settings as a DurableState, appends what changed since the last
+// directory, autoscale settings and instance and user directories as a DurableState, appends what changed since the last
 // capture to the state file (commit, called before anything is announced or answered), writes
 // periodic snapshots, and loads a stored state back into the live objects.
 import type { AutoscaleConfig } from "../config/config.ts";
 import { PartitionMap } from "../world/partition.ts";
+import { Buffer } from "node:buffer";
 import {
   diffState,
   type DurableGateway,
+  type DurableInstance,
+  type DurableRooms,
   type DurableState,
+  type DurableUser,
   type DurableWorker,
   emptyState,
 } from "./durable_state.ts";
+import type { InstanceDirectory, InstanceRecord, UserRecord } from "./instance_directory.ts";
+import { decode, encode } from "../protocol/msgpack.ts";
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import type { Registry } from "./registry.ts";
 import type { LogEntry, StateStore } from "./state_store.ts";
@@ -37,6 +43,8 @@ export interface CoordinatorStateOptions {
   autoscale: { get(): AutoscaleConfig; set(value: AutoscaleConfig): void };
   /** The world spec handed to workers: its tick 0 is kept from the first run on. */
   world: { worldStartMs: number };
+  /** The instance and user directories (rooms), when this coordinator keeps them. */
+  instances?: InstanceDirectory;
   /** Entries between snapshots (default {@linkcode SNAPSHOT_EVERY}). */
   snapshotEvery?: number;
   now?: () => number;
@@ -85,6 +93,7 @@ export class CoordinatorState {
     const loaded = this.#o.store.load();
     if (loaded) return loaded.state;
     this.#last = this.capture();
+    this.#o.instances?.clearChanges();
     this.#o.store.snapshot(this.#last);
     return undefined;
   }
@@ -125,6 +134,11 @@ export class CoordinatorState {
       reason,
       changed.term !== undefined ? changed.term * TERM_EPOCH_STRIDE : 0,
     );
+    this.#o.instances?.restore(
+      state.rooms.seq,
+      Object.values(state.rooms.instances).map(liveInstance),
+      Object.values(state.rooms.users).map((u) => structuredClone(u)),
+    );
     this.#last = state;
     this.commit();
   }
@@ -158,7 +172,34 @@ export class CoordinatorState {
       autoscale: { ...autoscale.get() },
       peer: this.peer,
       worldStartMs: this.#o.world.worldStartMs,
+      rooms: this.#rooms(last.rooms),
     };
+  }
+
+  /** The rooms now: the last commit's, with what the directory changed since put in. */
+  #rooms(last: DurableRooms): DurableRooms {
+    const directory = this.#o.instances;
+    if (!directory) return last;
+    const { instances: changedInstances, users: changedUsers } = directory.changes;
+    if (
+      changedInstances.size === 0 && changedUsers.size === 0 && last.seq === directory.seq
+    ) return last;
+    const rooms: DurableRooms = {
+      seq: directory.seq,
+      instances: { ...last.instances },
+      users: { ...last.users },
+    };
+    for (const id of changedInstances) {
+      const record = directory.get(id);
+      if (record) rooms.instances[id] = durableInstance(record);
+      else delete rooms.instances[id];
+    }
+    for (const id of changedUsers) {
+      const user = directory.user(id);
+      if (user) rooms.users[id] = durableUser(user);
+      else delete rooms.users[id];
+    }
+    return rooms;
   }
 
   /**
@@ -173,6 +214,7 @@ export class CoordinatorState {
     const first = store.last.index + 1;
     const index = store.append(changes, this.term);
     this.#last = next;
+    this.#o.instances?.clearChanges();
     if (store.sinceSnapshot >= (this.#o.snapshotEvery ?? SNAPSHOT_EVERY)) store.snapshot(next);
     const entries = changes.map((change, i) => ({ index: first + i, term: this.term, change }));
     for (const listener of this.#listeners) listener(entries);
@@ -194,6 +236,37 @@ function durableWorker(w: WorkerRecord): DurableWorker {
   };
   if (w.promotingEpoch !== undefined) out.promotingEpoch = w.promotingEpoch;
   return out;
+}
+
+function durableInstance(r: InstanceRecord): DurableInstance {
+  return {
+    id: r.id,
+    seq: r.seq,
+    mode: r.mode,
+    options: Buffer.from(encode(r.options ?? null)).toString("base64"),
+    maxPlayers: r.maxPlayers,
+    private: r.private,
+    tags: [...r.tags],
+    version: r.version,
+    worker: r.worker,
+    owner: r.owner,
+    createdAt: r.createdAt,
+    players: [...r.players],
+    emptySince: r.emptySince,
+  };
+}
+
+function durableUser(u: UserRecord): DurableUser {
+  const out: DurableUser = { user: u.user, gateway: u.gateway, instance: u.instance };
+  if (u.world) out.world = { ...u.world };
+  if (u.lostAt !== undefined) out.lostAt = u.lostAt;
+  return out;
+}
+
+/** A stored instance as a live record (its options decoded back to what the workers get). */
+function liveInstance(i: DurableInstance): InstanceRecord {
+  const options = decode(Buffer.from(i.options, "base64")); // checked by parseState
+  return { ...i, tags: [...i.tags], options, players: new Set(i.players) };
 }
 
 /** A stored worker as a live record: it has a full timeout from `now` to beat again. */

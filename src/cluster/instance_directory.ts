@@ -1,8 +1,9 @@
 // The coordinator's directories of rooms: instances (indexed by mode, tags, open slots, game
 // version and worker, searched in creation order with a paging cursor through the indexes),
 // their seats (a reservation is taken here, in one place, so two players cannot take the last
-// one), and users (online, on which gateway, in the world or in which instance). In memory;
-// durable state is the coordinator's concern (docs/architecture.md lists what would persist).
+// one), and users (online, on which gateway, in the world or in which instance). In memory,
+// with the ids of what changed since the coordinator's last commit (coordinator_state.ts makes
+// them durable) and a restore that rebuilds every index from stored records.
 import { CodedError, ErrorCode } from "../errors.ts";
 import { SeqIndex } from "./seq_index.ts";
 
@@ -106,6 +107,8 @@ export class InstanceDirectory {
   #lostGateways = new Set<string>();
   #workerInstances = new Map<string, number>();
   #seq = 0;
+  /** Instances and users changed since the last {@linkcode clearChanges}. */
+  readonly #changed = { instances: new Set<string>(), users: new Set<string>() };
   #o: InstanceDirectoryOptions;
   #now: () => number;
 
@@ -156,6 +159,55 @@ export class InstanceDirectory {
       players: new Set(),
       emptySince: now,
     };
+    this.#insert(record);
+    return record;
+  }
+
+  /**
+   * Replaces every instance and user with stored ones (a restart or a takeover): the indexes,
+   * seat counts and empty list are rebuilt from the records; `seq` is the newest creation
+   * number ever minted.
+   */
+  restore(seq: number, instances: Iterable<InstanceRecord>, users: Iterable<UserRecord>): void {
+    for (const map of [this.#bySeq, this.#byId, this.#users, this.#usersByGateway]) map.clear();
+    for (const index of Object.values(this.#indexes)) index.clear();
+    this.#public.clear();
+    this.#open.clear();
+    this.#empty.clear();
+    this.#workerSeats.clear();
+    this.#workerInstances.clear();
+    this.#lostGateways.clear();
+    this.#seq = seq;
+    for (const record of [...instances].sort((a, b) => a.seq - b.seq)) {
+      this.#insert(record);
+      this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + record.players.size);
+      if (record.players.size > 0) this.#empty.delete(record);
+      this.#reindexOpen(record);
+    }
+    for (const user of users) {
+      this.#users.set(user.user, user);
+      let set = this.#usersByGateway.get(user.gateway);
+      if (!set) this.#usersByGateway.set(user.gateway, set = new Set());
+      set.add(user.user);
+      if (user.lostAt !== undefined) this.#lostGateways.add(user.gateway);
+    }
+    this.clearChanges();
+  }
+
+  /** Ids of the instances and users changed (created, seated, moved, removed) since the last clear. */
+  get changes(): { readonly instances: ReadonlySet<string>; readonly users: ReadonlySet<string> } {
+    return this.#changed;
+  }
+
+  /** Forgets the changes (they are durable now). */
+  clearChanges(): void {
+    this.#changed.instances.clear();
+    this.#changed.users.clear();
+  }
+
+  #insert(record: InstanceRecord): void {
+    const seq = record.seq;
+    this.#changed.instances.add(record.id);
     this.#bySeq.set(seq, record);
     this.#byId.set(record.id, record);
     this.#empty.add(record);
@@ -168,7 +220,6 @@ export class InstanceDirectory {
       for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
     }
     this.#reindexOpen(record);
-    return record;
   }
 
   /**
@@ -230,6 +281,7 @@ export class InstanceDirectory {
     const left = { ...record };
     this.#leaveSeat(record.instance, user);
     record.instance = "";
+    this.#changed.users.add(user);
     return left;
   }
 
@@ -245,7 +297,9 @@ export class InstanceDirectory {
     for (const user of record.players) {
       const u = this.#users.get(user);
       if (u?.instance === id) u.instance = "";
+      this.#changed.users.add(user);
     }
+    this.#changed.instances.add(id);
     this.#seatsChanged(record, -record.players.size);
     record.players.clear();
     this.#bySeq.delete(record.seq);
@@ -269,6 +323,7 @@ export class InstanceDirectory {
     for (const user of this.#usersByGateway.get(gateway) ?? []) {
       const record = this.#users.get(user);
       if (record) record.lostAt = now;
+      this.#changed.users.add(user);
     }
     this.#lostGateways.add(gateway);
   }
@@ -350,6 +405,7 @@ export class InstanceDirectory {
       world: where.world ?? previous?.world,
     };
     this.#users.set(user, record);
+    this.#changed.users.add(user);
     let set = this.#usersByGateway.get(gateway);
     if (!set) this.#usersByGateway.set(gateway, set = new Set());
     set.add(user);
@@ -361,6 +417,7 @@ export class InstanceDirectory {
     const record = this.#users.get(user);
     if (!record) return;
     this.#users.delete(user);
+    this.#changed.users.add(user);
     this.#usersByGateway.get(record.gateway)?.delete(user);
   }
 
@@ -409,6 +466,7 @@ export class InstanceDirectory {
   }
 
   #seatsChanged(record: InstanceRecord, delta: number): void {
+    this.#changed.instances.add(record.id);
     this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + delta);
     if (record.players.size === 0) {
       if (!this.#empty.has(record)) {
