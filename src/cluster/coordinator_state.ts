@@ -6,6 +6,7 @@ import type { AutoscaleConfig } from "../config/config.ts";
 import { PartitionMap } from "../world/partition.ts";
 import { Buffer } from "node:buffer";
 import {
+  applyChange,
   diffState,
   type DurableGateway,
   type DurableInstance,
@@ -14,6 +15,7 @@ import {
   type DurableUser,
   type DurableWorker,
   emptyState,
+  type StateChange,
 } from "./durable_state.ts";
 import type { InstanceDirectory, InstanceRecord, UserRecord } from "./instance_directory.ts";
 import { decode, encode } from "../protocol/msgpack.ts";
@@ -143,8 +145,21 @@ export class CoordinatorState {
     this.commit();
   }
 
-  /** The live state now. */
+  /** The live state now (the rooms read whole from the directory). */
   capture(): DurableState {
+    const d = this.#o.instances;
+    const rooms: DurableRooms = d
+      ? { seq: d.seq, instances: {}, users: {} }
+      : structuredClone(this.#last.rooms);
+    if (d) {
+      for (const r of d.all()) rooms.instances[r.id] = durableInstance(r);
+      for (const u of d.userRecords()) rooms.users[u.user] = durableUser(u);
+    }
+    return { ...this.#captureRest(), rooms };
+  }
+
+  /** Everything but the rooms, now. */
+  #captureRest(): Omit<DurableState, "rooms"> {
     const { registry, gateways, autoscale } = this.#o;
     const map = registry.map;
     const last = this.#last;
@@ -172,34 +187,37 @@ export class CoordinatorState {
       autoscale: { ...autoscale.get() },
       peer: this.peer,
       worldStartMs: this.#o.world.worldStartMs,
-      rooms: this.#rooms(last.rooms),
     };
   }
 
-  /** The rooms now: the last commit's, with what the directory changed since put in. */
-  #rooms(last: DurableRooms): DurableRooms {
-    const directory = this.#o.instances;
-    if (!directory) return last;
-    const { instances: changedInstances, users: changedUsers } = directory.changes;
-    if (
-      changedInstances.size === 0 && changedUsers.size === 0 && last.seq === directory.seq
-    ) return last;
-    const rooms: DurableRooms = {
-      seq: directory.seq,
-      instances: { ...last.instances },
-      users: { ...last.users },
-    };
-    for (const id of changedInstances) {
-      const record = directory.get(id);
-      if (record) rooms.instances[id] = durableInstance(record);
-      else delete rooms.instances[id];
+  /**
+   * The rooms' changes since the last commit, from the ids the directory marked: a commit
+   * costs what changed, not the size of the directory.
+   */
+  #roomChanges(last: DurableRooms): StateChange[] {
+    const d = this.#o.instances;
+    if (!d) return [];
+    const changes: StateChange[] = [];
+    if (d.seq !== last.seq) changes.push({ kind: "instance.seq", seq: d.seq });
+    for (const id of d.changes.instances) {
+      const record = d.get(id);
+      if (!record) {
+        if (Object.hasOwn(last.instances, id)) changes.push({ kind: "instance.removed", id });
+        continue;
+      }
+      const instance = durableInstance(record);
+      if (!same(last.instances[id], instance)) changes.push({ kind: "instance", instance });
     }
-    for (const id of changedUsers) {
-      const user = directory.user(id);
-      if (user) rooms.users[id] = durableUser(user);
-      else delete rooms.users[id];
+    for (const id of d.changes.users) {
+      const record = d.user(id);
+      if (!record) {
+        if (Object.hasOwn(last.users, id)) changes.push({ kind: "user.removed", id });
+        continue;
+      }
+      const user = durableUser(record);
+      if (!same(last.users[id], user)) changes.push({ kind: "user", user });
     }
-    return rooms;
+    return changes;
   }
 
   /**
@@ -207,12 +225,16 @@ export class CoordinatorState {
    * and passes the entries to the log's listeners; returns the index of the last entry.
    */
   commit(): number {
-    const next = this.capture();
+    // The rooms are carried over and changed in place: copying them would cost their size.
+    const next: DurableState = { ...this.#captureRest(), rooms: this.#last.rooms };
     const changes = diffState(this.#last, next);
+    const roomChanges = this.#roomChanges(next.rooms);
+    changes.push(...roomChanges);
     const store = this.#o.store;
     if (changes.length === 0) return store.last.index;
     const first = store.last.index + 1;
     const index = store.append(changes, this.term);
+    for (const change of roomChanges) applyChange(next, change);
     this.#last = next;
     this.#o.instances?.clearChanges();
     if (store.sinceSnapshot >= (this.#o.snapshotEvery ?? SNAPSHOT_EVERY)) store.snapshot(next);
@@ -220,6 +242,10 @@ export class CoordinatorState {
     for (const listener of this.#listeners) listener(entries);
     return index;
   }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function durableWorker(w: WorkerRecord): DurableWorker {

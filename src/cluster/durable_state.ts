@@ -144,7 +144,8 @@ export function emptyRooms(): DurableRooms {
 
 /**
  * The changes that turn `before` into `after`, in an order that replays cleanly (settings and
- * registrations before the map that names them).
+ * registrations before the map that names them). The rooms are not compared here: they can be
+ * large, so CoordinatorState logs their changes from the ids the directory marked.
  *
  * @example
  * ```ts
@@ -199,34 +200,7 @@ export function diffState(before: DurableState, after: DurableState): StateChang
   if (!same(before.migrations, after.migrations)) {
     changes.push({ kind: "migrations", migrations: structuredClone(after.migrations) });
   }
-  if (before.rooms !== after.rooms) diffRooms(before.rooms, after.rooms, changes);
   return changes;
-}
-
-/**
- * The rooms' changes. An unchanged record keeps its object from one capture to the next, so most
- * are skipped by identity: a commit costs a walk of the directory, not a serialization of it.
- */
-function diffRooms(before: DurableRooms, after: DurableRooms, changes: StateChange[]): void {
-  if (before.seq !== after.seq) changes.push({ kind: "instance.seq", seq: after.seq });
-  for (const [id, instance] of Object.entries(after.instances)) {
-    const was = before.instances[id];
-    if (was !== instance && !same(was, instance)) {
-      changes.push({ kind: "instance", instance: structuredClone(instance) });
-    }
-  }
-  for (const id of Object.keys(before.instances)) {
-    if (!Object.hasOwn(after.instances, id)) changes.push({ kind: "instance.removed", id });
-  }
-  for (const [id, user] of Object.entries(after.users)) {
-    const was = before.users[id];
-    if (was !== user && !same(was, user)) {
-      changes.push({ kind: "user", user: structuredClone(user) });
-    }
-  }
-  for (const id of Object.keys(before.users)) {
-    if (!Object.hasOwn(after.users, id)) changes.push({ kind: "user.removed", id });
-  }
 }
 
 /** Applies one logged change to `state` in place. */

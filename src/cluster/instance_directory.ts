@@ -62,6 +62,8 @@ export interface InstanceQuery {
   worker?: string;
   /** Only instances with at least one free seat (true) or only full ones (false). */
   open?: boolean;
+  /** Only private (true) or only public (false) instances: the operator's list only. */
+  private?: boolean;
   createdFrom?: number;
   createdTo?: number;
   /** Paging cursor: the `next` of the previous page. */
@@ -91,7 +93,7 @@ export class InstanceDirectory {
   readonly #byId = new Map<string, InstanceRecord>();
   readonly #users = new Map<string, UserRecord>();
   readonly #usersByGateway = new Map<string, Set<string>>();
-  /** field → value → sequence numbers of the public instances having it. */
+  /** field → value → sequence numbers of the instances (public and private) having it. */
   readonly #indexes = {
     mode: new Map<string, SeqIndex>(),
     tag: new Map<string, SeqIndex>(),
@@ -99,6 +101,8 @@ export class InstanceDirectory {
     worker: new Map<string, SeqIndex>(),
   };
   readonly #public = new SeqIndex();
+  /** Every instance, private ones too (the operator's list). */
+  readonly #every = new SeqIndex();
   /** Public instances with a free seat. */
   readonly #open = new SeqIndex();
   /** Instances with no seat taken, oldest emptiness first. */
@@ -172,6 +176,7 @@ export class InstanceDirectory {
     for (const map of [this.#bySeq, this.#byId, this.#users, this.#usersByGateway]) map.clear();
     for (const index of Object.values(this.#indexes)) index.clear();
     this.#public.clear();
+    this.#every.clear();
     this.#open.clear();
     this.#empty.clear();
     this.#workerSeats.clear();
@@ -212,13 +217,12 @@ export class InstanceDirectory {
     this.#byId.set(record.id, record);
     this.#empty.add(record);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) + 1);
-    if (!record.private) {
-      this.#public.add(seq);
-      indexAdd(this.#indexes.mode, record.mode, seq);
-      indexAdd(this.#indexes.version, record.version, seq);
-      indexAdd(this.#indexes.worker, record.worker, seq);
-      for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
-    }
+    this.#every.add(seq);
+    if (!record.private) this.#public.add(seq);
+    indexAdd(this.#indexes.mode, record.mode, seq);
+    indexAdd(this.#indexes.version, record.version, seq);
+    indexAdd(this.#indexes.worker, record.worker, seq);
+    for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
     this.#reindexOpen(record);
   }
 
@@ -307,13 +311,12 @@ export class InstanceDirectory {
     this.#empty.delete(record);
     this.#open.delete(record.seq);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) - 1);
-    if (!record.private) {
-      this.#public.delete(record.seq);
-      indexDelete(this.#indexes.mode, record.mode, record.seq);
-      indexDelete(this.#indexes.version, record.version, record.seq);
-      indexDelete(this.#indexes.worker, record.worker, record.seq);
-      for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
-    }
+    this.#every.delete(record.seq);
+    this.#public.delete(record.seq);
+    indexDelete(this.#indexes.mode, record.mode, record.seq);
+    indexDelete(this.#indexes.version, record.version, record.seq);
+    indexDelete(this.#indexes.worker, record.worker, record.seq);
+    for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
     return record;
   }
 
@@ -353,8 +356,14 @@ export class InstanceDirectory {
     return due;
   }
 
-  /** Public instances matching `query`, oldest first, one page; `next` pages on. */
-  search(query: InstanceQuery): { instances: InstanceRecord[]; next?: string } {
+  /**
+   * Instances matching `query`, oldest first, one page; `next` pages on. Clients search the
+   * public ones; the operator's list (`scope` "all") has the private ones too.
+   */
+  search(
+    query: InstanceQuery,
+    scope: "public" | "all" = "public",
+  ): { instances: InstanceRecord[]; next?: string } {
     const limit = Math.min(Math.max(query.limit ?? 20, 1), MAX_PAGE);
     let cursor = 0;
     if (query.after !== undefined) {
@@ -367,13 +376,15 @@ export class InstanceDirectory {
       }
       cursor = seq;
     }
-    const candidates: Array<SeqIndex | undefined> = [this.#public];
+    const candidates: Array<SeqIndex | undefined> = [
+      scope === "public" ? this.#public : this.#every,
+    ];
     const i = this.#indexes;
     if (query.mode !== undefined) candidates.push(i.mode.get(query.mode));
     if (query.version !== undefined) candidates.push(i.version.get(query.version));
     if (query.worker !== undefined) candidates.push(i.worker.get(query.worker));
     for (const tag of query.tags ?? []) candidates.push(i.tag.get(tag));
-    if (query.open === true) candidates.push(this.#open);
+    if (query.open === true && scope === "public") candidates.push(this.#open);
     const instances: InstanceRecord[] = [];
     let last: InstanceRecord | undefined;
     for (const record of this.#walk(candidates, cursor)) {
@@ -423,6 +434,11 @@ export class InstanceDirectory {
 
   user(user: string): UserRecord | undefined {
     return this.#users.get(user);
+  }
+
+  /** Every user record. */
+  userRecords(): IterableIterator<UserRecord> {
+    return this.#users.values();
   }
 
   /** Users online on `gateway`. */
@@ -501,7 +517,9 @@ export function instanceRow(record: InstanceRecord): InstanceRow {
 }
 
 function matches(record: InstanceRecord, query: InstanceQuery): boolean {
-  if (query.open === false && record.players.size < record.maxPlayers) return false;
+  const full = record.players.size >= record.maxPlayers;
+  if (query.open !== undefined && query.open === full) return false;
+  if (query.private !== undefined && record.private !== query.private) return false;
   if (query.createdFrom !== undefined && record.createdAt < query.createdFrom) return false;
   if (query.createdTo !== undefined && record.createdAt > query.createdTo) return false;
   return true;

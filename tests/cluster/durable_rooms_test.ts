@@ -198,7 +198,7 @@ Deno.test("a standby replaying the log ends with the same directories as the act
   }
 });
 
-Deno.test("a commit without a rooms change writes no rooms entry", () => {
+Deno.test("a commit logs the rooms that changed, and nothing when none did", () => {
   const c = coordinator(":memory:", () => 0);
   c.state.read();
   c.directory.reserve(c.directory.create(spec("duel", "w1", "ann")).id, "ann", "g1");
@@ -207,6 +207,14 @@ Deno.test("a commit without a rooms change writes no rooms entry", () => {
   c.directory.search({ mode: "duel" });
   c.directory.findOpen("duel");
   assert.equal(c.state.commit(), first, "reads change nothing");
+  // A seat taken among many instances logs that instance and that user, nothing else.
+  const ids = Array.from({ length: 100 }, () => c.directory.create(spec("duel", "w1", "x")).id);
+  c.state.commit();
+  const logged: string[] = [];
+  c.state.onAppend((entries) => logged.push(...entries.map((e) => e.change.kind)));
+  c.directory.reserve(ids[50], "bob", "g1");
+  c.state.commit();
+  assert.deepEqual(logged.sort(), ["instance", "user"]);
 });
 
 Deno.test("damaged instance or user records stop the load with a StateFileError naming them", () => {
