@@ -1,6 +1,6 @@
 // The coordinator's HTTP handler: the operator token in front of every route that needs it,
 // /readyz, the diagnostics and control APIs, the routes another role adds (role all: the
-// gateway's), /healthz, /api/state and the static diagnostics page.
+// gateway's), /healthz, /api/state, /api/instances and the static diagnostics page.
 import { coordinatorAccess } from "./control_api.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import {
@@ -40,6 +40,8 @@ export interface CoordinatorHttpOptions {
   extra: ExtraRoutes;
   /** The /api/state document. */
   state: () => Record<string, unknown>;
+  /** The /api/instances answer for a GET of it. */
+  instances: (url: URL) => Response;
 }
 
 /** The coordinator's handler, in the order its routes are tried. */
@@ -64,6 +66,7 @@ export function coordinatorHandler(o: CoordinatorHttpOptions): HttpHandler {
     }
     if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
     if (url.pathname === "/api/state") return json(o.state());
+    if (url.pathname === "/api/instances") return o.instances(url);
     const file = await serveStatic(o.staticDir, url.pathname);
     return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
   };
