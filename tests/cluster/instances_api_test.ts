@@ -139,3 +139,32 @@ Deno.test("every bad parameter is 400 BAD_REQUEST naming it; nothing changes", a
   }
   assert.deepEqual([...d.all()].map((r) => [r.id, r.players.size]), before);
 });
+
+Deno.test("the answer has exactly the fields docs/api.md documents", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/api.md", import.meta.url));
+  const section = doc.slice(doc.indexOf("## `GET /api/instances`"));
+  const documented = [
+    ...section.matchAll(/^\| `([a-zA-Z.[\]]+)` \| (?:integer|string|array|boolean) \|/gm),
+  ]
+    .map((m) => m[1]);
+  const paramTable = section.slice(0, section.indexOf("Each parameter at most once"));
+  const params = [...paramTable.matchAll(/^\| `([a-z]+)` +\|/gm)].map((m) => m[1]);
+  const { d, now } = directory();
+  const [, body] = await get(d, "?limit=2", now);
+  const page = body as Page & Record<string, unknown>;
+  const fields = [
+    ...Object.keys(page),
+    ...Object.keys(page.instances[0]).map((k) => `instances[].${k}`),
+  ];
+  assert.deepEqual(fields.sort(), documented.sort());
+  assert.deepEqual(params.sort(), [
+    "after",
+    "limit",
+    "mode",
+    "open",
+    "private",
+    "tags",
+    "version",
+    "worker",
+  ]);
+});
