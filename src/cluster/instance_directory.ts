@@ -187,7 +187,6 @@ export class InstanceDirectory {
       this.#insert(record);
       this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + record.players.size);
       if (record.players.size > 0) this.#empty.delete(record);
-      this.#reindexOpen(record);
     }
     for (const user of users) {
       this.#users.set(user.user, user);
