@@ -1,13 +1,11 @@
-// The coordinator role: wires the registry to its gRPC service (src/cluster/coordinator_service.ts)
-// and to HTTP (src/cluster/coordinator_http.ts: /healthz, /readyz, /api/state, the control and
-// diagnostics APIs, the static page, behind the operator token; the operator's API optionally on
-// its own admin port), runs the failure sweep and the balancer on timers while it is the active
-// coordinator, makes every change durable (its state file, and the standby's acknowledgement)
-// before announcing it, and takes its place in an active/standby pair (coordinator_pair.ts).
+// The coordinator role: wires the registry and the rooms to its gRPC service and to HTTP
+// (src/cluster/coordinator_http.ts; the operator's API optionally on its own admin port), runs
+// the failure sweep and the balancer on timers while it is the active coordinator, and leaves
+// durability and the pair to src/cluster/coordinator_durability.ts.
 import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes, coordinatorAccess, publicOnly } from "../src/cluster/control_api.ts";
+import { controlRoutes, publicOnly } from "../src/cluster/control_api.ts";
 import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator_http.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
@@ -15,18 +13,15 @@ import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { History, HISTORY_INTERVAL_MS } from "../src/observe/history.ts";
 import { HistorySampler } from "../src/cluster/history_sampler.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
-import { jsonError, startHttp } from "../src/net/http.ts";
+import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
-import { answerAfterCommit, CoordinatorState } from "../src/cluster/coordinator_state.ts";
-import { CoordinatorPair } from "../src/cluster/coordinator_pair.ts";
-import { LogShipping } from "../src/cluster/log_shipping.ts";
-import { StateStore } from "../src/cluster/state_store.ts";
-import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
-import { InstanceService } from "../src/cluster/instance_service.ts";
+import { CoordinatorDurability } from "../src/cluster/coordinator_durability.ts";
+import { coordinatorRooms } from "../src/cluster/instance_service.ts";
+import { instancesResponse } from "../src/cluster/instances_api.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { sessionsRoutes } from "../src/cluster/sessions_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
@@ -56,21 +51,12 @@ export async function startCoordinator(
   const metrics = new NodeMetrics({ role: "coordinator", node: log.node || "coordinator" });
   const events = new EventStreams(); // live cluster events for /api/events
   const gateways = new GatewayDirectory({ timeoutMs: config.workerTimeoutMs });
-  const directory = new InstanceDirectory({
-    emptyGraceMs: config.instances.emptyGraceMs,
-    lostGraceMs: config.gateway.resumeGraceMs,
-  });
-  const rooms = new InstanceService({
-    directory,
+  const rooms = coordinatorRooms({
     config: config.instances,
+    lostGraceMs: config.gateway.resumeGraceMs,
     game,
     world,
-    workers: () =>
-      [...registry.workers.values()].filter((w) => w.state === "active").map((w) => ({
-        id: w.id,
-        version: w.version,
-        entities: w.cells.reduce((n, c) => n + c.entities, 0),
-      })),
+    registry: () => registry,
     onDestroyed: () => service.publish(),
     log,
   });
@@ -81,7 +67,7 @@ export async function startCoordinator(
     gateways,
     world,
     game,
-    instances: { directory, service: rooms },
+    instances: rooms,
   });
   const registry: Registry = new Registry({
     grid,
@@ -97,7 +83,9 @@ export async function startCoordinator(
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
       if (kind === "cell.migrated") metrics.countMigration();
-      if (kind === "worker.down" || kind === "worker.left") rooms.workerGone(String(fields.worker));
+      if (kind === "worker.down" || kind === "worker.left") {
+        rooms.service.workerGone(String(fields.worker));
+      }
       events.publish(clusterEvent(event));
     },
   });
@@ -109,47 +97,18 @@ export async function startCoordinator(
     autoscale: config.autoscale,
     minWorkers: config.minWorkers,
   });
-  const durable: CoordinatorState = new CoordinatorState({
-    store: StateStore.open(config.coordinatorState, grid.cellCount),
+  const durability = new CoordinatorDurability({
+    config,
+    log,
     registry,
     gateways,
+    instances: rooms.directory,
     autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
     world,
-  });
-  const stored = durable.read();
-  const self = { address: "", httpAddress: "" }; // known once the servers listen
-  const shipping = new LogShipping({
-    state: durable,
-    log,
-    self,
-    keepaliveMs: Math.max(20, Math.floor(config.standbyTakeoverMs / 5)),
-    ackTimeoutMs: config.standbyTakeoverMs,
-  });
-  /** Runs `announce` once every change so far is durable, here and on the standby. */
-  const whenDurable = (announce: () => void) => shipping.after(durable.commit(), announce);
-  const pair: CoordinatorPair = new CoordinatorPair({
-    standbyOf: config.standbyOf,
-    takeoverMs: config.standbyTakeoverMs,
-    secret: config.secret,
-    log,
-    state: durable,
-    shipping,
-    cellCount: grid.cellCount,
-    self,
-    stored,
-    onActive: (takeover) => {
-      if (takeover) {
-        registry.event("coordinator.takeover", {
-          from: takeover.from,
-          term: takeover.term,
-          silentMs: takeover.silentMs,
-          epoch: registry.map.epoch,
-        });
-      }
-      whenDurable(() => service.publish());
-    },
+    onActive: () => service.publish(),
     onStandby: () => service.endStreams(),
   });
+  const { whenDurable, state: durable, pair } = durability;
   const history = new History();
   const sampler = new HistorySampler(history, { registry, gateways });
   const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
@@ -164,12 +123,7 @@ export async function startCoordinator(
   const rpc = await startRpcServer(config.host, config.grpcPort, {
     Coordinator: requireSecret(
       config.secret,
-      pair.gate(
-        answerAfterCommit({
-          ...service.handlers(),
-          Follow: (call: Parameters<LogShipping["follow"]>[0]) => shipping.follow(call),
-        }, whenDurable),
-      ),
+      durability.handlers(service.handlers()),
       (method) => {
         metrics.countError("UNAUTHENTICATED");
         log.warn("rpc.unauthenticated", { method });
@@ -178,19 +132,17 @@ export async function startCoordinator(
   });
   // Sweep often: a death is declared within one sweep of its deadline.
   const sweeper = setInterval(() => {
-    if (pair.role !== "active") return;
+    if (!durability.active) return;
     registry.sweep();
     const gone = gateways.sweep();
-    for (const id of gone) {
-      registry.event("gateway.down", { gateway: id });
-      directory.gatewayDown(id);
-    }
+    for (const id of gone) registry.event("gateway.down", { gateway: id });
+    for (const id of gone) rooms.directory.gatewayDown(id);
     if (gone.length > 0) whenDurable(() => service.publish());
-    rooms.sweep();
+    rooms.service.sweep();
     durable.commit();
   }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
   const balancing = setInterval(() => {
-    if (pair.role !== "active") return;
+    if (!durability.active) return;
     try {
       balancer.step();
     } catch (error) {
@@ -218,15 +170,13 @@ export async function startCoordinator(
       countError: (code) => metrics.countError(code),
     }),
     diagnostics,
-    // A control request (moves, drains, autoscale) is answered once what it changed is durable.
-    control: (request, url) =>
-      pair.role !== "active" && coordinatorAccess(request, url) === "write"
-        ? Promise.resolve(standbyRefusal(pair.summary().activeHttp))
-        : control(request, url)?.then((response) =>
-          new Promise<Response>((resolve) => whenDurable(() => resolve(response)))
-        ),
+    control: durability.control(control),
     extra: extraRoutes,
-    state: () => ({ ...clusterState(registry, gateways, config), coordinator: pair.summary() }),
+    state: () => ({
+      ...clusterState(registry, gateways, config, rooms.directory),
+      coordinator: pair.summary(),
+    }),
+    instances: (url) => instancesResponse(rooms.directory, url),
     playGateway: () => gateways.list()[0]?.httpAddress,
   });
   const http = await startHttp(
@@ -244,13 +194,14 @@ export async function startCoordinator(
     })
     : undefined;
 
-  self.address = `${config.advertiseHost}:${rpc.port}`;
-  self.httpAddress = `${config.advertiseHost}:${http.port}`;
   try {
-    await pair.start();
+    await durability.start(
+      `${config.advertiseHost}:${rpc.port}`,
+      `${config.advertiseHost}:${http.port}`,
+    );
   } catch (error) {
     await Promise.all([http.close(), admin?.close(), rpc.close()]);
-    durable.store.close();
+    durability.close();
     throw error;
   }
   log.info("coordinator.listening", {
@@ -267,27 +218,15 @@ export async function startCoordinator(
     async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       clearInterval(balancing);
-      pair.close();
-      shipping.close();
+      durability.stop();
       clearInterval(sampling);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();
       if (!options.exiting) await rpc.close();
-      durable.store.close();
+      durability.close();
       metrics.close();
       log.info("coordinator.closed");
     },
   };
-}
-
-/** A control request sent to the standby: 503 naming the active's HTTP address. */
-function standbyRefusal(activeHttp: string): Response {
-  return jsonError(
-    503,
-    "STANDBY",
-    `This coordinator is the standby: send operator requests to the active${
-      activeHttp ? ` at ${activeHttp}` : ""
-    }`,
-  );
 }

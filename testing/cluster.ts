@@ -50,6 +50,8 @@ export async function startCluster(
      * workers and gateways are given both addresses.
      */
     standby?: boolean;
+    /** Wait for every worker to report entities (default true; false for a game without NPCs). */
+    entities?: boolean;
   } = {},
 ) {
   const config = writeTestConfig(overrides);
@@ -137,7 +139,7 @@ export async function startCluster(
       const active = s.workers.filter((w) => w.state === "active");
       if (
         s.epoch < 1 || active.length !== (options.workers ?? 2) ||
-        active.some((w) => w.entities === 0)
+        (options.entities !== false && active.some((w) => w.entities === 0))
       ) return undefined;
       for (const w of s.workers) audit.follow(w.id, `http://${w.httpAddress}`);
       return s;

@@ -110,9 +110,9 @@ export function controlRoutes(
 /** Paths of the operator's API on the coordinator (control and diagnostics, not the page). */
 export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
-    pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
-    pathname === "/api/events" || pathname === "/api/entities" || pathname === "/api/history" ||
-    pathname === "/api/entity" ||
+    pathname === "/api/state" || pathname === "/api/instances" || pathname === "/metrics" ||
+    pathname.startsWith("/api/logs") || pathname === "/api/events" ||
+    pathname === "/api/entities" || pathname === "/api/history" || pathname === "/api/entity" ||
     MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
     pathname === SESSIONS_PATH || KICK_PATH.test(pathname);
 }

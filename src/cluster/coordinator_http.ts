@@ -1,7 +1,8 @@
 // The coordinator's HTTP handler: the operator token in front of every route that needs it,
 // /readyz, the diagnostics and control APIs, the routes another role adds (role all: the
-// gateway's), /healthz, /api/state, /play sent on to a gateway when no gateway runs in this
-// process (the play client logs in and plays there), and the static diagnostics page.
+// gateway's), /healthz, /api/state, /api/instances, /play sent on to a gateway when no gateway
+// runs in this process (the play client logs in and plays there), and the static diagnostics
+// page.
 import { coordinatorAccess } from "./control_api.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import {
@@ -43,6 +44,8 @@ export interface CoordinatorHttpOptions {
   state: () => Record<string, unknown>;
   /** `host:port` of the gateway /play is redirected to; undefined when none is registered. */
   playGateway?: () => string | undefined;
+  /** The /api/instances answer for a GET of it. */
+  instances: (url: URL) => Response;
 }
 
 /** The coordinator's handler, in the order its routes are tried. */
@@ -68,6 +71,7 @@ export function coordinatorHandler(o: CoordinatorHttpOptions): HttpHandler {
     if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
     if (url.pathname === "/api/state") return json(o.state());
     if (PLAY_PAGE.has(url.pathname)) return play(url, o);
+    if (url.pathname === "/api/instances") return o.instances(url);
     const file = await serveStatic(o.staticDir, url.pathname);
     return file ?? jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
   };

@@ -1,16 +1,24 @@
 // The one place that makes the coordinator's state durable: captures the live registry, gateway
-// directory and autoscale settings as a DurableState, appends what changed since the last
+// directory, autoscale settings and instance and user directories as a DurableState, appends what changed since the last
 // capture to the state file (commit, called before anything is announced or answered), writes
 // periodic snapshots, and loads a stored state back into the live objects.
 import type { AutoscaleConfig } from "../config/config.ts";
 import { PartitionMap } from "../world/partition.ts";
+import { Buffer } from "node:buffer";
 import {
+  applyChange,
   diffState,
   type DurableGateway,
+  type DurableInstance,
+  type DurableRooms,
   type DurableState,
+  type DurableUser,
   type DurableWorker,
   emptyState,
+  type StateChange,
 } from "./durable_state.ts";
+import type { InstanceDirectory, InstanceRecord, UserRecord } from "./instance_directory.ts";
+import { decode, encode } from "../protocol/msgpack.ts";
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import type { Registry } from "./registry.ts";
 import type { LogEntry, StateStore } from "./state_store.ts";
@@ -37,6 +45,8 @@ export interface CoordinatorStateOptions {
   autoscale: { get(): AutoscaleConfig; set(value: AutoscaleConfig): void };
   /** The world spec handed to workers: its tick 0 is kept from the first run on. */
   world: { worldStartMs: number };
+  /** The instance and user directories (rooms), when this coordinator keeps them. */
+  instances?: InstanceDirectory;
   /** Entries between snapshots (default {@linkcode SNAPSHOT_EVERY}). */
   snapshotEvery?: number;
   now?: () => number;
@@ -85,6 +95,7 @@ export class CoordinatorState {
     const loaded = this.#o.store.load();
     if (loaded) return loaded.state;
     this.#last = this.capture();
+    this.#o.instances?.clearChanges();
     this.#o.store.snapshot(this.#last);
     return undefined;
   }
@@ -125,12 +136,30 @@ export class CoordinatorState {
       reason,
       changed.term !== undefined ? changed.term * TERM_EPOCH_STRIDE : 0,
     );
+    this.#o.instances?.restore(
+      state.rooms.seq,
+      Object.values(state.rooms.instances).map(liveInstance),
+      Object.values(state.rooms.users).map((u) => structuredClone(u)),
+    );
     this.#last = state;
     this.commit();
   }
 
-  /** The live state now. */
+  /** The live state now (the rooms read whole from the directory). */
   capture(): DurableState {
+    const d = this.#o.instances;
+    const rooms: DurableRooms = d
+      ? { seq: d.seq, instances: {}, users: {} }
+      : structuredClone(this.#last.rooms);
+    if (d) {
+      for (const r of d.all()) rooms.instances[r.id] = durableInstance(r);
+      for (const u of d.userRecords()) rooms.users[u.user] = durableUser(u);
+    }
+    return { ...this.#captureRest(), rooms };
+  }
+
+  /** Everything but the rooms, now. */
+  #captureRest(): Omit<DurableState, "rooms"> {
     const { registry, gateways, autoscale } = this.#o;
     const map = registry.map;
     const last = this.#last;
@@ -162,22 +191,61 @@ export class CoordinatorState {
   }
 
   /**
+   * The rooms' changes since the last commit, from the ids the directory marked: a commit
+   * costs what changed, not the size of the directory.
+   */
+  #roomChanges(last: DurableRooms): StateChange[] {
+    const d = this.#o.instances;
+    if (!d) return [];
+    const changes: StateChange[] = [];
+    if (d.seq !== last.seq) changes.push({ kind: "instance.seq", seq: d.seq });
+    for (const id of d.changes.instances) {
+      const record = d.get(id);
+      if (!record) {
+        if (Object.hasOwn(last.instances, id)) changes.push({ kind: "instance.removed", id });
+        continue;
+      }
+      const instance = durableInstance(record);
+      if (!same(last.instances[id], instance)) changes.push({ kind: "instance", instance });
+    }
+    for (const id of d.changes.users) {
+      const record = d.user(id);
+      if (!record) {
+        if (Object.hasOwn(last.users, id)) changes.push({ kind: "user.removed", id });
+        continue;
+      }
+      const user = durableUser(record);
+      if (!same(last.users[id], user)) changes.push({ kind: "user", user });
+    }
+    return changes;
+  }
+
+  /**
    * Appends what changed since the last commit to the state file (durable when this returns)
    * and passes the entries to the log's listeners; returns the index of the last entry.
    */
   commit(): number {
-    const next = this.capture();
+    // The rooms are carried over and changed in place: copying them would cost their size.
+    const next: DurableState = { ...this.#captureRest(), rooms: this.#last.rooms };
     const changes = diffState(this.#last, next);
+    const roomChanges = this.#roomChanges(next.rooms);
+    changes.push(...roomChanges);
     const store = this.#o.store;
     if (changes.length === 0) return store.last.index;
     const first = store.last.index + 1;
     const index = store.append(changes, this.term);
+    for (const change of roomChanges) applyChange(next, change);
     this.#last = next;
+    this.#o.instances?.clearChanges();
     if (store.sinceSnapshot >= (this.#o.snapshotEvery ?? SNAPSHOT_EVERY)) store.snapshot(next);
     const entries = changes.map((change, i) => ({ index: first + i, term: this.term, change }));
     for (const listener of this.#listeners) listener(entries);
     return index;
   }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function durableWorker(w: WorkerRecord): DurableWorker {
@@ -194,6 +262,37 @@ function durableWorker(w: WorkerRecord): DurableWorker {
   };
   if (w.promotingEpoch !== undefined) out.promotingEpoch = w.promotingEpoch;
   return out;
+}
+
+function durableInstance(r: InstanceRecord): DurableInstance {
+  return {
+    id: r.id,
+    seq: r.seq,
+    mode: r.mode,
+    options: Buffer.from(encode(r.options ?? null)).toString("base64"),
+    maxPlayers: r.maxPlayers,
+    private: r.private,
+    tags: [...r.tags],
+    version: r.version,
+    worker: r.worker,
+    owner: r.owner,
+    createdAt: r.createdAt,
+    players: [...r.players],
+    emptySince: r.emptySince,
+  };
+}
+
+function durableUser(u: UserRecord): DurableUser {
+  const out: DurableUser = { user: u.user, gateway: u.gateway, instance: u.instance };
+  if (u.world) out.world = { ...u.world };
+  if (u.lostAt !== undefined) out.lostAt = u.lostAt;
+  return out;
+}
+
+/** A stored instance as a live record (its options decoded back to what the workers get). */
+function liveInstance(i: DurableInstance): InstanceRecord {
+  const options = decode(Buffer.from(i.options, "base64")); // checked by parseState
+  return { ...i, tags: [...i.tags], options, players: new Set(i.players) };
 }
 
 /** A stored worker as a live record: it has a full timeout from `now` to beat again. */

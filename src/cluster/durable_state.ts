@@ -1,9 +1,11 @@
 // What of the coordinator survives it: the partition map (epoch, owners, backups, down), the
 // worker and gateway registries, cell migrations in flight, autoscale settings, the world's tick
-// 0 and the term, as
-// plain data; the changes between two captures (what the append-only log stores and a standby
-// replays) and the strict parser of a state read back from a file or a stream.
+// 0, the term, and the rooms (every instance with its seats, the users, the creation counter),
+// as plain data; the changes between two captures (what the append-only log stores and a
+// standby replays) and the strict parser of a state read back from a file or a stream.
+import { Buffer } from "node:buffer";
 import { CodedError, ErrorCode } from "../errors.ts";
+import { decode } from "../protocol/msgpack.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
 import type { AutoscaleConfig } from "../config/config.ts";
 import type { Migration, WorkerState } from "./worker_record.ts";
@@ -29,6 +31,44 @@ export interface DurableGateway {
   version: string;
 }
 
+/** An instance as it is stored: its record and its seats (the directory's indexes are derived). */
+export interface DurableInstance {
+  id: string;
+  seq: number;
+  mode: string;
+  /** The game's parsed options, msgpack in base64 (exactly what the workers are sent). */
+  options: string;
+  maxPlayers: number;
+  private: boolean;
+  tags: string[];
+  version: string;
+  worker: string;
+  owner: string;
+  createdAt: number;
+  /** Users holding a seat. */
+  players: string[];
+  /** When it became empty (0 while someone holds a seat). */
+  emptySince: number;
+}
+
+/** A user of the user directory as it is stored (`instance` "" in the open world). */
+export interface DurableUser {
+  user: string;
+  gateway: string;
+  instance: string;
+  world?: { x: number; y: number; z: number };
+  /** When its gateway was declared down. */
+  lostAt?: number;
+}
+
+/** The instance and user directories as they are stored. */
+export interface DurableRooms {
+  /** The newest instance creation number minted (ids are never reused). */
+  seq: number;
+  instances: Record<string, DurableInstance>;
+  users: Record<string, DurableUser>;
+}
+
 /** The partition map as it is stored. */
 export interface DurableMap {
   epoch: number;
@@ -52,6 +92,7 @@ export interface DurableState {
   peer: string;
   /** Tick 0 of the world (every node's ticks are counted from it: it never changes). */
   worldStartMs: number;
+  rooms: DurableRooms;
 }
 
 /** One entry of the log: a part of the state replaced, or a record removed. */
@@ -62,6 +103,11 @@ export type StateChange =
   | { kind: "gateway"; gateway: DurableGateway }
   | { kind: "gateway.removed"; id: string }
   | { kind: "migrations"; migrations: Migration[] }
+  | { kind: "instance.seq"; seq: number }
+  | { kind: "instance"; instance: DurableInstance }
+  | { kind: "instance.removed"; id: string }
+  | { kind: "user"; user: DurableUser }
+  | { kind: "user.removed"; id: string }
   | {
     kind: "settings";
     term: number;
@@ -87,12 +133,19 @@ export function emptyState(
     autoscale: { ...autoscale },
     peer: "",
     worldStartMs,
+    rooms: emptyRooms(),
   };
+}
+
+/** Rooms of a coordinator that never ran one. */
+export function emptyRooms(): DurableRooms {
+  return { seq: 0, instances: {}, users: {} };
 }
 
 /**
  * The changes that turn `before` into `after`, in an order that replays cleanly (settings and
- * registrations before the map that names them).
+ * registrations before the map that names them). The rooms are not compared here: they can be
+ * large, so CoordinatorState logs their changes from the ids the directory marked.
  *
  * @example
  * ```ts
@@ -171,6 +224,21 @@ export function applyChange(state: DurableState, change: StateChange): void {
     case "migrations":
       state.migrations = structuredClone(change.migrations);
       return;
+    case "instance.seq":
+      state.rooms.seq = change.seq;
+      return;
+    case "instance":
+      state.rooms.instances[change.instance.id] = structuredClone(change.instance);
+      return;
+    case "instance.removed":
+      delete state.rooms.instances[change.id];
+      return;
+    case "user":
+      state.rooms.users[change.user.user] = structuredClone(change.user);
+      return;
+    case "user.removed":
+      delete state.rooms.users[change.id];
+      return;
     case "settings":
       state.term = change.term;
       state.nextIndex = change.nextIndex;
@@ -218,6 +286,8 @@ export function parseState(raw: unknown, cellCount: number, where: string): Dura
     autoscale: parseAutoscale(o.autoscale, `${where}: autoscale`),
     peer: text(o.peer, `${where}: peer`),
     worldStartMs: finite(o.worldStartMs, `${where}: worldStartMs`),
+    // A state written before rooms were durable has none (not a damaged one: the key is absent).
+    rooms: o.rooms === undefined ? emptyRooms() : parseRooms(o.rooms, `${where}: rooms`),
   };
   for (const [id, w] of Object.entries(record(o.workers, `${where}: workers`))) {
     state.workers[id] = parseWorker(w, `${where}: workers.${id}`);
@@ -248,6 +318,15 @@ export function parseChange(raw: unknown, cellCount: number, where: string): Sta
           parseMigration(m, `${where}: migrations[${i}]`)
         ),
       };
+    case "instance.seq":
+      return { kind: "instance.seq", seq: count(o.seq, `${where}: seq`, 0) };
+    case "instance":
+      return { kind: "instance", instance: parseInstance(o.instance, `${where}: instance`) };
+    case "instance.removed":
+    case "user.removed":
+      return { kind: o.kind, id: text(o.id, `${where}: id`) };
+    case "user":
+      return { kind: "user", user: parseUser(o.user, `${where}: user`) };
     case "settings":
       return {
         kind: "settings",
@@ -324,6 +403,77 @@ function parseMigration(raw: unknown, where: string): Migration {
     reason: text(o.reason, `${where}.reason`),
     startedAt: finite(o.startedAt, `${where}.startedAt`),
   };
+}
+
+function parseRooms(raw: unknown, where: string): DurableRooms {
+  const o = record(raw, where);
+  const rooms: DurableRooms = { seq: count(o.seq, `${where}.seq`, 0), instances: {}, users: {} };
+  for (const [id, i] of Object.entries(record(o.instances, `${where}.instances`))) {
+    const instance = parseInstance(i, `${where}.instances.${id}`);
+    if (instance.id !== id) {
+      throw new StateFileError(`${where}.instances.${id}: the record is of ${instance.id}`);
+    }
+    if (instance.seq > rooms.seq) {
+      // The next instance would be given an id already in use.
+      throw new StateFileError(
+        `${where}.instances.${id}: creation number ${instance.seq} is above the counter ${rooms.seq}`,
+      );
+    }
+    rooms.instances[id] = instance;
+  }
+  for (const [id, u] of Object.entries(record(o.users, `${where}.users`))) {
+    const user = parseUser(u, `${where}.users.${id}`);
+    if (user.user !== id) {
+      throw new StateFileError(`${where}.users.${id}: the record is of ${user.user}`);
+    }
+    rooms.users[id] = user;
+  }
+  return rooms;
+}
+
+function parseInstance(raw: unknown, where: string): DurableInstance {
+  const o = record(raw, where);
+  const options = text(o.options, `${where}.options`);
+  try {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(options)) throw new SyntaxError("not base64");
+    decode(Buffer.from(options, "base64"));
+  } catch (error) {
+    throw new StateFileError(`${where}.options: expected msgpack in base64`, { cause: error });
+  }
+  return {
+    id: text(o.id, `${where}.id`),
+    seq: count(o.seq, `${where}.seq`, 1),
+    mode: text(o.mode, `${where}.mode`),
+    options,
+    maxPlayers: count(o.maxPlayers, `${where}.maxPlayers`, 1),
+    private: flag(o.private, `${where}.private`),
+    tags: list(o.tags, `${where}.tags`).map((t, i) => text(t, `${where}.tags[${i}]`)),
+    version: text(o.version, `${where}.version`),
+    worker: text(o.worker, `${where}.worker`),
+    owner: text(o.owner, `${where}.owner`),
+    createdAt: finite(o.createdAt, `${where}.createdAt`),
+    players: list(o.players, `${where}.players`).map((p, i) => text(p, `${where}.players[${i}]`)),
+    emptySince: finite(o.emptySince, `${where}.emptySince`),
+  };
+}
+
+function parseUser(raw: unknown, where: string): DurableUser {
+  const o = record(raw, where);
+  const user: DurableUser = {
+    user: text(o.user, `${where}.user`),
+    gateway: text(o.gateway, `${where}.gateway`),
+    instance: text(o.instance, `${where}.instance`),
+  };
+  if (o.world !== undefined) {
+    const w = record(o.world, `${where}.world`);
+    user.world = {
+      x: finite(w.x, `${where}.world.x`),
+      y: finite(w.y, `${where}.world.y`),
+      z: finite(w.z, `${where}.world.z`),
+    };
+  }
+  if (o.lostAt !== undefined) user.lostAt = finite(o.lostAt, `${where}.lostAt`);
+  return user;
 }
 
 function parseAutoscale(raw: unknown, where: string): AutoscaleConfig {

@@ -1,8 +1,9 @@
 // The coordinator's directories of rooms: instances (indexed by mode, tags, open slots, game
 // version and worker, searched in creation order with a paging cursor through the indexes),
 // their seats (a reservation is taken here, in one place, so two players cannot take the last
-// one), and users (online, on which gateway, in the world or in which instance). In memory;
-// durable state is the coordinator's concern (docs/architecture.md lists what would persist).
+// one), and users (online, on which gateway, in the world or in which instance). In memory,
+// with the ids of what changed since the coordinator's last commit (coordinator_state.ts makes
+// them durable) and a restore that rebuilds every index from stored records.
 import { CodedError, ErrorCode } from "../errors.ts";
 import { SeqIndex } from "./seq_index.ts";
 
@@ -61,6 +62,8 @@ export interface InstanceQuery {
   worker?: string;
   /** Only instances with at least one free seat (true) or only full ones (false). */
   open?: boolean;
+  /** Only private (true) or only public (false) instances: the operator's list only. */
+  private?: boolean;
   createdFrom?: number;
   createdTo?: number;
   /** Paging cursor: the `next` of the previous page. */
@@ -90,7 +93,7 @@ export class InstanceDirectory {
   readonly #byId = new Map<string, InstanceRecord>();
   readonly #users = new Map<string, UserRecord>();
   readonly #usersByGateway = new Map<string, Set<string>>();
-  /** field → value → sequence numbers of the public instances having it. */
+  /** field → value → sequence numbers of the instances (public and private) having it. */
   readonly #indexes = {
     mode: new Map<string, SeqIndex>(),
     tag: new Map<string, SeqIndex>(),
@@ -98,6 +101,8 @@ export class InstanceDirectory {
     worker: new Map<string, SeqIndex>(),
   };
   readonly #public = new SeqIndex();
+  /** Every instance, private ones too (the operator's list). */
+  readonly #every = new SeqIndex();
   /** Public instances with a free seat. */
   readonly #open = new SeqIndex();
   /** Instances with no seat taken, oldest emptiness first. */
@@ -106,6 +111,8 @@ export class InstanceDirectory {
   #lostGateways = new Set<string>();
   #workerInstances = new Map<string, number>();
   #seq = 0;
+  /** Instances and users changed since the last {@linkcode clearChanges}. */
+  readonly #changed = { instances: new Set<string>(), users: new Set<string>() };
   #o: InstanceDirectoryOptions;
   #now: () => number;
 
@@ -156,19 +163,66 @@ export class InstanceDirectory {
       players: new Set(),
       emptySince: now,
     };
+    this.#insert(record);
+    return record;
+  }
+
+  /**
+   * Replaces every instance and user with stored ones (a restart or a takeover): the indexes,
+   * seat counts and empty list are rebuilt from the records; `seq` is the newest creation
+   * number ever minted.
+   */
+  restore(seq: number, instances: Iterable<InstanceRecord>, users: Iterable<UserRecord>): void {
+    for (const map of [this.#bySeq, this.#byId, this.#users, this.#usersByGateway]) map.clear();
+    for (const index of Object.values(this.#indexes)) index.clear();
+    this.#public.clear();
+    this.#every.clear();
+    this.#open.clear();
+    this.#empty.clear();
+    this.#workerSeats.clear();
+    this.#workerInstances.clear();
+    this.#lostGateways.clear();
+    this.#seq = seq;
+    for (const record of [...instances].sort((a, b) => a.seq - b.seq)) {
+      this.#insert(record);
+      this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + record.players.size);
+      if (record.players.size > 0) this.#empty.delete(record);
+    }
+    for (const user of users) {
+      this.#users.set(user.user, user);
+      let set = this.#usersByGateway.get(user.gateway);
+      if (!set) this.#usersByGateway.set(user.gateway, set = new Set());
+      set.add(user.user);
+      if (user.lostAt !== undefined) this.#lostGateways.add(user.gateway);
+    }
+    this.clearChanges();
+  }
+
+  /** Ids of the instances and users changed (created, seated, moved, removed) since the last clear. */
+  get changes(): { readonly instances: ReadonlySet<string>; readonly users: ReadonlySet<string> } {
+    return this.#changed;
+  }
+
+  /** Forgets the changes (they are durable now). */
+  clearChanges(): void {
+    this.#changed.instances.clear();
+    this.#changed.users.clear();
+  }
+
+  #insert(record: InstanceRecord): void {
+    const seq = record.seq;
+    this.#changed.instances.add(record.id);
     this.#bySeq.set(seq, record);
     this.#byId.set(record.id, record);
     this.#empty.add(record);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) + 1);
-    if (!record.private) {
-      this.#public.add(seq);
-      indexAdd(this.#indexes.mode, record.mode, seq);
-      indexAdd(this.#indexes.version, record.version, seq);
-      indexAdd(this.#indexes.worker, record.worker, seq);
-      for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
-    }
+    this.#every.add(seq);
+    if (!record.private) this.#public.add(seq);
+    indexAdd(this.#indexes.mode, record.mode, seq);
+    indexAdd(this.#indexes.version, record.version, seq);
+    indexAdd(this.#indexes.worker, record.worker, seq);
+    for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
     this.#reindexOpen(record);
-    return record;
   }
 
   /**
@@ -230,6 +284,7 @@ export class InstanceDirectory {
     const left = { ...record };
     this.#leaveSeat(record.instance, user);
     record.instance = "";
+    this.#changed.users.add(user);
     return left;
   }
 
@@ -245,7 +300,9 @@ export class InstanceDirectory {
     for (const user of record.players) {
       const u = this.#users.get(user);
       if (u?.instance === id) u.instance = "";
+      this.#changed.users.add(user);
     }
+    this.#changed.instances.add(id);
     this.#seatsChanged(record, -record.players.size);
     record.players.clear();
     this.#bySeq.delete(record.seq);
@@ -253,13 +310,12 @@ export class InstanceDirectory {
     this.#empty.delete(record);
     this.#open.delete(record.seq);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) - 1);
-    if (!record.private) {
-      this.#public.delete(record.seq);
-      indexDelete(this.#indexes.mode, record.mode, record.seq);
-      indexDelete(this.#indexes.version, record.version, record.seq);
-      indexDelete(this.#indexes.worker, record.worker, record.seq);
-      for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
-    }
+    this.#every.delete(record.seq);
+    this.#public.delete(record.seq);
+    indexDelete(this.#indexes.mode, record.mode, record.seq);
+    indexDelete(this.#indexes.version, record.version, record.seq);
+    indexDelete(this.#indexes.worker, record.worker, record.seq);
+    for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
     return record;
   }
 
@@ -269,6 +325,7 @@ export class InstanceDirectory {
     for (const user of this.#usersByGateway.get(gateway) ?? []) {
       const record = this.#users.get(user);
       if (record) record.lostAt = now;
+      this.#changed.users.add(user);
     }
     this.#lostGateways.add(gateway);
   }
@@ -298,8 +355,14 @@ export class InstanceDirectory {
     return due;
   }
 
-  /** Public instances matching `query`, oldest first, one page; `next` pages on. */
-  search(query: InstanceQuery): { instances: InstanceRecord[]; next?: string } {
+  /**
+   * Instances matching `query`, oldest first, one page; `next` pages on. Clients search the
+   * public ones; the operator's list (`scope` "all") has the private ones too.
+   */
+  search(
+    query: InstanceQuery,
+    scope: "public" | "all" = "public",
+  ): { instances: InstanceRecord[]; next?: string } {
     const limit = Math.min(Math.max(query.limit ?? 20, 1), MAX_PAGE);
     let cursor = 0;
     if (query.after !== undefined) {
@@ -312,13 +375,15 @@ export class InstanceDirectory {
       }
       cursor = seq;
     }
-    const candidates: Array<SeqIndex | undefined> = [this.#public];
+    const candidates: Array<SeqIndex | undefined> = [
+      scope === "public" ? this.#public : this.#every,
+    ];
     const i = this.#indexes;
     if (query.mode !== undefined) candidates.push(i.mode.get(query.mode));
     if (query.version !== undefined) candidates.push(i.version.get(query.version));
     if (query.worker !== undefined) candidates.push(i.worker.get(query.worker));
     for (const tag of query.tags ?? []) candidates.push(i.tag.get(tag));
-    if (query.open === true) candidates.push(this.#open);
+    if (query.open === true && scope === "public") candidates.push(this.#open);
     const instances: InstanceRecord[] = [];
     let last: InstanceRecord | undefined;
     for (const record of this.#walk(candidates, cursor)) {
@@ -350,6 +415,7 @@ export class InstanceDirectory {
       world: where.world ?? previous?.world,
     };
     this.#users.set(user, record);
+    this.#changed.users.add(user);
     let set = this.#usersByGateway.get(gateway);
     if (!set) this.#usersByGateway.set(gateway, set = new Set());
     set.add(user);
@@ -361,11 +427,17 @@ export class InstanceDirectory {
     const record = this.#users.get(user);
     if (!record) return;
     this.#users.delete(user);
+    this.#changed.users.add(user);
     this.#usersByGateway.get(record.gateway)?.delete(user);
   }
 
   user(user: string): UserRecord | undefined {
     return this.#users.get(user);
+  }
+
+  /** Every user record. */
+  userRecords(): IterableIterator<UserRecord> {
+    return this.#users.values();
   }
 
   /** Users online on `gateway`. */
@@ -409,6 +481,7 @@ export class InstanceDirectory {
   }
 
   #seatsChanged(record: InstanceRecord, delta: number): void {
+    this.#changed.instances.add(record.id);
     this.#workerSeats.set(record.worker, this.seatsOn(record.worker) + delta);
     if (record.players.size === 0) {
       if (!this.#empty.has(record)) {
@@ -443,7 +516,9 @@ export function instanceRow(record: InstanceRecord): InstanceRow {
 }
 
 function matches(record: InstanceRecord, query: InstanceQuery): boolean {
-  if (query.open === false && record.players.size < record.maxPlayers) return false;
+  const full = record.players.size >= record.maxPlayers;
+  if (query.open !== undefined && query.open === full) return false;
+  if (query.private !== undefined && record.private !== query.private) return false;
   if (query.createdFrom !== undefined && record.createdAt < query.createdFrom) return false;
   if (query.createdTo !== undefined && record.createdAt > query.createdTo) return false;
   return true;

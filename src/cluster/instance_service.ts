@@ -11,8 +11,9 @@ import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_r
 import type { InstancePlacementMessage } from "../net/rpc.ts";
 import { compareVersions } from "./gateway_directory.ts";
 import { instanceSize } from "../sim/instance_spaces.ts";
+import type { Registry } from "./registry.ts";
 import {
-  type InstanceDirectory,
+  InstanceDirectory,
   type InstanceQuery,
   type InstanceRecord,
   type InstanceRow,
@@ -298,6 +299,34 @@ export class InstanceService {
     for (const r of records) this.#o.log.info("instance.destroyed", { instance: r.id, why });
     this.#o.onDestroyed(records);
   }
+}
+
+/**
+ * The coordinator's rooms: its instance and user directory and the service placing instances
+ * on the registry's active workers (by their world entities).
+ */
+export function coordinatorRooms(
+  options: Pick<InstanceServiceOptions, "config" | "game" | "world" | "onDestroyed" | "log"> & {
+    registry: () => Registry;
+    /** Users of a downed gateway keep their seats this long (the gateways' resume grace). */
+    lostGraceMs: number;
+  },
+): { directory: InstanceDirectory; service: InstanceService } {
+  const directory = new InstanceDirectory({
+    emptyGraceMs: options.config.emptyGraceMs,
+    lostGraceMs: options.lostGraceMs,
+  });
+  const service = new InstanceService({
+    ...options,
+    directory,
+    workers: () =>
+      [...options.registry().workers.values()].filter((w) => w.state === "active").map((w) => ({
+        id: w.id,
+        version: w.version,
+        entities: w.cells.reduce((n, c) => n + c.entities, 0),
+      })),
+  });
+  return { directory, service };
 }
 
 /** An instance as MapUpdate lists it. */

@@ -22,6 +22,11 @@ export class SeqIndex {
     return this.#items.length;
   }
 
+  /** Removes every number. */
+  clear(): void {
+    this.#items = [];
+  }
+
   /** Adds `seq` (no-op when present). */
   add(seq: number): void {
     const items = this.#items;

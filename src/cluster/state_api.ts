@@ -1,11 +1,13 @@
 // The coordinator's /api/state: the map with its backups, every worker with its state (down,
 // fenced and promoting included) and load, gateways, loads per cell (and the entities, players
-// and interactions/s it comes from), migrations and recent
-// events. Counts of down or fenced workers are stale and never shown as live.
+// and interactions/s it comes from), migrations and recent events, and how many instances and
+// users the rooms' directories hold (the instances themselves page through /api/instances).
+// Counts of down or fenced workers are stale and never shown as live.
 import type { Config } from "../config/config.ts";
 import type { Registry } from "./registry.ts";
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import { workerLoads } from "./load_estimate.ts";
+import type { InstanceDirectory } from "./instance_directory.ts";
 import { worldSpecOf, worldSummary } from "../world/world_spec.ts";
 
 /** The /api/state document. */
@@ -13,6 +15,7 @@ export function clusterState(
   registry: Registry,
   gateways: GatewayDirectory,
   config: Config,
+  rooms?: InstanceDirectory,
 ): Record<string, unknown> {
   const cellLoads = registry.cellLoads();
   const loads = workerLoads(registry.map.owners, cellLoads, registry.workers.keys());
@@ -62,5 +65,6 @@ export function clusterState(
     loadPerCell: Array.from(cellLoads, (l) => Math.round(l * 10) / 10),
     migrations: [...registry.migrations.values()],
     events: registry.eventsSince(0).slice(-50),
+    rooms: { instances: rooms?.size ?? 0, users: rooms?.users ?? 0 },
   };
 }

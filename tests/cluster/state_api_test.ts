@@ -4,6 +4,7 @@ import { Registry } from "../../src/cluster/registry.ts";
 import { GatewayDirectory } from "../../src/cluster/gateway_directory.ts";
 import { clusterState } from "../../src/cluster/state_api.ts";
 import { DEFAULTS } from "../../src/config/config.ts";
+import { InstanceDirectory } from "../../src/cluster/instance_directory.ts";
 
 const grid = new Grid({ dims: 2, size: [400, 400], cellSize: 100 });
 const worker = (nodeId: string) => ({
@@ -61,4 +62,18 @@ Deno.test("/api/state shows backups and promotion, and never a down worker's cou
   assert.equal(state.entitiesPerCell.reduce((a, b) => a + b, 0), 10, "only live reports count");
   assert.ok(!("w1" in state.backups), "a down worker mirrors nobody and has no backup");
   assert.equal(state.workers.find((w) => w.id === heir)!.promoting, true);
+});
+
+Deno.test("/api/state counts the rooms' instances (private ones too) and users", () => {
+  const registry = new Registry({ grid, minWorkers: 1, workerTimeoutMs: 500 });
+  const rooms = new InstanceDirectory({ emptyGraceMs: 1_000 });
+  const spec = { mode: "duel", options: {}, maxPlayers: 2, tags: [], version: "1", worker: "w1" };
+  rooms.reserve(rooms.create({ ...spec, private: false, owner: "ann" }).id, "ann", "g1");
+  rooms.create({ ...spec, private: true, owner: "bob" });
+  rooms.online("cat", "g1");
+  const gateways = new GatewayDirectory({ timeoutMs: 500 });
+  const state = clusterState(registry, gateways, DEFAULTS, rooms) as { rooms: unknown };
+  assert.deepEqual(state.rooms, { instances: 2, users: 2 });
+  const none = clusterState(registry, gateways, DEFAULTS) as { rooms: unknown };
+  assert.deepEqual(none.rooms, { instances: 0, users: 0 });
 });
