@@ -16,6 +16,7 @@ import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
+import { Deploys } from "../src/cluster/deploys.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
 import { clusterState } from "../src/cluster/state_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
@@ -26,6 +27,7 @@ export interface CoordinatorHandle {
   grpcPort: number;
   httpPort: number;
   registry: Registry;
+  deploys: Deploys;
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startCoordinator(
     log,
     registry: () => registry,
     gateways,
+    deploys: () => deploys,
     world,
     game,
   });
@@ -69,6 +72,21 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
+  const deploys: Deploys = new Deploys({
+    grid,
+    registry,
+    gateways,
+    cellsPerSecond: config.deploy.cellsPerSecond,
+    onChange: () => service.publish(),
+  });
+  // Often enough that the rate holds with sub-second spacing between moves.
+  const deploying = setInterval(() => {
+    try {
+      deploys.step();
+    } catch (error) {
+      log.error("deploy.step_failed", { error });
+    }
+  }, Math.min(250, 1000 / config.deploy.cellsPerSecond));
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
@@ -95,6 +113,8 @@ export async function startCoordinator(
     rebalance: config.rebalance,
     autoscale: config.autoscale,
     minWorkers: config.minWorkers,
+    holding: () => deploys.holding,
+    placeable: (version) => deploys.placeable(version),
   });
   const balancing = setInterval(() => {
     try {
@@ -103,7 +123,7 @@ export async function startCoordinator(
       log.error("balancer.failed", { error });
     }
   }, config.rebalance.intervalMs);
-  const control = controlRoutes({ registry, balancer, log });
+  const control = controlRoutes({ registry, balancer, deploys, log });
 
   const handler = coordinatorHandler({
     role: config.role,
@@ -144,9 +164,11 @@ export async function startCoordinator(
     grpcPort: rpc.port,
     httpPort: http.port,
     registry,
+    deploys,
     async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       clearInterval(balancing);
+      clearInterval(deploying);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

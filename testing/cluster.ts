@@ -56,8 +56,12 @@ export async function startCluster(
   const workers: NodeProcess[] = [];
   const listening = await coordinator.waitFor("coordinator.listening");
   const api = `http://127.0.0.1:${listening.httpPort}`;
-  const start = (name: string, extra: string[] = []) => {
-    const worker = new NodeProcess(name, workerArgs(config, Number(listening.grpcPort), ...extra));
+  const start = (name: string, extra: string[] = [], env: Record<string, string> = {}) => {
+    const worker = new NodeProcess(
+      name,
+      workerArgs(config, Number(listening.grpcPort), ...extra),
+      env,
+    );
     workers.push(worker);
     return worker;
   };
@@ -76,7 +80,8 @@ export async function startCluster(
     await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
   }
   const gateways: string[] = [];
-  for (let n = 1; n <= (options.gateways ?? 0); n++) {
+  /** Starts gateway g`n` (ZS_* variables in `env`, e.g. ZS_VERSION); resolves with its URL. */
+  const startGateway = async (n: number, env: Record<string, string> = {}) => {
     const gateway = new NodeProcess(`gateway-${n}`, [
       "--role=gateway",
       "--config",
@@ -89,11 +94,19 @@ export async function startCluster(
       `g${n}`,
       "--storage",
       ":memory:",
-    ]);
+    ], env);
     workers.push(gateway);
     const ready = await gateway.waitFor("gateway.listening");
     gateways.push(`http://${ready.httpAddress}`);
-  }
+    return `http://${ready.httpAddress}`;
+  };
+  for (let n = 1; n <= (options.gateways ?? 0); n++) await startGateway(n);
+  /** Starts worker `id` (ZS_* variables in `env`) once the cluster runs; resolves when listening. */
+  const startWorker = async (id: string, env: Record<string, string> = {}) => {
+    const worker = start(`worker-${id.slice(1)}`, ["--node-id", id], env);
+    await worker.waitFor("worker.listening");
+    return worker;
+  };
   const state = () => getJson<ClusterState>(`${api}/api/state`);
   const audit = new ClusterAudit();
   let last: ClusterState | undefined;
@@ -138,5 +151,18 @@ export async function startCluster(
     if (!found) throw new RangeError(`No process with node id ${id} in this cluster`);
     return found;
   };
-  return { api, coordinator, workers, gateways, state, audit, post, close, processOf, config };
+  return {
+    api,
+    coordinator,
+    workers,
+    gateways,
+    state,
+    audit,
+    post,
+    close,
+    processOf,
+    config,
+    startWorker,
+    startGateway,
+  };
 }

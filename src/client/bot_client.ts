@@ -87,6 +87,8 @@ export class BotClient {
   #liveSince = -1;
   #resumes = 0;
   #maxResumes: number;
+  /** The gateway a REDIRECT named on the current connection. */
+  #redirect: string | undefined;
   /** Total time with a live session, ms. */
   connectedMs = 0;
 
@@ -198,6 +200,7 @@ export class BotClient {
     };
     this.#ws = ws;
     this.#lastError = undefined;
+    this.#redirect = undefined;
     ws.onmessage = (event) => this.#onFrame(event.data);
     ws.onclose = (event) => this.#onClose(ws, event.code);
     this.#send(hello);
@@ -227,6 +230,9 @@ export class BotClient {
       case Op.ERROR:
         this.#lastError = message.code;
         countUp(this.#m.errorFrames, message.code);
+        return;
+      case Op.REDIRECT:
+        this.#redirect = message.url;
         return;
       case Op.CHAT:
         return;
@@ -264,17 +270,29 @@ export class BotClient {
       return;
     }
     if (this.#stop.signal.aborted) return;
+    const redirect = this.#redirect;
+    if (redirect !== undefined && code === CloseCode.GOING_AWAY) {
+      // Handed over by a deploy: resume at once where we were sent, not an error.
+      this.#m.redirects++;
+      this.#urls = [redirect, ...this.#urls.filter((u) => u !== redirect)];
+      this.#at = 0;
+      void this.#resume(true);
+      return;
+    }
     countUp(this.#m.closes, code);
     if (RESUMABLE.has(code) && this.#resumes < this.#maxResumes) void this.#resume();
     else this.#m.lostSessions++;
   }
 
-  /** Takes the session back with the resume token: same gateway first, then the others. */
-  async #resume(): Promise<void> {
-    this.#resumes++;
+  /**
+   * Takes the session back with the resume token: same gateway first, then the others. After a
+   * REDIRECT (`redirected`) at once and without using up one of the resumes after drops.
+   */
+  async #resume(redirected = false): Promise<void> {
+    if (!redirected) this.#resumes++;
     let lost = false; // the session is gone for good (counted once)
     try {
-      await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
+      if (!redirected) await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
       try {
         await this.#connect({
           op: Op.HELLO,

@@ -66,6 +66,8 @@ export class BotMetrics {
   connectedNow = 0;
   /** Sessions taken back with a resume token after a dropped connection. */
   resumes = 0;
+  /** Sessions a gateway handed to another with REDIRECT (a deploy), each followed by a resume. */
+  redirects = 0;
   /** Logins retried after 429 RATE_LIMITED with Retry-After (not an error by themselves). */
   loginRetries = 0;
   /** Milliseconds from the start of POST /login to WELCOME, one per client. */
@@ -124,6 +126,7 @@ export interface BotReport {
   cellCrossings: number;
   maxTickGap: number;
   resumes: number;
+  redirects: number;
   loginRetries: number;
   /** Gaps of more than 1 s without a DIFF on a live connection, and the longest one. */
   stalls: StallCounts;
@@ -223,6 +226,7 @@ export function buildReport(metrics: BotMetrics, context: ReportContext): BotRep
     cellCrossings: metrics.stream.cellCrossings,
     maxTickGap: metrics.stream.maxTickGap,
     resumes: metrics.resumes,
+    redirects: metrics.redirects,
     loginRetries: metrics.loginRetries,
     stalls: { ...metrics.stalls },
     lostSessions: metrics.lostSessions,
@@ -306,7 +310,7 @@ export function formatReport(report: BotReport): string {
     `  cell crossings       ${report.cellCrossings}  (own entity into another grid cell; ` +
     `an upper bound on handoffs, which clients cannot see)`,
     `  max tick gap         ${report.maxTickGap}`,
-    `  resumes              ${report.resumes}`,
+    `  resumes              ${report.resumes}  (${report.redirects} after a REDIRECT)`,
     `  stalls               ${report.stalls.count}  (> ${STALL_MS} ms without a DIFF; ` +
     `longest ${report.stalls.longestMs} ms)`,
     `  lost sessions        ${report.lostSessions}`,

@@ -8,6 +8,8 @@ import type { Logger } from "../observe/log.ts";
 import type { Registry } from "./registry.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import type { Access } from "../net/operator_auth.ts";
+import type { Deploys } from "./deploys.ts";
+import { deployRoute, isDeployPath } from "./deploy_api.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -22,9 +24,9 @@ export function errorResponse(error: unknown): Response {
 
 /** Routes of the control API; undefined for paths it does not own. */
 export function controlRoutes(
-  deps: { registry: Registry; balancer: Balancer; log: Logger },
+  deps: { registry: Registry; balancer: Balancer; deploys: Deploys; log: Logger },
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { registry, balancer, log } = deps;
+  const { registry, balancer, deploys, log } = deps;
   const handle = async (request: Request, url: URL): Promise<Response> => {
     const move = MOVE.exec(url.pathname);
     const drain = DRAIN.exec(url.pathname);
@@ -90,6 +92,9 @@ export function controlRoutes(
     return jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`);
   };
   return (request, url) => {
+    if (isDeployPath(url.pathname)) {
+      return deployRoute(deploys, log, request, url).catch(errorResponse);
+    }
     const owned = url.pathname === "/api/autoscale" || url.pathname === "/api/migrations" ||
       MOVE.test(url.pathname) || DRAIN.test(url.pathname);
     if (!owned) return undefined;
@@ -102,7 +107,7 @@ export function isOperatorPath(pathname: string): boolean {
   return pathname === "/api/autoscale" || pathname === "/api/migrations" ||
     pathname === "/api/state" || pathname === "/metrics" || pathname.startsWith("/api/logs") ||
     pathname === "/api/events" || pathname === "/api/entities" || MOVE.test(pathname) ||
-    DRAIN.test(pathname);
+    DRAIN.test(pathname) || isDeployPath(pathname);
 }
 
 /**
@@ -113,7 +118,7 @@ export function isOperatorPath(pathname: string): boolean {
  */
 export function coordinatorAccess(request: Request, url: URL): Access | "open" {
   const path = url.pathname;
-  if (MOVE.test(path) || DRAIN.test(path) || path === "/api/autoscale") {
+  if (MOVE.test(path) || DRAIN.test(path) || path === "/api/autoscale" || isDeployPath(path)) {
     return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
   }
   return isOperatorPath(path) ? "read" : "open";

@@ -34,6 +34,8 @@ export const Op = {
   DIFF: 6,
   PONG: 7,
   ERROR: 8,
+  /** Server: go to this gateway and resume there (a deploy replaces this gateway's version). */
+  REDIRECT: 9,
 } as const;
 /** One of the op ids in {@linkcode Op}. */
 export type Op = typeof Op[keyof typeof Op];
@@ -235,13 +237,23 @@ export interface ErrorMessage {
   message: string;
 }
 
+/**
+ * The gateway hands the session over (a deploy drains its version): the connection closes
+ * with 1001 next; resume with the resume token at `url` (a gateway's `ws://` or `wss://` URL).
+ */
+export interface RedirectMessage {
+  op: typeof Op.REDIRECT;
+  url: string;
+}
+
 /** Any frame the server sends. */
 export type ServerMessage =
   | WelcomeMessage
   | DiffMessage
   | ChatMessage
   | PongMessage
-  | ErrorMessage;
+  | ErrorMessage
+  | RedirectMessage;
 
 // ---- decoding ---------------------------------------------------------------------------------
 
