@@ -19,16 +19,17 @@ export interface DeployPlanInput {
 }
 
 /**
- * Up to `count` moves of cells not owned by a target to the targets. Cells next to a target's
- * region go first and go to that neighbour (the least loaded one when several), so the new
- * version's regions grow as connected pieces and ghosts cross few version boundaries; a cell
- * next to no target goes to the least loaded target.
+ * Up to `count` moves of cells not owned by a target to the targets. Each move goes to the
+ * least loaded target (fewest cells on a tie), which takes a cell next to its region when one
+ * is left, so the new version's workers fill up evenly and their regions grow as connected
+ * pieces (few ghosts across version boundaries); a target with no region yet takes the first
+ * cell it can.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { Grid } from "../world/grid.ts";
- * const grid = new Grid({ size: [300, 100], cellSize: 100 });
+ * const grid = new Grid({ dims: 2, size: [300, 100], cellSize: 100 });
  * const moves = planDeployMoves({
  *   grid, owners: ["a", "a", "b"], cellLoads: [1, 1, 1], targets: ["b"], moving: new Set(), count: 1,
  * });
@@ -41,26 +42,32 @@ export function planDeployMoves(input: DeployPlanInput): Move[] {
   const owners = [...input.owners];
   const isTarget = new Set(targets);
   const loads = workerLoads(owners, cellLoads, targets);
+  const cells = new Map(targets.map((t) => [t, owners.filter((o) => o === t).length]));
   const moves: Move[] = [];
-  const least = (candidates: Iterable<string>) =>
-    [...candidates].sort((p, q) => loads.get(p)! - loads.get(q)! || (p < q ? -1 : 1))[0];
   while (moves.length < input.count) {
-    let best: { cell: number; to: string } | undefined;
+    const to = [...targets].sort((p, q) =>
+      loads.get(p)! - loads.get(q)! || cells.get(p)! - cells.get(q)! || (p < q ? -1 : 1)
+    )[0];
+    let pick: number | undefined;
     for (let cell = 0; cell < owners.length; cell++) {
-      if (isTarget.has(owners[cell]) || moving.has(cell) || owners[cell] === "") continue;
-      const around = new Set(
-        grid.faceNeighbours(cell).map((n) => owners[n]).filter((o) => isTarget.has(o)),
-      );
-      if (around.size > 0) {
-        best = { cell, to: least(around) };
+      if (isTarget.has(owners[cell]) || moving.has(cell) || owners[cell] === "") {
+        continue;
+      }
+      if (
+        grid.faceNeighbours(cell).some((n) =>
+          owners[n] === to
+        )
+      ) {
+        pick = cell;
         break;
       }
-      best ??= { cell, to: least(targets) };
+      pick ??= cell;
     }
-    if (!best) break;
-    moves.push({ cell: best.cell, from: owners[best.cell], to: best.to });
-    owners[best.cell] = best.to;
-    loads.set(best.to, loads.get(best.to)! + (cellLoads[best.cell] ?? 0));
+    if (pick === undefined) break;
+    moves.push({ cell: pick, from: owners[pick], to });
+    owners[pick] = to;
+    loads.set(to, loads.get(to)! + (cellLoads[pick] ?? 0));
+    cells.set(to, cells.get(to)! + 1);
   }
   return moves;
 }

@@ -193,3 +193,15 @@ Deno.test("the map lists the live version's gateways; a replaced version's are f
     [["2.0", "live", 2, 1, 16], ["1.0", "draining", 2, 1, 0]],
   );
 });
+
+Deno.test("a deploy fills every new-version worker, not only the first", () => {
+  const t = make(1000);
+  t.deploys.start("2.0");
+  for (let n = 0; n < 20 && t.deploys.current; n++) {
+    t.advance(1_000);
+    t.deploys.step();
+    t.beat();
+  }
+  assert.equal(t.registry.map.cellsOf("w3").length, 8);
+  assert.equal(t.registry.map.cellsOf("w4").length, 8);
+});
