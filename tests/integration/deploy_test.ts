@@ -228,6 +228,26 @@ Deno.test({
       assert.equal(authed.status, 200);
       assert.deepEqual(body.runs, [], "no bad request started a run");
       assert.equal(body.live, A);
+      // The CLI: status, a refused start (exit 1 with the code), a bad command line (exit 2).
+      const cli = async (...args: string[]) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "roles/deploy.ts", ...args, "--coordinator", cluster.api],
+          env: { ZS_OPERATOR_TOKEN: "integration-operator-token" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        return { code: out.code, text };
+      };
+      const status = await cli("status");
+      assert.equal(status.code, 0, status.text);
+      assert.match(status.text, /live version 0\.1\.0/);
+      assert.match(status.text, /0\.1\.0 +live +2 workers/);
+      const refused = await cli("start", "9.9.9");
+      assert.equal(refused.code, 1, refused.text);
+      assert.match(refused.text, /NOT_FOUND: Cannot deploy 9\.9\.9/);
+      const bad = await cli("launch");
+      assert.equal(bad.code, 2, bad.text);
     } finally {
       await cluster.close();
     }
