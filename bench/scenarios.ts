@@ -2,6 +2,7 @@
 // A new scenario (gateway-fanout, handoff, peer comparison, failover) is one module plus one
 // line here.
 import { abortStress } from "./abort_stress.ts";
+import { deploy } from "./deploy.ts";
 import { failover } from "./failover.ts";
 import { faults } from "./faults.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   abortStress,
   failover,
   faults,
+  deploy,
 ];
 
 /** The scenario called `name`, or undefined. */

@@ -89,6 +89,8 @@ export class BotClient {
   #maxResumes: number;
   /** The gateway a REDIRECT named on the current connection. */
   #redirect: string | undefined;
+  /** When this player last got a DIFF, on any connection; -1 before the first. */
+  #lastDiffAt = -1;
   /** Total time with a live session, ms. */
   connectedMs = 0;
 
@@ -220,6 +222,10 @@ export class BotClient {
       case Op.WELCOME:
         return this.#onWelcome(message, now);
       case Op.DIFF:
+        if (this.#lastDiffAt >= 0) {
+          this.#m.maxDiffGapMs = Math.max(this.#m.maxDiffGapMs, now - this.#lastDiffAt);
+        }
+        this.#lastDiffAt = now;
         this.#check.diff(message);
         this.#stalls.diff();
         this.#acks.acked(message.ack, now, (ms) => this.#m.ackMs.add(ms));
@@ -271,8 +277,9 @@ export class BotClient {
     }
     if (this.#stop.signal.aborted) return;
     const redirect = this.#redirect;
-    if (redirect !== undefined && code === CloseCode.GOING_AWAY) {
-      // Handed over by a deploy: resume at once where we were sent, not an error.
+    if (redirect !== undefined) {
+      // Handed over by a deploy: resume at once where we were sent, not an error (whatever
+      // the close code: a gateway exiting can cut the closing handshake short, 1006).
       this.#m.redirects++;
       this.#urls = [redirect, ...this.#urls.filter((u) => u !== redirect)];
       this.#at = 0;

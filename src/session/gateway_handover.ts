@@ -27,7 +27,7 @@ export class GatewayHandover {
   #targets: GatewayInfo[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #next = 0;
-  #empty = false;
+  #emptyRounds = 0;
 
   constructor(options: HandoverOptions) {
     this.#o = options;
@@ -56,13 +56,14 @@ export class GatewayHandover {
   #round(): void {
     const { hub } = this.#o;
     if (hub.sessions.size === 0) {
-      if (!this.#empty) {
-        this.#empty = true;
+      // Empty for a whole round: the last REDIRECTs' closing handshakes had a round to finish.
+      if (this.#emptyRounds++ === 1) {
         this.close();
         this.#o.onEmpty();
       }
       return;
     }
+    this.#emptyRounds = 0;
     if (this.#targets.length === 0) return;
     const count = Math.max(1, Math.round(this.#o.sessionsPerSecond / ROUNDS_PER_SECOND));
     // Spread each round over the targets, one session at a time, round robin.
