@@ -1,4 +1,4 @@
-// Scenario deploy: a cluster on version 0.1.0 (two workers, one gateway, NPCs) under bots;
+// Scenario deploy: a cluster on the build version (0.1.0) (two workers, one gateway, NPCs) under bots;
 // two 0.2.0 workers and a 0.2.0 gateway start beside it and `POST /api/deploys` moves the world
 // and the sessions over. Measured: the deploy's duration (API call → the new version live with
 // every cell), the hand-over of every session, cell moves per second, the worst per-player
@@ -13,7 +13,7 @@ import { cell, num, object } from "./json_fields.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { round } from "./stats.ts";
 
-const OLD = "0.1.0", NEW = "0.2.0";
+const NEW = "0.2.0";
 
 /** Parameters of a deploy run. */
 export function deployParameters(quick: boolean) {
