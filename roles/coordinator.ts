@@ -86,7 +86,7 @@ export async function startCoordinator(
     } catch (error) {
       log.error("deploy.step_failed", { error });
     }
-  }, Math.min(250, 1000 / config.deploy.cellsPerSecond));
+  }, Math.max(50, Math.min(250, 1000 / config.deploy.cellsPerSecond)));
   const diagnostics = diagnosticsRoutes({
     registry,
     log,
