@@ -3,6 +3,7 @@
 // line here.
 import { abortStress } from "./abort_stress.ts";
 import { coordinatorFailover } from "./coordinator_failover.ts";
+import { deploy } from "./deploy.ts";
 import { failover } from "./failover.ts";
 import { gatewayFanout } from "./gateway_fanout.ts";
 import { handoff } from "./handoff.ts";
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   coordinatorFailover,
   remoteLogic,
   instances,
+  deploy,
 ];
 
 /** The scenario called `name`, or undefined. */

@@ -18,6 +18,7 @@ import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
 import { GatewayDirectory } from "../src/cluster/gateway_directory.ts";
+import { Deploys } from "../src/cluster/deploys.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
 import { CoordinatorDurability } from "../src/cluster/coordinator_durability.ts";
 import { coordinatorRooms } from "../src/cluster/instance_service.ts";
@@ -32,6 +33,7 @@ export interface CoordinatorHandle {
   grpcPort: number;
   httpPort: number;
   registry: Registry;
+  deploys: Deploys;
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startCoordinator(
     log,
     registry: () => registry,
     gateways,
+    deploys: () => deploys,
     world,
     game,
     instances: rooms,
@@ -90,12 +93,31 @@ export async function startCoordinator(
     },
   });
   metrics.watchCoordinator(registry);
+  const deploys: Deploys = new Deploys({
+    grid,
+    registry,
+    gateways,
+    cellsPerSecond: config.deploy.cellsPerSecond,
+    onChange: () => whenDurable(() => service.publish()),
+  });
+  // Often enough that the rate holds with sub-second spacing between moves.
+  const deploying = setInterval(() => {
+    if (!durability.active) return;
+    try {
+      deploys.step();
+    } catch (error) {
+      log.error("deploy.step_failed", { error });
+    }
+    durable.commit();
+  }, Math.max(50, Math.min(250, 1000 / config.deploy.cellsPerSecond)));
   const balancer = new Balancer({
     grid,
     registry,
     rebalance: config.rebalance,
     autoscale: config.autoscale,
     minWorkers: config.minWorkers,
+    holding: () => deploys.holding,
+    placeable: (version) => deploys.placeable(version),
   });
   const durability = new CoordinatorDurability({
     config,
@@ -153,6 +175,7 @@ export async function startCoordinator(
   const controlled = controlRoutes({
     registry,
     balancer,
+    deploys,
     log,
     operatorToken: config.operatorToken,
   });
@@ -215,11 +238,13 @@ export async function startCoordinator(
     grpcPort: rpc.port,
     httpPort: http.port,
     registry,
+    deploys,
     async close(options: CloseOptions = {}) {
       clearInterval(sweeper);
       clearInterval(balancing);
       durability.stop();
       clearInterval(sampling);
+      clearInterval(deploying);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

@@ -25,8 +25,9 @@ import type { Grid } from "../src/world/grid.ts";
 import type { WorldBounds } from "../src/protocol/client_protocol.ts";
 import { CommandOutbox } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
+import { GatewayHandover } from "../src/session/gateway_handover.ts";
 import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
-import { VERSION } from "../src/version.ts";
+import { nodeVersion } from "../src/version.ts";
 
 /** A running gateway. */
 export interface GatewayHandle {
@@ -36,6 +37,8 @@ export interface GatewayHandle {
   hub: SessionHub;
   /** The gateway's HTTP routes; undefined for paths it does not serve. */
   routes: GatewayRoutes;
+  /** Resolves once a deploy drained this gateway's version and it handed every session over. */
+  readonly drained: Promise<void>;
   close(options?: CloseOptions): Promise<void>;
 }
 
@@ -113,7 +116,7 @@ export async function startGateway(
   const httpAddress = options.sharedHttpAddress ?? `${config.advertiseHost}:${http!.port}`;
 
   // Register (retrying while the coordinator is not up yet).
-  const request = { nodeId: config.nodeId, httpAddress, version: VERSION };
+  const request = { nodeId: config.nodeId, httpAddress, version: nodeVersion(config.version) };
   let reply: RegisterReply;
   try {
     reply = await coordinatorClient.register("RegisterGateway", request);
@@ -172,6 +175,19 @@ export async function startGateway(
     },
   });
 
+  // A deploy replaced our version: hand the sessions over, then stop.
+  const drained = Promise.withResolvers<void>();
+  const handover = new GatewayHandover({
+    self: id,
+    hub,
+    sessionsPerSecond: config.deploy.sessionsPerSecond,
+    secure: tls !== undefined,
+    onEmpty: () => {
+      log.info("gateway.drained", {});
+      drained.resolve();
+    },
+  });
+
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
   const firstMap = Promise.withResolvers<void>();
   coordinatorClient.watch(id, (update) => {
@@ -182,6 +198,7 @@ export async function startGateway(
     workers = live.map((w) => w.id);
     links.update(live);
     gateways = update.gateways;
+    handover.update(gateways);
     firstMap.resolve();
   });
 
@@ -208,9 +225,11 @@ export async function startGateway(
     httpPort: http?.port ?? 0,
     hub,
     routes,
+    drained: drained.promise,
     async close(closeOptions: CloseOptions = {}) {
       if (closing.signal.aborted) return;
       closing.abort();
+      handover.close();
       clearInterval(beat);
       await hub.closeAll();
       relay.close();

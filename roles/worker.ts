@@ -16,7 +16,7 @@ import {
   startRpcServer,
 } from "../src/net/rpc.ts";
 import type { Space } from "../src/sim/space.ts";
-import { VERSION } from "../src/version.ts";
+import { nodeVersion } from "../src/version.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { GatewayStreams } from "../src/sim/session_service.ts";
 import { workerRoutes } from "../src/sim/worker_api.ts";
@@ -128,7 +128,7 @@ export async function startWorker(
     nodeId: config.nodeId,
     grpcAddress: `${config.advertiseHost}:${rpc.port}`,
     httpAddress: `${config.advertiseHost}:${http.port}`,
-    version: VERSION,
+    version: nodeVersion(config.version),
     pool: config.pool,
     incarnation: crypto.randomUUID(),
     gameName: game.name,

@@ -92,8 +92,8 @@ export async function startCluster(
   const coordinatorAddress = slots.map((s) => `127.0.0.1:${s.grpcPort}`).join(",");
   const workers: NodeProcess[] = [];
   const api = `http://127.0.0.1:${first.httpPort}`;
-  const start = (name: string, extra: string[] = []) => {
-    const worker = new NodeProcess(name, workerArgs(config, coordinatorAddress, ...extra));
+  const start = (name: string, extra: string[] = [], env: Record<string, string> = {}) => {
+    const worker = new NodeProcess(name, workerArgs(config, coordinatorAddress, ...extra), env);
     workers.push(worker);
     return worker;
   };
@@ -112,7 +112,8 @@ export async function startCluster(
     await start(`pool-${n}`, ["--node-id", `p${n}`, "--pool"]).waitFor("worker.listening");
   }
   const gateways: string[] = [];
-  for (let n = 1; n <= (options.gateways ?? 0); n++) {
+  /** Starts gateway g`n` (ZS_* variables in `env`, e.g. ZS_VERSION); resolves with its URL. */
+  const startGateway = async (n: number, env: Record<string, string> = {}) => {
     const gateway = new NodeProcess(`gateway-${n}`, [
       "--role=gateway",
       "--config",
@@ -125,11 +126,19 @@ export async function startCluster(
       `g${n}`,
       "--storage",
       ":memory:",
-    ]);
+    ], env);
     workers.push(gateway);
     const ready = await gateway.waitFor("gateway.listening");
     gateways.push(`http://${ready.httpAddress}`);
-  }
+    return `http://${ready.httpAddress}`;
+  };
+  for (let n = 1; n <= (options.gateways ?? 0); n++) await startGateway(n);
+  /** Starts worker `id` (ZS_* variables in `env`) once the cluster runs; resolves when listening. */
+  const startWorker = async (id: string, env: Record<string, string> = {}) => {
+    const worker = start(`worker-${id.slice(1)}`, ["--node-id", id], env);
+    await worker.waitFor("worker.listening");
+    return worker;
+  };
   const state = () => getJson<ClusterState>(`${api}/api/state`);
   const audit = new ClusterAudit();
   let last: ClusterState | undefined;
@@ -215,6 +224,8 @@ export async function startCluster(
     restartCoordinator,
     stateAt,
     postAt,
+    startWorker,
+    startGateway,
   };
 }
 

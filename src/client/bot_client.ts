@@ -94,6 +94,10 @@ export class BotClient {
   #resumes = 0;
   #maxResumes: number;
   #rooms: RoomCycle | undefined;
+  /** The gateway a REDIRECT named on the current connection. */
+  #redirect: string | undefined;
+  /** When this player last got a DIFF, on any connection; -1 before the first. */
+  #lastDiffAt = -1;
   /** Total time with a live session, ms. */
   connectedMs = 0;
 
@@ -215,6 +219,7 @@ export class BotClient {
     };
     this.#ws = ws;
     this.#lastError = undefined;
+    this.#redirect = undefined;
     ws.onmessage = (event) => this.#onFrame(event.data);
     ws.onclose = (event) => this.#onClose(ws, event.code);
     this.#send(hello);
@@ -234,6 +239,10 @@ export class BotClient {
       case Op.WELCOME:
         return this.#onWelcome(message, now);
       case Op.DIFF:
+        if (this.#lastDiffAt >= 0) {
+          this.#m.maxDiffGapMs = Math.max(this.#m.maxDiffGapMs, now - this.#lastDiffAt);
+        }
+        this.#lastDiffAt = now;
         this.#check.diff(message);
         this.#stalls.diff();
         this.#acks.acked(message.ack, now, (ms) => this.#m.ackMs.add(ms));
@@ -252,6 +261,9 @@ export class BotClient {
         this.#check.travel(message);
         this.#acks.clear();
         this.#rooms?.onFrame(message);
+        return;
+      case Op.REDIRECT:
+        this.#redirect = message.url;
         return;
       case Op.CHAT:
       case Op.ROOMS:
@@ -291,17 +303,30 @@ export class BotClient {
       return;
     }
     if (this.#stop.signal.aborted) return;
+    const redirect = this.#redirect;
+    if (redirect !== undefined) {
+      // Handed over by a deploy: resume at once where we were sent, not an error (whatever
+      // the close code: a gateway exiting can cut the closing handshake short, 1006).
+      this.#m.redirects++;
+      this.#urls = [redirect, ...this.#urls.filter((u) => u !== redirect)];
+      this.#at = 0;
+      void this.#resume(true);
+      return;
+    }
     countUp(this.#m.closes, code);
     if (RESUMABLE.has(code) && this.#resumes < this.#maxResumes) void this.#resume();
     else this.#m.lostSessions++;
   }
 
-  /** Takes the session back with the resume token: same gateway first, then the others. */
-  async #resume(): Promise<void> {
-    this.#resumes++;
+  /**
+   * Takes the session back with the resume token: same gateway first, then the others. After a
+   * REDIRECT (`redirected`) at once and without using up one of the resumes after drops.
+   */
+  async #resume(redirected = false): Promise<void> {
+    if (!redirected) this.#resumes++;
     let lost = false; // the session is gone for good (counted once)
     try {
-      await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
+      if (!redirected) await this.#sleep(RESUME_BACKOFF_MS * this.#resumes);
       try {
         await this.#connect({
           op: Op.HELLO,

@@ -67,6 +67,13 @@ export class BotMetrics {
   connectedNow = 0;
   /** Sessions taken back with a resume token after a dropped connection. */
   resumes = 0;
+  /** Sessions a gateway handed to another with REDIRECT (a deploy), each followed by a resume. */
+  redirects = 0;
+  /**
+   * Longest time between two DIFFs of one player, across reconnects and resumes (a session's
+   * gap as its player sees it, hand-overs included), ms.
+   */
+  maxDiffGapMs = 0;
   /** Logins retried after 429 RATE_LIMITED with Retry-After (not an error by themselves). */
   loginRetries = 0;
   /** Milliseconds from the start of POST /login to WELCOME, one per client. */
@@ -134,6 +141,8 @@ export interface BotReport {
   cellCrossings: number;
   maxTickGap: number;
   resumes: number;
+  redirects: number;
+  maxDiffGapMs: number;
   loginRetries: number;
   /** Gaps of more than 1 s without a DIFF on a live connection, and the longest one. */
   stalls: StallCounts;
@@ -186,6 +195,8 @@ const DEFINITIONS: Record<string, string> = {
     "world.cellSize) than in the DIFF before on the same connection. Worker handoffs are " +
     "not visible to clients; a handoff happens only when the new cell has another owner, " +
     "so this is an upper bound on the handoffs the bots lived through",
+  maxDiffGapMs: "longest time between two DIFFs of one player, across reconnects, resumes " +
+    "and REDIRECT hand-overs",
   maxTickGap: "largest tick difference between two consecutive DIFFs of one connection",
   extraFullSnapshots: "full DIFFs other than the first after each WELCOME: DIFFs the " +
     "gateway dropped because the bot read too slowly",
@@ -246,6 +257,8 @@ export function buildReport(metrics: BotMetrics, context: ReportContext): BotRep
     cellCrossings: metrics.stream.cellCrossings,
     maxTickGap: metrics.stream.maxTickGap,
     resumes: metrics.resumes,
+    redirects: metrics.redirects,
+    maxDiffGapMs: round(metrics.maxDiffGapMs, 1),
     loginRetries: metrics.loginRetries,
     stalls: { ...metrics.stalls },
     lostSessions: metrics.lostSessions,
@@ -341,7 +354,7 @@ export function formatReport(report: BotReport): string {
     `  cell crossings       ${report.cellCrossings}  (own entity into another grid cell; ` +
     `an upper bound on handoffs, which clients cannot see)`,
     `  max tick gap         ${report.maxTickGap}`,
-    `  resumes              ${report.resumes}`,
+    `  resumes              ${report.resumes}  (${report.redirects} after a REDIRECT)`,
     `  stalls               ${report.stalls.count}  (> ${STALL_MS} ms without a DIFF; ` +
     `longest ${report.stalls.longestMs} ms)`,
     `  lost sessions        ${report.lostSessions}`,

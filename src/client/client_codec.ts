@@ -17,6 +17,7 @@ import {
   Op,
   type PongMessage,
   PROTOCOL_VERSION,
+  type RedirectMessage,
   type ServerMessage,
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
@@ -151,9 +152,17 @@ export function decodeServerFrame(
       }
       string(raw.message, "ERROR.message");
       return raw as unknown as ErrorMessage;
+    case Op.REDIRECT: {
+      exactKeys(raw, "REDIRECT", ["op", "url"]);
+      const url = text(raw.url, "REDIRECT.url", 1, 2048);
+      if (!/^wss?:\/\/[^\s/]+\/ws$/.test(url)) {
+        fail(`REDIRECT.url must be a ws:// or wss:// gateway URL, got ${describe(url)}`);
+      }
+      return raw as unknown as RedirectMessage;
+    }
     default:
       return fail(
-        `op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG), 8 (ERROR), 14 (ROOMS) or 15 (TRAVEL), got ${
+        `op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG), 8 (ERROR), 14 (ROOMS), 15 (TRAVEL) or 16 (REDIRECT), got ${
           describe(raw.op)
         }`,
       );

@@ -15,6 +15,10 @@ export interface BalancerOptions {
   autoscale: AutoscaleConfig;
   /** Workers never released below this many active ones. */
   minWorkers: number;
+  /** True while a deploy moves cells: the balancer holds still so it does not undo them. */
+  holding?: () => boolean;
+  /** Versions whose spares may be claimed (a staged or draining version's may not). */
+  placeable?: (version: string) => boolean;
   now?: () => number;
 }
 
@@ -43,6 +47,7 @@ export class Balancer {
   step(): BalancerAction | undefined {
     const { registry, grid, rebalance } = this.#options;
     registry.expireMigrations();
+    if (this.#options.holding?.()) return undefined;
     const now = this.#now();
     const active = [...registry.workers.values()].filter((w) => w.state === "active").map((w) =>
       w.id
@@ -77,7 +82,10 @@ export class Balancer {
     }
 
     const { highWater, lowWater, sustainMs } = this.autoscale;
-    const spare = [...registry.workers.values()].find((w) => w.state === "spare");
+    const placeable = this.#options.placeable ?? (() => true);
+    const spare = [...registry.workers.values()].find((w) =>
+      w.state === "spare" && placeable(w.version)
+    );
     const allHigh = highWater > 0 && spare !== undefined && loads.length > 0 &&
       loads.every((l) => l > highWater);
     if (spare && this.#high.held(allHigh, now) >= sustainMs) {

@@ -10,6 +10,8 @@ import { readJsonObject } from "../protocol/json_body.ts";
 import type { Access } from "../net/operator_auth.ts";
 import { FAULTS_PATH, handleFault } from "./fault_api.ts";
 import { KICK_PATH, SESSIONS_PATH } from "./sessions_api.ts";
+import type { Deploys } from "./deploys.ts";
+import { deployRoute, isDeployPath } from "./deploy_api.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
@@ -24,9 +26,15 @@ export function errorResponse(error: unknown): Response {
 
 /** Routes of the control API; undefined for paths it does not own. */
 export function controlRoutes(
-  deps: { registry: Registry; balancer: Balancer; log: Logger; operatorToken?: string },
+  deps: {
+    registry: Registry;
+    balancer: Balancer;
+    deploys: Deploys;
+    log: Logger;
+    operatorToken?: string;
+  },
 ): (request: Request, url: URL) => Promise<Response> | undefined {
-  const { registry, balancer, log } = deps;
+  const { registry, balancer, deploys, log } = deps;
   const handle = async (request: Request, url: URL): Promise<Response> => {
     const fault = FAULTS_PATH.exec(url.pathname);
     if (fault) {
@@ -100,6 +108,9 @@ export function controlRoutes(
     return jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`);
   };
   return (request, url) => {
+    if (isDeployPath(url.pathname)) {
+      return deployRoute(deploys, log, request, url).catch(errorResponse);
+    }
     const owned = url.pathname === "/api/autoscale" || url.pathname === "/api/migrations" ||
       MOVE.test(url.pathname) || DRAIN.test(url.pathname) || FAULTS_PATH.test(url.pathname);
     if (!owned) return undefined;
@@ -114,7 +125,7 @@ export function isOperatorPath(pathname: string): boolean {
     pathname.startsWith("/api/logs") || pathname === "/api/events" ||
     pathname === "/api/entities" || pathname === "/api/history" || pathname === "/api/entity" ||
     MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
-    pathname === SESSIONS_PATH || KICK_PATH.test(pathname);
+    pathname === SESSIONS_PATH || KICK_PATH.test(pathname) || isDeployPath(pathname);
 }
 
 /**
@@ -127,7 +138,7 @@ export function coordinatorAccess(request: Request, url: URL): Access | "open" {
   const path = url.pathname;
   if (
     MOVE.test(path) || DRAIN.test(path) || FAULTS_PATH.test(path) || KICK_PATH.test(path) ||
-    path === "/api/autoscale"
+    path === "/api/autoscale" || isDeployPath(path)
   ) {
     return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
   }

@@ -8,6 +8,7 @@ import type { Logger } from "../observe/log.ts";
 import type { PartitionMap } from "../world/partition.ts";
 import type { Registry } from "./registry.ts";
 import type { GatewayDirectory } from "./gateway_directory.ts";
+import type { Deploys } from "./deploys.ts";
 import { FENCED } from "./coordinator_client.ts";
 import {
   grpc,
@@ -35,6 +36,8 @@ export interface CoordinatorServiceOptions {
   log: Logger;
   registry: () => Registry;
   gateways: GatewayDirectory;
+  /** Version records: every registration is noted, the gateway list follows the live one. */
+  deploys: () => Deploys;
   world: WorldSpec;
   /** The cluster's game: workers running another are refused. */
   game: LoadedGame;
@@ -66,11 +69,12 @@ export class CoordinatorService {
         grpcAddress: w.grpcAddress,
         state: w.state,
       })),
-      gateways: this.#o.gateways.list().map((g) => ({
+      gateways: this.#o.deploys().listGateways(this.#o.gateways.list()).map((g) => ({
         id: g.id,
         httpAddress: g.httpAddress,
         version: g.version,
         sessions: g.sessions,
+        draining: g.draining,
       })),
       backups: Object.fromEntries(map.backups),
       instances: [...this.#o.instances?.directory.all() ?? []].map(placementMessage),
@@ -109,6 +113,7 @@ export class CoordinatorService {
   /** The handlers (wrap them with requireSecret). */
   handlers(): Handlers {
     const { config, log, gateways, world, game } = this.#o;
+    const deploys = () => this.#o.deploys();
     const registry = () => this.#o.registry();
     const reply = (workerId: string, index: number, game: Uint8Array): RegisterReply => ({
       workerId,
@@ -138,6 +143,7 @@ export class CoordinatorService {
           log.warn("worker.refused", { address: call.request.grpcAddress, reason: mismatch });
           return callback({ code: grpc.status.FAILED_PRECONDITION, details: mismatch });
         }
+        deploys().seen(call.request.version, call.request.gameVersion);
         const record = registry().register(call.request);
         callback(null, reply(record.id, record.index, encode(game.options)));
       },
@@ -205,6 +211,7 @@ export class CoordinatorService {
             details: "http_address is required",
           });
         }
+        deploys().seen(call.request.version);
         const record = gateways.register(call.request);
         registry().event("gateway.joined", {
           gateway: record.id,

@@ -255,6 +255,7 @@ function durableWorker(w: WorkerRecord): DurableWorker {
     grpcAddress: w.grpcAddress,
     httpAddress: w.httpAddress,
     version: w.version,
+    gameVersion: w.gameVersion,
     pool: w.pool,
     state: w.state,
     incarnation: w.incarnation,

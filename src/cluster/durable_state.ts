@@ -17,6 +17,8 @@ export interface DurableWorker {
   grpcAddress: string;
   httpAddress: string;
   version: string;
+  /** Version of the game module it runs ("" when it sent none). */
+  gameVersion: string;
   pool: boolean;
   state: WorkerState;
   incarnation: string;
@@ -373,6 +375,8 @@ function parseWorker(raw: unknown, where: string): DurableWorker {
     grpcAddress: text(o.grpcAddress, `${where}.grpcAddress`),
     httpAddress: text(o.httpAddress, `${where}.httpAddress`),
     version: text(o.version, `${where}.version`),
+    // Files written before deploys recorded it have none.
+    gameVersion: o.gameVersion === undefined ? "" : text(o.gameVersion, `${where}.gameVersion`),
     pool: flag(o.pool, `${where}.pool`),
     state,
     incarnation: text(o.incarnation, `${where}.incarnation`),

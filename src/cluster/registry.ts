@@ -173,6 +173,7 @@ export class Registry {
       grpcAddress: request.grpcAddress,
       httpAddress: request.httpAddress,
       version: request.version,
+      gameVersion: request.gameVersion ?? "",
       pool: request.pool,
       state: ownsCells ? "active" : "spare",
       registeredAt: now,

@@ -38,6 +38,8 @@ export interface WorkerRecord {
   grpcAddress: string;
   httpAddress: string;
   version: string;
+  /** The game module version it runs ("" when it sent none). */
+  gameVersion: string;
   pool: boolean;
   state: WorkerState;
   registeredAt: number;
@@ -114,10 +116,12 @@ export interface LoadReport {
 }
 
 /** Registration data sent by a worker: its RegisterRequest less the game check's fields. */
-export type Registration = Pick<
-  RegisterRequest,
-  "nodeId" | "grpcAddress" | "httpAddress" | "version" | "pool" | "incarnation"
->;
+export type Registration =
+  & Pick<
+    RegisterRequest,
+    "nodeId" | "grpcAddress" | "httpAddress" | "version" | "pool" | "incarnation"
+  >
+  & Partial<Pick<RegisterRequest, "gameVersion">>;
 
 /** Down and fenced workers' reports are stale: their cells belong to others now. */
 export function isCounted(record: WorkerRecord): boolean {

@@ -12,6 +12,7 @@ import {
   type Config,
   COORDINATOR_GRPC_PORT,
   DEFAULTS,
+  type DeployConfig,
   type FaultToleranceConfig,
   type GameConfig,
   type GatewayConfig,
@@ -33,6 +34,7 @@ const DEFAULT_WORLD_EXTENT = 1000;
 const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const VERSION_TEXT = /^[A-Za-z0-9_.+-]{1,64}$/;
 const HOST_PORT = /^([^\s:[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 // setTimeout fires at once for delays past 2^31 - 1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -104,6 +106,11 @@ export function parseConfig(raw: unknown): Config {
   const load = parseLoad(pick(raw, "load", {}));
   const rebalance = parseRebalance(pick(raw, "rebalance", {}));
   const autoscale = parseAutoscale(pick(raw, "autoscale", {}));
+  const deploy = parseDeploy(pick(raw, "deploy", {}));
+  const version = top.string("version");
+  if (version !== "" && !VERSION_TEXT.test(version)) {
+    fail("version", `expected 1-64 characters of A-Z a-z 0-9 . _ + -, got ${show(version)}`);
+  }
   const space = allIntegers(pick(raw, "space", {}), "space", DEFAULTS.space, 1, MAX_TIMER_MS);
   const storage = top.string("storage", 1);
   const coordinatorState = top.string("coordinatorState", 1);
@@ -149,6 +156,8 @@ export function parseConfig(raw: unknown): Config {
     load,
     rebalance,
     autoscale,
+    deploy,
+    version,
     space,
     storage,
     coordinatorState,
@@ -322,6 +331,16 @@ function parseAutoscale(raw: unknown): AutoscaleConfig {
     fail("autoscale.lowWater", `must be < highWater (${highWater}), got ${lowWater}`);
   }
   return { highWater, lowWater, sustainMs: a.integer("sustainMs", 0, MAX_TIMER_MS) };
+}
+
+function parseDeploy(raw: unknown): DeployConfig {
+  const d = keysOf(raw, "deploy", DEFAULTS.deploy);
+  const cellsPerSecond = d.positive("cellsPerSecond");
+  if (cellsPerSecond > 1000) {
+    fail("deploy.cellsPerSecond", `expected at most 1000, got ${cellsPerSecond}`);
+  }
+  const sessionsPerSecond = d.integer("sessionsPerSecond", 1, 100_000);
+  return { cellsPerSecond, sessionsPerSecond };
 }
 
 function parseFaultTolerance(raw: unknown): FaultToleranceConfig {

@@ -120,6 +120,14 @@ export interface AutoscaleConfig {
   sustainMs: number;
 }
 
+/** Deploys of a new version (docs/operations.md, "Deploys"). */
+export interface DeployConfig {
+  /** Cells a deploy migrates per second from old-version to new-version workers. */
+  cellsPerSecond: number;
+  /** Sessions a draining gateway hands to the live version's gateways per second. */
+  sessionsPerSecond: number;
+}
+
 /** How the cluster survives a worker's death (docs/operations.md, "Failure modes"). */
 export interface FaultToleranceConfig {
   /**
@@ -199,6 +207,12 @@ export interface Config {
   load: LoadWeights;
   rebalance: RebalanceConfig;
   autoscale: AutoscaleConfig;
+  deploy: DeployConfig;
+  /**
+   * The version this node registers with (deploys move the world to a version); "" is the
+   * build's version (src/version.ts).
+   */
+  version: string;
   /** Waits and memories of a worker's space, in ms, so they hold at any tickHz. */
   space: SpaceTimingsConfig;
   /**
@@ -271,6 +285,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     intervalMs: 1000,
   },
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
+  deploy: { cellsPerSecond: 4, sessionsPerSecond: 100 },
+  version: "",
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
   coordinatorState: "zonescaler-coordinator.sqlite",

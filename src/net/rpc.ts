@@ -84,6 +84,8 @@ export interface GatewayInfo {
   httpAddress: string;
   version: string;
   sessions: number;
+  /** Its version is draining: it hands its sessions over and exits when empty. */
+  draining?: boolean;
 }
 
 export interface MapUpdate {

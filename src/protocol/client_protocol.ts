@@ -44,6 +44,8 @@ export const Op = {
   PONG: 7,
   ERROR: 8,
   ...RoomOp,
+  /** Server: go to this gateway and resume there (a deploy replaces this gateway's version). */
+  REDIRECT: 16,
 } as const;
 /** One of the op ids in {@linkcode Op}. */
 export type Op = typeof Op[keyof typeof Op];
@@ -258,6 +260,15 @@ export interface ErrorMessage {
   ref?: number;
 }
 
+/**
+ * The gateway hands the session over (a deploy drains its version): the connection closes
+ * with 1001 next; resume with the resume token at `url` (a gateway's `ws://` or `wss://` URL).
+ */
+export interface RedirectMessage {
+  op: typeof Op.REDIRECT;
+  url: string;
+}
+
 /** Any frame the server sends. */
 export type ServerMessage =
   | WelcomeMessage
@@ -266,7 +277,8 @@ export type ServerMessage =
   | PongMessage
   | ErrorMessage
   | RoomsMessage
-  | TravelMessage;
+  | TravelMessage
+  | RedirectMessage;
 
 // ---- decoding ---------------------------------------------------------------------------------
 

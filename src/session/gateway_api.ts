@@ -84,7 +84,8 @@ const LOGIN_KEYS = ["guest", "name", "username", "password", "register"] as cons
 export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
   const now = options.now ?? Date.now;
   const listed = (): GatewayInfo[] =>
-    options.gateways().map((g) => ({
+    // A draining gateway (its version was replaced) is handing its sessions over: not listed.
+    options.gateways().filter((g) => !g.draining).map((g) => ({
       id: g.id,
       url: `${options.secure ? "wss" : "ws"}://${g.httpAddress}/ws`,
       version: g.version,

@@ -206,6 +206,23 @@ export class SessionHub {
     this.#rooms.settle();
   }
 
+  /**
+   * Hands up to `count` live sessions to the gateway at `url` (a deploy drains this one):
+   * REDIRECT, then close 1001; each entity waits in the world for its resume there. Returns
+   * how many were handed over.
+   */
+  redirect(url: string, count: number): number {
+    let moved = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (moved >= count) break;
+      if (session.state !== "live") continue;
+      this.#writer.send(session, { op: Op.REDIRECT, url });
+      this.#close(session, CloseCode.GOING_AWAY, ErrorCode.GOING_AWAY);
+      moved++;
+    }
+    return moved;
+  }
+
   /** A chat line relayed from another gateway. */
   onRelay(chat: RelayedChat): void {
     this.#deliver(chat);

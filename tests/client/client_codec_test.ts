@@ -73,3 +73,27 @@ Deno.test("client frames encode to exactly the documented JSON", () => {
     '{"op":1,"protocol":1,"token":"v1.a.b"}',
   );
 });
+
+Deno.test("a REDIRECT names a gateway's ws:// or wss:// URL, in both formats; anything else is refused", () => {
+  const redirect = { op: Op.REDIRECT, url: "ws://10.0.0.6:8080/ws" } as const;
+  assert.deepEqual(decodeServerFrame(JSON.stringify(redirect)), redirect);
+  assert.deepEqual(decodeServerFrame(packFrame(redirect)), redirect);
+  assert.deepEqual(decodeServerFrame(JSON.stringify({ op: 9, url: "wss://gw.example/ws" })), {
+    op: 9,
+    url: "wss://gw.example/ws",
+  });
+  const bad: Array<[unknown, RegExp]> = [
+    [{ op: 9 }, /REDIRECT/],
+    [{ op: 9, url: "http://10.0.0.6:8080/ws" }, /REDIRECT\.url must be a ws:\/\/ or wss:\/\//],
+    [{ op: 9, url: "ws://10.0.0.6:8080/other" }, /REDIRECT\.url/],
+    [{ op: 9, url: 7 }, /REDIRECT\.url/],
+    [{ op: 9, url: "ws://h/ws", to: "g2" }, /REDIRECT/],
+  ];
+  for (const [frame, message] of bad) {
+    assert.throws(
+      () => decodeServerFrame(JSON.stringify(frame)),
+      (e: unknown) => e instanceof FrameError && message.test(e.message),
+      JSON.stringify(frame),
+    );
+  }
+});

@@ -3,6 +3,8 @@ import { Grid } from "../../src/world/grid.ts";
 import { Registry } from "../../src/cluster/registry.ts";
 import { controlRoutes } from "../../src/cluster/control_api.ts";
 import { Balancer } from "../../src/cluster/balance_policy.ts";
+import { Deploys } from "../../src/cluster/deploys.ts";
+import { GatewayDirectory } from "../../src/cluster/gateway_directory.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { DEFAULTS } from "../../src/config/schema.ts";
 
@@ -29,7 +31,19 @@ function setup(address: string) {
     autoscale: DEFAULTS.autoscale,
     minWorkers: 2,
   });
-  const routes = controlRoutes({ registry, balancer, log, operatorToken: "operator-token-16ch" });
+  const deploys = new Deploys({
+    grid,
+    registry,
+    gateways: new GatewayDirectory({ timeoutMs: 3_000 }),
+    cellsPerSecond: 4,
+  });
+  const routes = controlRoutes({
+    registry,
+    balancer,
+    deploys,
+    log,
+    operatorToken: "operator-token-16ch",
+  });
   const call = async (path: string, body?: string, method = "POST") => {
     const url = new URL(`http://c${path}`);
     const response = await routes(new Request(url, { method, body }), url)!;

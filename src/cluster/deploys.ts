@@ -1,0 +1,393 @@
+// The coordinator's deploy records: one per version its workers and gateways registered with
+// (staged, rolling out, live, draining, retired), and the deploy run that moves the open world
+// from the live version to a new one at a bounded rate of live cell migrations, drains the old
+// workers once they own nothing, and marks the old gateways draining so they hand their sessions
+// over. Rollback is the same run in reverse. Kept in memory: what must survive a coordinator
+// restart is listed in docs/operations.md ("Deploys").
+import { CodedError, ErrorCode } from "../errors.ts";
+import type { Grid } from "../world/grid.ts";
+import { compareVersions, type GatewayDirectory, type GatewayRecord } from "./gateway_directory.ts";
+import { planDeployMoves } from "./deploy_plan.ts";
+import type { Registry } from "./registry.ts";
+import type { WorkerRecord } from "./worker_record.ts";
+
+/**
+ * A version's place in deploys: staged (nodes registered, nothing routed to it), rolling_out
+ * (a deploy moves the world to it), live (new logins and the world go to it), draining (a newer
+ * version went live: its nodes hand over and exit), retired (no node of it is left).
+ */
+export type VersionState = "staged" | "rolling_out" | "live" | "draining" | "retired";
+
+/** The record of one version. */
+export interface VersionRecord {
+  version: string;
+  state: VersionState;
+  /** The game module version its workers run ("" until a worker of it registered). */
+  gameVersion: string;
+  firstSeenAt: number;
+  changedAt: number;
+}
+
+/** Where a deploy run is: moving, held, moving back, or over (and how). */
+export type RunState = "running" | "paused" | "rolling_back" | "done" | "aborted" | "rolled_back";
+
+/** One deploy: the world moving from `from` to `version` (back to `from` in a rollback). */
+export interface DeployRun {
+  id: number;
+  version: string;
+  from: string;
+  state: RunState;
+  startedAt: number;
+  endedAt?: number;
+  /** Cell moves this run ordered (both directions). */
+  moves: number;
+}
+
+/** Options of {@linkcode Deploys}. */
+export interface DeploysOptions {
+  grid: Grid;
+  registry: Registry;
+  gateways: GatewayDirectory;
+  /** Cells migrated per second at most. */
+  cellsPerSecond: number;
+  now?: () => number;
+  /** A version changed state: the map's gateway list must be published again. */
+  onChange?: () => void;
+}
+
+const ACTIVE: readonly RunState[] = ["running", "paused", "rolling_back"];
+const LIVE_WORKER = new Set(["active", "spare"]);
+
+/** Version records and the current deploy run; {@linkcode Deploys.step} runs on a timer. */
+export class Deploys {
+  readonly versions = new Map<string, VersionRecord>();
+  /** Every run, oldest first. */
+  readonly runs: DeployRun[] = [];
+  #o: DeploysOptions;
+  #now: () => number;
+  #budget = 0;
+  #lastStep: number;
+
+  constructor(options: DeploysOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#lastStep = this.#now();
+  }
+
+  /** The run in progress (running, paused or rolling back), if any. */
+  get current(): DeployRun | undefined {
+    const last = this.runs.at(-1);
+    return last && ACTIVE.includes(last.state) ? last : undefined;
+  }
+
+  /** The live version ("" before any node registered). */
+  get live(): string {
+    return [...this.versions.values()].find((v) => v.state === "live")?.version ?? "";
+  }
+
+  /** Notes a registering node's version: the first one seen is live, later ones are staged. */
+  seen(version: string, gameVersion = ""): void {
+    const now = this.#now();
+    const record = this.versions.get(version);
+    if (record) {
+      if (gameVersion) record.gameVersion = gameVersion;
+      if (record.state === "retired") this.#set(record, "staged");
+      return;
+    }
+    this.versions.set(version, {
+      version,
+      state: this.live === "" ? "live" : "staged",
+      gameVersion,
+      firstSeenAt: now,
+      changedAt: now,
+    });
+  }
+
+  /** True when workers of `version` may be given cells outside a deploy (balancer, autoscale). */
+  placeable(version: string): boolean {
+    const state = this.versions.get(version)?.state;
+    return state === undefined || state === "live" || state === "rolling_out";
+  }
+
+  /** True while a run is in progress: the balancer holds still so it does not undo moves. */
+  get holding(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** A gateway of this version is routable: logins and hand-offs go to it. */
+  routable(version: string): boolean {
+    return this.versions.get(version)?.state === "live";
+  }
+
+  /** A gateway of this version hands its sessions to the live version's gateways. */
+  handsOver(version: string): boolean {
+    const state = this.versions.get(version)?.state;
+    if (state !== "draining") return false;
+    return [...this.#o.gateways.gateways.values()].some((g) => this.routable(g.version));
+  }
+
+  /**
+   * The gateways as the map carries them: the live version's (every one when none is live),
+   * and after them those handing over, flagged `draining`; staged ones are left out until they go live.
+   */
+  listGateways(list: readonly GatewayRecord[]): (GatewayRecord & { draining: boolean })[] {
+    if (!list.some((g) => this.routable(g.version))) {
+      return list.map((g) => ({ ...g, draining: false }));
+    }
+    return list.flatMap((g): (GatewayRecord & { draining: boolean })[] =>
+      this.routable(g.version)
+        ? [{ ...g, draining: false }]
+        : this.handsOver(g.version)
+        ? [{ ...g, draining: true }]
+        : []
+    ).sort((a, b) => Number(a.draining) - Number(b.draining));
+  }
+
+  /**
+   * Starts moving the world to `version`. NOT_FOUND when no live worker of it registered,
+   * CONFLICT while another run is in progress or when it is already live everywhere.
+   */
+  start(version: string): DeployRun {
+    const running = this.current;
+    if (running) {
+      throw new CodedError(
+        ErrorCode.CONFLICT,
+        `Cannot deploy ${version}: the deploy of ${running.version} is ${running.state}; ` +
+          "pause, abort or roll it back first",
+      );
+    }
+    const record = this.versions.get(version);
+    if (!record || this.#workersOf(version).length === 0) {
+      throw new CodedError(
+        ErrorCode.NOT_FOUND,
+        `Cannot deploy ${version}: no live worker of that version has registered`,
+      );
+    }
+    const from = this.live;
+    if (record.state === "live" && this.#cellsOff(version) === 0) {
+      throw new CodedError(
+        ErrorCode.CONFLICT,
+        `Cannot deploy ${version}: it is already live and holds every cell`,
+      );
+    }
+    const run: DeployRun = {
+      id: this.runs.length + 1,
+      version,
+      from: from === version ? "" : from,
+      state: "running",
+      startedAt: this.#now(),
+      moves: 0,
+    };
+    this.runs.push(run);
+    if (record.state !== "live") this.#set(record, "rolling_out");
+    this.#budget = 0;
+    this.#o.registry.event("deploy.started", { run: run.id, version, from: run.from });
+    return run;
+  }
+
+  /** Holds the current run where it is (moves in flight finish). */
+  pause(): DeployRun {
+    const run = this.#require("pause", ["running"]);
+    run.state = "paused";
+    this.#o.registry.event("deploy.paused", { run: run.id, version: run.version });
+    return run;
+  }
+
+  /** Continues a paused run. */
+  resume(): DeployRun {
+    const run = this.#require("resume", ["paused"]);
+    run.state = "running";
+    this.#o.registry.event("deploy.resumed", { run: run.id, version: run.version });
+    return run;
+  }
+
+  /**
+   * Ends the current run where it is: no further moves, cells stay where they are (a mixed
+   * world is a normal cluster), the new version goes back to staged.
+   */
+  abort(): DeployRun {
+    const run = this.#require("abort", ACTIVE);
+    this.#end(run, "aborted");
+    const record = this.versions.get(run.version);
+    if (record && record.state === "rolling_out") this.#set(record, "staged");
+    return run;
+  }
+
+  /** Moves every cell the run moved back to the version it started from. */
+  rollback(): DeployRun {
+    const run = this.#require("roll back", ["running", "paused"]);
+    if (!run.from || this.#workersOf(run.from).length === 0) {
+      throw new CodedError(
+        ErrorCode.NO_CAPACITY,
+        `Cannot roll back the deploy of ${run.version}: no live worker of ${
+          run.from || "an older version"
+        } is left`,
+      );
+    }
+    run.state = "rolling_back";
+    this.#budget = 0;
+    this.#o.registry.event("deploy.rolling_back", {
+      run: run.id,
+      version: run.version,
+      to: run.from,
+    });
+    return run;
+  }
+
+  /** One step: rate-bounded moves, completion, draining old nodes, retiring empty versions. */
+  step(): void {
+    const now = this.#now();
+    const rate = this.#o.cellsPerSecond;
+    this.#budget = Math.min(Math.max(1, rate), this.#budget + rate * (now - this.#lastStep) / 1000);
+    this.#lastStep = now;
+    const run = this.current;
+    if (run && run.state !== "paused") this.#advance(run);
+    this.#drainOld();
+    this.#retire();
+  }
+
+  /** The /api/deploys document. */
+  state(): Record<string, unknown> {
+    const registry = this.#o.registry;
+    const owners = registry.map.owners;
+    const versions = [...this.versions.values()].sort((a, b) =>
+      compareVersions(b.version, a.version)
+    ).map((v) => {
+      const workers = [...registry.workers.values()].filter((w) =>
+        w.version === v.version && w.state !== "down" && w.state !== "fenced"
+      );
+      const ids = new Set(workers.map((w) => w.id));
+      const gateways = [...this.#o.gateways.gateways.values()].filter((g) =>
+        g.version === v.version
+      );
+      return {
+        ...v,
+        workers: workers.length,
+        gateways: gateways.length,
+        cells: owners.filter((o) => ids.has(o)).length,
+        sessions: gateways.reduce((n, g) => n + g.sessions, 0),
+      };
+    });
+    return {
+      live: this.live,
+      cellsPerSecond: this.#o.cellsPerSecond,
+      cells: owners.length,
+      current: this.current ?? null,
+      runs: this.runs.slice(-20),
+      versions,
+    };
+  }
+
+  #advance(run: DeployRun): void {
+    const registry = this.#o.registry;
+    const target = run.state === "rolling_back" ? run.from : run.version;
+    const targets = this.#workersOf(target).map((w) => w.id);
+    const moving = new Set(registry.migrations.keys());
+    if (this.#cellsOff(target) === 0 && moving.size === 0) {
+      return this.#complete(run, target);
+    }
+    const count = Math.floor(this.#budget);
+    if (count < 1 || targets.length === 0) return;
+    const moves = planDeployMoves({
+      grid: this.#o.grid,
+      owners: registry.map.owners,
+      cellLoads: registry.cellLoads(),
+      targets,
+      moving,
+      count,
+    });
+    if (moves.length === 0) return;
+    registry.moveCells(moves, run.state === "rolling_back" ? "rollback" : "deploy");
+    this.#budget -= moves.length;
+    run.moves += moves.length;
+  }
+
+  #complete(run: DeployRun, target: string): void {
+    if (run.state === "rolling_back") {
+      this.#end(run, "rolled_back");
+      const record = this.versions.get(run.version);
+      if (record) this.#set(record, "draining");
+      return;
+    }
+    this.#end(run, "done");
+    for (const record of this.versions.values()) {
+      if (record.version === target) this.#set(record, "live");
+      else if (record.state === "live" || record.state === "staged") {
+        this.#set(record, "draining");
+      }
+    }
+  }
+
+  /** Draining versions' workers that own nothing are drained: they leave and exit 0. */
+  #drainOld(): void {
+    const registry = this.#o.registry;
+    for (const record of this.versions.values()) {
+      if (record.state !== "draining") continue;
+      for (const worker of this.#workersOf(record.version)) {
+        if (registry.map.owners.includes(worker.id)) continue;
+        registry.drain(worker.id);
+      }
+    }
+  }
+
+  #retire(): void {
+    const registry = this.#o.registry;
+    for (const record of this.versions.values()) {
+      if (record.state !== "draining") continue;
+      const worker = [...registry.workers.values()].some((w) =>
+        w.version === record.version && w.state !== "down" && w.state !== "fenced"
+      );
+      const gateway = [...this.#o.gateways.gateways.values()].some((g) =>
+        g.version === record.version
+      );
+      if (!worker && !gateway) this.#set(record, "retired");
+    }
+  }
+
+  /** Workers of `version` that can own cells (active or spare). */
+  #workersOf(version: string): WorkerRecord[] {
+    return [...this.#o.registry.workers.values()].filter((w) =>
+      w.version === version && LIVE_WORKER.has(w.state)
+    );
+  }
+
+  /** Cells owned by workers of another version than `version`. */
+  #cellsOff(version: string): number {
+    const ids = new Set(
+      [...this.#o.registry.workers.values()].filter((w) => w.version === version).map((w) => w.id),
+    );
+    return this.#o.registry.map.owners.filter((o) => !ids.has(o)).length;
+  }
+
+  #require(action: string, states: readonly RunState[]): DeployRun {
+    const run = this.current;
+    if (!run) {
+      throw new CodedError(ErrorCode.CONFLICT, `Cannot ${action}: no deploy is in progress`);
+    }
+    if (!states.includes(run.state)) {
+      throw new CodedError(
+        ErrorCode.CONFLICT,
+        `Cannot ${action} the deploy of ${run.version}: it is ${run.state}`,
+      );
+    }
+    return run;
+  }
+
+  #end(run: DeployRun, state: RunState): void {
+    run.state = state;
+    run.endedAt = this.#now();
+    this.#o.registry.event(`deploy.${state}`, {
+      run: run.id,
+      version: run.version,
+      moves: run.moves,
+    });
+  }
+
+  #set(record: VersionRecord, state: VersionState): void {
+    if (record.state === state) return;
+    record.state = state;
+    record.changedAt = this.#now();
+    this.#o.registry.event("version.state", { version: record.version, state });
+    this.#o.onChange?.();
+  }
+}
