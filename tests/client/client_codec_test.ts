@@ -78,16 +78,16 @@ Deno.test("a REDIRECT names a gateway's ws:// or wss:// URL, in both formats; an
   const redirect = { op: Op.REDIRECT, url: "ws://10.0.0.6:8080/ws" } as const;
   assert.deepEqual(decodeServerFrame(JSON.stringify(redirect)), redirect);
   assert.deepEqual(decodeServerFrame(packFrame(redirect)), redirect);
-  assert.deepEqual(decodeServerFrame(JSON.stringify({ op: 9, url: "wss://gw.example/ws" })), {
-    op: 9,
+  assert.deepEqual(decodeServerFrame(JSON.stringify({ op: 16, url: "wss://gw.example/ws" })), {
+    op: 16,
     url: "wss://gw.example/ws",
   });
   const bad: Array<[unknown, RegExp]> = [
-    [{ op: 9 }, /REDIRECT/],
-    [{ op: 9, url: "http://10.0.0.6:8080/ws" }, /REDIRECT\.url must be a ws:\/\/ or wss:\/\//],
-    [{ op: 9, url: "ws://10.0.0.6:8080/other" }, /REDIRECT\.url/],
-    [{ op: 9, url: 7 }, /REDIRECT\.url/],
-    [{ op: 9, url: "ws://h/ws", to: "g2" }, /REDIRECT/],
+    [{ op: 16 }, /REDIRECT/],
+    [{ op: 16, url: "http://10.0.0.6:8080/ws" }, /REDIRECT\.url must be a ws:\/\/ or wss:\/\//],
+    [{ op: 16, url: "ws://10.0.0.6:8080/other" }, /REDIRECT\.url/],
+    [{ op: 16, url: 7 }, /REDIRECT\.url/],
+    [{ op: 16, url: "ws://h/ws", to: "g2" }, /REDIRECT/],
   ];
   for (const [frame, message] of bad) {
     assert.throws(
