@@ -33,6 +33,8 @@ export interface PlayerSessionsOptions {
   /** Entity type of players (must be one of the game's entity types). */
   playerType?: string;
   now?: () => number;
+  /** Data versions shared with the space's ghost sync (default: the views' own). */
+  dataVersions?: DataVersions;
 }
 
 /** Kinds of framework interactions carrying session commands between workers. */
@@ -57,11 +59,12 @@ export class PlayerSessions {
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
-  #dataVersions = new DataVersions();
+  #dataVersions: DataVersions;
 
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#dataVersions = options.dataVersions ?? new DataVersions();
   }
 
   /** Queues a gateway's command for the start of the next tick. */
