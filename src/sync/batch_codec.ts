@@ -250,11 +250,15 @@ const MOVE_FIELDS = 7;
 const MOVE_BYTES = MOVE_FIELDS * 8;
 const MOVE_NAMES = ["id", "x", "y", "z", "vx", "vy", "vz"];
 
+/** True on little-endian hosts, where the move column is a plain Float64Array copy. */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
 /** The move column as little-endian float64, whatever the host's byte order. */
 function packMoves(moves: readonly number[]): Uint8Array {
   if (moves.length % MOVE_FIELDS !== 0) {
     throw new RangeError(`Cannot encode batch: moves has ${moves.length} numbers, not 7 per ghost`);
   }
+  if (LITTLE_ENDIAN) return new Uint8Array(Float64Array.from(moves).buffer);
   const bytes = new Uint8Array(moves.length * 8);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < moves.length; i++) view.setFloat64(i * 8, moves[i], true);
@@ -267,14 +271,18 @@ function unpackMoves(value: unknown): number[] {
   if (value.byteLength % MOVE_BYTES !== 0) {
     fail(`moves must hold ${MOVE_BYTES} bytes per ghost, got ${value.byteLength} bytes`);
   }
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const count = value.byteLength / 8;
+  let floats: ArrayLike<number>;
+  if (LITTLE_ENDIAN) floats = new Float64Array(new Uint8Array(value).buffer); // an aligned copy (never a Buffer view)
+  else {
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    floats = Array.from({ length: count }, (_, i) => view.getFloat64(i * 8, true));
+  }
   const moves = new Array<number>(count);
   for (let i = 0; i < count; i++) {
-    const v = view.getFloat64(i * 8, true);
+    const v = floats[i];
     const field = i % MOVE_FIELDS;
-    const bad = field === 0 ? !(Number.isSafeInteger(v) && v >= 0) : !Number.isFinite(v);
-    if (bad) {
+    if (field === 0 ? !(Number.isSafeInteger(v) && v >= 0) : !Number.isFinite(v)) {
       const what = `moves[${(i - field) / MOVE_FIELDS}].${MOVE_NAMES[field]}`;
       fail(
         `${what} must be ${field === 0 ? "a non-negative integer" : "a finite number"}, got ${v}`,

@@ -7,7 +7,7 @@ import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 
-/** The op lists a diff writes for one peer (a batch's ghost ops, or its replica ops). */
+/** The op lists a diff writes for one peer (a batch's ghost ops). */
 export interface DiffTarget {
   creates: EntityState[];
   updates: EntityState[];
@@ -17,8 +17,9 @@ export interface DiffTarget {
 /**
  * The sending side of every interest-driven copy: remembers which entities each peer holds a
  * copy of, and each tick fills that peer's op lists with creates (newly of interest), updates
- * (still of interest) and deletes (no longer). Ghosts use it with interest = the border band;
- * replication uses it with interest = everything owned, for the backup.
+ * (still of interest, written by an `update` callback) and deletes (no longer). Ghosts use it
+ * with interest = the border band. (Replication, interest = everything owned, has a cheaper
+ * diff of its own in replica.ts.)
  */
 export class InterestDiff {
   #sent = new Map<string, Set<number>>();
@@ -54,25 +55,16 @@ export class InterestDiff {
   }
 
   /**
-   * Asks `interest` which peers each owned entity concerns and appends ops to their lists.
-   * `updates: false` sends only creates and deletes this tick (a replica between two
-   * replication ticks); `changed`, when given, picks which held entities get an update;
-   * `update`, when given, writes a held entity's update, if any (in place of pushing it to
-   * `updates`).
+   * Asks `interest` which peers each owned entity concerns and appends ops to their lists:
+   * creates and deletes here, and for an entity a peer holds already, `update(entity, peer)`
+   * writes whatever update it needs (maybe none).
    */
-  collect<T extends DiffTarget>(
+  collect(
     owned: Iterable<Entity>,
     interest: (entity: Entity, out: Set<string>) => void,
-    targetFor: (peer: string) => T,
-    options: {
-      updates?: boolean;
-      changed?: (entity: Entity) => boolean;
-      update?: (entity: Entity, peer: string) => void;
-    } = {},
+    targetFor: (peer: string) => DiffTarget,
+    update: (entity: Entity, peer: string) => void,
   ): void {
-    const updates = options.updates ?? true;
-    const changed = options.changed;
-    const update = options.update;
     const peers = this.#peers;
     for (const next of this.#next.values()) next.clear();
     for (const entity of owned) {
@@ -84,10 +76,7 @@ export class InterestDiff {
         if (!next) this.#next.set(peer, next = new Set());
         next.add(entity.id);
         if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
-        else if (updates && (!changed || changed(entity))) {
-          if (update) update(entity, peer);
-          else targetFor(peer).updates.push(entity);
-        }
+        else update(entity, peer);
       }
     }
     for (const [peer, sent] of this.#sent) {
@@ -230,7 +219,7 @@ export class GhostSender extends InterestDiff {
     near.length = 0;
     const border = this.#border;
     for (const e of owned) if (border[e.cell]?.length) near.push(e);
-    this.collect(near, this.#interest, batchFor, { update: this.#update });
+    this.collect(near, this.#interest, batchFor, this.#update);
     near.length = 0;
     const last = this.#last;
     if (last.size > 0) {
