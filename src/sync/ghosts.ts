@@ -121,11 +121,8 @@ const NONE = 0, MOVE = 1, FULL = 2;
 export class GhostSender extends InterestDiff {
   #borderOf?: readonly string[];
   /** Per cell: the foreign-owned neighbour cells and their owners (empty: not a border cell). */
-  #border: Array<Array<{ cell: number; owner: string }>> = [];
-  #band = {
-    grid: undefined as Grid | undefined,
-    margin: 0,
-  };
+  #border: Foreign[][] = [];
+  #margin = 0;
   /** Per entity in the band: x, y, z, vx, vy, vz and data version as of its last send. */
   #last = new Map<number, Float64Array>();
   #kind = NONE;
@@ -139,13 +136,23 @@ export class GhostSender extends InterestDiff {
     // Most entities live in cells with no foreign neighbour: nothing to check.
     const foreign = this.#border[entity.cell];
     if (foreign === undefined) return;
-    const { grid, margin } = this.#band;
+    const margin = this.#margin;
+    const { x, y, z } = entity;
     for (const n of foreign) {
-      if (
-        !out.has(n.owner) && grid!.distanceToCell(n.cell, entity.x, entity.y, entity.z) <= margin
-      ) {
-        out.add(n.owner);
-      }
+      if (out.has(n.owner)) continue;
+      const b = n.box;
+      // Distance to the neighbour's closed box, as Grid.distanceToCell computes it.
+      const gx = x < b[0] ? b[0] - x : x > b[1] ? x - b[1] : 0;
+      const gy = y < b[2] ? b[2] - y : y > b[3] ? y - b[3] : 0;
+      const gz = z < b[4] ? b[4] - z : z > b[5] ? z - b[5] : 0;
+      const d = gy === 0 && gz === 0
+        ? gx
+        : gx === 0 && gz === 0
+        ? gy
+        : gx === 0 && gy === 0
+        ? gz
+        : Math.sqrt(gx * gx + gy * gy + gz * gz);
+      if (d <= margin) out.add(n.owner);
     }
     if (out.size > 0) this.#kind = this.#classify(entity);
   };
@@ -206,9 +213,7 @@ export class GhostSender extends InterestDiff {
       this.#border = foreignNeighbours(grid, owners, self);
       this.#borderOf = owners;
     }
-    const band = this.#band;
-    band.grid = grid;
-    band.margin = margin;
+    this.#margin = margin;
     const every = options.refreshTicks ?? GHOST_REFRESH_TICKS;
     this.#refresh = (options.tick + (options.phase ?? 0)) % every === 0;
     this.#tick = options.tick;
@@ -260,22 +265,37 @@ export class GhostSender extends InterestDiff {
 
 const EMPTY: ReadonlySet<number> = new Set();
 
+/** A neighbour cell owned by another worker: its owner and box (min, max per axis; z 0 in 2D). */
+interface Foreign {
+  owner: string;
+  box: Float64Array;
+}
+
 /**
  * For each cell owned by `self`, its neighbours owned by another worker (per map, cached by
  * the owners array). The band is narrower than a cell, so only neighbours can be within it,
  * and only the edges that face another worker are ever checked.
  */
-function foreignNeighbours(
-  grid: Grid,
-  owners: readonly string[],
-  self: string,
-): Array<Array<{ cell: number; owner: string }>> {
-  const out: Array<Array<{ cell: number; owner: string }>> = new Array(owners.length);
+function foreignNeighbours(grid: Grid, owners: readonly string[], self: string): Foreign[][] {
+  const out: Foreign[][] = new Array(owners.length);
+  const boxes = new Map<number, Float64Array>();
+  const boxOf = (cell: number) => {
+    let box = boxes.get(cell);
+    if (!box) {
+      box = new Float64Array(6);
+      for (let axis = 0; axis < grid.dims; axis++) {
+        box[2 * axis] = grid.cellMin(cell, axis);
+        box[2 * axis + 1] = grid.cellMax(cell, axis);
+      }
+      boxes.set(cell, box);
+    }
+    return box;
+  };
   for (let cell = 0; cell < owners.length; cell++) {
-    const list: Array<{ cell: number; owner: string }> = [];
+    const list: Foreign[] = [];
     if (owners[cell] === self) {
       for (const n of grid.neighbours(cell)) {
-        if (owners[n] && owners[n] !== self) list.push({ cell: n, owner: owners[n] });
+        if (owners[n] && owners[n] !== self) list.push({ owner: owners[n], box: boxOf(n) });
       }
     }
     out[cell] = list;
