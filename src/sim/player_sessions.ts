@@ -38,6 +38,8 @@ export interface PlayerSessionsOptions {
    */
   saveEveryMs?: number;
   now?: () => number;
+  /** Data versions shared with the space's ghost sync (default: the views' own). */
+  dataVersions?: DataVersions;
 }
 
 /** Kinds of framework interactions carrying session commands between workers. */
@@ -62,7 +64,7 @@ export class PlayerSessions {
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
-  #dataVersions = new DataVersions();
+  #dataVersions: DataVersions;
   /** What was last saved of each player here (JSON of its persistent fields). */
   #saved = new Map<number, string>();
   #nextSave = 0;
@@ -70,6 +72,7 @@ export class PlayerSessions {
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#dataVersions = options.dataVersions ?? new DataVersions();
   }
 
   /** Queues a gateway's command for the start of the next tick. */

@@ -38,6 +38,7 @@ import {
 import type { SpaceParts } from "./space_parts.ts";
 import { makeGameContext } from "./space_context.ts";
 import { GhostViews } from "./ghost_view.ts";
+import { DataVersions } from "./data_versions.ts";
 import { CellTransfers } from "./cell_transfers.ts";
 import { Takeovers } from "./takeover.ts";
 import { Handoffs } from "./handoffs.ts";
@@ -116,6 +117,8 @@ export class Space {
   /** The timings as tick counts at this space's tick rate. */
   #ticks: SpaceTicks;
   #sender = new GhostSender();
+  /** Data versions of owned entities, shared by the players' views and ghost sync. */
+  #dataVersions = new DataVersions();
   #replica = new ReplicaSender();
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
@@ -150,6 +153,7 @@ export class Space {
     this.#ids = options.ids ?? { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
     this.#log = new SpaceLog(options.logSize);
     this.players = new PlayerSessions({
+      dataVersions: this.#dataVersions,
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
       saveEveryMs: options.playerSaveMs,
@@ -353,6 +357,8 @@ export class Space {
       this.id,
       this.#options.ghostMargin,
       (peer) => this.#batchFor(peer),
+      // Workers refresh their ghosts on different ticks, so the full batches do not coincide.
+      { tick, versions: this.#dataVersions, phase: this.#options.index * 7 },
     );
     const every = this.#options.replicationTicks ?? 0;
     if (every > 0 || this.#replica.backup) {

@@ -103,6 +103,16 @@ export interface Batch {
   creates: EntityState[];
   updates: EntityState[];
   deletes: number[];
+  /**
+   * Position-only ghost updates, flat: id, x, y, z, vx, vy, vz per ghost whose type and data
+   * did not change (a packed column of float64 on the wire, no record per ghost).
+   */
+  moves: number[];
+  /**
+   * A periodic refresh: creates and updates list every ghost the sender keeps on this peer,
+   * with full state; the receiver drops the sender's ghosts not written by this batch.
+   */
+  full: boolean;
   handoffs: Handoff[];
   interactions: Interaction[];
   transfers: Transfer[];
@@ -140,6 +150,8 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
     creates: [],
     updates: [],
     deletes: [],
+    moves: [],
+    full: false,
     handoffs: [],
     interactions: [],
     transfers: [],
@@ -154,7 +166,8 @@ export function emptyBatch(from: string, epoch: number, tick: number): Batch {
 /** True when the batch carries nothing. */
 export function isEmptyBatch(batch: Batch): boolean {
   return batch.creates.length === 0 && batch.updates.length === 0 &&
-    batch.deletes.length === 0 && batch.handoffs.length === 0 &&
+    batch.deletes.length === 0 && batch.moves.length === 0 && !batch.full &&
+    batch.handoffs.length === 0 &&
     batch.interactions.length === 0 && batch.transfers.length === 0 &&
     batch.acks.length === 0 && batch.handoffAcks.length === 0 && isEmptyReplica(batch.replica) &&
     batch.claims.length === 0 && batch.replicaAck === 0;
@@ -215,6 +228,8 @@ export function encodeBatch(batch: Batch): Uint8Array {
     a: batch.acks.map((a) => [a.cell, a.epoch, a.ok]),
   };
   // Absent when empty: most batches carry neither.
+  if (batch.moves.length > 0) wire.p = packMoves(batch.moves);
+  if (batch.full) wire.g = true;
   if (batch.handoffAcks.length > 0) wire.k = batch.handoffAcks.map((k) => [k.entity, k.tick]);
   if (batch.claims.length > 0) wire.o = batch.claims.map((c) => [c.owner, c.entity, c.tick]);
   if (batch.replicaAck > 0) wire.q = batch.replicaAck;
@@ -230,20 +245,114 @@ export function encodeBatch(batch: Batch): Uint8Array {
   return encode(wire);
 }
 
+/** Bytes per ghost in the packed move column: id and six float64 coordinates. */
+const MOVE_FIELDS = 7;
+const MOVE_BYTES = MOVE_FIELDS * 8;
+const MOVE_NAMES = ["id", "x", "y", "z", "vx", "vy", "vz"];
+
+/** True on little-endian hosts, where the move column is a plain Float64Array copy. */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/** The move column as little-endian float64, whatever the host's byte order. */
+function packMoves(moves: readonly number[]): Uint8Array {
+  if (moves.length % MOVE_FIELDS !== 0) {
+    throw new RangeError(`Cannot encode batch: moves has ${moves.length} numbers, not 7 per ghost`);
+  }
+  if (LITTLE_ENDIAN) return new Uint8Array(Float64Array.from(moves).buffer);
+  const bytes = new Uint8Array(moves.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < moves.length; i++) view.setFloat64(i * 8, moves[i], true);
+  return bytes;
+}
+
+/** Reads the move column; one pass of checks, and a message built only for a bad value. */
+function unpackMoves(value: unknown): number[] {
+  if (!(value instanceof Uint8Array)) fail(`moves must be binary, got ${typeof value}`);
+  if (value.byteLength % MOVE_BYTES !== 0) {
+    fail(`moves must hold ${MOVE_BYTES} bytes per ghost, got ${value.byteLength} bytes`);
+  }
+  const count = value.byteLength / 8;
+  let floats: ArrayLike<number>;
+  if (LITTLE_ENDIAN) floats = new Float64Array(new Uint8Array(value).buffer); // an aligned copy (never a Buffer view)
+  else {
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    floats = Array.from({ length: count }, (_, i) => view.getFloat64(i * 8, true));
+  }
+  const moves = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const v = floats[i];
+    const field = i % MOVE_FIELDS;
+    if (field === 0 ? !(Number.isSafeInteger(v) && v >= 0) : !Number.isFinite(v)) {
+      const what = `moves[${(i - field) / MOVE_FIELDS}].${MOVE_NAMES[field]}`;
+      fail(
+        `${what} must be ${field === 0 ? "a non-negative integer" : "a finite number"}, got ${v}`,
+      );
+    }
+    moves[i] = v === 0 ? 0 : v; // -0 reads as 0, as msgpack numbers do
+  }
+  return moves;
+}
+
 function entityFromWire(value: unknown, what: string): EntityState {
-  const w = tuple(value, what, ENTITY_FIELDS);
-  const data = plain(peerFields.map(w[DATA_FIELD], `${what}.data`), `${what}.data`) as EntityData;
+  // The success path checks each field inline; the labelled readers run (and build their
+  // messages) only for a field that is wrong, so a valid record costs no strings.
+  const w = Array.isArray(value) && value.length === ENTITY_FIELDS
+    ? value
+    : tuple(value, what, ENTITY_FIELDS);
+  const [id, type, x, y, z, vx, vy, vz, raw] = w;
+  if (
+    !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+    !(typeof type === "string" && type.length >= 1 && type.length <= 64) ||
+    !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z) ||
+    !isFiniteNumber(vx) || !isFiniteNumber(vy) || !isFiniteNumber(vz)
+  ) {
+    int(id, `${what}.id`);
+    str(type, `${what}.type`, 64);
+    for (const [n, v] of ["x", "y", "z", "vx", "vy", "vz"].entries()) {
+      finite(w[n + 2], `${what}.${v}`);
+    }
+  }
+  const data =
+    (isFlatData(raw)
+      ? raw
+      : plain(peerFields.map(raw, `${what}.data`), `${what}.data`)) as EntityData;
   return {
-    id: int(w[0], `${what}.id`),
-    type: str(w[1], `${what}.type`, 64),
-    x: finite(w[2], `${what}.x`),
-    y: finite(w[3], `${what}.y`),
-    z: finite(w[4], `${what}.z`),
-    vx: finite(w[5], `${what}.vx`),
-    vy: finite(w[6], `${what}.vy`),
-    vz: finite(w[7], `${what}.vz`),
+    id: id as number,
+    type: type as string,
+    x: x as number,
+    y: y as number,
+    z: z as number,
+    vx: vx as number,
+    vy: vy as number,
+    vz: vz as number,
     data,
   };
+}
+
+function isFiniteNumber(v: unknown): boolean {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+/**
+ * True for the common data shape, a plain map of finite numbers, booleans, null and strings
+ * (at most 16 keys): checked without recursion. Anything else takes the full check.
+ */
+function isFlatData(value: unknown): boolean {
+  if (
+    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
+    return false;
+  }
+  let keys = 0;
+  for (const key in value) {
+    if (++keys > 16 || key === "__proto__") return false;
+    const v = (value as Record<string, unknown>)[key];
+    const t = typeof v;
+    if (t === "number" ? !Number.isFinite(v) : t !== "string" && t !== "boolean" && v !== null) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function sessionToWire(s: SessionInfo): Wire {
@@ -283,6 +392,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
     creates: list(raw.c, "creates").map((w, n) => entityFromWire(w, `creates[${n}]`)),
     updates: list(raw.u, "updates").map((w, n) => entityFromWire(w, `updates[${n}]`)),
     deletes: list(raw.d, "deletes").map((id, n) => int(id, `deletes[${n}]`)),
+    moves: raw.p === undefined ? [] : unpackMoves(raw.p),
+    full: raw.g === undefined ? false : peerFields.boolean(raw.g, "full"),
     handoffs: list(raw.h, "handoffs").map((value, n) => handoffFromWire(value, `handoffs[${n}]`)),
     interactions: list(raw.i, "interactions").map((value, n) => {
       const i = tuple(value, `interactions[${n}]`, 6);

@@ -3,38 +3,11 @@
 // applying a peer's batch to the table of read-only ghosts.
 import type { Batch, EntityState } from "./batch_codec.ts";
 import { assignState, type Entity, makeEntity } from "../world/entity.ts";
+import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 
-/**
- * Adds to `out` every owner other than `self` of a cell within `margin` of the point: the
- * workers that must hold a ghost of an entity standing there. Allocates nothing.
- */
-export function ownersInBand(
-  grid: Grid,
-  owners: readonly string[],
-  self: string,
-  point: { x: number; y: number; z: number; cell: number },
-  margin: number,
-  out: Set<string>,
-): Set<string> {
-  out.clear();
-  // Fast path: deep inside its cell, no other cell is within reach.
-  if (grid.distanceToCellBorder(point.cell, point.x, point.y, point.z) > margin) return out;
-  bandScratch.owners = owners;
-  bandScratch.self = self;
-  bandScratch.out = out;
-  grid.forEachCellWithin(point.x, point.y, point.z, margin, addForeignOwner);
-  return out;
-}
-
-const bandScratch = { owners: [] as readonly string[], self: "", out: new Set<string>() };
-function addForeignOwner(cell: number): void {
-  const owner = bandScratch.owners[cell];
-  if (owner && owner !== bandScratch.self) bandScratch.out.add(owner);
-}
-
-/** The op lists a diff writes for one peer (a batch's ghost ops, or its replica ops). */
+/** The op lists a diff writes for one peer (a batch's ghost ops). */
 export interface DiffTarget {
   creates: EntityState[];
   updates: EntityState[];
@@ -44,8 +17,9 @@ export interface DiffTarget {
 /**
  * The sending side of every interest-driven copy: remembers which entities each peer holds a
  * copy of, and each tick fills that peer's op lists with creates (newly of interest), updates
- * (still of interest) and deletes (no longer). Ghosts use it with interest = the border band;
- * replication uses it with interest = everything owned, for the backup.
+ * (still of interest, written by an `update` callback) and deletes (no longer). Ghosts use it
+ * with interest = the border band. (Replication, interest = everything owned, has a cheaper
+ * diff of its own in replica.ts.)
  */
 export class InterestDiff {
   #sent = new Map<string, Set<number>>();
@@ -81,29 +55,28 @@ export class InterestDiff {
   }
 
   /**
-   * Asks `interest` which peers each owned entity concerns and appends ops to their lists.
-   * `updates: false` sends only creates and deletes this tick (a replica between two
-   * replication ticks); `changed`, when given, picks which held entities get an update.
+   * Asks `interest` which peers each owned entity concerns and appends ops to their lists:
+   * creates and deletes here, and for an entity a peer holds already, `update(entity, peer)`
+   * writes whatever update it needs (maybe none).
    */
   collect(
     owned: Iterable<Entity>,
     interest: (entity: Entity, out: Set<string>) => void,
     targetFor: (peer: string) => DiffTarget,
-    options: { updates?: boolean; changed?: (entity: Entity) => boolean } = {},
+    update: (entity: Entity, peer: string) => void,
   ): void {
-    const updates = options.updates ?? true;
-    const changed = options.changed;
     const peers = this.#peers;
     for (const next of this.#next.values()) next.clear();
     for (const entity of owned) {
       peers.clear();
       interest(entity, peers);
+      if (peers.size === 0) continue;
       for (const peer of peers) {
         let next = this.#next.get(peer);
         if (!next) this.#next.set(peer, next = new Set());
         next.add(entity.id);
         if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
-        else if (updates && (!changed || changed(entity))) targetFor(peer).updates.push(entity);
+        else update(entity, peer);
       }
     }
     for (const [peer, sent] of this.#sent) {
@@ -120,24 +93,85 @@ export class InterestDiff {
   }
 }
 
+/** Ticks between full refreshes of every ghost (one second at 20 Hz), by default. */
+export const GHOST_REFRESH_TICKS = 20;
+
+/** Options of {@linkcode GhostSender.collectGhosts}. */
+export interface GhostTickOptions {
+  /** The tick being sent. */
+  tick: number;
+  /** Data versions of owned entities (shared with the players' views). */
+  versions: DataVersions;
+  /** Every this many ticks, each ghost goes with full state (default GHOST_REFRESH_TICKS). */
+  refreshTicks?: number;
+  /** Offsets the refresh ticks, so workers do not all refresh on the same tick. */
+  phase?: number;
+}
+
+/** What a held ghost needs this tick: nothing, a position-only move, or its full state. */
+const NONE = 0, MOVE = 1, FULL = 2;
+
 /**
  * Ghost sync's sender: {@linkcode InterestDiff} with interest = the owners of the cells within
- * the ghost margin of an entity.
+ * the ghost margin of an entity. A ghost already held by a peer is sent only when it changed
+ * since the last tick: position and velocity alone (a move) when its data is unchanged, full
+ * state when its data changed. Every `refreshTicks` every ghost goes in full and the batch is
+ * marked `full`, so a peer that lost a batch (a dropped queue) heals within a refresh.
  */
 export class GhostSender extends InterestDiff {
   #borderOf?: readonly string[];
-  #border: Uint8Array = new Uint8Array(0);
-  #band = {
-    grid: undefined as Grid | undefined,
-    owners: [] as readonly string[],
-    self: "",
-    margin: 0,
-  };
+  /** Per cell: the foreign-owned neighbour cells and their owners (empty: not a border cell). */
+  #border: Foreign[][] = [];
+  #margin = 0;
+  /** Per entity in the band: x, y, z, vx, vy, vz and data version as of its last send. */
+  #last = new Map<number, Float64Array>();
+  #kind = NONE;
+  #near: Entity[] = [];
+  #refresh = false;
+  #tick = 0;
+  #versions?: DataVersions;
+  /** Peers ghosts were ever sent to (and not gone): each refresh reaches all of them. */
+  #known = new Set<string>();
   #interest = (entity: Entity, out: Set<string>) => {
     // Most entities live in cells with no foreign neighbour: nothing to check.
-    if (this.#border[entity.cell] === 0) return;
-    const band = this.#band;
-    ownersInBand(band.grid!, band.owners, band.self, entity, band.margin, out);
+    const foreign = this.#border[entity.cell];
+    if (foreign === undefined) return;
+    const margin = this.#margin;
+    const { x, y, z } = entity;
+    for (const n of foreign) {
+      if (out.has(n.owner)) continue;
+      const b = n.box;
+      // Distance to the neighbour's closed box, as Grid.distanceToCell computes it.
+      const gx = x < b[0] ? b[0] - x : x > b[1] ? x - b[1] : 0;
+      const gy = y < b[2] ? b[2] - y : y > b[3] ? y - b[3] : 0;
+      const gz = z < b[4] ? b[4] - z : z > b[5] ? z - b[5] : 0;
+      const d = gy === 0 && gz === 0
+        ? gx
+        : gx === 0 && gz === 0
+        ? gy
+        : gx === 0 && gy === 0
+        ? gz
+        : Math.sqrt(gx * gx + gy * gy + gz * gz);
+      if (d <= margin) out.add(n.owner);
+    }
+    if (out.size > 0) this.#kind = this.#classify(entity);
+  };
+  #batchFor: (peer: string) => Batch = () => {
+    throw new Error("no tick in progress");
+  };
+  #update = (entity: Entity, peer: string) => {
+    if (this.#kind === FULL) this.#batchFor(peer).updates.push(entity);
+    else if (this.#kind === MOVE) {
+      this.#batchFor(peer).moves.push(
+        entity.id,
+        entity.x,
+        entity.y,
+        entity.z,
+        entity.vx,
+        entity.vy,
+        entity.vz,
+      );
+    }
   };
 
   /** Entity ids `peer` currently holds ghosts of (after the last tick). */
@@ -148,11 +182,18 @@ export class GhostSender extends InterestDiff {
   /** The entity moved to `newOwner`: its ghost there becomes the real one, so no delete is sent. */
   handedOff(id: number, newOwner: string): void {
     this.forgetEntity(id, newOwner);
+    this.#last.delete(id);
   }
 
   /** The entity just arrived from `peer`, which kept it as a ghost: diff against that next tick. */
   assumeGhosted(id: number, peer: string): void {
     this.assumeHeld(id, peer);
+    this.#last.delete(id); // its first update goes in full
+  }
+
+  override forgetPeer(peer: string): void {
+    super.forgetPeer(peer);
+    this.#known.delete(peer);
   }
 
   /**
@@ -166,38 +207,100 @@ export class GhostSender extends InterestDiff {
     self: string,
     margin: number,
     batchFor: (peer: string) => Batch,
+    options: GhostTickOptions,
   ): void {
     if (this.#borderOf !== owners) {
-      this.#border = borderFlags(grid, owners, self);
+      this.#border = foreignNeighbours(grid, owners, self);
       this.#borderOf = owners;
     }
-    const band = this.#band;
-    band.grid = grid;
-    band.owners = owners;
-    band.self = self;
-    band.margin = margin;
-    this.collect(owned, this.#interest, batchFor);
+    this.#margin = margin;
+    const every = options.refreshTicks ?? GHOST_REFRESH_TICKS;
+    this.#refresh = (options.tick + (options.phase ?? 0)) % every === 0;
+    this.#tick = options.tick;
+    this.#versions = options.versions;
+    this.#batchFor = batchFor;
+    // Only entities in cells next to another worker's can be in the band: one lookup each.
+    const near = this.#near;
+    near.length = 0;
+    const border = this.#border;
+    for (const e of owned) if (border[e.cell]?.length) near.push(e);
+    this.collect(near, this.#interest, batchFor, this.#update);
+    near.length = 0;
+    const last = this.#last;
+    if (last.size > 0) {
+      // Forget what was last sent of entities no peer holds any more.
+      for (const id of last.keys()) {
+        let held = false;
+        for (const peer of this.peers()) if (this.heldBy(peer).has(id)) held = true;
+        if (!held) last.delete(id);
+      }
+    }
+    for (const peer of this.peers()) this.#known.add(peer);
+    if (this.#refresh) { for (const peer of this.#known) batchFor(peer).full = true; }
+  }
+
+  /** Compares the entity with its last send and records it; once per entity per tick. */
+  #classify(entity: Entity): number {
+    const version = this.#versions!.of(entity, this.#tick + 0.5);
+    let last = this.#last.get(entity.id);
+    if (!last) this.#last.set(entity.id, last = new Float64Array(7).fill(NaN));
+    const kind = this.#refresh || last[6] !== version
+      ? FULL
+      : last[0] !== entity.x || last[1] !== entity.y || last[2] !== entity.z ||
+          last[3] !== entity.vx || last[4] !== entity.vy || last[5] !== entity.vz
+      ? MOVE
+      : NONE;
+    if (kind !== NONE) {
+      last[0] = entity.x;
+      last[1] = entity.y;
+      last[2] = entity.z;
+      last[3] = entity.vx;
+      last[4] = entity.vy;
+      last[5] = entity.vz;
+      last[6] = version;
+    }
+    return kind;
   }
 }
 
 const EMPTY: ReadonlySet<number> = new Set();
 
+/** A neighbour cell owned by another worker: its owner and box (min, max per axis; z 0 in 2D). */
+interface Foreign {
+  owner: string;
+  box: Float64Array;
+}
+
 /**
- * 1 for each cell with a neighbour owned by another worker, per map (cached by the owners
- * array). The band is narrower than a cell, so only neighbours can be within it.
+ * For each cell owned by `self`, its neighbours owned by another worker (per map, cached by
+ * the owners array). The band is narrower than a cell, so only neighbours can be within it,
+ * and only the edges that face another worker are ever checked.
  */
-function borderFlags(grid: Grid, owners: readonly string[], self: string): Uint8Array {
-  const flags = new Uint8Array(owners.length);
+function foreignNeighbours(grid: Grid, owners: readonly string[], self: string): Foreign[][] {
+  const out: Foreign[][] = new Array(owners.length);
+  const boxes = new Map<number, Float64Array>();
+  const boxOf = (cell: number) => {
+    let box = boxes.get(cell);
+    if (!box) {
+      box = new Float64Array(6);
+      for (let axis = 0; axis < grid.dims; axis++) {
+        box[2 * axis] = grid.cellMin(cell, axis);
+        box[2 * axis + 1] = grid.cellMax(cell, axis);
+      }
+      boxes.set(cell, box);
+    }
+    return box;
+  };
   for (let cell = 0; cell < owners.length; cell++) {
-    if (owners[cell] !== self) continue;
-    for (const n of grid.neighbours(cell)) {
-      if (owners[n] && owners[n] !== self) {
-        flags[cell] = 1;
-        break;
+    const list: Foreign[] = [];
+    if (owners[cell] === self) {
+      for (const n of grid.neighbours(cell)) {
+        if (owners[n] && owners[n] !== self) list.push({ owner: owners[n], box: boxOf(n) });
       }
     }
+    out[cell] = list;
   }
-  return flags;
+  return out;
 }
 
 /** Counters of what {@linkcode GhostTable.apply} did, for metrics and tests. */
@@ -233,30 +336,28 @@ export class GhostTable {
   apply(batch: Batch, ownsHere: (id: number) => boolean, grid: Grid): GhostApplyStats {
     const stats: GhostApplyStats = { created: 0, updated: 0, deleted: 0, ignored: 0 };
     const from = batch.from;
-    for (const list of [batch.creates, batch.updates]) {
-      for (const state of list) {
-        if (ownsHere(state.id)) {
-          stats.ignored++;
-          continue;
-        }
-        let ghost = this.ghosts.get(state.id);
-        if (ghost && ghost.owner !== from && batch.tick < (this.#writtenAt.get(state.id) ?? 0)) {
-          stats.ignored++;
-          continue;
-        }
-        if (!ghost) {
-          ghost = makeEntity(state.id, state.type, state, state.data, from);
-          this.ghosts.set(state.id, ghost);
-          stats.created++;
-        } else {
-          stats.updated++;
-        }
-        assignState(ghost, state);
-        ghost.owner = from;
-        ghost.cell = grid.cellOf(state.x, state.y, state.z);
-        this.#writtenAt.set(state.id, batch.tick);
-        this.#index.upsert(ghost);
+    this.#write(batch.creates, batch, ownsHere, grid, stats);
+    this.#write(batch.updates, batch, ownsHere, grid, stats);
+    const moves = batch.moves;
+    for (let i = 0; i + 6 < moves.length; i += 7) {
+      const id = moves[i];
+      const ghost = this.ghosts.get(id);
+      // A move needs the ghost's type and data already here; the next refresh brings them.
+      if (!ghost || ownsHere(id) || this.#stale(ghost, batch)) {
+        stats.ignored++;
+        continue;
       }
+      ghost.x = moves[i + 1];
+      ghost.y = moves[i + 2];
+      ghost.z = moves[i + 3];
+      ghost.vx = moves[i + 4];
+      ghost.vy = moves[i + 5];
+      ghost.vz = moves[i + 6];
+      ghost.owner = from;
+      ghost.cell = grid.cellOf(ghost.x, ghost.y, ghost.z);
+      this.#writtenAt.set(id, batch.tick);
+      this.#index.upsert(ghost);
+      stats.updated++;
     }
     for (const id of batch.deletes) {
       const ghost = this.ghosts.get(id);
@@ -267,7 +368,55 @@ export class GhostTable {
       this.remove(id);
       stats.deleted++;
     }
+    if (batch.full) {
+      // A refresh lists every ghost the sender keeps here: one it did not write (its delete
+      // was lost) is gone. Those written later (kept after a handoff) stay.
+      for (const [id, ghost] of this.ghosts) {
+        if (ghost.owner === from && (this.#writtenAt.get(id) ?? 0) < batch.tick) {
+          this.remove(id);
+          stats.deleted++;
+        }
+      }
+    }
     return stats;
+  }
+
+  /** A write from a worker that no longer owns the ghost: older than the last write. */
+  #stale(ghost: Entity, batch: Batch): boolean {
+    return ghost.owner !== batch.from && batch.tick < (this.#writtenAt.get(ghost.id) ?? 0);
+  }
+
+  #write(
+    states: EntityState[],
+    batch: Batch,
+    ownsHere: (id: number) => boolean,
+    grid: Grid,
+    stats: GhostApplyStats,
+  ): void {
+    const from = batch.from;
+    for (const state of states) {
+      if (ownsHere(state.id)) {
+        stats.ignored++;
+        continue;
+      }
+      let ghost = this.ghosts.get(state.id);
+      if (ghost && this.#stale(ghost, batch)) {
+        stats.ignored++;
+        continue;
+      }
+      if (!ghost) {
+        ghost = makeEntity(state.id, state.type, state, state.data, from);
+        this.ghosts.set(state.id, ghost);
+        stats.created++;
+      } else {
+        stats.updated++;
+      }
+      assignState(ghost, state);
+      ghost.owner = from;
+      ghost.cell = grid.cellOf(state.x, state.y, state.z);
+      this.#writtenAt.set(state.id, batch.tick);
+      this.#index.upsert(ghost);
+    }
   }
 
   /**

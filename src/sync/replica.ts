@@ -1,10 +1,9 @@
 // Replication (replica mode): an owner mirrors everything it owns, and the handoffs it still
-// holds, to its backup through the ghosts' diff machinery with interest = all; the backup keeps
+// holds, to its backup (a diff with interest = all, one map entry per entity); the backup keeps
 // the mirror in a table per owner, apart from ghosts and invisible to game logic, until the
 // owner dies and the mirror is promoted.
 import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
-import { InterestDiff } from "./ghosts.ts";
 
 /**
  * Ticks between two refreshes of an entity whose motion did not change (its data may have):
@@ -12,38 +11,27 @@ import { InterestDiff } from "./ghosts.ts";
  */
 export const REFRESH_TICKS = 20;
 
-/** Velocity last mirrored for an entity: the backup extrapolates its position from it. */
+/** What the backup holds of an entity: the velocity last mirrored and the tick last seen. */
 interface Sent {
   vx: number;
   vy: number;
   vz: number;
+  seen: number;
 }
 
 /**
  * The owner's side: what its backup holds, and the ops that bring it up to date. An update goes
  * when an entity's velocity changed (the backup extrapolates straight motion), for players
  * (their sessions change with every input), and for everyone every REFRESH_TICKS ticks; so a
- * crowd of walking NPCs costs a few updates per tick, not one per entity.
+ * crowd of walking NPCs costs a few updates per tick, not one per entity. Interest is "all
+ * owned", so the diff is one map entry per entity: one lookup per entity per tick, and a scan
+ * for deletes only on a tick when fewer entities were seen than the backup holds.
  */
 export class ReplicaSender {
-  #diff = new InterestDiff();
   #backup = "";
   #heldSent = new Set<number>();
+  /** Every entity the backup holds. */
   #sent = new Map<number, Sent>();
-  #tick = 0;
-  #interest = (_entity: Entity, out: Set<string>) => {
-    out.add(this.#backup);
-  };
-  #changed = (e: Entity): boolean => {
-    const sent = this.#sent.get(e.id);
-    if (
-      sent && !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
-      (e.id + this.#tick) % REFRESH_TICKS !== 0
-    ) return false;
-    if (sent) (sent.vx = e.vx, sent.vy = e.vy, sent.vz = e.vz);
-    else this.#sent.set(e.id, { vx: e.vx, vy: e.vy, vz: e.vz });
-    return true;
-  };
 
   /** The backup the mirror currently goes to ("" = none). */
   get backup(): string {
@@ -66,18 +54,38 @@ export class ReplicaSender {
       this.#backup = backup;
     }
     if (!backup) return;
-    this.#tick = options.tick;
-    const ops = options.ops;
-    this.#diff.collect(owned, this.#interest, ops, {
-      updates: options.updates,
-      changed: this.#changed,
-    });
-    if (options.tick % REFRESH_TICKS === 0) {
-      // Forget the velocities of entities the backup no longer holds.
-      const holds = this.#diff.heldBy(backup);
-      for (const id of this.#sent.keys()) if (!holds.has(id)) this.#sent.delete(id);
-    }
+    const { tick, updates, ops } = options;
+    const sentMap = this.#sent;
     let list: ReplicaOps | undefined;
+    let seen = 0;
+    for (const e of owned) {
+      const sent = sentMap.get(e.id);
+      if (sent === undefined) {
+        // NaN velocity: the first update after a create always goes.
+        sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN, seen: tick });
+        (list ??= ops()).creates.push(e);
+        continue;
+      }
+      sent.seen = tick;
+      seen++;
+      if (!updates) continue;
+      if (
+        !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
+        (e.id + tick) % REFRESH_TICKS !== 0
+      ) continue;
+      sent.vx = e.vx;
+      sent.vy = e.vy;
+      sent.vz = e.vz;
+      (list ??= ops()).updates.push(e);
+    }
+    const created = list?.creates.length ?? 0;
+    if (seen + created < sentMap.size) {
+      for (const [id, sent] of sentMap) {
+        if (sent.seen === tick) continue;
+        sentMap.delete(id);
+        (list ??= ops()).deletes.push(id);
+      }
+    }
     for (const [id, handoff] of held) {
       if (this.#heldSent.has(id)) continue;
       this.#heldSent.add(id);
@@ -92,7 +100,6 @@ export class ReplicaSender {
 
   /** Forgets the backup's state (it must be sent from scratch). */
   reset(): void {
-    if (this.#backup) this.#diff.forgetPeer(this.#backup);
     this.#heldSent.clear();
     this.#sent.clear();
     this.#backup = "";

@@ -45,7 +45,8 @@ function overdueMapWait(tickHz: number, epochWaitMs?: number): number {
       tickHz,
       ghostMargin: 30,
       game: demoGame,
-      gameOptions: { npcs: 100, speed: 0, bumpRadius: 8, bumpCooldownTicks: 5, seed: 3 },
+      // Moving NPCs: a has ghost moves to send b every tick (unchanged ghosts are not resent).
+      gameOptions: { npcs: 100, speed: 10, bumpRadius: 8, bumpCooldownTicks: 5, seed: 3 },
       timings,
     })
   );

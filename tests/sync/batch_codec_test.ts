@@ -67,6 +67,9 @@ const batch: fc.Arbitrary<Batch> = fc.record({
   creates: fc.array(state, { maxLength: 4 }),
   updates: fc.array(state, { maxLength: 4 }),
   deletes: fc.array(id, { maxLength: 4 }),
+  moves: fc.array(fc.tuple(id, finite, finite, finite, finite, finite, finite), { maxLength: 4 })
+    .map((rows) => rows.flat()),
+  full: fc.boolean(),
   handoffs: fc.array(
     fc.record({
       entity: state,
@@ -200,6 +203,14 @@ function stateOf() {
   return { id: 1, type: "npc", x: 0, y: 0, z: 0, vx: 0, vy: 0, vz: 0, data: {} };
 }
 
+/** Float64 little-endian bytes, as the move column is sent. */
+function packed(values: number[]): Uint8Array {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, n) => view.setFloat64(n * 8, v, true));
+  return bytes;
+}
+
 Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(new Uint8Array(0), /payload is empty/);
   rejects(new Uint8Array(MAX_BATCH_BYTES + 1), /exceeds the maximum/);
@@ -224,6 +235,21 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   );
   rejects(wire({ u: [[1, "", 0, 0, 0, 0, 0, 0, {}]] }), /updates\[0\]\.type must be a string/);
   rejects(wire({ d: [1, "two"] }), /deletes\[1\] must be a non-negative integer/);
+  rejects(wire({ p: [1, 2, 3, 4, 5, 6, 7] }), /moves must be binary/);
+  rejects(wire({ p: new Uint8Array(55) }), /moves must hold 56 bytes per ghost, got 55/);
+  rejects(
+    wire({ p: packed([1, 0, 0, 0, 0, 0, 0, 2, 0, NaN, 0, 0, 0, 0]) }),
+    /moves\[1\]\.y must be a finite number/,
+  );
+  rejects(
+    wire({ p: packed([1.5, 0, 0, 0, 0, 0, 0]) }),
+    /moves\[0\]\.id must be a non-negative integer/,
+  );
+  rejects(
+    wire({ p: packed([-1, 0, 0, 0, 0, 0, 0]) }),
+    /moves\[0\]\.id must be a non-negative integer/,
+  );
+  rejects(wire({ g: 1 }), /full must be a boolean/);
   rejects(wire({ h: [[entity, 3]] }), /handoffs\[0\] must have 3 or 4 fields/);
   rejects(
     wire({ h: [[entity, 3, 0, ["s", "g", "n", 1, "j", 0]]] }),

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { emptyBatch } from "../../src/sync/batch_codec.ts";
-import { makeEntity } from "../../src/world/entity.ts";
+import { type Batch, decodeBatch, emptyBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
+import { type Entity, makeEntity } from "../../src/world/entity.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { SpatialIndex } from "../../src/world/spatial_index.ts";
-import { GhostSender, GhostTable, ownersInBand } from "../../src/sync/ghosts.ts";
+import { GHOST_REFRESH_TICKS, GhostSender, GhostTable } from "../../src/sync/ghosts.ts";
+import { DataVersions } from "../../src/sim/data_versions.ts";
 
 const workers = ["a", "b", "c", "d"];
 
@@ -41,15 +42,20 @@ for (const dims of [2, 3] as const) {
         (owners, x0, y, z0) => {
           const x = Math.min(x0, grid.size[0] - 0.01);
           const z = dims === 3 ? z0 : 0;
-          const cell = grid.cellOf(x, y, z);
-          const self = owners[cell];
+          const e = makeEntity(1, "npc", { x, y, z });
+          e.cell = grid.cellOf(x, y, z);
+          const self = owners[e.cell];
           for (const margin of [1, 10, 30, 49]) {
-            const out = ownersInBand(grid, owners, self, { x, y, z, cell }, margin, new Set());
+            // A fresh sender: the peers it creates a ghost on are the band's owners.
+            const batches = new Map<string, Batch>();
+            new GhostSender().collectGhosts([e], grid, owners, self, margin, (peer) => {
+              if (!batches.has(peer)) batches.set(peer, emptyBatch(self, 1, 1));
+              return batches.get(peer)!;
+            }, { tick: 1, versions: new DataVersions() });
             assert.deepEqual(
-              [...out].sort(),
+              [...batches.keys()].sort(),
               [...bruteForceOwners(grid, owners, self, x, y, z, margin)].sort(),
             );
-            assert.ok(!out.has(self));
           }
         },
       ),
@@ -64,19 +70,25 @@ Deno.test("the sender emits create, then update while in band, then delete when 
   const sender = new GhostSender();
   const e = makeEntity(1, "npc", { x: 90, y: 50 });
   e.cell = grid.cellOf(e.x, e.y);
+  const versions = new DataVersions();
+  let n = 0;
   const tick = () => {
     const batches = new Map<string, ReturnType<typeof emptyBatch>>();
+    n++;
     sender.collectGhosts([e], grid, owners, "a", 20, (peer) => {
-      if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, 0));
+      if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, n));
       return batches.get(peer)!;
-    });
+    }, { tick: n, versions, phase: 1 });
     return batches.get("b");
   };
   assert.deepEqual(tick()?.creates.map((s) => s.id), [1]);
   e.x = 85;
   const second = tick();
-  assert.deepEqual(second?.updates.map((s) => s.id), [1]);
+  assert.deepEqual(second?.moves, [1, 85, 50, 0, 0, 0, 0], "moved, same data: a move");
   assert.equal(second?.creates.length, 0);
+  assert.equal(second?.updates.length, 0);
+  e.data = { hit: 1 };
+  assert.deepEqual(tick()?.updates.map((s) => s.id), [1], "data changed: full state");
   e.x = 50;
   e.cell = grid.cellOf(e.x, e.y);
   assert.deepEqual(tick()?.deletes, [1]);
@@ -119,3 +131,104 @@ Deno.test("the ghost table ignores writes for entities owned here and stale writ
   assert.equal(table.size, 0);
   assert.equal(index.size, 0);
 });
+
+/** A sender "a" and a receiving table "b" over a two-cell world, batches through the codec. */
+function link(refreshTicks = GHOST_REFRESH_TICKS) {
+  const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
+  const owners = ["a", "b"];
+  const sender = new GhostSender();
+  const versions = new DataVersions();
+  const table = new GhostTable(new SpatialIndex(5));
+  let tick = 0;
+  /** Runs one tick of the sender; delivers its batch unless `lose`; returns what went. */
+  const step = (entities: Entity[], lose = false): Batch | undefined => {
+    tick++;
+    for (const e of entities) e.cell = grid.cellOf(e.x, e.y);
+    let batch: Batch | undefined;
+    sender.collectGhosts(entities, grid, owners, "a", 20, (peer) => {
+      assert.equal(peer, "b");
+      return batch ??= emptyBatch("a", 1, tick);
+    }, { tick, versions, refreshTicks, phase: 0 });
+    if (batch && !lose) table.apply(decodeBatch(encodeBatch(batch)), () => false, grid);
+    return batch;
+  };
+  return { step, table };
+}
+
+Deno.test("an unchanged ghost is not resent; a moved one goes as a position-only move", () => {
+  const { step, table } = link(1_000);
+  const e = makeEntity(1, "npc", { x: 90, y: 50 }, { hp: 3 });
+  assert.equal(step([e])?.creates.length, 1);
+  assert.equal(step([e]), undefined, "nothing changed: no batch at all");
+  e.x = 88;
+  e.vx = -2;
+  const moved = step([e])!;
+  assert.deepEqual([moved.creates.length, moved.updates.length], [0, 0]);
+  assert.equal(moved.moves.length, 7);
+  const ghost = table.ghosts.get(1)!;
+  assert.deepEqual([ghost.x, ghost.vx, ghost.data], [88, -2, { hp: 3 }], "moved, data kept");
+  e.data.hp = 2; // changed in place
+  assert.deepEqual(step([e])?.updates.map((s) => s.data), [{ hp: 2 }]);
+  assert.deepEqual(table.ghosts.get(1)?.data, { hp: 2 });
+  assert.equal(step([e]), undefined);
+});
+
+Deno.test("a ghost that left the band is dropped on the receiver", () => {
+  const { step, table } = link(1_000);
+  const e = makeEntity(1, "npc", { x: 90, y: 50 });
+  const f = makeEntity(2, "npc", { x: 95, y: 10 });
+  step([e, f]);
+  assert.deepEqual([...table.ghosts.keys()].sort(), [1, 2]);
+  e.x = 40; // deep inside a's cell now
+  assert.deepEqual(step([e, f])?.deletes, [1]);
+  assert.deepEqual([...table.ghosts.keys()], [2]);
+  assert.equal(step([f]), undefined, "f is unchanged: nothing to say");
+  assert.deepEqual(step([])?.deletes, [2], "gone from a altogether");
+  assert.equal(table.size, 0);
+});
+
+Deno.test("the periodic refresh restores a ghost after a lost batch and drops one whose delete was lost", () => {
+  const { step, table } = link(4);
+  const e = makeEntity(1, "npc", { x: 90, y: 50 }, { hp: 3 });
+  const f = makeEntity(2, "npc", { x: 95, y: 10 });
+  step([e, f], true); // tick 1: both creates lost
+  e.x = 89;
+  f.x = 94;
+  assert.equal(step([e, f])?.moves.length, 14); // tick 2: moves for ghosts b never had
+  assert.equal(table.size, 0, "a move cannot create a ghost");
+  f.x = 20;
+  assert.deepEqual(step([e, f])?.deletes, [2]); // tick 3
+  f.x = 96;
+  e.data.hp = 1;
+  step([e, f], true); // tick 4, a refresh (lost): f's create and e's full update
+  f.x = 30;
+  assert.deepEqual(step([e, f])?.deletes, [2]); // tick 5: f left again
+  assert.deepEqual([...table.ghosts.keys()], [], "nothing arrived that b could use");
+  // A stale ghost of f, as if its delete had been lost:
+  table.apply({ ...emptyBatch("a", 1, 5), creates: [{ ...f, x: 96 }] }, () => false, grid2());
+  step([e, f]); // tick 6: nothing
+  step([e, f]); // tick 7
+  const refresh = step([e, f])!; // tick 8: the refresh
+  assert.equal(refresh.full, true);
+  assert.deepEqual(refresh.updates.map((s) => s.id), [1]);
+  assert.deepEqual([...table.ghosts.keys()], [1], "e restored, f dropped");
+  assert.deepEqual([table.ghosts.get(1)?.x, table.ghosts.get(1)?.data], [89, { hp: 1 }]);
+});
+
+Deno.test("a refresh keeps a ghost written after the refresh's tick (one kept after a handoff)", () => {
+  const grid = grid2();
+  const table = new GhostTable(new SpatialIndex(5));
+  const kept = makeEntity(5, "npc", { x: 110, y: 50 });
+  kept.cell = grid.cellOf(kept.x, kept.y);
+  table.keepAsGhost(kept, "b", 10); // handed to b at our tick 10
+  // b's refresh of its tick 10 was built before it adopted the entity: it does not list it.
+  const stats = table.apply({ ...emptyBatch("b", 1, 10), full: true }, () => false, grid);
+  assert.equal(stats.deleted, 0);
+  assert.ok(table.ghosts.has(5));
+  table.apply({ ...emptyBatch("b", 1, 11), full: true }, () => false, grid);
+  assert.ok(!table.ghosts.has(5), "b's next refresh does not list it: b does not ghost it here");
+});
+
+function grid2() {
+  return new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
+}
