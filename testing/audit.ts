@@ -130,6 +130,8 @@ export interface WorkerHolding {
   epoch: number;
   tick: number;
   owned: number[];
+  /** Entities it handed off whose receiver has not confirmed them yet. */
+  inFlight: number[];
 }
 
 /** One read of every worker's own list: which workers hold each entity id. */
@@ -155,11 +157,11 @@ export async function readCensus(
   const reads = await Promise.all(
     [...urls].map(async ([id, url]) => {
       try {
-        const body = await getJson<{ epoch: number; tick: number; owned: number[][] }>(
-          `${url}/api/state`,
-          timeoutMs,
-        );
-        return { id, epoch: body.epoch, tick: body.tick, owned: body.owned.map((e) => e[0]) };
+        const body = await getJson<
+          { epoch: number; tick: number; owned: number[][]; inFlight: number[] }
+        >(`${url}/api/state`, timeoutMs);
+        const owned = body.owned.map((e) => e[0]);
+        return { id, epoch: body.epoch, tick: body.tick, owned, inFlight: body.inFlight };
       } catch {
         return undefined;
       }
@@ -179,7 +181,7 @@ export async function readCensus(
 
 /** What {@linkcode settledCensus} found: ids held, ids held twice throughout, the reads. */
 export interface SettledCensus {
-  /** Every id held by some worker in any of the reads. */
+  /** Every id owned by some worker, or in a handoff it sent, in any of the reads. */
   held: Set<number>;
   /** Ids held by two or more workers in every read: not a handoff between two reads. */
   duplicated: Map<number, string[]>;
@@ -205,8 +207,13 @@ export async function settledCensus(
     if (n > 0) await new Promise((resolve) => setTimeout(resolve, spacingMs));
     censuses.push(await readCensus(urls));
   }
+  // An entity in a handoff its receiver has not adopted yet is owned by nobody: its sender's
+  // unconfirmed handoff still holds it (a slow receiver can keep it there for several reads).
   const held = new Set<number>();
-  for (const c of censuses) for (const id of c.holders.keys()) held.add(id);
+  for (const c of censuses) {
+    for (const id of c.holders.keys()) held.add(id);
+    for (const w of c.workers) for (const id of w.inFlight) held.add(id);
+  }
   const duplicated = new Map<number, string[]>();
   for (const [id, list] of censuses[0].holders) {
     if (list.length < 2) continue;

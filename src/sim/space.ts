@@ -293,6 +293,14 @@ export class Space {
   }
 
   /**
+   * Ids of the entities of those handoffs: each is owned by its receiver once adopted, and by
+   * nobody while its batch is on the way (a census counts them here).
+   */
+  inFlight(): number[] {
+    return [...this.#held.held.keys()];
+  }
+
+  /**
    * True when this worker owns no cell, no entity, and every transfer and handoff was
    * acknowledged.
    */

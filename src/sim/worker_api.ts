@@ -64,6 +64,8 @@ export function workerRoutes(
           status: view.status(),
           backup: space.map.backupOf(space.id),
           owned: [...space.owned.values()].map((e) => [e.id, e.x, e.y, e.z, e.cell]),
+          // Handed off and not yet confirmed: owned by the receiver, or by nobody in between.
+          inFlight: space.inFlight(),
           // Owned entities that are players (they carry a session): drawn apart on the map.
           players: [...space.owned.values()].filter((e) => e.session).map((e) => e.id),
           ghosts: [...space.ghosts.ghosts.values()].map((e) => [e.id, e.x, e.y, e.z, e.owner]),
