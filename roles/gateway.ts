@@ -212,7 +212,11 @@ export async function startGateway(
 
   const beat = setInterval(() => {
     metrics.sessions = hub.size;
-    void coordinatorClient.beat("GatewayHeartbeat", { gatewayId: id, sessions: hub.size });
+    void coordinatorClient.beat("GatewayHeartbeat", {
+      gatewayId: id,
+      sessions: hub.size,
+      bytesOut: hub.counters.bytesOut,
+    });
   }, reply.heartbeatMs);
 
   // Listening once the first map is in: a HELLO before it would be refused as "not ready".

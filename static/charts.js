@@ -1,6 +1,6 @@
 // History charts of the diagnostics page: polls /api/history and draws one small SVG line chart
 // per figure (tick p99, entities, load, players, ghosts, handoffs/s per worker; sessions per
-// gateway; cluster migrations and workers up), each with a legend and a hover line that reads out every
+// gateway, bytes/s to clients per gateway; cluster migrations and workers up), each with a legend and a hover line that reads out every
 // series' value at that time. Plain SVG: a handful of polylines needs no charting library.
 import { getJson } from "./api.js";
 
@@ -19,6 +19,7 @@ export const CHARTS = [
   ["ghosts", "workers", "ghosts", ""],
   ["handoffs/s", "workers", "handoffsPerS", "/s"],
   ["sessions", "gateways", "sessions", ""],
+  ["bytes/s to clients", "gateways", "bytesPerS", "/s"],
   ["migrations", "cluster", "migrations", "/s"],
   ["workers up", "cluster", "workersUp", ""],
 ];

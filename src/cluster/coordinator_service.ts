@@ -222,10 +222,14 @@ export class CoordinatorService {
         this.publish();
       },
       GatewayHeartbeat(
-        call: grpc.ServerUnaryCall<{ gatewayId: string; sessions: number }, { epoch: number }>,
+        call: grpc.ServerUnaryCall<
+          { gatewayId: string; sessions: number; bytesOut?: number },
+          { epoch: number }
+        >,
         callback: grpc.sendUnaryData<{ epoch: number }>,
       ) {
-        if (!gateways.heartbeat(call.request.gatewayId, call.request.sessions)) {
+        const { gatewayId, sessions, bytesOut } = call.request;
+        if (!gateways.heartbeat(gatewayId, sessions, bytesOut ?? 0)) {
           return callback({
             code: grpc.status.NOT_FOUND,
             details: `NOT_FOUND: gateway ${call.request.gatewayId} is not registered`,

@@ -120,7 +120,7 @@ export class CoordinatorState {
     this.#o.world.worldStartMs = state.worldStartMs;
     gateways.gateways.clear();
     for (const g of Object.values(state.gateways)) {
-      gateways.gateways.set(g.id, { ...g, sessions: 0, lastHeartbeat: now });
+      gateways.gateways.set(g.id, { ...g, sessions: 0, bytesOut: 0, lastHeartbeat: now });
     }
     const m = state.map;
     registry.restore(

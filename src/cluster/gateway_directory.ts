@@ -7,6 +7,8 @@ export interface GatewayRecord {
   httpAddress: string;
   version: string;
   sessions: number;
+  /** Bytes it wrote to its clients since it started (its counter, as reported). */
+  bytesOut: number;
   lastHeartbeat: number;
 }
 
@@ -52,6 +54,7 @@ export class GatewayDirectory {
       httpAddress: request.httpAddress,
       version: request.version,
       sessions: this.gateways.get(id)?.sessions ?? 0,
+      bytesOut: this.gateways.get(id)?.bytesOut ?? 0,
       lastHeartbeat: this.#now(),
     };
     this.gateways.set(id, record);
@@ -59,10 +62,11 @@ export class GatewayDirectory {
   }
 
   /** Records a heartbeat; false for an unknown gateway (it must register again). */
-  heartbeat(id: string, sessions: number): boolean {
+  heartbeat(id: string, sessions: number, bytesOut = 0): boolean {
     const record = this.gateways.get(id);
     if (!record) return false;
     record.sessions = sessions;
+    record.bytesOut = bytesOut;
     record.lastHeartbeat = this.#now();
     return true;
   }

@@ -1,6 +1,6 @@
 // Turns the registry's latest heartbeats into one History sample a second: per-worker tick
 // percentiles, entities, players, ghosts, load and handoffs/s (from the counter each heartbeat
-// carries), per-gateway sessions, and cluster totals with the cell migrations finished since the
+// carries), per-gateway sessions and bytes/s written to clients, and cluster totals with the cell migrations finished since the
 // previous sample. Down and fenced workers are sampled with their state but no stale counts.
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import { workerLoads } from "./load_estimate.ts";
@@ -11,6 +11,7 @@ import type { History, HistorySample } from "../observe/history.ts";
 /** Samples `registry` and `gateways` into `history`; call {@linkcode sample} once an interval. */
 export class HistorySampler {
   #handoffs = new Map<string, { count: number; at: number }>();
+  #bytes = new Map<string, { count: number; at: number }>();
   #eventSeq: number;
 
   constructor(
@@ -60,9 +61,22 @@ export class HistorySampler {
     const events = registry.eventsSince(this.#eventSeq);
     this.#eventSeq = events.at(-1)?.seq ?? this.#eventSeq;
     const list = gateways.list();
+    const gatewayRows = list.map((g) => {
+      const before = this.#bytes.get(g.id);
+      this.#bytes.set(g.id, { count: g.bytesOut, at: now });
+      const seconds = before ? (now - before.at) / 1000 : 0;
+      // A restarted gateway's counter starts again from 0: no rate for that interval.
+      const bytesPerS = before && seconds > 0 && g.bytesOut >= before.count
+        ? (g.bytesOut - before.count) / seconds
+        : 0;
+      return { id: g.id, state: "up", values: { sessions: g.sessions, bytesPerS } };
+    });
+    for (const id of this.#bytes.keys()) {
+      if (!list.some((g) => g.id === id)) this.#bytes.delete(id);
+    }
     return {
       workers,
-      gateways: list.map((g) => ({ id: g.id, state: "up", values: { sessions: g.sessions } })),
+      gateways: gatewayRows,
       cluster: {
         workersUp: workers.filter((w) => w.state !== "down" && w.state !== "fenced").length,
         entities: workers.reduce((n, w) => n + w.values.entities, 0),

@@ -21,7 +21,7 @@ export const WORKER_FIELDS = [
   "handoffsPerS",
 ] as const;
 /** Series of each gateway. */
-export const GATEWAY_FIELDS = ["sessions"] as const;
+export const GATEWAY_FIELDS = ["sessions", "bytesPerS"] as const;
 /** Cluster-wide series. */
 export const CLUSTER_FIELDS = ["workersUp", "entities", "sessions", "migrations"] as const;
 

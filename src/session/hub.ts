@@ -53,7 +53,14 @@ export class SessionHub {
   readonly now: () => number;
   readonly sessions = new Map<string, ClientSession>();
   /** Counters for metrics and tests. */
-  readonly counters = { framesIn: 0, framesOut: 0, badFrames: 0, rateLimited: 0, slowClosed: 0 };
+  readonly counters = {
+    framesIn: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    badFrames: 0,
+    rateLimited: 0,
+    slowClosed: 0,
+  };
   #options: HubOptions;
   #timers: Timers;
   #handshake: Handshake;

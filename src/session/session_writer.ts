@@ -16,6 +16,8 @@ const RETRY_FLUSH_MS = 50;
 /** Counters the writer keeps (shared with the hub). */
 export interface WriterCounters {
   framesOut: number;
+  /** Bytes of every frame written to a client socket since start. */
+  bytesOut: number;
   slowClosed: number;
 }
 
@@ -90,8 +92,10 @@ export class SessionWriter {
       if (frame === "") continue; // placeholder of a skipped diff
       socket.send(frame);
       // JSON frames count their UTF-16 length: close enough for a rate shown to operators.
-      session.countSent(typeof frame === "string" ? frame.length : frame.byteLength, now);
+      const bytes = typeof frame === "string" ? frame.length : frame.byteLength;
+      session.countSent(bytes, now);
       this.#o.counters.framesOut++;
+      this.#o.counters.bytesOut += bytes;
     }
     session.congestedSince = now;
     this.#o.log.debug("session.backpressure", {

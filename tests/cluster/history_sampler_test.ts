@@ -39,12 +39,13 @@ Deno.test("samples carry heartbeat figures, handoffs per second and migrations p
   registry.register(worker("w2"));
   const [cell] = registry.map.cellsOf("w1");
   const g = gateways.register({ nodeId: "", httpAddress: "127.0.0.1:1", version: "t" });
-  gateways.heartbeat(g.id, 4);
+  gateways.heartbeat(g.id, 4, 1_000);
   registry.heartbeat("w1", beat([[cell, 10, 2]], 100));
   registry.heartbeat("w2", beat([], 0));
   sampler.sample();
   advance(1_000);
   registry.heartbeat("w1", beat([[cell, 9, 2]], 130));
+  gateways.heartbeat(g.id, 4, 6_000);
   registry.moveCells([{ cell, from: "w1", to: "w2" }], "test");
   registry.event("cell.migrated", { cell, from: "w1", to: "w2" });
   sampler.sample();
@@ -62,6 +63,8 @@ Deno.test("samples carry heartbeat figures, handoffs per second and migrations p
   assert.deepEqual(window.cluster.workersUp, [2, 2, 2]);
   assert.deepEqual(window.cluster.sessions, [4, 4, 4]);
   assert.deepEqual(window.gateways.map((x) => [x.id, x.series.sessions]), [[g.id, [4, 4, 4]]]);
+  const bytes = window.gateways.map((x) => [x.id, x.series.bytesPerS]);
+  assert.deepEqual(bytes, [[g.id, [0, 5_000, 0]]], "5,000 bytes written in 1 s, then none");
 });
 
 Deno.test("a down worker is sampled with its state and without its stale counts", () => {

@@ -21,6 +21,7 @@ Deno.test("/api/sessions gathers every gateway's rows and names a gateway that f
             httpAddress: `127.0.0.1:${gateway.addr.port}`,
             version: "1",
             sessions: 7,
+            bytesOut: 0,
             lastHeartbeat: 0,
           },
           {
@@ -28,6 +29,7 @@ Deno.test("/api/sessions gathers every gateway's rows and names a gateway that f
             httpAddress: `127.0.0.1:${closed}`,
             version: "1",
             sessions: 0,
+            bytesOut: 0,
             lastHeartbeat: 0,
           },
         ],

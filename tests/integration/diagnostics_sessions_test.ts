@@ -7,9 +7,11 @@ import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, outputDir, skipBrowserTests } from "../../testing/browser.ts";
 import {
+  getJson,
   NodeProcess,
   OPERATOR_HEADERS,
   TEST_OPERATOR_TOKEN,
+  until,
   writeTestConfig,
 } from "../../testing/node_process.ts";
 import { guestToken, TestClient } from "../../testing/ws_client.ts";
@@ -70,6 +72,17 @@ Deno.test({
       client = new TestClient(`ws://127.0.0.1:${ready.port}/ws`);
       await client.opened();
       await client.hello({ token: await guestToken(api, "victim") });
+      // The bytes the gateway writes to these clients reach the history (its heartbeats).
+      const rate = await until("a gateway's bytes/s in /api/history", async () => {
+        const h = await getJson<
+          { gateways: Array<{ series: { bytesPerS: Array<number | null> } }> }
+        >(
+          `${api}/api/history?seconds=30`,
+        );
+        const best = Math.max(0, ...h.gateways.flatMap((g) => g.series.bytesPerS.map(Number)));
+        return best > 0 ? best : undefined;
+      }, 15_000);
+      assert.ok(rate > 0);
 
       // Bad parameters: 400/405/404/401 with a JSON error, nothing kicked.
       for (const query of ["limit=0", "limit=501", "limit=x", `q=${"a".repeat(65)}`, "who=1"]) {

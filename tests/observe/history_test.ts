@@ -74,7 +74,7 @@ Deno.test("history holds at most MAX_HISTORY_NODES workers; the longest silent g
   for (const w of history.window(10).workers) {
     assert.deepEqual(Object.keys(w.series), [...WORKER_FIELDS]);
   }
-  assert.deepEqual([...GATEWAY_FIELDS], ["sessions"]);
+  assert.deepEqual([...GATEWAY_FIELDS], ["sessions", "bytesPerS"]);
 });
 
 Deno.test("an empty history answers empty series; a bad capacity is a RangeError", () => {
