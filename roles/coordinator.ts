@@ -5,15 +5,18 @@
 import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes, publicOnly } from "../src/cluster/control_api.ts";
-import { coordinatorHandler, type ExtraRoutes } from "../src/cluster/coordinator_http.ts";
+import { controlRoutes } from "../src/cluster/control_api.ts";
+import {
+  coordinatorHandler,
+  type ExtraRoutes,
+  serveCoordinator,
+} from "../src/cluster/coordinator_http.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
 import { History, HISTORY_INTERVAL_MS } from "../src/observe/history.ts";
 import { HistorySampler } from "../src/cluster/history_sampler.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
-import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
 import { Registry } from "../src/cluster/registry.ts";
@@ -100,16 +103,6 @@ export async function startCoordinator(
     cellsPerSecond: config.deploy.cellsPerSecond,
     onChange: () => whenDurable(() => service.publish()),
   });
-  // Often enough that the rate holds with sub-second spacing between moves.
-  const deploying = setInterval(() => {
-    if (!durability.active) return;
-    try {
-      deploys.step();
-    } catch (error) {
-      log.error("deploy.step_failed", { error });
-    }
-    durable.commit();
-  }, Math.max(50, Math.min(250, 1000 / config.deploy.cellsPerSecond)));
   const balancer = new Balancer({
     grid,
     registry,
@@ -130,7 +123,10 @@ export async function startCoordinator(
     onActive: () => service.publish(),
     onStandby: () => service.endStreams(),
   });
-  const { whenDurable, state: durable, pair } = durability;
+  const { whenDurable, pair } = durability;
+  // Often enough that the deploy rate holds with sub-second spacing between moves.
+  const deployEveryMs = Math.max(50, Math.min(250, 1000 / config.deploy.cellsPerSecond));
+  durability.whileActive("deploy.step", deployEveryMs, () => deploys.step());
   const history = new History();
   const sampler = new HistorySampler(history, { registry, gateways });
   const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
@@ -153,25 +149,19 @@ export async function startCoordinator(
     ),
   });
   // Sweep often: a death is declared within one sweep of its deadline.
-  const sweeper = setInterval(() => {
-    if (!durability.active) return;
+  const sweepEveryMs = Math.max(
+    50,
+    Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity),
+  );
+  durability.whileActive("sweep", sweepEveryMs, () => {
     registry.sweep();
     const gone = gateways.sweep();
     for (const id of gone) registry.event("gateway.down", { gateway: id });
     for (const id of gone) rooms.directory.gatewayDown(id);
     if (gone.length > 0) whenDurable(() => service.publish());
     rooms.service.sweep();
-    durable.commit();
-  }, Math.max(50, Math.min(config.heartbeatMs / 2, config.workerStreamGraceMs / 3 || Infinity)));
-  const balancing = setInterval(() => {
-    if (!durability.active) return;
-    try {
-      balancer.step();
-    } catch (error) {
-      log.error("balancer.failed", { error });
-    }
-    durable.commit();
-  }, config.rebalance.intervalMs);
+  });
+  durability.whileActive("balancer", config.rebalance.intervalMs, () => balancer.step());
   const controlled = controlRoutes({
     registry,
     balancer,
@@ -202,20 +192,10 @@ export async function startCoordinator(
     instances: (url) => instancesResponse(rooms.directory, url),
     playGateway: () => gateways.list()[0]?.httpAddress,
   });
-  const http = await startHttp(
-    config.host,
-    config.port,
-    config.adminPort > 0 ? publicOnly(handler) : handler,
-    log,
-    { traffic: metrics.http, tls },
-  );
-  const admin = config.adminPort > 0
-    ? await startHttp(config.host, config.adminPort, handler, log, {
-      traffic: metrics.http,
-      name: "admin",
-      tls,
-    })
-    : undefined;
+  const { http, admin } = await serveCoordinator(config, handler, log, {
+    traffic: metrics.http,
+    tls,
+  });
 
   try {
     await durability.start(
@@ -240,11 +220,8 @@ export async function startCoordinator(
     registry,
     deploys,
     async close(options: CloseOptions = {}) {
-      clearInterval(sweeper);
-      clearInterval(balancing);
       durability.stop();
       clearInterval(sampling);
-      clearInterval(deploying);
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

@@ -41,8 +41,11 @@ export class CoordinatorDurability {
   readonly self = { address: "", httpAddress: "" };
 
   /** Opens the state file (throws a StateFileError when it is damaged) and reads it back. */
+  #log: Logger;
+
   constructor(o: CoordinatorDurabilityOptions) {
     const { config, log, registry } = o;
+    this.#log = log;
     const cellCount = registry.map.owners.length;
     this.state = new CoordinatorState({
       store: StateStore.open(config.coordinatorState, cellCount),
@@ -136,7 +139,28 @@ export class CoordinatorDurability {
   }
 
   /** Stops the pair's timers and the standby's stream (first, when the coordinator closes). */
+  #jobs: Array<ReturnType<typeof setInterval>> = [];
+
+  /**
+   * Runs `job` every `ms` while this coordinator is the active one (a standby changes nothing),
+   * then commits what it changed; a job that throws is logged as `<name>.failed` and the next
+   * run goes on. Stopped by {@linkcode stop}.
+   */
+  whileActive(name: string, ms: number, job: () => void): void {
+    this.#jobs.push(setInterval(() => {
+      if (!this.active) return;
+      try {
+        job();
+      } catch (error) {
+        this.#log.error(`${name}.failed`, { error });
+      }
+      this.state.commit();
+    }, ms));
+  }
+
   stop(): void {
+    for (const job of this.#jobs) clearInterval(job);
+    this.#jobs = [];
     this.pair.close();
     this.shipping.close();
   }

@@ -3,16 +3,46 @@
 // gateway's), /healthz, /api/state, /api/instances, /play sent on to a gateway when no gateway
 // runs in this process (the play client logs in and plays there), and the static diagnostics
 // page.
-import { coordinatorAccess } from "./control_api.ts";
+import { coordinatorAccess, publicOnly } from "./control_api.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
+import type { Logger } from "../observe/log.ts";
 import {
   type HttpContext,
   type HttpHandler,
+  type HttpOptions,
+  type HttpServer,
   json,
   jsonError,
   readiness,
   serveStatic,
+  startHttp,
 } from "../net/http.ts";
+
+/**
+ * Serves `handler` on `port`, or, with an `adminPort`, only its public routes there and every
+ * route on the admin port.
+ */
+export async function serveCoordinator(
+  ports: { host: string; port: number; adminPort: number },
+  handler: HttpHandler,
+  log: Logger,
+  options: Pick<HttpOptions, "tls" | "traffic">,
+): Promise<{ http: HttpServer; admin?: HttpServer }> {
+  const { host, port, adminPort } = ports;
+  const http = await startHttp(host, port, adminPort > 0 ? publicOnly(handler) : handler, log, {
+    ...options,
+  });
+  if (adminPort <= 0) return { http };
+  try {
+    return {
+      http,
+      admin: await startHttp(host, adminPort, handler, log, { ...options, name: "admin" }),
+    };
+  } catch (error) {
+    await http.close();
+    throw error;
+  }
+}
 
 /** Routes another role adds to the coordinator's HTTP server (role all: the gateway's). */
 export interface ExtraRoutes {
