@@ -87,13 +87,7 @@ export async function startGateway(
       gateways.map((g) => g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g),
     hub: () => closing.signal.aborted ? undefined : state.hub,
     secure: tls !== undefined,
-    limits: new LoginLimits({
-      ipBurst: config.gateway.loginIpBurst,
-      perIpPerMinute: config.gateway.loginPerIpPerMinute,
-      accountFailures: config.gateway.loginAccountFailures,
-      backoffMs: config.gateway.loginBackoffMs,
-      backoffMaxMs: config.gateway.loginBackoffMaxMs,
-    }),
+    limits: LoginLimits.of(config.gateway),
     world: () =>
       state.world && state.grid &&
       { epoch: map.epoch, world: state.world, cells: state.grid.counts, owners: map.owners },

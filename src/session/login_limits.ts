@@ -3,6 +3,7 @@
 // a maximum. Both answer RATE_LIMITED (429) with the wait in Retry-After. Memory is bounded: the
 // least recently seen entries are forgotten first.
 import { type Clock, TokenBucket } from "./rate_limit.ts";
+import type { GatewayConfig } from "../config/schema.ts";
 
 /** Options of {@linkcode LoginLimits} (config keys gateway.login*). */
 export interface LoginLimitsOptions {
@@ -57,6 +58,17 @@ export class LoginLimits {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#max = options.maxEntries ?? 10_000;
+  }
+
+  /** The limits a gateway's config sets (`gateway.login*`). */
+  static of(gateway: GatewayConfig): LoginLimits {
+    return new LoginLimits({
+      ipBurst: gateway.loginIpBurst,
+      perIpPerMinute: gateway.loginPerIpPerMinute,
+      accountFailures: gateway.loginAccountFailures,
+      backoffMs: gateway.loginBackoffMs,
+      backoffMaxMs: gateway.loginBackoffMaxMs,
+    });
   }
 
   /** 0 when this IP may try now, else the ms to wait (the attempt is refused). */
