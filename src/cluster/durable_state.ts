@@ -8,23 +8,23 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import { decode } from "../protocol/msgpack.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
 import type { AutoscaleConfig } from "../config/config.ts";
-import type { Migration, WorkerState } from "./worker_record.ts";
+import type { Migration, WorkerRecord, WorkerState } from "./worker_record.ts";
 
 /** A worker as it is stored: its identity and lifecycle state, not its latest load report. */
-export interface DurableWorker {
-  id: string;
-  index: number;
-  grpcAddress: string;
-  httpAddress: string;
-  version: string;
-  /** Version of the game module it runs ("" when it sent none). */
-  gameVersion: string;
-  pool: boolean;
-  state: WorkerState;
-  incarnation: string;
-  registeredAt: number;
-  promotingEpoch?: number;
-}
+export type DurableWorker = Pick<
+  WorkerRecord,
+  | "id"
+  | "index"
+  | "grpcAddress"
+  | "httpAddress"
+  | "version"
+  | "gameVersion"
+  | "pool"
+  | "state"
+  | "incarnation"
+  | "registeredAt"
+  | "promotingEpoch"
+>;
 
 /** A gateway as it is stored. */
 export interface DurableGateway {
