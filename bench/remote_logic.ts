@@ -9,10 +9,9 @@ import { cpuPercent, sampleProcess } from "./proc_stats.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { type ClusterWindow, measureWindow } from "./steady_state.ts";
 import { benchConfig, worldFor } from "./world.ts";
+import { LogicServer } from "../testing/logic_server.ts";
 import { parseMetrics, samples } from "../testing/prometheus_text.ts";
 import { round } from "./stats.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 function parameters(quick: boolean) {
   return {
@@ -24,29 +23,9 @@ function parameters(quick: boolean) {
 
 /** The Python logic server, owned by the scenario (stopped by its pid however the run ends). */
 async function startLogic(context: ScenarioContext): Promise<{ port: number; pid: number }> {
-  const child = new Deno.Command("python3", {
-    args: [`${ROOT}examples/remote_py/logic_server.py`, "--port", "0"],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
-  context.own({
-    async close() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  });
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the logic server exited before listening (pip install grpcio?)");
-    text += value;
-  }
-  void reader.cancel();
-  return { port: JSON.parse(text.split("\n")[0]).port, pid: child.pid };
+  const server = new LogicServer(0);
+  context.own({ close: () => server.stop() });
+  return { port: await server.port, pid: server.pid };
 }
 
 interface LogicCounters {

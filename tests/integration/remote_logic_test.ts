@@ -4,52 +4,10 @@ import assert from "node:assert/strict";
 import type { DiffMessage } from "../../src/protocol/client_protocol.ts";
 import { dataIn, type GamePlay, playGame, positionIn } from "../../testing/game_play.ts";
 import { getJson, until, writeTestConfig } from "../../testing/node_process.ts";
+import { LogicServer } from "../../testing/logic_server.ts";
 import { parseMetrics, samples } from "../../testing/prometheus_text.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const ORBS = 200;
-
-/** The Python logic server as a child process (its own process group, stopped by pid). */
-class LogicServer {
-  readonly child: Deno.ChildProcess;
-  readonly port: Promise<number>;
-  readonly stderr: string[] = [];
-
-  constructor(port: number, delayMs = 0, script = "examples/remote_py/logic_server.py") {
-    const child = new Deno.Command("python3", {
-      args: [`${ROOT}${script}`, "--port", String(port), "--delay-ms", String(delayMs)],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    this.child = child;
-    void (async () => {
-      for await (const line of child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.stderr.push(line);
-      }
-    })();
-    this.port = (async () => {
-      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      const deadline = AbortSignal.timeout(30_000);
-      while (!text.includes("\n")) {
-        if (deadline.aborted) throw new Error(`no logic.listening: ${this.stderr.join("")}`);
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`logic server exited: ${this.stderr.join("")}`);
-        text += value;
-      }
-      void lines.cancel();
-      return JSON.parse(text.split("\n")[0]).port as number;
-    })();
-  }
-
-  async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await this.child.status;
-  }
-}
 
 async function orbs(
   delayMs = 0,
