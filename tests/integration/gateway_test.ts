@@ -42,15 +42,15 @@ function assertNoMissedTick(client: TestClient, nodes: readonly NodeProcess[]): 
       if (line.event === "tick.skipped") {
         const at = Number(line.at);
         for (let t = at - Number(line.skipped); t < at; t++) skipped.add(t);
-      } else if (line.event === "handoff.late" && line.entity === client.entity) {
-        // The player's own entity handed over late: counted as a late cell transfer, below.
-        const at = Number(line.tick), missed = Number(line.ticksMissed);
-        for (let t = at - 1 - missed; t < at - 1; t++) skipped.add(t);
-      } else if (line.event === "migration.accepted") {
-        // A receiver whose tick ran before the sender's transfer arrived (a late worker: the
-        // protocol allows the skip) owns the cell from tick `tick` with `ticksMissed` ticks
-        // not simulated. Its first view of the cell is labelled tick - 1 (views are collected
-        // at the start of the next tick), the sender's last tick - 2 - ticksMissed.
+      } else if (
+        line.event === "migration.accepted" ||
+        (line.event === "handoff.late" && line.entity === client.entity)
+      ) {
+        // A receiver whose tick ran before the sender's transfer (of a cell, or of the player's
+        // own entity) arrived — a late worker: the protocol allows the skip — owns it from tick
+        // `tick` with `ticksMissed` ticks not simulated. Its first view is labelled tick - 1
+        // (views are collected at the start of the next tick), the sender's last
+        // tick - 2 - ticksMissed.
         const at = Number(line.tick), missed = Number(line.ticksMissed);
         for (let t = at - 1 - missed; t < at - 1; t++) skipped.add(t);
       }
