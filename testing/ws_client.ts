@@ -104,12 +104,29 @@ export class TestClient {
     this.socket.send(encodeClientFrame(message, this.format as "msgpack"));
   }
 
-  /** Resolves with the first value `probe` returns, or throws after timeoutMs. */
+  /**
+   * Resolves with the first value `probe` returns; throws after timeoutMs, or at once when the
+   * socket closed and `probe` still returns nothing (naming the close code, reason and the last
+   * ERROR, so a test says why a stream ended instead of only that it timed out).
+   */
   waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const value = probe();
-        if (value === undefined) return;
+        if (value === undefined) {
+          if (!this.closedWith) return;
+          clearTimeout(timer);
+          this.#waiters.delete(check);
+          const { code, reason } = this.closedWith;
+          reject(
+            new Error(
+              `Closed (${code} ${reason}, last ERROR ${
+                JSON.stringify(this.errors.at(-1) ?? null)
+              }) while waiting for ${what}`,
+            ),
+          );
+          return;
+        }
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve(value);

@@ -50,24 +50,45 @@ function positionsOf(client: TestClient, id: number): Map<number, string> {
   return at;
 }
 
-/** Walks the client's entity to (x, y), one acknowledged INPUT at a time; returns the last seq. */
-async function walkTo(c: TestClient, x: number, y: number, seq: number): Promise<number> {
-  const self = c.welcome!.entity;
-  for (let step = 0; step < 400; step++) {
-    const p = await c.waitFor("own position", () => c.visible.get(self));
-    const dx = x - p.x, dy = y - p.y;
-    const d = Math.hypot(dx, dy);
-    if (d < 3) break;
-    const scale = Math.min(1, d / 4.5) / d; // 4.5 units per tick at full speed
-    c.send({ op: 2, seq: ++seq, intent: { move: [dx * scale, dy * scale] } });
-    const want = seq;
+/**
+ * Steers each client's entity into the box of half-size `within` around its target, all in one
+ * loop: one acknowledged INPUT per client per round, so no client sits silent (and reaches the
+ * idle timeout) while another one walks. An INPUT's velocity lasts until the next one, which
+ * follows the ack two ticks later or more on a loaded machine, so near the target the speed
+ * covers a quarter of the distance per tick: it converges while an INPUT lasts under eight
+ * ticks. Returns the last seq of each client; ends with every entity standing still.
+ */
+async function walkTogether(
+  walks: Array<{ client: TestClient; x: number; y: number; within: number }>,
+): Promise<number[]> {
+  const seqs = walks.map(() => 0);
+  const send = async (i: number, move: [number, number]) => {
+    const c = walks[i].client;
+    const want = ++seqs[i];
+    c.send({ op: 2, seq: want, intent: { move } });
     await c.waitFor(`ack ${want}`, () => {
       const last = c.messages.findLast((m) => m.op === 6);
       return last?.op === 6 && last.ack >= want ? true : undefined;
     });
+  };
+  for (let round = 0; round < 400; round++) {
+    const positions = walks.map(({ client }) =>
+      client.visible.get(client.welcome!.entity) ?? { x: NaN, y: NaN }
+    );
+    const arrived = walks.map(({ x, y, within }, i) =>
+      Math.abs(positions[i].x - x) <= within && Math.abs(positions[i].y - y) <= within
+    );
+    if (arrived.every(Boolean)) break;
+    await Promise.all(walks.map(({ x, y }, i) => {
+      const dx = x - positions[i].x, dy = y - positions[i].y;
+      const d = Math.hypot(dx, dy);
+      if (arrived[i] || !(d > 0)) return send(i, [0, 0]);
+      const speed = Math.min(1, d / (4 * 4.5)); // 4.5 units per tick at full speed
+      return send(i, [(dx / d) * speed, (dy / d) * speed]);
+    }));
   }
-  c.send({ op: 2, seq: ++seq, intent: { move: [0, 0] } });
-  return seq;
+  await Promise.all(walks.map((_, i) => send(i, [0, 0])));
+  return seqs;
 }
 
 Deno.test({
@@ -525,7 +546,11 @@ Deno.test({
           const a = await joined(g1, "msgpack", name());
           const b = await joined(g2, "json", name());
           const [ida, idb] = [a.welcome!.entity, b.welcome!.entity];
-          let [sa, sb] = await Promise.all([walkTo(a, 60, 195, 0), walkTo(b, 60, 205, 0)]);
+          // Each within 4 units of its spot, 5 units off the border: on its own worker's side.
+          let [sa, sb] = await walkTogether([
+            { client: a, x: 60, y: 195, within: 4 },
+            { client: b, x: 60, y: 205, within: 4 },
+          ]);
           const from = Math.max(a.lastTick, b.lastTick);
           // Side by side along the border, each simulated by its own worker.
           a.send({ op: 2, seq: ++sa, intent: { move: [1, 0] } });
