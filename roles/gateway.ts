@@ -58,7 +58,9 @@ export async function startGateway(
   useNodeTls(loadNodeTls(config.tls));
   const tls = nodeTls();
   const metrics = new NodeMetrics({ role: "gateway", node: config.nodeId });
-  const accounts = await openAccountStore(config.storage);
+  const accounts = await openAccountStore(config.storage, {
+    connectMs: config.storageConnectMs,
+  });
   const coordinatorClient = new CoordinatorClient({
     address: config.coordinator,
     secret: config.secret,

@@ -113,6 +113,7 @@ export function parseConfig(raw: unknown): Config {
   }
   const space = allIntegers(pick(raw, "space", {}), "space", DEFAULTS.space, 1, MAX_TIMER_MS);
   const storage = top.string("storage", 1);
+  const storageConnectMs = top.integer("storageConnectMs", 0, MAX_TIMER_MS);
   const coordinatorState = top.string("coordinatorState", 1);
   const standbyOfValue = top.value("standbyOf");
   const standbyOf = standbyOfValue === "" ? "" : hostPort("standbyOf", standbyOfValue);
@@ -160,6 +161,7 @@ export function parseConfig(raw: unknown): Config {
     version,
     space,
     storage,
+    storageConnectMs,
     coordinatorState,
     standbyOf,
     standbyTakeoverMs,

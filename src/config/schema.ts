@@ -221,6 +221,11 @@ export interface Config {
    */
   storage: string;
   /**
+   * How long a gateway keeps trying to reach a PostgreSQL `storage` at start-up (retrying with
+   * backoff while the server is not up yet) before it exits with one line.
+   */
+  storageConnectMs: number;
+  /**
    * The coordinator's state file (SQLite: a log of state changes and snapshots), so a restart
    * carries on with the same map; ":memory:" keeps nothing across restarts.
    */
@@ -289,6 +294,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   version: "",
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
+  storageConnectMs: 15_000,
   coordinatorState: "zonescaler-coordinator.sqlite",
   standbyOf: "",
   standbyTakeoverMs: 1500,

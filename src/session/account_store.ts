@@ -246,13 +246,15 @@ export class AccountStore {
  */
 export async function openAccountStore(
   storage: string,
-  options: Omit<AccountStoreOptions, "path" | "records"> = {},
+  options: Omit<AccountStoreOptions, "path" | "records"> & { connectMs?: number } = {},
 ): Promise<AccountStore> {
+  const { connectMs, ...rest } = options;
   if (isPostgresUrl(storage)) {
     const { PostgresAccountRecords } = await import("./postgres_accounts.ts");
-    return new AccountStore({ ...options, records: await PostgresAccountRecords.open(storage) });
+    const records = await PostgresAccountRecords.open(storage, { connectMs });
+    return new AccountStore({ ...rest, records });
   }
-  return new AccountStore({ ...options, records: new SqliteAccountRecords(storage) });
+  return new AccountStore({ ...rest, records: new SqliteAccountRecords(storage) });
 }
 
 /** True when `storage` names a PostgreSQL server rather than a SQLite file. */

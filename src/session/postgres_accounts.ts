@@ -72,12 +72,12 @@ export class PostgresAccountRecords implements AccountRecords {
   }
 
   /**
-   * Connects (retrying while the server is not up yet, up to `connectAttempts`) and applies
-   * the migrations this build knows.
+   * Connects (retrying while the server is not up yet, for up to `connectMs`, default 15 s)
+   * and applies the migrations this build knows.
    */
   static async open(
     url: string,
-    options: { connectAttempts?: number } = {},
+    options: { connectMs?: number } = {},
   ): Promise<PostgresAccountRecords> {
     const sql = postgres(url, {
       max: POOL_SIZE,
@@ -86,7 +86,9 @@ export class PostgresAccountRecords implements AccountRecords {
       idle_timeout: 60,
     });
     try {
-      await retrying(() => migrate(sql), options.connectAttempts ?? 10);
+      await retrying(() => migrate(sql), {
+        until: performance.now() + (options.connectMs ?? 15_000),
+      });
     } catch (error) {
       await sql.end({ timeout: 1 });
       throw new Error(
@@ -158,14 +160,25 @@ async function migrate(sql: postgres.Sql): Promise<void> {
   });
 }
 
-/** Runs `work`, again after a growing pause (100 ms doubling, at most 2 s) while transient. */
-async function retrying<T>(work: () => Promise<T>, attempts = QUERY_ATTEMPTS): Promise<T> {
+/**
+ * Runs `work`, again after a growing pause (100 ms doubling, at most 2 s) while its error is
+ * transient: up to `attempts` times, or while the next try would start before `until`
+ * (a `performance.now()` time).
+ */
+async function retrying<T>(
+  work: () => Promise<T>,
+  bound: { attempts: number } | { until: number } = { attempts: QUERY_ATTEMPTS },
+): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (attempt >= attempts || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
+      const pause = Math.min(2_000, 100 * 2 ** attempt);
+      const more = "attempts" in bound
+        ? attempt < bound.attempts
+        : performance.now() + pause < bound.until;
+      if (!more || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }
