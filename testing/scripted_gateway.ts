@@ -55,6 +55,7 @@ export function welcomeWithFirstDiff(
       resumed: options.resumed,
       world: { dims: 2, size: [400, 400], cellSize: 100 },
       tickHz: 20,
+      snapshotHz: 20,
       aoiRadius: 50,
     },
     {

@@ -96,6 +96,7 @@ export function decodeServerFrame(
         "resumed",
         "world",
         "tickHz",
+        "snapshotHz",
         "aoiRadius",
       ]);
       if (raw.protocol !== PROTOCOL_VERSION) {
@@ -113,6 +114,7 @@ export function decodeServerFrame(
       size.forEach((extent, axis) => positive(extent, `WELCOME.world.size[${axis}]`));
       positive(world.cellSize, "WELCOME.world.cellSize");
       positive(raw.tickHz, "WELCOME.tickHz");
+      positive(raw.snapshotHz, "WELCOME.snapshotHz");
       positive(raw.aoiRadius, "WELCOME.aoiRadius");
       return raw as unknown as WelcomeMessage;
     }

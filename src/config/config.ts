@@ -86,6 +86,10 @@ export function parseConfig(raw: unknown): Config {
   const pool = top.boolean("pool");
   const world = parseWorld(pick(raw, "world", {}));
   const tickHz = top.integer("tickHz", 1, 120);
+  const snapshotHz = top.integer("snapshotHz", 0, tickHz);
+  if (snapshotHz > 0 && tickHz % snapshotHz !== 0) {
+    fail("snapshotHz", `must divide tickHz (${tickHz}) or be 0 (every tick), got ${snapshotHz}`);
+  }
   const aoiRadius = top.positive("aoiRadius");
   const ghostMargin = top.positive("ghostMargin");
   if (ghostMargin < aoiRadius) {
@@ -147,6 +151,7 @@ export function parseConfig(raw: unknown): Config {
     pool,
     world,
     tickHz,
+    snapshotHz,
     aoiRadius,
     ghostMargin,
     heartbeatMs,

@@ -189,6 +189,11 @@ export interface Config {
   pool: boolean;
   world: WorldConfig;
   tickHz: number;
+  /**
+   * Players' DIFFs per second, a divisor of tickHz (10 halves the fan-out of a big world at
+   * 20 ticks/s); 0: every tick.
+   */
+  snapshotHz: number;
   /** Radius within which a client sees entities. */
   aoiRadius: number;
   /** Width of the border band mirrored to neighbouring cells as ghosts. */
@@ -273,6 +278,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   pool: false,
   world: { dims: 2, size: [1000, 1000], cellSize: 100 },
   tickHz: 20,
+  snapshotHz: 0,
   aoiRadius: 50,
   ghostMargin: 60,
   heartbeatMs: 250,

@@ -205,6 +205,8 @@ export interface WelcomeMessage {
   resumed: boolean;
   world: WorldBounds;
   tickHz: number;
+  /** DIFFs per second: every tickHz/snapshotHz-th tick (equal to tickHz: every tick). */
+  snapshotHz: number;
   aoiRadius: number;
 }
 

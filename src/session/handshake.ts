@@ -6,7 +6,7 @@ import type { PlayerSaves } from "./player_saves.ts";
 import { Op, PROTOCOL_VERSION, type ServerMessage } from "../protocol/client_protocol.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
-import { boundsOf, type WorldSpec } from "../world/world_spec.ts";
+import { boundsOf, snapshotEvery, type WorldSpec } from "../world/world_spec.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { HubTransport } from "./hub_transport.ts";
 import { PendingAnswers } from "./pending_answers.ts";
@@ -228,6 +228,7 @@ export class Handshake {
       resumed,
       world: boundsOf(o.world),
       tickHz: o.world.tickHz,
+      snapshotHz: o.world.tickHz / snapshotEvery(o.world),
       aoiRadius: o.world.aoiRadius,
     });
     o.welcomed(session);

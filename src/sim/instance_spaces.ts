@@ -8,7 +8,7 @@ import { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
 import type { GatewayCommand, InstancePlacement, WorkerReport } from "../session/session_wire.ts";
 import { Space, type SpaceOptions } from "./space.ts";
-import type { WorldSpec } from "../world/world_spec.ts";
+import { snapshotEvery, type WorldSpec } from "../world/world_spec.ts";
 
 /** Options of {@linkcode InstanceSpaces}. */
 export interface InstanceSpacesOptions {
@@ -164,6 +164,7 @@ export class InstanceSpaces {
       grid,
       tickHz: world.tickHz,
       aoiRadius: world.aoiRadius,
+      snapshotEvery: snapshotEvery(world),
       ghostMargin: world.ghostMargin,
       game: o.game,
       gameOptions: o.gameOptions,

@@ -28,6 +28,8 @@ export interface PlayerHost {
 /** Options of {@linkcode PlayerSessions}. */
 export interface PlayerSessionsOptions {
   aoiRadius: number;
+  /** Players get a DIFF of the ticks divisible by this (default 1: every tick). */
+  snapshotEvery?: number;
   /** How long a detached player's entity stays in the world waiting for a resume. */
   resumeGraceMs: number;
   /** Entity type of players (must be one of the game's entity types). */
@@ -312,7 +314,10 @@ export class PlayerSessions {
    */
   collect(host: PlayerHost, shown: number): void {
     this.#shown = shown;
-    for (const player of this.#players(host)) this.#diff(host, player);
+    // Between snapshots the views stay as they are: the next DIFF carries every change since.
+    if (shown % (this.#options.snapshotEvery ?? 1) === 0) {
+      for (const player of this.#players(host)) this.#diff(host, player);
+    }
     const every = this.#options.saveEveryMs ?? 0;
     if (every > 0 && host.game.persistent?.length && this.#now() >= this.#nextSave) {
       this.#nextSave = this.#now() + every;

@@ -72,6 +72,8 @@ export interface SpaceOptions {
   logSize?: number;
   /** Radius of players' areas of interest (default: ghostMargin). */
   aoiRadius?: number;
+  /** Players get a DIFF every this many ticks, on ticks divisible by it (default 1). */
+  snapshotEvery?: number;
   /** Spatial index of owned entities and ghosts (default "grid"). */
   spatialIndex?: "grid" | "rbush";
   /** How long a disconnected player's entity waits for a resume (default 15 s). */
@@ -155,6 +157,7 @@ export class Space {
     this.players = new PlayerSessions({
       dataVersions: this.#dataVersions,
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
+      snapshotEvery: options.snapshotEvery,
       resumeGraceMs: options.resumeGraceMs ?? 15_000,
       saveEveryMs: options.playerSaveMs,
       now: options.now,

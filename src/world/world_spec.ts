@@ -16,6 +16,11 @@ export interface WorldSpec {
   ghostMargin: number;
   /** Wall time of tick 0, so every worker ticks on the same schedule. */
   worldStartMs: number;
+  /**
+   * Players' DIFFs per second: a divisor of tickHz (DIFFs on every tickHz/snapshotHz-th tick,
+   * the same ticks on every worker); 0 or absent (a node of an older build): every tick.
+   */
+  snapshotHz?: number;
 }
 
 /** The config keys a world spec comes from (a subset of the node config). */
@@ -24,6 +29,8 @@ export interface WorldSettings {
   tickHz: number;
   aoiRadius: number;
   ghostMargin: number;
+  /** 0: a DIFF every tick. */
+  snapshotHz?: number;
 }
 
 /**
@@ -51,7 +58,23 @@ export function worldSpecOf(settings: WorldSettings, worldStartMs: number): Worl
     aoiRadius,
     ghostMargin,
     worldStartMs,
+    snapshotHz: settings.snapshotHz || tickHz,
   };
+}
+
+/**
+ * Every how many ticks players get a DIFF: 1 at the full tick rate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(snapshotEvery({ tickHz: 20, snapshotHz: 10 }), 2);
+ * assert.equal(snapshotEvery({ tickHz: 20 }), 1); // a spec from an older coordinator
+ * ```
+ */
+export function snapshotEvery(spec: Pick<WorldSpec, "tickHz" | "snapshotHz">): number {
+  const hz = spec.snapshotHz;
+  return hz && hz > 0 && hz < spec.tickHz ? Math.max(1, Math.round(spec.tickHz / hz)) : 1;
 }
 
 /** The grid shape of a spec, as clients see it in WELCOME. */
@@ -70,12 +93,13 @@ export function gridOf(spec: Pick<WorldSpec, "dims" | "size" | "cellSize">): Gri
 /** What a space needs of the spec: its grid and the shared timings and radii. */
 export function spaceWorldOf(
   spec: WorldSpec,
-): { grid: Grid; tickHz: number; aoiRadius: number; ghostMargin: number } {
+): { grid: Grid; tickHz: number; aoiRadius: number; ghostMargin: number; snapshotEvery: number } {
   return {
     grid: gridOf(spec),
     tickHz: spec.tickHz,
     aoiRadius: spec.aoiRadius,
     ghostMargin: spec.ghostMargin,
+    snapshotEvery: snapshotEvery(spec),
   };
 }
 

@@ -13,6 +13,7 @@ const WELCOME: WelcomeMessage = {
   resumed: false,
   world: { dims: 2, size: [1000, 1000], cellSize: 100 },
   tickHz: 20,
+  snapshotHz: 20,
   aoiRadius: 50,
 };
 

@@ -119,6 +119,18 @@ Deno.test("a non-positive world extent names its axis", () => {
   );
 });
 
+Deno.test("snapshotHz must divide tickHz, at most tickHz, 0 for every tick", () => {
+  assertConfigError(
+    () => parseConfig({ tickHz: 20, snapshotHz: 7 }),
+    "snapshotHz",
+    "CONFIG_INVALID: snapshotHz: must divide tickHz (20) or be 0 (every tick), got 7",
+  );
+  assert.throws(() => parseConfig({ tickHz: 20, snapshotHz: 40 }), /snapshotHz/);
+  assert.throws(() => parseConfig({ snapshotHz: "10" }), /snapshotHz/);
+  assert.equal(parseConfig({ tickHz: 20, snapshotHz: 10 }).snapshotHz, 10);
+  assert.equal(parseConfig({}).snapshotHz, 0);
+});
+
 Deno.test("ghostMargin below aoiRadius is rejected", () => {
   assertConfigError(
     () => parseConfig({ aoiRadius: 50, ghostMargin: 40 }),

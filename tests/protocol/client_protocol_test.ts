@@ -82,6 +82,7 @@ const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
       { dims: 3, size: [500, 500, 120.5], cellSize: 50 },
     ),
     tickHz: fc.integer({ min: 1, max: 120 }),
+    snapshotHz: fc.integer({ min: 1, max: 120 }),
     aoiRadius: fc.double({ min: 0.5, max: 1000, noNaN: true }),
   }, plainRecord),
   fc.record({

@@ -17,10 +17,11 @@ import { LocalCluster } from "../../testing/local_cluster.ts";
 const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
 const game = { npcs: 20, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 3 };
 
-function world() {
+function world(options: { snapshotEvery?: number } = {}) {
   /** The players' wall clock, moved by the test. */
   const clock = { ms: 1_000_000 };
   const cluster = LocalCluster.of(["a", "b"], {
+    ...options,
     grid,
     tickHz: 20,
     ghostMargin: 30,
@@ -115,6 +116,50 @@ Deno.test("a player walking across a worker border gets a continuous view of its
     0,
   );
   assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("at snapshotHz = tickHz / 2 a player gets a DIFF of every even tick, with every change since, across a border", () => {
+  const { spaces, step, send, reports } = world({ snapshotEvery: 2 });
+  send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 80, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  const view = new ClientView();
+  // The first view travels with the join (tick 0, between snapshots): full.
+  for (const d of reports.splice(0).flatMap((r) => r.diffs)) view.apply(asDiff(d, 0));
+  let owner = "a";
+  let seq = 0;
+  const ticks: number[] = [];
+  /** The player's x after each tick, wherever it is owned. */
+  const xAfter = new Map<number, number>();
+  let compared = 0;
+  for (let tick = 2; tick <= 41; tick++) {
+    send(owner, { op: "input", entity, conn: "j1", input: { seq: ++seq, move: [1, 0] } });
+    step(tick);
+    for (const report of reports.splice(0)) {
+      for (const d of report.diffs) {
+        owner = report.worker;
+        ticks.push(report.tick);
+        view.apply(asDiff(d, report.tick));
+        // Two ticks of movement in one DIFF: the state after the DIFF's tick, not older.
+        const x = view.snapshot().enter.find((e) => e[0] === entity)?.[2];
+        if (xAfter.has(report.tick)) {
+          assert.equal(x, xAfter.get(report.tick), `x at tick ${report.tick}`);
+          compared++;
+        }
+      }
+    }
+    // In flight during a handoff (owned by neither for that tick's end): nothing to compare.
+    const here = spaces.find((s) => s.owned.has(entity));
+    if (here) xAfter.set(tick, here.owned.get(entity)!.x);
+  }
+  assert.deepEqual(ticks, Array.from({ length: 20 }, (_, i) => 2 * (i + 1)), "ticks 2, 4 … 40");
+  assert.equal(owner, "b", "the player crossed to b");
+  assert.ok(compared >= 18, `compared ${compared} of 20 DIFFs with the owner's state`);
+  assert.equal(view.ack, seq - 1, "the last DIFF (tick 40) acknowledges the input applied in it");
+  assert.equal(
+    view.repairs.reentered + view.repairs.unknownUpdates + view.repairs.unknownLeaves,
+    0,
+  );
 });
 
 Deno.test("input sent to the old owner after a handoff is forwarded and applied once", () => {

@@ -25,7 +25,11 @@ Deno.test("a config's world spec carries the grid shape, timings and radii, and 
     aoiRadius: 20,
     ghostMargin: 40,
     worldStartMs: 1234,
+    snapshotHz: 30, // snapshotHz 0 in the config: every tick
   });
+  const halved = worldSpecOf(parseConfig({ tickHz: 30, snapshotHz: 15 }), 0);
+  assert.equal(halved.snapshotHz, 15);
+  assert.equal(spaceWorldOf(halved).snapshotEvery, 2);
   // The spec owns its size: the (frozen) config is not shared with the wire message.
   assert.notEqual(spec.size, config.world.size);
   assert.deepEqual(worldSummary(spec), {
@@ -35,6 +39,7 @@ Deno.test("a config's world spec carries the grid shape, timings and radii, and 
     tickHz: 30,
     aoiRadius: 20,
     ghostMargin: 40,
+    snapshotHz: 30,
   });
 });
 
@@ -47,5 +52,5 @@ Deno.test("gridOf builds the grid of the spec and refuses a dims that came off t
   assert.throws(() => gridOf({ ...spec, dims: 4 }), RangeError);
   const { grid: spaceGrid, ...timings } = spaceWorldOf(spec);
   assert.equal(spaceGrid.cellCount, grid.cellCount);
-  assert.deepEqual(timings, { tickHz: 20, aoiRadius: 50, ghostMargin: 60 });
+  assert.deepEqual(timings, { tickHz: 20, aoiRadius: 50, ghostMargin: 60, snapshotEvery: 1 });
 });
