@@ -532,9 +532,11 @@ export class GameClient {
     }
     let lastError: Error = new Error("no attempt made");
     for (let delay = this.#backoff.next(); delay !== undefined; delay = this.#backoff.next()) {
-      const delayMs = redirect !== undefined && this.#backoff.attempts === 1 ? 0 : delay;
+      const immediate = redirect !== undefined && this.#backoff.attempts === 1;
+      const delayMs = immediate ? 0 : delay;
       this.#emit("reconnecting", { attempt: this.#backoff.attempts, delayMs });
       await this.#sleep(delayMs);
+      if (this.#backoff.attempts > 1) await this.#refreshGateways();
       if (this.#stop.signal.aborted) return;
       try {
         await this.#open({
@@ -562,6 +564,22 @@ export class GameClient {
       }
     }
     this.#emit("reconnectFailed", { attempts: this.#backoff.attempts, error: lastError });
+  }
+
+  /** The live gateway list before a second attempt, the current gateway first if listed. */
+  async #refreshGateways(): Promise<void> {
+    if (!this.#base) return;
+    let live: string[];
+    try {
+      const request = { signal: this.#stop.signal, timeoutMs: this.#timeoutMs };
+      live = (await fetchGateways(this.#base, request)).map((g) => g.url);
+    } catch {
+      return; // that server is down too: keep the list we have
+    }
+    if (live.length === 0) return;
+    const current = this.#urls[this.#at];
+    this.#urls = live.includes(current) ? [current, ...live.filter((u) => u !== current)] : live;
+    this.#at = 0;
   }
 
   /** HELLO with the login token; once more after a fresh login when the token was refused. */
