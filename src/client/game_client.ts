@@ -162,6 +162,19 @@ const RESUMABLE: ReadonlySet<number> = new Set([
  * and resumes after drops by itself until {@linkcode GameClient.close}.
  *
  * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const client = new GameClient({ servers: ["http://127.0.0.1:8080"], login: { guest: true, name: "Ann" } });
+ * const seen: number[] = [];
+ * const stop = client.on("diff", (diff) => seen.push(diff.tick));
+ * assert.equal(client.connected, false);
+ * assert.equal(client.input({ move: [1, 0] }), undefined, "nothing is sent before WELCOME");
+ * stop();
+ * await client.close();
+ * ```
+ *
+ * A session (against a running node: `npm start`):
+ *
  * ```ts ignore
  * const client = new GameClient({ servers: ["http://127.0.0.1:8080"], login: { guest: true, name: "Ann" } });
  * client.on("diff", () => console.log(client.world.own));
