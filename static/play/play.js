@@ -209,40 +209,41 @@ function newClient(login) {
     pingMs: PING_MS,
     reconnect: RECONNECT,
   });
-  const mine = (fn) => (event) => client === session.client && fn(event);
-  client.on("welcome", mine((welcome) => {
+  /** Listens while `client` is the page's current one (a replaced client's events are stale). */
+  const on = (type, fn) => client.on(type, (event) => client === session.client && fn(event));
+  on("welcome", (welcome) => {
     say(welcome.resumed ? "resumed" : "connected");
     redraw();
-  }));
-  client.on("diff", mine(redraw));
-  client.on("pong", mine(redraw));
-  client.on("chat", mine((message) => {
+  });
+  on("diff", redraw);
+  on("pong", redraw);
+  on("chat", (message) => {
     session.chat.push(message);
     if (session.chat.length > MAX_CHAT_LINES) session.chat.shift();
     addChatLine(message);
-  }));
-  client.on("serverError", mine((message) => {
+  });
+  on("serverError", (message) => {
     session.errors.push(message);
     showError(`server error ${message.code}: ${message.message}`);
-  }));
-  client.on("protocolError", mine((error) => {
+  });
+  on("protocolError", (error) => {
     session.contradictions++;
     showError(`bad frame from the server (${error.kind}): ${error.message}`);
-  }));
-  client.on("reconnecting", mine(({ attempt }) => {
+  });
+  on("reconnecting", ({ attempt }) => {
     say(`connection lost; resuming (attempt ${attempt})…`);
-  }));
-  client.on("reconnectFailed", mine(({ error }) => {
+  });
+  on("reconnectFailed", ({ error }) => {
     say(`could not resume: ${error.message}`, "error");
-  }));
-  client.on("close", mine(({ code, reason, error, requested, reconnect }) => {
+  });
+  on("close", ({ code, reason, error, requested, reconnect }) => {
     moving = false;
-    if (requested) return say("logged out");
+    if (requested) return; // the page closed it: logout says so
     session.closes.push({ code, reason });
     const why = error ? ` (${error})` : "";
     showError(`connection closed: ${closeName(code)}${why}${reconnect ? " — reconnecting…" : ""}`);
     if (!reconnect && (code === 4001 || code === 4006)) $("login").hidden = false;
-  }));
+  });
   return client;
 }
 
