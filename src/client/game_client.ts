@@ -196,6 +196,7 @@ export class GameClient {
   #backoff: ReconnectBackoff;
   #listeners = new Map<keyof GameClientEvents, Set<(event: never) => void>>();
   #stop = new AbortController();
+  #connecting = false;
   #ws: WebSocket | undefined;
   #urls: string[] = [];
   #at = 0;
@@ -282,16 +283,23 @@ export class GameClient {
    */
   async connect(): Promise<WelcomeMessage> {
     if (this.#stop.signal.aborted) throw new Error("Cannot connect: the client was closed");
-    if (this.#ws) throw new Error("Cannot connect: the client is already connected");
-    const gateways = await this.#login();
-    const list = gateways.map((g) => g.url);
-    if (list.length === 0) {
-      throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+    if (this.#ws || this.#connecting) {
+      throw new Error("Cannot connect: the client is already connected or connecting");
     }
-    const first = Math.floor(this.#random() * list.length);
-    this.#urls = [...list.slice(first), ...list.slice(0, first)];
-    this.#at = 0;
-    return await this.#open({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+    this.#connecting = true;
+    try {
+      const gateways = await this.#login();
+      const list = gateways.map((g) => g.url);
+      if (list.length === 0) {
+        throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+      }
+      const first = Math.floor(this.#random() * list.length);
+      this.#urls = [...list.slice(first), ...list.slice(0, first)];
+      this.#at = 0;
+      return await this.#open({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+    } finally {
+      this.#connecting = false;
+    }
   }
 
   /** Sends an INPUT with the next seq; returns the seq, or undefined when not connected. */

@@ -3452,6 +3452,7 @@ var GameClient = class {
   #backoff;
   #listeners = /* @__PURE__ */ new Map();
   #stop = new AbortController();
+  #connecting = false;
   #ws;
   #urls = [];
   #at = 0;
@@ -3518,23 +3519,30 @@ var GameClient = class {
    */
   async connect() {
     if (this.#stop.signal.aborted) throw new Error("Cannot connect: the client was closed");
-    if (this.#ws) throw new Error("Cannot connect: the client is already connected");
-    const gateways = await this.#login();
-    const list = gateways.map((g) => g.url);
-    if (list.length === 0) {
-      throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+    if (this.#ws || this.#connecting) {
+      throw new Error("Cannot connect: the client is already connected or connecting");
     }
-    const first = Math.floor(this.#random() * list.length);
-    this.#urls = [
-      ...list.slice(first),
-      ...list.slice(0, first)
-    ];
-    this.#at = 0;
-    return await this.#open({
-      op: Op.HELLO,
-      protocol: PROTOCOL_VERSION,
-      token: this.#token
-    });
+    this.#connecting = true;
+    try {
+      const gateways = await this.#login();
+      const list = gateways.map((g) => g.url);
+      if (list.length === 0) {
+        throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+      }
+      const first = Math.floor(this.#random() * list.length);
+      this.#urls = [
+        ...list.slice(first),
+        ...list.slice(0, first)
+      ];
+      this.#at = 0;
+      return await this.#open({
+        op: Op.HELLO,
+        protocol: PROTOCOL_VERSION,
+        token: this.#token
+      });
+    } finally {
+      this.#connecting = false;
+    }
   }
   /** Sends an INPUT with the next seq; returns the seq, or undefined when not connected. */
   input(intent) {

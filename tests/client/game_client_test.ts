@@ -3,6 +3,7 @@
 // fake timers so every pause of the reconnect logic is stepped by the test.
 import assert from "node:assert/strict";
 import { type ClientTimers } from "../../src/client/reconnect_backoff.ts";
+import { LoginApiError } from "../../src/client/login_client.ts";
 import {
   type ClientClose,
   GameClient,
@@ -143,6 +144,7 @@ Deno.test("login fails over to the next server; WELCOME, DIFFs, inputs with payl
       gw.url(),
     ]);
     assert.deepEqual(gw.connections[0].hello, { op: Op.HELLO, protocol: 1, token: "v1.guest.sig" });
+    await assert.rejects(c.connect(), /already connected or connecting/);
     await waitUntil("the first DIFF", () => c.world.tick === 10);
     assert.deepEqual(c.world.own, {
       id: SCRIPTED_ENTITY,
@@ -176,6 +178,17 @@ Deno.test("login fails over to the next server; WELCOME, DIFFs, inputs with payl
     await gw.server.shutdown();
   }
   assert.equal(c.input({ move: [0, 0] }), undefined, "no input once closed");
+});
+
+Deno.test("connect rejects with UNAVAILABLE naming the server when none answers", async () => {
+  const dead = `http://127.0.0.1:${unusedPort()}`;
+  const c = client([dead], fakeTimers().timers);
+  await assert.rejects(
+    c.connect(),
+    (e) => e instanceof LoginApiError && e.code === "UNAVAILABLE" && /POST \/login/.test(e.message),
+  );
+  assert.equal(c.connected, false);
+  await c.close();
 });
 
 Deno.test("malformed server frames are ProtocolError events; the frame is dropped, the session goes on", async () => {
