@@ -1,6 +1,6 @@
 // The client side of the HTTP login API in login_request.ts (docs/protocol.md): `GET /gateways`
 // and `POST /login` with bounded waits, strict parsing of the answers, and the error code of
-// every failure, for clients written in TypeScript (bots, tests).
+// every failure, for clients written in TypeScript (the SDK's GameClient, tests).
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { GatewayInfo, LoginResponse } from "../session/login_request.ts";
 
