@@ -78,6 +78,7 @@ export {
   PROTOCOL_VERSION,
   ProtocolError,
   ReconnectBackoff,
+  type RoomAnswer,
   type RoomAsk,
   RoomError,
   type RoomRequest,

@@ -4,8 +4,14 @@
 // chat, rooms requests, keep-alive PINGs, REDIRECT, and resume with bounded, jittered backoff.
 // It runs unchanged in Deno and in browsers (bundled into static/play/sdk.js for /play).
 import { decodeServerFrame, encodeClientFrame } from "./client_codec.ts";
-import { ClientWorld, type StreamProblem } from "./client_world.ts";
-import { fetchGateways, login, LoginApiError, type LoginBody } from "./login_client.ts";
+import { ClientWorld } from "./client_world.ts";
+import {
+  ClientEvents,
+  type GameClientEvents,
+  type Listener,
+  ProtocolError,
+} from "./client_events.ts";
+import { fetchGateways, login, type LoginBody, loginToCluster } from "./login_client.ts";
 import {
   type BackoffOptions,
   type ClientTimers,
@@ -13,34 +19,25 @@ import {
   ReconnectBackoff,
 } from "./reconnect_backoff.ts";
 import { ConnectError, openSession } from "./session_socket.ts";
+import { type RoomAnswer, type RoomAsk, RoomRequests } from "./room_requests.ts";
 import {
   type ChatChannel,
-  type ChatMessage,
   type ClientMessage,
   CloseCode,
-  type DiffMessage,
-  type ErrorMessage,
   type FrameFormat,
   type HelloMessage,
   type InputMessage,
   MAX_REPORTED_RTT_MS,
   Op,
   PROTOCOL_VERSION,
-  type RoomRequest,
-  type RoomsMessage,
   type ServerMessage,
-  type TravelMessage,
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
 import type { GatewayInfo } from "../session/login_request.ts";
-import { CodedError, ErrorCode } from "../errors.ts";
+import { ErrorCode } from "../errors.ts";
 
 /** What an INPUT asks for: a move direction, and optionally an action and game payload. */
 export type Intent = InputMessage["intent"];
-
-/** A rooms request as {@linkcode GameClient.room} takes it: the SDK adds the `ref`. */
-export type RoomAsk = RoomRequest extends infer R ? R extends RoomRequest ? Omit<R, "ref"> : never
-  : never;
 
 /** Options of a {@linkcode GameClient}; only `servers` and `login` are required. */
 export interface GameClientOptions {
@@ -55,7 +52,10 @@ export interface GameClientOptions {
   format?: FrameFormat;
   /** Bound on each HTTP request, WebSocket open, WELCOME and rooms answer, ms (default 5000). */
   timeoutMs?: number;
-  /** Time between keep-alive PINGs, ms (default 5000; the server closes after 30 s of silence). */
+  /**
+   * Time between keep-alive PINGs, ms (default 5000; the server closes after 30 s of silence);
+   * the first goes right after each WELCOME.
+   */
   pingMs?: number;
   /** Reconnect attempts and pauses per outage ({@linkcode ReconnectBackoff}). */
   reconnect?: Partial<BackoffOptions>;
@@ -66,84 +66,6 @@ export interface GameClientOptions {
   /** The clock and timers of every wait the client makes (tests pass fake ones). */
   timers?: ClientTimers;
 }
-
-/**
- * A server frame the client could not accept, or a DIFF that contradicts the stream. The frame
- * is dropped (a contradicting DIFF is applied as far as it goes) and the session goes on.
- * `kind` is BAD_FRAME (the frame breaks the protocol's rules; `cause` is the decoder's
- * FrameError), UNEXPECTED_WELCOME, or one of {@linkcode StreamProblem}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const error = new ProtocolError("BAD_FRAME", "Cannot decode frame: op must be 3 (CHAT), …");
- * assert.equal(error.name, "ProtocolError");
- * assert.equal(error.kind, "BAD_FRAME");
- * ```
- */
-export class ProtocolError extends Error {
-  readonly kind: "BAD_FRAME" | "UNEXPECTED_WELCOME" | StreamProblem;
-
-  constructor(kind: ProtocolError["kind"], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ProtocolError";
-    this.kind = kind;
-  }
-}
-
-/** A rooms request was refused (`code` is the server's) or got no answer in time. */
-export class RoomError extends CodedError {
-  readonly ref: number;
-
-  constructor(code: ErrorCode, message: string, ref: number) {
-    super(code, message);
-    this.name = "RoomError";
-    this.ref = ref;
-  }
-}
-
-/** A connection of the session ended. */
-export interface ClientClose {
-  code: number;
-  reason: string;
-  /** The ERROR code the server sent on that connection, if any. */
-  error: string | undefined;
-  /** The close came from {@linkcode GameClient.close}. */
-  requested: boolean;
-  /** The REDIRECT the server sent before it: the client goes there. */
-  redirect: string | undefined;
-  /** The client will reconnect (and resume) by itself. */
-  reconnect: boolean;
-}
-
-/** The events of a {@linkcode GameClient} and what their listeners get. */
-export interface GameClientEvents {
-  /** A session started or resumed (`resumed`). */
-  welcome: WelcomeMessage;
-  /** A DIFF, already applied to {@linkcode GameClient.world}. */
-  diff: DiffMessage;
-  chat: ChatMessage;
-  /** A PONG: the round trip it measured. */
-  pong: { rttMs: number; serverTime: number };
-  /** An ERROR frame (before a close it explains, or a refusal that keeps the session). */
-  serverError: ErrorMessage;
-  rooms: RoomsMessage;
-  /** The player is in another space now (the next DIFF is full). */
-  travel: TravelMessage;
-  redirect: { url: string };
-  close: ClientClose;
-  /** A reconnect attempt starts after `delayMs`. */
-  reconnecting: { attempt: number; delayMs: number };
-  /** The resume was refused: the client starts a new session with the login token. */
-  sessionLost: { error: Error };
-  /** Every reconnect attempt of an outage failed: the client stopped. */
-  reconnectFailed: { attempts: number; error: Error };
-  /** A login was refused with 429 and is retried after `waitMs`. */
-  loginRetry: { waitMs: number };
-  protocolError: ProtocolError;
-}
-
-type Listener<K extends keyof GameClientEvents> = (event: GameClientEvents[K]) => void;
 
 /** Close codes after which docs/protocol.md tells a client to resume. */
 const RESUMABLE: ReadonlySet<number> = new Set([
@@ -194,7 +116,7 @@ export class GameClient {
   #timeoutMs: number;
   #format: FrameFormat;
   #backoff: ReconnectBackoff;
-  #listeners = new Map<keyof GameClientEvents, Set<(event: never) => void>>();
+  #events = new ClientEvents();
   #stop = new AbortController();
   #connecting = false;
   #ws: WebSocket | undefined;
@@ -210,12 +132,7 @@ export class GameClient {
   #seq = 0;
   #rttMs: number | undefined;
   #cancelPing: (() => void) | undefined;
-  #ref = 0;
-  #pending = new Map<number, {
-    resolve(m: RoomsMessage | TravelMessage): void;
-    reject(e: Error): void;
-    cancel(): void;
-  }>();
+  #rooms: RoomRequests;
 
   constructor(options: GameClientOptions) {
     if (options.servers.length === 0) throw new RangeError("GameClient needs at least one server");
@@ -225,6 +142,7 @@ export class GameClient {
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#format = options.format ?? "msgpack";
     this.#backoff = new ReconnectBackoff(options.reconnect, this.#random);
+    this.#rooms = new RoomRequests(this.#timers, this.#timeoutMs);
     this.world = new ClientWorld((problem, id) => {
       const at = `DIFF of tick ${this.world.tick}`;
       this.#emit(
@@ -239,10 +157,7 @@ export class GameClient {
 
   /** Listens to an event; returns the function that stops listening. */
   on<K extends keyof GameClientEvents>(type: K, listener: Listener<K>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, set = new Set());
-    set.add(listener as (event: never) => void);
-    return () => set.delete(listener as (event: never) => void);
+    return this.#events.on(type, listener);
   }
 
   /** The last WELCOME (undefined before the first). */
@@ -320,24 +235,8 @@ export class GameClient {
    * TRAVEL or ROOMS. Rejects with {@linkcode RoomError}: the server's refusal (the session goes
    * on), UNAVAILABLE when no answer came within `timeoutMs` or the connection closed first.
    */
-  room(request: RoomAsk): Promise<RoomsMessage | TravelMessage> {
-    const ref = this.#ref = (this.#ref + 1) % 0x1_0000_0000;
-    const { promise, resolve, reject } = Promise.withResolvers<RoomsMessage | TravelMessage>();
-    if (!this.connected) {
-      reject(
-        new RoomError(ErrorCode.UNAVAILABLE, "Cannot send a rooms request: not connected", ref),
-      );
-      return promise;
-    }
-    const cancel = this.#timers.after(this.#timeoutMs, () => {
-      this.#pending.delete(ref);
-      reject(
-        new RoomError(ErrorCode.UNAVAILABLE, `No answer to rooms request ${ref} in time`, ref),
-      );
-    });
-    this.#pending.set(ref, { resolve, reject, cancel });
-    this.send({ ...request, ref } as ClientMessage);
-    return promise;
+  room(request: RoomAsk): Promise<RoomAnswer> {
+    return this.#rooms.ask(request, (message) => this.connected && this.send(message));
   }
 
   /** Sends any client frame as it is; false when no connection is open. */
@@ -365,40 +264,21 @@ export class GameClient {
   }
 
   #emit<K extends keyof GameClientEvents>(type: K, event: GameClientEvents[K]): void {
-    const set = this.#listeners.get(type);
-    if (set) { for (const listener of set) (listener as Listener<K>)(event); }
+    this.#events.emit(type, event);
   }
 
   /** POST /login on the first server that answers, then its live gateway list. */
   async #login(): Promise<GatewayInfo[]> {
-    const retries = this.#o.maxLoginRetries ?? 3;
-    const request = { signal: this.#stop.signal, timeoutMs: this.#timeoutMs };
-    let lastError: unknown;
-    for (const server of this.#o.servers) {
-      const base = new URL(server);
-      for (let attempt = 0;; attempt++) {
-        try {
-          const answer = await login(base, this.#o.login, request);
-          this.#token = answer.token;
-          this.#base = base;
-          // Check-in: the live list, else the one that came with the token.
-          const live = await fetchGateways(base, request).catch(() => []);
-          return live.length > 0 ? live : answer.gateways;
-        } catch (error) {
-          if (this.#stop.signal.aborted) throw error;
-          lastError = error;
-          const wait = error instanceof LoginApiError ? error.retryAfterMs : undefined;
-          if (wait !== undefined && attempt < retries) {
-            this.#emit("loginRetry", { waitMs: wait });
-            await this.#sleep(Math.min(wait, this.#timeoutMs));
-            continue;
-          }
-          if (error instanceof LoginApiError && error.code === ErrorCode.UNAVAILABLE) break;
-          throw error;
-        }
-      }
-    }
-    throw lastError;
+    const answer = await loginToCluster(this.#o.servers, this.#o.login, {
+      signal: this.#stop.signal,
+      timeoutMs: this.#timeoutMs,
+      maxRetries: this.#o.maxLoginRetries ?? 3,
+      sleep: (ms) => this.#sleep(ms),
+      onRetry: (waitMs) => this.#emit("loginRetry", { waitMs }),
+    });
+    this.#token = answer.token;
+    this.#base = answer.server;
+    return answer.gateways;
   }
 
   /** Opens a connection with `hello`, current gateway first, then the next ones. */
@@ -471,32 +351,20 @@ export class GameClient {
       }
       case Op.ERROR:
         this.#lastError = message.code;
-        if (message.ref !== undefined) {
-          this.#settle(message.ref)?.reject(
-            new RoomError(message.code as ErrorCode, message.message, message.ref),
-          );
-        }
+        this.#rooms.refuse(message);
         return this.#emit("serverError", message);
       case Op.ROOMS:
-        this.#settle(message.ref)?.resolve(message);
+        this.#rooms.answer(message);
         return this.#emit("rooms", message);
       case Op.TRAVEL:
         this.#resumeToken = message.resumeToken;
         this.world.expectFull(message.entity);
-        if (message.ref !== undefined) this.#settle(message.ref)?.resolve(message);
+        this.#rooms.answer(message);
         return this.#emit("travel", message);
       case Op.REDIRECT:
         this.#redirect = message.url;
         return this.#emit("redirect", { url: message.url });
     }
-  }
-
-  #settle(ref: number) {
-    const pending = this.#pending.get(ref);
-    if (!pending) return undefined;
-    this.#pending.delete(ref);
-    pending.cancel();
-    return pending;
   }
 
   #onWelcome(message: WelcomeMessage): void {
@@ -522,11 +390,7 @@ export class GameClient {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     this.#stopPing();
-    for (const ref of [...this.#pending.keys()]) {
-      this.#settle(ref)?.reject(
-        new RoomError(ErrorCode.UNAVAILABLE, `Connection closed (${code}) before the answer`, ref),
-      );
-    }
+    this.#rooms.closed(code);
     const waiter = this.#waiter;
     this.#waiter = undefined;
     if (waiter) {
@@ -631,7 +495,7 @@ export class GameClient {
       this.send({ op: Op.PING, t: this.#timers.now(), ...rtt });
       this.#cancelPing = this.#timers.after(pingMs, tick);
     };
-    this.#cancelPing = this.#timers.after(pingMs, tick);
+    tick(); // a round trip right away, then one every pingMs
   }
 
   #stopPing(): void {

@@ -1,16 +1,16 @@
 // The client SDK's public surface, one module for mod.ts and for the browser bundle
 // (static/play/sdk.js, built by `npm run build:sdk`): the GameClient, its world, events and
 // errors, the backoff, and the protocol's ids and message types.
+export { GameClient, type GameClientOptions, type Intent } from "./game_client.ts";
 export {
   type ClientClose,
-  GameClient,
+  ClientEvents,
   type GameClientEvents,
-  type GameClientOptions,
-  type Intent,
+  type Listener,
   ProtocolError,
-  type RoomAsk,
   RoomError,
-} from "./game_client.ts";
+} from "./client_events.ts";
+export { type RoomAnswer, type RoomAsk, RoomRequests } from "./room_requests.ts";
 export {
   type ClientEntity,
   ClientWorld,
@@ -24,7 +24,15 @@ export {
   realTimers,
   ReconnectBackoff,
 } from "./reconnect_backoff.ts";
-export { fetchGateways, login, LoginApiError, type LoginBody } from "./login_client.ts";
+export {
+  type ClusterLogin,
+  type ClusterLoginOptions,
+  fetchGateways,
+  login,
+  LoginApiError,
+  type LoginBody,
+  loginToCluster,
+} from "./login_client.ts";
 export { ConnectError } from "./session_socket.ts";
 export { decodeServerFrame, encodeClientFrame } from "./client_codec.ts";
 export {

@@ -3216,6 +3216,41 @@ var ClientWorld = class {
   }
 };
 
+// src/client/client_events.ts
+var ProtocolError = class extends Error {
+  kind;
+  constructor(kind, message, options) {
+    super(message, options);
+    this.name = "ProtocolError";
+    this.kind = kind;
+  }
+};
+var RoomError = class extends CodedError {
+  ref;
+  constructor(code, message, ref2) {
+    super(code, message);
+    this.name = "RoomError";
+    this.ref = ref2;
+  }
+};
+var ClientEvents = class {
+  #listeners = /* @__PURE__ */ new Map();
+  /** Listens to an event; returns the function that stops listening. */
+  on(type, listener) {
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, set = /* @__PURE__ */ new Set());
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+  /** Calls every listener of `type`, in the order they were added. */
+  emit(type, event) {
+    const set = this.#listeners.get(type);
+    if (set) {
+      for (const listener of set) listener(event);
+    }
+  }
+};
+
 // src/client/login_client.ts
 var LoginApiError = class extends CodedError {
   retryAfterMs;
@@ -3247,6 +3282,36 @@ async function fetchGateways(base, options) {
 }
 async function login(base, body, options) {
   return parseLoginResponse(await request(new URL("/login", base), body, options));
+}
+async function loginToCluster(servers, body, options) {
+  let lastError = new LoginApiError(ErrorCode.UNAVAILABLE, "Cannot log in: no server");
+  for (const entry of servers) {
+    const server = new URL(entry);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await login(server, body, options);
+        const live = await fetchGateways(server, options).catch(() => []);
+        const gateways = live.length > 0 ? live : answer.gateways;
+        return {
+          token: answer.token,
+          server,
+          gateways
+        };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        lastError = error;
+        const wait = error instanceof LoginApiError ? error.retryAfterMs : void 0;
+        if (wait !== void 0 && attempt < options.maxRetries) {
+          options.onRetry?.(wait);
+          await options.sleep(Math.min(wait, options.timeoutMs));
+          continue;
+        }
+        if (error instanceof LoginApiError && error.code === ErrorCode.UNAVAILABLE) break;
+        throw error;
+      }
+    }
+  }
+  throw lastError;
 }
 async function request(url, body, options) {
   const what = `${body ? "POST" : "GET"} ${url.pathname}`;
@@ -3415,23 +3480,66 @@ function openSession(url, format, timeoutMs, signal) {
   return promise;
 }
 
+// src/client/room_requests.ts
+var RoomRequests = class {
+  #timers;
+  #timeoutMs;
+  #ref = 0;
+  #pending = /* @__PURE__ */ new Map();
+  constructor(timers, timeoutMs) {
+    this.#timers = timers;
+    this.#timeoutMs = timeoutMs;
+  }
+  /** Sends `request` with the next ref; `send` returns false when no connection is open. */
+  ask(request2, send) {
+    const ref2 = this.#ref = (this.#ref + 1) % 4294967296;
+    const { promise, resolve, reject } = Promise.withResolvers();
+    if (!send({
+      ...request2,
+      ref: ref2
+    })) {
+      reject(new RoomError(ErrorCode.UNAVAILABLE, "Cannot send a rooms request: not connected", ref2));
+      return promise;
+    }
+    const cancel = this.#timers.after(this.#timeoutMs, () => {
+      this.#pending.delete(ref2);
+      reject(new RoomError(ErrorCode.UNAVAILABLE, `No answer to rooms request ${ref2} in time`, ref2));
+    });
+    this.#pending.set(ref2, {
+      resolve,
+      reject,
+      cancel
+    });
+    return promise;
+  }
+  /** A TRAVEL or ROOMS: resolves the request with its `ref`, if one waits. */
+  answer(message) {
+    if (message.ref !== void 0) this.#take(message.ref)?.resolve(message);
+  }
+  /** An ERROR: rejects the request with its `ref`, if one waits. */
+  refuse(message) {
+    if (message.ref === void 0) return;
+    const code = message.code;
+    this.#take(message.ref)?.reject(new RoomError(code, message.message, message.ref));
+  }
+  /** The connection closed (with `code`): no request waiting will get its answer. */
+  closed(code) {
+    for (const ref2 of [
+      ...this.#pending.keys()
+    ]) {
+      this.#take(ref2)?.reject(new RoomError(ErrorCode.UNAVAILABLE, `Connection closed (${code}) before the answer`, ref2));
+    }
+  }
+  #take(ref2) {
+    const pending = this.#pending.get(ref2);
+    if (!pending) return void 0;
+    this.#pending.delete(ref2);
+    pending.cancel();
+    return pending;
+  }
+};
+
 // src/client/game_client.ts
-var ProtocolError = class extends Error {
-  kind;
-  constructor(kind, message, options) {
-    super(message, options);
-    this.name = "ProtocolError";
-    this.kind = kind;
-  }
-};
-var RoomError = class extends CodedError {
-  ref;
-  constructor(code, message, ref2) {
-    super(code, message);
-    this.name = "RoomError";
-    this.ref = ref2;
-  }
-};
 var RESUMABLE = /* @__PURE__ */ new Set([
   CloseCode.GOING_AWAY,
   1006,
@@ -3450,7 +3558,7 @@ var GameClient = class {
   #timeoutMs;
   #format;
   #backoff;
-  #listeners = /* @__PURE__ */ new Map();
+  #events = new ClientEvents();
   #stop = new AbortController();
   #connecting = false;
   #ws;
@@ -3466,8 +3574,7 @@ var GameClient = class {
   #seq = 0;
   #rttMs;
   #cancelPing;
-  #ref = 0;
-  #pending = /* @__PURE__ */ new Map();
+  #rooms;
   constructor(options) {
     if (options.servers.length === 0) throw new RangeError("GameClient needs at least one server");
     this.#o = options;
@@ -3476,6 +3583,7 @@ var GameClient = class {
     this.#timeoutMs = options.timeoutMs ?? 5e3;
     this.#format = options.format ?? "msgpack";
     this.#backoff = new ReconnectBackoff(options.reconnect, this.#random);
+    this.#rooms = new RoomRequests(this.#timers, this.#timeoutMs);
     this.world = new ClientWorld((problem, id) => {
       const at2 = `DIFF of tick ${this.world.tick}`;
       this.#emit("protocolError", new ProtocolError(problem, `${at2} breaks the stream: ${problem}${id >= 0 ? ` (entity ${id})` : ""}`));
@@ -3483,10 +3591,7 @@ var GameClient = class {
   }
   /** Listens to an event; returns the function that stops listening. */
   on(type, listener) {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, set = /* @__PURE__ */ new Set());
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.#events.on(type, listener);
   }
   /** The last WELCOME (undefined before the first). */
   get welcome() {
@@ -3569,26 +3674,7 @@ var GameClient = class {
    * on), UNAVAILABLE when no answer came within `timeoutMs` or the connection closed first.
    */
   room(request2) {
-    const ref2 = this.#ref = (this.#ref + 1) % 4294967296;
-    const { promise, resolve, reject } = Promise.withResolvers();
-    if (!this.connected) {
-      reject(new RoomError(ErrorCode.UNAVAILABLE, "Cannot send a rooms request: not connected", ref2));
-      return promise;
-    }
-    const cancel = this.#timers.after(this.#timeoutMs, () => {
-      this.#pending.delete(ref2);
-      reject(new RoomError(ErrorCode.UNAVAILABLE, `No answer to rooms request ${ref2} in time`, ref2));
-    });
-    this.#pending.set(ref2, {
-      resolve,
-      reject,
-      cancel
-    });
-    this.send({
-      ...request2,
-      ref: ref2
-    });
-    return promise;
+    return this.#rooms.ask(request2, (message) => this.connected && this.send(message));
   }
   /** Sends any client frame as it is; false when no connection is open. */
   send(message) {
@@ -3615,45 +3701,22 @@ var GameClient = class {
     cancel();
   }
   #emit(type, event) {
-    const set = this.#listeners.get(type);
-    if (set) {
-      for (const listener of set) listener(event);
-    }
+    this.#events.emit(type, event);
   }
   /** POST /login on the first server that answers, then its live gateway list. */
   async #login() {
-    const retries = this.#o.maxLoginRetries ?? 3;
-    const request2 = {
+    const answer = await loginToCluster(this.#o.servers, this.#o.login, {
       signal: this.#stop.signal,
-      timeoutMs: this.#timeoutMs
-    };
-    let lastError;
-    for (const server of this.#o.servers) {
-      const base = new URL(server);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const answer = await login(base, this.#o.login, request2);
-          this.#token = answer.token;
-          this.#base = base;
-          const live = await fetchGateways(base, request2).catch(() => []);
-          return live.length > 0 ? live : answer.gateways;
-        } catch (error) {
-          if (this.#stop.signal.aborted) throw error;
-          lastError = error;
-          const wait = error instanceof LoginApiError ? error.retryAfterMs : void 0;
-          if (wait !== void 0 && attempt < retries) {
-            this.#emit("loginRetry", {
-              waitMs: wait
-            });
-            await this.#sleep(Math.min(wait, this.#timeoutMs));
-            continue;
-          }
-          if (error instanceof LoginApiError && error.code === ErrorCode.UNAVAILABLE) break;
-          throw error;
-        }
-      }
-    }
-    throw lastError;
+      timeoutMs: this.#timeoutMs,
+      maxRetries: this.#o.maxLoginRetries ?? 3,
+      sleep: (ms) => this.#sleep(ms),
+      onRetry: (waitMs) => this.#emit("loginRetry", {
+        waitMs
+      })
+    });
+    this.#token = answer.token;
+    this.#base = answer.server;
+    return answer.gateways;
   }
   /** Opens a connection with `hello`, current gateway first, then the next ones. */
   async #open(hello) {
@@ -3722,17 +3785,15 @@ var GameClient = class {
       }
       case Op.ERROR:
         this.#lastError = message.code;
-        if (message.ref !== void 0) {
-          this.#settle(message.ref)?.reject(new RoomError(message.code, message.message, message.ref));
-        }
+        this.#rooms.refuse(message);
         return this.#emit("serverError", message);
       case Op.ROOMS:
-        this.#settle(message.ref)?.resolve(message);
+        this.#rooms.answer(message);
         return this.#emit("rooms", message);
       case Op.TRAVEL:
         this.#resumeToken = message.resumeToken;
         this.world.expectFull(message.entity);
-        if (message.ref !== void 0) this.#settle(message.ref)?.resolve(message);
+        this.#rooms.answer(message);
         return this.#emit("travel", message);
       case Op.REDIRECT:
         this.#redirect = message.url;
@@ -3740,13 +3801,6 @@ var GameClient = class {
           url: message.url
         });
     }
-  }
-  #settle(ref2) {
-    const pending = this.#pending.get(ref2);
-    if (!pending) return void 0;
-    this.#pending.delete(ref2);
-    pending.cancel();
-    return pending;
   }
   #onWelcome(message) {
     const waiter = this.#waiter;
@@ -3767,11 +3821,7 @@ var GameClient = class {
     if (ws !== this.#ws) return;
     this.#ws = void 0;
     this.#stopPing();
-    for (const ref2 of [
-      ...this.#pending.keys()
-    ]) {
-      this.#settle(ref2)?.reject(new RoomError(ErrorCode.UNAVAILABLE, `Connection closed (${code}) before the answer`, ref2));
-    }
+    this.#rooms.closed(code);
     const waiter = this.#waiter;
     this.#waiter = void 0;
     if (waiter) {
@@ -3903,7 +3953,7 @@ var GameClient = class {
       });
       this.#cancelPing = this.#timers.after(pingMs, tick);
     };
-    this.#cancelPing = this.#timers.after(pingMs, tick);
+    tick();
   }
   #stopPing() {
     this.#cancelPing?.();
@@ -3922,6 +3972,7 @@ var GameClient = class {
 };
 export {
   ChatChannel,
+  ClientEvents,
   ClientWorld,
   CloseCode,
   ConnectError,
@@ -3933,10 +3984,12 @@ export {
   ProtocolError,
   ReconnectBackoff,
   RoomError,
+  RoomRequests,
   StreamProblem,
   decodeServerFrame,
   encodeClientFrame,
   fetchGateways,
   login,
+  loginToCluster,
   realTimers
 };

@@ -4,13 +4,8 @@
 import assert from "node:assert/strict";
 import { type ClientTimers } from "../../src/client/reconnect_backoff.ts";
 import { LoginApiError } from "../../src/client/login_client.ts";
-import {
-  type ClientClose,
-  GameClient,
-  type GameClientOptions,
-  ProtocolError,
-  RoomError,
-} from "../../src/client/game_client.ts";
+import { GameClient, type GameClientOptions } from "../../src/client/game_client.ts";
+import { type ClientClose, ProtocolError, RoomError } from "../../src/client/client_events.ts";
 import {
   type ClientMessage,
   CloseCode,
@@ -166,8 +161,9 @@ Deno.test("login fails over to the next server; WELCOME, DIFFs, inputs with payl
     assert.deepEqual([c.world.own?.x, c.world.own?.data, c.world.ack], [51, { score: 2 }, 1]);
     assert.equal(c.input({ move: [1, 0], data: { jump: true } }), 1);
     assert.equal(c.chat("nearby", "hello there"), true);
-    await waitUntil("the frames", () => gw.connections[0].frames.length === 2);
+    await waitUntil("the frames", () => gw.connections[0].frames.length === 3);
     assert.deepEqual(gw.connections[0].frames, [
+      { op: Op.PING, t: 0 }, // right after WELCOME, on the client's clock
       { op: Op.INPUT, seq: 1, intent: { move: [1, 0], data: { jump: true } } },
       { op: Op.CHAT, channel: "nearby", text: "hello there" },
     ]);
@@ -383,8 +379,9 @@ Deno.test("rooms requests resolve with their answer or reject with the refusal; 
     await c.connect();
     const search = c.room({ op: Op.SEARCH, mode: "arena" });
     const join = c.room({ op: Op.JOIN, instance: "i9" });
-    await waitUntil("the requests", () => gw.connections[0].frames.length === 2);
-    assert.deepEqual(gw.connections[0].frames, [
+    const requests = () => gw.connections[0].frames.filter((f) => f.op !== Op.PING);
+    await waitUntil("the requests", () => requests().length === 2);
+    assert.deepEqual(requests(), [
       { op: Op.SEARCH, mode: "arena", ref: 1 },
       { op: Op.JOIN, instance: "i9", ref: 2 },
     ]);

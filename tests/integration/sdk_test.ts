@@ -3,8 +3,7 @@
 // limit refused without a close, chat between a msgpack and a JSON client, and a resume after
 // the gateway dropped the idle connection (4003), with the same session and entity.
 import assert from "node:assert/strict";
-import { GameClient } from "../../mod.ts";
-import type { ClientClose } from "../../src/client/game_client.ts";
+import { type ClientClose, GameClient } from "../../mod.ts";
 import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
 import { waitUntil } from "../../testing/wait_until.ts";
 
