@@ -2,7 +2,8 @@
 // code) and the client SDK (talk to a gateway). Everything else is internal.
 /**
  * ZoneScaler: a distributed game-server framework. Write a game with {@linkcode defineGame},
- * run it with `npm start -- --game ./my_game.ts` or from code with {@linkcode startNode}.
+ * run it with `npm start -- --game ./my_game.ts` or from code with {@linkcode startNode}, and
+ * play it from TypeScript or a browser with the client SDK's {@linkcode GameClient}.
  *
  * @example
  * ```ts
@@ -44,19 +45,48 @@ export { type NodeHandle, startNode, type StartNodeOptions } from "./src/embed/s
 export { type Config, parseConfig } from "./src/config/config.ts";
 export { ConfigError, ErrorCode } from "./src/errors.ts";
 
-// The client SDK.
-export { fetchGateways, login, LoginApiError } from "./src/client/login_client.ts";
-export { decodeServerFrame, encodeClientFrame } from "./src/client/client_codec.ts";
+// The client SDK: a typed client of the protocol in docs/protocol.md (also bundled for browsers
+// as static/play/sdk.js).
 export {
+  type BackoffOptions,
+  ChatChannel,
+  type ChatMessage,
+  type ClientClose,
+  type ClientEntity,
   type ClientMessage,
+  type ClientTimers,
+  ClientWorld,
   CloseCode,
+  ConnectError,
+  decodeServerFrame,
+  DEFAULT_BACKOFF,
   type DiffMessage,
+  encodeClientFrame,
+  type EnterRecord,
+  type ErrorMessage,
+  fetchGateways,
+  type FrameFormat,
+  GameClient,
+  type GameClientEvents,
+  type GameClientOptions,
+  type Intent,
+  login,
+  LoginApiError,
+  type LoginBody,
+  type Move,
   Op,
   PROTOCOL_VERSION,
+  ProtocolError,
+  ReconnectBackoff,
+  type RoomAnswer,
+  type RoomAsk,
+  RoomError,
   type RoomRequest,
   type RoomRow,
   type RoomsMessage,
   type ServerMessage,
+  StreamProblem,
   type TravelMessage,
+  type UpdateRecord,
   type WelcomeMessage,
-} from "./src/protocol/client_protocol.ts";
+} from "./src/client/sdk.ts";

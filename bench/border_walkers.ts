@@ -1,7 +1,7 @@
-// Border walkers for the handoff benchmark, one process: each walker logs in as a guest, reads
-// the partition map, and walks straight along y back and forth across the border between the two
-// workers' regions in its column (turning --turn units past it), sending INPUT seq N at --rate
-// Hz. It records when it crosses (the first DIFF showing it on the other owner's side), every
+// Border walkers for the handoff benchmark, one process: each walker (a GameClient of the client
+// SDK, without reconnect) logs in as a guest, reads the partition map, and walks straight along
+// y back and forth across the border between the two workers' regions in its column (turning
+// --turn units past it), sending INPUT seq N at --rate Hz. It records when it crosses (the first DIFF showing it on the other owner's side), every
 // input→ack latency and every DIFF's tick gap; after --warmup s and for --window s the samples
 // are split into near a crossing and away from any (bench/handoff_analysis.ts) and written.
 //
@@ -9,11 +9,10 @@
 //     --api http://127.0.0.1:8080 --walkers 40 --warmup 8 --window 60 --out walkers.json
 import { parseArgs } from "node:util";
 import { AckTimer } from "../src/client/bot_client.ts";
-import { decodeServerFrame, encodeClientFrame } from "../src/client/client_codec.ts";
-import { type ClientMessage, Op, PROTOCOL_VERSION } from "../src/protocol/client_protocol.ts";
+import { GameClient } from "../src/client/game_client.ts";
+import type { DiffMessage } from "../src/protocol/client_protocol.ts";
 import { DiffStreamCheck, emptyStreamCounts } from "../src/client/diff_stream_check.ts";
 import { Grid } from "../src/world/grid.ts";
-import { login } from "../src/client/login_client.ts";
 import { addWalker, emptyGroup } from "./handoff_analysis.ts";
 
 const { values } = parseArgs({
@@ -53,11 +52,10 @@ class BorderWalker {
   acks: Array<[number, number]> = [];
   diffs: Array<[number, number, number]> = [];
   connected = false;
-  #ws: WebSocket | undefined;
-  #check = new DiffStreamCheck(stream);
+  #client: GameClient | undefined;
+  #check: DiffStreamCheck | undefined;
   #acks = new AckTimer();
   #grid: Grid | undefined;
-  #seq = 0;
   #dir = 0;
   #borderY: number | undefined;
   #side = "";
@@ -65,49 +63,45 @@ class BorderWalker {
   #lastAt = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
 
+  /** Logs in and plays over the client SDK; a walker whose connection ends stays stopped. */
   async start(name: string): Promise<void> {
-    const answer = await login(new URL(values.gateway!), { guest: true, name }, {
+    const client = this.#client = new GameClient({
+      servers: [values.gateway!],
+      login: { guest: true, name },
       timeoutMs: 20_000,
+      reconnect: { maxAttempts: 0 },
     });
-    const ws = this.#ws = new WebSocket(answer.gateways[0]?.url ?? "");
-    ws.binaryType = "arraybuffer";
-    await new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onerror = () => reject(new Error("WebSocket failed to open"));
+    const check = this.#check = new DiffStreamCheck(stream, client.world);
+    client.on("protocolError", (error) => {
+      if (error.kind === "BAD_FRAME" || error.kind === "UNEXPECTED_WELCOME") {
+        countError(`frame:${error.kind}`);
+      } else check.problem(error.kind);
     });
-    ws.onmessage = (event) => this.#onFrame(event.data);
-    ws.onclose = (event) => {
-      if (this.#timer !== undefined) countError(`close:${event.code}`);
-      this.stop();
-    };
-    this.#send({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: answer.token });
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#ws?.close(1000);
-  }
-
-  #send(message: ClientMessage): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) {
-      this.#ws.send(encodeClientFrame(message, "msgpack"));
-    }
-  }
-
-  #onFrame(data: ArrayBuffer | string): void {
-    const message = decodeServerFrame(data);
-    const now = performance.now();
-    if (message.op === Op.WELCOME) {
-      this.#check.welcome(message);
+    client.on("welcome", (message) => {
+      check.welcome(message);
       this.#grid = new Grid(message.world);
       this.connected = true;
       this.#timer = setInterval(() => this.#step(), 1000 / RATE_HZ);
-      return;
-    }
-    if (message.op === Op.ERROR) return void countError(`frame:${message.code}`);
-    if (message.op !== Op.DIFF) return;
-    this.#check.diff(message);
+    });
+    client.on("serverError", (message) => countError(`frame:${message.code}`));
+    client.on("diff", (message) => this.#onDiff(message));
+    client.on("close", (close) => {
+      if (this.#timer !== undefined && !close.requested) countError(`close:${close.code}`);
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    });
+    await client.connect();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#client?.close();
+  }
+
+  #onDiff(message: DiffMessage): void {
+    const now = performance.now();
+    this.#check!.diff(message);
     this.#acks.acked(message.ack, now, (ms) => {
       if (recording) this.acks.push([now - ms, ms]);
     });
@@ -116,7 +110,7 @@ class BorderWalker {
     }
     this.#lastTick = message.tick;
     this.#lastAt = now;
-    const p = this.#check.position;
+    const p = this.#check!.position;
     if (!p || !this.#grid) return;
     const side = owners[this.#grid.cellOf(p[0], p[1])] ?? "";
     if (this.#side && side !== this.#side) this.crossings.push(now);
@@ -138,7 +132,7 @@ class BorderWalker {
   }
 
   #step(): void {
-    const p = this.#check.position;
+    const p = this.#check!.position;
     if (p) {
       this.#borderY ??= this.#findBorder(p[0], p[1]);
       const border = this.#borderY;
@@ -148,9 +142,8 @@ class BorderWalker {
         if (this.#dir < 0 && p[1] < border - TURN) this.#dir = 1;
       }
     }
-    const seq = ++this.#seq;
-    this.#send({ op: Op.INPUT, seq, intent: { move: [0, this.#dir] } });
-    this.#acks.sent(seq, performance.now());
+    const seq = this.#client!.input({ move: [0, this.#dir] });
+    if (seq !== undefined) this.#acks.sent(seq, performance.now());
   }
 }
 
@@ -168,7 +161,7 @@ recording = false;
 const windowEnd = performance.now();
 // Samples near the window's end need the crossings that follow them: one more second.
 await new Promise((resolve) => setTimeout(resolve, Number(values.near) + 500));
-for (const w of walkers) w.stop();
+await Promise.all(walkers.map((w) => w.stop()));
 
 const near = emptyGroup(), away = emptyGroup();
 const bands = { nearMs: Number(values.near), awayMs: Number(values.away) };

@@ -1,5 +1,5 @@
 // The client side of the protocol in client_protocol.ts: encodes client frames and strictly
-// decodes server frames, for clients written in TypeScript (bots, tests).
+// decodes server frames, for clients written in TypeScript (the SDK's GameClient, tests).
 import {
   ChatChannel,
   type ChatMessage,

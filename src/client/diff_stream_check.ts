@@ -1,36 +1,11 @@
-// A client's check of the DIFF stream of one session (docs/protocol.md, "DIFF"): applies each
-// DIFF to the set of visible ids, counts every contradiction of the protocol, the largest tick
-// gap, unexpected full snapshots, and the own entity's moves from one grid cell to another.
+// A client's check of the DIFF stream of one session (docs/protocol.md, "DIFF"): counts every
+// contradiction of the protocol its ClientWorld reports, the largest tick gap, unexpected full
+// snapshots, and the own entity's moves from one grid cell to another (bots, benchmarks).
 import type { DiffMessage, WelcomeMessage } from "../protocol/client_protocol.ts";
 import { Grid } from "../world/grid.ts";
+import { ClientWorld, StreamProblem } from "./client_world.ts";
 
-/**
- * Ways a DIFF stream can break the protocol, as counted by {@linkcode DiffStreamCheck}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(StreamProblem.ENTER_KNOWN, "ENTER_KNOWN");
- * ```
- */
-export const StreamProblem = {
-  /** The first DIFF after a WELCOME was not `full`. */
-  FIRST_NOT_FULL: "FIRST_NOT_FULL",
-  /** An `enter` of an entity already visible. */
-  ENTER_KNOWN: "ENTER_KNOWN",
-  /** An `update` of an entity not visible. */
-  UPDATE_UNKNOWN: "UPDATE_UNKNOWN",
-  /** A `leave` of an entity not visible. */
-  LEAVE_UNKNOWN: "LEAVE_UNKNOWN",
-  /** A tick lower than the one before (or equal, for a DIFF that is not `full`). */
-  TICK_BACKWARDS: "TICK_BACKWARDS",
-  /** A DIFF after which the player's own entity is not visible. */
-  OWN_ENTITY_MISSING: "OWN_ENTITY_MISSING",
-  /** A DIFF before any WELCOME, or a WELCOME whose world the grid refuses. */
-  OUT_OF_ORDER: "OUT_OF_ORDER",
-} as const;
-/** One of the problems in {@linkcode StreamProblem}. */
-export type StreamProblem = typeof StreamProblem[keyof typeof StreamProblem];
+export { StreamProblem } from "./client_world.ts";
 
 /** Totals over every stream checked with the same counts object. */
 export interface StreamCounts {
@@ -54,7 +29,11 @@ export function emptyStreamCounts(): StreamCounts {
 /**
  * Checks the DIFFs of one session against the protocol, adding to a shared
  * {@linkcode StreamCounts}. Call {@linkcode DiffStreamCheck.welcome} for every WELCOME (a new
- * connection, resumed or not) and {@linkcode DiffStreamCheck.diff} for every DIFF.
+ * connection, resumed or not), {@linkcode DiffStreamCheck.travel} for every TRAVEL and
+ * {@linkcode DiffStreamCheck.diff} for every DIFF. Without a `world` it keeps its own
+ * {@linkcode ClientWorld} and applies each DIFF to it; given the world of a
+ * {@linkcode GameClient} (which applies DIFFs itself), it only reads it, and the client's
+ * stream problems are passed in with {@linkcode DiffStreamCheck.problem}.
  *
  * @example
  * ```ts
@@ -70,21 +49,19 @@ export function emptyStreamCounts(): StreamCounts {
  */
 export class DiffStreamCheck {
   readonly counts: StreamCounts;
-  #visible = new Set<number>();
-  #entity = -1;
+  /** The entities the stream shows. */
+  readonly world: ClientWorld;
+  #applies: boolean;
   #grid: Grid | undefined;
   #tick = -1;
   #cell = -1;
   #first = false;
   #position: number[] | undefined;
 
-  constructor(counts: StreamCounts) {
+  constructor(counts: StreamCounts, world?: ClientWorld) {
     this.counts = counts;
-  }
-
-  /** Ids visible after the last DIFF. */
-  get visible(): ReadonlySet<number> {
-    return this.#visible;
+    this.#applies = world === undefined;
+    this.world = world ?? new ClientWorld((problem) => this.problem(problem));
   }
 
   /** Where the own entity was last seen ([x, y, z]); undefined before it was. */
@@ -92,16 +69,21 @@ export class DiffStreamCheck {
     return this.#position;
   }
 
+  /** Counts one contradiction of the protocol. */
+  problem(kind: StreamProblem): void {
+    const problems = this.counts.problems;
+    problems[kind] = (problems[kind] ?? 0) + 1;
+  }
+
   /** A WELCOME started a connection: the next DIFF must be full; ticks restart. */
   welcome(message: Pick<WelcomeMessage, "entity" | "world">): void {
-    this.#entity = message.entity;
+    if (this.#applies) this.world.expectFull(message.entity);
     try {
       this.#grid = new Grid(message.world);
     } catch {
       this.#grid = undefined;
-      this.#problem(StreamProblem.OUT_OF_ORDER);
+      this.problem(StreamProblem.OUT_OF_ORDER);
     }
-    this.#visible.clear();
     this.#tick = -1;
     this.#cell = -1;
     this.#first = true;
@@ -109,7 +91,7 @@ export class DiffStreamCheck {
 
   /** A TRAVEL: a new own entity in a new space; the next DIFF must be full, ticks go on. */
   travel(message: { entity: number; size: readonly number[] }): void {
-    this.#entity = message.entity;
+    if (this.#applies) this.world.expectFull(message.entity);
     const cellSize = this.#grid?.cellSize ?? Math.min(...message.size);
     try {
       this.#grid = new Grid({
@@ -119,56 +101,34 @@ export class DiffStreamCheck {
       });
     } catch {
       this.#grid = undefined;
-      this.#problem(StreamProblem.OUT_OF_ORDER);
+      this.problem(StreamProblem.OUT_OF_ORDER);
     }
     this.#cell = -1;
     this.#first = true;
   }
 
-  /** Applies one DIFF in the protocol's order (full, leave, enter, update) and counts. */
+  /** Counts one DIFF (applying it first when this check owns its world). */
   diff(message: DiffMessage): void {
     const counts = this.counts;
     counts.diffs++;
-    if (this.#entity < 0) return this.#problem(StreamProblem.OUT_OF_ORDER);
+    if (this.#applies) this.world.apply(message);
     const full = message.full === true;
-    if (this.#first && !full) this.#problem(StreamProblem.FIRST_NOT_FULL);
     if (!this.#first && full) counts.extraFullDiffs++;
     this.#first = false;
     if (this.#tick >= 0) {
       const gap = message.tick - this.#tick;
-      if (gap < 0 || (gap === 0 && !full)) this.#problem(StreamProblem.TICK_BACKWARDS);
       if (gap > counts.maxTickGap) counts.maxTickGap = gap;
     }
     this.#tick = message.tick;
-    const visible = this.#visible;
-    if (full) visible.clear();
-    for (const id of message.leave) {
-      if (!visible.delete(id)) this.#problem(StreamProblem.LEAVE_UNKNOWN);
-    }
-    let moved = false, x = 0, y = 0, z = 0;
-    for (const record of message.enter) {
-      if (visible.has(record[0])) this.#problem(StreamProblem.ENTER_KNOWN);
-      visible.add(record[0]);
-      if (record[0] === this.#entity) (moved = true, x = record[2], y = record[3], z = record[4]);
-    }
-    for (const record of message.update) {
-      if (!visible.has(record[0])) this.#problem(StreamProblem.UPDATE_UNKNOWN);
-      if (record[0] === this.#entity) (moved = true, x = record[1], y = record[2], z = record[3]);
-    }
-    if (!visible.has(this.#entity)) this.#problem(StreamProblem.OWN_ENTITY_MISSING);
-    if (moved) {
-      const p = this.#position ??= [0, 0, 0];
-      (p[0] = x, p[1] = y, p[2] = z);
-    }
-    if (moved && this.#grid) {
-      const cell = this.#grid.cellOf(x, y, z);
+    const own = this.world.own;
+    if (!own) return;
+    const p = this.#position ??= [0, 0, 0];
+    if (p[0] === own.x && p[1] === own.y && p[2] === own.z && this.#cell >= 0) return;
+    (p[0] = own.x, p[1] = own.y, p[2] = own.z);
+    if (this.#grid) {
+      const cell = this.#grid.cellOf(own.x, own.y, own.z);
       if (this.#cell >= 0 && cell !== this.#cell) counts.cellCrossings++;
       this.#cell = cell;
     }
-  }
-
-  #problem(kind: StreamProblem): void {
-    const problems = this.counts.problems;
-    problems[kind] = (problems[kind] ?? 0) + 1;
   }
 }

@@ -1,6 +1,6 @@
 // The client side of the HTTP login API in login_request.ts (docs/protocol.md): `GET /gateways`
 // and `POST /login` with bounded waits, strict parsing of the answers, and the error code of
-// every failure, for clients written in TypeScript (bots, tests).
+// every failure, for clients written in TypeScript (the SDK's GameClient, tests).
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { GatewayInfo, LoginResponse } from "../session/login_request.ts";
 
@@ -101,6 +101,61 @@ export async function login(
   options: LoginClientOptions,
 ): Promise<LoginResponse> {
   return parseLoginResponse(await request(new URL("/login", base), body, options));
+}
+
+/** Options of {@linkcode loginToCluster}. */
+export interface ClusterLoginOptions extends LoginClientOptions {
+  /** Logins retried after 429 RATE_LIMITED with Retry-After. */
+  maxRetries: number;
+  /** Waits `ms` (the caller's timers; resolves early when it stops). */
+  sleep(ms: number): Promise<void>;
+  /** Told before each retry. */
+  onRetry?(waitMs: number): void;
+}
+
+/** A login on one of a cluster's servers: the token, that server, and the gateways to use. */
+export interface ClusterLogin {
+  token: string;
+  server: URL;
+  /** `GET /gateways` of that server, or the login answer's list when that is empty or fails. */
+  gateways: GatewayInfo[];
+}
+
+/**
+ * `POST /login` on the first of `servers` that can be reached (a rate-limited login is retried
+ * after its Retry-After, at most the timeout), then its live gateway list (check-in). Throws the
+ * last server's {@linkcode LoginApiError} when none answers, and any other refusal at once.
+ */
+export async function loginToCluster(
+  servers: readonly (string | URL)[],
+  body: LoginBody,
+  options: ClusterLoginOptions,
+): Promise<ClusterLogin> {
+  let lastError: unknown = new LoginApiError(ErrorCode.UNAVAILABLE, "Cannot log in: no server");
+  for (const entry of servers) {
+    const server = new URL(entry);
+    for (let attempt = 0;; attempt++) {
+      try {
+        const answer = await login(server, body, options);
+        // The live list, else the one that came with the token: the check-in is a hint.
+        const live = await fetchGateways(server, options).catch(() => []);
+        const gateways = live.length > 0 ? live : answer.gateways;
+        return { token: answer.token, server, gateways };
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        lastError = error;
+        const wait = error instanceof LoginApiError ? error.retryAfterMs : undefined;
+        if (wait !== undefined && attempt < options.maxRetries) {
+          options.onRetry?.(wait);
+          await options.sleep(Math.min(wait, options.timeoutMs));
+          continue;
+        }
+        if (error instanceof LoginApiError && error.code === ErrorCode.UNAVAILABLE) break;
+        throw error;
+      }
+    }
+  }
+  throw lastError;
 }
 
 async function request(

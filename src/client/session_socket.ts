@@ -1,5 +1,5 @@
-// Opening a bot's WebSocket session: the session URL for a frame format, a bounded open, and
-// the reasons a connection attempt ends before WELCOME.
+// Opening the GameClient's WebSocket session: the session URL for a frame format, a bounded
+// open, and the reasons a connection attempt ends before WELCOME.
 import type { FrameFormat } from "../protocol/client_protocol.ts";
 import { CodedError } from "../errors.ts";
 

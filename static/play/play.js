@@ -1,11 +1,11 @@
 // The /play page: login form, keyboard movement (INPUT at ~10 Hz while keys are held, one zero
 // move on release), the world canvas with an entity read-out on hover, the minimap with the
 // worker simulating you, chat, logout and the status line; `window.zs` exposes a read-only view
-// of the state for tests.
+// of the state for tests. The protocol is the client SDK's (sdk.js, built from src/client/ by
+// `npm run build:sdk`): one GameClient per login.
+import { ClientWorld, CloseCode, GameClient } from "./sdk.js";
 import { Minimap } from "./minimap.js";
-import { closeName, PlaySession } from "./session.js";
-import { WorldCanvas } from "./world_canvas.js";
-import { labelOf } from "./world.js";
+import { labelOf, WorldCanvas } from "./world_canvas.js";
 
 const INPUT_MS = 100;
 const KEYS = {
@@ -18,9 +18,47 @@ const KEYS = {
   KeyD: [1, 0],
   ArrowRight: [1, 0],
 };
+const PING_MS = 2000;
+const MAX_CHAT_LINES = 200;
+/** Resume attempts after a drop: about the 15 s resume grace period in all. */
+const RECONNECT = { maxAttempts: 8, baseMs: 500, maxMs: 3000 };
+const CLOSE_NAMES = { 1006: "ABNORMAL" };
+for (const [name, code] of Object.entries(CloseCode)) CLOSE_NAMES[code] = name;
 const $ = (id) => document.getElementById(id);
 
-const session = new PlaySession();
+/** "4004 SLOW_CONSUMER" for a close code. */
+function closeName(code) {
+  return `${code} ${CLOSE_NAMES[code] ?? "UNKNOWN"}`;
+}
+
+/**
+ * What the page keeps of its session: the current GameClient (one per login; null when logged
+ * out) and what the page shows of it.
+ */
+const session = {
+  client: null,
+  /** An empty world to draw while logged out. */
+  empty: new ClientWorld(),
+  chat: [],
+  errors: [],
+  closes: [],
+  contradictions: 0,
+  get world() {
+    return this.client?.world ?? this.empty;
+  },
+  get welcome() {
+    return this.client?.welcome;
+  },
+  get own() {
+    return this.client?.world.own;
+  },
+  get connected() {
+    return this.client?.connected ?? false;
+  },
+  get rttMs() {
+    return this.client?.rttMs ?? null;
+  },
+};
 const canvas = new WorldCanvas($("world"));
 const minimap = new Minimap($("minimap"), () => redraw());
 let hovered = null;
@@ -39,7 +77,7 @@ function redraw() {
   drawQueued = true;
   requestAnimationFrame(() => {
     drawQueued = false;
-    canvas.draw(session.world, session.welcome, session.welcome?.entity);
+    canvas.draw(session.world, session.welcome, session.client?.entity);
     const rtt = session.rttMs === null ? "–" : `${Math.round(session.rttMs)} ms`;
     const own = session.own;
     const where = own ? ` · at ${Math.round(own.x)}, ${Math.round(own.y)}` : "";
@@ -115,7 +153,7 @@ function sendMove() {
   const move = currentMove();
   const still = move[0] === 0 && move[1] === 0;
   if (still && !moving) return;
-  if (session.input(move)) moving = !still;
+  if (session.client?.input({ move }) !== undefined) moving = !still;
 }
 
 function typing(event) {
@@ -162,23 +200,52 @@ function showError(text) {
   say(text, "error");
 }
 
-session.addEventListener("status", (event) => say(event.detail));
-session.addEventListener("welcome", redraw);
-session.addEventListener("diff", redraw);
-session.addEventListener("pong", redraw);
-session.addEventListener("chat", (event) => addChatLine(event.detail));
-session.addEventListener("servererror", (event) => {
-  const { code, message } = event.detail;
-  showError(`server error ${code}: ${message}`);
-});
-session.addEventListener("closed", (event) => {
-  const { code, error, final } = event.detail;
-  moving = false;
-  if (session.stopped) return say(session.token ? "disconnected" : "logged out");
-  const why = error ? ` (${error.code})` : "";
-  showError(`connection closed: ${closeName(code)}${why}${final ? "" : " — reconnecting…"}`);
-  if (final && (code === 4001 || code === 4006)) $("login").hidden = false;
-});
+/** A new client for `login`, its events wired to the page. */
+function newClient(login) {
+  const client = new GameClient({
+    servers: [location.origin],
+    login,
+    format: "json",
+    pingMs: PING_MS,
+    reconnect: RECONNECT,
+  });
+  /** Listens while `client` is the page's current one (a replaced client's events are stale). */
+  const on = (type, fn) => client.on(type, (event) => client === session.client && fn(event));
+  on("welcome", (welcome) => {
+    say(welcome.resumed ? "resumed" : "connected");
+    redraw();
+  });
+  on("diff", redraw);
+  on("pong", redraw);
+  on("chat", (message) => {
+    session.chat.push(message);
+    if (session.chat.length > MAX_CHAT_LINES) session.chat.shift();
+    addChatLine(message);
+  });
+  on("serverError", (message) => {
+    session.errors.push(message);
+    showError(`server error ${message.code}: ${message.message}`);
+  });
+  on("protocolError", (error) => {
+    session.contradictions++;
+    showError(`bad frame from the server (${error.kind}): ${error.message}`);
+  });
+  on("reconnecting", ({ attempt }) => {
+    say(`connection lost; resuming (attempt ${attempt})…`);
+  });
+  on("reconnectFailed", ({ error }) => {
+    say(`could not resume: ${error.message}`, "error");
+  });
+  on("close", ({ code, reason, error, requested, reconnect }) => {
+    moving = false;
+    if (requested) return; // the page closed it: logout says so
+    session.closes.push({ code, reason });
+    const why = error ? ` (${error})` : "";
+    showError(`connection closed: ${closeName(code)}${why}${reconnect ? " — reconnecting…" : ""}`);
+    if (!reconnect && (code === 4001 || code === 4006)) $("login").hidden = false;
+  });
+  return client;
+}
 
 $("account").addEventListener("change", () => {
   const account = $("account").checked;
@@ -197,16 +264,19 @@ $("login").addEventListener("submit", async (event) => {
     : { guest: true, name: $("name").value };
   $("login-button").disabled = true;
   try {
-    session.stop();
-    await session.login(body);
-    await session.connect();
+    void session.client?.close();
+    const client = session.client = newClient(body);
+    say("logging in…");
+    await client.connect();
     $("login").hidden = true;
     $("game").hidden = false;
     $("map-panel").hidden = false;
     $("logout").hidden = false;
     minimap.start();
   } catch (error) {
-    say(`cannot play: ${error.code ? `${error.code}: ` : ""}${error.message}`, "error");
+    session.client = null;
+    const code = error.code ?? error.reason;
+    say(`cannot play: ${code ? `${code}: ` : ""}${error.message}`, "error");
   } finally {
     $("login-button").disabled = false;
   }
@@ -214,7 +284,9 @@ $("login").addEventListener("submit", async (event) => {
 
 /** Ends the session (close 1000) and goes back to the login form. */
 function logout() {
-  session.logout();
+  const client = session.client;
+  session.client = null;
+  void client?.close().then(() => say("logged out"));
   minimap.stop();
   held.clear();
   moving = false;
@@ -224,7 +296,6 @@ function logout() {
   $("logout").hidden = true;
   $("login").hidden = false;
   $("worker").textContent = "";
-  say("logged out");
   redraw();
 }
 $("logout").addEventListener("click", logout);
@@ -239,7 +310,7 @@ $("chat").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("chat-text").value.trim();
   if (!text) return;
-  if (session.say($("chat-channel").value, text)) $("chat-text").value = "";
+  if (session.client?.chat($("chat-channel").value, text)) $("chat-text").value = "";
   else say("not connected: the message was not sent", "error");
 });
 
@@ -249,13 +320,13 @@ globalThis.zs = Object.freeze({
     return session.connected;
   },
   get ownId() {
-    return session.welcome?.entity ?? null;
+    return session.client && session.client.entity >= 0 ? session.client.entity : null;
   },
   get session() {
     return session.welcome?.session ?? null;
   },
   get gateway() {
-    return session.gatewayUrl;
+    return session.client?.gatewayUrl ?? "";
   },
   get tick() {
     return session.world.tick;
@@ -296,8 +367,9 @@ globalThis.zs = Object.freeze({
   get closes() {
     return session.closes.map((c) => ({ ...c }));
   },
+  /** Server frames the SDK refused or DIFFs that broke the stream (should stay 0). */
   get contradictions() {
-    return session.world.contradictions;
+    return session.contradictions;
   },
 });
 

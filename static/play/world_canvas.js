@@ -1,6 +1,5 @@
 // Draws the area of interest on a canvas, centred on the player: world edges, cell borders,
 // the AOI circle, NPCs, other players with their names, and the own entity highlighted.
-import { labelOf } from "./world.js";
 
 const COLOURS = {
   outside: "#1b1f24",
@@ -13,7 +12,13 @@ const COLOURS = {
   label: "#e8e8e8",
 };
 
-/** Draws a World onto a canvas; call `draw` after every change. */
+/** The label of a player entity: its `name` when the game gives one, else its id. */
+export function labelOf(entity) {
+  const name = entity.data && typeof entity.data.name === "string" ? entity.data.name : "";
+  return name || `#${entity.id}`;
+}
+
+/** Draws the SDK's ClientWorld onto a canvas; call `draw` after every change. */
 export class WorldCanvas {
   constructor(canvas) {
     this.canvas = canvas;

@@ -30,7 +30,7 @@ Deno.test("a stream that follows the protocol has no problems", () => {
   assert.equal(counts.diffs, 4);
   assert.equal(counts.extraFullDiffs, 1);
   assert.equal(counts.maxTickGap, 1);
-  assert.deepEqual([...check.visible], [OWN]);
+  assert.deepEqual([...check.world.entities.keys()], [OWN]);
   assert.deepEqual(check.position, [51, 50, 0]);
 });
 
