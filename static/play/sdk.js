@@ -3013,6 +3013,7 @@ function decodeServerFrame(data, options = {}) {
         "resumed",
         "world",
         "tickHz",
+        "snapshotHz",
         "aoiRadius"
       ]);
       if (raw.protocol !== PROTOCOL_VERSION) {
@@ -3034,6 +3035,7 @@ function decodeServerFrame(data, options = {}) {
       size.forEach((extent, axis) => positive(extent, `WELCOME.world.size[${axis}]`));
       positive(world.cellSize, "WELCOME.world.cellSize");
       positive(raw.tickHz, "WELCOME.tickHz");
+      positive(raw.snapshotHz, "WELCOME.snapshotHz");
       positive(raw.aoiRadius, "WELCOME.aoiRadius");
       return raw;
     }
