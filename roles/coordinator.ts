@@ -62,6 +62,7 @@ export async function startCoordinator(
     game,
     world,
     registry: () => registry,
+    hostsNewRooms: (version) => deploys.hostsNewRooms(version),
     onDestroyed: () => service.publish(),
     log,
   });
@@ -101,6 +102,7 @@ export async function startCoordinator(
     registry,
     gateways,
     cellsPerSecond: config.deploy.cellsPerSecond,
+    instancesOn: (worker) => rooms.directory.countOn(worker),
     onChange: () => whenDurable(() => service.publish()),
   });
   const balancer = new Balancer({

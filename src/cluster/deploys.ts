@@ -1,8 +1,9 @@
 // The coordinator's deploy records: one per version its workers and gateways registered with
 // (staged, rolling out, live, draining, retired), and the deploy run that moves the open world
 // from the live version to a new one at a bounded rate of live cell migrations, drains the old
-// workers once they own nothing, and marks the old gateways draining so they hand their sessions
-// over. Rollback is the same run in reverse. Kept in memory: what must survive a coordinator
+// workers once they own no cell and host no room (rooms started on a version finish there), and
+// marks the old gateways draining so they hand their sessions over. New rooms go to the live
+// version. Rollback is the same run in reverse. Kept in memory: what must survive a coordinator
 // restart is listed in docs/operations.md ("Deploys").
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
@@ -50,6 +51,8 @@ export interface DeploysOptions {
   gateways: GatewayDirectory;
   /** Cells migrated per second at most. */
   cellsPerSecond: number;
+  /** Instances (rooms) a worker hosts: a draining worker leaves only once it hosts none. */
+  instancesOn: (worker: string) => number;
   now?: () => number;
   /** A version changed state: the map's gateway list must be published again. */
   onChange?: () => void;
@@ -112,6 +115,14 @@ export class Deploys {
   /** True while a run is in progress: the balancer holds still so it does not undo moves. */
   get holding(): boolean {
     return this.current !== undefined;
+  }
+
+  /**
+   * Workers of this version may be given new rooms: the live version's (any version while none
+   * is live). Rooms already running on other versions keep running where they are.
+   */
+  hostsNewRooms(version: string): boolean {
+    return this.live === "" || this.versions.get(version)?.state === "live";
   }
 
   /** A gateway of this version is routable: logins and hand-offs go to it. */
@@ -265,6 +276,7 @@ export class Deploys {
         workers: workers.length,
         gateways: gateways.length,
         cells: owners.filter((o) => ids.has(o)).length,
+        instances: workers.reduce((n, w) => n + this.#o.instancesOn(w.id), 0),
         sessions: gateways.reduce((n, g) => n + g.sessions, 0),
       };
     });
@@ -318,13 +330,17 @@ export class Deploys {
     }
   }
 
-  /** Draining versions' workers that own nothing are drained: they leave and exit 0. */
+  /**
+   * Draining versions' workers that own no cell and host no room are drained: they leave and
+   * exit 0. One hosting rooms waits until the last of them ended (its players left).
+   */
   #drainOld(): void {
     const registry = this.#o.registry;
     for (const record of this.versions.values()) {
       if (record.state !== "draining") continue;
       for (const worker of this.#workersOf(record.version)) {
         if (registry.map.owners.includes(worker.id)) continue;
+        if (this.#o.instancesOn(worker.id) > 0) continue;
         registry.drain(worker.id);
       }
     }

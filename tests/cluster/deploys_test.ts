@@ -14,11 +14,14 @@ function make(cellsPerSecond = 2) {
   const registry = new Registry({ grid, minWorkers: 2, workerTimeoutMs: 60_000, now: clock });
   const gateways = new GatewayDirectory({ timeoutMs: 60_000, now: clock });
   let published = 0;
+  /** Rooms hosted per worker, as the instance directory would count them. */
+  const rooms = new Map<string, number>();
   const deploys = new Deploys({
     grid,
     registry,
     gateways,
     cellsPerSecond,
+    instancesOn: (worker) => rooms.get(worker) ?? 0,
     now: clock,
     onChange: () => published++,
   });
@@ -64,6 +67,7 @@ function make(cellsPerSecond = 2) {
     gateway,
     beat,
     ownersOf,
+    rooms,
     advance: (ms: number) => (now += ms),
     published: () => published,
   };
@@ -121,6 +125,37 @@ Deno.test("a deploy moves every cell to the new version at the configured rate, 
   t.deploys.step();
   assert.equal(t.deploys.versions.get("1.0")?.state, "retired");
   assert.ok(t.published() >= 3, "every version change is published");
+});
+
+Deno.test("an old-version worker hosting rooms drains only once its last room ended", () => {
+  const t = make(100);
+  t.rooms.set("w1", 2);
+  // Before the deploy the live version takes new rooms, the staged one does not.
+  assert.equal(t.deploys.hostsNewRooms("1.0"), true);
+  assert.equal(t.deploys.hostsNewRooms("2.0"), false);
+  t.deploys.start("2.0");
+  assert.equal(t.deploys.hostsNewRooms("2.0"), false, "rolling out is not live yet");
+  for (let n = 0; n < 50 && t.deploys.current; n++) (t.advance(200), t.deploys.step(), t.beat());
+  assert.equal(t.deploys.live, "2.0");
+  assert.equal(t.deploys.hostsNewRooms("2.0"), true);
+  assert.equal(t.deploys.hostsNewRooms("1.0"), false);
+  for (let n = 0; n < 5; n++) (t.advance(200), t.deploys.step(), t.beat());
+  // w2 hosts nothing: drained; w1 still hosts two rooms: it stays, owning no cell.
+  assert.equal(t.registry.workers.get("w2")?.state, "drained");
+  assert.equal(t.registry.workers.get("w1")?.state, "active");
+  assert.equal(t.ownersOf("1.0"), 0);
+  const old = () =>
+    (t.deploys.state().versions as Array<{ version: string; instances: number }>)
+      .find((v) => v.version === "1.0")!;
+  assert.equal(old().instances, 2);
+  t.rooms.set("w1", 1);
+  t.deploys.step();
+  assert.equal(t.registry.workers.get("w1")?.state, "active", "one room is left");
+  t.rooms.delete("w1");
+  t.deploys.step();
+  t.beat();
+  assert.equal(t.registry.workers.get("w1")?.state, "drained");
+  assert.equal(old().instances, 0);
 });
 
 Deno.test("rollback of a half-done deploy returns every cell to the old version", () => {
