@@ -120,6 +120,7 @@ export async function startCoordinator(
     registry,
     gateways,
     instances: rooms.directory,
+    deploys,
     autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
     world,
     onActive: () => service.publish(),

@@ -3,13 +3,14 @@
 // from the live version to a new one at a bounded rate of live cell migrations, drains the old
 // workers once they own no cell and host no room (rooms started on a version finish there), and
 // marks the old gateways draining so they hand their sessions over. New rooms go to the live
-// version. Rollback is the same run in reverse. Kept in memory: what must survive a coordinator
-// restart is listed in docs/operations.md ("Deploys").
+// version. Rollback is the same run in reverse. The records and the latest runs are part of the
+// coordinator's durable state (coordinator_state.ts): a restart or a takeover carries on the run.
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
 import { compareVersions, type GatewayDirectory, type GatewayRecord } from "./gateway_directory.ts";
 import { planDeployMoves } from "./deploy_plan.ts";
 import type { Registry } from "./registry.ts";
+import type { DurableDeploys } from "./durable_state.ts";
 import type { WorkerRecord } from "./worker_record.ts";
 
 /**
@@ -59,12 +60,14 @@ export interface DeploysOptions {
 }
 
 const ACTIVE: readonly RunState[] = ["running", "paused", "rolling_back"];
+/** Runs kept (and stored): the latest ones; older ones are dropped. */
+export const KEPT_RUNS = 20;
 const LIVE_WORKER = new Set(["active", "spare"]);
 
 /** Version records and the current deploy run; {@linkcode Deploys.step} runs on a timer. */
 export class Deploys {
   readonly versions = new Map<string, VersionRecord>();
-  /** Every run, oldest first. */
+  /** The latest {@linkcode KEPT_RUNS} runs, oldest first. */
   readonly runs: DeployRun[] = [];
   #o: DeploysOptions;
   #now: () => number;
@@ -182,7 +185,7 @@ export class Deploys {
       );
     }
     const run: DeployRun = {
-      id: this.runs.length + 1,
+      id: (this.runs.at(-1)?.id ?? 0) + 1,
       version,
       from: from === version ? "" : from,
       state: "running",
@@ -190,6 +193,7 @@ export class Deploys {
       moves: 0,
     };
     this.runs.push(run);
+    if (this.runs.length > KEPT_RUNS) this.runs.splice(0, this.runs.length - KEPT_RUNS);
     if (record.state !== "live") this.#set(record, "rolling_out");
     this.#budget = 0;
     this.#o.registry.event("deploy.started", { run: run.id, version, from: run.from });
@@ -257,6 +261,26 @@ export class Deploys {
     this.#retire();
   }
 
+  /** The records and runs as the state file keeps them (copies). */
+  durable(): DurableDeploys {
+    return {
+      versions: Object.fromEntries([...this.versions].map(([v, r]) => [v, { ...r }])),
+      runs: this.runs.map((r) => ({ ...r })),
+    };
+  }
+
+  /**
+   * Replaces the records and runs with stored ones (a restart or a takeover): a run that was
+   * running goes on from the cells where the stored map has them, a paused one stays paused.
+   */
+  restore(stored: DurableDeploys): void {
+    this.versions.clear();
+    for (const [v, r] of Object.entries(stored.versions)) this.versions.set(v, { ...r });
+    this.runs.splice(0, this.runs.length, ...stored.runs.map((r) => ({ ...r })));
+    this.#budget = 0;
+    this.#lastStep = this.#now();
+  }
+
   /** The /api/deploys document. */
   state(): Record<string, unknown> {
     const registry = this.#o.registry;
@@ -285,7 +309,7 @@ export class Deploys {
       cellsPerSecond: this.#o.cellsPerSecond,
       cells: owners.length,
       current: this.current ?? null,
-      runs: this.runs.slice(-20),
+      runs: this.runs,
       versions,
     };
   }
