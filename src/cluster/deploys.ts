@@ -109,6 +109,33 @@ export class Deploys {
     });
   }
 
+  /**
+   * Why a worker of server `version` running game version `gameVersion` of the cluster's game
+   * may not join (undefined when it may). Game versions mix only across a deploy: another game
+   * version comes with a new server version (staged, then deployed), the same for all of its
+   * workers; a worker of the live version must run the live game version.
+   */
+  gameRefusal(
+    worker: { version: string; gameVersion: string },
+    game: { name: string; version: string },
+  ): string | undefined {
+    const record = this.versions.get(worker.version);
+    const runs = (v: string) => `${game.name}@${v || "?"}`;
+    const live = this.versions.get(this.live);
+    const liveGame = live?.gameVersion || game.version;
+    if ((!live || worker.version === live.version) && worker.gameVersion !== liveGame) {
+      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the cluster ` +
+        `runs ${runs(liveGame)} on version ${worker.version || '""'}; another game version ` +
+        "comes with a new version (ZS_VERSION) and a deploy (POST /api/deploys)";
+    }
+    if (record?.gameVersion && record.gameVersion !== worker.gameVersion) {
+      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the workers ` +
+        `of version ${worker.version} run ${runs(record.gameVersion)}; every worker of a ` +
+        "version runs the same game";
+    }
+    return undefined;
+  }
+
   /** True when workers of `version` may be given cells outside a deploy (balancer, autoscale). */
   placeable(version: string): boolean {
     const state = this.versions.get(version)?.state;
@@ -222,6 +249,15 @@ export class Deploys {
    */
   abort(): DeployRun {
     const run = this.#require("abort", ACTIVE);
+    const games = [run.version, run.from].map((v) => this.versions.get(v)?.gameVersion ?? "");
+    if (games[0] && games[1] && games[0] !== games[1] && this.#cellsOn(run.version) > 0) {
+      throw new CodedError(
+        ErrorCode.CONFLICT,
+        `Cannot abort the deploy of ${run.version}: it runs game version ${games[0]} and ` +
+          `${run.from} runs ${games[1]}, and the world mixes game versions only while a deploy ` +
+          "rolls; roll it back or let it finish",
+      );
+    }
     this.#end(run, "aborted");
     const record = this.versions.get(run.version);
     if (record && record.state === "rolling_out") this.#set(record, "staged");
@@ -389,6 +425,11 @@ export class Deploys {
     return [...this.#o.registry.workers.values()].filter((w) =>
       w.version === version && LIVE_WORKER.has(w.state)
     );
+  }
+
+  /** Cells owned by workers of `version`. */
+  #cellsOn(version: string): number {
+    return this.#o.registry.map.owners.length - this.#cellsOff(version);
   }
 
   /** Cells owned by workers of another version than `version`. */

@@ -240,3 +240,34 @@ Deno.test("a deploy fills every new-version worker, not only the first", () => {
   assert.equal(t.registry.map.cellsOf("w3").length, 8);
   assert.equal(t.registry.map.cellsOf("w4").length, 8);
 });
+
+Deno.test("another game version joins only as a new version, and a mixed world is not aborted", () => {
+  const t = make(4);
+  const game = { name: "demo", version: "1" };
+  // The live version's workers run its game; the staged 2.0 was seen with game 1 in make().
+  assert.equal(t.deploys.gameRefusal({ version: "1.0", gameVersion: "1" }, game), undefined);
+  assert.match(
+    t.deploys.gameRefusal({ version: "1.0", gameVersion: "2" }, game)!,
+    /^GAME_MISMATCH: the worker runs game demo@2 but the cluster runs demo@1 on version 1\.0; another game version comes with a new version \(ZS_VERSION\) and a deploy/,
+  );
+  assert.match(
+    t.deploys.gameRefusal({ version: "2.0", gameVersion: "2" }, game)!,
+    /^GAME_MISMATCH: the worker runs game demo@2 but the workers of version 2\.0 run demo@1/,
+  );
+  // A new version may bring a new game version; its next workers must run the same.
+  assert.equal(t.deploys.gameRefusal({ version: "3.0", gameVersion: "2" }, game), undefined);
+  t.deploys.seen("3.0", "2");
+  assert.equal(t.deploys.gameRefusal({ version: "3.0", gameVersion: "2" }, game), undefined);
+  assert.match(t.deploys.gameRefusal({ version: "3.0", gameVersion: "3" }, game)!, /run demo@2/);
+
+  // 2.0 with game 2: once some cells run it, abort would leave two game versions mixed.
+  t.deploys.versions.get("2.0")!.gameVersion = "2";
+  t.deploys.start("2.0");
+  assert.equal(t.deploys.abort().state, "aborted", "nothing moved yet: abort is fine");
+  t.deploys.start("2.0");
+  for (let n = 0; n < 10 && t.ownersOf("2.0") < 4; n++) (t.advance(250), t.deploys.step(), t.beat());
+  assert.ok(t.ownersOf("2.0") > 0);
+  assert.equal(codeOf(() => t.deploys.abort()), "CONFLICT");
+  assert.equal(t.deploys.current?.state, "running", "the refused abort changed nothing");
+  assert.equal(t.deploys.rollback().state, "rolling_back");
+});
