@@ -98,15 +98,17 @@ function renderVersionLegend() {
   const legend = $("version-legend");
   legend.hidden = view.colourBy !== "version";
   if (legend.hidden) return;
-  legend.replaceChildren(...view.versionCells().map(([version, cells]) => {
-    const item = document.createElement("li");
-    item.dataset.version = version;
-    const key = document.createElement("span");
-    key.className = "key";
-    key.style.background = view.versionFill(version);
-    item.append(key, `${version || "(no version)"}: ${cells} cells`);
-    return item;
-  }));
+  legend.replaceChildren(
+    ...view.versionCells().map(([version, cells]) => {
+      const item = document.createElement("li");
+      item.dataset.version = version;
+      const key = document.createElement("span");
+      key.className = "key";
+      key.style.background = view.versionFill(version);
+      item.append(key, `${version || "(no version)"}: ${cells} cells`);
+      return item;
+    }),
+  );
 }
 
 function render() {

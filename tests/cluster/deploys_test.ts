@@ -265,7 +265,9 @@ Deno.test("another game version joins only as a new version, and a mixed world i
   t.deploys.start("2.0");
   assert.equal(t.deploys.abort().state, "aborted", "nothing moved yet: abort is fine");
   t.deploys.start("2.0");
-  for (let n = 0; n < 10 && t.ownersOf("2.0") < 4; n++) (t.advance(250), t.deploys.step(), t.beat());
+  for (let n = 0; n < 10 && t.ownersOf("2.0") < 4; n++) {
+    (t.advance(250), t.deploys.step(), t.beat());
+  }
   assert.ok(t.ownersOf("2.0") > 0);
   assert.equal(codeOf(() => t.deploys.abort()), "CONFLICT");
   assert.equal(t.deploys.current?.state, "running", "the refused abort changed nothing");

@@ -186,7 +186,9 @@ Deno.test("the coordinator StatefulSet runs a pair: pod 0 active, pod 1 its stan
     volumeMounts: Array<{ name: string; mountPath: string }>;
   };
   const statePath = container.env!.find((e) => e.name === "ZS_COORDINATOR_STATE")!.value!;
-  const mount = container.volumeMounts.find((m) => m.name === spec.volumeClaimTemplates[0].metadata.name);
+  const mount = container.volumeMounts.find((m) =>
+    m.name === spec.volumeClaimTemplates[0].metadata.name
+  );
   assert.ok(mount && statePath.startsWith(`${mount.mountPath}/`), `${statePath} on the volume`);
 
   // The pod's command, run by sh as Kubernetes would, with `deno` standing for the image's.

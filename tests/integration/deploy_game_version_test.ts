@@ -87,9 +87,7 @@ Deno.test({
       const done = await until("every cell on B, B live", async () => {
         const d = await deployState();
         const s = await cluster.state();
-        return d.live === B && s.map.owners.every((o) => o === "w3" || o === "w4")
-          ? s
-          : undefined;
+        return d.live === B && s.map.owners.every((o) => o === "w3" || o === "w4") ? s : undefined;
       }, 30_000);
       await Promise.all(
         [cluster.processOf("w1"), cluster.processOf("w2")].map(async (w) => {

@@ -70,8 +70,16 @@ async function mapByVersion(browser: Browser, api: string, errors: string[]): Pr
     const a = common("0.1.0"), b = common("0.2.0");
     assert.notEqual(a.colour, b.colour, "the two versions are told apart");
     assert.deepEqual(legend, [
-      { version: "0.1.0", text: `0.1.0: ${a.cells} cells`, colour: `rgb(${a.colour.replaceAll(",", ", ")})` },
-      { version: "0.2.0", text: `0.2.0: ${b.cells} cells`, colour: `rgb(${b.colour.replaceAll(",", ", ")})` },
+      {
+        version: "0.1.0",
+        text: `0.1.0: ${a.cells} cells`,
+        colour: `rgb(${a.colour.replaceAll(",", ", ")})`,
+      },
+      {
+        version: "0.2.0",
+        text: `0.2.0: ${b.cells} cells`,
+        colour: `rgb(${b.colour.replaceAll(",", ", ")})`,
+      },
     ]);
   } finally {
     await page.close();

@@ -40,10 +40,13 @@ async function exitsZero(process: NodeProcess): Promise<void> {
 
 /** The TRAVEL answering request `ref`. */
 function travel(client: TestClient, ref: number): Promise<TravelMessage> {
-  return client.waitFor(`TRAVEL for ref ${ref}`, () =>
-    client.messages.find((m): m is TravelMessage =>
-      m.op === Op.TRAVEL && (m as TravelMessage).ref === ref
-    ));
+  return client.waitFor(
+    `TRAVEL for ref ${ref}`,
+    () =>
+      client.messages.find((m): m is TravelMessage =>
+        m.op === Op.TRAVEL && (m as TravelMessage).ref === ref
+      ),
+  );
 }
 
 const destroyedUnder = (messages: ServerMessage[]) =>
@@ -132,8 +135,11 @@ Deno.test({
       await Promise.all(late.map((b) => b.start()));
       assert.equal(metrics.connected, clients.length + late.length);
       const joinsAtLive = metrics.rooms.joins;
-      await until("rooms joined since B went live", async () =>
-        metrics.rooms.joins >= joinsAtLive + 6 ? true : undefined, 20_000);
+      await until(
+        "rooms joined since B went live",
+        () => Promise.resolve(metrics.rooms.joins >= joinsAtLive + 6 ? true : undefined),
+        20_000,
+      );
       for (const i of await instances()) {
         if (i.worker === "w3" || i.worker === "w4") continue;
         assert.ok(
@@ -193,7 +199,10 @@ Deno.test({
         return d.versions.find((v) => v.version === A)?.state === "retired" ? d : undefined;
       }, 15_000);
       assert.equal(after.versions.find((v) => v.version === A)?.instances, 0);
-      assertCensus(await settledCensus(workerUrls(await cluster.state()), npcs), "after the deploy");
+      assertCensus(
+        await settledCensus(workerUrls(await cluster.state()), npcs),
+        "after the deploy",
+      );
 
       await Promise.all([...clients, ...late].map((b) => b.close()));
       const report = buildReport(metrics, {
