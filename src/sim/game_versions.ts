@@ -1,6 +1,6 @@
 // Which game version each peer worker runs (from the map), and the conversion of an entity's
 // state that arrives from a peer of another version through the game's `migrateState` hook:
-// during a deploy that changes the game, cells and handoffs cross between the two versions.
+// during a deploy that changes the game, cells, handoffs and ghosts cross between the versions.
 import type { GameDefinition } from "./game.ts";
 import type { EntityState } from "../world/entity.ts";
 
@@ -55,6 +55,15 @@ export class PeerGameVersions {
   /** The game version `peer` runs (this worker's when the map names no other). */
   of(peer: string): string {
     return this.#peers.get(peer) ?? this.own;
+  }
+
+  /**
+   * Converts each of `states` (ghost writes sent by `from`) in place when `from` runs another
+   * game version; one lookup per batch otherwise, so a cluster of one version pays nothing more.
+   */
+  convertAll(states: readonly EntityState[], from: string): void {
+    if (!this.#peers.has(from) || !this.#game.migrateState) return;
+    for (const state of states) this.convert(state, from);
   }
 
   /**

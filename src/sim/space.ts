@@ -458,6 +458,9 @@ export class Space {
       if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
         this.#handoffs.deferredAcks.mirrored(batch.replicaAck);
       }
+      // Ghosts of a worker of another game version read like this version's entities.
+      this.games.convertAll(batch.creates, batch.from);
+      this.games.convertAll(batch.updates, batch.from);
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#interactions.queue(interaction);
     }

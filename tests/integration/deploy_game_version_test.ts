@@ -2,7 +2,8 @@
 // of the live version with wanderers@2 refused with one line, version B's workers with
 // wanderers@2 staged beside it, an abort refused while the world mixes the two, and the deploy
 // run to the end: every NPC's changed field is converted by the game's migrateState hook on the
-// move (version 2's tick throws on one it was handed unconverted), and none is lost.
+// move, and every ghost of a version 1 NPC a version 2 worker sees (version 2's tick throws on
+// one unconverted, owned or ghost), and none is lost.
 import assert from "node:assert/strict";
 import { assertCensus, settledCensus } from "../../testing/audit.ts";
 import { type ClusterState, startCluster } from "../../testing/cluster.ts";
