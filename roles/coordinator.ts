@@ -62,6 +62,7 @@ export async function startCoordinator(
     game,
     world,
     registry: () => registry,
+    hostsNewRooms: (version) => deploys.hostsNewRooms(version),
     onDestroyed: () => service.publish(),
     log,
   });
@@ -101,6 +102,7 @@ export async function startCoordinator(
     registry,
     gateways,
     cellsPerSecond: config.deploy.cellsPerSecond,
+    instancesOn: (worker) => rooms.directory.countOn(worker),
     onChange: () => whenDurable(() => service.publish()),
   });
   const balancer = new Balancer({
@@ -118,6 +120,7 @@ export async function startCoordinator(
     registry,
     gateways,
     instances: rooms.directory,
+    deploys,
     autoscale: { get: () => balancer.autoscale, set: (value) => (balancer.autoscale = value) },
     world,
     onActive: () => service.publish(),

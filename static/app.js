@@ -93,9 +93,28 @@ function renderSelection() {
   $("move").disabled = targets.length === 0;
 }
 
+/** In the "version" colour mode: each version's colour and the cells its workers own. */
+function renderVersionLegend() {
+  const legend = $("version-legend");
+  legend.hidden = view.colourBy !== "version";
+  if (legend.hidden) return;
+  legend.replaceChildren(
+    ...view.versionCells().map(([version, cells]) => {
+      const item = document.createElement("li");
+      item.dataset.version = version;
+      const key = document.createElement("span");
+      key.className = "key";
+      key.style.background = view.versionFill(version);
+      item.append(key, `${version || "(no version)"}: ${cells} cells`);
+      return item;
+    }),
+  );
+}
+
 function render() {
   if (!state) return;
   view.draw();
+  renderVersionLegend();
   renderSelection();
   const total = state.entitiesPerCell.reduce((a, b) => a + b, 0);
   const active = state.workers.filter((w) => w.state === "active").length;

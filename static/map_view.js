@@ -58,6 +58,21 @@ export class MapView {
     return this.colours.get(worker) ?? UNOWNED;
   }
 
+  /** The inside of a cell whose owner runs `version`, in the "version" colour mode. */
+  versionFill(version) {
+    return mixWithWhite(this.versionColours.get(version) ?? UNOWNED, 0.35);
+  }
+
+  /** Each version of the workers (sorted as for their colours) with the cells its workers own. */
+  versionCells() {
+    const cells = new Map([...this.versionColours.keys()].map((v) => [v, 0]));
+    for (const owner of this.state?.map.owners ?? []) {
+      const version = this.versionOf.get(owner);
+      if (version !== undefined) cells.set(version, cells.get(version) + 1);
+    }
+    return [...cells];
+  }
+
   #resize() {
     const { size } = this.grid;
     const aspect = size[1] / size[0];
@@ -191,7 +206,7 @@ export class MapView {
         return backup ? mixWithWhite(this.colourOf(backup), 0.35) : "#f4f4f4";
       }
       case "version":
-        return mixWithWhite(this.versionColours.get(this.versionOf.get(owner)) ?? UNOWNED, 0.35);
+        return this.versionFill(this.versionOf.get(owner));
       default:
         return mixWithWhite(this.colourOf(owner), 0.85 - 0.7 * heat);
     }

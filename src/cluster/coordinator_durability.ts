@@ -11,6 +11,7 @@ import { answerAfterCommit, CoordinatorState } from "./coordinator_state.ts";
 import { CoordinatorPair } from "./coordinator_pair.ts";
 import type { GatewayDirectory } from "./gateway_directory.ts";
 import type { InstanceDirectory } from "./instance_directory.ts";
+import type { Deploys } from "./deploys.ts";
 import { LogShipping } from "./log_shipping.ts";
 import type { Registry } from "./registry.ts";
 import { StateStore } from "./state_store.ts";
@@ -22,6 +23,7 @@ export interface CoordinatorDurabilityOptions {
   registry: Registry;
   gateways: GatewayDirectory;
   instances: InstanceDirectory;
+  deploys: Deploys;
   /** The balancer's live autoscale settings. */
   autoscale: { get(): AutoscaleConfig; set(value: AutoscaleConfig): void };
   /** The world spec handed to workers (its tick 0 comes from the state file if stored). */
@@ -54,6 +56,7 @@ export class CoordinatorDurability {
       autoscale: o.autoscale,
       world: o.world,
       instances: o.instances,
+      deploys: o.deploys,
     });
     try {
       const stored = this.state.read();

@@ -68,6 +68,7 @@ export class CoordinatorService {
         id: w.id,
         grpcAddress: w.grpcAddress,
         state: w.state,
+        gameVersion: w.gameVersion,
       })),
       gateways: this.#o.deploys().listGateways(this.#o.gateways.list()).map((g) => ({
         id: g.id,
@@ -138,7 +139,10 @@ export class CoordinatorService {
             details: "grpc_address is required",
           });
         }
-        const mismatch = gameMismatch(call.request, game);
+        // Another game is never admitted; another version of this one only across a deploy.
+        const mismatch = call.request.gameName === game.name
+          ? deploys().gameRefusal(call.request, game)
+          : gameMismatch(call.request, game);
         if (mismatch) {
           log.warn("worker.refused", { address: call.request.grpcAddress, reason: mismatch });
           return callback({ code: grpc.status.FAILED_PRECONDITION, details: mismatch });

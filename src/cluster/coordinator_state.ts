@@ -1,5 +1,6 @@
 // The one place that makes the coordinator's state durable: captures the live registry, gateway
-// directory, autoscale settings and instance and user directories as a DurableState, appends what changed since the last
+// directory, autoscale settings, instance and user directories and deploy records as a
+// DurableState, appends what changed since the last
 // capture to the state file (commit, called before anything is announced or answered), writes
 // periodic snapshots, and loads a stored state back into the live objects.
 import type { AutoscaleConfig } from "../config/config.ts";
@@ -8,6 +9,7 @@ import { Buffer } from "node:buffer";
 import {
   applyChange,
   diffState,
+  type DurableDeploys,
   type DurableGateway,
   type DurableInstance,
   type DurableRooms,
@@ -47,6 +49,8 @@ export interface CoordinatorStateOptions {
   world: { worldStartMs: number };
   /** The instance and user directories (rooms), when this coordinator keeps them. */
   instances?: InstanceDirectory;
+  /** The deploy records and runs (src/cluster/deploys.ts), when this coordinator keeps them. */
+  deploys?: { durable(): DurableDeploys; restore(stored: DurableDeploys): void };
   /** Entries between snapshots (default {@linkcode SNAPSHOT_EVERY}). */
   snapshotEvery?: number;
   now?: () => number;
@@ -141,6 +145,7 @@ export class CoordinatorState {
       Object.values(state.rooms.instances).map(liveInstance),
       Object.values(state.rooms.users).map((u) => structuredClone(u)),
     );
+    this.#o.deploys?.restore(state.deploys);
     this.#last = state;
     this.commit();
   }
@@ -187,6 +192,7 @@ export class CoordinatorState {
       autoscale: { ...autoscale.get() },
       peer: this.peer,
       worldStartMs: this.#o.world.worldStartMs,
+      deploys: this.#o.deploys?.durable() ?? last.deploys,
     };
   }
 

@@ -1,14 +1,16 @@
 // The coordinator's deploy records: one per version its workers and gateways registered with
 // (staged, rolling out, live, draining, retired), and the deploy run that moves the open world
 // from the live version to a new one at a bounded rate of live cell migrations, drains the old
-// workers once they own nothing, and marks the old gateways draining so they hand their sessions
-// over. Rollback is the same run in reverse. Kept in memory: what must survive a coordinator
-// restart is listed in docs/operations.md ("Deploys").
+// workers once they own no cell and host no room (rooms started on a version finish there), and
+// marks the old gateways draining so they hand their sessions over. New rooms go to the live
+// version. Rollback is the same run in reverse. The records and the latest runs are part of the
+// coordinator's durable state (coordinator_state.ts): a restart or a takeover carries on the run.
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
 import { compareVersions, type GatewayDirectory, type GatewayRecord } from "./gateway_directory.ts";
 import { planDeployMoves } from "./deploy_plan.ts";
 import type { Registry } from "./registry.ts";
+import type { DurableDeploys } from "./durable_state.ts";
 import type { WorkerRecord } from "./worker_record.ts";
 
 /**
@@ -50,18 +52,22 @@ export interface DeploysOptions {
   gateways: GatewayDirectory;
   /** Cells migrated per second at most. */
   cellsPerSecond: number;
+  /** Instances (rooms) a worker hosts: a draining worker leaves only once it hosts none. */
+  instancesOn: (worker: string) => number;
   now?: () => number;
   /** A version changed state: the map's gateway list must be published again. */
   onChange?: () => void;
 }
 
 const ACTIVE: readonly RunState[] = ["running", "paused", "rolling_back"];
+/** Runs kept (and stored): the latest ones; older ones are dropped. */
+export const KEPT_RUNS = 20;
 const LIVE_WORKER = new Set(["active", "spare"]);
 
 /** Version records and the current deploy run; {@linkcode Deploys.step} runs on a timer. */
 export class Deploys {
   readonly versions = new Map<string, VersionRecord>();
-  /** Every run, oldest first. */
+  /** The latest {@linkcode KEPT_RUNS} runs, oldest first. */
   readonly runs: DeployRun[] = [];
   #o: DeploysOptions;
   #now: () => number;
@@ -103,6 +109,33 @@ export class Deploys {
     });
   }
 
+  /**
+   * Why a worker of server `version` running game version `gameVersion` of the cluster's game
+   * may not join (undefined when it may). Game versions mix only across a deploy: another game
+   * version comes with a new server version (staged, then deployed), the same for all of its
+   * workers; a worker of the live version must run the live game version.
+   */
+  gameRefusal(
+    worker: { version: string; gameVersion: string },
+    game: { name: string; version: string },
+  ): string | undefined {
+    const record = this.versions.get(worker.version);
+    const runs = (v: string) => `${game.name}@${v || "?"}`;
+    const live = this.versions.get(this.live);
+    const liveGame = live?.gameVersion || game.version;
+    if ((!live || worker.version === live.version) && worker.gameVersion !== liveGame) {
+      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the cluster ` +
+        `runs ${runs(liveGame)} on version ${worker.version || '""'}; another game version ` +
+        "comes with a new version (ZS_VERSION) and a deploy (POST /api/deploys)";
+    }
+    if (record?.gameVersion && record.gameVersion !== worker.gameVersion) {
+      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the workers ` +
+        `of version ${worker.version} run ${runs(record.gameVersion)}; every worker of a ` +
+        "version runs the same game";
+    }
+    return undefined;
+  }
+
   /** True when workers of `version` may be given cells outside a deploy (balancer, autoscale). */
   placeable(version: string): boolean {
     const state = this.versions.get(version)?.state;
@@ -112,6 +145,14 @@ export class Deploys {
   /** True while a run is in progress: the balancer holds still so it does not undo moves. */
   get holding(): boolean {
     return this.current !== undefined;
+  }
+
+  /**
+   * Workers of this version may be given new rooms: the live version's (any version while none
+   * is live). Rooms already running on other versions keep running where they are.
+   */
+  hostsNewRooms(version: string): boolean {
+    return this.live === "" || this.versions.get(version)?.state === "live";
   }
 
   /** A gateway of this version is routable: logins and hand-offs go to it. */
@@ -171,7 +212,7 @@ export class Deploys {
       );
     }
     const run: DeployRun = {
-      id: this.runs.length + 1,
+      id: (this.runs.at(-1)?.id ?? 0) + 1,
       version,
       from: from === version ? "" : from,
       state: "running",
@@ -179,6 +220,7 @@ export class Deploys {
       moves: 0,
     };
     this.runs.push(run);
+    if (this.runs.length > KEPT_RUNS) this.runs.splice(0, this.runs.length - KEPT_RUNS);
     if (record.state !== "live") this.#set(record, "rolling_out");
     this.#budget = 0;
     this.#o.registry.event("deploy.started", { run: run.id, version, from: run.from });
@@ -207,6 +249,15 @@ export class Deploys {
    */
   abort(): DeployRun {
     const run = this.#require("abort", ACTIVE);
+    const games = [run.version, run.from].map((v) => this.versions.get(v)?.gameVersion ?? "");
+    if (games[0] && games[1] && games[0] !== games[1] && this.#cellsOn(run.version) > 0) {
+      throw new CodedError(
+        ErrorCode.CONFLICT,
+        `Cannot abort the deploy of ${run.version}: it runs game version ${games[0]} and ` +
+          `${run.from} runs ${games[1]}, and the world mixes game versions only while a deploy ` +
+          "rolls; roll it back or let it finish",
+      );
+    }
     this.#end(run, "aborted");
     const record = this.versions.get(run.version);
     if (record && record.state === "rolling_out") this.#set(record, "staged");
@@ -246,6 +297,26 @@ export class Deploys {
     this.#retire();
   }
 
+  /** The records and runs as the state file keeps them (copies). */
+  durable(): DurableDeploys {
+    return {
+      versions: Object.fromEntries([...this.versions].map(([v, r]) => [v, { ...r }])),
+      runs: this.runs.map((r) => ({ ...r })),
+    };
+  }
+
+  /**
+   * Replaces the records and runs with stored ones (a restart or a takeover): a run that was
+   * running goes on from the cells where the stored map has them, a paused one stays paused.
+   */
+  restore(stored: DurableDeploys): void {
+    this.versions.clear();
+    for (const [v, r] of Object.entries(stored.versions)) this.versions.set(v, { ...r });
+    this.runs.splice(0, this.runs.length, ...stored.runs.map((r) => ({ ...r })));
+    this.#budget = 0;
+    this.#lastStep = this.#now();
+  }
+
   /** The /api/deploys document. */
   state(): Record<string, unknown> {
     const registry = this.#o.registry;
@@ -265,6 +336,7 @@ export class Deploys {
         workers: workers.length,
         gateways: gateways.length,
         cells: owners.filter((o) => ids.has(o)).length,
+        instances: workers.reduce((n, w) => n + this.#o.instancesOn(w.id), 0),
         sessions: gateways.reduce((n, g) => n + g.sessions, 0),
       };
     });
@@ -273,7 +345,7 @@ export class Deploys {
       cellsPerSecond: this.#o.cellsPerSecond,
       cells: owners.length,
       current: this.current ?? null,
-      runs: this.runs.slice(-20),
+      runs: this.runs,
       versions,
     };
   }
@@ -318,13 +390,17 @@ export class Deploys {
     }
   }
 
-  /** Draining versions' workers that own nothing are drained: they leave and exit 0. */
+  /**
+   * Draining versions' workers that own no cell and host no room are drained: they leave and
+   * exit 0. One hosting rooms waits until the last of them ended (its players left).
+   */
   #drainOld(): void {
     const registry = this.#o.registry;
     for (const record of this.versions.values()) {
       if (record.state !== "draining") continue;
       for (const worker of this.#workersOf(record.version)) {
         if (registry.map.owners.includes(worker.id)) continue;
+        if (this.#o.instancesOn(worker.id) > 0) continue;
         registry.drain(worker.id);
       }
     }
@@ -349,6 +425,11 @@ export class Deploys {
     return [...this.#o.registry.workers.values()].filter((w) =>
       w.version === version && LIVE_WORKER.has(w.state)
     );
+  }
+
+  /** Cells owned by workers of `version`. */
+  #cellsOn(version: string): number {
+    return this.#o.registry.map.owners.length - this.#cellsOff(version);
   }
 
   /** Cells owned by workers of another version than `version`. */

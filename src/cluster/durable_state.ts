@@ -1,7 +1,7 @@
 // What of the coordinator survives it: the partition map (epoch, owners, backups, down), the
 // worker and gateway registries, cell migrations in flight, autoscale settings, the world's tick
-// 0, the term, and the rooms (every instance with its seats, the users, the creation counter),
-// as plain data; the changes between two captures (what the append-only log stores and a
+// 0, the term, the rooms (every instance with its seats, the users, the creation counter) and the
+// deploys (version records and runs), as plain data; the changes between two captures (what the append-only log stores and a
 // standby replays) and the strict parser of a state read back from a file or a stream.
 import { Buffer } from "node:buffer";
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -9,6 +9,7 @@ import { decode } from "../protocol/msgpack.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
 import type { AutoscaleConfig } from "../config/config.ts";
 import type { Migration, WorkerRecord, WorkerState } from "./worker_record.ts";
+import type { DeployRun, RunState, VersionRecord, VersionState } from "./deploys.ts";
 
 /** A worker as it is stored: its identity and lifecycle state, not its latest load report. */
 export type DurableWorker = Pick<
@@ -71,6 +72,12 @@ export interface DurableRooms {
   users: Record<string, DurableUser>;
 }
 
+/** The deploys as they are stored: every version's record and the latest runs. */
+export interface DurableDeploys {
+  versions: Record<string, VersionRecord>;
+  runs: DeployRun[];
+}
+
 /** The partition map as it is stored. */
 export interface DurableMap {
   epoch: number;
@@ -95,6 +102,7 @@ export interface DurableState {
   /** Tick 0 of the world (every node's ticks are counted from it: it never changes). */
   worldStartMs: number;
   rooms: DurableRooms;
+  deploys: DurableDeploys;
 }
 
 /** One entry of the log: a part of the state replaced, or a record removed. */
@@ -110,6 +118,7 @@ export type StateChange =
   | { kind: "instance.removed"; id: string }
   | { kind: "user"; user: DurableUser }
   | { kind: "user.removed"; id: string }
+  | { kind: "deploys"; deploys: DurableDeploys }
   | {
     kind: "settings";
     term: number;
@@ -136,7 +145,13 @@ export function emptyState(
     peer: "",
     worldStartMs,
     rooms: emptyRooms(),
+    deploys: emptyDeploys(),
   };
+}
+
+/** Deploys of a coordinator that never saw a version. */
+export function emptyDeploys(): DurableDeploys {
+  return { versions: {}, runs: [] };
 }
 
 /** Rooms of a coordinator that never ran one. */
@@ -202,6 +217,9 @@ export function diffState(before: DurableState, after: DurableState): StateChang
   if (!same(before.migrations, after.migrations)) {
     changes.push({ kind: "migrations", migrations: structuredClone(after.migrations) });
   }
+  if (!same(before.deploys, after.deploys)) {
+    changes.push({ kind: "deploys", deploys: structuredClone(after.deploys) });
+  }
   return changes;
 }
 
@@ -240,6 +258,9 @@ export function applyChange(state: DurableState, change: StateChange): void {
       return;
     case "user.removed":
       delete state.rooms.users[change.id];
+      return;
+    case "deploys":
+      state.deploys = structuredClone(change.deploys);
       return;
     case "settings":
       state.term = change.term;
@@ -290,6 +311,10 @@ export function parseState(raw: unknown, cellCount: number, where: string): Dura
     worldStartMs: finite(o.worldStartMs, `${where}: worldStartMs`),
     // A state written before rooms were durable has none (not a damaged one: the key is absent).
     rooms: o.rooms === undefined ? emptyRooms() : parseRooms(o.rooms, `${where}: rooms`),
+    // Nor one written before deploys were.
+    deploys: o.deploys === undefined
+      ? emptyDeploys()
+      : parseDeploys(o.deploys, `${where}: deploys`),
   };
   for (const [id, w] of Object.entries(record(o.workers, `${where}: workers`))) {
     state.workers[id] = parseWorker(w, `${where}: workers.${id}`);
@@ -329,6 +354,8 @@ export function parseChange(raw: unknown, cellCount: number, where: string): Sta
       return { kind: o.kind, id: text(o.id, `${where}: id`) };
     case "user":
       return { kind: "user", user: parseUser(o.user, `${where}: user`) };
+    case "deploys":
+      return { kind: "deploys", deploys: parseDeploys(o.deploys, `${where}: deploys`) };
     case "settings":
       return {
         kind: "settings",
@@ -478,6 +505,63 @@ function parseUser(raw: unknown, where: string): DurableUser {
   }
   if (o.lostAt !== undefined) user.lostAt = finite(o.lostAt, `${where}.lostAt`);
   return user;
+}
+
+const VERSION_STATES: readonly VersionState[] = [
+  "staged",
+  "rolling_out",
+  "live",
+  "draining",
+  "retired",
+];
+const RUN_STATES: readonly RunState[] = [
+  "running",
+  "paused",
+  "rolling_back",
+  "done",
+  "aborted",
+  "rolled_back",
+];
+
+function parseDeploys(raw: unknown, where: string): DurableDeploys {
+  const o = record(raw, where);
+  const deploys: DurableDeploys = { versions: {}, runs: [] };
+  for (const [id, v] of Object.entries(record(o.versions, `${where}.versions`))) {
+    const at = `${where}.versions.${id}`;
+    const r = record(v, at);
+    const state = r.state as VersionState;
+    if (!VERSION_STATES.includes(state)) {
+      throw new StateFileError(`${at}.state: unknown state ${JSON.stringify(r.state)}`);
+    }
+    const version = text(r.version, `${at}.version`);
+    if (version !== id) throw new StateFileError(`${at}: the record is of ${version}`);
+    deploys.versions[id] = {
+      version,
+      state,
+      gameVersion: text(r.gameVersion, `${at}.gameVersion`),
+      firstSeenAt: finite(r.firstSeenAt, `${at}.firstSeenAt`),
+      changedAt: finite(r.changedAt, `${at}.changedAt`),
+    };
+  }
+  deploys.runs = list(o.runs, `${where}.runs`).map((x, i) => {
+    const at = `${where}.runs[${i}]`;
+    const r = record(x, at);
+    const state = r.state as RunState;
+    if (!RUN_STATES.includes(state)) {
+      throw new StateFileError(`${at}.state: unknown state ${JSON.stringify(r.state)}`);
+    }
+    const run: DeployRun = {
+      id: count(r.id, `${at}.id`, 1),
+      version: text(r.version, `${at}.version`),
+      from: text(r.from, `${at}.from`),
+      state,
+      startedAt: finite(r.startedAt, `${at}.startedAt`),
+      moves: count(r.moves, `${at}.moves`, 0),
+    };
+    if (r.endedAt !== undefined) run.endedAt = finite(r.endedAt, `${at}.endedAt`);
+    return run;
+  });
+  return deploys;
 }
 
 function parseAutoscale(raw: unknown, where: string): AutoscaleConfig {

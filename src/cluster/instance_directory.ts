@@ -263,14 +263,21 @@ export class InstanceDirectory {
   }
 
   /**
-   * The oldest public instance of `mode` (and `version`, when given) with a free seat, or
-   * undefined: quick-join creates one then.
+   * The oldest public instance of `mode` (and `version`, when given) with a free seat that
+   * `accept` takes (all, when not given), or undefined: quick-join creates one then.
    */
-  findOpen(mode: string, version?: string): InstanceRecord | undefined {
+  findOpen(
+    mode: string,
+    version?: string,
+    accept: (record: InstanceRecord) => boolean = () => true,
+  ): InstanceRecord | undefined {
     const candidates = [this.#open, this.#indexes.mode.get(mode)];
     if (version !== undefined) candidates.push(this.#indexes.version.get(version));
     for (const record of this.#walk(candidates, 0)) {
-      if (record.mode === mode && (version === undefined || record.version === version)) {
+      if (
+        record.mode === mode && (version === undefined || record.version === version) &&
+        accept(record)
+      ) {
         return record;
       }
     }

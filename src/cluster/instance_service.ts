@@ -81,7 +81,7 @@ export interface InstanceServiceOptions {
   game: { definition: GameDefinition<unknown>; version: string };
   /** The world's shape: an instance of a mode without a size is one cell of it. */
   world: { dims: number; cellSize: number };
-  /** Workers that may host instances now. */
+  /** Workers that may host new instances now (quick-join fills only instances on them). */
   workers: () => PlacementCandidate[];
   /** An instance was destroyed: tell the workers (publish the map). */
   onDestroyed: (records: InstanceRecord[]) => void;
@@ -153,7 +153,10 @@ export class InstanceService {
         return this.#seat(str(raw.instance, "instance", 64), user(), gateway(), version, world);
       case "quick": {
         const mode = this.#mode(str(raw.mode, "mode", 64));
-        const open = d.findOpen(mode, version ?? this.#o.game.version);
+        // Only rooms on workers that take new ones: during a deploy the old version's rooms
+        // fill no further, so they end and their workers can leave.
+        const hosts = new Set(this.#o.workers().map((w) => w.id));
+        const open = d.findOpen(mode, version ?? this.#o.game.version, (r) => hosts.has(r.worker));
         const id = open?.id ?? this.#create({ mode }, user(), version).id;
         return this.#seat(id, user(), gateway(), version, world);
       }
@@ -303,11 +306,13 @@ export class InstanceService {
 
 /**
  * The coordinator's rooms: its instance and user directory and the service placing instances
- * on the registry's active workers (by their world entities).
+ * on the registry's active workers of a version that takes new rooms (by their world entities).
  */
 export function coordinatorRooms(
   options: Pick<InstanceServiceOptions, "config" | "game" | "world" | "onDestroyed" | "log"> & {
     registry: () => Registry;
+    /** Workers of this version may get new rooms (a deploy: the live version only). */
+    hostsNewRooms: (version: string) => boolean;
     /** Users of a downed gateway keep their seats this long (the gateways' resume grace). */
     lostGraceMs: number;
   },
@@ -320,7 +325,9 @@ export function coordinatorRooms(
     ...options,
     directory,
     workers: () =>
-      [...options.registry().workers.values()].filter((w) => w.state === "active").map((w) => ({
+      [...options.registry().workers.values()].filter((w) =>
+        w.state === "active" && options.hostsNewRooms(w.version)
+      ).map((w) => ({
         id: w.id,
         version: w.version,
         entities: w.cells.reduce((n, c) => n + c.entities, 0),

@@ -77,6 +77,8 @@ export interface WorkerInfo {
   id: string;
   grpcAddress: string;
   state: string;
+  /** The game version it runs ("" from a coordinator that does not say). */
+  gameVersion?: string;
 }
 
 export interface GatewayInfo {

@@ -215,14 +215,15 @@ export class SessionHub {
 
   /**
    * Hands up to `count` live sessions to the gateway at `url` (a deploy drains this one):
-   * REDIRECT, then close 1001; each entity waits in the world for its resume there. Returns
+   * REDIRECT, then close 1001; each entity waits in its space for its resume there. A session
+   * travelling to or from a room is left for a later round, once its TRAVEL went out. Returns
    * how many were handed over.
    */
   redirect(url: string, count: number): number {
     let moved = 0;
     for (const session of [...this.sessions.values()]) {
       if (moved >= count) break;
-      if (session.state !== "live") continue;
+      if (session.state !== "live" || this.#rooms.busy(session)) continue;
       this.#writer.send(session, { op: Op.REDIRECT, url });
       this.#close(session, CloseCode.GOING_AWAY, ErrorCode.GOING_AWAY);
       moved++;

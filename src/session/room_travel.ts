@@ -71,6 +71,8 @@ export class RoomTravel {
   #arrived: ClientSession[] = [];
   /** Sessions between spaces, by id (also once their connection closed). */
   #travelling = new Map<string, ClientSession>();
+  /** Sessions whose CREATE, JOIN or LEAVE waits for the coordinator's answer (how many). */
+  #asking = new Map<ClientSession, number>();
 
   constructor(options: RoomTravelOptions) {
     this.#o = options;
@@ -82,10 +84,18 @@ export class RoomTravel {
     if (!session.roomOps.take()) {
       return this.#refuse(session, ref, ErrorCode.RATE_LIMITED, "Too many room requests; wait");
     }
+    const moving = message.op === Op.CREATE || message.op === Op.JOIN ||
+      message.op === Op.LEAVE;
+    if (moving) this.#asking.set(session, (this.#asking.get(session) ?? 0) + 1);
     this.#request(session, message).catch((error) => {
       const code = error instanceof CodedError ? error.code : ErrorCode.INTERNAL;
       if (!(error instanceof CodedError)) this.#o.log.error("rooms.failed", { error });
       this.#refuse(session, ref, code, (error as Error).message);
+    }).finally(() => {
+      if (!moving) return;
+      const left = this.#asking.get(session)! - 1;
+      if (left === 0) this.#asking.delete(session);
+      else this.#asking.set(session, left);
     });
   }
 
@@ -138,6 +148,14 @@ export class RoomTravel {
     const arrived = this.#arrived;
     this.#arrived = [];
     for (const session of arrived) void this.#arrive(session);
+  }
+
+  /**
+   * True from a CREATE, JOIN or LEAVE until its TRAVEL (or refusal): a hand-over waits, since a
+   * connection closed on the way would end the session.
+   */
+  busy(session: ClientSession): boolean {
+    return this.#asking.has(session) || session.travel !== undefined;
   }
 
   /** True while the session's entity is between spaces (inputs wait, DIFFs go to the view). */

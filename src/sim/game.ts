@@ -1,6 +1,6 @@
 // The game API: what a game module defines (`defineGame`) and the context the worker's tick
 // hands it. Game code sees owned entities, ghosts near it, and sends interactions.
-import type { Entity, EntityData } from "../world/entity.ts";
+import type { Entity, EntityData, EntityState } from "../world/entity.ts";
 import type { PlayerInput } from "../session/session_wire.ts";
 
 /** Ids below this are reserved for entities spawned at world start (same on every worker). */
@@ -103,7 +103,10 @@ export interface GameOptionsContext {
 /** A game module: lifecycle hooks called by the worker's tick. */
 export interface GameDefinition<Options = unknown> {
   name: string;
-  /** Every worker of a cluster must run the same name and version (default "0"). */
+  /**
+   * Every worker of a cluster runs the same name and version (default "0"); a new version goes
+   * out with a deploy (docs/game-api.md, Game versions and deploys).
+   */
   version?: string;
   entityTypes: Record<string, EntityTypeOptions>;
   /**
@@ -138,6 +141,13 @@ export interface GameDefinition<Options = unknown> {
     source: Entity | undefined,
   ): void;
   onLeave?(ctx: GameContext, player: Entity, options: Options): void;
+  /**
+   * Converts an entity written by another version of this game: a deploy moves cells (and
+   * entities walk across borders) between workers of the two versions. Called on the receiving
+   * worker with the sender's game version before the entity is adopted; change `entity.data`
+   * in place or assign it a new object. Without it, data crosses versions as it is.
+   */
+  migrateState?(entity: EntityState, fromVersion: string, options: Options): void;
   /**
    * The instance modes players may create and join (rooms). The hooks above run in instances
    * too, with `ctx.instance` set; a player travelling in keeps its entity's `data`.

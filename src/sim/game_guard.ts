@@ -3,7 +3,14 @@
 import type { GameDefinition } from "./game.ts";
 
 /** The hooks the guard wraps. */
-export type GameHook = "onWorldStart" | "onJoin" | "onInput" | "onTick" | "onInteract" | "onLeave";
+export type GameHook =
+  | "onWorldStart"
+  | "onJoin"
+  | "onInput"
+  | "onTick"
+  | "onInteract"
+  | "onLeave"
+  | "migrateState";
 const HOOKS: readonly GameHook[] = [
   "onWorldStart",
   "onJoin",
@@ -11,6 +18,7 @@ const HOOKS: readonly GameHook[] = [
   "onTick",
   "onInteract",
   "onLeave",
+  "migrateState",
 ];
 
 /**

@@ -84,7 +84,9 @@ export class Handoffs {
     const owner = space.map.ownerOf(cell);
     if (owner !== space.id && owner !== "" && handoff.hops < MAX_HOPS) {
       // Our map says someone else owns it now: pass it on, and hold it until it is confirmed.
-      const passed = { ...handoff, hops: handoff.hops + 1 };
+      // What a worker sends is in its own game version: one of another is converted first.
+      const passed = { ...handoff, entity: { ...state }, hops: handoff.hops + 1 };
+      space.games.convert(passed.entity, from);
       space.batchFor(owner).handoffs.push(passed);
       space.held.hold(passed, owner, tick);
       // It never became ours, so no ownership is recorded here; the receiver records it.
@@ -94,6 +96,7 @@ export class Handoffs {
     }
     space.ghosts.remove(state.id);
     const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: space.id };
+    if (space.games.convert(entity, from)) space.counters.statesMigrated++;
     if (handoff.session) {
       entity.session = handoff.session;
       space.players.adopted(entity);

@@ -42,6 +42,7 @@ import { DataVersions } from "./data_versions.ts";
 import { CellTransfers } from "./cell_transfers.ts";
 import { Takeovers } from "./takeover.ts";
 import { Handoffs } from "./handoffs.ts";
+import { PeerGameVersions } from "./game_versions.ts";
 import { Interactions } from "./interactions.ts";
 
 export type {
@@ -107,6 +108,8 @@ export class Space {
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly counters: SpaceCounters = newSpaceCounters();
+  /** The game version each peer runs, from the map (the worker runtime keeps it current). */
+  readonly games: PeerGameVersions;
   /** Mirrors of the owners this worker backs up (never visible to game logic). */
   readonly mirrors = new ReplicaTable();
   /** True once the map declared this worker down: it must drop everything and rejoin. */
@@ -154,6 +157,7 @@ export class Space {
     this.map = PartitionMap.empty(options.grid.cellCount, options.epoch);
     this.#ids = options.ids ?? { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
     this.#log = new SpaceLog(options.logSize);
+    this.games = new PeerGameVersions(options.game, options.gameOptions);
     this.players = new PlayerSessions({
       dataVersions: this.#dataVersions,
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
@@ -186,6 +190,7 @@ export class Space {
       ghostViews: new GhostViews(),
       forward: this.#forward,
       log: this.#log,
+      games: this.games,
       ids: this.#ids,
       batchFor: (peer) => this.#batchFor(peer),
       queueInteraction: (interaction) => this.#interactions.queue(interaction),
@@ -456,6 +461,9 @@ export class Space {
       if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
         this.#handoffs.deferredAcks.mirrored(batch.replicaAck);
       }
+      // Ghosts of a worker of another game version read like this version's entities.
+      this.games.convertAll(batch.creates, batch.from);
+      this.games.convertAll(batch.updates, batch.from);
       this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
       for (const interaction of batch.interactions) this.#interactions.queue(interaction);
     }

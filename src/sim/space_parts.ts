@@ -13,6 +13,7 @@ import type { PlayerSessions } from "./player_sessions.ts";
 import type { SpaceTicks } from "./space_tuning.ts";
 import type { SpaceCounters, SpaceLog } from "./space_records.ts";
 import type { SpaceOptions } from "./space.ts";
+import type { PeerGameVersions } from "./game_versions.ts";
 
 /** A live view of one space, shared by the modules that make up its tick. */
 export interface SpaceParts {
@@ -38,6 +39,8 @@ export interface SpaceParts {
   /** Where entities that left recently went, so interactions aimed at them follow. */
   readonly forward: Map<number, { owner: string; until: number }>;
   readonly log: SpaceLog;
+  /** The peers' game versions: what arrives from another one is converted (deploys). */
+  readonly games: PeerGameVersions;
   /** Counters of minted entity and interaction ids. */
   readonly ids: { entity: number; interaction: number };
   /** This tick's outgoing batch to a peer (created on first use). */

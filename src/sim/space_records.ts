@@ -46,6 +46,8 @@ export interface SpaceCounters {
   respawned: number;
   /** Promoted entities dropped because a live worker proved it owned them already. */
   duplicatesDropped: number;
+  /** Entities adopted from a worker of another game version, handed to `migrateState`. */
+  statesMigrated: number;
 }
 
 /** One accepted live migration, as measured by the receiver. */
@@ -78,6 +80,7 @@ export function newSpaceCounters(): SpaceCounters {
     handoffsResent: 0,
     respawned: 0,
     duplicatesDropped: 0,
+    statesMigrated: 0,
   };
 }
 

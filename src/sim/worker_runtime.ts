@@ -262,6 +262,7 @@ export class WorkerRuntime {
       );
     }
     this.links.update(update.workers);
+    space.games.update(update.workers);
     const gateways = update.gateways.map((g) => g.id);
     space.players.gatewaysAlive(gateways);
     this.#syncInstances(update, gateways);

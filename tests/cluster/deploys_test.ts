@@ -14,11 +14,14 @@ function make(cellsPerSecond = 2) {
   const registry = new Registry({ grid, minWorkers: 2, workerTimeoutMs: 60_000, now: clock });
   const gateways = new GatewayDirectory({ timeoutMs: 60_000, now: clock });
   let published = 0;
+  /** Rooms hosted per worker, as the instance directory would count them. */
+  const rooms = new Map<string, number>();
   const deploys = new Deploys({
     grid,
     registry,
     gateways,
     cellsPerSecond,
+    instancesOn: (worker) => rooms.get(worker) ?? 0,
     now: clock,
     onChange: () => published++,
   });
@@ -64,6 +67,7 @@ function make(cellsPerSecond = 2) {
     gateway,
     beat,
     ownersOf,
+    rooms,
     advance: (ms: number) => (now += ms),
     published: () => published,
   };
@@ -121,6 +125,37 @@ Deno.test("a deploy moves every cell to the new version at the configured rate, 
   t.deploys.step();
   assert.equal(t.deploys.versions.get("1.0")?.state, "retired");
   assert.ok(t.published() >= 3, "every version change is published");
+});
+
+Deno.test("an old-version worker hosting rooms drains only once its last room ended", () => {
+  const t = make(100);
+  t.rooms.set("w1", 2);
+  // Before the deploy the live version takes new rooms, the staged one does not.
+  assert.equal(t.deploys.hostsNewRooms("1.0"), true);
+  assert.equal(t.deploys.hostsNewRooms("2.0"), false);
+  t.deploys.start("2.0");
+  assert.equal(t.deploys.hostsNewRooms("2.0"), false, "rolling out is not live yet");
+  for (let n = 0; n < 50 && t.deploys.current; n++) (t.advance(200), t.deploys.step(), t.beat());
+  assert.equal(t.deploys.live, "2.0");
+  assert.equal(t.deploys.hostsNewRooms("2.0"), true);
+  assert.equal(t.deploys.hostsNewRooms("1.0"), false);
+  for (let n = 0; n < 5; n++) (t.advance(200), t.deploys.step(), t.beat());
+  // w2 hosts nothing: drained; w1 still hosts two rooms: it stays, owning no cell.
+  assert.equal(t.registry.workers.get("w2")?.state, "drained");
+  assert.equal(t.registry.workers.get("w1")?.state, "active");
+  assert.equal(t.ownersOf("1.0"), 0);
+  const old = () =>
+    (t.deploys.state().versions as Array<{ version: string; instances: number }>)
+      .find((v) => v.version === "1.0")!;
+  assert.equal(old().instances, 2);
+  t.rooms.set("w1", 1);
+  t.deploys.step();
+  assert.equal(t.registry.workers.get("w1")?.state, "active", "one room is left");
+  t.rooms.delete("w1");
+  t.deploys.step();
+  t.beat();
+  assert.equal(t.registry.workers.get("w1")?.state, "drained");
+  assert.equal(old().instances, 0);
 });
 
 Deno.test("rollback of a half-done deploy returns every cell to the old version", () => {
@@ -204,4 +239,37 @@ Deno.test("a deploy fills every new-version worker, not only the first", () => {
   }
   assert.equal(t.registry.map.cellsOf("w3").length, 8);
   assert.equal(t.registry.map.cellsOf("w4").length, 8);
+});
+
+Deno.test("another game version joins only as a new version, and a mixed world is not aborted", () => {
+  const t = make(4);
+  const game = { name: "demo", version: "1" };
+  // The live version's workers run its game; the staged 2.0 was seen with game 1 in make().
+  assert.equal(t.deploys.gameRefusal({ version: "1.0", gameVersion: "1" }, game), undefined);
+  assert.match(
+    t.deploys.gameRefusal({ version: "1.0", gameVersion: "2" }, game)!,
+    /^GAME_MISMATCH: the worker runs game demo@2 but the cluster runs demo@1 on version 1\.0; another game version comes with a new version \(ZS_VERSION\) and a deploy/,
+  );
+  assert.match(
+    t.deploys.gameRefusal({ version: "2.0", gameVersion: "2" }, game)!,
+    /^GAME_MISMATCH: the worker runs game demo@2 but the workers of version 2\.0 run demo@1/,
+  );
+  // A new version may bring a new game version; its next workers must run the same.
+  assert.equal(t.deploys.gameRefusal({ version: "3.0", gameVersion: "2" }, game), undefined);
+  t.deploys.seen("3.0", "2");
+  assert.equal(t.deploys.gameRefusal({ version: "3.0", gameVersion: "2" }, game), undefined);
+  assert.match(t.deploys.gameRefusal({ version: "3.0", gameVersion: "3" }, game)!, /run demo@2/);
+
+  // 2.0 with game 2: once some cells run it, abort would leave two game versions mixed.
+  t.deploys.versions.get("2.0")!.gameVersion = "2";
+  t.deploys.start("2.0");
+  assert.equal(t.deploys.abort().state, "aborted", "nothing moved yet: abort is fine");
+  t.deploys.start("2.0");
+  for (let n = 0; n < 10 && t.ownersOf("2.0") < 4; n++) {
+    (t.advance(250), t.deploys.step(), t.beat());
+  }
+  assert.ok(t.ownersOf("2.0") > 0);
+  assert.equal(codeOf(() => t.deploys.abort()), "CONFLICT");
+  assert.equal(t.deploys.current?.state, "running", "the refused abort changed nothing");
+  assert.equal(t.deploys.rollback().state, "rolling_back");
 });

@@ -36,6 +36,7 @@ function setup(address: string) {
     registry,
     gateways: new GatewayDirectory({ timeoutMs: 3_000 }),
     cellsPerSecond: 4,
+    instancesOn: () => 0,
   });
   const routes = controlRoutes({
     registry,

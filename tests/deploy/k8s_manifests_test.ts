@@ -1,8 +1,9 @@
 // The Kubernetes manifests of deploy/k8s/, validated offline: every object against the
 // Kubernetes OpenAPI schemas bundled (as compiled ajv validators) in the kubernetes-models
 // package, then what ZoneScaler needs of them: probes on /readyz and /healthz, only known ZS_*
-// variables, config and secrets that exist, a grace period longer than the drain, and workers
-// whose ZS_VERSION matches their version label.
+// variables, config and secrets that exist, a grace period longer than the drain, workers
+// whose ZS_VERSION matches their version label, and a coordinator pair (pod 0 active, pod 1 its
+// standby, its command run by sh as the pod would) with each state file on its volume.
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -11,6 +12,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { envVariables } from "../../src/config/env.ts";
+import { loadConfig } from "../../src/config/config.ts";
 
 const DIR = new URL("../../deploy/k8s/", import.meta.url);
 
@@ -161,4 +163,79 @@ Deno.test("pods probe /readyz and /healthz, use known ZS_* variables and existin
   const coordinator = docs.find((d) => d.kind === "StatefulSet")!;
   const claims = (coordinator.spec as { volumeClaimTemplates?: unknown[] }).volumeClaimTemplates;
   assert.equal(claims?.length, 1, "the coordinator keeps a persistent volume");
+});
+
+Deno.test("the coordinator StatefulSet runs a pair: pod 0 active, pod 1 its standby, each with its state on a volume", async () => {
+  const docs = load().map((d) => d.doc);
+  const set = docs.find((d) => d.kind === "StatefulSet")!;
+  const spec = set.spec as {
+    replicas: number;
+    serviceName: string;
+    volumeClaimTemplates: Array<{ metadata: { name: string } }>;
+  };
+  assert.equal(spec.replicas, 2, "an active and a standby");
+  const service = docs.find((d) => d.kind === "Service" && d.metadata.name === spec.serviceName)!;
+  assert.equal(
+    (service.spec as { publishNotReadyAddresses?: boolean }).publishNotReadyAddresses,
+    true,
+    "the standby resolves the active before it is ready",
+  );
+  const container = podSpecOf(set).spec.containers[0] as Container & {
+    command: string[];
+    args: string[];
+    volumeMounts: Array<{ name: string; mountPath: string }>;
+  };
+  const statePath = container.env!.find((e) => e.name === "ZS_COORDINATOR_STATE")!.value!;
+  const mount = container.volumeMounts.find((m) =>
+    m.name === spec.volumeClaimTemplates[0].metadata.name
+  );
+  assert.ok(mount && statePath.startsWith(`${mount.mountPath}/`), `${statePath} on the volume`);
+
+  // The pod's command, run by sh as Kubernetes would, with `deno` standing for the image's.
+  const bin = await Deno.makeTempDir({ prefix: "zs-k8s-" });
+  try {
+    await Deno.writeTextFile(
+      `${bin}/deno`,
+      '#!/bin/sh\necho "$*|${ZS_STANDBY_OF:-}"\n',
+      { mode: 0o755 },
+    );
+    const start = async (ordinal: number) => {
+      const out = await new Deno.Command(container.command[0], {
+        args: [...container.command.slice(1), ...container.args],
+        env: { PATH: `${bin}:/usr/bin:/bin`, HOSTNAME: `${set.metadata.name}-${ordinal}` },
+        clearEnv: true,
+        stdout: "piped",
+      }).output();
+      assert.equal(out.code, 0);
+      const [args, standbyOf] = new TextDecoder().decode(out.stdout).trim().split("|");
+      return { args, standbyOf };
+    };
+    const grpc = container.ports!.find((p) => p.name === "grpc")!.containerPort;
+    const active = `${set.metadata.name}-0.${spec.serviceName}:${grpc}`;
+    assert.deepEqual(await start(0), { args: "run -A main.ts --role=coordinator", standbyOf: "" });
+    assert.deepEqual(await start(1), {
+      args: "run -A main.ts --role=coordinator",
+      standbyOf: active,
+    });
+    // Workers and gateways dial both pods; the standby's settings load as a pair member.
+    const settings = (docs.find((d) => d.metadata.name === "zonescaler-config")!.data) as Record<
+      string,
+      string
+    >;
+    const secret = docs.find((d) => d.kind === "Secret")!.stringData as Record<string, string>;
+    const config = loadConfig(undefined, { role: "coordinator" }, {
+      ...settings,
+      ...secret,
+      ZS_COORDINATOR_STATE: statePath,
+      ZS_STANDBY_OF: active,
+    });
+    assert.equal(config.standbyOf, active);
+    assert.equal(config.coordinatorState, statePath);
+    assert.deepEqual(config.coordinator.split(","), [
+      active,
+      `${set.metadata.name}-1.${spec.serviceName}:${grpc}`,
+    ]);
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
 });
