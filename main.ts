@@ -3,7 +3,7 @@
 // and one line naming the field or the file.
 import { type Config, loadConfig, parseFlags, USAGE } from "./src/config/config.ts";
 import { ConfigError } from "./src/errors.ts";
-import { StateFileError } from "./src/cluster/durable_state.ts";
+import { StateFileError } from "./src/cluster/durable_state_reader.ts";
 import { NotCoordinatorError } from "./src/cluster/standby.ts";
 import { Logger } from "./src/observe/log.ts";
 import type { CloseOptions } from "./src/net/rpc.ts";

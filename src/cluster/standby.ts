@@ -15,13 +15,8 @@ import {
   type StatusReply,
   unary,
 } from "../net/rpc.ts";
-import {
-  applyChange,
-  type DurableState,
-  parseChange,
-  parseState,
-  StateFileError,
-} from "./durable_state.ts";
+import { applyChange, type DurableState } from "./durable_state.ts";
+import { parseChange, parseState, StateFileError } from "./durable_state_reader.ts";
 import type { StateStore } from "./state_store.ts";
 import { SNAPSHOT_EVERY } from "./coordinator_state.ts";
 

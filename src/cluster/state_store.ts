@@ -3,14 +3,8 @@
 // in, and periodic snapshots of the whole state. A file that cannot be read back whole is refused
 // with a StateFileError: a coordinator never starts an empty world over a damaged one.
 import { DatabaseSync } from "node:sqlite";
-import {
-  applyChange,
-  type DurableState,
-  parseChange,
-  parseState,
-  type StateChange,
-  StateFileError,
-} from "./durable_state.ts";
+import { applyChange, type DurableState, type StateChange } from "./durable_state.ts";
+import { parseChange, parseState, StateFileError } from "./durable_state_reader.ts";
 
 /** The format row every state file carries; another SQLite file is not ours to overwrite. */
 export const STATE_FORMAT = "zonescaler-coordinator-state/1";

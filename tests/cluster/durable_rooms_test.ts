@@ -9,7 +9,8 @@ import { CoordinatorState } from "../../src/cluster/coordinator_state.ts";
 import { GatewayDirectory } from "../../src/cluster/gateway_directory.ts";
 import { InstanceDirectory, instanceRow } from "../../src/cluster/instance_directory.ts";
 import { Registry } from "../../src/cluster/registry.ts";
-import { applyChange, parseState, StateFileError } from "../../src/cluster/durable_state.ts";
+import { applyChange } from "../../src/cluster/durable_state.ts";
+import { parseState, StateFileError } from "../../src/cluster/durable_state_reader.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { decode, encode } from "../../src/protocol/msgpack.ts";
 

@@ -4,7 +4,7 @@ import { StateStore } from "../../src/cluster/state_store.ts";
 import { CoordinatorState, TERM_EPOCH_STRIDE } from "../../src/cluster/coordinator_state.ts";
 import { GatewayDirectory } from "../../src/cluster/gateway_directory.ts";
 import { Registry } from "../../src/cluster/registry.ts";
-import { StateFileError } from "../../src/cluster/durable_state.ts";
+import { StateFileError } from "../../src/cluster/durable_state_reader.ts";
 import { Grid } from "../../src/world/grid.ts";
 
 const grid = new Grid({ dims: 2, size: [400, 400], cellSize: 100 });
