@@ -10,23 +10,20 @@ import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import type { RelayedChat } from "../src/session/chat_relay.ts";
 import { CoordinatorRelay } from "../src/session/coordinator_relay.ts";
 import type { Config } from "../src/config/config.ts";
-import { ErrorCode } from "../src/errors.ts";
 import { boundsOf, gridOf } from "../src/world/world_spec.ts";
 import { startHttp } from "../src/net/http.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
-import { PartitionMap } from "../src/world/partition.ts";
-import { PeerLinks } from "../src/sync/peer_links.ts";
-import { type CloseOptions, type GatewayInfo, type RegisterReply } from "../src/net/rpc.ts";
+import { GatewayClusterView } from "../src/session/gateway_cluster_view.ts";
+import type { CloseOptions, RegisterReply } from "../src/net/rpc.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
 import { sessionAdminRoutes } from "../src/session/session_admin.ts";
 import type { Grid } from "../src/world/grid.ts";
 import type { WorldBounds } from "../src/protocol/client_protocol.ts";
-import { CommandOutbox } from "../src/session/hub_transport.ts";
+import { sessionStreams } from "../src/session/hub_transport.ts";
 import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
 import { GatewayHandover } from "../src/session/gateway_handover.ts";
-import { encodeCommands, reportFrom } from "../src/session/session_wire.ts";
 import { nodeVersion } from "../src/version.ts";
 
 /** A running gateway. */
@@ -67,9 +64,7 @@ export async function startGateway(
     log,
   });
   const closing = new AbortController();
-  let gateways: GatewayInfo[] = [];
-  let map = PartitionMap.empty(0);
-  let workers: string[] = [];
+  const cluster = new GatewayClusterView();
   const state: { hub?: SessionHub; grid?: Grid; world?: WorldBounds } = {};
   const auth = new OperatorAuth({
     token: config.operatorToken,
@@ -86,13 +81,20 @@ export async function startGateway(
     log,
     // The coordinator's list carries counts as of the last map change: ours is live.
     gateways: () =>
-      gateways.map((g) => g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g),
+      cluster.gateways.map((g) =>
+        g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g
+      ),
     hub: () => closing.signal.aborted ? undefined : state.hub,
     secure: tls !== undefined,
     limits: LoginLimits.of(config.gateway),
     world: () =>
       state.world && state.grid &&
-      { epoch: map.epoch, world: state.world, cells: state.grid.counts, owners: map.owners },
+      {
+        epoch: cluster.map.epoch,
+        world: state.world,
+        cells: state.grid.counts,
+        owners: cluster.map.owners,
+      },
     admin: sessionAdminRoutes({
       hub: () => closing.signal.aborted ? undefined : state.hub,
       grid: () => state.grid,
@@ -134,8 +136,14 @@ export async function startGateway(
   state.grid = grid;
   state.world = boundsOf(world);
 
-  // Commands to workers, batched per worker until the end of the current task.
-  const outbox = new CommandOutbox((to, commands) => links.send(to, encodeCommands(id, commands)));
+  // A Sessions stream to each worker: commands batched per worker, reports into the hub.
+  const { links, outbox } = sessionStreams({
+    self: id,
+    secret: config.secret,
+    log,
+    countError: (code) => metrics.countError(code),
+    onReport: (report) => hub.onReport(report),
+  });
 
   const hub = new SessionHub({
     config: config.gateway,
@@ -144,8 +152,8 @@ export async function startGateway(
     log,
     transport: {
       gatewayId: id,
-      ownerAt: (x, y, z) => map.ownerOf(grid.cellOf(x, y, z)),
-      workers: () => workers,
+      ownerAt: (x, y, z) => cluster.map.ownerOf(grid.cellOf(x, y, z)),
+      workers: () => cluster.workers,
       send: (worker, command) => outbox.send(worker, command),
       relay: (chat: RelayedChat) => relay.write(chat),
     },
@@ -154,22 +162,6 @@ export async function startGateway(
     saves: new PlayerSaves(accounts, log),
   });
   state.hub = hub;
-
-  const links = new PeerLinks({
-    self: id,
-    secret: config.secret,
-    log,
-    link: { service: "Sessions", method: "Attach" },
-    dials: () => true,
-    onPayload(payload, worker) {
-      try {
-        hub.onReport(reportFrom(payload, worker));
-      } catch (error) {
-        metrics.countError(ErrorCode.BAD_BATCH);
-        log.error("report.rejected", { worker, error });
-      }
-    },
-  });
 
   // A deploy replaced our version: hand the sessions over, then stop.
   const drained = Promise.withResolvers<void>();
@@ -185,17 +177,9 @@ export async function startGateway(
   });
 
   // Follow the map: who owns which cell, which workers to attach to, the gateway list.
-  const firstMap = Promise.withResolvers<void>();
   coordinatorClient.watch(id, (update) => {
-    if (update.epoch >= map.epoch) map = new PartitionMap(update.epoch, update.owners);
-    const live = update.workers.filter((w) =>
-      w.state !== "down" && w.state !== "fenced" && w.state !== "drained"
-    );
-    workers = live.map((w) => w.id);
-    links.update(live);
-    gateways = update.gateways;
-    handover.update(gateways);
-    firstMap.resolve();
+    links.update(cluster.apply(update));
+    handover.update(cluster.gateways);
   });
 
   const relay: CoordinatorRelay = new CoordinatorRelay({
@@ -216,9 +200,7 @@ export async function startGateway(
   }, reply.heartbeatMs);
 
   // Listening once the first map is in: a HELLO before it would be refused as "not ready".
-  let waited: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([firstMap.promise, new Promise((r) => (waited = setTimeout(r, 5_000)))]);
-  clearTimeout(waited);
+  await cluster.ready(5_000);
   log.info("gateway.listening", { httpAddress, httpPort: http?.port ?? 0 });
   return {
     id,

@@ -1,7 +1,16 @@
-// The session hub's seam to the gateway around it (HubTransport), and the command outbox a
-// gateway implements it with: commands to a worker batched until the end of the current task.
+// The session hub's seam to the gateway around it (HubTransport), and what a gateway implements
+// it with: its Sessions streams to the workers, commands to a worker batched until the end of
+// the current task, reports decoded for the hub.
 import type { RelayedChat } from "./chat_relay.ts";
-import type { GatewayCommand } from "./session_wire.ts";
+import {
+  encodeCommands,
+  type GatewayCommand,
+  reportFrom,
+  type WorkerReport,
+} from "./session_wire.ts";
+import { ErrorCode } from "../errors.ts";
+import type { Logger } from "../observe/log.ts";
+import { PeerLinks } from "../sync/peer_links.ts";
 
 /** What the hub needs from the gateway around it. */
 export interface HubTransport {
@@ -55,4 +64,39 @@ export class CommandOutbox {
     this.#outbox.clear();
     for (const [worker, commands] of batches) this.#flush(worker, commands);
   }
+}
+
+/**
+ * A gateway's Sessions streams to the workers (one each, opened by `links.update` with the
+ * live workers): `outbox` batches commands per worker onto them, and each report that comes
+ * back is decoded for `onReport` — one that does not decode is counted (BAD_BATCH) and
+ * logged, never applied.
+ */
+export function sessionStreams(options: {
+  self: string;
+  secret: string;
+  log: Logger;
+  countError(code: ErrorCode): void;
+  onReport(report: WorkerReport): void;
+}): { links: PeerLinks; outbox: CommandOutbox } {
+  const { self, secret, log } = options;
+  const links = new PeerLinks({
+    self,
+    secret,
+    log,
+    link: { service: "Sessions", method: "Attach" },
+    dials: () => true,
+    onPayload(payload, worker) {
+      try {
+        options.onReport(reportFrom(payload, worker));
+      } catch (error) {
+        options.countError(ErrorCode.BAD_BATCH);
+        log.error("report.rejected", { worker, error });
+      }
+    },
+  });
+  const outbox = new CommandOutbox((to, commands) =>
+    links.send(to, encodeCommands(self, commands))
+  );
+  return { links, outbox };
 }
