@@ -1,7 +1,13 @@
 // The instances (rooms) a worker hosts beside its share of the world: each is its own small
-// Space (its own extent, every cell owned here, the same tick, game hooks, AOI and sessions),
-// created at its first join or when the coordinator's list places it here, and disposed of —
-// its players sent back to their gateways — once the coordinator's list no longer has it.
+// Space (its own extent, the same tick, game hooks, AOI and sessions), created at its first join
+// or when the coordinator's list places it here, and disposed of — its players sent back to
+// their gateways — once the coordinator's list no longer has it. Every cell of an instance has
+// one owner, its host, in a map of the world's epoch, backups and down workers: so moving an
+// instance is the live migration of all its cells at once (the host freezes and transfers them,
+// src/sim/cell_transfers.ts), the host mirrors it to its own backup like its cells, and the
+// backup promotes that mirror when the host dies (src/sim/takeover.ts). Its batches carry its
+// id (Batch.space) on the worker's peer links.
+import type { Batch } from "../sync/batch_codec.ts";
 import type { GameDefinition, InstanceInfo, InstanceMode } from "./game.ts";
 import type { Logger } from "../observe/log.ts";
 import { Grid } from "../world/grid.ts";
@@ -22,18 +28,40 @@ export interface InstanceSpacesOptions {
   /** Space options shared with the world space (grace, index, timings, clock). */
   space?: Pick<
     SpaceOptions,
-    "resumeGraceMs" | "playerSaveMs" | "timings" | "spatialIndex" | "now" | "seed"
+    | "resumeGraceMs"
+    | "playerSaveMs"
+    | "timings"
+    | "spatialIndex"
+    | "now"
+    | "seed"
+    | "replicationTicks"
   >;
   log?: Logger;
   /** A game hook of an instance mode threw (counted like any game error). */
   onGameError?: (hook: string, error: unknown) => void;
 }
 
+/** What an instance's map takes from the world's: its epoch, backups and down workers. */
+export interface InstanceRoles {
+  epoch: number;
+  backups: ReadonlyMap<string, string>;
+  down: ReadonlySet<string>;
+}
+
+/** Batches of instances that arrived before their space did, at most (oldest go first). */
+export const MAX_EARLY_BATCHES = 256;
+
 interface Hosted {
   space: Space;
+  /** The coordinator's latest placement of it (its host may be another worker now). */
   placement: InstancePlacement;
   info: InstanceInfo;
   mode: InstanceMode;
+  /**
+   * True while it runs here or is mirrored here; false once it moved away: kept until its
+   * handover is acknowledged, then dropped.
+   */
+  kept: boolean;
 }
 
 /** The instance spaces of one worker. */
@@ -45,6 +73,12 @@ export class InstanceSpaces {
   /** Reports of disposals between ticks; they leave with the next tick's reports. */
   #pending: Array<Map<string, WorkerReport>> = [];
   #tick = -1;
+  #roles: InstanceRoles = { epoch: 1, backups: new Map(), down: new Set() };
+  /** Peer batches of the last step, each tagged with its instance. */
+  #batches: Array<[string, Batch]> = [];
+  /** Batches for an instance not hosted yet (a transfer can race the map), by instance. */
+  #early = new Map<string, Batch[]>();
+  #earlyCount = 0;
 
   constructor(options: InstanceSpacesOptions) {
     this.#o = options;
@@ -57,6 +91,49 @@ export class InstanceSpaces {
   /** The hosted instances' spaces, by instance id. */
   spaces(): Map<string, Space> {
     return new Map([...this.#hosted].map(([id, h]) => [id, h.space]));
+  }
+
+  /** True when no instance runs here and every handover was acknowledged. */
+  get empty(): boolean {
+    for (const { space } of this.#hosted.values()) if (!space.empty) return false;
+    return true;
+  }
+
+  /** Transfers of instances sent and not yet acknowledged. */
+  get pendingTransfers(): number {
+    let n = 0;
+    for (const { space } of this.#hosted.values()) n += space.pendingTransfers;
+    return n;
+  }
+
+  /** Entities mirrored here of instances other workers host. */
+  get mirrored(): number {
+    let n = 0;
+    for (const { space } of this.#hosted.values()) n += space.mirrors.size;
+    return n;
+  }
+
+  /** A peer's batch of an instance (Batch.space): queued for its space, or until it exists. */
+  receive(batch: Batch): void {
+    const id = batch.space ?? "";
+    const hosted = this.#hosted.get(id);
+    if (hosted) return hosted.space.receive(batch);
+    let early = this.#early.get(id);
+    if (!early) this.#early.set(id, early = []);
+    early.push(batch);
+    if (++this.#earlyCount > MAX_EARLY_BATCHES) {
+      const [oldest, list] = this.#early.entries().next().value!;
+      list.shift();
+      this.#earlyCount--;
+      if (list.length === 0) this.#early.delete(oldest);
+    }
+  }
+
+  /** The peer batches of the last step, each tagged with its instance (taken once). */
+  takeBatches(): Array<[string, Batch]> {
+    const batches = this.#batches;
+    this.#batches = [];
+    return batches;
   }
 
   /**
@@ -96,19 +173,37 @@ export class InstanceSpaces {
   }
 
   /**
-   * The coordinator's list of live instances (`seq`: its newest creation when it was made):
-   * creates those placed here that are missing, disposes of those it no longer lists — but
-   * not of one created after the list was made (a join may come before the list shows it).
+   * The coordinator's list of live instances (`seq`: its newest creation when it was made) with
+   * the world map's `roles`: creates those placed here, or mirrored here (this worker backs up
+   * their host), that are missing; gives every hosted one its map (a host that lost one hands
+   * it over at its next tick, a backup whose host died promotes its mirror); disposes of those
+   * it no longer lists — but not of one created after the list was made (a join may come
+   * before the list shows it).
    */
-  sync(placements: readonly InstancePlacement[], seq: number): void {
+  sync(placements: readonly InstancePlacement[], seq: number, roles?: InstanceRoles): void {
+    if (roles) this.#roles = roles;
+    const me = this.#o.worker;
     const listed = new Set<string>();
     for (const placement of placements) {
-      if (placement.worker !== this.#o.worker) continue;
       listed.add(placement.id);
-      this.#ensure(placement);
+      const host = placement.worker;
+      const kept = host === me ||
+        (this.#roles.backups.get(host) === me && !this.#roles.down.has(me));
+      const hosted = kept ? this.#ensure(placement) : this.#hosted.get(placement.id);
+      if (!hosted) continue;
+      hosted.placement = placement;
+      hosted.kept = kept;
+      hosted.space.setMap(this.#mapOf(hosted.space, host));
     }
     for (const [id, hosted] of this.#hosted) {
-      if (!listed.has(id) && hosted.placement.seq <= seq) this.#dispose(id, hosted);
+      if (listed.has(id) || hosted.placement.seq > seq) continue;
+      if (hosted.placement.worker === me) this.#dispose(id, hosted);
+      else this.#drop(id, hosted);
+    }
+    for (const id of this.#early.keys()) {
+      if (!listed.has(id)) {
+        (this.#earlyCount -= this.#early.get(id)!.length, this.#early.delete(id));
+      }
     }
   }
 
@@ -118,9 +213,12 @@ export class InstanceSpaces {
     const out = new Map<string, WorkerReport>();
     for (const pending of this.#pending) mergeReports(out, pending);
     this.#pending = [];
-    for (const hosted of this.#hosted.values()) {
-      // Every cell is owned here: there is no peer to send anything to.
-      hosted.space.step(tick);
+    this.#batches = [];
+    for (const [id, hosted] of this.#hosted) {
+      for (const [peer, batch] of hosted.space.step(tick)) {
+        batch.space = id;
+        this.#batches.push([peer, batch]);
+      }
       const reports = hosted.space.takeReports();
       for (const report of reports.values()) {
         for (const j of report.joined) this.#byEntity.set(j.entity, hosted);
@@ -128,6 +226,8 @@ export class InstanceSpaces {
         for (const g of report.gone) this.#byEntity.delete(g.entity);
       }
       mergeReports(out, reports);
+      // Moved away and acknowledged by its new host: nothing of it is left here.
+      if (!hosted.kept && hosted.space.empty) this.#drop(id, hosted);
     }
     return out;
   }
@@ -136,6 +236,17 @@ export class InstanceSpaces {
   close(): void {
     for (const [id, hosted] of this.#hosted) this.#dispose(id, hosted);
     this.#pending = [];
+    this.#early.clear();
+    this.#earlyCount = 0;
+  }
+
+  /** The map of an instance hosted by `host`: every cell its, with the world's roles. */
+  #mapOf(space: Space, host: string): PartitionMap {
+    const { epoch, backups, down } = this.#roles;
+    return new PartitionMap(epoch, new Array(space.grid.cellCount).fill(host), {
+      backups: new Map(backups),
+      down: new Set(down),
+    });
   }
 
   #ensure(placement: InstancePlacement): Hosted | undefined {
@@ -170,14 +281,30 @@ export class InstanceSpaces {
       log: o.log,
       instance: info,
     });
-    space.setMap(new PartitionMap(1, new Array(grid.cellCount).fill(o.worker)));
+    space.setMap(this.#mapOf(space, placement.worker));
     // Its first step is the worker's next tick: its first reports show this tick's state.
     space.tick = this.#tick;
-    const hosted = { space, placement, info, mode };
+    const hosted = { space, placement, info, mode, kept: true };
     this.#hosted.set(placement.id, hosted);
-    this.#hook(hosted, "onCreate");
-    o.log?.info("instance.created", { instance: placement.id, mode: placement.mode });
+    // A moved or failed-over instance arrives with its entities (a transfer, a mirror).
+    const fresh = placement.worker === o.worker && !placement.moves;
+    if (fresh) this.#hook(hosted, "onCreate");
+    for (const batch of this.#early.get(placement.id) ?? []) space.receive(batch);
+    this.#earlyCount -= this.#early.get(placement.id)?.length ?? 0;
+    this.#early.delete(placement.id);
+    o.log?.info(fresh ? "instance.created" : "instance.hosted", {
+      instance: placement.id,
+      mode: placement.mode,
+      host: placement.worker,
+    });
     return hosted;
+  }
+
+  /** Forgets an instance that runs elsewhere (moved away, or mirrored here no more). */
+  #drop(id: string, hosted: Hosted): void {
+    this.#hosted.delete(id);
+    for (const entity of hosted.space.owned.keys()) this.#byEntity.delete(entity);
+    this.#o.log?.info("instance.released", { instance: id, host: hosted.placement.worker });
   }
 
   #dispose(id: string, hosted: Hosted): void {
