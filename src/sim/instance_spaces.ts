@@ -74,6 +74,8 @@ export class InstanceSpaces {
   #pending: Array<Map<string, WorkerReport>> = [];
   #tick = -1;
   #roles: InstanceRoles = { epoch: 1, backups: new Map(), down: new Set() };
+  /** The coordinator's latest placement of each live instance. */
+  #latest = new Map<string, InstancePlacement>();
   /** Peer batches of the last step, each tagged with its instance. */
   #batches: Array<[string, Batch]> = [];
   /** Batches for an instance not hosted yet (a transfer can race the map), by instance. */
@@ -143,7 +145,13 @@ export class InstanceSpaces {
   route(gateway: string, command: GatewayCommand): boolean {
     if (command.op === "join") {
       if (!command.instance) return false;
-      const hosted = this.#ensure(command.instance);
+      // A join sent before the gateway heard of a move: the instance as it is now (no second
+      // onCreate); a player joined where it no longer runs is handed off to its host.
+      const latest = this.#latest.get(command.instance.id);
+      const placement = latest && (latest.moves ?? 0) >= (command.instance.moves ?? 0)
+        ? latest
+        : command.instance;
+      const hosted = this.#ensure(placement);
       // An instance of a mode this game lacks cannot run: the join goes unanswered (the
       // coordinator validated the mode, so only a mismatched deploy gets here).
       if (!hosted) return true;
@@ -184,16 +192,15 @@ export class InstanceSpaces {
     if (roles) this.#roles = roles;
     const me = this.#o.worker;
     const listed = new Set<string>();
+    this.#latest = new Map(placements.map((p) => [p.id, p]));
     for (const placement of placements) {
       listed.add(placement.id);
-      const host = placement.worker;
-      const kept = host === me ||
-        (this.#roles.backups.get(host) === me && !this.#roles.down.has(me));
+      const kept = this.#keeps(placement);
       const hosted = kept ? this.#ensure(placement) : this.#hosted.get(placement.id);
       if (!hosted) continue;
       hosted.placement = placement;
       hosted.kept = kept;
-      hosted.space.setMap(this.#mapOf(hosted.space, host));
+      hosted.space.setMap(this.#mapOf(hosted.space, placement.worker));
     }
     for (const [id, hosted] of this.#hosted) {
       if (listed.has(id) || hosted.placement.seq > seq) continue;
@@ -240,6 +247,12 @@ export class InstanceSpaces {
     this.#earlyCount = 0;
   }
 
+  /** True when the instance runs here, or this worker (alive) is its host's backup. */
+  #keeps(placement: InstancePlacement): boolean {
+    const me = this.#o.worker, { backups, down } = this.#roles;
+    return placement.worker === me || (backups.get(placement.worker) === me && !down.has(me));
+  }
+
   /** The map of an instance hosted by `host`: every cell its, with the world's roles. */
   #mapOf(space: Space, host: string): PartitionMap {
     const { epoch, backups, down } = this.#roles;
@@ -284,7 +297,7 @@ export class InstanceSpaces {
     space.setMap(this.#mapOf(space, placement.worker));
     // Its first step is the worker's next tick: its first reports show this tick's state.
     space.tick = this.#tick;
-    const hosted = { space, placement, info, mode, kept: true };
+    const hosted = { space, placement, info, mode, kept: this.#keeps(placement) };
     this.#hosted.set(placement.id, hosted);
     // A moved or failed-over instance arrives with its entities (a transfer, a mirror).
     const fresh = placement.worker === o.worker && !placement.moves;

@@ -233,3 +233,21 @@ Deno.test("the backup of an instance's host promotes its mirror when the host di
   assert.deepEqual(diffs, ["a", "b"], "its players get diffs from the heir");
   assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
 });
+
+Deno.test("a join that reaches the old host after a move follows the instance to its new host, with no second onCreate", () => {
+  const p = pair(0);
+  const room = placement(1);
+  p.sync([room], roles(2, {}));
+  p.w1.spaces.route("g1", join("a", room));
+  p.step();
+  const moved = { ...room, worker: "w2", moves: 1 };
+  p.sync([moved], roles(3, {}));
+  for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
+  assert.equal(p.w1.spaces.size, 0, "w1 handed it over and forgot it");
+  // The gateway still thinks the room is on w1 (its placement from before the move).
+  p.w1.spaces.route("g1", join("b", room));
+  for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
+  assert.equal(p.w1.spaces.size, 0);
+  assert.deepEqual(p.owned("w2").map((e) => e.type).sort(), ["flag", "player", "player"]);
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
+});
