@@ -225,6 +225,7 @@ Deno.test("damaged instance or user records stop the load with a StateFileError 
       /rooms\.instances\.i1\.maxPlayers: expected an integer/,
     ],
     ["$.rooms.instances.i1.players", '"ann"', /rooms\.instances\.i1\.players: expected an array/],
+    ["$.rooms.instances.i1.moves", "-1", /rooms\.instances\.i1\.moves: expected an integer >= 0/],
     ["$.rooms.instances.i1.options", '"@@@"', /rooms\.instances\.i1\.options: expected msgpack/],
     ["$.rooms.instances.i1.id", '"i9"', /rooms\.instances\.i1: the record is of i9/],
     ["$.rooms.seq", "0", /creation number 1 is above the counter 0/],

@@ -144,6 +144,8 @@ Deno.test({
       assert.deepEqual([unknown.status, unknown.body.error.code], [404, "INSTANCE_NOT_FOUND"]);
       const noWorker = await post(cluster, path, { worker: "w9" });
       assert.deepEqual([noWorker.status, noWorker.body.error.code], [404, "NOT_FOUND"]);
+      const longId = await post(cluster, `/api/instances/${"i".repeat(65)}/move`, { worker: "w1" });
+      assert.deepEqual([longId.status, longId.body.error.code], [400, "BAD_REQUEST"]);
       const badKey = await post(cluster, path, { to: "w1" });
       assert.deepEqual([badKey.status, badKey.body.error.code], [400, "BAD_REQUEST"]);
       const same = await post(cluster, path, { worker: first });
