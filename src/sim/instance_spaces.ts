@@ -255,11 +255,8 @@ export class InstanceSpaces {
 
   /** The map of an instance hosted by `host`: every cell its, with the world's roles. */
   #mapOf(space: Space, host: string): PartitionMap {
-    const { epoch, backups, down } = this.#roles;
-    return new PartitionMap(epoch, new Array(space.grid.cellCount).fill(host), {
-      backups: new Map(backups),
-      down: new Set(down),
-    });
+    const { epoch, backups, down } = this.#roles; // shared, never written: one per map update
+    return new PartitionMap(epoch, new Array(space.grid.cellCount).fill(host), { backups, down });
   }
 
   #ensure(placement: InstancePlacement): Hosted | undefined {
