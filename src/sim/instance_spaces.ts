@@ -48,6 +48,14 @@ export interface InstanceRoles {
   down: ReadonlySet<string>;
 }
 
+/**
+ * Ticks a worker keeps an instance it no longer runs nor mirrors before it may forget it: a
+ * backup of the old host must first see the handoffs of its handover in the mirror (they come
+ * a tick or two after the move), to pass them on should the old host die before the new one
+ * acknowledges them.
+ */
+export const RELEASE_GRACE_TICKS = 40;
+
 /** Batches of instances that arrived before their space did, at most (oldest go first). */
 export const MAX_EARLY_BATCHES = 256;
 
@@ -62,6 +70,8 @@ interface Hosted {
    * handover is acknowledged, then dropped.
    */
   kept: boolean;
+  /** The tick from which a mirror no longer kept may go (-1 while kept; -Infinity: now). */
+  releasedAt: number;
 }
 
 /** The instance spaces of one worker. */
@@ -198,6 +208,10 @@ export class InstanceSpaces {
       const kept = this.#keeps(placement);
       const hosted = kept ? this.#ensure(placement) : this.#hosted.get(placement.id);
       if (!hosted) continue;
+      // Its old host needs no grace: what it handed over is mirrored on its backup.
+      const wasHost = hosted.placement.worker === me;
+      if (hosted.kept && !kept) hosted.releasedAt = wasHost ? -Infinity : this.#tick;
+      if (kept) hosted.releasedAt = -1;
       hosted.placement = placement;
       hosted.kept = kept;
       hosted.space.setMap(this.#mapOf(hosted.space, placement.worker));
@@ -234,7 +248,10 @@ export class InstanceSpaces {
       }
       mergeReports(out, reports);
       // Moved away and acknowledged by its new host: nothing of it is left here.
-      if (!hosted.kept && hosted.space.empty) this.#drop(id, hosted);
+      if (
+        !hosted.kept && hosted.space.empty && !holdsHandoffs(hosted.space) &&
+        tick - hosted.releasedAt > RELEASE_GRACE_TICKS
+      ) this.#drop(id, hosted);
     }
     return out;
   }
@@ -294,7 +311,9 @@ export class InstanceSpaces {
     space.setMap(this.#mapOf(space, placement.worker));
     // Its first step is the worker's next tick: its first reports show this tick's state.
     space.tick = this.#tick;
-    const hosted = { space, placement, info, mode, kept: this.#keeps(placement) };
+    const kept = this.#keeps(placement);
+    // One made here while not kept (a late join) mirrors nothing: it may go once empty.
+    const hosted = { space, placement, info, mode, kept, releasedAt: kept ? -1 : -Infinity };
     this.#hosted.set(placement.id, hosted);
     // A moved or failed-over instance arrives with its entities (a transfer, a mirror).
     const fresh = placement.worker === o.worker && !placement.moves;
@@ -334,6 +353,16 @@ export class InstanceSpaces {
       this.#o.log?.error("game.error", { hook, instance: hosted.info.id, error });
     }
   }
+}
+
+/**
+ * True when a mirror in `space` still holds handoffs of its owner: the handover of a moved
+ * instance, which this backup promotes (passing it on to the new host) if the old host dies
+ * before the new one acknowledges it.
+ */
+function holdsHandoffs(space: Space): boolean {
+  for (const mirror of space.mirrors.mirrors.values()) if (mirror.held.size > 0) return true;
+  return false;
 }
 
 /** The extent of an instance of `mode`: its own, or one cell of the world. */

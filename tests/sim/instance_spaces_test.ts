@@ -147,22 +147,27 @@ Deno.test("a resume in the tick of the drop sends the gateway one full diff, not
 const roles = (epoch: number, backups: Record<string, string>, down: string[] = []) =>
   ({ epoch, backups: new Map(Object.entries(backups)), down: new Set(down) }) as InstanceRoles;
 
-/** Two workers' instance spaces whose batches travel through the real codec. */
+/** Workers' instance spaces (w1, w2, w3) whose batches travel through the real codec. */
 function pair(replicationTicks: number) {
   const events: string[] = [];
   const workers = {
     w1: setup("w1", replicationTicks, events),
     w2: setup("w2", replicationTicks, events),
+    w3: setup("w3", replicationTicks, events),
   };
   let tick = 10;
-  const alive = new Set(["w1", "w2"]);
-  /** One tick on every live worker, then their batches delivered; the reports per worker. */
-  const step = () => {
+  const alive = new Set(["w1", "w2", "w3"]);
+  /**
+   * One tick on every live worker, then their batches delivered (but those `lost` says were
+   * lost); the reports per worker.
+   */
+  const step = (lost = (_from: string, _to: string) => false) => {
     const reports = new Map<string, Map<string, WorkerReport>>();
     for (const id of alive) reports.set(id, workers[id as "w1"].spaces.step(tick));
     for (const id of alive) {
       for (const [peer, batch] of workers[id as "w1"].spaces.takeBatches()) {
-        if (alive.has(peer)) workers[peer as "w1"].spaces.receive(decodeBatch(encodeBatch(batch)));
+        if (!alive.has(peer) || lost(id, peer)) continue;
+        workers[peer as "w1"].spaces.receive(decodeBatch(encodeBatch(batch)));
       }
     }
     tick++;
@@ -171,7 +176,7 @@ function pair(replicationTicks: number) {
   const sync = (list: InstancePlacement[], r: InstanceRoles) => {
     for (const id of alive) workers[id as "w1"].spaces.sync(list, 1, r);
   };
-  const owned = (id: "w1" | "w2") =>
+  const owned = (id: "w1" | "w2" | "w3") =>
     [...workers[id].spaces.spaces().get("i1")?.owned.values() ?? []].map(stateOf)
       .sort((a, b) => a.id - b.id);
   return { ...workers, events, step, sync, owned, alive };
@@ -249,5 +254,30 @@ Deno.test("a join that reaches the old host after a move follows the instance to
   for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
   assert.equal(p.w1.spaces.size, 0);
   assert.deepEqual(p.owned("w2").map((e) => e.type).sort(), ["flag", "player", "player"]);
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
+});
+
+Deno.test("a host that dies while handing a moved instance over: its backup passes what was in flight on to the new host", () => {
+  const p = pair(1);
+  const room = placement(1);
+  // w3 backs up w1 only: once the room is on w2, w3 is not its backup.
+  const backups = { w1: "w3", w2: "w1", w3: "w2" };
+  p.sync([room], roles(2, backups));
+  p.w1.spaces.route("g1", join("a", room));
+  p.w1.spaces.route("g1", join("b", room));
+  for (let n = 0; n < 4; n++) p.step();
+  const before = p.owned("w1");
+  assert.equal(before.length, 3);
+
+  p.sync([{ ...room, worker: "w2", moves: 1 }], roles(3, backups));
+  // w1 freezes the room and sends it, mirrored first to w3; the transfer never reaches w2.
+  p.step((from, to) => from === "w1" && to === "w2");
+  assert.deepEqual(p.owned("w2"), []);
+  assert.equal(p.w3.spaces.size, 1, "w3 keeps its mirror while w1 holds handoffs");
+  p.alive.delete("w1");
+  p.sync([{ ...room, worker: "w2", moves: 1 }], roles(4, { w2: "w3", w3: "w2" }, ["w1"]));
+  for (let n = 0; n < 8 && p.owned("w2").length < 3; n++) p.step();
+  assert.deepEqual(p.owned("w2").map((e) => [e.id, e.type]), before.map((e) => [e.id, e.type]));
+  assert.deepEqual(p.owned("w3"), [], "passed on, not kept");
   assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
 });
