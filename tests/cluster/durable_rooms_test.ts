@@ -1,8 +1,8 @@
 // The instance and user directories in the coordinator's state file (coordinator_state.ts,
-// durable_state.ts): a restart loads every instance with its seats, owner, options and
-// emptiness and worker (moves included), the users with where they are, the creation counter,
-// and rebuilds the indexes;
-// a standby replaying the log ends with the same directories; damaged records are refused.
+// durable_state.ts): a restart loads every instance with its seats, owner, options, emptiness
+// and worker (moves included), the users with where they are, the creation counter, and
+// rebuilds the indexes; a standby replaying the log ends with the same directories; damaged
+// records are refused.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StateStore } from "../../src/cluster/state_store.ts";
