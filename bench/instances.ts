@@ -1,13 +1,15 @@
 // Scenario instances: rooms. (1) How many 8-player instances one worker steps within a tick
 // p99 of 20 ms: the worker's own InstanceSpaces (src/sim/instance_spaces.ts) stepping them and
 // encoding the gateway reports, in this process on one core, with every player sending an
-// INPUT every tick; (2) directory search, quick-join lookup and seat reservation latency at
+// INPUT every tick — and the same with each instance mirrored to a backup (replica mode: the
+// mirror ops collected and their batches encoded, what the host pays); (2) directory search, quick-join lookup and seat reservation latency at
 // 1k / 10k / 100k instances (src/cluster/instance_directory.ts); (3) JOIN → TRAVEL latency of
 // bots quick-joining, staying and leaving against a real all-in-one node running
 // examples/rooms.ts, through the real protocol.
 import { defineGame } from "../src/sim/game.ts";
 import { InstanceSpaces } from "../src/sim/instance_spaces.ts";
 import { encodeReport, type InstancePlacement } from "../src/session/session_wire.ts";
+import { encodeBatch } from "../src/sync/batch_codec.ts";
 import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
 import { mulberry32 } from "../src/sim/random.ts";
 import { parseBotArgs } from "../src/client/bot_options.ts";
@@ -24,6 +26,9 @@ const TICK_BUDGET_MS = 20;
 export function instancesParameters(quick: boolean) {
   return {
     instanceCounts: quick ? [50, 200] : [100, 250, 500, 1_000, 2_000],
+    /** Counts (of instanceCounts) also run with every instance mirrored to a backup. */
+    mirroredCounts: quick ? [50] : [100, 250, 500],
+    replicationTicks: 2,
     playersPerInstance: PLAYERS,
     warmupTicks: quick ? 10 : 40,
     ticks: quick ? 40 : 300,
@@ -53,13 +58,16 @@ const roomGame = defineGame({
   },
 });
 
-/** Steps `count` instances of 8 players; per-tick durations in ms. */
+/**
+ * Steps `count` instances of 8 players; per-tick durations in ms. `replicationTicks` > 0: each
+ * instance is mirrored to a backup ("w2"), its batches encoded every tick.
+ */
 async function tickRun(
   context: ScenarioContext,
   count: number,
-  warmup: number,
-  ticks: number,
+  options: { warmup: number; ticks: number; replicationTicks: number },
 ): Promise<number[]> {
+  const { warmup, ticks, replicationTicks } = options;
   const spaces = new InstanceSpaces({
     worker: "w1",
     world: {
@@ -74,7 +82,9 @@ async function tickRun(
     game: roomGame,
     gameOptions: undefined,
     ids: { entity: 2 ** 32, interaction: 0 },
+    space: { replicationTicks },
   });
+  const placements: InstancePlacement[] = [];
   const players: Array<{ entity: number; gateway: string; conn: string; seq: number }> = [];
   for (let i = 0; i < count; i++) {
     const placement: InstancePlacement = {
@@ -85,6 +95,7 @@ async function tickRun(
       options: {},
       maxPlayers: PLAYERS,
     };
+    placements.push(placement);
     for (let p = 0; p < PLAYERS; p++) {
       const session = `s${i}.${p}`;
       spaces.route(`g${p % 4}`, {
@@ -99,6 +110,8 @@ async function tickRun(
       });
     }
   }
+  const backups = new Map(replicationTicks > 0 ? [["w1", "w2"]] : []);
+  spaces.sync(placements, count, { epoch: 1, backups, down: new Set() });
   let tick = 1;
   for (const report of spaces.step(tick).values()) {
     for (const j of report.joined) {
@@ -120,6 +133,7 @@ async function tickRun(
       });
     }
     for (const report of spaces.step(++tick).values()) encodeReport(report);
+    for (const [, batch] of spaces.takeBatches()) encodeBatch(batch);
     if (n >= warmup) durations.push(performance.now() - started);
   }
   spaces.close();
@@ -250,29 +264,49 @@ async function botsRun(context: ScenarioContext, clients: number, seconds: numbe
 async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   const parameters = instancesParameters(context.quick);
   const ticks: Array<
-    { instances: number; players: number; p50Ms: number; p99Ms: number; held: boolean }
+    {
+      instances: number;
+      players: number;
+      p50Ms: number;
+      p99Ms: number;
+      held: boolean;
+      mirrored: boolean;
+    }
   > = [];
   const directory: ReturnType<typeof directoryRun>[] = [];
   const last: { bots?: Awaited<ReturnType<typeof botsRun>> } = {};
   const results = () => ({
     ticks,
-    largestHeld: ticks.filter((t) => t.held).reduce((n, t) => Math.max(n, t.instances), 0),
+    largestHeld: ticks.filter((t) => t.held && !t.mirrored)
+      .reduce((n, t) => Math.max(n, t.instances), 0),
     directory,
     bots: last.bots,
   });
-  for (const count of parameters.instanceCounts) {
+  // A mirrored run right after the plain one of the same count: the pair shares conditions.
+  const runs = parameters.instanceCounts.flatMap((count) =>
+    parameters.mirroredCounts.includes(count)
+      ? [{ count, mirrored: false }, { count, mirrored: true }]
+      : [{ count, mirrored: false }]
+  );
+  for (const { count, mirrored } of runs) {
     context.partial = results();
-    const durations = await tickRun(context, count, parameters.warmupTicks, parameters.ticks);
+    const durations = await tickRun(context, count, {
+      warmup: parameters.warmupTicks,
+      ticks: parameters.ticks,
+      replicationTicks: mirrored ? parameters.replicationTicks : 0,
+    });
     const row = {
       instances: count,
       players: count * PLAYERS,
       p50Ms: round(quantile(durations, 0.5), 2),
       p99Ms: round(quantile(durations, 0.99), 2),
       held: quantile(durations, 0.99) <= TICK_BUDGET_MS,
+      mirrored,
     };
     ticks.push(row);
     context.progress(
-      `instances: ${count} × ${PLAYERS} players: tick p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms`,
+      `instances: ${count} × ${PLAYERS} players${mirrored ? ", mirrored" : ""}: ` +
+        `tick p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms`,
     );
   }
   for (const size of parameters.directorySizes) {
@@ -302,7 +336,9 @@ function render(raw: unknown) {
   for (const r of array(results.ticks, "results.ticks")) {
     const t = object(r, "tick row");
     rows.push([
-      `tick, ${num(t, "instances")} instances × ${PLAYERS} players (in-process)`,
+      `tick, ${num(t, "instances")} instances × ${PLAYERS} players (in-process${
+        t.mirrored === true ? ", mirrored to a backup" : ""
+      })`,
       cell(num(t, "p50Ms"), 2) + " ms",
       cell(num(t, "p99Ms"), 2) + " ms",
       t.held === true ? "held (≤ 20 ms)" : "over 20 ms",
@@ -358,6 +394,9 @@ function render(raw: unknown) {
         (largest * PLAYERS).toLocaleString("en-US")
       } players). In-process: InstanceSpaces.step and report encoding ` +
       "on one core, without the gRPC transport to gateways.",
+      "Mirrored rows: replica mode, each instance mirrored to its host's backup every " +
+      "2 ticks (creates and deletes every tick) and its batches encoded, in the same run as " +
+      "the rows without; what the backup spends applying them is not in them.",
     ],
   };
 }

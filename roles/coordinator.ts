@@ -83,6 +83,7 @@ export async function startCoordinator(
     workerTimeoutMs: config.workerTimeoutMs,
     streamGraceMs: config.workerStreamGraceMs,
     faultTolerance: config.faultTolerance.mode,
+    instances: rooms.service.hosts,
     // Durable before announced: a map neither a restart nor the standby could load back is
     // never published.
     onMap: (map) => whenDurable(() => service.publish(map)),
@@ -90,9 +91,6 @@ export async function startCoordinator(
       const { kind, seq: _seq, time: _time, ...fields } = event;
       log.info(kind, fields);
       if (kind === "cell.migrated") metrics.countMigration();
-      if (kind === "worker.down" || kind === "worker.left") {
-        rooms.service.workerGone(String(fields.worker));
-      }
       events.publish(clusterEvent(event));
     },
   });

@@ -90,6 +90,7 @@ export async function startWorker(
       {
         space: () => started.runtime?.space,
         links: () => started.runtime?.links,
+        instances: () => started.runtime?.instances.spaces() ?? new Map(),
         badBatches: () => started.runtime?.badBatches ?? 0,
         status: () => started.runtime?.status ?? "starting",
         faults: () => {

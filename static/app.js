@@ -1,6 +1,6 @@
 // The diagnostics page: polls /api/state, /api/entities, /api/history and /api/logs about once
-// a second, streams cluster events, and offers the actions "move a cell", "drain a worker" and
-// faults (static/faults.js).
+// a second, streams cluster events, and offers the actions "move a cell", "drain a worker",
+// faults (static/faults.js), kicks (static/sessions.js) and moves of rooms (static/instances.js).
 // When the coordinator cannot be reached, that is what the header says, whatever else failed,
 // and the last numbers shown are marked stale.
 import { getJson, postJson } from "./api.js";
@@ -11,6 +11,7 @@ import { FaultPanel } from "./faults.js";
 import { MapView } from "./map_view.js";
 import { PendingAction } from "./pending_action.js";
 import { SessionsPanel } from "./sessions.js";
+import { InstancesPanel } from "./instances.js";
 import { renderGateways, renderLeft, renderWorkers } from "./tables.js";
 
 const REFRESH_MS = 1000;
@@ -29,6 +30,7 @@ const charts = new HistoryCharts(
 );
 const faults = new FaultPanel($("faults"), () => void refresh());
 const sessions = new SessionsPanel($("sessions"), () => void refresh());
+const instances = new InstancesPanel($("instances"));
 /** Workers that can take a cell: not draining, releasing, drained, down or fenced. */
 const CAN_TAKE_CELLS = new Set(["active", "spare"]);
 let state = null;
@@ -159,6 +161,9 @@ async function refresh() {
     if (sessionList.status === "rejected") {
       secondary($("sessions-status"), `sessions unavailable: ${errorText(sessionList.reason)}`);
     }
+    await instances.poll(state).catch((error) =>
+      secondary($("instances-status"), `rooms unavailable: ${errorText(error)}`)
+    );
     if (history.status === "fulfilled") {
       charts.redraw();
       renderLeft($("left-body"), charts.latest.workers.filter((w) => w.state === "left"));
@@ -310,6 +315,9 @@ globalThis.zsDiag = {
   },
   get sessions() {
     return sessions.latest?.sessions ?? [];
+  },
+  get instances() {
+    return instances.latest?.instances ?? [];
   },
   get refreshes() {
     return refreshes;

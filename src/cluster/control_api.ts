@@ -1,4 +1,4 @@
-// The coordinator's control API over HTTP: move a cell, drain a worker, inject a fault
+// The coordinator's control API over HTTP: move a cell or an instance, drain a worker, inject a fault
 // (src/cluster/fault_api.ts), tune autoscaling, list migrations in flight. Bodies are small JSON objects, validated strictly. Which requests need
 // the operator token is decided here too (coordinatorAccess); src/net/operator_auth.ts checks it.
 import type { Balancer } from "./balance_policy.ts";
@@ -15,6 +15,9 @@ import { deployRoute, isDeployPath } from "./deploy_api.ts";
 
 const MOVE = /^\/api\/cells\/([^/]+)\/move$/;
 const DRAIN = /^\/api\/workers\/([^/]+)\/drain$/;
+const MOVE_INSTANCE = /^\/api\/instances\/([^/]+)\/move$/;
+/** Longest instance id a move names (the directory's ids are far shorter). */
+const MAX_INSTANCE_ID = 64;
 
 /** An HTTP response for an error: its stable code and a status that fits it. */
 export function errorResponse(error: unknown): Response {
@@ -46,6 +49,7 @@ export function controlRoutes(
     }
     const move = MOVE.exec(url.pathname);
     const drain = DRAIN.exec(url.pathname);
+    const moveInstance = MOVE_INSTANCE.exec(url.pathname);
     if (url.pathname === "/api/migrations") {
       return json({ epoch: registry.map.epoch, migrations: [...registry.migrations.values()] });
     }
@@ -75,6 +79,25 @@ export function controlRoutes(
       const map = registry.moveCells([{ cell, from, to: body.to }], "api");
       log.info("api.move", { cell, from, to: body.to, epoch: map.epoch });
       return json({ cell, from, to: body.to, epoch: map.epoch }, 202);
+    }
+    if (moveInstance) {
+      const body = await readJsonObject(request, ["worker"]);
+      const id = decodeURIComponent(moveInstance[1]);
+      if (id.length > MAX_INSTANCE_ID) {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Cannot move instance: its id is ${id.length} characters, more than ${MAX_INSTANCE_ID}`,
+        );
+      }
+      if (typeof body.worker !== "string" || body.worker === "") {
+        throw new CodedError(
+          ErrorCode.BAD_REQUEST,
+          `Cannot move instance ${id}: "worker" must be a worker id`,
+        );
+      }
+      const moved = registry.moveInstance(id, body.worker, "api");
+      log.info("api.move_instance", { instance: id, ...moved });
+      return json({ instance: id, ...moved }, 202);
     }
     if (drain) {
       await readJsonObject(request, []);
@@ -112,7 +135,8 @@ export function controlRoutes(
       return deployRoute(deploys, log, request, url).catch(errorResponse);
     }
     const owned = url.pathname === "/api/autoscale" || url.pathname === "/api/migrations" ||
-      MOVE.test(url.pathname) || DRAIN.test(url.pathname) || FAULTS_PATH.test(url.pathname);
+      MOVE.test(url.pathname) || DRAIN.test(url.pathname) || FAULTS_PATH.test(url.pathname) ||
+      MOVE_INSTANCE.test(url.pathname);
     if (!owned) return undefined;
     return handle(request, url).catch(errorResponse);
   };
@@ -125,7 +149,8 @@ export function isOperatorPath(pathname: string): boolean {
     pathname.startsWith("/api/logs") || pathname === "/api/events" ||
     pathname === "/api/entities" || pathname === "/api/history" || pathname === "/api/entity" ||
     MOVE.test(pathname) || DRAIN.test(pathname) || FAULTS_PATH.test(pathname) ||
-    pathname === SESSIONS_PATH || KICK_PATH.test(pathname) || isDeployPath(pathname);
+    MOVE_INSTANCE.test(pathname) || pathname === SESSIONS_PATH || KICK_PATH.test(pathname) ||
+    isDeployPath(pathname);
 }
 
 /**
@@ -138,7 +163,7 @@ export function coordinatorAccess(request: Request, url: URL): Access | "open" {
   const path = url.pathname;
   if (
     MOVE.test(path) || DRAIN.test(path) || FAULTS_PATH.test(path) || KICK_PATH.test(path) ||
-    path === "/api/autoscale" || isDeployPath(path)
+    MOVE_INSTANCE.test(path) || path === "/api/autoscale" || isDeployPath(path)
   ) {
     return request.method === "GET" || request.method === "HEAD" ? "read" : "write";
   }

@@ -282,6 +282,7 @@ function durableInstance(r: InstanceRecord): DurableInstance {
     tags: [...r.tags],
     version: r.version,
     worker: r.worker,
+    moves: r.moves,
     owner: r.owner,
     createdAt: r.createdAt,
     players: [...r.players],
@@ -299,7 +300,7 @@ function durableUser(u: UserRecord): DurableUser {
 /** A stored instance as a live record (its options decoded back to what the workers get). */
 function liveInstance(i: DurableInstance): InstanceRecord {
   const options = decode(Buffer.from(i.options, "base64")); // checked by parseState
-  return { ...i, tags: [...i.tags], options, players: new Set(i.players) };
+  return { ...i, moves: i.moves ?? 0, tags: [...i.tags], options, players: new Set(i.players) };
 }
 
 /** A stored worker as a live record: it has a full timeout from `now` to beat again. */

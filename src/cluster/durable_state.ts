@@ -42,6 +42,8 @@ export interface DurableInstance {
   tags: string[];
   version: string;
   worker: string;
+  /** How often it changed worker (absent in files written before instances could move: 0). */
+  moves?: number;
   owner: string;
   createdAt: number;
   /** Users holding a seat. */

@@ -227,6 +227,7 @@ function parseInstance(raw: unknown, where: string): DurableInstance {
     tags: list(o.tags, `${where}.tags`).map((t, i) => text(t, `${where}.tags[${i}]`)),
     version: text(o.version, `${where}.version`),
     worker: text(o.worker, `${where}.worker`),
+    moves: o.moves === undefined ? 0 : count(o.moves, `${where}.moves`, 0),
     owner: text(o.owner, `${where}.owner`),
     createdAt: finite(o.createdAt, `${where}.createdAt`),
     players: list(o.players, `${where}.players`).map((p, i) => text(p, `${where}.players[${i}]`)),

@@ -1,6 +1,6 @@
-// Failover and backups: a dead worker's cells go to live ones (planFailover) in one epoch, the
-// backups and down workers each map carries follow from the workers' states, and a change of
-// them moves the published map to a new epoch.
+// Failover and backups: a dead worker's cells go to live ones (planFailover) and its instances
+// to the backup that mirrored them, in one epoch; the backups and down workers each map carries
+// follow from the workers' states, and a change of them moves the published map to a new epoch.
 import { assignBackups, type FaultToleranceMode, planFailover } from "./failover_plan.ts";
 import type { RegistryParts } from "./registry_parts.ts";
 
@@ -12,10 +12,14 @@ export class Failover {
     this.#registry = registry;
   }
 
-  /** The dead workers' cells go to live ones (planFailover), in one epoch with new backups. */
+  /**
+   * The dead workers' cells go to live ones (planFailover) and their instances to their
+   * backups (which promote their mirrors of them), in one epoch with new backups.
+   */
   failover(dead: string[]): void {
     const r = this.#registry;
     const gone = new Set(dead);
+    this.#failInstances(gone);
     for (const m of [...r.migrations.values()]) {
       // A migration from or to a dead worker is settled by the failover itself.
       if (gone.has(m.from) || gone.has(m.to)) r.migrations.delete(m.cell);
@@ -50,6 +54,32 @@ export class Failover {
     }
     this.announceBackups();
     r.options.onMap?.(r.map);
+  }
+
+  /**
+   * Each instance of a dead worker goes to the backup that mirrored it, when that one is alive
+   * and active; otherwise it is lost (no mirror of it survives).
+   */
+  #failInstances(dead: ReadonlySet<string>): void {
+    const r = this.#registry;
+    const hosts = r.options.instances;
+    if (!hosts) return;
+    for (const id of dead) {
+      const instances = hosts.on(id);
+      if (instances.length === 0) continue;
+      const heir = this.#mode() === "replica" ? r.map.backupOf(id) : "";
+      if (!heir || dead.has(heir) || r.workers.get(heir)?.state !== "active") {
+        hosts.lost(id);
+        continue;
+      }
+      for (const instance of instances) hosts.relocate(instance, heir, "failover");
+      r.event("instances.reassigned", {
+        from: id,
+        to: heir,
+        instances: instances.length,
+        epoch: r.map.epoch + 1,
+      });
+    }
   }
 
   #mode(): FaultToleranceMode {

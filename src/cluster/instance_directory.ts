@@ -21,6 +21,11 @@ export interface InstanceRecord {
   /** Version of the game running it. */
   version: string;
   worker: string;
+  /**
+   * How often it changed worker (live moves and failovers); 0 on the worker that created it,
+   * the only one that runs the mode's onCreate.
+   */
+  moves: number;
   /** User who created it (may destroy it). */
   owner: string;
   createdAt: number;
@@ -151,7 +156,9 @@ export class InstanceDirectory {
   }
 
   /** Registers a new, empty instance; its owner takes a seat with {@linkcode reserve}. */
-  create(spec: Omit<InstanceRecord, "id" | "seq" | "createdAt" | "players" | "emptySince">) {
+  create(
+    spec: Omit<InstanceRecord, "id" | "seq" | "createdAt" | "players" | "emptySince" | "moves">,
+  ) {
     const seq = ++this.#seq;
     const now = this.#now();
     const record: InstanceRecord = {
@@ -162,8 +169,32 @@ export class InstanceDirectory {
       createdAt: now,
       players: new Set(),
       emptySince: now,
+      moves: 0,
     };
     this.#insert(record);
+    return record;
+  }
+
+  /**
+   * Names `worker` as the host of instance `id` (a live move or a failover): the worker index,
+   * seat and instance counts follow, and its move count goes up. INSTANCE_NOT_FOUND when gone.
+   */
+  relocate(id: string, worker: string): InstanceRecord {
+    const record = this.#byId.get(id);
+    if (!record) {
+      throw new CodedError(ErrorCode.INSTANCE_NOT_FOUND, `No instance ${JSON.stringify(id)}`);
+    }
+    const from = record.worker;
+    if (from === worker) return record;
+    this.#workerInstances.set(from, this.countOn(from) - 1);
+    this.#workerSeats.set(from, this.seatsOn(from) - record.players.size);
+    indexDelete(this.#indexes.worker, from, record.seq);
+    record.worker = worker;
+    record.moves++;
+    this.#workerInstances.set(worker, this.countOn(worker) + 1);
+    this.#workerSeats.set(worker, this.seatsOn(worker) + record.players.size);
+    indexAdd(this.#indexes.worker, worker, record.seq);
+    this.#changed.instances.add(id);
     return record;
   }
 

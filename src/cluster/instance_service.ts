@@ -12,6 +12,7 @@ import type { InstancePlacementMessage } from "../net/rpc.ts";
 import { compareVersions } from "./gateway_directory.ts";
 import { instanceSize } from "../sim/instance_spaces.ts";
 import type { Registry } from "./registry.ts";
+import type { InstanceHosts } from "./cell_migrations.ts";
 import {
   InstanceDirectory,
   type InstanceQuery,
@@ -120,8 +121,25 @@ export class InstanceService {
   }
 
   /**
-   * A worker died or left: its instances died with it (they are not mirrored), so they leave
-   * the directory and their seats are freed. Returns how many.
+   * The directory as the registry's moves, drains and failovers see it: an instance moved or
+   * failed over is relocated; those of a worker that died with no live backup are destroyed
+   * (their seats freed).
+   */
+  readonly hosts: InstanceHosts = {
+    on: (worker) =>
+      [...this.#o.directory.all()].filter((r) => r.worker === worker).map((r) => r.id),
+    hostOf: (id) => this.#o.directory.get(id)?.worker,
+    relocate: (id, worker, reason) => {
+      const from = this.#o.directory.get(id)?.worker;
+      this.#o.directory.relocate(id, worker);
+      this.#o.log.info("instance.relocated", { instance: id, from, to: worker, reason });
+    },
+    lost: (worker) => void this.workerGone(worker),
+  };
+
+  /**
+   * A worker died with no live backup: its instances died with it, so they leave the directory
+   * and their seats are freed. Returns how many.
    */
   workerGone(worker: string): number {
     const gone = [...this.#o.directory.all()].filter((r) => r.worker === worker);
@@ -345,6 +363,7 @@ export function placementMessage(record: InstanceRecord): InstancePlacementMessa
     mode: record.mode,
     options: encode(record.options ?? null),
     maxPlayers: record.maxPlayers,
+    moves: record.moves,
   };
 }
 

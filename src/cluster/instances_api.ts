@@ -45,6 +45,7 @@ export function instancesResponse(
       maxPlayers: r.maxPlayers,
       users: [...r.players],
       worker: r.worker,
+      moves: r.moves,
       owner: r.owner,
       private: r.private,
       tags: r.tags,

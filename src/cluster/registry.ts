@@ -10,7 +10,14 @@ import type { Move } from "./balance_plan.ts";
 import type { FaultToleranceMode } from "./failover_plan.ts";
 import { type ClusterEvent, ClusterEvents } from "./cluster_events.ts";
 import { Failover } from "./failover.ts";
-import { drainWorker, expireMigrations, moveCells, progressMigrations } from "./cell_migrations.ts";
+import {
+  drainWorker,
+  expireMigrations,
+  type InstanceHosts,
+  moveCells,
+  moveInstance,
+  progressMigrations,
+} from "./cell_migrations.ts";
 import type { RegistryParts } from "./registry_parts.ts";
 import {
   beforeFirstReport,
@@ -43,6 +50,8 @@ export interface RegistryOptions {
   faultTolerance?: FaultToleranceMode;
   /** Weights of the load estimate (defaults: entities only). */
   load?: LoadWeights;
+  /** The instances (rooms) on workers: drains move them, failovers give them to backups. */
+  instances?: InstanceHosts;
   /** A migration not finished after this long is reported as stalled (and forgotten). */
   migrationTimeoutMs?: number;
   now?: () => number;
@@ -152,8 +161,7 @@ export class Registry {
     // registration is a new process under the same id, so the one that owned cells is dead,
     // even if its heartbeats had not yet run out.
     if (
-      existing && existing.state !== "down" && existing.state !== "fenced" &&
-      this.map.owners.includes(id)
+      existing && existing.state !== "down" && existing.state !== "fenced" && this.#hosts(id)
     ) {
       existing.state = "down";
       this.event("worker.down", {
@@ -166,7 +174,7 @@ export class Registry {
     // A worker that was declared down comes back as a new incarnation: it owns nothing, and a
     // fresh index keeps the entity ids it mints apart from those it minted before.
     const fenced = existing?.state === "down" || existing?.state === "fenced";
-    const ownsCells = !fenced && this.map.owners.includes(id);
+    const ownsCells = !fenced && this.#hosts(id);
     const record: WorkerRecord = {
       id,
       index: existing && !fenced ? existing.index : this.#nextIndex++,
@@ -289,10 +297,10 @@ export class Registry {
   leave(id: string): boolean {
     const record = this.workers.get(id);
     if (!record) return false;
-    if (this.map.owners.includes(id)) {
+    if (this.#hosts(id)) {
       throw new CodedError(
         ErrorCode.CONFLICT,
-        `Cannot leave: ${id} still owns cells; drain it first`,
+        `Cannot leave: ${id} still owns cells or instances; drain it first`,
       );
     }
     this.workers.delete(id);
@@ -308,6 +316,18 @@ export class Registry {
    */
   moveCells(moves: readonly Move[], reason: string): PartitionMap {
     return moveCells(this.#parts, moves, reason);
+  }
+
+  /**
+   * Moves instance `id` to worker `to` in one new map epoch (its host hands it over whole, as
+   * a cell). INSTANCE_NOT_FOUND, NOT_FOUND (no such worker) or CONFLICT.
+   */
+  moveInstance(
+    id: string,
+    to: string,
+    reason = "api",
+  ): { from: string; to: string; epoch: number } {
+    return moveInstance(this.#parts, id, to, reason);
   }
 
   /**
@@ -339,6 +359,11 @@ export class Registry {
       }
     }
     return counts;
+  }
+
+  /** True when `id` owns cells or hosts instances. */
+  #hosts(id: string): boolean {
+    return this.map.owners.includes(id) || (this.#options.instances?.on(id).length ?? 0) > 0;
   }
 
   #freshId(): string {

@@ -111,6 +111,8 @@ export interface InstancePlacementMessage {
   mode: string;
   options: Uint8Array;
   maxPlayers: number;
+  /** How often it changed worker (live moves, failovers): only at 0 does the host run onCreate. */
+  moves?: number;
 }
 
 /** Coordinator.Status: the caller's term and address (a coordinator of the pair) or 0, "". */

@@ -388,6 +388,7 @@ function instanceTarget(answer: Record<string, unknown>): Target {
       mode: str(p.mode, "placement.mode", 64),
       options,
       maxPlayers: integer(p.maxPlayers, "placement.maxPlayers", 1),
+      moves: p.moves === undefined ? 0 : integer(p.moves, "placement.moves"),
     },
     row: rowOf(i.row),
     size: array(i.size, "instance.size", 2, 3).map((v, n) => finite(v, `instance.size[${n}]`)),

@@ -35,6 +35,11 @@ export interface InstancePlacement {
   /** The game's parsed options of the instance (plain data). */
   options: unknown;
   maxPlayers: number;
+  /**
+   * How often it changed worker (live moves, failovers; absent: 0): a worker runs the mode's
+   * onCreate only for an instance at 0, since a moved one arrives with its entities.
+   */
+  moves?: number;
 }
 
 /** A player's state that travels with it between the world and instances. */
@@ -152,7 +157,9 @@ export function encodeCommands(gateway: string, commands: readonly GatewayComman
             c.x,
             c.y,
             c.z,
-            i ? [i.id, i.seq, i.worker, i.mode, i.options ?? null, i.maxPlayers] : null,
+            i
+              ? [i.id, i.seq, i.worker, i.mode, i.options ?? null, i.maxPlayers, i.moves ?? 0]
+              : null,
             c.carried ? [c.carried.data, c.carried.lastSeq] : null,
             c.account ?? "",
           ];
@@ -378,7 +385,7 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
 
 /** Decodes an instance placement (a join's, or a map update's). */
 export function placementOf(value: unknown, what: string): InstancePlacement {
-  const i = tuple(value, what, 6);
+  const i = tuple(value, what, 7);
   return {
     id: str(i[0], `${what}.id`, 64),
     seq: int(i[1], `${what}.seq`),
@@ -386,6 +393,7 @@ export function placementOf(value: unknown, what: string): InstancePlacement {
     mode: str(i[3], `${what}.mode`, 64),
     options: plain(i[4], `${what}.options`),
     maxPlayers: int(i[5], `${what}.maxPlayers`, 1, 100_000),
+    moves: int(i[6], `${what}.moves`),
   };
 }
 

@@ -109,7 +109,8 @@ export class CellTransfers {
         };
         this.#migrations.push(record);
         if (this.#migrations.length > 100) this.#migrations.shift();
-        space.options.log?.info("migration.accepted", { ...record });
+        const instance = space.options.instance?.id;
+        space.options.log?.info("migration.accepted", { ...record, ...(instance && { instance }) });
       }
       space.batchFor(batch.from).acks.push(ack);
     }

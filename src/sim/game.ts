@@ -67,7 +67,10 @@ export interface InstanceMode {
    * the mode takes no options.
    */
   parseOptions?(raw: Record<string, unknown>): unknown;
-  /** The instance's space was created on a worker (before its first player joins). */
+  /**
+   * The instance's space was created on a worker (before its first player joins): once per
+   * instance, since one moved or taken over by a backup arrives with its entities.
+   */
   onCreate?(ctx: GameContext, instance: InstanceInfo): void;
   /** The instance is being destroyed (by its owner, or empty past its grace period). */
   onDispose?(ctx: GameContext, instance: InstanceInfo): void;

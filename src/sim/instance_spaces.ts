@@ -1,7 +1,13 @@
 // The instances (rooms) a worker hosts beside its share of the world: each is its own small
-// Space (its own extent, every cell owned here, the same tick, game hooks, AOI and sessions),
-// created at its first join or when the coordinator's list places it here, and disposed of —
-// its players sent back to their gateways — once the coordinator's list no longer has it.
+// Space (its own extent, the same tick, game hooks, AOI and sessions), created at its first join
+// or when the coordinator's list places it here, and disposed of — its players sent back to
+// their gateways — once the coordinator's list no longer has it. Every cell of an instance has
+// one owner, its host, in a map of the world's epoch, backups and down workers: so moving an
+// instance is the live migration of all its cells at once (the host freezes and transfers them,
+// src/sim/cell_transfers.ts), the host mirrors it to its own backup like its cells, and the
+// backup promotes that mirror when the host dies (src/sim/takeover.ts). Its batches carry its
+// id (Batch.space) on the worker's peer links.
+import type { Batch } from "../sync/batch_codec.ts";
 import type { GameDefinition, InstanceInfo, InstanceMode } from "./game.ts";
 import type { Logger } from "../observe/log.ts";
 import { Grid } from "../world/grid.ts";
@@ -22,18 +28,50 @@ export interface InstanceSpacesOptions {
   /** Space options shared with the world space (grace, index, timings, clock). */
   space?: Pick<
     SpaceOptions,
-    "resumeGraceMs" | "playerSaveMs" | "timings" | "spatialIndex" | "now" | "seed"
+    | "resumeGraceMs"
+    | "playerSaveMs"
+    | "timings"
+    | "spatialIndex"
+    | "now"
+    | "seed"
+    | "replicationTicks"
   >;
   log?: Logger;
   /** A game hook of an instance mode threw (counted like any game error). */
   onGameError?: (hook: string, error: unknown) => void;
 }
 
+/** What an instance's map takes from the world's: its epoch, backups and down workers. */
+export interface InstanceRoles {
+  epoch: number;
+  backups: ReadonlyMap<string, string>;
+  down: ReadonlySet<string>;
+}
+
+/**
+ * Ticks a worker keeps an instance it no longer runs nor mirrors before it may forget it: a
+ * backup of the old host must first see the handoffs of its handover in the mirror (they come
+ * a tick or two after the move), to pass them on should the old host die before the new one
+ * acknowledges them.
+ */
+export const RELEASE_GRACE_TICKS = 40;
+
+/** Batches of instances that arrived before their space did, at most (oldest go first). */
+export const MAX_EARLY_BATCHES = 256;
+
 interface Hosted {
   space: Space;
+  /** The coordinator's latest placement of it (its host may be another worker now). */
   placement: InstancePlacement;
   info: InstanceInfo;
   mode: InstanceMode;
+  /**
+   * True while it runs here or is mirrored here; false once it moved away: kept until its
+   * handover is acknowledged, then dropped.
+   */
+  kept: boolean;
+  /** The tick from which a mirror no longer kept may go (-1 while kept; -Infinity: now). */
+  releasedAt: number;
 }
 
 /** The instance spaces of one worker. */
@@ -45,6 +83,14 @@ export class InstanceSpaces {
   /** Reports of disposals between ticks; they leave with the next tick's reports. */
   #pending: Array<Map<string, WorkerReport>> = [];
   #tick = -1;
+  #roles: InstanceRoles = { epoch: 1, backups: new Map(), down: new Set() };
+  /** The coordinator's latest placement of each live instance. */
+  #latest = new Map<string, InstancePlacement>();
+  /** Peer batches of the last step, each tagged with its instance. */
+  #batches: Array<[string, Batch]> = [];
+  /** Batches for an instance not hosted yet (a transfer can race the map), by instance. */
+  #early = new Map<string, Batch[]>();
+  #earlyCount = 0;
 
   constructor(options: InstanceSpacesOptions) {
     this.#o = options;
@@ -59,6 +105,49 @@ export class InstanceSpaces {
     return new Map([...this.#hosted].map(([id, h]) => [id, h.space]));
   }
 
+  /** True when no instance runs here and every handover was acknowledged. */
+  get empty(): boolean {
+    for (const { space } of this.#hosted.values()) if (!space.empty) return false;
+    return true;
+  }
+
+  /** Transfers of instances sent and not yet acknowledged. */
+  get pendingTransfers(): number {
+    let n = 0;
+    for (const { space } of this.#hosted.values()) n += space.pendingTransfers;
+    return n;
+  }
+
+  /** Entities mirrored here of instances other workers host. */
+  get mirrored(): number {
+    let n = 0;
+    for (const { space } of this.#hosted.values()) n += space.mirrors.size;
+    return n;
+  }
+
+  /** A peer's batch of an instance (Batch.space): queued for its space, or until it exists. */
+  receive(batch: Batch): void {
+    const id = batch.space ?? "";
+    const hosted = this.#hosted.get(id);
+    if (hosted) return hosted.space.receive(batch);
+    let early = this.#early.get(id);
+    if (!early) this.#early.set(id, early = []);
+    early.push(batch);
+    if (++this.#earlyCount > MAX_EARLY_BATCHES) {
+      const [oldest, list] = this.#early.entries().next().value!;
+      list.shift();
+      this.#earlyCount--;
+      if (list.length === 0) this.#early.delete(oldest);
+    }
+  }
+
+  /** The peer batches of the last step, each tagged with its instance (taken once). */
+  takeBatches(): Array<[string, Batch]> {
+    const batches = this.#batches;
+    this.#batches = [];
+    return batches;
+  }
+
   /**
    * Takes a gateway command meant for an instance here: a join into one (created now if it is
    * new), or a command for an entity one of them owns. False when it is the world's.
@@ -66,7 +155,13 @@ export class InstanceSpaces {
   route(gateway: string, command: GatewayCommand): boolean {
     if (command.op === "join") {
       if (!command.instance) return false;
-      const hosted = this.#ensure(command.instance);
+      // A join sent before the gateway heard of a move: the instance as it is now (no second
+      // onCreate); a player joined where it no longer runs is handed off to its host.
+      const latest = this.#latest.get(command.instance.id);
+      const placement = latest && (latest.moves ?? 0) >= (command.instance.moves ?? 0)
+        ? latest
+        : command.instance;
+      const hosted = this.#ensure(placement);
       // An instance of a mode this game lacks cannot run: the join goes unanswered (the
       // coordinator validated the mode, so only a mismatched deploy gets here).
       if (!hosted) return true;
@@ -96,19 +191,40 @@ export class InstanceSpaces {
   }
 
   /**
-   * The coordinator's list of live instances (`seq`: its newest creation when it was made):
-   * creates those placed here that are missing, disposes of those it no longer lists — but
-   * not of one created after the list was made (a join may come before the list shows it).
+   * The coordinator's list of live instances (`seq`: its newest creation when it was made) with
+   * the world map's `roles`: creates those placed here, or mirrored here (this worker backs up
+   * their host), that are missing; gives every hosted one its map (a host that lost one hands
+   * it over at its next tick, a backup whose host died promotes its mirror); disposes of those
+   * it no longer lists — but not of one created after the list was made (a join may come
+   * before the list shows it).
    */
-  sync(placements: readonly InstancePlacement[], seq: number): void {
+  sync(placements: readonly InstancePlacement[], seq: number, roles?: InstanceRoles): void {
+    if (roles) this.#roles = roles;
+    const me = this.#o.worker;
     const listed = new Set<string>();
+    this.#latest = new Map(placements.map((p) => [p.id, p]));
     for (const placement of placements) {
-      if (placement.worker !== this.#o.worker) continue;
       listed.add(placement.id);
-      this.#ensure(placement);
+      const kept = this.#keeps(placement);
+      const hosted = kept ? this.#ensure(placement) : this.#hosted.get(placement.id);
+      if (!hosted) continue;
+      // Its old host needs no grace: what it handed over is mirrored on its backup.
+      const wasHost = hosted.placement.worker === me;
+      if (hosted.kept && !kept) hosted.releasedAt = wasHost ? -Infinity : this.#tick;
+      if (kept) hosted.releasedAt = -1;
+      hosted.placement = placement;
+      hosted.kept = kept;
+      hosted.space.setMap(this.#mapOf(hosted.space, placement.worker));
     }
     for (const [id, hosted] of this.#hosted) {
-      if (!listed.has(id) && hosted.placement.seq <= seq) this.#dispose(id, hosted);
+      if (listed.has(id) || hosted.placement.seq > seq) continue;
+      if (hosted.placement.worker === me) this.#dispose(id, hosted);
+      else this.#drop(id, hosted);
+    }
+    for (const id of this.#early.keys()) {
+      if (!listed.has(id)) {
+        (this.#earlyCount -= this.#early.get(id)!.length, this.#early.delete(id));
+      }
     }
   }
 
@@ -118,9 +234,12 @@ export class InstanceSpaces {
     const out = new Map<string, WorkerReport>();
     for (const pending of this.#pending) mergeReports(out, pending);
     this.#pending = [];
-    for (const hosted of this.#hosted.values()) {
-      // Every cell is owned here: there is no peer to send anything to.
-      hosted.space.step(tick);
+    this.#batches = [];
+    for (const [id, hosted] of this.#hosted) {
+      for (const [peer, batch] of hosted.space.step(tick)) {
+        batch.space = id;
+        this.#batches.push([peer, batch]);
+      }
       const reports = hosted.space.takeReports();
       for (const report of reports.values()) {
         for (const j of report.joined) this.#byEntity.set(j.entity, hosted);
@@ -128,6 +247,11 @@ export class InstanceSpaces {
         for (const g of report.gone) this.#byEntity.delete(g.entity);
       }
       mergeReports(out, reports);
+      // Moved away and acknowledged by its new host: nothing of it is left here.
+      if (
+        !hosted.kept && hosted.space.empty && !holdsHandoffs(hosted.space) &&
+        tick - hosted.releasedAt > RELEASE_GRACE_TICKS
+      ) this.#drop(id, hosted);
     }
     return out;
   }
@@ -136,6 +260,20 @@ export class InstanceSpaces {
   close(): void {
     for (const [id, hosted] of this.#hosted) this.#dispose(id, hosted);
     this.#pending = [];
+    this.#early.clear();
+    this.#earlyCount = 0;
+  }
+
+  /** True when the instance runs here, or this worker (alive) is its host's backup. */
+  #keeps(placement: InstancePlacement): boolean {
+    const me = this.#o.worker, { backups, down } = this.#roles;
+    return placement.worker === me || (backups.get(placement.worker) === me && !down.has(me));
+  }
+
+  /** The map of an instance hosted by `host`: every cell its, with the world's roles. */
+  #mapOf(space: Space, host: string): PartitionMap {
+    const { epoch, backups, down } = this.#roles; // shared, never written: one per map update
+    return new PartitionMap(epoch, new Array(space.grid.cellCount).fill(host), { backups, down });
   }
 
   #ensure(placement: InstancePlacement): Hosted | undefined {
@@ -171,14 +309,32 @@ export class InstanceSpaces {
       log: o.log,
       instance: info,
     });
-    space.setMap(new PartitionMap(1, new Array(grid.cellCount).fill(o.worker)));
+    space.setMap(this.#mapOf(space, placement.worker));
     // Its first step is the worker's next tick: its first reports show this tick's state.
     space.tick = this.#tick;
-    const hosted = { space, placement, info, mode };
+    const kept = this.#keeps(placement);
+    // One made here while not kept (a late join) mirrors nothing: it may go once empty.
+    const hosted = { space, placement, info, mode, kept, releasedAt: kept ? -1 : -Infinity };
     this.#hosted.set(placement.id, hosted);
-    this.#hook(hosted, "onCreate");
-    o.log?.info("instance.created", { instance: placement.id, mode: placement.mode });
+    // A moved or failed-over instance arrives with its entities (a transfer, a mirror).
+    const fresh = placement.worker === o.worker && !placement.moves;
+    if (fresh) this.#hook(hosted, "onCreate");
+    for (const batch of this.#early.get(placement.id) ?? []) space.receive(batch);
+    this.#earlyCount -= this.#early.get(placement.id)?.length ?? 0;
+    this.#early.delete(placement.id);
+    o.log?.info(fresh ? "instance.created" : "instance.hosted", {
+      instance: placement.id,
+      mode: placement.mode,
+      host: placement.worker,
+    });
     return hosted;
+  }
+
+  /** Forgets an instance that runs elsewhere (moved away, or mirrored here no more). */
+  #drop(id: string, hosted: Hosted): void {
+    this.#hosted.delete(id);
+    for (const entity of hosted.space.owned.keys()) this.#byEntity.delete(entity);
+    this.#o.log?.info("instance.released", { instance: id, host: hosted.placement.worker });
   }
 
   #dispose(id: string, hosted: Hosted): void {
@@ -198,6 +354,16 @@ export class InstanceSpaces {
       this.#o.log?.error("game.error", { hook, instance: hosted.info.id, error });
     }
   }
+}
+
+/**
+ * True when a mirror in `space` still holds handoffs of its owner: the handover of a moved
+ * instance, which this backup promotes (passing it on to the new host) if the old host dies
+ * before the new one acknowledges it.
+ */
+function holdsHandoffs(space: Space): boolean {
+  for (const mirror of space.mirrors.mirrors.values()) if (mirror.held.size > 0) return true;
+  return false;
 }
 
 /** The extent of an instance of `mode`: its own, or one cell of the world. */

@@ -189,7 +189,8 @@ export class Takeovers {
   #respawn(owner: string, cells: readonly number[]): void {
     const space = this.#space;
     const start = space.options.game.onWorldStart;
-    if (!start || cells.length === 0) return;
+    // An instance has no world start: with no mirror left it is lost (the coordinator drops it).
+    if (!start || cells.length === 0 || space.options.instance) return;
     const set = new Set(cells);
     const before = space.owned.size;
     const base = this.#ctx;

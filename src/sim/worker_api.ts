@@ -1,5 +1,5 @@
 // A worker's HTTP API: /healthz, /metrics, and its own view for audits and the diagnostics page
-// (/api/state: owned entities, ghosts, mirrors, counters; /api/ownership and /api/interactions:
+// (/api/state: owned entities, ghosts, mirrors, counters, instances; /api/ownership and /api/interactions:
 // its logs after a cursor; /api/entity: one entity, owned or ghost), and POST /api/faults (fault injection, operator token required).
 import { CodedError } from "../errors.ts";
 import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
@@ -21,6 +21,8 @@ export interface WorkerView {
   status(): string;
   /** What fault injection acts on, once registered. */
   faults(): FaultTarget | undefined;
+  /** The instances (rooms) hosted or mirrored here, by id. */
+  instances?(): ReadonlyMap<string, Space>;
 }
 
 /**
@@ -84,6 +86,17 @@ export function workerRoutes(
             linkDrops: links?.dropped ?? 0,
           },
           links: links?.connected() ?? [],
+          // Instances hosted here (host: this worker), handed over, or mirrored for their host.
+          instances: Object.fromEntries(
+            [...view.instances?.() ?? []].map(([id, s]) => [id, {
+              host: s.map.ownerOf(0),
+              owned: [...s.owned.keys()],
+              players: [...s.owned.values()].filter((e) => e.session).map((e) => e.id),
+              mirrored: s.mirrors.size,
+              pendingTransfers: s.pendingTransfers,
+              migrations: s.migrations(),
+            }]),
+          ),
         });
       case "/api/ownership":
         return json({ tick: space.tick, events: space.ownershipSince(since) });

@@ -197,7 +197,7 @@ export class WorkerRuntime {
       game,
       gameOptions: decode(reply.game),
       ids,
-      space: shared,
+      space: { ...shared, replicationTicks: reply.replicationTicks },
       log,
       onGameError: () => this.#o.metrics.countError("GAME_ERROR"),
     });
@@ -224,7 +224,9 @@ export class WorkerRuntime {
           `Cannot accept batch: it claims to be from ${batch.from} on ${peer}'s link`,
         );
       }
-      if (this.status === "ok") this.space.receive(batch);
+      if (this.status !== "ok") return;
+      if (batch.space) this.instances.receive(batch);
+      else this.space.receive(batch);
     } catch (error) {
       this.badBatches++;
       this.#o.metrics.countError("BAD_BATCH");
@@ -270,8 +272,13 @@ export class WorkerRuntime {
     this.#checkDrained();
   }
 
-  /** The coordinator's list of live instances: host the new ones, dispose of the destroyed. */
+  /**
+   * The coordinator's list of live instances: host the new ones and those mirrored here, hand
+   * over the moved, promote the failed over, dispose of the destroyed.
+   */
   #syncInstances(update: MapUpdate, gateways: string[]): void {
+    // A map older than this registration (kept from before a rejoin) says nothing of now.
+    if (update.epoch < this.space.map.epoch) return;
     try {
       const placements = (update.instances ?? []).map((p, n) =>
         placementOf(
@@ -282,11 +289,17 @@ export class WorkerRuntime {
             p.mode,
             p.options?.length ? decode(p.options) : null,
             p.maxPlayers,
+            p.moves ?? 0,
           ],
           `instances[${n}]`,
         )
       );
-      this.instances.sync(placements, Number(update.instanceSeq ?? 0));
+      const down = update.workers.filter((w) => w.state === "down" || w.state === "fenced");
+      this.instances.sync(placements, Number(update.instanceSeq ?? 0), {
+        epoch: update.epoch,
+        backups: new Map(Object.entries(update.backups ?? {})),
+        down: new Set(down.map((w) => w.id)),
+      });
       for (const space of this.instances.spaces().values()) space.players.gatewaysAlive(gateways);
     } catch (error) {
       this.#o.metrics.countError("BAD_BATCH");
@@ -319,7 +332,9 @@ export class WorkerRuntime {
 
   #checkDrained(): void {
     const d = this.#drained;
-    if (d.settled || this.#state !== "drained" || !this.space.empty) return;
+    if (d.settled || this.#state !== "drained" || !this.space.empty || !this.instances.empty) {
+      return;
+    }
     d.settled = true;
     this.#o.coordinator.call("Leave", { workerId: this.id })
       .catch((error) => this.#o.log.warn("leave.failed", { error }))
@@ -367,9 +382,9 @@ export class WorkerRuntime {
       ghosts: space.ghosts.size,
       tickP50Ms: this.#durations.percentile(0.5),
       tickP99Ms: this.#durations.percentile(0.99),
-      pendingTransfers: space.pendingTransfers,
+      pendingTransfers: space.pendingTransfers + this.instances.pendingTransfers,
       pendingHandoffs: space.pendingHandoffs,
-      mirrored: space.mirrors.size,
+      mirrored: space.mirrors.size + this.instances.mirrored,
       handoffsOut: space.counters.handoffsOut,
     });
     this.#beating = false;
@@ -389,6 +404,9 @@ export class WorkerRuntime {
     const out = space.step(tick);
     for (const [peer, batch] of out) this.links.send(peer, encodeBatch(batch), mustKeep(batch));
     const instances = this.instances.step(tick);
+    for (const [peer, batch] of this.instances.takeBatches()) {
+      this.links.send(peer, encodeBatch(batch), mustKeep(batch));
+    }
     this.#o.gateways.send(mergeReports(space.takeReports(), instances));
     const ms = performance.now() - started;
     this.#durations.add(ms);

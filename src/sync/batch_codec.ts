@@ -128,6 +128,11 @@ export interface Batch {
    * none). The owner confirms handoffs to their senders only once its backup has them.
    */
   replicaAck: number;
+  /**
+   * The instance (room) this batch is about; absent for the open world. An instance is a space
+   * of its own, so its transfers, handoffs and mirror ops travel in batches of their own.
+   */
+  space?: string;
 }
 
 /** Empty replica ops. */
@@ -233,6 +238,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
   if (batch.handoffAcks.length > 0) wire.k = batch.handoffAcks.map((k) => [k.entity, k.tick]);
   if (batch.claims.length > 0) wire.o = batch.claims.map((c) => [c.owner, c.entity, c.tick]);
   if (batch.replicaAck > 0) wire.q = batch.replicaAck;
+  if (batch.space) wire.s = batch.space;
   if (!isEmptyReplica(r)) {
     wire.r = [
       r.creates.map(mirroredToWire),
@@ -385,7 +391,7 @@ function sessionFromWire(value: unknown, what: string): SessionInfo {
  */
 export function decodeBatch(bytes: Uint8Array): Batch {
   const raw = decodeMap(bytes, BATCH_VERSION);
-  return {
+  const batch: Batch = {
     from: str(raw.f, "from"),
     epoch: int(raw.e, "epoch"),
     tick: int(raw.t, "tick"),
@@ -445,6 +451,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       };
     }),
   };
+  if (raw.s !== undefined) batch.space = str(raw.s, "space", 64);
+  return batch;
 }
 
 function handoffFromWire(value: unknown, what: string): Handoff {

@@ -1,7 +1,8 @@
 // The instance and user directories in the coordinator's state file (coordinator_state.ts,
-// durable_state.ts): a restart loads every instance with its seats, owner, options and
-// emptiness, the users with where they are, the creation counter, and rebuilds the indexes;
-// a standby replaying the log ends with the same directories; damaged records are refused.
+// durable_state.ts): a restart loads every instance with its seats, owner, options, emptiness
+// and worker (moves included), the users with where they are, the creation counter, and
+// rebuilds the indexes; a standby replaying the log ends with the same directories; damaged
+// records are refused.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StateStore } from "../../src/cluster/state_store.ts";
@@ -86,6 +87,8 @@ function writeRooms(path: string, snapshotEvery?: number) {
   const hidden = d.create(spec("arena", "w2", "dan", { private: true, maxPlayers: 4 }));
   d.reserve(hidden.id, "dan", "g2");
   c.state.commit();
+  d.relocate(hidden.id, "w1"); // moved live (or failed over) to w1
+  c.state.commit();
   const emptied = d.create(spec("arena", "w1", "eve"));
   d.reserve(emptied.id, "eve", "g1");
   c.state.commit();
@@ -113,6 +116,7 @@ function view(d: InstanceDirectory) {
       seq: r.seq,
       owner: r.owner,
       worker: r.worker,
+      moves: r.moves,
       options: r.options,
       seats: [...r.players].sort(),
       emptySince: r.emptySince,
@@ -143,6 +147,9 @@ Deno.test("a restart loads every instance, its seats, owner and options, the use
         ids.emptied,
       ]);
       assert.deepEqual(d.search({ worker: "w2" }).instances.map((r) => r.id), [ids.open]);
+      const moved = d.get(ids.hidden)!;
+      assert.deepEqual([moved.worker, moved.moves], ["w1", 1], "a move is durable");
+      assert.ok(d.search({ worker: "w1" }, "all").instances.some((r) => r.id === ids.hidden));
       assert.equal(d.findOpen("duel")?.id, ids.open);
       assert.throws(() => d.reserve(ids.full, "zed", "g1"), /is full/);
       d.reserve(ids.open, "zed", "g1");
@@ -226,6 +233,7 @@ Deno.test("damaged instance or user records stop the load with a StateFileError 
       /rooms\.instances\.i1\.maxPlayers: expected an integer/,
     ],
     ["$.rooms.instances.i1.players", '"ann"', /rooms\.instances\.i1\.players: expected an array/],
+    ["$.rooms.instances.i1.moves", "-1", /rooms\.instances\.i1\.moves: expected an integer >= 0/],
     ["$.rooms.instances.i1.options", '"@@@"', /rooms\.instances\.i1\.options: expected msgpack/],
     ["$.rooms.instances.i1.id", '"i9"', /rooms\.instances\.i1: the record is of i9/],
     ["$.rooms.seq", "0", /creation number 1 is above the counter 0/],

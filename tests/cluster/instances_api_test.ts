@@ -77,6 +77,7 @@ Deno.test("pages of every instance, private ones too, with seats, worker, owner 
     maxPlayers: 2,
     users: ["u0", "v0"],
     worker: "w1",
+    moves: 0,
     owner: "u0",
     private: true,
     tags: ["eu"],
@@ -142,7 +143,8 @@ Deno.test("every bad parameter is 400 BAD_REQUEST naming it; nothing changes", a
 
 Deno.test("the answer has exactly the fields docs/api.md documents", async () => {
   const doc = await Deno.readTextFile(new URL("../../docs/api.md", import.meta.url));
-  const section = doc.slice(doc.indexOf("## `GET /api/instances`"));
+  const start = doc.indexOf("## `GET /api/instances`");
+  const section = doc.slice(start, doc.indexOf("\n## ", start));
   const documented = [
     ...section.matchAll(/^\| `([a-zA-Z.[\]]+)` \| (?:integer|string|array|boolean) \|/gm),
   ]

@@ -89,6 +89,8 @@ Deno.test("the coordinator's routes: moves, drains and autoscale are writes, vie
   const post = (path: string) => request(path, { method: "POST" });
   assert.equal(coordinatorAccess(...post("/api/cells/3/move")), "write");
   assert.equal(coordinatorAccess(...post("/api/workers/w1/drain")), "write");
+  assert.equal(coordinatorAccess(...post("/api/instances/i1/move")), "write");
+  assert.equal(coordinatorAccess(...request("/api/instances")), "read");
   assert.equal(coordinatorAccess(...post("/api/autoscale")), "write");
   for (const path of ["/api/state", "/api/logs", "/api/events", "/api/entities", "/metrics"]) {
     assert.equal(coordinatorAccess(...request(path)), "read", path);

@@ -63,6 +63,7 @@ const command: fc.Arbitrary<GatewayCommand> = fc.oneof(
       mode: id,
       options: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
       maxPlayers: fc.integer({ min: 1, max: 100 }),
+      moves: fc.nat(),
     }),
     carried: record({
       data: fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { noNullPrototype: true }),
@@ -229,8 +230,12 @@ Deno.test("each malformed session field is named in the error", () => {
       /commands\[0\]\.account must be a string of 0\.\.128/,
     ],
     [
-      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0], null, ""]]),
+      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 0, 0], null, ""]]),
       /commands\[0\]\.instance\.maxPlayers must be an integer in 1\.\.100000/,
+    ],
+    [
+      commands([[0, "s", "n", "j", 0, 0, 0, ["i1", 1, "w1", "duel", null, 2, -1], null, ""]]),
+      /commands\[0\]\.instance\.moves must be a non-negative integer/,
     ],
     [
       commands([[0, "s", "n", "j", 0, 0, 0, null, [[], 0], ""]]),

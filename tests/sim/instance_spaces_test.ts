@@ -1,10 +1,13 @@
 // A worker's instance spaces without sockets: a join creates the instance (onCreate, with
 // ctx.instance), its players get AOI diffs in the worker's reports, a depart hands the player's
-// data back, and a list without the instance disposes of it (onDispose, players sent home).
+// data back, and a list without the instance disposes of it (onDispose, players sent home);
+// two workers' instance spaces over the real batch codec: a moved instance is handed over
+// whole, and a backup promotes its mirror of an instance whose host died.
 import assert from "node:assert/strict";
 import { defineGame, type InstanceInfo } from "../../src/sim/game.ts";
-import { InstanceSpaces } from "../../src/sim/instance_spaces.ts";
-import type { InstancePlacement } from "../../src/session/session_wire.ts";
+import { type InstanceRoles, InstanceSpaces } from "../../src/sim/instance_spaces.ts";
+import type { InstancePlacement, WorkerReport } from "../../src/session/session_wire.ts";
+import { decodeBatch, encodeBatch, stateOf } from "../../src/sync/batch_codec.ts";
 
 const WORLD = {
   dims: 2,
@@ -16,8 +19,7 @@ const WORLD = {
   worldStartMs: 0,
 };
 
-function setup() {
-  const events: string[] = [];
+function setup(worker = "w1", replicationTicks = 0, events: string[] = []) {
   const game = defineGame({
     name: "t",
     entityTypes: { player: {}, flag: {} },
@@ -35,13 +37,14 @@ function setup() {
     onJoin: (ctx, p) => void (p.data.place = ctx.instance?.id ?? "world"),
     onLeave: (ctx, p) => void events.push(`leave ${p.id} ${ctx.instance?.id}`),
   });
-  const ids = { entity: 2 ** 32, interaction: 0 };
+  const ids = { entity: Number(worker.slice(1)) * 2 ** 32, interaction: 0 };
   const spaces = new InstanceSpaces({
-    worker: "w1",
+    worker,
     world: WORLD,
     game,
     gameOptions: undefined,
     ids,
+    space: { replicationTicks },
   });
   return { spaces, events, ids };
 }
@@ -139,4 +142,142 @@ Deno.test("a resume in the tick of the drop sends the gateway one full diff, not
   assert.equal(diffs.length, 1);
   assert.equal(diffs[0].full, true);
   assert.ok(diffs[0].enter.some((e) => e[0] === a));
+});
+
+const roles = (epoch: number, backups: Record<string, string>, down: string[] = []) =>
+  ({ epoch, backups: new Map(Object.entries(backups)), down: new Set(down) }) as InstanceRoles;
+
+/** Workers' instance spaces (w1, w2, w3) whose batches travel through the real codec. */
+function pair(replicationTicks: number) {
+  const events: string[] = [];
+  const workers = {
+    w1: setup("w1", replicationTicks, events),
+    w2: setup("w2", replicationTicks, events),
+    w3: setup("w3", replicationTicks, events),
+  };
+  let tick = 10;
+  const alive = new Set(["w1", "w2", "w3"]);
+  /**
+   * One tick on every live worker, then their batches delivered (but those `lost` says were
+   * lost); the reports per worker.
+   */
+  const step = (lost = (_from: string, _to: string) => false) => {
+    const reports = new Map<string, Map<string, WorkerReport>>();
+    for (const id of alive) reports.set(id, workers[id as "w1"].spaces.step(tick));
+    for (const id of alive) {
+      for (const [peer, batch] of workers[id as "w1"].spaces.takeBatches()) {
+        if (!alive.has(peer) || lost(id, peer)) continue;
+        workers[peer as "w1"].spaces.receive(decodeBatch(encodeBatch(batch)));
+      }
+    }
+    tick++;
+    return reports;
+  };
+  const sync = (list: InstancePlacement[], r: InstanceRoles) => {
+    for (const id of alive) workers[id as "w1"].spaces.sync(list, 1, r);
+  };
+  const owned = (id: "w1" | "w2" | "w3") =>
+    [...workers[id].spaces.spaces().get("i1")?.owned.values() ?? []].map(stateOf)
+      .sort((a, b) => a.id - b.id);
+  return { ...workers, events, step, sync, owned, alive };
+}
+
+Deno.test("a moved instance is handed over whole: the same entities, one onCreate, its players' diffs from the new host", () => {
+  const p = pair(0);
+  const room = placement(1);
+  p.sync([room], roles(2, {}));
+  assert.deepEqual([...p.w2.spaces.spaces().keys()], [], "w2 neither hosts nor mirrors it");
+  p.w1.spaces.route("g1", join("a", room));
+  p.w1.spaces.route("g1", join("b", room));
+  p.step(), p.step();
+  const before = p.owned("w1");
+  assert.deepEqual(before.map((e) => e.type).sort(), ["flag", "player", "player"]);
+
+  const moved = { ...room, worker: "w2", moves: 1 };
+  p.sync([moved], roles(3, {}));
+  const handedOver = p.step(); // w1 freezes i1 and sends it; w2 takes it at its next tick
+  assert.equal(p.w1.spaces.pendingTransfers, 1, "one transfer for the instance's one cell");
+  const taken = p.step().get("w2")!.get("g1")!;
+  assert.deepEqual(p.owned("w2"), before, "every entity, with its state, and nothing else");
+  const migrations = p.w2.spaces.spaces().get("i1")!.migrations();
+  assert.deepEqual(migrations.map((m) => [m.from, m.entities, m.ticksMissed]), [["w1", 3, 0]]);
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
+  assert.equal(handedOver.get("w2")!.get("g1"), undefined, "w2 reports nothing before it owns it");
+  // The next tick w2 collects its players' views: both sessions get diffs from the new host.
+  const diffs = p.step().get("w2")!.get("g1")!.diffs.map((d) => d.session).sort();
+  assert.deepEqual(diffs, ["a", "b"]);
+  assert.equal(taken.worker, "w2");
+  // w1 dropped it once acknowledged, without onDispose: it lives on w2.
+  for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
+  assert.equal(p.w1.spaces.size, 0);
+  assert.ok(p.w1.spaces.empty);
+  assert.deepEqual(p.events.filter((e) => e.startsWith("dispose")), []);
+});
+
+Deno.test("the backup of an instance's host promotes its mirror when the host dies: same entities, players go on", () => {
+  const p = pair(1);
+  const room = placement(1);
+  p.sync([room], roles(2, { w1: "w2", w2: "w1" }));
+  assert.deepEqual([...p.w2.spaces.spaces().keys()], ["i1"], "w2 mirrors it for w1");
+  p.w1.spaces.route("g1", join("a", room));
+  p.w1.spaces.route("g1", join("b", room));
+  for (let n = 0; n < 4; n++) p.step();
+  const before = p.owned("w1");
+  assert.equal(before.length, 3);
+  assert.equal(p.w2.spaces.mirrored, 3);
+  assert.deepEqual(p.owned("w2"), [], "a mirror is not owned");
+
+  p.alive.delete("w1"); // kill -9: w1 says nothing more
+  p.sync([{ ...room, worker: "w2", moves: 1 }], roles(3, {}, ["w1"]));
+  p.step(); // the takeover
+  assert.deepEqual(
+    p.owned("w2").map((e) => [e.id, e.type, e.x, e.y]),
+    before.map((e) => [e.id, e.type, e.x, e.y]),
+  );
+  const diffs = p.step().get("w2")!.get("g1")!.diffs.map((d) => d.session).sort();
+  assert.deepEqual(diffs, ["a", "b"], "its players get diffs from the heir");
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
+});
+
+Deno.test("a join that reaches the old host after a move follows the instance to its new host, with no second onCreate", () => {
+  const p = pair(0);
+  const room = placement(1);
+  p.sync([room], roles(2, {}));
+  p.w1.spaces.route("g1", join("a", room));
+  p.step();
+  const moved = { ...room, worker: "w2", moves: 1 };
+  p.sync([moved], roles(3, {}));
+  for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
+  assert.equal(p.w1.spaces.size, 0, "w1 handed it over and forgot it");
+  // The gateway still thinks the room is on w1 (its placement from before the move).
+  p.w1.spaces.route("g1", join("b", room));
+  for (let n = 0; n < 5 && p.w1.spaces.size > 0; n++) p.step();
+  assert.equal(p.w1.spaces.size, 0);
+  assert.deepEqual(p.owned("w2").map((e) => e.type).sort(), ["flag", "player", "player"]);
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
+});
+
+Deno.test("a host that dies while handing a moved instance over: its backup passes what was in flight on to the new host", () => {
+  const p = pair(1);
+  const room = placement(1);
+  // w3 backs up w1 only: once the room is on w2, w3 is not its backup.
+  const backups = { w1: "w3", w2: "w1", w3: "w2" };
+  p.sync([room], roles(2, backups));
+  p.w1.spaces.route("g1", join("a", room));
+  p.w1.spaces.route("g1", join("b", room));
+  for (let n = 0; n < 4; n++) p.step();
+  const before = p.owned("w1");
+  assert.equal(before.length, 3);
+
+  p.sync([{ ...room, worker: "w2", moves: 1 }], roles(3, backups));
+  // w1 freezes the room and sends it, mirrored first to w3; the transfer never reaches w2.
+  p.step((from, to) => from === "w1" && to === "w2");
+  assert.deepEqual(p.owned("w2"), []);
+  assert.equal(p.w3.spaces.size, 1, "w3 keeps its mirror while w1 holds handoffs");
+  p.alive.delete("w1");
+  p.sync([{ ...room, worker: "w2", moves: 1 }], roles(4, { w2: "w3", w3: "w2" }, ["w1"]));
+  for (let n = 0; n < 8 && p.owned("w2").length < 3; n++) p.step();
+  assert.deepEqual(p.owned("w2").map((e) => [e.id, e.type]), before.map((e) => [e.id, e.type]));
+  assert.deepEqual(p.owned("w3"), [], "passed on, not kept");
+  assert.deepEqual(p.events.filter((e) => e.startsWith("create")), ["create i1 duel"]);
 });

@@ -123,6 +123,26 @@ const batch: fc.Arbitrary<Batch> = fc.record({
     fc.record({ owner: fc.string({ minLength: 1, maxLength: 8 }), entity: id, tick: id }),
     { maxLength: 2 },
   ),
+  space: fc.string({ minLength: 1, maxLength: 64 }),
+}, {
+  requiredKeys: [
+    "from",
+    "epoch",
+    "tick",
+    "creates",
+    "updates",
+    "deletes",
+    "moves",
+    "full",
+    "handoffs",
+    "interactions",
+    "transfers",
+    "acks",
+    "handoffAcks",
+    "replica",
+    "replicaAck",
+    "claims",
+  ],
 });
 
 /** -0 and 0 are the same value on the wire; compare what a peer can observe. */
@@ -290,6 +310,9 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ r: [[], [], [], [], [1.5]] }), /replica\.released\[0\]/);
   rejects(wire({ o: [["w1", 3]] }), /claims\[0\] must have 3 fields/);
   rejects(wire({ q: -1 }), /replicaAck must be a non-negative integer/);
+  rejects(wire({ s: 7 }), /space must be a string of 1\.\.64/);
+  rejects(wire({ s: "" }), /space must be a string of 1\.\.64/);
+  rejects(wire({ s: "i".repeat(65) }), /space must be a string of 1\.\.64/);
   rejects(wire({ o: [["", 3, 4]] }), /claims\[0\]\.owner must be a string/);
   let deep: unknown = 1;
   for (let n = 0; n < 20; n++) deep = [deep];
