@@ -5,17 +5,13 @@
 import { loadGame } from "../src/games/game_module.ts";
 import { Balancer } from "../src/cluster/balance_policy.ts";
 import type { Config } from "../src/config/config.ts";
-import { controlRoutes } from "../src/cluster/control_api.ts";
 import {
-  coordinatorHandler,
+  coordinatorRoutes,
   type ExtraRoutes,
   serveCoordinator,
 } from "../src/cluster/coordinator_http.ts";
-import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
-import { clusterEvent, diagnosticsRoutes } from "../src/observe/diagnostics.ts";
-import { History, HISTORY_INTERVAL_MS } from "../src/observe/history.ts";
-import { HistorySampler } from "../src/cluster/history_sampler.ts";
+import { clusterEvent } from "../src/observe/diagnostics.ts";
 import { gridOf, worldSpecOf } from "../src/world/world_spec.ts";
 import type { Logger } from "../src/observe/log.ts";
 import { NodeMetrics } from "../src/observe/metrics.ts";
@@ -25,9 +21,6 @@ import { Deploys } from "../src/cluster/deploys.ts";
 import { CoordinatorService } from "../src/cluster/coordinator_service.ts";
 import { CoordinatorDurability } from "../src/cluster/coordinator_durability.ts";
 import { coordinatorRooms } from "../src/cluster/instance_service.ts";
-import { instancesResponse } from "../src/cluster/instances_api.ts";
-import { clusterState } from "../src/cluster/state_api.ts";
-import { sessionsRoutes } from "../src/cluster/sessions_api.ts";
 import { EventStreams } from "../src/observe/sse.ts";
 import { type CloseOptions, requireSecret, startRpcServer } from "../src/net/rpc.ts";
 
@@ -128,17 +121,6 @@ export async function startCoordinator(
   // Often enough that the deploy rate holds with sub-second spacing between moves.
   const deployEveryMs = Math.max(50, Math.min(250, 1000 / config.deploy.cellsPerSecond));
   durability.whileActive("deploy.step", deployEveryMs, () => deploys.step());
-  const history = new History();
-  const sampler = new HistorySampler(history, { registry, gateways });
-  const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
-  const diagnostics = diagnosticsRoutes({
-    registry,
-    log,
-    events,
-    operatorToken: config.operatorToken,
-    history,
-  });
-
   const rpc = await startRpcServer(config.host, config.grpcPort, {
     Coordinator: requireSecret(
       config.secret,
@@ -163,37 +145,20 @@ export async function startCoordinator(
     rooms.service.sweep();
   });
   durability.whileActive("balancer", config.rebalance.intervalMs, () => balancer.step());
-  const controlled = controlRoutes({
+  const routes = coordinatorRoutes({
+    config,
+    log,
+    metrics,
     registry,
+    gateways,
+    instances: rooms.directory,
     balancer,
     deploys,
-    log,
-    operatorToken: config.operatorToken,
-  });
-  const sessions = sessionsRoutes({ gateways, operatorToken: config.operatorToken });
-  const control = (request: Request, url: URL) =>
-    sessions(request, url) ?? controlled(request, url);
-
-  const handler = coordinatorHandler({
-    role: config.role,
-    staticDir: config.static_dir,
-    auth: new OperatorAuth({
-      token: config.operatorToken,
-      host: config.host,
-      log,
-      countError: (code) => metrics.countError(code),
-    }),
-    diagnostics,
-    control: durability.control(control),
+    events,
+    durability,
     extra: extraRoutes,
-    state: () => ({
-      ...clusterState(registry, gateways, config, rooms.directory),
-      coordinator: pair.summary(),
-    }),
-    instances: (url) => instancesResponse(rooms.directory, url),
-    playGateway: () => gateways.list()[0]?.httpAddress,
   });
-  const { http, admin } = await serveCoordinator(config, handler, log, {
+  const { http, admin } = await serveCoordinator(config, routes.handler, log, {
     traffic: metrics.http,
     tls,
   });
@@ -222,7 +187,7 @@ export async function startCoordinator(
     deploys,
     async close(options: CloseOptions = {}) {
       durability.stop();
-      clearInterval(sampling);
+      routes.close();
       service.close();
       await http.close(); // ends open event streams first
       await admin?.close();

@@ -2,10 +2,25 @@
 // /readyz, the diagnostics and control APIs, the routes another role adds (role all: the
 // gateway's), /healthz, /api/state, /api/instances, /play sent on to a gateway when no gateway
 // runs in this process (the play client logs in and plays there), and the static diagnostics
-// page.
-import { coordinatorAccess, publicOnly } from "./control_api.ts";
-import type { OperatorAuth } from "../net/operator_auth.ts";
+// page; coordinatorRoutes() builds it from the coordinator's parts (with the history sampler).
+import { controlRoutes, coordinatorAccess, publicOnly } from "./control_api.ts";
+import { OperatorAuth } from "../net/operator_auth.ts";
 import type { Logger } from "../observe/log.ts";
+import type { Config } from "../config/config.ts";
+import type { Balancer } from "./balance_policy.ts";
+import type { CoordinatorDurability } from "./coordinator_durability.ts";
+import type { Deploys } from "./deploys.ts";
+import type { GatewayDirectory } from "./gateway_directory.ts";
+import { HistorySampler } from "./history_sampler.ts";
+import type { InstanceDirectory } from "./instance_directory.ts";
+import { instancesResponse } from "./instances_api.ts";
+import type { Registry } from "./registry.ts";
+import { sessionsRoutes } from "./sessions_api.ts";
+import { clusterState } from "./state_api.ts";
+import { diagnosticsRoutes } from "../observe/diagnostics.ts";
+import { History, HISTORY_INTERVAL_MS } from "../observe/history.ts";
+import type { NodeMetrics } from "../observe/metrics.ts";
+import type { EventStreams } from "../observe/sse.ts";
 import {
   type HttpContext,
   type HttpHandler,
@@ -124,4 +139,62 @@ function play(url: URL, o: CoordinatorHttpOptions): Response {
     status: 307,
     headers: { location: `${url.protocol}//${gateway}${url.pathname}${url.search}` },
   });
+}
+
+/** The coordinator's parts its HTTP routes read and drive. */
+export interface CoordinatorParts {
+  config: Config;
+  log: Logger;
+  metrics: NodeMetrics;
+  registry: Registry;
+  gateways: GatewayDirectory;
+  instances: InstanceDirectory;
+  balancer: Balancer;
+  deploys: Deploys;
+  events: EventStreams;
+  durability: CoordinatorDurability;
+  extra: ExtraRoutes;
+}
+
+/**
+ * The coordinator's whole HTTP handler: diagnostics (with a 15-minute history sampled every
+ * HISTORY_INTERVAL_MS until `close`), the operator's control and sessions APIs (refused on a
+ * standby), /api/state and /api/instances, behind the operator token.
+ */
+export function coordinatorRoutes(o: CoordinatorParts): { handler: HttpHandler; close(): void } {
+  const { config, log, registry, gateways, instances } = o;
+  const history = new History();
+  const sampler = new HistorySampler(history, { registry, gateways });
+  const sampling = setInterval(() => sampler.sample(), HISTORY_INTERVAL_MS);
+  const operatorToken = config.operatorToken;
+  const control = controlRoutes({
+    registry,
+    balancer: o.balancer,
+    deploys: o.deploys,
+    log,
+    operatorToken,
+  });
+  const sessions = sessionsRoutes({ gateways, operatorToken });
+  const handler = coordinatorHandler({
+    role: config.role,
+    staticDir: config.static_dir,
+    auth: new OperatorAuth({
+      token: operatorToken,
+      host: config.host,
+      log,
+      countError: (code) => o.metrics.countError(code),
+    }),
+    diagnostics: diagnosticsRoutes({ registry, log, events: o.events, operatorToken, history }),
+    control: o.durability.control((request, url) =>
+      sessions(request, url) ?? control(request, url)
+    ),
+    extra: o.extra,
+    state: () => ({
+      ...clusterState(registry, gateways, config, instances),
+      coordinator: o.durability.pair.summary(),
+    }),
+    instances: (url) => instancesResponse(instances, url),
+    playGateway: () => gateways.list()[0]?.httpAddress,
+  });
+  return { handler, close: () => clearInterval(sampling) };
 }
