@@ -5,7 +5,9 @@
 // with the ids of what changed since the coordinator's last commit (coordinator_state.ts makes
 // them durable) and a restore that rebuilds every index from stored records.
 import { CodedError, ErrorCode } from "../errors.ts";
-import { SeqIndex } from "./seq_index.ts";
+import { InstanceIndexes, type InstanceQuery } from "./instance_indexes.ts";
+
+export { type InstanceQuery, MAX_PAGE } from "./instance_indexes.ts";
 
 /** One live instance. */
 export interface InstanceRecord {
@@ -58,28 +60,6 @@ export interface UserRecord {
   lostAt?: number;
 }
 
-/** A search: every given field must match. */
-export interface InstanceQuery {
-  mode?: string;
-  /** Every one of these tags. */
-  tags?: readonly string[];
-  version?: string;
-  worker?: string;
-  /** Only instances with at least one free seat (true) or only full ones (false). */
-  open?: boolean;
-  /** Only private (true) or only public (false) instances: the operator's list only. */
-  private?: boolean;
-  createdFrom?: number;
-  createdTo?: number;
-  /** Paging cursor: the `next` of the previous page. */
-  after?: string;
-  /** Page size, 1..100 (default 20). */
-  limit?: number;
-}
-
-/** Largest page of a search. */
-export const MAX_PAGE = 100;
-
 /** Options of {@linkcode InstanceDirectory}. */
 export interface InstanceDirectoryOptions {
   /** An empty instance is destroyed once it was empty this long. */
@@ -94,22 +74,10 @@ export interface InstanceDirectoryOptions {
 
 /** The instance and user directories of one coordinator. */
 export class InstanceDirectory {
-  readonly #bySeq = new Map<number, InstanceRecord>();
   readonly #byId = new Map<string, InstanceRecord>();
+  readonly #indexes = new InstanceIndexes();
   readonly #users = new Map<string, UserRecord>();
   readonly #usersByGateway = new Map<string, Set<string>>();
-  /** field → value → sequence numbers of the instances (public and private) having it. */
-  readonly #indexes = {
-    mode: new Map<string, SeqIndex>(),
-    tag: new Map<string, SeqIndex>(),
-    version: new Map<string, SeqIndex>(),
-    worker: new Map<string, SeqIndex>(),
-  };
-  readonly #public = new SeqIndex();
-  /** Every instance, private ones too (the operator's list). */
-  readonly #every = new SeqIndex();
-  /** Public instances with a free seat. */
-  readonly #open = new SeqIndex();
   /** Instances with no seat taken, oldest emptiness first. */
   readonly #empty = new Set<InstanceRecord>();
   #workerSeats = new Map<string, number>();
@@ -142,7 +110,7 @@ export class InstanceDirectory {
 
   /** Every live instance, in creation order. */
   all(): IterableIterator<InstanceRecord> {
-    return this.#bySeq.values();
+    return this.#indexes.all();
   }
 
   /** Seats taken on each worker (for placement). */
@@ -188,12 +156,10 @@ export class InstanceDirectory {
     if (from === worker) return record;
     this.#workerInstances.set(from, this.countOn(from) - 1);
     this.#workerSeats.set(from, this.seatsOn(from) - record.players.size);
-    indexDelete(this.#indexes.worker, from, record.seq);
-    record.worker = worker;
+    this.#indexes.moveWorker(record, worker);
     record.moves++;
     this.#workerInstances.set(worker, this.countOn(worker) + 1);
     this.#workerSeats.set(worker, this.seatsOn(worker) + record.players.size);
-    indexAdd(this.#indexes.worker, worker, record.seq);
     this.#changed.instances.add(id);
     return record;
   }
@@ -204,11 +170,8 @@ export class InstanceDirectory {
    * number ever minted.
    */
   restore(seq: number, instances: Iterable<InstanceRecord>, users: Iterable<UserRecord>): void {
-    for (const map of [this.#bySeq, this.#byId, this.#users, this.#usersByGateway]) map.clear();
-    for (const index of Object.values(this.#indexes)) index.clear();
-    this.#public.clear();
-    this.#every.clear();
-    this.#open.clear();
+    for (const map of [this.#byId, this.#users, this.#usersByGateway]) map.clear();
+    this.#indexes.clear();
     this.#empty.clear();
     this.#workerSeats.clear();
     this.#workerInstances.clear();
@@ -243,17 +206,10 @@ export class InstanceDirectory {
   #insert(record: InstanceRecord): void {
     const seq = record.seq;
     this.#changed.instances.add(record.id);
-    this.#bySeq.set(seq, record);
     this.#byId.set(record.id, record);
     this.#empty.add(record);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) + 1);
-    this.#every.add(seq);
-    if (!record.private) this.#public.add(seq);
-    indexAdd(this.#indexes.mode, record.mode, seq);
-    indexAdd(this.#indexes.version, record.version, seq);
-    indexAdd(this.#indexes.worker, record.worker, seq);
-    for (const tag of record.tags) indexAdd(this.#indexes.tag, tag, seq);
-    this.#reindexOpen(record);
+    this.#indexes.add(record);
   }
 
   /**
@@ -302,17 +258,7 @@ export class InstanceDirectory {
     version?: string,
     accept: (record: InstanceRecord) => boolean = () => true,
   ): InstanceRecord | undefined {
-    const candidates = [this.#open, this.#indexes.mode.get(mode)];
-    if (version !== undefined) candidates.push(this.#indexes.version.get(version));
-    for (const record of this.#walk(candidates, 0)) {
-      if (
-        record.mode === mode && (version === undefined || record.version === version) &&
-        accept(record)
-      ) {
-        return record;
-      }
-    }
-    return undefined;
+    return this.#indexes.findOpen(mode, version, accept);
   }
 
   /** The user gives up its seat; returns where it was and its last world position. */
@@ -343,17 +289,10 @@ export class InstanceDirectory {
     this.#changed.instances.add(id);
     this.#seatsChanged(record, -record.players.size);
     record.players.clear();
-    this.#bySeq.delete(record.seq);
     this.#byId.delete(id);
     this.#empty.delete(record);
-    this.#open.delete(record.seq);
     this.#workerInstances.set(record.worker, this.countOn(record.worker) - 1);
-    this.#every.delete(record.seq);
-    this.#public.delete(record.seq);
-    indexDelete(this.#indexes.mode, record.mode, record.seq);
-    indexDelete(this.#indexes.version, record.version, record.seq);
-    indexDelete(this.#indexes.worker, record.worker, record.seq);
-    for (const tag of record.tags) indexDelete(this.#indexes.tag, tag, record.seq);
+    this.#indexes.remove(record);
     return record;
   }
 
@@ -401,37 +340,7 @@ export class InstanceDirectory {
     query: InstanceQuery,
     scope: "public" | "all" = "public",
   ): { instances: InstanceRecord[]; next?: string } {
-    const limit = Math.min(Math.max(query.limit ?? 20, 1), MAX_PAGE);
-    let cursor = 0;
-    if (query.after !== undefined) {
-      const seq = seqOf(query.after);
-      if (seq === undefined) {
-        throw new CodedError(
-          ErrorCode.BAD_REQUEST,
-          `Bad paging cursor ${JSON.stringify(query.after)}`,
-        );
-      }
-      cursor = seq;
-    }
-    const candidates: Array<SeqIndex | undefined> = [
-      scope === "public" ? this.#public : this.#every,
-    ];
-    const i = this.#indexes;
-    if (query.mode !== undefined) candidates.push(i.mode.get(query.mode));
-    if (query.version !== undefined) candidates.push(i.version.get(query.version));
-    if (query.worker !== undefined) candidates.push(i.worker.get(query.worker));
-    for (const tag of query.tags ?? []) candidates.push(i.tag.get(tag));
-    if (query.open === true && scope === "public") candidates.push(this.#open);
-    const instances: InstanceRecord[] = [];
-    let last: InstanceRecord | undefined;
-    for (const record of this.#walk(candidates, cursor)) {
-      last = record;
-      if (!matches(record, query)) continue;
-      instances.push(record);
-      if (instances.length === limit) break;
-    }
-    const more = instances.length === limit && last !== undefined;
-    return more ? { instances, next: last!.id } : { instances };
+    return this.#indexes.search(query, scope);
   }
 
   // ---- users ----------------------------------------------------------------------------------
@@ -490,28 +399,6 @@ export class InstanceDirectory {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** Walks the smallest of the indexes (all must be present) from `cursor`, as records. */
-  *#walk(candidates: Array<SeqIndex | undefined>, cursor: number): Generator<InstanceRecord> {
-    let smallest: SeqIndex | undefined;
-    for (const index of candidates) {
-      if (!index || index.size === 0) return; // a value nobody has: no match
-      if (!smallest || index.size < smallest.size) smallest = index;
-    }
-    if (!smallest) return;
-    for (const seq of smallest.after(cursor)) {
-      const record = this.#bySeq.get(seq);
-      if (!record) continue;
-      let everywhere = true;
-      for (const index of candidates) {
-        if (index !== smallest && !index!.has(seq)) {
-          everywhere = false;
-          break;
-        }
-      }
-      if (everywhere) yield record;
-    }
-  }
-
   #leaveSeat(id: string, user: string): void {
     const record = this.#byId.get(id);
     if (!record || !record.players.delete(user)) return;
@@ -530,12 +417,7 @@ export class InstanceDirectory {
       record.emptySince = 0;
       this.#empty.delete(record);
     }
-    this.#reindexOpen(record);
-  }
-
-  #reindexOpen(record: InstanceRecord): void {
-    if (!record.private && record.players.size < record.maxPlayers) this.#open.add(record.seq);
-    else this.#open.delete(record.seq);
+    this.#indexes.seatsChanged(record);
   }
 }
 
@@ -551,32 +433,4 @@ export function instanceRow(record: InstanceRecord): InstanceRow {
     createdAt: record.createdAt,
     private: record.private,
   };
-}
-
-function matches(record: InstanceRecord, query: InstanceQuery): boolean {
-  const full = record.players.size >= record.maxPlayers;
-  if (query.open !== undefined && query.open === full) return false;
-  if (query.private !== undefined && record.private !== query.private) return false;
-  if (query.createdFrom !== undefined && record.createdAt < query.createdFrom) return false;
-  if (query.createdTo !== undefined && record.createdAt > query.createdTo) return false;
-  return true;
-}
-
-function seqOf(id: string): number | undefined {
-  if (!/^i[0-9a-z]{1,11}$/.test(id)) return undefined;
-  const seq = Number.parseInt(id.slice(1), 36);
-  return Number.isSafeInteger(seq) ? seq : undefined;
-}
-
-function indexAdd(index: Map<string, SeqIndex>, value: string, seq: number): void {
-  let set = index.get(value);
-  if (!set) index.set(value, set = new SeqIndex());
-  set.add(seq);
-}
-
-function indexDelete(index: Map<string, SeqIndex>, value: string, seq: number): void {
-  const set = index.get(value);
-  if (!set) return;
-  set.delete(seq);
-  if (set.size === 0) index.delete(value);
 }

@@ -26,6 +26,7 @@ const world = {
   aoiRadius: 20,
   ghostMargin: 30,
   worldStartMs: 1_700_000_000_123,
+  snapshotHz: 10,
 };
 
 /** Server-side observations of the fixture's handlers. */
