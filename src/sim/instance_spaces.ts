@@ -22,7 +22,7 @@ export interface InstanceSpacesOptions {
   /** Space options shared with the world space (grace, index, timings, clock). */
   space?: Pick<
     SpaceOptions,
-    "resumeGraceMs" | "playerSaveMs" | "timings" | "spatialIndex" | "now" | "seed"
+    "resumeGraceMs" | "playerSaveMs" | "timings" | "spatialIndex" | "now" | "seed" | "auditEvents"
   >;
   log?: Logger;
   /** A game hook of an instance mode threw (counted like any game error). */

@@ -68,8 +68,11 @@ export interface SpaceOptions {
    * since one kept from before a fencing would give this fresh space cells it lost.
    */
   epoch?: number;
-  /** How many ownership and interaction events to keep (at least; up to 25 % more). */
-  logSize?: number;
+  /**
+   * Audit logs: how many ownership and interaction events to keep, each (0/absent: off, and
+   * ownershipSince / interactionsSince throw AuditOffError).
+   */
+  auditEvents?: number;
   /** Radius of players' areas of interest (default: ghostMargin). */
   aoiRadius?: number;
   /** Spatial index of owned entities and ghosts (default "grid"). */
@@ -151,7 +154,7 @@ export class Space {
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount, options.epoch);
     this.#ids = options.ids ?? { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
-    this.#log = new SpaceLog(options.logSize);
+    this.#log = new SpaceLog(options.auditEvents);
     this.players = new PlayerSessions({
       dataVersions: this.#dataVersions,
       aoiRadius: options.aoiRadius ?? options.ghostMargin,
@@ -382,6 +385,11 @@ export class Space {
     }
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return this.#out;
+  }
+
+  /** True when this space keeps audit logs ({@linkcode SpaceOptions.auditEvents}). */
+  get audited(): boolean {
+    return this.#log.enabled;
   }
 
   /** Ownership events after `since` (a seq cursor), oldest first. */

@@ -196,6 +196,7 @@ export class WorkerRuntime {
       timings: config.space,
       spatialIndex: config.spatialIndex,
       seed: this.#o.game.seed,
+      auditEvents: config.auditEvents,
     };
     this.instances?.close();
     this.instances = new InstanceSpaces({

@@ -51,7 +51,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     // The README's three processes: a coordinator and two workers.
-    const cluster = await startCluster({ rebalance: { enabled: false } });
+    const cluster = await startCluster({ rebalance: { enabled: false } }, { audit: true });
     const { coordinator, workers, audit } = cluster;
     try {
       const state = await until("two active workers owning every cell", async () => {
