@@ -25,6 +25,7 @@ import {
   type SpaceTimings,
 } from "./space_tuning.ts";
 import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { OwnedEntities } from "./owned_entities.ts";
 import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
 import {
@@ -104,7 +105,7 @@ export interface SpaceOptions {
 export class Space {
   readonly id: string;
   readonly grid: Grid;
-  readonly owned = new Map<number, Entity>();
+  readonly owned = new OwnedEntities();
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly counters: SpaceCounters = newSpaceCounters();
@@ -342,7 +343,10 @@ export class Space {
     const shown = this.tick;
     this.tick = tick;
     this.#out.clear();
-    if (this.fenced) return this.#out;
+    if (this.fenced) {
+      this.owned.clearChanges();
+      return this.#out;
+    }
     // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
     const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
     if (backup) this.#batchFor(backup);
@@ -373,12 +377,14 @@ export class Space {
     );
     const every = this.#options.replicationTicks ?? 0;
     if (every > 0 || this.#replica.backup) {
-      this.#replica.collect(this.owned.values(), this.#held.held, backup, {
+      this.#replica.collect(this.owned, this.#held.held, backup, {
         tick,
         updates: every > 0 && tick % every === 0,
         ops: () => this.#batchFor(backup).replica,
       });
     }
+    // Every reader of the owned entities' changes has seen them (the replica diff, above).
+    this.owned.clearChanges();
     for (const [peer, batch] of this.#out) {
       // Nothing goes to a worker declared down: it is fenced, and its link is gone.
       if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);

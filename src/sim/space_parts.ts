@@ -12,6 +12,7 @@ import type { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { PlayerSessions } from "./player_sessions.ts";
 import type { SpaceTicks } from "./space_tuning.ts";
 import type { SpaceCounters, SpaceLog } from "./space_records.ts";
+import type { OwnedEntities } from "./owned_entities.ts";
 import type { SpaceOptions } from "./space.ts";
 
 /** A live view of one space, shared by the modules that make up its tick. */
@@ -26,7 +27,7 @@ export interface SpaceParts {
   /** The timings as tick counts at this space's tick rate. */
   readonly ticks: SpaceTicks;
   readonly counters: SpaceCounters;
-  readonly owned: Map<number, Entity>;
+  readonly owned: OwnedEntities;
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly players: PlayerSessions;
