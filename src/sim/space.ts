@@ -2,7 +2,6 @@
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
 import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
-import type { Entity } from "../world/entity.ts";
 import {
   type GameContext,
   type GameDefinition,

@@ -2,7 +2,6 @@
 // state and the few steps they share (batches out, adoption of a handoff, a peer gone).
 import type { GhostViews } from "./ghost_view.ts";
 import type { Batch, Handoff, Interaction } from "../sync/batch_codec.ts";
-import type { Entity } from "../world/entity.ts";
 import type { Grid } from "../world/grid.ts";
 import type { PartitionMap } from "../world/partition.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
