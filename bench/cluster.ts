@@ -10,6 +10,7 @@ import {
   workerArgs,
 } from "../testing/node_process.ts";
 import type { Closable, ScenarioContext } from "./scenario.ts";
+import { coordinatorCores, type Pinning, workerCores } from "./pinning.ts";
 import { BENCH_OPERATOR_TOKEN } from "./world.ts";
 
 /** A worker as listed by the coordinator's /api/state. */
@@ -43,6 +44,8 @@ export interface ClusterOptions {
   /** Entities the cluster must report before it counts as ready. */
   entities: number;
   readyTimeoutMs?: number;
+  /** Pin the processes to cores (bench/pinning.ts); absent: the OS places them. */
+  pinning?: Pinning;
 }
 
 /** A running coordinator and workers; owned by a scenario context, so it is always stopped. */
@@ -54,9 +57,13 @@ export class BenchCluster implements Closable, AsyncDisposable {
   #grpcPort = 0;
   #closed = false;
 
-  private constructor(configPath: string) {
+  #pinning?: Pinning;
+
+  private constructor(configPath: string, pinning?: Pinning) {
     this.#configPath = configPath;
-    this.coordinator = new NodeProcess("coordinator", coordinatorArgs(configPath));
+    this.#pinning = pinning;
+    const cpus = pinning && coordinatorCores(pinning);
+    this.coordinator = new NodeProcess("coordinator", coordinatorArgs(configPath), {}, { cpus });
   }
 
   /**
@@ -66,7 +73,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
   static async start(context: ScenarioContext, options: ClusterOptions): Promise<BenchCluster> {
     const configPath = Deno.makeTempFileSync({ prefix: "zs-bench-", suffix: ".json" });
     Deno.writeTextFileSync(configPath, JSON.stringify(options.config));
-    const cluster = context.own(new BenchCluster(configPath));
+    const cluster = context.own(new BenchCluster(configPath, options.pinning));
     const listening = await cluster.coordinator.waitFor("coordinator.listening", 30_000);
     cluster.#api = `http://127.0.0.1:${listening.httpPort}`;
     cluster.#grpcPort = Number(listening.grpcPort);
@@ -75,6 +82,8 @@ export class BenchCluster implements Closable, AsyncDisposable {
         new NodeProcess(
           `w${n}`,
           workerArgs(configPath, Number(listening.grpcPort), "--node-id", `w${n}`),
+          {},
+          { cpus: cluster.#workerCores() },
         ),
       );
     }
@@ -92,6 +101,11 @@ export class BenchCluster implements Closable, AsyncDisposable {
       return s.epoch >= 1 && active.length === options.workers && all ? s : undefined;
     }, options.readyTimeoutMs ?? 60_000);
     return cluster;
+  }
+
+  /** The cores of the next worker started (one each, in start order). */
+  #workerCores(): string | undefined {
+    return this.#pinning && workerCores(this.#pinning, this.workers.length + 1);
   }
 
   /** Base URL of the coordinator's HTTP API. */
@@ -129,6 +143,8 @@ export class BenchCluster implements Closable, AsyncDisposable {
     const worker = new NodeProcess(
       id,
       workerArgs(this.#configPath, this.#grpcPort, "--node-id", id, ...extra),
+      {},
+      { cpus: this.#workerCores() },
     );
     this.workers.push(worker);
     await worker.waitFor("worker.listening", 30_000);

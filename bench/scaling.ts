@@ -1,12 +1,15 @@
 // Scenario scaling: the same world (constant density) on one and then two workers; a coarse
 // search for the largest entity count at which every worker keeps tick p99 ≤ 20 ms, then the
-// ratio of the two. Target (SPEC.md): two workers serve ≥ 1.8× one worker's entities.
+// ratio of the two. Target (SPEC.md): two workers serve ≥ 1.8× one worker's entities. Each
+// worker is pinned to a core of its own with taskset (the coordinator to the last core), and
+// the coordinator's and the harness's CPU are reported beside the workers'.
 import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { BUDGET_LABEL } from "./steady_state.ts";
 import { round } from "./stats.ts";
 import { measureCount, rowHeld, rowNotes, type TickRow } from "./worker_tick.ts";
 import { DENSITY, TICK_HZ } from "./world.ts";
+import { detectPinning, type Pinning } from "./pinning.ts";
 
 const TARGET_RATIO = 1.8;
 
@@ -37,7 +40,7 @@ export interface Capacity {
 /** Searches in place, so a failed run still reports the counts measured so far. */
 async function search(
   context: ScenarioContext,
-  parameters: ReturnType<typeof scalingParameters>,
+  parameters: ReturnType<typeof scalingParameters> & { pinning: Pinning },
   capacity: Capacity,
 ): Promise<void> {
   const { workers } = capacity;
@@ -91,15 +94,18 @@ function summarize(capacities: Capacity[]) {
 }
 
 async function run(context: ScenarioContext): Promise<ScenarioOutput> {
-  const parameters = scalingParameters(context.quick);
+  const parameters = { ...scalingParameters(context.quick), pinning: detectPinning() };
+  if (!parameters.pinning.pinned) {
+    context.progress(`scaling: not pinned (${parameters.pinning.reason})`);
+  }
   const capacities: Capacity[] = [];
   for (const workers of parameters.workerCounts) {
     const capacity: Capacity = { workers, runs: [], largestHeld: null, smallestMissed: null };
     capacities.push(capacity);
-    context.partial = summarize(capacities);
+    context.partial = { ...summarize(capacities), pinning: parameters.pinning };
     await search(context, parameters, capacity);
   }
-  return { parameters, results: summarize(capacities) };
+  return { parameters, results: { ...summarize(capacities), pinning: parameters.pinning } };
 }
 
 function render(raw: unknown) {
@@ -114,7 +120,7 @@ function render(raw: unknown) {
       const entities = num(row, "entities").toLocaleString("en-US");
       notes.push(...rowNotes(row, `${entities} entities on ${workers} worker(s)`));
       if (row.window === undefined) {
-        rows.push([String(workers), entities, ...new Array(6).fill("–"), "not measured"]);
+        rows.push([String(workers), entities, ...new Array(8).fill("–"), "not measured"]);
         continue;
       }
       const window = object(row.window, "run.window");
@@ -129,8 +135,13 @@ function render(raw: unknown) {
         ticks.map((t) => (t ? cell(num(t, "over20MsPct"), 2) : "?")).join(" / "),
         ws.map((w) => cell(num(w, "cpuPct"), 0)).join(" / "),
         cell(num(total, "cpuPct"), 0),
+        `${cell(num(object(window.coordinator, "window.coordinator"), "cpuPct"), 1)} / ${
+          cell(num(window, "harnessCpuPct"), 1)
+        }`,
         cell(num(total, "rssMb"), 0),
         cell(num(machine, "otherPct"), 0),
+        [...ws, object(window.coordinator, "window.coordinator")]
+          .map((p) => typeof p.cores === "string" ? p.cores : "?").join(" / "),
         bool(window, "held") ? "yes" : "no",
       ]);
     }
@@ -157,13 +168,16 @@ function render(raw: unknown) {
         "ticks > 20 ms % per worker",
         "CPU % per worker",
         "all processes CPU %",
+        "coordinator / harness CPU %",
         "all processes RSS MB",
         "other programs CPU %",
+        "cores (workers / coordinator)",
         BUDGET_LABEL,
       ],
       rows,
     },
     summary: [
+      pinningLine(results),
       `Largest count with every worker at ${BUDGET_LABEL}: ${capacities.map(describe).join("; ")}.`,
       `Ratio: ${
         ratio === null
@@ -175,6 +189,18 @@ function render(raw: unknown) {
       ...notes,
     ],
   };
+}
+
+/** How the run was pinned (runs from before bench/pinning.ts say nothing). */
+function pinningLine(results: Record<string, unknown>): string {
+  if (results.pinning === undefined) return "Not pinned (a run from before bench/pinning.ts).";
+  const p = object(results.pinning, "results.pinning");
+  return bool(p, "pinned")
+    ? `Pinned with taskset: worker n on core n − 1, the coordinator on core ${
+      num(p, "cores") - 1
+    } (with the last worker when they fill every core); the harness is not pinned. ` +
+      "The cores column lists what /proc said each process was allowed."
+    : `Not pinned: ${String(p.reason)}.`;
 }
 
 /** The scaling scenario. */

@@ -11,6 +11,7 @@ import {
   sampleProcess,
 } from "./proc_stats.ts";
 import type { ScenarioContext } from "./scenario.ts";
+import { allowedCores } from "./pinning.ts";
 import { round } from "./stats.ts";
 import { scrapeTicks, TICK_BUDGET_MS, type TickHistogram, tickWindow } from "./tick_window.ts";
 import type { TickWindow } from "./tick_window.ts";
@@ -20,6 +21,8 @@ import { TICK_HZ } from "./world.ts";
 export interface ProcessWindow {
   cpuPct: number;
   rssMb: number;
+  /** The cores it was allowed to run on (its Cpus_allowed_list: "0", or "0-1" unpinned). */
+  cores?: string;
 }
 
 /** One worker over the window. */
@@ -129,7 +132,11 @@ export async function measureWindow(
   const proc = (i: number): ProcessWindow => {
     const a = procBefore[i], b = procAfter[i];
     if (!a || !b) throw new Error(`${procs[i].name} exited during the measurement window`);
-    return { cpuPct: round(cpuPercent(a, b)), rssMb: round(b.rssBytes / 2 ** 20) };
+    return {
+      cpuPct: round(cpuPercent(a, b)),
+      rssMb: round(b.rssBytes / 2 ** 20),
+      cores: allowedCores(procs[i].child.pid),
+    };
   };
   const measured: WorkerWindow[] = workers.map((w, i) => {
     const now = state.workers.find((x) => x.id === w.id) ?? w;

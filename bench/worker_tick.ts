@@ -6,6 +6,7 @@ import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { BUDGET_LABEL, type ClusterWindow, measureWindow } from "./steady_state.ts";
 import { benchConfig, DENSITY, TICK_HZ, worldFor } from "./world.ts";
+import type { Pinning } from "./pinning.ts";
 
 const TARGET_ENTITIES = 20_000;
 
@@ -38,7 +39,13 @@ export interface TickRow {
  */
 export async function measureCount(
   context: ScenarioContext,
-  options: { workers: number; entities: number; warmupMs: number; windowMs: number },
+  options: {
+    workers: number;
+    entities: number;
+    warmupMs: number;
+    windowMs: number;
+    pinning?: Pinning;
+  },
 ): Promise<TickRow> {
   const world = worldFor(options.entities);
   const row: TickRow = { entities: options.entities, worldSize: world.size };
@@ -48,6 +55,7 @@ export async function measureCount(
       workers: options.workers,
       entities: options.entities,
       config: benchConfig({ workers: options.workers, npcs: options.entities, world }),
+      pinning: options.pinning,
     });
     row.window = await measureWindow(context, cluster, options);
   } catch (error) {

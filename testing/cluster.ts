@@ -1,5 +1,5 @@
 // Starts a test cluster of real processes: a coordinator, workers (and pool workers) and
-// gateways, with an audit following the workers' ownership logs.
+// gateways, with an audit following the workers' ownership logs when asked (`audit: true`).
 import { ClusterAudit } from "./audit.ts";
 import {
   getJson,
@@ -33,6 +33,8 @@ export interface ClusterState {
 
 /** NPCs in test worlds. */
 export const NPCS = 300;
+/** Audit events each worker of an audited test cluster keeps, of each kind (a long test's worth). */
+export const AUDIT_EVENTS = 200_000;
 
 /** A coordinator and `workers` workers (plus `pool` spares) as OS processes. */
 export async function startCluster(
@@ -52,9 +54,16 @@ export async function startCluster(
     standby?: boolean;
     /** Wait for every worker to report entities (default true; false for a game without NPCs). */
     entities?: boolean;
+    /**
+     * Workers keep audit logs ({@linkcode AUDIT_EVENTS} events of each kind), so `audit` can
+     * follow them; without it they are off, as in production, and `audit.collect()` fails.
+     */
+    audit?: boolean;
   } = {},
 ) {
-  const config = writeTestConfig(overrides);
+  const config = writeTestConfig(
+    options.audit ? { auditEvents: AUDIT_EVENTS, ...overrides } : overrides,
+  );
   const durable = options.durable || options.standby;
   /** The coordinators' places: the first one started active, the second its standby. */
   const slots: CoordinatorSlot[] = [];

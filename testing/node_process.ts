@@ -18,10 +18,22 @@ export class NodeProcess {
   /** The exit status once the process has exited; undefined while it runs. */
   exitStatus: Deno.CommandStatus | undefined;
 
-  constructor(name: string, args: string[], env: Record<string, string> = {}) {
+  /**
+   * Starts `main.ts` with `args`. `options.cpus` (a taskset list, "0" or "0,1") starts it
+   * under `taskset -c`, so it and every thread it makes run only on those cores (benchmarks).
+   */
+  constructor(
+    name: string,
+    args: string[],
+    env: Record<string, string> = {},
+    options: { cpus?: string } = {},
+  ) {
     this.name = name;
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    const command = [Deno.execPath(), "run", "-A", `${ROOT}main.ts`, ...args];
+    // taskset execs the command: the child's pid is still the program's own.
+    if (options.cpus !== undefined) command.unshift("taskset", "-c", options.cpus);
+    this.child = new Deno.Command(command[0], {
+      args: command.slice(1),
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",

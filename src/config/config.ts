@@ -18,6 +18,7 @@ import {
   type GatewayConfig,
   type LoadWeights,
   type LogLevel,
+  MAX_AUDIT_EVENTS,
   MAX_CELLS,
   MIN_SECRET_LENGTH,
   type RebalanceConfig,
@@ -123,6 +124,7 @@ export function parseConfig(raw: unknown): Config {
   const standbyOf = standbyOfValue === "" ? "" : hostPort("standbyOf", standbyOfValue);
   const standbyTakeoverMs = top.integer("standbyTakeoverMs", 100, MAX_TIMER_MS);
   const spatialIndex = top.oneOf("spatialIndex", ["grid", "rbush"] as const);
+  const auditEvents = top.integer("auditEvents", 0, MAX_AUDIT_EVENTS);
   const gateway = parseGateway(pick(raw, "gateway", {}));
   const instances = allIntegers(
     pick(raw, "instances", {}),
@@ -171,6 +173,7 @@ export function parseConfig(raw: unknown): Config {
     standbyOf,
     standbyTakeoverMs,
     spatialIndex,
+    auditEvents,
     gateway,
     instances,
     game,

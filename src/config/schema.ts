@@ -241,6 +241,11 @@ export interface Config {
   standbyTakeoverMs: number;
   /** Workers' spatial index: a uniform grid of buckets, or an rbush of fat boxes. */
   spatialIndex: "grid" | "rbush";
+  /**
+   * Workers' audit logs (ownership changes, interactions; read by /api/ownership and
+   * /api/interactions): the last this many events of each kind; 0 keeps none (off).
+   */
+  auditEvents: number;
   gateway: GatewayConfig;
   instances: InstancesConfig;
   game: GameConfig;
@@ -252,6 +257,8 @@ export interface Config {
 export const COORDINATOR_GRPC_PORT = 7070;
 /** Upper bound on the number of grid cells, product over axes of ceil(size / cellSize). */
 export const MAX_CELLS = 1_000_000;
+/** Most audit events a worker keeps of each kind. */
+export const MAX_AUDIT_EVENTS = 1_000_000;
 /** Minimum length of the cluster secret and of the operator token. */
 export const MIN_SECRET_LENGTH = 16;
 
@@ -305,6 +312,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   standbyOf: "",
   standbyTakeoverMs: 1500,
   spatialIndex: "grid",
+  auditEvents: 0,
   gateway: {
     maxFrameBytes: 8192,
     framesPerSecond: 60,

@@ -46,6 +46,63 @@ export function protoRoot(): protobuf.Root {
 }
 
 function codecOf(type: protobuf.Type): MessageCodec {
+  const general = generalCodecOf(type);
+  const only = type.fieldsArray;
+  return only.length === 1 && only[0].id === 1 && only[0].type === "bytes" && !only[0].repeated
+    ? bytesCodecOf(general, only[0].name)
+    : general;
+}
+
+/**
+ * The codec of a message whose only field is `bytes <name> = 1` (Peer.Sync's Batch, Sessions'
+ * SessionMessage: one per peer per tick), by hand: a tag byte, a varint length and the bytes, as
+ * protobufjs writes them, without building a message object and a writer for each. Decoding
+ * anything but that exact shape (unknown fields, a repeated field) falls back to protobufjs.
+ */
+function bytesCodecOf(general: MessageCodec, name: string): MessageCodec {
+  return {
+    name: general.name,
+    encode: (message) => {
+      const bytes = (message as Record<string, unknown> | null)?.[name];
+      if (!(bytes instanceof Uint8Array)) return general.encode(message);
+      const length = bytes.byteLength;
+      let header = 2;
+      for (let rest = length >>> 7; rest > 0; rest >>>= 7) header++;
+      const out = new Uint8Array(header + length);
+      out[0] = 0x0a; // field 1, length-delimited
+      let at = 1;
+      let rest = length;
+      while (rest >= 0x80) {
+        out[at++] = (rest & 0x7f) | 0x80;
+        rest >>>= 7;
+      }
+      out[at++] = rest;
+      out.set(bytes, at);
+      return out;
+    },
+    decode: (bytes) => {
+      if (bytes.byteLength === 0) return { [name]: new Uint8Array(0) };
+      if (bytes[0] === 0x0a) {
+        let length = 0, shift = 0, at = 1;
+        for (; at < bytes.byteLength && at <= 5; at++) {
+          const byte = bytes[at];
+          length += (byte & 0x7f) * 2 ** shift;
+          shift += 7;
+          if (byte < 0x80) {
+            // The one field, exactly: hand out a view (the frame reader's bytes are its own).
+            if (at + 1 + length === bytes.byteLength) {
+              return { [name]: bytes.subarray(at + 1) };
+            }
+            break;
+          }
+        }
+      }
+      return general.decode(bytes);
+    },
+  };
+}
+
+function generalCodecOf(type: protobuf.Type): MessageCodec {
   return {
     name: type.fullName.replace(/^\./, ""),
     encode: (message) => {

@@ -2,7 +2,7 @@
 // acknowledgements deferred until the backup mirrors what they confirm, and held handoffs sent
 // again when their receiver died or stayed silent.
 import { type Handoff, type HandoffAck, stateOf } from "../sync/batch_codec.ts";
-import type { Entity, EntityData } from "../world/entity.ts";
+import { type Entity, type EntityData, makeEntity } from "../world/entity.ts";
 import type { GhostSender } from "../sync/ghosts.ts";
 import { DeferredAcks } from "../sync/held_handoffs.ts";
 import { MAX_HOPS, type SpaceParts } from "./space_parts.ts";
@@ -95,7 +95,12 @@ export class Handoffs {
       return true;
     }
     space.ghosts.remove(state.id);
-    const entity: Entity = { ...state, data: state.data as EntityData, cell, owner: space.id };
+    // Built by makeEntity, like every other record, so all owned entities share one shape.
+    const entity = makeEntity(state.id, state.type, state, state.data as EntityData, space.id);
+    entity.vx = state.vx;
+    entity.vy = state.vy;
+    entity.vz = state.vz;
+    entity.cell = cell;
     if (space.games.convert(entity, from)) space.counters.statesMigrated++;
     if (handoff.session) {
       entity.session = handoff.session;

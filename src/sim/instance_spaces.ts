@@ -35,6 +35,7 @@ export interface InstanceSpacesOptions {
     | "now"
     | "seed"
     | "replicationTicks"
+    | "auditEvents"
   >;
   log?: Logger;
   /** A game hook of an instance mode threw (counted like any game error). */

@@ -2,7 +2,6 @@
 // tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
 // batches in and hands batches out; the worker role moves them over gRPC.
 import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
-import type { Entity } from "../world/entity.ts";
 import {
   type GameContext,
   type GameDefinition,
@@ -25,6 +24,7 @@ import {
   type SpaceTimings,
 } from "./space_tuning.ts";
 import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { OwnedEntities } from "./owned_entities.ts";
 import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { Logger } from "../observe/log.ts";
 import {
@@ -69,8 +69,11 @@ export interface SpaceOptions {
    * since one kept from before a fencing would give this fresh space cells it lost.
    */
   epoch?: number;
-  /** How many ownership and interaction events to keep (at least; up to 25 % more). */
-  logSize?: number;
+  /**
+   * Audit logs: how many ownership and interaction events to keep, each (0/absent: off, and
+   * ownershipSince / interactionsSince throw AuditOffError).
+   */
+  auditEvents?: number;
   /** Radius of players' areas of interest (default: ghostMargin). */
   aoiRadius?: number;
   /** Players get a DIFF every this many ticks, on ticks divisible by it (default 1). */
@@ -104,7 +107,7 @@ export interface SpaceOptions {
 export class Space {
   readonly id: string;
   readonly grid: Grid;
-  readonly owned = new Map<number, Entity>();
+  readonly owned = new OwnedEntities();
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly counters: SpaceCounters = newSpaceCounters();
@@ -156,7 +159,7 @@ export class Space {
     this.ghosts = new GhostTable(this.index);
     this.map = PartitionMap.empty(options.grid.cellCount, options.epoch);
     this.#ids = options.ids ?? { entity: (options.index + 1) * WORLD_ID_LIMIT, interaction: 0 };
-    this.#log = new SpaceLog(options.logSize);
+    this.#log = new SpaceLog(options.auditEvents);
     this.games = new PeerGameVersions(options.game, options.gameOptions);
     this.players = new PlayerSessions({
       dataVersions: this.#dataVersions,
@@ -347,7 +350,10 @@ export class Space {
     const shown = this.tick;
     this.tick = tick;
     this.#out.clear();
-    if (this.fenced) return this.#out;
+    if (this.fenced) {
+      this.owned.clearChanges();
+      return this.#out;
+    }
     // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
     const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
     if (backup) this.#batchFor(backup);
@@ -378,18 +384,25 @@ export class Space {
     );
     const every = this.#options.replicationTicks ?? 0;
     if (every > 0 || this.#replica.backup) {
-      this.#replica.collect(this.owned.values(), this.#held.held, backup, {
+      this.#replica.collect(this.owned, this.#held.held, backup, {
         tick,
         updates: every > 0 && tick % every === 0,
         ops: () => this.#batchFor(backup).replica,
       });
     }
+    // Every reader of the owned entities' changes has seen them (the replica diff, above).
+    this.owned.clearChanges();
     for (const [peer, batch] of this.#out) {
       // Nothing goes to a worker declared down: it is fenced, and its link is gone.
       if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);
     }
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return this.#out;
+  }
+
+  /** True when this space keeps audit logs ({@linkcode SpaceOptions.auditEvents}). */
+  get audited(): boolean {
+    return this.#log.enabled;
   }
 
   /** Ownership events after `since` (a seq cursor), oldest first. */

@@ -2,7 +2,6 @@
 // state and the few steps they share (batches out, adoption of a handoff, a peer gone).
 import type { GhostViews } from "./ghost_view.ts";
 import type { Batch, Handoff, Interaction } from "../sync/batch_codec.ts";
-import type { Entity } from "../world/entity.ts";
 import type { Grid } from "../world/grid.ts";
 import type { PartitionMap } from "../world/partition.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
@@ -12,6 +11,7 @@ import type { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
 import type { PlayerSessions } from "./player_sessions.ts";
 import type { SpaceTicks } from "./space_tuning.ts";
 import type { SpaceCounters, SpaceLog } from "./space_records.ts";
+import type { OwnedEntities } from "./owned_entities.ts";
 import type { SpaceOptions } from "./space.ts";
 import type { PeerGameVersions } from "./game_versions.ts";
 
@@ -27,7 +27,7 @@ export interface SpaceParts {
   /** The timings as tick counts at this space's tick rate. */
   readonly ticks: SpaceTicks;
   readonly counters: SpaceCounters;
-  readonly owned: Map<number, Entity>;
+  readonly owned: OwnedEntities;
   readonly index: EntityIndex;
   readonly ghosts: GhostTable;
   readonly players: PlayerSessions;

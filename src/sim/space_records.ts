@@ -84,43 +84,86 @@ export function newSpaceCounters(): SpaceCounters {
   };
 }
 
-/** The ownership and interaction logs of one space, bounded to about `logSize` events each. */
-export class SpaceLog {
-  #ownership: OwnershipEvent[] = [];
-  #interactions: InteractionEvent[] = [];
-  #seq = 0;
-  #logSize: number;
+/** What a space is asked for when its audit logs are off (the worker API answers 409). */
+export class AuditOffError extends Error {
+  constructor() {
+    super(
+      "Cannot read the audit logs: they are off on this worker (set auditEvents, ZS_AUDIT_EVENTS)",
+    );
+    this.name = "AuditOffError";
+  }
+}
 
-  constructor(logSize = 200_000) {
-    this.#logSize = logSize;
+/** The last `capacity` items pushed, oldest first: a fixed array and a head, nothing moved. */
+class Ring<T extends { seq: number }> {
+  #items: T[] = [];
+  #head = 0;
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  push(item: T): void {
+    if (this.#items.length < this.#capacity) this.#items.push(item);
+    else {
+      this.#items[this.#head] = item;
+      this.#head = (this.#head + 1) % this.#capacity;
+    }
+  }
+
+  /** Items with `seq > since`, oldest first. */
+  since(since: number): T[] {
+    const out: T[] = [];
+    const items = this.#items;
+    for (let n = 0; n < items.length; n++) {
+      const item = items[(this.#head + n) % items.length];
+      if (item.seq > since) out.push(item);
+    }
+    return out;
+  }
+}
+
+/**
+ * The ownership and interaction logs of one space, for audits: off (nothing recorded, nothing
+ * allocated) unless `capacity` > 0, then the last `capacity` events of each kind in a ring.
+ */
+export class SpaceLog {
+  readonly #ownership?: Ring<OwnershipEvent>;
+  readonly #interactions?: Ring<InteractionEvent>;
+  #seq = 0;
+
+  constructor(capacity = 0) {
+    if (capacity > 0) {
+      this.#ownership = new Ring(capacity);
+      this.#interactions = new Ring(capacity);
+    }
+  }
+
+  /** True when events are recorded. */
+  get enabled(): boolean {
+    return this.#ownership !== undefined;
   }
 
   /** Records a change of ownership. */
   record(kind: OwnershipEvent["kind"], entity: number, peer: string, tick: number): void {
-    const logSize = this.#logSize;
-    this.#ownership.push({ seq: ++this.#seq, kind, tick, entity, peer });
-    // Trim in bulk (a quarter at a time): one shift per event would move the whole log.
-    if (this.#ownership.length > logSize * 1.25) {
-      this.#ownership.splice(0, this.#ownership.length - logSize);
-    }
+    this.#ownership?.push({ seq: ++this.#seq, kind, tick, entity, peer });
   }
 
   /** Records what happened to an interaction. */
   note(kind: InteractionEvent["kind"], tick: number, i: Interaction, remote: boolean): void {
-    const logSize = this.#logSize;
-    this.#interactions.push({ seq: ++this.#seq, kind, tick, id: i.id, target: i.target, remote });
-    if (this.#interactions.length > logSize * 1.25) {
-      this.#interactions.splice(0, this.#interactions.length - logSize);
-    }
+    this.#interactions?.push({ seq: ++this.#seq, kind, tick, id: i.id, target: i.target, remote });
   }
 
-  /** Ownership events after `since` (a seq cursor), oldest first. */
+  /** Ownership events after `since` (a seq cursor), oldest first; AuditOffError when off. */
   ownershipSince(since: number): OwnershipEvent[] {
-    return this.#ownership.filter((e) => e.seq > since);
+    if (!this.#ownership) throw new AuditOffError();
+    return this.#ownership.since(since);
   }
 
-  /** Interaction events after `since`, oldest first. */
+  /** Interaction events after `since`, oldest first; AuditOffError when off. */
   interactionsSince(since: number): InteractionEvent[] {
-    return this.#interactions.filter((e) => e.seq > since);
+    if (!this.#interactions) throw new AuditOffError();
+    return this.#interactions.since(since);
   }
 }

@@ -10,6 +10,7 @@ import type { OperatorAuth } from "../net/operator_auth.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { PeerLinks } from "../sync/peer_links.ts";
 import type { Space } from "./space.ts";
+import { AuditOffError } from "./space_records.ts";
 
 /** What the API reads, at the moment of each request. */
 export interface WorkerView {
@@ -99,9 +100,14 @@ export function workerRoutes(
           ),
         });
       case "/api/ownership":
-        return json({ tick: space.tick, events: space.ownershipSince(since) });
       case "/api/interactions":
-        return json({ tick: space.tick, events: space.interactionsSince(since) });
+        if (!space.audited) return jsonError(409, "CONFLICT", new AuditOffError().message);
+        return json({
+          tick: space.tick,
+          events: url.pathname === "/api/ownership"
+            ? space.ownershipSince(since)
+            : space.interactionsSince(since),
+        });
       default:
         return jsonError(404, "NOT_FOUND", `No such path: ${url.pathname}`);
     }

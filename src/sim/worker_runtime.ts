@@ -2,7 +2,13 @@
 // clock, load reports, peers' batches, draining, and fencing: a worker that was stopped longer
 // than workerTimeoutMs (paused, starved) writes nothing until the coordinator confirms it is
 // still a member, and one declared down drops its state and registers again as a spare.
-import { type Batch, decodeBatch, encodeBatch, isEmptyReplica } from "../sync/batch_codec.ts";
+import {
+  type Batch,
+  BATCH_VERSION,
+  decodeBatch,
+  encodeBatch,
+  isEmptyReplica,
+} from "../sync/batch_codec.ts";
 import type { Config } from "../config/config.ts";
 import type { LoadedGame } from "../games/game_module.ts";
 import { gameErrorReporter, guardGame } from "./game_guard.ts";
@@ -84,6 +90,7 @@ export class WorkerRuntime {
       self: this.id,
       secret: config.secret,
       log,
+      version: BATCH_VERSION,
       onPayload: (payload, peer) =>
         this.#paused ? this.#hold(payload, peer) : this.#receive(payload, peer),
       onPeerRemoved: (peer) => {
@@ -189,6 +196,7 @@ export class WorkerRuntime {
       timings: config.space,
       spatialIndex: config.spatialIndex,
       seed: this.#o.game.seed,
+      auditEvents: config.auditEvents,
     };
     this.instances?.close();
     this.instances = new InstanceSpaces({

@@ -11,8 +11,12 @@ import {
 } from "../protocol/peer_reader.ts";
 import type { EntityData, EntityState, SessionInfo } from "../world/entity.ts";
 
-/** Version of the batch layout; a batch with another version is rejected. */
-export const BATCH_VERSION = 1;
+/**
+ * Version of the batch layout; a batch with another version is rejected, and so is a worker
+ * dialing with another one (src/sync/peer_links.ts). 2: packed moves (`p`) and refreshes (`g`),
+ * which a version-1 reader would ignore, keeping stale ghosts.
+ */
+export const BATCH_VERSION = 2;
 /** Largest encoded batch accepted, in bytes. */
 export const MAX_BATCH_BYTES = MAX_PEER_MESSAGE_BYTES;
 

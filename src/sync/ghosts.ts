@@ -123,6 +123,8 @@ export class GhostSender extends InterestDiff {
   /** Per cell: the foreign-owned neighbour cells and their owners (empty: not a border cell). */
   #border: Foreign[][] = [];
   #margin = 0;
+  /** Per cell: the box (min, max per axis) of points farther than the margin from its foreign neighbours. */
+  #safe: Float64Array[] = [];
   /** Per entity in the band: x, y, z, vx, vy, vz and data version as of its last send. */
   #last = new Map<number, Float64Array>();
   #kind = NONE;
@@ -136,8 +138,14 @@ export class GhostSender extends InterestDiff {
     // Most entities live in cells with no foreign neighbour: nothing to check.
     const foreign = this.#border[entity.cell];
     if (foreign === undefined) return;
-    const margin = this.#margin;
     const { x, y, z } = entity;
+    // Inside the cell's safe box, farther than the margin from every edge facing another
+    // worker: not in the band, whatever the neighbours.
+    const safe = this.#safe[entity.cell];
+    if (x > safe[0] && x < safe[1] && y > safe[2] && y < safe[3] && z > safe[4] && z < safe[5]) {
+      return;
+    }
+    const margin = this.#margin;
     for (const n of foreign) {
       if (out.has(n.owner)) continue;
       const b = n.box;
@@ -209,8 +217,9 @@ export class GhostSender extends InterestDiff {
     batchFor: (peer: string) => Batch,
     options: GhostTickOptions,
   ): void {
-    if (this.#borderOf !== owners) {
+    if (this.#borderOf !== owners || this.#margin !== margin) {
       this.#border = foreignNeighbours(grid, owners, self);
+      this.#safe = this.#border.map((foreign, cell) => safeBox(grid, cell, foreign, margin));
       this.#borderOf = owners;
     }
     this.#margin = margin;
@@ -301,6 +310,23 @@ function foreignNeighbours(grid: Grid, owners: readonly string[], self: string):
     out[cell] = list;
   }
   return out;
+}
+
+/**
+ * The part of `cell` (min, max per axis; open bounds) farther than `margin` from every foreign
+ * neighbour: pulled in by the margin on each side that faces one (both sides of a diagonal one,
+ * which is conservative), unbounded on sides that face none.
+ */
+function safeBox(grid: Grid, cell: number, foreign: readonly Foreign[], margin: number) {
+  const safe = new Float64Array([-Infinity, Infinity, -Infinity, Infinity, -Infinity, Infinity]);
+  for (const { box } of foreign) {
+    for (let axis = 0; axis < grid.dims; axis++) {
+      const min = grid.cellMin(cell, axis), max = grid.cellMax(cell, axis);
+      if (box[2 * axis + 1] <= min) safe[2 * axis] = Math.max(safe[2 * axis], min + margin);
+      if (box[2 * axis] >= max) safe[2 * axis + 1] = Math.min(safe[2 * axis + 1], max - margin);
+    }
+  }
+  return safe;
 }
 
 /** Counters of what {@linkcode GhostTable.apply} did, for metrics and tests. */

@@ -9,6 +9,8 @@ import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.
 
 /** Metadata key naming the dialing worker on a Sync stream. */
 export const NODE_METADATA = "zs-node";
+/** Metadata key carrying the version of the payloads the dialer sends and reads. */
+export const VERSION_METADATA = "zs-version";
 
 type Duplex = grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
 type ServerDuplex = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
@@ -21,6 +23,8 @@ interface Link {
   queue: Queued[];
   retry?: ReturnType<typeof setTimeout>;
   dialer: boolean;
+  /** The peer refused our dial (another payload version): logged once until it sends to us. */
+  refused?: boolean;
 }
 
 /** A payload waiting for its link; `keep` ones (handoffs, transfers, mirrors) are never dropped. */
@@ -51,6 +55,12 @@ export interface PeerLinksOptions {
   link?: { service: "Peer"; method: "Sync" } | { service: "Sessions"; method: "Attach" };
   /** Whether this node dials `peer` (default: when its id sorts first). */
   dials?: (self: string, peer: string) => boolean;
+  /**
+   * Version of the payloads these links carry (worker links: BATCH_VERSION). A dialer names it
+   * in {@linkcode VERSION_METADATA}; an acceptor refuses a dialer of another version (or none)
+   * with FAILED_PRECONDITION, so two builds that cannot read each other's batches never link.
+   */
+  version?: number;
 }
 
 /** The set of links of one worker. */
@@ -182,6 +192,18 @@ export class PeerLinks {
       call.emit("error", { code: grpc.status.UNAVAILABLE, details: `the link to ${peer} is cut` });
       return;
     }
+    const version = this.#options.version;
+    if (version !== undefined) {
+      const theirs = call.metadata.get(VERSION_METADATA)[0];
+      if (theirs !== String(version)) {
+        const details = `${peer} sends payload version ${
+          typeof theirs === "string" ? theirs : "(none)"
+        }; ${this.#options.self} reads version ${version} only`;
+        this.#options.log.error("link.refused", { peer, details });
+        call.emit("error", { code: grpc.status.FAILED_PRECONDITION, details });
+        return;
+      }
+    }
     let link = this.#links.get(peer);
     if (!link) {
       link = { peer, address: "", queue: [], dialer: false };
@@ -222,10 +244,20 @@ export class PeerLinks {
     link.client = client;
     const metadata = new grpc.Metadata();
     metadata.set(NODE_METADATA, this.#options.self);
+    if (this.#options.version !== undefined) {
+      metadata.set(VERSION_METADATA, String(this.#options.version));
+    }
     const call = (link.client as unknown as Record<string, (m: grpc.Metadata) => Duplex>)[method](
       metadata,
     );
-    call.on("error", (error) => this.#options.log.debug("link.error", { peer: link.peer, error }));
+    call.on("error", (error: { code?: number; details?: string }) => {
+      // A refusal is a deployment mistake (two builds that cannot talk): say so loudly, once
+      // per link until it comes up; anything else is a link going down, retried quietly.
+      if (error?.code === grpc.status.FAILED_PRECONDITION && !link.refused) {
+        link.refused = true;
+        this.#options.log.error("link.refused", { peer: link.peer, details: error.details });
+      } else this.#options.log.debug("link.error", { peer: link.peer, error });
+    });
     this.#attach(link, call);
   }
 
@@ -235,6 +267,7 @@ export class PeerLinks {
     stream.on("data", (message: { payload?: unknown }) => {
       const payload = message?.payload;
       if (!(payload instanceof Uint8Array)) return;
+      link.refused = false;
       this.traffic.messagesIn++;
       this.traffic.bytesIn += payload.byteLength;
       this.#options.onPayload(payload, link.peer);

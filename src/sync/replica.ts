@@ -4,6 +4,7 @@
 // owner dies and the mirror is promoted.
 import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
+import type { OwnedEntities } from "../sim/owned_entities.ts";
 
 /**
  * Ticks between two refreshes of an entity whose motion did not change (its data may have):
@@ -11,21 +12,20 @@ import type { Entity } from "../world/entity.ts";
  */
 export const REFRESH_TICKS = 20;
 
-/** What the backup holds of an entity: the velocity last mirrored and the tick last seen. */
+/** What the backup holds of an entity: the velocity last mirrored. */
 interface Sent {
   vx: number;
   vy: number;
   vz: number;
-  seen: number;
 }
 
 /**
  * The owner's side: what its backup holds, and the ops that bring it up to date. An update goes
  * when an entity's velocity changed (the backup extrapolates straight motion), for players
  * (their sessions change with every input), and for everyone every REFRESH_TICKS ticks; so a
- * crowd of walking NPCs costs a few updates per tick, not one per entity. Interest is "all
- * owned", so the diff is one map entry per entity: one lookup per entity per tick, and a scan
- * for deletes only on a tick when fewer entities were seen than the backup holds.
+ * crowd of walking NPCs costs a few updates per tick, not one per entity. Creates and deletes
+ * come from the ids that joined and left the owned entities since the last tick, so only ticks
+ * with updates walk every owned entity (one map lookup each).
  */
 export class ReplicaSender {
   #backup = "";
@@ -41,50 +41,59 @@ export class ReplicaSender {
   /**
    * Appends this tick's replica ops for `backup` to `ops()`: creates of newly owned entities,
    * deletes of those gone and the changes in held handoffs every tick (they decide who owns
-   * what), full updates every `replicationTicks` ticks. A new backup starts from scratch.
+   * what), updates when `updates` (every `replicationTicks` ticks). A new backup starts from
+   * scratch. `owned.joined` and `owned.left` must hold every change since the previous call.
    */
   collect(
-    owned: Iterable<Entity>,
+    owned: OwnedEntities,
     held: ReadonlyMap<number, { handoff: Handoff }>,
     backup: string,
     options: { tick: number; updates: boolean; ops: () => ReplicaOps },
   ): void {
+    let fresh = false;
     if (backup !== this.#backup) {
       this.reset();
       this.#backup = backup;
+      fresh = true;
     }
     if (!backup) return;
     const { tick, updates, ops } = options;
     const sentMap = this.#sent;
     let list: ReplicaOps | undefined;
-    let seen = 0;
-    for (const e of owned) {
-      const sent = sentMap.get(e.id);
-      if (sent === undefined) {
-        // NaN velocity: the first update after a create always goes.
-        sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN, seen: tick });
-        (list ??= ops()).creates.push(e);
-        continue;
+    const create = (e: Entity) => {
+      // NaN velocity: the first update after a create always goes.
+      sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN });
+      (list ??= ops()).creates.push(e);
+    };
+    if (fresh || updates) {
+      for (const e of owned.values()) {
+        const sent = sentMap.get(e.id);
+        if (sent === undefined) {
+          create(e);
+          continue;
+        }
+        if (!updates) continue;
+        if (
+          !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
+          (e.id + tick) % REFRESH_TICKS !== 0 && !owned.joined.has(e.id)
+        ) continue;
+        sent.vx = e.vx;
+        sent.vy = e.vy;
+        sent.vz = e.vz;
+        (list ??= ops()).updates.push(e);
       }
-      sent.seen = tick;
-      seen++;
-      if (!updates) continue;
-      if (
-        !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
-        (e.id + tick) % REFRESH_TICKS !== 0
-      ) continue;
-      sent.vx = e.vx;
-      sent.vy = e.vy;
-      sent.vz = e.vz;
-      (list ??= ops()).updates.push(e);
+    } else {
+      for (const id of owned.joined) {
+        const e = owned.get(id);
+        if (e === undefined) continue;
+        const sent = sentMap.get(id);
+        if (sent === undefined) create(e);
+        else sent.vx = NaN; // left and came back (another state): its next update goes
+      }
     }
-    const created = list?.creates.length ?? 0;
-    if (seen + created < sentMap.size) {
-      for (const [id, sent] of sentMap) {
-        if (sent.seen === tick) continue;
-        sentMap.delete(id);
-        (list ??= ops()).deletes.push(id);
-      }
+    for (const id of owned.left) {
+      if (owned.has(id) || !sentMap.delete(id)) continue;
+      (list ??= ops()).deletes.push(id);
     }
     for (const [id, handoff] of held) {
       if (this.#heldSent.has(id)) continue;

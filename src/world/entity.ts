@@ -81,6 +81,10 @@ export function makeEntity(
     data,
     cell: -1,
     owner,
+    // Present from the start (undefined), so every entity record has the same shape whatever
+    // is set on it later: the tick's loops stay monomorphic.
+    dataSync: undefined,
+    session: undefined,
   };
 }
 

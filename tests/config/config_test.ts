@@ -524,3 +524,12 @@ Deno.test("a worker's sync waits are config keys in ms, defaulting to the space'
     "CONFIG_INVALID: space.resendTicks: unknown key",
   );
 });
+
+Deno.test("auditEvents is off by default and must be an integer in 0..1000000", () => {
+  assert.equal(parseConfig({}).auditEvents, 0, "audit logs are off unless asked for");
+  assert.equal(parseConfig({ auditEvents: 5000 }).auditEvents, 5000);
+  assertConfigError(() => parseConfig({ auditEvents: -1 }), "auditEvents", /0\.\.1000000/);
+  assertConfigError(() => parseConfig({ auditEvents: 1_000_001 }), "auditEvents", /0\.\.1000000/);
+  assertConfigError(() => parseConfig({ auditEvents: "on" }), "auditEvents", /integer/);
+  assertConfigError(() => parseConfig({ auditEvents: true }), "auditEvents", /integer/);
+});

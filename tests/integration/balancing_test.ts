@@ -43,7 +43,7 @@ Deno.test({
         cooldownMs: 1000,
         intervalMs: 250,
       },
-    });
+    }, { audit: true });
     try {
       const before = await cluster.state();
       assert.ok(ratio(before) > 1.5, `starts imbalanced: ratio ${ratio(before).toFixed(2)}`);
@@ -75,7 +75,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const cluster = await startCluster({ rebalance: { enabled: false } });
+    const cluster = await startCluster({ rebalance: { enabled: false } }, { audit: true });
     try {
       const s = await cluster.state();
       // The busiest cell of w1 on the border with w2.
@@ -163,7 +163,7 @@ Deno.test({
         intervalMs: 250,
       },
       autoscale: { highWater: 60, lowWater: 0, sustainMs: 1000 },
-    }, { pool: 1 });
+    }, { pool: 1, audit: true });
     try {
       const claimed = await until("the pool worker claimed", async () => {
         await cluster.audit.collect();
@@ -202,6 +202,7 @@ Deno.test({
   async fn() {
     const cluster = await startCluster({ minWorkers: 3, rebalance: { enabled: false } }, {
       workers: 3,
+      audit: true,
     });
     try {
       await ticksPass(cluster.audit, 20);

@@ -1,10 +1,10 @@
 // A coordinator and two workers as three OS processes, under constant border crossings.
 import assert from "node:assert/strict";
-import { emptyBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
+import { BATCH_VERSION, emptyBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
 import { encode } from "../../src/protocol/msgpack.ts";
 import { encodeCommands } from "../../src/session/session_wire.ts";
 import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
-import { NODE_METADATA } from "../../src/sync/peer_links.ts";
+import { NODE_METADATA, VERSION_METADATA } from "../../src/sync/peer_links.ts";
 import { startCluster } from "../../testing/cluster.ts";
 import {
   coordinatorArgs,
@@ -51,7 +51,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     // The README's three processes: a coordinator and two workers.
-    const cluster = await startCluster({ rebalance: { enabled: false } });
+    const cluster = await startCluster({ rebalance: { enabled: false } }, { audit: true });
     const { coordinator, workers, audit } = cluster;
     try {
       const state = await until("two active workers owning every cell", async () => {
@@ -225,6 +225,8 @@ async function sendMalformedBatches(
   const client = rpcClient("Peer", address, TEST_SECRET);
   const metadata = new grpc.Metadata();
   metadata.set(NODE_METADATA, "intruder");
+  // It speaks the current version, so its stream is accepted and each batch is judged.
+  metadata.set(VERSION_METADATA, String(BATCH_VERSION));
   const call = (client as unknown as {
     Sync(m: grpc.Metadata): grpc.ClientDuplexStream<{ payload: Uint8Array }, unknown>;
   }).Sync(metadata);
@@ -232,11 +234,21 @@ async function sendMalformedBatches(
   call.on("data", () => {});
   call.write({ payload: new Uint8Array([0xc1, 0xff, 0x00]) });
   call.write({
-    payload: encode({ v: 1, f: "intruder", e: 1, t: "soon", c: [], u: [], d: [], h: [], i: [] }),
+    payload: encode({
+      v: BATCH_VERSION,
+      f: "intruder",
+      e: 1,
+      t: "soon",
+      c: [],
+      u: [],
+      d: [],
+      h: [],
+      i: [],
+    }),
   });
   call.write({
     payload: encode({
-      v: 1,
+      v: BATCH_VERSION,
       f: "intruder",
       e: 1,
       t: 5,

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { getJson, until } from "../../testing/node_process.ts";
 import { dataIn, playGame, positionIn } from "../../testing/game_play.ts";
+import { AUDIT_EVENTS } from "../../testing/cluster.ts";
 
 interface Interaction {
   kind: string;
@@ -15,7 +16,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const play = await playGame("examples/sky.ts", "--config", "examples/sky.json");
+    // The game's own config with the workers' audit logs on: the test reads /api/interactions.
+    const config = Deno.makeTempFileSync({ prefix: "zs-sky-", suffix: ".json" });
+    const sky = JSON.parse(Deno.readTextFileSync("examples/sky.json"));
+    Deno.writeTextFileSync(config, JSON.stringify({ ...sky, auditEvents: AUDIT_EVENTS }));
+    const play = await playGame("examples/sky.ts", "--config", config).finally(() =>
+      Deno.removeSync(config)
+    );
     try {
       const { client, entity } = play;
       assert.equal(client.welcome?.world.dims, 3);

@@ -9,6 +9,8 @@ import { LocalCluster } from "../../testing/local_cluster.ts";
 
 const grid = new Grid({ dims: 2, size: [400, 200], cellSize: 100 });
 const MARGIN = 30;
+/** The audits below read the spaces' logs: on, with room for every event of a test. */
+const AUDIT_EVENTS = 100_000;
 
 function pair(game = demoGame, gameOptions: Record<string, unknown> = {
   npcs: 300,
@@ -24,6 +26,7 @@ function pair(game = demoGame, gameOptions: Record<string, unknown> = {
     ghostMargin: MARGIN,
     game,
     gameOptions,
+    auditEvents: AUDIT_EVENTS,
   });
   cluster.setMap(map);
   /** Steps every space one tick and delivers its batches through the real codec. */
@@ -212,6 +215,7 @@ Deno.test("an interaction sent to a worker that just handed the target off is fo
     ghostMargin: 30,
     game,
     gameOptions: {},
+    auditEvents: AUDIT_EVENTS,
   });
   cluster.setMap(new PartitionMap(1, ["a", "b", "c"]));
   cluster.run(1, 6);
@@ -240,6 +244,7 @@ Deno.test("a handoff that reaches a worker no longer owning the cell is passed t
     ghostMargin: 30,
     game,
     gameOptions: {},
+    auditEvents: AUDIT_EVENTS,
   });
   const [a, b, c] = cluster.spaces;
   cluster.setMap(new PartitionMap(1, ["a", "b", "c"]));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type Batch,
+  BATCH_VERSION,
   checksumOf,
   decodeBatch,
   emptyBatch,
@@ -199,7 +200,20 @@ function rejects(payload: Uint8Array, pattern: RegExp): void {
 }
 
 const wire = (fields: Record<string, unknown>) =>
-  encode({ v: 1, f: "w1", e: 1, t: 5, c: [], u: [], d: [], h: [], i: [], m: [], a: [], ...fields });
+  encode({
+    v: BATCH_VERSION,
+    f: "w1",
+    e: 1,
+    t: 5,
+    c: [],
+    u: [],
+    d: [],
+    h: [],
+    i: [],
+    m: [],
+    a: [],
+    ...fields,
+  });
 const entity = [7, "npc", 1, 2, 0, 0, 0, 0, {}];
 
 Deno.test("the reserved byte 0xc1 is rejected wherever it appears", () => {
@@ -236,7 +250,9 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(new Uint8Array(MAX_BATCH_BYTES + 1), /exceeds the maximum/);
   rejects(new Uint8Array([0x92, 0x01]), /not valid msgpack/);
   rejects(encode([1, 2]), /top level must be a map, got an array/);
-  rejects(wire({ v: 2 }), /version must be 1, got 2/);
+  // A version-1 peer (before packed moves and refreshes) and a future one are both refused.
+  rejects(wire({ v: 1 }), /version must be 2, got 1/);
+  rejects(wire({ v: 3 }), /version must be 2, got 3/);
   rejects(wire({ t: "soon" }), /tick must be a non-negative integer, got "soon"/);
   rejects(wire({ t: -1 }), /tick must be a non-negative integer/);
   rejects(wire({ e: 1.5 }), /epoch must be a non-negative integer/);

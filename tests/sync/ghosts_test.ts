@@ -64,6 +64,31 @@ for (const dims of [2, 3] as const) {
   });
 }
 
+Deno.test("the band's edge: a point exactly the margin from a foreign cell is in it, one just beyond is not", () => {
+  // 3×3 cells of 100; "a" owns all but the east middle cell and the north-east corner.
+  const grid = new Grid({ dims: 2, size: [300, 300], cellSize: 100 });
+  const owners = ["a", "a", "a", "a", "a", "b", "a", "a", "c"];
+  const peersOf = (x: number, y: number) => {
+    const e = makeEntity(1, "npc", { x, y });
+    e.cell = grid.cellOf(x, y, 0);
+    const batches = new Map<string, Batch>();
+    new GhostSender().collectGhosts([e], grid, owners, "a", 30, (peer) => {
+      if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, 1));
+      return batches.get(peer)!;
+    }, { tick: 1, versions: new DataVersions() });
+    return [...batches.keys()].sort();
+  };
+  assert.deepEqual(peersOf(170, 150), ["b"], "30 from b's west edge");
+  assert.deepEqual(peersOf(169.999, 150), [], "just beyond the margin");
+  assert.deepEqual(peersOf(150, 150), []);
+  // Centre cell, near its north-east corner: b east, c diagonally north-east.
+  assert.deepEqual(peersOf(190, 190), ["b", "c"]);
+  // The north middle cell: c to the east, b diagonally to the south-east.
+  assert.deepEqual(peersOf(175, 210), ["b", "c"], "25 from c's west edge, 27 from b's corner");
+  assert.deepEqual(peersOf(150, 250), [], "far from both");
+  assert.deepEqual(peersOf(175, 250), ["c"]);
+});
+
 Deno.test("the sender emits create, then update while in band, then delete when it leaves", () => {
   const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
   const owners = ["a", "b"];
