@@ -130,6 +130,7 @@ export async function startWorker(
     grpcAddress: `${config.advertiseHost}:${rpc.port}`,
     httpAddress: `${config.advertiseHost}:${http.port}`,
     version: nodeVersion(config.version),
+    region: config.region,
     pool: config.pool,
     incarnation: crypto.randomUUID(),
     gameName: game.name,

@@ -59,6 +59,8 @@ export async function startCluster(
      * follow them; without it they are off, as in production, and `audit.collect()` fails.
      */
     audit?: boolean;
+    /** More flags for worker `n` (1-based), e.g. its `--region`. */
+    workerFlags?: (n: number) => string[];
   } = {},
 ) {
   const config = writeTestConfig(
@@ -109,12 +111,17 @@ export async function startCluster(
   if (options.parallel) {
     const starting = [];
     for (let n = 1; n <= (options.workers ?? 2); n++) {
-      starting.push(start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening"));
+      starting.push(
+        start(`worker-${n}`, ["--node-id", `w${n}`, ...(options.workerFlags?.(n) ?? [])]).waitFor(
+          "worker.listening",
+        ),
+      );
     }
     await Promise.all(starting);
   } else {
     for (let n = 1; n <= (options.workers ?? 2); n++) {
-      await start(`worker-${n}`, ["--node-id", `w${n}`]).waitFor("worker.listening");
+      await start(`worker-${n}`, ["--node-id", `w${n}`, ...(options.workerFlags?.(n) ?? [])])
+        .waitFor("worker.listening");
     }
   }
   for (let n = 1; n <= (options.pool ?? 0); n++) {

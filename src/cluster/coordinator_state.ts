@@ -262,6 +262,7 @@ function durableWorker(w: WorkerRecord): DurableWorker {
     httpAddress: w.httpAddress,
     version: w.version,
     gameVersion: w.gameVersion,
+    region: w.region,
     pool: w.pool,
     state: w.state,
     incarnation: w.incarnation,
@@ -282,6 +283,7 @@ function durableInstance(r: InstanceRecord): DurableInstance {
     tags: [...r.tags],
     version: r.version,
     worker: r.worker,
+    region: r.region,
     moves: r.moves,
     owner: r.owner,
     createdAt: r.createdAt,
@@ -300,7 +302,14 @@ function durableUser(u: UserRecord): DurableUser {
 /** A stored instance as a live record (its options decoded back to what the workers get). */
 function liveInstance(i: DurableInstance): InstanceRecord {
   const options = decode(Buffer.from(i.options, "base64")); // checked by parseState
-  return { ...i, moves: i.moves ?? 0, tags: [...i.tags], options, players: new Set(i.players) };
+  return {
+    ...i,
+    moves: i.moves ?? 0,
+    region: i.region ?? "",
+    tags: [...i.tags],
+    options,
+    players: new Set(i.players),
+  };
 }
 
 /** A stored worker as a live record: it has a full timeout from `now` to beat again. */

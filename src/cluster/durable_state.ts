@@ -16,6 +16,7 @@ export type DurableWorker = Pick<
   | "httpAddress"
   | "version"
   | "gameVersion"
+  | "region"
   | "pool"
   | "state"
   | "incarnation"
@@ -42,6 +43,8 @@ export interface DurableInstance {
   tags: string[];
   version: string;
   worker: string;
+  /** Its worker's region (absent in files written before regions: ""). */
+  region?: string;
   /** How often it changed worker (absent in files written before instances could move: 0). */
   moves?: number;
   owner: string;

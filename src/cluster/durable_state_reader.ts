@@ -150,6 +150,7 @@ function parseWorker(raw: unknown, where: string): DurableWorker {
     version: text(o.version, `${where}.version`),
     // Files written before deploys recorded it have none.
     gameVersion: o.gameVersion === undefined ? "" : text(o.gameVersion, `${where}.gameVersion`),
+    region: o.region === undefined ? "" : text(o.region, `${where}.region`),
     pool: flag(o.pool, `${where}.pool`),
     state,
     incarnation: text(o.incarnation, `${where}.incarnation`),
@@ -228,6 +229,7 @@ function parseInstance(raw: unknown, where: string): DurableInstance {
     version: text(o.version, `${where}.version`),
     worker: text(o.worker, `${where}.worker`),
     moves: o.moves === undefined ? 0 : count(o.moves, `${where}.moves`, 0),
+    region: o.region === undefined ? "" : text(o.region, `${where}.region`),
     owner: text(o.owner, `${where}.owner`),
     createdAt: finite(o.createdAt, `${where}.createdAt`),
     players: list(o.players, `${where}.players`).map((p, i) => text(p, `${where}.players[${i}]`)),

@@ -1,5 +1,5 @@
 // The coordinator's directories of rooms: instances (indexed by mode, tags, open slots, game
-// version and worker, searched in creation order with a paging cursor through the indexes),
+// version, worker and region, created time through the creation order; searched in creation order with a paging cursor through the indexes),
 // their seats (a reservation is taken here, in one place, so two players cannot take the last
 // one), and users (online, on which gateway, in the world or in which instance). In memory,
 // with the ids of what changed since the coordinator's last commit (coordinator_state.ts makes
@@ -23,6 +23,8 @@ export interface InstanceRecord {
   /** Version of the game running it. */
   version: string;
   worker: string;
+  /** The region of its worker ("" = none), kept as it moves. */
+  region: string;
   /**
    * How often it changed worker (live moves and failovers); 0 on the worker that created it,
    * the only one that runs the mode's onCreate.
@@ -45,6 +47,7 @@ export interface InstanceRow {
   maxPlayers: number;
   tags: string[];
   version: string;
+  region: string;
   createdAt: number;
   private: boolean;
 }
@@ -125,12 +128,18 @@ export class InstanceDirectory {
 
   /** Registers a new, empty instance; its owner takes a seat with {@linkcode reserve}. */
   create(
-    spec: Omit<InstanceRecord, "id" | "seq" | "createdAt" | "players" | "emptySince" | "moves">,
+    spec:
+      & Omit<
+        InstanceRecord,
+        "id" | "seq" | "createdAt" | "players" | "emptySince" | "moves" | "region"
+      >
+      & { region?: string },
   ) {
     const seq = ++this.#seq;
     const now = this.#now();
     const record: InstanceRecord = {
       ...spec,
+      region: spec.region ?? "",
       tags: [...new Set(spec.tags)],
       id: `i${seq.toString(36)}`,
       seq,
@@ -144,10 +153,11 @@ export class InstanceDirectory {
   }
 
   /**
-   * Names `worker` as the host of instance `id` (a live move or a failover): the worker index,
-   * seat and instance counts follow, and its move count goes up. INSTANCE_NOT_FOUND when gone.
+   * Names `worker` (of `region`) as the host of instance `id` (a live move or a failover): the
+   * worker and region indexes, seat and instance counts follow, and its move count goes up.
+   * INSTANCE_NOT_FOUND when gone.
    */
-  relocate(id: string, worker: string): InstanceRecord {
+  relocate(id: string, worker: string, region = ""): InstanceRecord {
     const record = this.#byId.get(id);
     if (!record) {
       throw new CodedError(ErrorCode.INSTANCE_NOT_FOUND, `No instance ${JSON.stringify(id)}`);
@@ -156,7 +166,7 @@ export class InstanceDirectory {
     if (from === worker) return record;
     this.#workerInstances.set(from, this.countOn(from) - 1);
     this.#workerSeats.set(from, this.seatsOn(from) - record.players.size);
-    this.#indexes.moveWorker(record, worker);
+    this.#indexes.moveWorker(record, worker, region);
     record.moves++;
     this.#workerInstances.set(worker, this.countOn(worker) + 1);
     this.#workerSeats.set(worker, this.seatsOn(worker) + record.players.size);
@@ -204,7 +214,6 @@ export class InstanceDirectory {
   }
 
   #insert(record: InstanceRecord): void {
-    const seq = record.seq;
     this.#changed.instances.add(record.id);
     this.#byId.set(record.id, record);
     this.#empty.add(record);
@@ -250,15 +259,16 @@ export class InstanceDirectory {
   }
 
   /**
-   * The oldest public instance of `mode` (and `version`, when given) with a free seat that
-   * `accept` takes (all, when not given), or undefined: quick-join creates one then.
+   * The oldest public instance of `mode` (and `version`, `region`, when given) with a free seat
+   * that `accept` takes (all, when not given), or undefined: quick-join creates one then.
    */
   findOpen(
     mode: string,
     version?: string,
     accept: (record: InstanceRecord) => boolean = () => true,
+    region?: string,
   ): InstanceRecord | undefined {
-    return this.#indexes.findOpen(mode, version, accept);
+    return this.#indexes.findOpen(mode, version, accept, region);
   }
 
   /** The user gives up its seat; returns where it was and its last world position. */
@@ -430,6 +440,7 @@ export function instanceRow(record: InstanceRecord): InstanceRow {
     maxPlayers: record.maxPlayers,
     tags: record.tags,
     version: record.version,
+    region: record.region,
     createdAt: record.createdAt,
     private: record.private,
   };

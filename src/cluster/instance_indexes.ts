@@ -1,5 +1,5 @@
 // The indexes of the instance directory (src/cluster/instance_directory.ts): every live instance
-// by creation order, and by mode, tag, game version and worker, public, and public with a free
+// by creation order, and by mode, tag, game version, worker and region, public, and with a free
 // seat; a search walks the smallest index that every condition names, from a paging cursor, so
 // its cost follows the matches, not the directory's size.
 import { CodedError, ErrorCode } from "../errors.ts";
@@ -13,6 +13,7 @@ export interface InstanceQuery {
   tags?: readonly string[];
   version?: string;
   worker?: string;
+  region?: string;
   /** Only instances with at least one free seat (true) or only full ones (false). */
   open?: boolean;
   /** Only private (true) or only public (false) instances: the operator's list only. */
@@ -37,6 +38,7 @@ export class InstanceIndexes {
     tag: new Map<string, SeqIndex>(),
     version: new Map<string, SeqIndex>(),
     worker: new Map<string, SeqIndex>(),
+    region: new Map<string, SeqIndex>(),
   };
   readonly #public = new SeqIndex();
   /** Every instance, private ones too (the operator's list). */
@@ -57,6 +59,7 @@ export class InstanceIndexes {
     indexAdd(this.#fields.mode, record.mode, seq);
     indexAdd(this.#fields.version, record.version, seq);
     indexAdd(this.#fields.worker, record.worker, seq);
+    indexAdd(this.#fields.region, record.region, seq);
     for (const tag of record.tags) indexAdd(this.#fields.tag, tag, seq);
     this.seatsChanged(record);
   }
@@ -70,14 +73,18 @@ export class InstanceIndexes {
     indexDelete(this.#fields.mode, record.mode, seq);
     indexDelete(this.#fields.version, record.version, seq);
     indexDelete(this.#fields.worker, record.worker, seq);
+    indexDelete(this.#fields.region, record.region, seq);
     for (const tag of record.tags) indexDelete(this.#fields.tag, tag, seq);
   }
 
-  /** Sets the record's worker to `worker`, re-indexed. */
-  moveWorker(record: InstanceRecord, worker: string): void {
+  /** Sets the record's worker and region, re-indexed. */
+  moveWorker(record: InstanceRecord, worker: string, region: string): void {
     indexDelete(this.#fields.worker, record.worker, record.seq);
+    indexDelete(this.#fields.region, record.region, record.seq);
     record.worker = worker;
+    record.region = region;
     indexAdd(this.#fields.worker, worker, record.seq);
+    indexAdd(this.#fields.region, region, record.seq);
   }
 
   /** The record's seats changed: it is open when public with a free seat. */
@@ -94,14 +101,16 @@ export class InstanceIndexes {
     this.#open.clear();
   }
 
-  /** The oldest open instance of `mode` (and `version`) that `accept` takes. */
+  /** The oldest open instance of `mode` (and `version`, `region`) that `accept` takes. */
   findOpen(
     mode: string,
     version: string | undefined,
     accept: (record: InstanceRecord) => boolean,
+    region?: string,
   ): InstanceRecord | undefined {
     const candidates = [this.#open, this.#fields.mode.get(mode)];
     if (version !== undefined) candidates.push(this.#fields.version.get(version));
+    if (region !== undefined) candidates.push(this.#fields.region.get(region));
     for (const record of this.#walk(candidates, 0)) {
       if (
         record.mode === mode && (version === undefined || record.version === version) &&
@@ -137,6 +146,7 @@ export class InstanceIndexes {
     if (query.mode !== undefined) candidates.push(f.mode.get(query.mode));
     if (query.version !== undefined) candidates.push(f.version.get(query.version));
     if (query.worker !== undefined) candidates.push(f.worker.get(query.worker));
+    if (query.region !== undefined) candidates.push(f.region.get(query.region));
     for (const tag of query.tags ?? []) candidates.push(f.tag.get(tag));
     if (query.open === true && scope === "public") candidates.push(this.#open);
     const instances: InstanceRecord[] = [];

@@ -28,37 +28,44 @@ const { array, boolean, finite, integer, map, plain } = peerFields;
 export interface PlacementCandidate {
   id: string;
   version: string;
+  /** Its region ("" or absent = none). */
+  region?: string;
   /** Entities it simulates in the world. */
   entities: number;
 }
 
 /**
- * The worker to put a new instance on: among the workers of the newest version, the one with
- * the least load, counting its world entities, the seats of its instances and the instances.
+ * The worker to put a new instance on: among the workers of the newest version (in `region`,
+ * when given), the one with the least load, counting its world entities, the seats of its
+ * instances and the instances.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const seats = (id: string) => (id === "w1" ? 10 : 0);
  * const workers = [
- *   { id: "w1", version: "0.2.0", entities: 0 },
- *   { id: "w2", version: "0.2.0", entities: 5 },
- *   { id: "w3", version: "0.1.0", entities: 0 },
+ *   { id: "w1", version: "0.2.0", region: "eu", entities: 0 },
+ *   { id: "w2", version: "0.2.0", region: "us", entities: 5 },
+ *   { id: "w3", version: "0.1.0", region: "us", entities: 0 },
  * ];
  * assert.equal(placeInstance(workers, seats, () => 0), "w2");
+ * assert.equal(placeInstance(workers, seats, () => 0, "eu"), "w1");
+ * assert.equal(placeInstance(workers, seats, () => 0, "asia"), undefined);
  * ```
  */
 export function placeInstance(
   workers: readonly PlacementCandidate[],
   seats: (worker: string) => number,
   instances: (worker: string) => number,
+  region?: string,
 ): string | undefined {
+  const here = region === undefined ? workers : workers.filter((w) => (w.region ?? "") === region);
   let newest = "";
-  for (const w of workers) {
+  for (const w of here) {
     if (!newest || compareVersions(w.version, newest) > 0) newest = w.version;
   }
   let best: string | undefined, bestLoad = Infinity;
-  for (const w of workers) {
+  for (const w of here) {
     if (w.version !== newest) continue;
     const load = w.entities + seats(w.id) + instances(w.id);
     if (load < bestLoad) (best = w.id, bestLoad = load);
@@ -84,6 +91,8 @@ export interface InstanceServiceOptions {
   world: { dims: number; cellSize: number };
   /** Workers that may host new instances now (quick-join fills only instances on them). */
   workers: () => PlacementCandidate[];
+  /** The region of a registered worker ("" when unknown): a moved instance takes its host's. */
+  regionOf?: (worker: string) => string;
   /** An instance was destroyed: tell the workers (publish the map). */
   onDestroyed: (records: InstanceRecord[]) => void;
   log: Logger;
@@ -131,7 +140,7 @@ export class InstanceService {
     hostOf: (id) => this.#o.directory.get(id)?.worker,
     relocate: (id, worker, reason) => {
       const from = this.#o.directory.get(id)?.worker;
-      this.#o.directory.relocate(id, worker);
+      this.#o.directory.relocate(id, worker, this.#o.regionOf?.(worker) ?? "");
       this.#o.log.info("instance.relocated", { instance: id, from, to: worker, reason });
     },
     lost: (worker) => void this.workerGone(worker),
@@ -174,8 +183,14 @@ export class InstanceService {
         // Only rooms on workers that take new ones: during a deploy the old version's rooms
         // fill no further, so they end and their workers can leave.
         const hosts = new Set(this.#o.workers().map((w) => w.id));
-        const open = d.findOpen(mode, version ?? this.#o.game.version, (r) => hosts.has(r.worker));
-        const id = open?.id ?? this.#create({ mode }, user(), version).id;
+        const region = raw.region === undefined ? undefined : str(raw.region, "region", 64);
+        const open = d.findOpen(
+          mode,
+          version ?? this.#o.game.version,
+          (r) => hosts.has(r.worker),
+          region,
+        );
+        const id = open?.id ?? this.#create({ mode, region }, user(), version).id;
         return this.#seat(id, user(), gateway(), version, world);
       }
       case "leave": {
@@ -244,13 +259,21 @@ export class InstanceService {
     const tags = raw.tags === undefined
       ? []
       : array(raw.tags, "tags", 0, 8).map((t, n) => str(t, `tags[${n}]`, 32));
+    const region = raw.region === undefined ? undefined : str(raw.region, "region", 64);
+    const candidates = o.workers();
     const worker = placeInstance(
-      o.workers(),
+      candidates,
       (w) => o.directory.seatsOn(w),
       (w) => o.directory.countOn(w),
+      region,
     );
     if (!worker) {
-      throw new CodedError(ErrorCode.UNAVAILABLE, "No worker can host an instance right now");
+      throw new CodedError(
+        ErrorCode.UNAVAILABLE,
+        region === undefined
+          ? "No worker can host an instance right now"
+          : `No worker in region ${JSON.stringify(region)} can host an instance right now`,
+      );
     }
     const record = o.directory.create({
       mode,
@@ -260,6 +283,7 @@ export class InstanceService {
       tags,
       version: o.game.version,
       worker,
+      region: candidates.find((w) => w.id === worker)?.region ?? "",
       owner,
     });
     o.log.info("instance.placed", { instance: record.id, mode, worker, owner });
@@ -348,8 +372,10 @@ export function coordinatorRooms(
       ).map((w) => ({
         id: w.id,
         version: w.version,
+        region: w.region,
         entities: w.cells.reduce((n, c) => n + c.entities, 0),
       })),
+    regionOf: (worker) => options.registry().workers.get(worker)?.region ?? "",
   });
   return { directory, service };
 }
@@ -376,6 +402,7 @@ function searchQuery(raw: Record<string, unknown>): InstanceQuery {
   const q: InstanceQuery = {};
   if (raw.mode !== undefined) q.mode = str(raw.mode, "mode", 64);
   if (raw.version !== undefined) q.version = str(raw.version, "version", 64);
+  if (raw.region !== undefined) q.region = str(raw.region, "region", 64);
   if (raw.tags !== undefined) {
     q.tags = array(raw.tags, "tags", 0, 8).map((t, n) => str(t, `tags[${n}]`, 32));
   }

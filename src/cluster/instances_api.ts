@@ -1,5 +1,5 @@
 // The coordinator's /api/instances: one page of the live instances (private ones too) for
-// operators and the diagnostics page, with their mode, seats, worker, owner and age, filtered by
+// operators and the diagnostics page, with their mode, seats, worker, region, owner and age, filtered by
 // the directory's indexed fields. Parameters are checked strictly: a bad one is 400 BAD_REQUEST.
 import { CodedError, ErrorCode } from "../errors.ts";
 import { json, jsonError } from "../net/http.ts";
@@ -9,7 +9,17 @@ import { type InstanceDirectory, type InstanceQuery, MAX_PAGE } from "./instance
 /** Instances of one `/api/instances` page unless `limit` says otherwise. */
 export const DEFAULT_INSTANCES_PAGE = 50;
 
-const PARAMS = ["mode", "worker", "version", "tags", "open", "private", "after", "limit"];
+const PARAMS = [
+  "mode",
+  "worker",
+  "version",
+  "region",
+  "tags",
+  "open",
+  "private",
+  "after",
+  "limit",
+];
 const BOOLEANS = ["true", "false"] as const;
 /** Longest value of a text parameter (the longest mode, version, worker or cursor). */
 const MAX_TEXT = 64;
@@ -45,6 +55,7 @@ export function instancesResponse(
       maxPlayers: r.maxPlayers,
       users: [...r.players],
       worker: r.worker,
+      region: r.region,
       moves: r.moves,
       owner: r.owner,
       private: r.private,
@@ -64,7 +75,7 @@ export function instancesQuery(url: URL): InstanceQuery {
   const q: InstanceQuery = {
     limit: intParam(url, "limit", { min: 1, max: MAX_PAGE, default: DEFAULT_INSTANCES_PAGE }),
   };
-  for (const name of ["mode", "worker", "version", "after"] as const) {
+  for (const name of ["mode", "worker", "version", "region", "after"] as const) {
     const value = url.searchParams.get(name);
     if (value === null) continue;
     if (value === "" || value.length > MAX_TEXT) {

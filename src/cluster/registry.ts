@@ -182,6 +182,7 @@ export class Registry {
       httpAddress: request.httpAddress,
       version: request.version,
       gameVersion: request.gameVersion ?? "",
+      region: request.region ?? "",
       pool: request.pool,
       state: ownsCells ? "active" : "spare",
       registeredAt: now,

@@ -32,6 +32,7 @@ export function clusterState(
         grpcAddress: w.grpcAddress,
         httpAddress: w.httpAddress,
         version: w.version,
+        region: w.region,
         state: w.state,
         promoting: w.promotingEpoch !== undefined,
         backup: map.backupOf(w.id),

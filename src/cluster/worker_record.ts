@@ -40,6 +40,8 @@ export interface WorkerRecord {
   version: string;
   /** The game module version it runs ("" when it sent none). */
   gameVersion: string;
+  /** The region it runs in ("" = none). */
+  region: string;
   pool: boolean;
   state: WorkerState;
   registeredAt: number;
@@ -121,7 +123,7 @@ export type Registration =
     RegisterRequest,
     "nodeId" | "grpcAddress" | "httpAddress" | "version" | "pool" | "incarnation"
   >
-  & Partial<Pick<RegisterRequest, "gameVersion">>;
+  & Partial<Pick<RegisterRequest, "gameVersion" | "region">>;
 
 /** Down and fenced workers' reports are stale: their cells belong to others now. */
 export function isCounted(record: WorkerRecord): boolean {

@@ -36,6 +36,8 @@ const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const VERSION_TEXT = /^[A-Za-z0-9_.+-]{1,64}$/;
+/** A region's name (rooms are searched by it): the characters of a room tag. */
+const REGION_TEXT = /^[A-Za-z0-9_.:-]{1,64}$/;
 const HOST_PORT = /^([^\s:[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 // setTimeout fires at once for delays past 2^31 - 1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -113,6 +115,10 @@ export function parseConfig(raw: unknown): Config {
   const autoscale = parseAutoscale(pick(raw, "autoscale", {}));
   const deploy = parseDeploy(pick(raw, "deploy", {}));
   const version = top.string("version");
+  const region = top.string("region");
+  if (region !== "" && !REGION_TEXT.test(region)) {
+    fail("region", `expected 1-64 characters of A-Z a-z 0-9 _ . : -, got ${show(region)}`);
+  }
   if (version !== "" && !VERSION_TEXT.test(version)) {
     fail("version", `expected 1-64 characters of A-Z a-z 0-9 . _ + -, got ${show(version)}`);
   }
@@ -166,6 +172,7 @@ export function parseConfig(raw: unknown): Config {
     autoscale,
     deploy,
     version,
+    region,
     space,
     storage,
     storageConnectMs,

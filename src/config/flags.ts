@@ -144,6 +144,13 @@ const FLAG_SPECS: readonly FlagSpec[] = [
     help: "game module, its default export a defineGame(...) value (default: the demo game)",
   },
   { flag: "pool", key: "pool", kind: "boolean", help: "register this worker as a warm spare" },
+  {
+    flag: "region",
+    key: "region",
+    kind: "string",
+    arg: "NAME",
+    help: 'the region this worker runs in (rooms on it carry it; "" = none)',
+  },
   { flag: "help", kind: "boolean", short: "h", help: "print this help and exit" },
   { flag: "version", kind: "boolean", short: "v", help: "print the version and exit" },
 ];

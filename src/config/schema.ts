@@ -218,6 +218,11 @@ export interface Config {
    * build's version (src/version.ts).
    */
   version: string;
+  /**
+   * The region a worker runs in ("" = none): rooms carry their host's region, a client may
+   * create, search and quick-join rooms by region (docs/protocol.md, Rooms).
+   */
+  region: string;
   /** Waits and memories of a worker's space, in ms, so they hold at any tickHz. */
   space: SpaceTimingsConfig;
   /**
@@ -305,6 +310,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   autoscale: { highWater: 0, lowWater: 0, sustainMs: 5000 },
   deploy: { cellsPerSecond: 4, sessionsPerSecond: 100 },
   version: "",
+  region: "",
   space: { ...SPACE_TIMINGS },
   storage: "zonescaler.sqlite",
   storageConnectMs: 15_000,

@@ -31,6 +31,8 @@ export interface RegisterRequest {
   /** The worker's game (name and version); the coordinator refuses any other. */
   gameName: string;
   gameVersion: string;
+  /** Where the worker runs ("" = none): its rooms carry it. */
+  region?: string;
 }
 
 export interface RegisterReply {

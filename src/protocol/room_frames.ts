@@ -27,6 +27,7 @@ export const MAX_SEARCH_LIMIT = 100;
 const MODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const TAG = /^[A-Za-z0-9_.:-]{1,32}$/;
 const VERSION = /^[A-Za-z0-9_.+-]{1,64}$/;
+const REGION = /^[A-Za-z0-9_.:-]{1,64}$/;
 const INSTANCE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Create an instance and travel into it. */
@@ -39,6 +40,8 @@ export interface CreateMessage {
   private?: boolean;
   tags?: string[];
   version?: string;
+  /** Place it on a worker of this region. */
+  region?: string;
 }
 
 /** Find public instances; every given field must match. */
@@ -48,6 +51,7 @@ export interface SearchMessage {
   mode?: string;
   tags?: string[];
   version?: string;
+  region?: string;
   open?: boolean;
   after?: string;
   limit?: number;
@@ -60,6 +64,8 @@ export interface JoinMessage {
   instance?: string;
   mode?: string;
   version?: string;
+  /** Quick-join: only instances of this region, or a new one there. */
+  region?: string;
 }
 
 /** Leave the instance, back to the world where the player left it. */
@@ -91,6 +97,8 @@ export interface RoomRow {
   maxPlayers: number;
   tags: string[];
   version: string;
+  /** Its worker's region ("" = none). */
+  region: string;
   createdAt: number;
   private: boolean;
 }
@@ -130,6 +138,7 @@ export function readRoomRequest(raw: Record<string, unknown>): RoomRequest {
         "private",
         "tags",
         "version",
+        "region",
       ]);
       ref(raw, "CREATE");
       pattern(raw.mode, "CREATE.mode", MODE, "1..64 characters, a letter then A-Z a-z 0-9 _ . -");
@@ -138,12 +147,14 @@ export function readRoomRequest(raw: Record<string, unknown>): RoomRequest {
       if (raw.private !== undefined) boolean(raw.private, "CREATE.private");
       tags(raw.tags, "CREATE.tags");
       version(raw.version, "CREATE.version");
+      region(raw.region, "CREATE.region");
       return raw as unknown as CreateMessage;
     case RoomOp.SEARCH:
       exactKeys(raw, "SEARCH", ["op", "ref"], [
         "mode",
         "tags",
         "version",
+        "region",
         "open",
         "after",
         "limit",
@@ -154,12 +165,13 @@ export function readRoomRequest(raw: Record<string, unknown>): RoomRequest {
       }
       tags(raw.tags, "SEARCH.tags");
       version(raw.version, "SEARCH.version");
+      region(raw.region, "SEARCH.region");
       if (raw.open !== undefined) boolean(raw.open, "SEARCH.open");
       if (raw.after !== undefined) instance(raw.after, "SEARCH.after");
       if (raw.limit !== undefined) integer(raw.limit, "SEARCH.limit", 1, MAX_SEARCH_LIMIT);
       return raw as unknown as SearchMessage;
     case RoomOp.JOIN:
-      exactKeys(raw, "JOIN", ["op", "ref"], ["instance", "mode", "version"]);
+      exactKeys(raw, "JOIN", ["op", "ref"], ["instance", "mode", "version", "region"]);
       ref(raw, "JOIN");
       if ((raw.instance === undefined) === (raw.mode === undefined)) {
         fail(`JOIN must carry exactly one of "instance" and "mode"`);
@@ -172,6 +184,10 @@ export function readRoomRequest(raw: Record<string, unknown>): RoomRequest {
           "1..64 characters, a letter then A-Z a-z 0-9 _ . -",
         );}
       version(raw.version, "JOIN.version");
+      region(raw.region, "JOIN.region");
+      if (raw.region !== undefined && raw.instance !== undefined) {
+        fail(`JOIN.region goes with "mode" (a quick-join), not with "instance"`);
+      }
       return raw as unknown as JoinMessage;
     case RoomOp.LEAVE:
       exactKeys(raw, "LEAVE", ["op", "ref"]);
@@ -236,6 +252,7 @@ function roomRow(value: unknown, what: string): void {
     "maxPlayers",
     "tags",
     "version",
+    "region",
     "createdAt",
     "private",
   ]);
@@ -245,6 +262,7 @@ function roomRow(value: unknown, what: string): void {
   integer(row.maxPlayers, `${what}.maxPlayers`, 1);
   tags(row.tags, `${what}.tags`);
   version(row.version, `${what}.version`);
+  if (row.region !== "") region(row.region, `${what}.region`);
   integer(row.createdAt, `${what}.createdAt`);
   boolean(row.private, `${what}.private`);
 }
@@ -268,6 +286,10 @@ function tags(value: unknown, what: string): void {
 
 function version(value: unknown, what: string): void {
   if (value !== undefined) pattern(value, what, VERSION, "1..64 characters of A-Z a-z 0-9 _ . + -");
+}
+
+function region(value: unknown, what: string): void {
+  if (value !== undefined) pattern(value, what, REGION, "1..64 characters of A-Z a-z 0-9 _ . : -");
 }
 
 function instance(value: unknown, what: string): void {

@@ -187,7 +187,7 @@ export class RoomTravel {
           gateway,
           mode: m.mode,
           options,
-          ...pick(m, ["maxPlayers", "private", "tags", "version"]),
+          ...pick(m, ["maxPlayers", "private", "tags", "version", "region"]),
           ...world,
         });
         return this.#travel(session, m.ref, "create", instanceTarget(answer));
@@ -197,7 +197,7 @@ export class RoomTravel {
           op: m.instance !== undefined ? "join" : "quick",
           user,
           gateway,
-          ...pick(m, ["instance", "mode", "version"]),
+          ...pick(m, ["instance", "mode", "version", "region"]),
           ...world,
         });
         return this.#travel(session, m.ref, "join", instanceTarget(answer));
@@ -210,7 +210,7 @@ export class RoomTravel {
       case Op.SEARCH: {
         const answer = await this.#ask({
           op: "search",
-          ...pick(m, ["mode", "tags", "version", "open", "after", "limit"]),
+          ...pick(m, ["mode", "tags", "version", "region", "open", "after", "limit"]),
         });
         return this.#rooms(session, m.ref, answer);
       }
@@ -404,6 +404,7 @@ function rowOf(value: unknown): RoomRow {
     maxPlayers: integer(r.maxPlayers, "row.maxPlayers", 1),
     tags: array(r.tags, "row.tags", 0, 8).map((t, n) => str(t, `row.tags[${n}]`, 32)),
     version: str(r.version, "row.version", 64),
+    region: peerFields.string(r.region, "row.region", 0, 64),
     createdAt: integer(r.createdAt, "row.createdAt"),
     private: boolean(r.private, "row.private"),
   };

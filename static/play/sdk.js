@@ -2837,6 +2837,7 @@ var MAX_SEARCH_LIMIT = 100;
 var MODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 var TAG = /^[A-Za-z0-9_.:-]{1,32}$/;
 var VERSION = /^[A-Za-z0-9_.+-]{1,64}$/;
+var REGION = /^[A-Za-z0-9_.:-]{1,64}$/;
 var INSTANCE = /^[A-Za-z0-9_-]{1,64}$/;
 function readRoomAnswer(raw) {
   if (raw.op === RoomOp.ROOMS) {
@@ -2895,6 +2896,7 @@ function roomRow(value, what) {
     "maxPlayers",
     "tags",
     "version",
+    "region",
     "createdAt",
     "private"
   ]);
@@ -2904,6 +2906,7 @@ function roomRow(value, what) {
   integer(row.maxPlayers, `${what}.maxPlayers`, 1);
   tags(row.tags, `${what}.tags`);
   version(row.version, `${what}.version`);
+  if (row.region !== "") region(row.region, `${what}.region`);
   integer(row.createdAt, `${what}.createdAt`);
   boolean(row.private, `${what}.private`);
 }
@@ -2921,6 +2924,9 @@ function tags(value, what) {
 }
 function version(value, what) {
   if (value !== void 0) pattern(value, what, VERSION, "1..64 characters of A-Z a-z 0-9 _ . + -");
+}
+function region(value, what) {
+  if (value !== void 0) pattern(value, what, REGION, "1..64 characters of A-Z a-z 0-9 _ . : -");
 }
 function instance(value, what) {
   pattern(value, what, INSTANCE, "an instance id (1..64 characters of A-Z a-z 0-9 _ -)");

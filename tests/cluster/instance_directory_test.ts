@@ -114,6 +114,7 @@ Deno.test("search matches a brute-force filter, page by page, for any mix of fie
     tags: fc.subarray(tags),
     version: fc.constantFrom("1", "2"),
     worker: fc.constantFrom("w1", "w2", "w3"),
+    region: fc.constantFrom("", "eu", "us"),
     private: fc.boolean(),
     maxPlayers: fc.integer({ min: 1, max: 3 }),
     seats: fc.integer({ min: 0, max: 3 }),
@@ -123,6 +124,7 @@ Deno.test("search matches a brute-force filter, page by page, for any mix of fie
     tags: fc.subarray(tags, { maxLength: 2 }),
     version: fc.constantFrom("1", "2"),
     worker: fc.constantFrom("w1", "w2", "w3"),
+    region: fc.constantFrom("", "eu", "us"),
     open: fc.boolean(),
   }, { requiredKeys: [] });
   fc.assert(
@@ -149,6 +151,7 @@ Deno.test("search matches a brute-force filter, page by page, for any mix of fie
           (query.mode === undefined || r.mode === query.mode) &&
           (query.version === undefined || r.version === query.version) &&
           (query.worker === undefined || r.worker === query.worker) &&
+          (query.region === undefined || r.region === query.region) &&
           (query.tags ?? []).every((t) => r.tags.includes(t)) &&
           (query.open === undefined || (r.players.size < r.maxPlayers) === query.open)
         ).map((r) => r.id);
@@ -165,6 +168,20 @@ Deno.test("search matches a brute-force filter, page by page, for any mix of fie
       },
     ),
   );
+});
+
+Deno.test("regions: quick-join stays in its region, and a relocated instance takes its new worker's", () => {
+  const d = new InstanceDirectory({ emptyGraceMs: 1000 });
+  const eu = d.create(spec({ worker: "w1", region: "eu" }));
+  const us = d.create(spec({ worker: "w2", region: "us" }));
+  assert.equal(d.findOpen("duel", "1")?.id, eu.id, "no region: the oldest");
+  assert.equal(d.findOpen("duel", "1", () => true, "us")?.id, us.id);
+  assert.equal(d.findOpen("duel", "1", () => true, "asia"), undefined);
+  d.relocate(eu.id, "w3", "us");
+  assert.equal(d.get(eu.id)!.region, "us");
+  assert.deepEqual(d.search({ region: "us" }).instances.map((r) => r.id), [eu.id, us.id]);
+  assert.deepEqual(d.search({ region: "eu" }).instances, [], "the old region's index forgot it");
+  assert.deepEqual(d.search({ worker: "w3" }).instances.map((r) => r.id), [eu.id]);
 });
 
 Deno.test("a bad paging cursor is BAD_REQUEST", () => {

@@ -131,6 +131,16 @@ Deno.test("snapshotHz must divide tickHz, at most tickHz, 0 for every tick", () 
   assert.equal(parseConfig({}).snapshotHz, 0);
 });
 
+Deno.test("a region is a name of 1-64 characters, or none", () => {
+  assertConfigError(
+    () => parseConfig({ region: "eu west" }),
+    "region",
+    'CONFIG_INVALID: region: expected 1-64 characters of A-Z a-z 0-9 _ . : -, got "eu west"',
+  );
+  assert.equal(parseConfig({ region: "eu-west:1" }).region, "eu-west:1");
+  assert.equal(parseConfig({}).region, "");
+});
+
 Deno.test("ghostMargin below aoiRadius is rejected", () => {
   assertConfigError(
     () => parseConfig({ aoiRadius: 50, ghostMargin: 40 }),
