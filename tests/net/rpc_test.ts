@@ -158,6 +158,7 @@ const registerRequest: RegisterRequest = {
   incarnation: "b3f1c2",
   gameName: "demo",
   gameVersion: "1",
+  region: "eu-west",
 };
 
 async function stillServes(client: grpc.Client): Promise<void> {
