@@ -23,6 +23,24 @@ function load(worker, totalEntities) {
   return `${Math.round((100 * worker.entities) / totalEntities)}%`;
 }
 
+/** Most room boxes drawn on a row; more are counted ("+N"). */
+const MAX_ROOM_BOXES = 12;
+
+/** The rooms cell: one box per instance the worker hosts, its seat count in the title. */
+function rooms(worker) {
+  const count = worker.instances ?? 0;
+  const td = cell("", `${count} rooms, ${worker.seats ?? 0} seats taken`);
+  td.className = "rooms";
+  for (let n = 0; n < Math.min(count, MAX_ROOM_BOXES); n++) {
+    const box = document.createElement("span");
+    box.className = "room-box";
+    td.append(box);
+  }
+  if (count > MAX_ROOM_BOXES) td.append(` +${count - MAX_ROOM_BOXES}`);
+  if (count === 0) td.append("–");
+  return td;
+}
+
 /**
  * Fills the workers table: one row per worker with a drain button.
  * `onDrain(id)` is called when one is pressed.
@@ -54,6 +72,7 @@ export function renderWorkers(tbody, state, colourOf, onDrain) {
       cell(String(w.cells ?? 0)),
       cell(String(w.entities ?? 0)),
       cell(String(w.ghosts ?? 0)),
+      rooms(w),
       cell(load(w, total), "load figure, or share of the cluster's entities"),
       cell(`${ms(w.tickP50Ms)} / ${ms(w.tickP99Ms)}`, "tick duration p50 / p99 in ms"),
       cell(ago(w.lastHeartbeatMsAgo), "time since the last heartbeat"),

@@ -44,6 +44,8 @@ export function clusterState(
         pendingHandoffs: live ? w.pendingHandoffs : 0,
         load: Math.round((loads.get(w.id) ?? 0) * 10) / 10,
         ghosts: live ? w.ghosts : 0,
+        instances: rooms?.countOn(w.id) ?? 0,
+        seats: rooms?.seatsOn(w.id) ?? 0,
         tick: w.tick,
         epoch: w.epoch,
         tickP50Ms: w.tickP50Ms,

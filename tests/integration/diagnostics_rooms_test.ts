@@ -68,6 +68,10 @@ Deno.test({
         .allTextContents();
       assert.deepEqual(cells.slice(0, 4), [row.id, "arena", "1/4", row.worker]);
       assert.equal(await page.inputValue("#instances-body select.move-to"), other);
+      // Its host's row in the workers table has one room box, the other worker's none.
+      const boxes = (worker: string) =>
+        `document.querySelectorAll('#workers-body tr[data-worker="${worker}"] .room-box').length`;
+      await waitInPage(page, `${boxes(row.worker)} === 1 && ${boxes(other)} === 0`, "one box");
 
       // The mode filter: no duel, then the arena again.
       await page.fill("#instance-mode", "duel");
@@ -94,6 +98,7 @@ Deno.test({
       );
       const [after] = await page.evaluate("globalThis.zsDiag.instances") as Row[];
       assert.equal(after.worker, other);
+      await waitInPage(page, `${boxes(other)} === 1 && ${boxes(row.worker)} === 0`, "box moved");
       await client.waitFor("DIFFs after the move", () => client!.diffs >= diffs + 20 || undefined);
       assert.equal(client.closedWith, undefined, "the player's connection stays open");
       assert.equal(client.welcomes, 1, "and its session");
