@@ -1,5 +1,6 @@
-// The coordinator's deploy records: one per version its workers and gateways registered with
-// (staged, rolling out, live, draining, retired), and the deploy run that moves the open world
+// The coordinator's deploys: on top of the version records (version_records.ts: one per version
+// its workers and gateways registered with, staged, rolling out, live, draining or retired), the
+// deploy run that moves the open world
 // from the live version to a new one at a bounded rate of live cell migrations, drains the old
 // workers once they own no cell and host no room (rooms started on a version finish there), and
 // marks the old gateways draining so they hand their sessions over. New rooms go to the live
@@ -7,28 +8,11 @@
 // coordinator's durable state (coordinator_state.ts): a restart or a takeover carries on the run.
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { Grid } from "../world/grid.ts";
-import { compareVersions, type GatewayDirectory, type GatewayRecord } from "./gateway_directory.ts";
+import { compareVersions } from "./gateway_directory.ts";
 import { planDeployMoves } from "./deploy_plan.ts";
-import type { Registry } from "./registry.ts";
 import type { DurableDeploys } from "./durable_state.ts";
+import { VersionRecords, type VersionRecordsOptions } from "./version_records.ts";
 import type { WorkerRecord } from "./worker_record.ts";
-
-/**
- * A version's place in deploys: staged (nodes registered, nothing routed to it), rolling_out
- * (a deploy moves the world to it), live (new logins and the world go to it), draining (a newer
- * version went live: its nodes hand over and exit), retired (no node of it is left).
- */
-export type VersionState = "staged" | "rolling_out" | "live" | "draining" | "retired";
-
-/** The record of one version. */
-export interface VersionRecord {
-  version: string;
-  state: VersionState;
-  /** The game module version its workers run ("" until a worker of it registered). */
-  gameVersion: string;
-  firstSeenAt: number;
-  changedAt: number;
-}
 
 /** Where a deploy run is: moving, held, moving back, or over (and how). */
 export type RunState = "running" | "paused" | "rolling_back" | "done" | "aborted" | "rolled_back";
@@ -46,17 +30,12 @@ export interface DeployRun {
 }
 
 /** Options of {@linkcode Deploys}. */
-export interface DeploysOptions {
+export interface DeploysOptions extends VersionRecordsOptions {
   grid: Grid;
-  registry: Registry;
-  gateways: GatewayDirectory;
   /** Cells migrated per second at most. */
   cellsPerSecond: number;
   /** Instances (rooms) a worker hosts: a draining worker leaves only once it hosts none. */
   instancesOn: (worker: string) => number;
-  now?: () => number;
-  /** A version changed state: the map's gateway list must be published again. */
-  onChange?: () => void;
 }
 
 const ACTIVE: readonly RunState[] = ["running", "paused", "rolling_back"];
@@ -65,8 +44,7 @@ export const KEPT_RUNS = 20;
 const LIVE_WORKER = new Set(["active", "spare"]);
 
 /** Version records and the current deploy run; {@linkcode Deploys.step} runs on a timer. */
-export class Deploys {
-  readonly versions = new Map<string, VersionRecord>();
+export class Deploys extends VersionRecords {
   /** The latest {@linkcode KEPT_RUNS} runs, oldest first. */
   readonly runs: DeployRun[] = [];
   #o: DeploysOptions;
@@ -75,6 +53,7 @@ export class Deploys {
   #lastStep: number;
 
   constructor(options: DeploysOptions) {
+    super(options);
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#lastStep = this.#now();
@@ -86,102 +65,9 @@ export class Deploys {
     return last && ACTIVE.includes(last.state) ? last : undefined;
   }
 
-  /** The live version ("" before any node registered). */
-  get live(): string {
-    return [...this.versions.values()].find((v) => v.state === "live")?.version ?? "";
-  }
-
-  /** Notes a registering node's version: the first one seen is live, later ones are staged. */
-  seen(version: string, gameVersion = ""): void {
-    const now = this.#now();
-    const record = this.versions.get(version);
-    if (record) {
-      if (gameVersion) record.gameVersion = gameVersion;
-      if (record.state === "retired") this.#set(record, "staged");
-      return;
-    }
-    this.versions.set(version, {
-      version,
-      state: this.live === "" ? "live" : "staged",
-      gameVersion,
-      firstSeenAt: now,
-      changedAt: now,
-    });
-  }
-
-  /**
-   * Why a worker of server `version` running game version `gameVersion` of the cluster's game
-   * may not join (undefined when it may). Game versions mix only across a deploy: another game
-   * version comes with a new server version (staged, then deployed), the same for all of its
-   * workers; a worker of the live version must run the live game version.
-   */
-  gameRefusal(
-    worker: { version: string; gameVersion: string },
-    game: { name: string; version: string },
-  ): string | undefined {
-    const record = this.versions.get(worker.version);
-    const runs = (v: string) => `${game.name}@${v || "?"}`;
-    const live = this.versions.get(this.live);
-    const liveGame = live?.gameVersion || game.version;
-    if ((!live || worker.version === live.version) && worker.gameVersion !== liveGame) {
-      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the cluster ` +
-        `runs ${runs(liveGame)} on version ${worker.version || '""'}; another game version ` +
-        "comes with a new version (ZS_VERSION) and a deploy (POST /api/deploys)";
-    }
-    if (record?.gameVersion && record.gameVersion !== worker.gameVersion) {
-      return `GAME_MISMATCH: the worker runs game ${runs(worker.gameVersion)} but the workers ` +
-        `of version ${worker.version} run ${runs(record.gameVersion)}; every worker of a ` +
-        "version runs the same game";
-    }
-    return undefined;
-  }
-
-  /** True when workers of `version` may be given cells outside a deploy (balancer, autoscale). */
-  placeable(version: string): boolean {
-    const state = this.versions.get(version)?.state;
-    return state === undefined || state === "live" || state === "rolling_out";
-  }
-
   /** True while a run is in progress: the balancer holds still so it does not undo moves. */
   get holding(): boolean {
     return this.current !== undefined;
-  }
-
-  /**
-   * Workers of this version may be given new rooms: the live version's (any version while none
-   * is live). Rooms already running on other versions keep running where they are.
-   */
-  hostsNewRooms(version: string): boolean {
-    return this.live === "" || this.versions.get(version)?.state === "live";
-  }
-
-  /** A gateway of this version is routable: logins and hand-offs go to it. */
-  routable(version: string): boolean {
-    return this.versions.get(version)?.state === "live";
-  }
-
-  /** A gateway of this version hands its sessions to the live version's gateways. */
-  handsOver(version: string): boolean {
-    const state = this.versions.get(version)?.state;
-    if (state !== "draining") return false;
-    return [...this.#o.gateways.gateways.values()].some((g) => this.routable(g.version));
-  }
-
-  /**
-   * The gateways as the map carries them: the live version's (every one when none is live),
-   * and after them those handing over, flagged `draining`; staged ones are left out until they go live.
-   */
-  listGateways(list: readonly GatewayRecord[]): (GatewayRecord & { draining: boolean })[] {
-    if (!list.some((g) => this.routable(g.version))) {
-      return list.map((g) => ({ ...g, draining: false }));
-    }
-    return list.flatMap((g): (GatewayRecord & { draining: boolean })[] =>
-      this.routable(g.version)
-        ? [{ ...g, draining: false }]
-        : this.handsOver(g.version)
-        ? [{ ...g, draining: true }]
-        : []
-    ).sort((a, b) => Number(a.draining) - Number(b.draining));
   }
 
   /**
@@ -221,7 +107,7 @@ export class Deploys {
     };
     this.runs.push(run);
     if (this.runs.length > KEPT_RUNS) this.runs.splice(0, this.runs.length - KEPT_RUNS);
-    if (record.state !== "live") this.#set(record, "rolling_out");
+    if (record.state !== "live") this.setState(record, "rolling_out");
     this.#budget = 0;
     this.#o.registry.event("deploy.started", { run: run.id, version, from: run.from });
     return run;
@@ -260,7 +146,7 @@ export class Deploys {
     }
     this.#end(run, "aborted");
     const record = this.versions.get(run.version);
-    if (record && record.state === "rolling_out") this.#set(record, "staged");
+    if (record && record.state === "rolling_out") this.setState(record, "staged");
     return run;
   }
 
@@ -294,7 +180,7 @@ export class Deploys {
     const run = this.current;
     if (run && run.state !== "paused") this.#advance(run);
     this.#drainOld();
-    this.#retire();
+    this.retire();
   }
 
   /** The records and runs as the state file keeps them (copies). */
@@ -378,14 +264,14 @@ export class Deploys {
     if (run.state === "rolling_back") {
       this.#end(run, "rolled_back");
       const record = this.versions.get(run.version);
-      if (record) this.#set(record, "draining");
+      if (record) this.setState(record, "draining");
       return;
     }
     this.#end(run, "done");
     for (const record of this.versions.values()) {
-      if (record.version === target) this.#set(record, "live");
+      if (record.version === target) this.setState(record, "live");
       else if (record.state === "live" || record.state === "staged") {
-        this.#set(record, "draining");
+        this.setState(record, "draining");
       }
     }
   }
@@ -403,20 +289,6 @@ export class Deploys {
         if (this.#o.instancesOn(worker.id) > 0) continue;
         registry.drain(worker.id);
       }
-    }
-  }
-
-  #retire(): void {
-    const registry = this.#o.registry;
-    for (const record of this.versions.values()) {
-      if (record.state !== "draining") continue;
-      const worker = [...registry.workers.values()].some((w) =>
-        w.version === record.version && w.state !== "down" && w.state !== "fenced"
-      );
-      const gateway = [...this.#o.gateways.gateways.values()].some((g) =>
-        g.version === record.version
-      );
-      if (!worker && !gateway) this.#set(record, "retired");
     }
   }
 
@@ -462,13 +334,5 @@ export class Deploys {
       version: run.version,
       moves: run.moves,
     });
-  }
-
-  #set(record: VersionRecord, state: VersionState): void {
-    if (record.state === state) return;
-    record.state = state;
-    record.changedAt = this.#now();
-    this.#o.registry.event("version.state", { version: record.version, state });
-    this.#o.onChange?.();
   }
 }

@@ -5,7 +5,8 @@
 // the append-only log stores and a standby replays). durable_state_reader.ts reads them back.
 import type { AutoscaleConfig } from "../config/config.ts";
 import type { Migration, WorkerRecord } from "./worker_record.ts";
-import type { DeployRun, VersionRecord } from "./deploys.ts";
+import type { DeployRun } from "./deploys.ts";
+import type { VersionRecord } from "./version_records.ts";
 
 /** A worker as it is stored: its identity and lifecycle state, not its latest load report. */
 export type DurableWorker = Pick<

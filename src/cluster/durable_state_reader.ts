@@ -7,7 +7,8 @@ import { decode } from "../protocol/msgpack.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
 import type { AutoscaleConfig } from "../config/config.ts";
 import type { Migration, WorkerState } from "./worker_record.ts";
-import type { DeployRun, RunState, VersionState } from "./deploys.ts";
+import type { DeployRun, RunState } from "./deploys.ts";
+import type { VersionState } from "./version_records.ts";
 import {
   type DurableDeploys,
   type DurableGateway,

@@ -1,39 +1,41 @@
 // The gateway's rooms: a session's CREATE, SEARCH, JOIN, LEAVE and DESTROY go to the
-// coordinator's directory; a travel takes the player's entity out of its space (depart), joins
-// it into the next one with its data (the world at its last position, or an instance), and
-// once that space answers sends TRAVEL and a full DIFF — on the same connection and session.
+// coordinator's directory (room_directory.ts); a travel takes the player's entity out of its
+// space (depart), joins it into the next one with its data (the world at its last position, or
+// an instance), and once that space answers sends TRAVEL and a full DIFF — on the same
+// connection and session.
 import { type ClientSession } from "./client_session.ts";
 import { ClientView } from "./client_view.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
 import type { HubTransport } from "./hub_transport.ts";
 import type { Logger } from "../observe/log.ts";
-import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
-import { decode, encode } from "../protocol/msgpack.ts";
+import { peerFields, peerString as str } from "../protocol/peer_reader.ts";
+import { encode } from "../protocol/msgpack.ts";
 import {
   Op,
   type RoomRequest,
   type RoomRow,
   type ServerMessage,
 } from "../protocol/client_protocol.ts";
+import {
+  askDirectory,
+  instanceTarget,
+  type Position,
+  positionOf,
+  rowOf,
+  type Target,
+} from "./room_directory.ts";
 import type { ResumeTokens } from "./resume_tokens.ts";
 import { RESUME_TOKEN_TTL_MS } from "./handshake.ts";
-import type { Departed, InstancePlacement, WorkerReport } from "./session_wire.ts";
+import type { Departed, WorkerReport } from "./session_wire.ts";
 import type { TimerId, Timers } from "./timers.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
 
-const { array, boolean, finite, integer, map } = peerFields;
+const { array } = peerFields;
 
 /** How long a travel may take (depart, then join) before it is given up. */
 export const TRAVEL_TIMEOUT_MS = 5_000;
 /** Largest `options` of a CREATE, in bytes of msgpack. */
 export const MAX_ROOM_OPTIONS_BYTES = 1024;
-
-type Position = { x: number; y: number; z: number };
-
-/** Where a travel goes. */
-type Target =
-  | { kind: "instance"; placement: InstancePlacement; row: RoomRow; size: number[] }
-  | { kind: "world"; at?: Position };
 
 /** A session's travel in progress. */
 export interface Travel {
@@ -351,69 +353,9 @@ export class RoomTravel {
     this.#o.send(session, { op: Op.ERROR, code, message, ...(ref !== undefined ? { ref } : {}) });
   }
 
-  /** One directory request; a refusal becomes a CodedError with its code. */
-  async #ask(request: Record<string, unknown>): Promise<Record<string, unknown>> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.#o.directory(encode({ v: 1, ...request }));
-    } catch (error) {
-      throw new CodedError(ErrorCode.UNAVAILABLE, "The room directory cannot be reached", {
-        cause: error,
-      });
-    }
-    const answer = decodePeerMap(bytes);
-    if (answer.error !== undefined) {
-      const e = map(answer.error, "error");
-      throw new CodedError(
-        str(e.code, "error.code", 64) as ErrorCode,
-        str(e.message, "error.message", 1024),
-      );
-    }
-    return answer;
+  #ask(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return askDirectory(this.#o.directory, request);
   }
-}
-
-function instanceTarget(answer: Record<string, unknown>): Target {
-  const i = map(answer.instance, "instance");
-  const p = map(i.placement, "instance.placement");
-  const options = p.options instanceof Uint8Array && p.options.length > 0
-    ? decode(p.options)
-    : null;
-  return {
-    kind: "instance",
-    placement: {
-      id: str(p.id, "placement.id", 64),
-      seq: integer(p.seq, "placement.seq"),
-      worker: str(p.worker, "placement.worker"),
-      mode: str(p.mode, "placement.mode", 64),
-      options,
-      maxPlayers: integer(p.maxPlayers, "placement.maxPlayers", 1),
-      moves: p.moves === undefined ? 0 : integer(p.moves, "placement.moves"),
-    },
-    row: rowOf(i.row),
-    size: array(i.size, "instance.size", 2, 3).map((v, n) => finite(v, `instance.size[${n}]`)),
-  };
-}
-
-function rowOf(value: unknown): RoomRow {
-  const r = map(value, "row");
-  return {
-    id: str(r.id, "row.id", 64),
-    mode: str(r.mode, "row.mode", 64),
-    players: integer(r.players, "row.players"),
-    maxPlayers: integer(r.maxPlayers, "row.maxPlayers", 1),
-    tags: array(r.tags, "row.tags", 0, 8).map((t, n) => str(t, `row.tags[${n}]`, 32)),
-    version: str(r.version, "row.version", 64),
-    region: peerFields.string(r.region, "row.region", 0, 64),
-    createdAt: integer(r.createdAt, "row.createdAt"),
-    private: boolean(r.private, "row.private"),
-  };
-}
-
-function positionOf(answer: Record<string, unknown>): Position | undefined {
-  if (answer.world === undefined) return undefined;
-  const w = map(answer.world, "world");
-  return { x: finite(w.x, "world.x"), y: finite(w.y, "world.y"), z: finite(w.z, "world.z") };
 }
 
 function pick<T extends object>(from: T, keys: readonly string[]): Record<string, unknown> {

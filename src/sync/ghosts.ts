@@ -1,97 +1,14 @@
 // Proxy (ghost) synchronization, the one code path for it: which owned entities sit in the
-// border band of another worker's cells, the per-peer create/update/delete diff each tick, and
-// applying a peer's batch to the table of read-only ghosts.
+// border band of another worker's cells and what of them each peer gets each tick (on the diff of
+// interest_diff.ts and the band geometry of border_band.ts), and applying a peer's batch to the
+// table of read-only ghosts.
 import type { Batch, EntityState } from "./batch_codec.ts";
+import { type Foreign, foreignNeighbours, safeBox } from "./border_band.ts";
+import { InterestDiff } from "./interest_diff.ts";
 import { assignState, type Entity, makeEntity } from "../world/entity.ts";
 import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
-
-/** The op lists a diff writes for one peer (a batch's ghost ops). */
-export interface DiffTarget {
-  creates: EntityState[];
-  updates: EntityState[];
-  deletes: number[];
-}
-
-/**
- * The sending side of every interest-driven copy: remembers which entities each peer holds a
- * copy of, and each tick fills that peer's op lists with creates (newly of interest), updates
- * (still of interest, written by an `update` callback) and deletes (no longer). Ghosts use it
- * with interest = the border band. (Replication, interest = everything owned, has a cheaper
- * diff of its own in replica.ts.)
- */
-export class InterestDiff {
-  #sent = new Map<string, Set<number>>();
-  #next = new Map<string, Set<number>>();
-  #peers = new Set<string>();
-
-  /** Entity ids `peer` currently holds copies of (after the last tick). */
-  heldBy(peer: string): ReadonlySet<number> {
-    return this.#sent.get(peer) ?? EMPTY;
-  }
-
-  /** `peer` no longer holds a copy of the entity (without a delete being sent). */
-  forgetEntity(id: number, peer: string): void {
-    this.#sent.get(peer)?.delete(id);
-  }
-
-  /** `peer` holds a copy of the entity already: diff against that next tick. */
-  assumeHeld(id: number, peer: string): void {
-    let sent = this.#sent.get(peer);
-    if (!sent) this.#sent.set(peer, sent = new Set());
-    sent.add(id);
-  }
-
-  /** A peer went away (or stopped being of interest): forget what it held. */
-  forgetPeer(peer: string): void {
-    this.#sent.delete(peer);
-    this.#next.delete(peer);
-  }
-
-  /** Peers holding copies now. */
-  peers(): IterableIterator<string> {
-    return this.#sent.keys();
-  }
-
-  /**
-   * Asks `interest` which peers each owned entity concerns and appends ops to their lists:
-   * creates and deletes here, and for an entity a peer holds already, `update(entity, peer)`
-   * writes whatever update it needs (maybe none).
-   */
-  collect(
-    owned: Iterable<Entity>,
-    interest: (entity: Entity, out: Set<string>) => void,
-    targetFor: (peer: string) => DiffTarget,
-    update: (entity: Entity, peer: string) => void,
-  ): void {
-    const peers = this.#peers;
-    for (const next of this.#next.values()) next.clear();
-    for (const entity of owned) {
-      peers.clear();
-      interest(entity, peers);
-      if (peers.size === 0) continue;
-      for (const peer of peers) {
-        let next = this.#next.get(peer);
-        if (!next) this.#next.set(peer, next = new Set());
-        next.add(entity.id);
-        if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
-        else update(entity, peer);
-      }
-    }
-    for (const [peer, sent] of this.#sent) {
-      const next = this.#next.get(peer);
-      for (const id of sent) {
-        if (!next?.has(id)) targetFor(peer).deletes.push(id);
-      }
-    }
-    // Swap the double buffers: what was sent this tick is what the peers hold now.
-    const previous = this.#sent;
-    this.#sent = this.#next;
-    this.#next = previous;
-    for (const [peer, set] of this.#sent) if (set.size === 0) this.#sent.delete(peer);
-  }
-}
 
 /** Ticks between full refreshes of every ghost (one second at 20 Hz), by default. */
 export const GHOST_REFRESH_TICKS = 20;
@@ -270,63 +187,6 @@ export class GhostSender extends InterestDiff {
     }
     return kind;
   }
-}
-
-const EMPTY: ReadonlySet<number> = new Set();
-
-/** A neighbour cell owned by another worker: its owner and box (min, max per axis; z 0 in 2D). */
-interface Foreign {
-  owner: string;
-  box: Float64Array;
-}
-
-/**
- * For each cell owned by `self`, its neighbours owned by another worker (per map, cached by
- * the owners array). The band is narrower than a cell, so only neighbours can be within it,
- * and only the edges that face another worker are ever checked.
- */
-function foreignNeighbours(grid: Grid, owners: readonly string[], self: string): Foreign[][] {
-  const out: Foreign[][] = new Array(owners.length);
-  const boxes = new Map<number, Float64Array>();
-  const boxOf = (cell: number) => {
-    let box = boxes.get(cell);
-    if (!box) {
-      box = new Float64Array(6);
-      for (let axis = 0; axis < grid.dims; axis++) {
-        box[2 * axis] = grid.cellMin(cell, axis);
-        box[2 * axis + 1] = grid.cellMax(cell, axis);
-      }
-      boxes.set(cell, box);
-    }
-    return box;
-  };
-  for (let cell = 0; cell < owners.length; cell++) {
-    const list: Foreign[] = [];
-    if (owners[cell] === self) {
-      for (const n of grid.neighbours(cell)) {
-        if (owners[n] && owners[n] !== self) list.push({ owner: owners[n], box: boxOf(n) });
-      }
-    }
-    out[cell] = list;
-  }
-  return out;
-}
-
-/**
- * The part of `cell` (min, max per axis; open bounds) farther than `margin` from every foreign
- * neighbour: pulled in by the margin on each side that faces one (both sides of a diagonal one,
- * which is conservative), unbounded on sides that face none.
- */
-function safeBox(grid: Grid, cell: number, foreign: readonly Foreign[], margin: number) {
-  const safe = new Float64Array([-Infinity, Infinity, -Infinity, Infinity, -Infinity, Infinity]);
-  for (const { box } of foreign) {
-    for (let axis = 0; axis < grid.dims; axis++) {
-      const min = grid.cellMin(cell, axis), max = grid.cellMax(cell, axis);
-      if (box[2 * axis + 1] <= min) safe[2 * axis] = Math.max(safe[2 * axis], min + margin);
-      if (box[2 * axis] >= max) safe[2 * axis + 1] = Math.min(safe[2 * axis + 1], max - margin);
-    }
-  }
-  return safe;
 }
 
 /** Counters of what {@linkcode GhostTable.apply} did, for metrics and tests. */
