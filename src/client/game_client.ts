@@ -3,6 +3,8 @@
 // fail-over over the gateways, HELLO/WELCOME, DIFFs into a ClientWorld, inputs with payloads,
 // chat, rooms requests, keep-alive PINGs, REDIRECT, and resume with bounded, jittered backoff.
 // It runs unchanged in Deno and in browsers (bundled into static/play/sdk.js for /play).
+// Its parts: the login and gateway list (cluster_access.ts), keep-alive (keep_alive.ts), the
+// resume loop after a drop (session_recovery.ts), rooms requests (room_requests.ts).
 import { decodeServerFrame, encodeClientFrame } from "./client_codec.ts";
 import { ClientWorld } from "./client_world.ts";
 import {
@@ -11,13 +13,11 @@ import {
   type Listener,
   ProtocolError,
 } from "./client_events.ts";
-import { fetchGateways, login, type LoginBody, loginToCluster } from "./login_client.ts";
-import {
-  type BackoffOptions,
-  type ClientTimers,
-  realTimers,
-  ReconnectBackoff,
-} from "./reconnect_backoff.ts";
+import type { GameClientOptions } from "./game_client_options.ts";
+import { ClusterAccess } from "./cluster_access.ts";
+import { KeepAlive } from "./keep_alive.ts";
+import { recoverSession, type RecoveryContext, resumesAfter } from "./session_recovery.ts";
+import { type ClientTimers, realTimers, ReconnectBackoff } from "./reconnect_backoff.ts";
 import { ConnectError, openSession } from "./session_socket.ts";
 import { type RoomAnswer, type RoomAsk, RoomRequests } from "./room_requests.ts";
 import {
@@ -27,56 +27,17 @@ import {
   type FrameFormat,
   type HelloMessage,
   type InputMessage,
-  MAX_REPORTED_RTT_MS,
   Op,
   PROTOCOL_VERSION,
   type ServerMessage,
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
-import type { GatewayInfo } from "../session/login_request.ts";
 import { ErrorCode } from "../errors.ts";
+
+export type { GameClientOptions } from "./game_client_options.ts";
 
 /** What an INPUT asks for: a move direction, and optionally an action and game payload. */
 export type Intent = InputMessage["intent"];
-
-/** Options of a {@linkcode GameClient}; only `servers` and `login` are required. */
-export interface GameClientOptions {
-  /**
-   * HTTP base URLs of well-known gateways (`http://host:port`), tried in order for the login;
-   * the WebSocket gateways then come from their `GET /gateways`.
-   */
-  servers: readonly (string | URL)[];
-  /** The `POST /login` body: a guest name or an account. */
-  login: LoginBody;
-  /** What the server sends: msgpack (default) or JSON. */
-  format?: FrameFormat;
-  /** Bound on each HTTP request, WebSocket open, WELCOME and rooms answer, ms (default 5000). */
-  timeoutMs?: number;
-  /**
-   * Time between keep-alive PINGs, ms (default 5000; the server closes after 30 s of silence);
-   * the first goes right after each WELCOME.
-   */
-  pingMs?: number;
-  /** Reconnect attempts and pauses per outage ({@linkcode ReconnectBackoff}). */
-  reconnect?: Partial<BackoffOptions>;
-  /** Logins retried after 429 RATE_LIMITED with Retry-After (default 3). */
-  maxLoginRetries?: number;
-  /** Picks the first gateway and jitters the backoff (default `Math.random`). */
-  random?: () => number;
-  /** The clock and timers of every wait the client makes (tests pass fake ones). */
-  timers?: ClientTimers;
-}
-
-/** Close codes after which docs/protocol.md tells a client to resume. */
-const RESUMABLE: ReadonlySet<number> = new Set([
-  CloseCode.GOING_AWAY,
-  1006,
-  CloseCode.INTERNAL,
-  CloseCode.IDLE_TIMEOUT,
-  CloseCode.SLOW_CONSUMER,
-  CloseCode.RATE_LIMITED,
-  CloseCode.WORLD_STALLED,
-]);
 
 /**
  * One player's session. {@linkcode GameClient.connect} logs in and resolves on WELCOME; from
@@ -120,19 +81,16 @@ export class GameClient {
   #stop = new AbortController();
   #connecting = false;
   #ws: WebSocket | undefined;
-  #urls: string[] = [];
-  #at = 0;
-  #base: URL | undefined;
-  #token = "";
+  #access: ClusterAccess;
   #resumeToken = "";
   #welcome: WelcomeMessage | undefined;
   #waiter: { resolve(m: WelcomeMessage): void; reject(e: Error): void } | undefined;
   #lastError: string | undefined;
   #redirect: string | undefined;
   #seq = 0;
-  #rttMs: number | undefined;
-  #cancelPing: (() => void) | undefined;
+  #keepAlive: KeepAlive;
   #rooms: RoomRequests;
+  #recovery: RecoveryContext;
 
   constructor(options: GameClientOptions) {
     if (options.servers.length === 0) throw new RangeError("GameClient needs at least one server");
@@ -143,6 +101,20 @@ export class GameClient {
     this.#format = options.format ?? "msgpack";
     this.#backoff = new ReconnectBackoff(options.reconnect, this.#random);
     this.#rooms = new RoomRequests(this.#timers, this.#timeoutMs);
+    this.#access = new ClusterAccess(options, this.#timeoutMs, this.#random);
+    this.#keepAlive = new KeepAlive(this.#timers, options.pingMs ?? 5000, (ping) => {
+      this.send(ping);
+    });
+    this.#recovery = {
+      signal: this.#stop.signal,
+      backoff: this.#backoff,
+      access: this.#access,
+      emit: (type, event) => this.#emit(type, event),
+      sleep: (ms) => this.#sleep(ms),
+      open: (hello) => this.#open(hello),
+      resumeToken: () => this.#resumeToken,
+      lost: () => this.world.clear(),
+    };
     this.world = new ClientWorld((problem, id) => {
       const at = `DIFF of tick ${this.world.tick}`;
       this.#emit(
@@ -178,12 +150,12 @@ export class GameClient {
 
   /** The WebSocket URL of the gateway of the current (or last) connection. */
   get gatewayUrl(): string {
-    return this.#urls[this.#at] ?? "";
+    return this.#access.current;
   }
 
   /** The last PING round trip, ms. */
   get rttMs(): number | undefined {
-    return this.#rttMs;
+    return this.#keepAlive.rttMs;
   }
 
   /** The seq of the last INPUT sent (0 before any). */
@@ -203,15 +175,14 @@ export class GameClient {
     }
     this.#connecting = true;
     try {
-      const gateways = await this.#login();
-      const list = gateways.map((g) => g.url);
-      if (list.length === 0) {
-        throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
-      }
-      const first = Math.floor(this.#random() * list.length);
-      this.#urls = [...list.slice(first), ...list.slice(0, first)];
-      this.#at = 0;
-      return await this.#open({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
+      await this.#access.logIn({
+        signal: this.#stop.signal,
+        maxRetries: this.#o.maxLoginRetries ?? 3,
+        sleep: (ms) => this.#sleep(ms),
+        onRetry: (waitMs) => this.#emit("loginRetry", { waitMs }),
+      });
+      const token = this.#access.token;
+      return await this.#open({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token });
     } finally {
       this.#connecting = false;
     }
@@ -250,7 +221,7 @@ export class GameClient {
   /** Ends the session on purpose (close 1000, no reconnect); waits at most `timeoutMs`. */
   async close(): Promise<void> {
     this.#stop.abort();
-    this.#stopPing();
+    this.#keepAlive.stop();
     const ws = this.#ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
@@ -267,40 +238,26 @@ export class GameClient {
     this.#events.emit(type, event);
   }
 
-  /** POST /login on the first server that answers, then its live gateway list. */
-  async #login(): Promise<GatewayInfo[]> {
-    const answer = await loginToCluster(this.#o.servers, this.#o.login, {
-      signal: this.#stop.signal,
-      timeoutMs: this.#timeoutMs,
-      maxRetries: this.#o.maxLoginRetries ?? 3,
-      sleep: (ms) => this.#sleep(ms),
-      onRetry: (waitMs) => this.#emit("loginRetry", { waitMs }),
-    });
-    this.#token = answer.token;
-    this.#base = answer.server;
-    return answer.gateways;
-  }
-
   /** Opens a connection with `hello`, current gateway first, then the next ones. */
   async #open(hello: HelloMessage): Promise<WelcomeMessage> {
     let lastProblem = "";
-    for (let tried = 0; tried < this.#urls.length; tried++) {
+    for (let tried = 0; tried < this.#access.count; tried++) {
       this.#stop.signal.throwIfAborted();
-      const url = this.#urls[this.#at];
+      const url = this.#access.current;
       let ws: WebSocket;
       try {
         ws = await openSession(url, this.#format, this.#timeoutMs, this.#stop.signal);
       } catch (error) {
         if (this.#stop.signal.aborted) throw error;
         lastProblem = (error as Error).message;
-        this.#at = (this.#at + 1) % this.#urls.length;
+        this.#access.advance();
         continue;
       }
       return await this.#handshake(ws, hello);
     }
     throw new ConnectError(
       ErrorCode.UNAVAILABLE,
-      `Cannot connect: no gateway of ${this.#urls.length} answered (${lastProblem})`,
+      `Cannot connect: no gateway of ${this.#access.count} answered (${lastProblem})`,
     );
   }
 
@@ -346,7 +303,7 @@ export class GameClient {
       case Op.CHAT:
         return this.#emit("chat", message);
       case Op.PONG: {
-        const rttMs = this.#rttMs = this.#timers.now() - message.t;
+        const rttMs = this.#keepAlive.pong(message.t);
         return this.#emit("pong", { rttMs, serverTime: message.serverTime });
       }
       case Op.ERROR:
@@ -381,7 +338,7 @@ export class GameClient {
     this.#resumeToken = message.resumeToken;
     this.world.expectFull(message.entity);
     this.#backoff.reset();
-    this.#startPing();
+    this.#keepAlive.start();
     waiter.resolve(message);
     this.#emit("welcome", message);
   }
@@ -389,7 +346,7 @@ export class GameClient {
   #onClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
-    this.#stopPing();
+    this.#keepAlive.stop();
     this.#rooms.closed(code);
     const waiter = this.#waiter;
     this.#waiter = undefined;
@@ -401,106 +358,9 @@ export class GameClient {
     const requested = this.#stop.signal.aborted;
     const redirect = requested ? undefined : this.#redirect;
     const reconnect = !requested && this.#backoff.options.maxAttempts > 0 &&
-      (redirect !== undefined || RESUMABLE.has(code));
+      (redirect !== undefined || resumesAfter(code));
     this.#emit("close", { code, reason, error: this.#lastError, requested, redirect, reconnect });
-    if (reconnect) void this.#reconnect(redirect);
-  }
-
-  /**
-   * Takes the session back with the resume token, after a pause from the backoff (none after a
-   * REDIRECT, whose gateway is tried first); a refused resume starts a new session instead.
-   */
-  async #reconnect(redirect: string | undefined): Promise<void> {
-    if (redirect !== undefined) {
-      this.#urls = [redirect, ...this.#urls.filter((u) => u !== redirect)];
-      this.#at = 0;
-    }
-    let lastError: Error = new Error("no attempt made");
-    for (let delay = this.#backoff.next(); delay !== undefined; delay = this.#backoff.next()) {
-      const immediate = redirect !== undefined && this.#backoff.attempts === 1;
-      const delayMs = immediate ? 0 : delay;
-      this.#emit("reconnecting", { attempt: this.#backoff.attempts, delayMs });
-      await this.#sleep(delayMs);
-      if (this.#backoff.attempts > 1) await this.#refreshGateways();
-      if (this.#stop.signal.aborted) return;
-      try {
-        await this.#open({
-          op: Op.HELLO,
-          protocol: PROTOCOL_VERSION,
-          resumeToken: this.#resumeToken,
-        });
-        return;
-      } catch (error) {
-        if (this.#stop.signal.aborted) return;
-        lastError = error as Error;
-        if (!(error instanceof ConnectError && error.closeCode === CloseCode.RESUME_FAILED)) {
-          continue;
-        }
-      }
-      // The grace period is over or the token was used: a new session with the login token.
-      this.#emit("sessionLost", { error: lastError });
-      this.world.clear();
-      try {
-        await this.#newSession();
-        return;
-      } catch (error) {
-        if (this.#stop.signal.aborted) return;
-        lastError = error as Error;
-      }
-    }
-    this.#emit("reconnectFailed", { attempts: this.#backoff.attempts, error: lastError });
-  }
-
-  /** The live gateway list before a second attempt, the current gateway first if listed. */
-  async #refreshGateways(): Promise<void> {
-    if (!this.#base) return;
-    let live: string[];
-    try {
-      const request = { signal: this.#stop.signal, timeoutMs: this.#timeoutMs };
-      live = (await fetchGateways(this.#base, request)).map((g) => g.url);
-    } catch {
-      return; // that server is down too: keep the list we have
-    }
-    if (live.length === 0) return;
-    const current = this.#urls[this.#at];
-    this.#urls = live.includes(current) ? [current, ...live.filter((u) => u !== current)] : live;
-    this.#at = 0;
-  }
-
-  /** HELLO with the login token; once more after a fresh login when the token was refused. */
-  async #newSession(): Promise<void> {
-    const hello = () =>
-      this.#open({ op: Op.HELLO, protocol: PROTOCOL_VERSION, token: this.#token });
-    try {
-      await hello();
-    } catch (error) {
-      if (!(error instanceof ConnectError && error.closeCode === CloseCode.UNAUTHENTICATED)) {
-        throw error;
-      }
-      const base = this.#base ?? new URL(this.#o.servers[0]);
-      const request = { signal: this.#stop.signal, timeoutMs: this.#timeoutMs };
-      this.#token = (await login(base, this.#o.login, request)).token;
-      await hello();
-    }
-  }
-
-  #startPing(): void {
-    this.#stopPing();
-    const pingMs = this.#o.pingMs ?? 5000;
-    const tick = () => {
-      // The last round trip rides along so the gateway can show it to operators.
-      const rtt = this.#rttMs === undefined
-        ? {}
-        : { rtt: Math.min(Math.max(0, this.#rttMs), MAX_REPORTED_RTT_MS) };
-      this.send({ op: Op.PING, t: this.#timers.now(), ...rtt });
-      this.#cancelPing = this.#timers.after(pingMs, tick);
-    };
-    tick(); // a round trip right away, then one every pingMs
-  }
-
-  #stopPing(): void {
-    this.#cancelPing?.();
-    this.#cancelPing = undefined;
+    if (reconnect) void recoverSession(this.#recovery, redirect);
   }
 
   #sleep(ms: number): Promise<void> {

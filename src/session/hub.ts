@@ -1,26 +1,25 @@
 // The gateway's sessions: one per WebSocket. HELLO (login token or resume token) → join or
-// resume on the owning worker → WELCOME (handshake.ts); inputs routed to whichever worker last
-// reported the player; workers' AOI diffs merged by a ClientView into one continuous stream and
-// written with back-pressure (session_writer.ts); chat; limits; HELLO and idle timers.
-import { chatMessage, hears, type RelayedChat } from "./chat_relay.ts";
+// resume on the owning worker → WELCOME (handshake.ts); the client's frames — inputs, chat,
+// pings, limits — handled by session_inbox.ts; workers' AOI diffs merged by a ClientView into
+// one continuous stream and written with back-pressure (session_writer.ts); HELLO and idle
+// timers; kick, redirect and close.
+import type { RelayedChat } from "./chat_relay.ts";
 import {
-  type ClientMessage,
   CloseCode,
   closeCodeFor,
-  decodeClientFrame,
   encodeServerFrame,
-  FrameError,
   type FrameFormat,
   Op,
 } from "../protocol/client_protocol.ts";
 import type { GatewayConfig } from "../config/config.ts";
-import { CodedError, ErrorCode } from "../errors.ts";
+import { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
 import type { WorkerReport } from "./session_wire.ts";
 import { ClientSession, diffMessage } from "./client_session.ts";
 import { Handshake } from "./handshake.ts";
+import { SessionInbox } from "./session_inbox.ts";
 import type { HubTransport } from "./hub_transport.ts";
 import { silenceOf, sweepIntervalMs } from "./session_silence.ts";
 import { SessionWriter } from "./session_writer.ts";
@@ -64,6 +63,7 @@ export class SessionHub {
   #options: HubOptions;
   #timers: Timers;
   #handshake: Handshake;
+  #inbox: SessionInbox;
   #writer: SessionWriter;
   #rooms: RoomTravel;
   #idleSweep: TimerId;
@@ -131,6 +131,20 @@ export class SessionHub {
         this.#rooms.online(session);
       },
     });
+    this.#inbox = new SessionInbox({
+      config: options.config,
+      aoiRadius: options.world.aoiRadius,
+      transport: options.transport,
+      handshake: this.#handshake,
+      rooms: this.#rooms,
+      sessions: this.sessions,
+      timers,
+      log: options.log,
+      counters: this.counters,
+      send: (session, message) => this.#writer.send(session, message),
+      fail: (session, code, message, closeCode) => this.#fail(session, code, message, closeCode),
+      heard: (session) => this.#heard(session),
+    });
     this.#idleSweep = timers.setInterval(() => this.#sweepIdle(), sweepIntervalMs(this.config));
   }
 
@@ -165,7 +179,7 @@ export class SessionHub {
         ),
       this.config.helloTimeoutMs,
     );
-    socket.onmessage = (event) => this.#onFrame(session, event.data);
+    socket.onmessage = (event) => this.#inbox.onFrame(session, event.data);
     socket.onclose = () => this.#onClose(session);
     socket.onerror = () => {};
   }
@@ -233,7 +247,7 @@ export class SessionHub {
 
   /** A chat line relayed from another gateway. */
   onRelay(chat: RelayedChat): void {
-    this.#deliver(chat);
+    this.#inbox.deliver(chat);
   }
 
   /**
@@ -268,124 +282,6 @@ export class SessionHub {
     });
   }
 
-  #onFrame(session: ClientSession, data: unknown): void {
-    if (session.state === "closed") return;
-    this.counters.framesIn++;
-    if (!this.#allow(session, session.frames)) return;
-    let message: ClientMessage;
-    try {
-      message = decodeClientFrame(data as Uint8Array | ArrayBuffer | string, {
-        maxBytes: this.config.maxFrameBytes,
-      });
-    } catch (error) {
-      if (!(error instanceof FrameError)) throw error;
-      this.counters.badFrames++;
-      if (error.code === ErrorCode.BAD_INPUT) {
-        // Only the input is dropped; the session goes on (docs/protocol.md, INPUT).
-        this.#writer.send(session, { op: Op.ERROR, code: error.code, message: error.message });
-        return;
-      }
-      this.#fail(session, error.code, error.message);
-      return;
-    }
-    if (session.state === "live") this.#heard(session);
-    else if (message.op !== Op.HELLO) {
-      // Until WELCOME only HELLO is allowed (docs/protocol.md, "Handshake").
-      this.#fail(session, ErrorCode.UNAUTHENTICATED, "Send HELLO and wait for WELCOME first");
-      return;
-    }
-    switch (message.op) {
-      case Op.HELLO:
-        this.#hello(session, message);
-        return;
-      case Op.INPUT:
-        if (!session.worker) return;
-        if (message.seq <= session.lastSeq) return; // old or repeated
-        session.lastSeq = message.seq;
-        this.#options.transport.send(session.worker, {
-          op: "input",
-          entity: session.entity,
-          conn: session.conn,
-          input: {
-            seq: message.seq,
-            move: message.intent.move,
-            action: message.intent.action,
-            ...(message.intent.data != null ? { data: message.intent.data } : {}),
-          },
-        });
-        return;
-      case Op.CHAT: {
-        if (!this.#allow(session, session.chats)) return;
-        if (message.channel === "instance" && !session.room) {
-          this.#writer.send(session, {
-            op: Op.ERROR,
-            code: ErrorCode.NOT_ALLOWED,
-            message: "Not in an instance: the instance channel is for players in one",
-          });
-          return;
-        }
-        const chat: RelayedChat = {
-          gateway: this.#options.transport.gatewayId,
-          channel: message.channel,
-          instance: session.room?.row.id ?? "",
-          from: session.name,
-          text: message.text,
-          time: this.now(),
-          ...session.position,
-        };
-        this.#deliver(chat);
-        this.#options.transport.relay(chat);
-        return;
-      }
-      case Op.PING:
-        if (message.rtt !== undefined) session.rttMs = message.rtt;
-        this.#writer.send(session, { op: Op.PONG, t: message.t, serverTime: this.now() });
-        return;
-      default:
-        this.#rooms.onRequest(session, message);
-        return;
-    }
-  }
-
-  #hello(session: ClientSession, message: ClientMessage & { op: typeof Op.HELLO }): void {
-    if (session.state !== "hello") {
-      this.#fail(
-        session,
-        ErrorCode.BAD_REQUEST,
-        "HELLO was already received",
-        CloseCode.POLICY_VIOLATION,
-      );
-      return;
-    }
-    session.state = "joining";
-    this.#timers.clearTimeout(session.timer);
-    (message.token !== undefined
-      ? this.#handshake.join(session, message.token)
-      : this.#handshake.resume(session, message.resumeToken!))
-      .catch((error) => {
-        const code = error instanceof CodedError ? error.code : ErrorCode.INTERNAL;
-        if (!(error instanceof CodedError)) this.#options.log.error("hello.failed", { error });
-        this.#fail(session, code, (error as Error).message);
-      });
-  }
-
-  /** Token-bucket check; refusals past the strike limit close the connection. */
-  #allow(session: ClientSession, bucket: ClientSession["frames"]): boolean {
-    if (bucket.take()) return true;
-    this.counters.rateLimited++;
-    const verdict = session.strikes.strike();
-    if (verdict === "close") {
-      this.#fail(session, ErrorCode.RATE_LIMITED, "Too many frames; closing");
-    } else if (verdict === "warn") {
-      this.#writer.send(session, {
-        op: Op.ERROR,
-        code: ErrorCode.RATE_LIMITED,
-        message: "Too many frames; some were dropped",
-      });
-    }
-    return false;
-  }
-
   /** The client was heard from: it is not idle. One sweep checks everyone (no timer per frame). */
   #heard(session: ClientSession): void {
     this.#timers.clearTimeout(session.timer); // the HELLO timer, once
@@ -404,17 +300,6 @@ export class SessionHub {
       if (session.state !== "live") continue;
       const silence = silenceOf(session, now, this.config);
       if (silence) this.#fail(session, silence.code, silence.message);
-    }
-  }
-
-  #deliver(chat: RelayedChat): void {
-    const radius = this.#options.world.aoiRadius;
-    const line = chatMessage(chat);
-    for (const session of this.sessions.values()) {
-      const listener = { position: session.position, instance: session.room?.row.id ?? "" };
-      if (session.state === "live" && hears(listener, chat, radius)) {
-        this.#writer.send(session, line);
-      }
     }
   }
 

@@ -3392,6 +3392,264 @@ function invalid(problem) {
   throw new LoginApiError(ErrorCode.BAD_REQUEST, `Cannot read the login API's answer: ${problem}`);
 }
 
+// src/client/session_socket.ts
+function sessionUrl(url, format) {
+  const target2 = new URL(url);
+  if (format === "json") target2.searchParams.set("format", "json");
+  return target2.href;
+}
+var ConnectError = class extends Error {
+  reason;
+  closeCode;
+  constructor(reason, message, closeCode) {
+    super(message);
+    this.name = "ConnectError";
+    this.reason = reason;
+    this.closeCode = closeCode;
+  }
+};
+function openSession(url, format, timeoutMs, signal) {
+  const { promise, resolve, reject } = Promise.withResolvers();
+  const ws = new WebSocket(sessionUrl(url, format));
+  ws.binaryType = "arraybuffer";
+  const fail2 = (problem) => {
+    cleanup();
+    ws.onclose = null;
+    if (ws.readyState !== WebSocket.CLOSED) ws.close();
+    reject(new Error(`${url}: ${problem}`));
+  };
+  const timer = setTimeout(() => fail2(`no answer within ${timeoutMs} ms`), timeoutMs);
+  const onAbort = () => fail2("stopped");
+  signal.addEventListener("abort", onAbort);
+  const cleanup = () => {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  };
+  ws.onerror = () => {
+  };
+  ws.onclose = (event) => fail2(`closed with ${event.code} before it opened`);
+  ws.onopen = () => {
+    cleanup();
+    resolve(ws);
+  };
+  return promise;
+}
+
+// src/client/cluster_access.ts
+var ClusterAccess = class {
+  #servers;
+  #login;
+  #timeoutMs;
+  #random;
+  #urls = [];
+  #at = 0;
+  #base;
+  #token = "";
+  /** `servers` tried in order for the login with the `login` body (a GameClient's options). */
+  constructor(options, timeoutMs, random) {
+    this.#servers = options.servers;
+    this.#login = options.login;
+    this.#timeoutMs = timeoutMs;
+    this.#random = random;
+  }
+  /** The login token ("" before the login). */
+  get token() {
+    return this.#token;
+  }
+  /** The WebSocket URL of the gateway to try now ("" before the login). */
+  get current() {
+    return this.#urls[this.#at] ?? "";
+  }
+  /** How many gateways are listed. */
+  get count() {
+    return this.#urls.length;
+  }
+  /**
+   * POST /login on the first server that answers, then its live gateway list, starting at a
+   * random one. Rejects with a LoginApiError, or a ConnectError when no gateway is listed.
+   */
+  async logIn(options) {
+    const answer = await loginToCluster(this.#servers, this.#login, {
+      signal: options.signal,
+      timeoutMs: this.#timeoutMs,
+      maxRetries: options.maxRetries,
+      sleep: options.sleep,
+      onRetry: options.onRetry
+    });
+    this.#token = answer.token;
+    this.#base = answer.server;
+    const list = answer.gateways.map((g) => g.url);
+    if (list.length === 0) {
+      throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
+    }
+    const first = Math.floor(this.#random() * list.length);
+    this.#urls = [
+      ...list.slice(first),
+      ...list.slice(0, first)
+    ];
+    this.#at = 0;
+  }
+  /** The current gateway failed: the next one is tried next. */
+  advance() {
+    this.#at = (this.#at + 1) % this.#urls.length;
+  }
+  /** A REDIRECT's gateway goes first. */
+  preferFirst(url) {
+    this.#urls = [
+      url,
+      ...this.#urls.filter((u) => u !== url)
+    ];
+    this.#at = 0;
+  }
+  /** The live gateway list, the current gateway first if listed; kept as is when unreachable. */
+  async refresh(signal) {
+    if (!this.#base) return;
+    let live;
+    try {
+      const request2 = {
+        signal,
+        timeoutMs: this.#timeoutMs
+      };
+      live = (await fetchGateways(this.#base, request2)).map((g) => g.url);
+    } catch {
+      return;
+    }
+    if (live.length === 0) return;
+    const current = this.#urls[this.#at];
+    this.#urls = live.includes(current) ? [
+      current,
+      ...live.filter((u) => u !== current)
+    ] : live;
+    this.#at = 0;
+  }
+  /** A fresh login token from the server of the last login (the first server before any). */
+  async renewToken(signal) {
+    const base = this.#base ?? new URL(this.#servers[0]);
+    const request2 = {
+      signal,
+      timeoutMs: this.#timeoutMs
+    };
+    this.#token = (await login(base, this.#login, request2)).token;
+  }
+};
+
+// src/client/keep_alive.ts
+var KeepAlive = class {
+  #timers;
+  #pingMs;
+  #send;
+  #rttMs;
+  #cancel;
+  constructor(timers, pingMs, send) {
+    this.#timers = timers;
+    this.#pingMs = pingMs;
+    this.#send = send;
+  }
+  /** The last PING round trip, ms. */
+  get rttMs() {
+    return this.#rttMs;
+  }
+  /** A round trip right away, then one every pingMs until {@linkcode KeepAlive.stop}. */
+  start() {
+    this.stop();
+    const tick = () => {
+      const rtt = this.#rttMs === void 0 ? {} : {
+        rtt: Math.min(Math.max(0, this.#rttMs), MAX_REPORTED_RTT_MS)
+      };
+      this.#send({
+        op: Op.PING,
+        t: this.#timers.now(),
+        ...rtt
+      });
+      this.#cancel = this.#timers.after(this.#pingMs, tick);
+    };
+    tick();
+  }
+  stop() {
+    this.#cancel?.();
+    this.#cancel = void 0;
+  }
+  /** A PONG echoing `t` came: returns the round trip, ms. */
+  pong(t) {
+    return this.#rttMs = this.#timers.now() - t;
+  }
+};
+
+// src/client/session_recovery.ts
+var RESUMABLE = /* @__PURE__ */ new Set([
+  CloseCode.GOING_AWAY,
+  1006,
+  CloseCode.INTERNAL,
+  CloseCode.IDLE_TIMEOUT,
+  CloseCode.SLOW_CONSUMER,
+  CloseCode.RATE_LIMITED,
+  CloseCode.WORLD_STALLED
+]);
+function resumesAfter(code) {
+  return RESUMABLE.has(code);
+}
+async function recoverSession(context, redirect) {
+  const { signal, backoff } = context;
+  if (redirect !== void 0) context.access.preferFirst(redirect);
+  let lastError = new Error("no attempt made");
+  for (let delay = backoff.next(); delay !== void 0; delay = backoff.next()) {
+    const immediate = redirect !== void 0 && backoff.attempts === 1;
+    const delayMs = immediate ? 0 : delay;
+    context.emit("reconnecting", {
+      attempt: backoff.attempts,
+      delayMs
+    });
+    await context.sleep(delayMs);
+    if (backoff.attempts > 1) await context.access.refresh(signal);
+    if (signal.aborted) return;
+    try {
+      await context.open({
+        op: Op.HELLO,
+        protocol: PROTOCOL_VERSION,
+        resumeToken: context.resumeToken()
+      });
+      return;
+    } catch (error) {
+      if (signal.aborted) return;
+      lastError = error;
+      if (!(error instanceof ConnectError && error.closeCode === CloseCode.RESUME_FAILED)) {
+        continue;
+      }
+    }
+    context.emit("sessionLost", {
+      error: lastError
+    });
+    context.lost();
+    try {
+      await newSession(context);
+      return;
+    } catch (error) {
+      if (signal.aborted) return;
+      lastError = error;
+    }
+  }
+  context.emit("reconnectFailed", {
+    attempts: backoff.attempts,
+    error: lastError
+  });
+}
+async function newSession(context) {
+  const hello = () => context.open({
+    op: Op.HELLO,
+    protocol: PROTOCOL_VERSION,
+    token: context.access.token
+  });
+  try {
+    await hello();
+  } catch (error) {
+    if (!(error instanceof ConnectError && error.closeCode === CloseCode.UNAUTHENTICATED)) {
+      throw error;
+    }
+    await context.access.renewToken(context.signal);
+    await hello();
+  }
+}
+
 // src/client/reconnect_backoff.ts
 var DEFAULT_BACKOFF = Object.freeze({
   maxAttempts: 5,
@@ -3444,49 +3702,6 @@ var ReconnectBackoff = class {
     this.#attempt = 0;
   }
 };
-
-// src/client/session_socket.ts
-function sessionUrl(url, format) {
-  const target2 = new URL(url);
-  if (format === "json") target2.searchParams.set("format", "json");
-  return target2.href;
-}
-var ConnectError = class extends Error {
-  reason;
-  closeCode;
-  constructor(reason, message, closeCode) {
-    super(message);
-    this.name = "ConnectError";
-    this.reason = reason;
-    this.closeCode = closeCode;
-  }
-};
-function openSession(url, format, timeoutMs, signal) {
-  const { promise, resolve, reject } = Promise.withResolvers();
-  const ws = new WebSocket(sessionUrl(url, format));
-  ws.binaryType = "arraybuffer";
-  const fail2 = (problem) => {
-    cleanup();
-    ws.onclose = null;
-    if (ws.readyState !== WebSocket.CLOSED) ws.close();
-    reject(new Error(`${url}: ${problem}`));
-  };
-  const timer = setTimeout(() => fail2(`no answer within ${timeoutMs} ms`), timeoutMs);
-  const onAbort = () => fail2("stopped");
-  signal.addEventListener("abort", onAbort);
-  const cleanup = () => {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-  };
-  ws.onerror = () => {
-  };
-  ws.onclose = (event) => fail2(`closed with ${event.code} before it opened`);
-  ws.onopen = () => {
-    cleanup();
-    resolve(ws);
-  };
-  return promise;
-}
 
 // src/client/room_requests.ts
 var RoomRequests = class {
@@ -3548,15 +3763,6 @@ var RoomRequests = class {
 };
 
 // src/client/game_client.ts
-var RESUMABLE = /* @__PURE__ */ new Set([
-  CloseCode.GOING_AWAY,
-  1006,
-  CloseCode.INTERNAL,
-  CloseCode.IDLE_TIMEOUT,
-  CloseCode.SLOW_CONSUMER,
-  CloseCode.RATE_LIMITED,
-  CloseCode.WORLD_STALLED
-]);
 var GameClient = class {
   /** The entities the player sees, updated by every DIFF. */
   world;
@@ -3570,19 +3776,16 @@ var GameClient = class {
   #stop = new AbortController();
   #connecting = false;
   #ws;
-  #urls = [];
-  #at = 0;
-  #base;
-  #token = "";
+  #access;
   #resumeToken = "";
   #welcome;
   #waiter;
   #lastError;
   #redirect;
   #seq = 0;
-  #rttMs;
-  #cancelPing;
+  #keepAlive;
   #rooms;
+  #recovery;
   constructor(options) {
     if (options.servers.length === 0) throw new RangeError("GameClient needs at least one server");
     this.#o = options;
@@ -3592,6 +3795,20 @@ var GameClient = class {
     this.#format = options.format ?? "msgpack";
     this.#backoff = new ReconnectBackoff(options.reconnect, this.#random);
     this.#rooms = new RoomRequests(this.#timers, this.#timeoutMs);
+    this.#access = new ClusterAccess(options, this.#timeoutMs, this.#random);
+    this.#keepAlive = new KeepAlive(this.#timers, options.pingMs ?? 5e3, (ping) => {
+      this.send(ping);
+    });
+    this.#recovery = {
+      signal: this.#stop.signal,
+      backoff: this.#backoff,
+      access: this.#access,
+      emit: (type, event) => this.#emit(type, event),
+      sleep: (ms) => this.#sleep(ms),
+      open: (hello) => this.#open(hello),
+      resumeToken: () => this.#resumeToken,
+      lost: () => this.world.clear()
+    };
     this.world = new ClientWorld((problem, id) => {
       const at2 = `DIFF of tick ${this.world.tick}`;
       this.#emit("protocolError", new ProtocolError(problem, `${at2} breaks the stream: ${problem}${id >= 0 ? ` (entity ${id})` : ""}`));
@@ -3615,11 +3832,11 @@ var GameClient = class {
   }
   /** The WebSocket URL of the gateway of the current (or last) connection. */
   get gatewayUrl() {
-    return this.#urls[this.#at] ?? "";
+    return this.#access.current;
   }
   /** The last PING round trip, ms. */
   get rttMs() {
-    return this.#rttMs;
+    return this.#keepAlive.rttMs;
   }
   /** The seq of the last INPUT sent (0 before any). */
   get seq() {
@@ -3637,21 +3854,19 @@ var GameClient = class {
     }
     this.#connecting = true;
     try {
-      const gateways = await this.#login();
-      const list = gateways.map((g) => g.url);
-      if (list.length === 0) {
-        throw new ConnectError(ErrorCode.UNAVAILABLE, "Cannot connect: no gateway is listed");
-      }
-      const first = Math.floor(this.#random() * list.length);
-      this.#urls = [
-        ...list.slice(first),
-        ...list.slice(0, first)
-      ];
-      this.#at = 0;
+      await this.#access.logIn({
+        signal: this.#stop.signal,
+        maxRetries: this.#o.maxLoginRetries ?? 3,
+        sleep: (ms) => this.#sleep(ms),
+        onRetry: (waitMs) => this.#emit("loginRetry", {
+          waitMs
+        })
+      });
+      const token = this.#access.token;
       return await this.#open({
         op: Op.HELLO,
         protocol: PROTOCOL_VERSION,
-        token: this.#token
+        token
       });
     } finally {
       this.#connecting = false;
@@ -3694,7 +3909,7 @@ var GameClient = class {
   /** Ends the session on purpose (close 1000, no reconnect); waits at most `timeoutMs`. */
   async close() {
     this.#stop.abort();
-    this.#stopPing();
+    this.#keepAlive.stop();
     const ws = this.#ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise((resolve) => ws.addEventListener("close", () => resolve()));
@@ -3711,39 +3926,24 @@ var GameClient = class {
   #emit(type, event) {
     this.#events.emit(type, event);
   }
-  /** POST /login on the first server that answers, then its live gateway list. */
-  async #login() {
-    const answer = await loginToCluster(this.#o.servers, this.#o.login, {
-      signal: this.#stop.signal,
-      timeoutMs: this.#timeoutMs,
-      maxRetries: this.#o.maxLoginRetries ?? 3,
-      sleep: (ms) => this.#sleep(ms),
-      onRetry: (waitMs) => this.#emit("loginRetry", {
-        waitMs
-      })
-    });
-    this.#token = answer.token;
-    this.#base = answer.server;
-    return answer.gateways;
-  }
   /** Opens a connection with `hello`, current gateway first, then the next ones. */
   async #open(hello) {
     let lastProblem = "";
-    for (let tried = 0; tried < this.#urls.length; tried++) {
+    for (let tried = 0; tried < this.#access.count; tried++) {
       this.#stop.signal.throwIfAborted();
-      const url = this.#urls[this.#at];
+      const url = this.#access.current;
       let ws;
       try {
         ws = await openSession(url, this.#format, this.#timeoutMs, this.#stop.signal);
       } catch (error) {
         if (this.#stop.signal.aborted) throw error;
         lastProblem = error.message;
-        this.#at = (this.#at + 1) % this.#urls.length;
+        this.#access.advance();
         continue;
       }
       return await this.#handshake(ws, hello);
     }
-    throw new ConnectError(ErrorCode.UNAVAILABLE, `Cannot connect: no gateway of ${this.#urls.length} answered (${lastProblem})`);
+    throw new ConnectError(ErrorCode.UNAVAILABLE, `Cannot connect: no gateway of ${this.#access.count} answered (${lastProblem})`);
   }
   #handshake(ws, hello) {
     const { promise, resolve, reject } = Promise.withResolvers();
@@ -3785,7 +3985,7 @@ var GameClient = class {
       case Op.CHAT:
         return this.#emit("chat", message);
       case Op.PONG: {
-        const rttMs = this.#rttMs = this.#timers.now() - message.t;
+        const rttMs = this.#keepAlive.pong(message.t);
         return this.#emit("pong", {
           rttMs,
           serverTime: message.serverTime
@@ -3821,14 +4021,14 @@ var GameClient = class {
     this.#resumeToken = message.resumeToken;
     this.world.expectFull(message.entity);
     this.#backoff.reset();
-    this.#startPing();
+    this.#keepAlive.start();
     waiter.resolve(message);
     this.#emit("welcome", message);
   }
   #onClose(ws, code, reason) {
     if (ws !== this.#ws) return;
     this.#ws = void 0;
-    this.#stopPing();
+    this.#keepAlive.stop();
     this.#rooms.closed(code);
     const waiter = this.#waiter;
     this.#waiter = void 0;
@@ -3839,7 +4039,7 @@ var GameClient = class {
     }
     const requested = this.#stop.signal.aborted;
     const redirect = requested ? void 0 : this.#redirect;
-    const reconnect = !requested && this.#backoff.options.maxAttempts > 0 && (redirect !== void 0 || RESUMABLE.has(code));
+    const reconnect = !requested && this.#backoff.options.maxAttempts > 0 && (redirect !== void 0 || resumesAfter(code));
     this.#emit("close", {
       code,
       reason,
@@ -3848,124 +4048,7 @@ var GameClient = class {
       redirect,
       reconnect
     });
-    if (reconnect) void this.#reconnect(redirect);
-  }
-  /**
-   * Takes the session back with the resume token, after a pause from the backoff (none after a
-   * REDIRECT, whose gateway is tried first); a refused resume starts a new session instead.
-   */
-  async #reconnect(redirect) {
-    if (redirect !== void 0) {
-      this.#urls = [
-        redirect,
-        ...this.#urls.filter((u) => u !== redirect)
-      ];
-      this.#at = 0;
-    }
-    let lastError = new Error("no attempt made");
-    for (let delay = this.#backoff.next(); delay !== void 0; delay = this.#backoff.next()) {
-      const immediate = redirect !== void 0 && this.#backoff.attempts === 1;
-      const delayMs = immediate ? 0 : delay;
-      this.#emit("reconnecting", {
-        attempt: this.#backoff.attempts,
-        delayMs
-      });
-      await this.#sleep(delayMs);
-      if (this.#backoff.attempts > 1) await this.#refreshGateways();
-      if (this.#stop.signal.aborted) return;
-      try {
-        await this.#open({
-          op: Op.HELLO,
-          protocol: PROTOCOL_VERSION,
-          resumeToken: this.#resumeToken
-        });
-        return;
-      } catch (error) {
-        if (this.#stop.signal.aborted) return;
-        lastError = error;
-        if (!(error instanceof ConnectError && error.closeCode === CloseCode.RESUME_FAILED)) {
-          continue;
-        }
-      }
-      this.#emit("sessionLost", {
-        error: lastError
-      });
-      this.world.clear();
-      try {
-        await this.#newSession();
-        return;
-      } catch (error) {
-        if (this.#stop.signal.aborted) return;
-        lastError = error;
-      }
-    }
-    this.#emit("reconnectFailed", {
-      attempts: this.#backoff.attempts,
-      error: lastError
-    });
-  }
-  /** The live gateway list before a second attempt, the current gateway first if listed. */
-  async #refreshGateways() {
-    if (!this.#base) return;
-    let live;
-    try {
-      const request2 = {
-        signal: this.#stop.signal,
-        timeoutMs: this.#timeoutMs
-      };
-      live = (await fetchGateways(this.#base, request2)).map((g) => g.url);
-    } catch {
-      return;
-    }
-    if (live.length === 0) return;
-    const current = this.#urls[this.#at];
-    this.#urls = live.includes(current) ? [
-      current,
-      ...live.filter((u) => u !== current)
-    ] : live;
-    this.#at = 0;
-  }
-  /** HELLO with the login token; once more after a fresh login when the token was refused. */
-  async #newSession() {
-    const hello = () => this.#open({
-      op: Op.HELLO,
-      protocol: PROTOCOL_VERSION,
-      token: this.#token
-    });
-    try {
-      await hello();
-    } catch (error) {
-      if (!(error instanceof ConnectError && error.closeCode === CloseCode.UNAUTHENTICATED)) {
-        throw error;
-      }
-      const base = this.#base ?? new URL(this.#o.servers[0]);
-      const request2 = {
-        signal: this.#stop.signal,
-        timeoutMs: this.#timeoutMs
-      };
-      this.#token = (await login(base, this.#o.login, request2)).token;
-      await hello();
-    }
-  }
-  #startPing() {
-    this.#stopPing();
-    const pingMs = this.#o.pingMs ?? 5e3;
-    const tick = () => {
-      const rtt = this.#rttMs === void 0 ? {} : {
-        rtt: Math.min(Math.max(0, this.#rttMs), MAX_REPORTED_RTT_MS)
-      };
-      this.send({
-        op: Op.PING,
-        t: this.#timers.now(),
-        ...rtt
-      });
-      this.#cancelPing = this.#timers.after(pingMs, tick);
-    };
-    tick();
-  }
-  #stopPing() {
-    this.#cancelPing?.();
-    this.#cancelPing = void 0;
+    if (reconnect) void recoverSession(this.#recovery, redirect);
   }
   #sleep(ms) {
     return new Promise((resolve) => {
