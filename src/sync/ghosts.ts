@@ -10,6 +10,12 @@ import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 
+/**
+ * How long a ghost kept after a handoff outlives refreshes of its new owner that do not list
+ * it: that owner adopts it a tick or more later (several on a late worker) and sends it then.
+ */
+export const KEPT_GHOST_TICKS = 10;
+
 /** Ticks between full refreshes of every ghost (one second at 20 Hz), by default. */
 export const GHOST_REFRESH_TICKS = 20;
 
@@ -206,6 +212,11 @@ export class GhostTable {
   #index: EntityIndex;
   /** Tick of the batch that last wrote each ghost, to ignore stale writes from a former owner. */
   #writtenAt = new Map<number, number>();
+  /**
+   * Ghosts kept after a handoff, until their new owner wrote them (or this tick passed): a
+   * refresh from that owner sent before it adopted them does not list them yet.
+   */
+  #keptUntil = new Map<number, number>();
 
   constructor(index: EntityIndex) {
     this.#index = index;
@@ -242,6 +253,7 @@ export class GhostTable {
       ghost.owner = from;
       ghost.cell = grid.cellOf(ghost.x, ghost.y, ghost.z);
       this.#writtenAt.set(id, batch.tick);
+      this.#keptUntil.delete(id);
       this.#index.upsert(ghost);
       stats.updated++;
     }
@@ -256,9 +268,13 @@ export class GhostTable {
     }
     if (batch.full) {
       // A refresh lists every ghost the sender keeps here: one it did not write (its delete
-      // was lost) is gone. Those written later (kept after a handoff) stay.
+      // was lost) is gone. Those written later stay, and so do those kept after a handoff to
+      // the sender for KEPT_GHOST_TICKS: it sent this before adopting them (a late worker).
       for (const [id, ghost] of this.ghosts) {
-        if (ghost.owner === from && (this.#writtenAt.get(id) ?? 0) < batch.tick) {
+        if (
+          ghost.owner === from && (this.#writtenAt.get(id) ?? 0) < batch.tick &&
+          !((this.#keptUntil.get(id) ?? -1) >= batch.tick)
+        ) {
           this.remove(id);
           stats.deleted++;
         }
@@ -301,6 +317,7 @@ export class GhostTable {
       ghost.owner = from;
       ghost.cell = grid.cellOf(state.x, state.y, state.z);
       this.#writtenAt.set(state.id, batch.tick);
+      this.#keptUntil.delete(state.id);
       this.#index.upsert(ghost);
     }
   }
@@ -314,6 +331,7 @@ export class GhostTable {
     entity.owner = newOwner;
     this.ghosts.set(entity.id, entity);
     this.#writtenAt.set(entity.id, tick);
+    this.#keptUntil.set(entity.id, tick + KEPT_GHOST_TICKS);
     this.#index.upsert(entity);
   }
 
@@ -321,6 +339,7 @@ export class GhostTable {
   remove(id: number): void {
     if (!this.ghosts.delete(id)) return;
     this.#writtenAt.delete(id);
+    this.#keptUntil.delete(id);
     this.#index.remove(id);
   }
 

@@ -4,7 +4,12 @@ import { type Batch, decodeBatch, emptyBatch, encodeBatch } from "../../src/sync
 import { type Entity, makeEntity } from "../../src/world/entity.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { SpatialIndex } from "../../src/world/spatial_index.ts";
-import { GHOST_REFRESH_TICKS, GhostSender, GhostTable } from "../../src/sync/ghosts.ts";
+import {
+  GHOST_REFRESH_TICKS,
+  GhostSender,
+  GhostTable,
+  KEPT_GHOST_TICKS,
+} from "../../src/sync/ghosts.ts";
 import { DataVersions } from "../../src/sim/data_versions.ts";
 
 const workers = ["a", "b", "c", "d"];
@@ -240,7 +245,7 @@ Deno.test("the periodic refresh restores a ghost after a lost batch and drops on
   assert.deepEqual([table.ghosts.get(1)?.x, table.ghosts.get(1)?.data], [89, { hp: 1 }]);
 });
 
-Deno.test("a refresh keeps a ghost written after the refresh's tick (one kept after a handoff)", () => {
+Deno.test("a refresh keeps a ghost kept after a handoff until its new owner had KEPT_GHOST_TICKS to adopt it", () => {
   const grid = grid2();
   const table = new GhostTable(new SpatialIndex(5));
   const kept = makeEntity(5, "npc", { x: 110, y: 50 });
@@ -250,8 +255,26 @@ Deno.test("a refresh keeps a ghost written after the refresh's tick (one kept af
   const stats = table.apply({ ...emptyBatch("b", 1, 10), full: true }, () => false, grid);
   assert.equal(stats.deleted, 0);
   assert.ok(table.ghosts.has(5));
+  // A late b adopts it ticks later: its refreshes until then do not list it either.
   table.apply({ ...emptyBatch("b", 1, 11), full: true }, () => false, grid);
-  assert.ok(!table.ghosts.has(5), "b's next refresh does not list it: b does not ghost it here");
+  assert.ok(table.ghosts.has(5), "kept while b may still adopt it");
+  table.apply({ ...emptyBatch("b", 1, 10 + KEPT_GHOST_TICKS), full: true }, () => false, grid);
+  assert.ok(table.ghosts.has(5));
+  table.apply({ ...emptyBatch("b", 1, 11 + KEPT_GHOST_TICKS), full: true }, () => false, grid);
+  assert.ok(!table.ghosts.has(5), "b never sent it: it does not ghost it here");
+});
+
+Deno.test("once its new owner wrote a kept ghost, that owner's refreshes prune it as any other", () => {
+  const grid = grid2();
+  const table = new GhostTable(new SpatialIndex(5));
+  const kept = makeEntity(5, "npc", { x: 110, y: 50 });
+  kept.cell = grid.cellOf(kept.x, kept.y);
+  table.keepAsGhost(kept, "b", 10);
+  // b adopted it and moved it (tick 12), then stopped listing it (its delete lost).
+  table.apply({ ...emptyBatch("b", 1, 12), moves: [5, 111, 50, 0, 1, 0, 0] }, () => false, grid);
+  assert.equal(table.ghosts.get(5)?.x, 111);
+  table.apply({ ...emptyBatch("b", 1, 13), full: true }, () => false, grid);
+  assert.ok(!table.ghosts.has(5));
 });
 
 function grid2() {
