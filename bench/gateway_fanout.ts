@@ -1,7 +1,9 @@
 // Scenario gateway-fanout: 500 … 5,000 bot clients (in their own processes) through one session
 // gateway (`--role=gateway`, its own process) in front of a coordinator and two workers; input
-// at 10 Hz each. Connect success, input→ack latency, snapshots/s, bytes per client, and the
-// gateway's CPU and memory per client. Target (SPEC.md): 5,000 clients at 10 Hz within one core.
+// at 10 Hz each, with snapshots (DIFFs) at 10 Hz (`snapshotHz` 10 of 20 ticks/s, the target's
+// rate) and, for comparison, at the full 20 Hz. Connect success, input→ack latency,
+// snapshots/s, bytes per client, and the gateway's CPU and memory per client. Target
+// (SPEC.md): 5,000 clients at 10 Hz within one core.
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
 import { array, cell, num, numOrNull, object } from "./json_fields.ts";
@@ -18,7 +20,11 @@ const CLIENTS_PER_BOT_PROCESS = 1_250;
 /** Parameters of a gateway-fanout run. */
 export function fanoutParameters(quick: boolean) {
   return {
-    counts: quick ? [20] : [500, 1_000, 2_000, TARGET_CLIENTS],
+    /** Client counts at each snapshot rate (snapshotHz → counts). */
+    runs: quick ? [{ snapshotHz: 10, counts: [20] }] : [
+      { snapshotHz: 10, counts: [500, 1_000, 2_000, TARGET_CLIENTS] },
+      { snapshotHz: TICK_HZ, counts: [500, 1_000] },
+    ],
     workers: 2,
     inputHz: 10,
     tickHz: TICK_HZ,
@@ -34,6 +40,8 @@ export function fanoutParameters(quick: boolean) {
 /** One client count, as stored in the report. */
 export interface FanoutRow {
   clients: number;
+  /** DIFFs per second sent to each client (the cluster's snapshotHz). */
+  snapshotHz: number;
   npcs: number;
   worldSize: number[];
   botProcesses: number;
@@ -48,6 +56,7 @@ async function measure(
   context: ScenarioContext,
   parameters: ReturnType<typeof fanoutParameters>,
   clients: number,
+  snapshotHz: number,
 ): Promise<FanoutRow> {
   const npcs = clients * parameters.npcsPerClient;
   const world = worldFor(npcs + clients);
@@ -55,6 +64,7 @@ async function measure(
   const rampS = Math.max(1, Math.ceil(clients / parameters.connectsPerS));
   const row: FanoutRow = {
     clients,
+    snapshotHz,
     npcs,
     worldSize: world.size,
     botProcesses: split.length,
@@ -63,7 +73,7 @@ async function measure(
   let cluster: BenchCluster | undefined;
   let gateway: GatewayNode | undefined;
   try {
-    const config = benchConfig({ workers: parameters.workers, npcs, world });
+    const config = { ...benchConfig({ workers: parameters.workers, npcs, world }), snapshotHz };
     cluster = await BenchCluster.start(context, {
       workers: parameters.workers,
       entities: npcs,
@@ -108,12 +118,13 @@ async function measure(
   return row;
 }
 
-/** True when the gateway served every client at ≥ 10 snapshots/s within one core. */
+/** True when the gateway served every client at ≥ 9.5 snapshots/s within one core. */
 function rowHeld(row: FanoutRow): boolean {
   const load = row.load;
   if (!load) return false;
   const gateway = load.servers.find((s) => s.name === "gateway");
-  return load.bots.liveAtEnd === row.clients && load.bots.snapshotsPerClientPerS >= 10 &&
+  // 10 Hz minus the documented skips of a late worker (a DIFF per even tick, 5 % spare).
+  return load.bots.liveAtEnd === row.clients && load.bots.snapshotsPerClientPerS >= 9.5 &&
     gateway !== undefined && gateway.cpuPct <= 100;
 }
 
@@ -121,23 +132,25 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   const parameters = fanoutParameters(context.quick);
   const rows: FanoutRow[] = [];
   const results = () => {
-    const target = rows.find((r) => r.clients === TARGET_CLIENTS);
+    const target = rows.find((r) => r.clients === TARGET_CLIENTS && r.snapshotHz === 10);
     return { rows, targetClients: TARGET_CLIENTS, targetMet: target ? rowHeld(target) : null };
   };
-  for (const clients of parameters.counts) {
-    context.partial = results();
-    context.progress(`gateway-fanout: ${clients} clients`);
-    const row = await measure(context, parameters, clients);
-    rows.push(row);
-    const load = row.load;
-    if (load) {
-      const gw = load.servers.find((s) => s.name === "gateway");
-      context.progress(
-        `  live ${load.bots.liveAtEnd}/${clients}, ack p50 ${load.bots.ackP50Ms} ms p99 ` +
-          `${load.bots.ackP99Ms} ms, ${load.bots.snapshotsPerClientPerS} snapshots/s per client, ` +
-          `gateway CPU ${gw?.cpuPct}% RSS ${gw?.rssMb} MB, bots CPU ${load.botCpuPct}%, ` +
-          `machine ${load.machine.busyPct}%`,
-      );
+  for (const { snapshotHz, counts } of parameters.runs) {
+    for (const clients of counts) {
+      context.partial = results();
+      context.progress(`gateway-fanout: ${clients} clients, snapshots at ${snapshotHz} Hz`);
+      const row = await measure(context, parameters, clients, snapshotHz);
+      rows.push(row);
+      const load = row.load;
+      if (load) {
+        const gw = load.servers.find((s) => s.name === "gateway");
+        context.progress(
+          `  live ${load.bots.liveAtEnd}/${clients}, ack p50 ${load.bots.ackP50Ms} ms p99 ` +
+            `${load.bots.ackP99Ms} ms, ${load.bots.snapshotsPerClientPerS} snapshots/s per ` +
+            `client, gateway CPU ${gw?.cpuPct}% RSS ${gw?.rssMb} MB, bots CPU ` +
+            `${load.botCpuPct}%, machine ${load.machine.busyPct}%`,
+        );
+      }
     }
   }
   return { parameters, results: results() };
@@ -148,8 +161,15 @@ function render(raw: unknown) {
   const rows = array(results.rows, "results.rows").map((r) => {
     const row = object(r, "row");
     const clients = num(row, "clients");
+    // Results written before snapshotHz existed were all at the tick rate.
+    const hz = row.snapshotHz === undefined ? TICK_HZ : num(row, "snapshotHz");
     if (row.load === undefined) {
-      return [clients.toLocaleString("en-US"), ...new Array(14).fill("–"), `error: ${row.error}`];
+      return [
+        clients.toLocaleString("en-US"),
+        String(hz),
+        ...new Array(14).fill("–"),
+        `error: ${row.error}`,
+      ];
     }
     const load = object(row.load, "row.load");
     const bots = object(load.bots, "load.bots");
@@ -163,6 +183,7 @@ function render(raw: unknown) {
     const live = Math.max(1, num(bots, "liveAtEnd"));
     return [
       clients.toLocaleString("en-US"),
+      String(hz),
       String(num(row, "botProcesses")),
       `${num(bots, "liveAtEnd")}/${clients}`,
       cell(numOrNull(bots, "ackP50Ms"), 1),
@@ -185,6 +206,7 @@ function render(raw: unknown) {
     table: {
       columns: [
         "clients",
+        "snapshotHz",
         "bot procs",
         "live at end",
         "ack p50 ms",
@@ -204,12 +226,13 @@ function render(raw: unknown) {
       rows,
     },
     summary: [
-      `Target: ${TARGET_CLIENTS.toLocaleString("en-US")} clients served at ≥ 10 snapshots/s ` +
-      `with the gateway within one core (≤ 100 % CPU): ${
+      `Target: ${TARGET_CLIENTS.toLocaleString("en-US")} clients served at 10 snapshots/s ` +
+      `(snapshotHz 10; held: ≥ 9.5 per client per second) with the gateway within one core ` +
+      `(≤ 100 % CPU): ${
         met === true ? "met" : met === false ? "missed" : "not measured in this run"
       }.`,
-      "The gateway forwards every worker DIFF, so clients receive snapshots at the tick rate " +
-      `(${TICK_HZ} Hz), not 10 Hz.`,
+      `Rows at snapshotHz ${TICK_HZ} (every tick) are there to compare: the workers diff and ` +
+      "the gateway forwards twice as many DIFFs.",
       "CPU is percent of one core over the window; the machine has 2 cores shared by the " +
       "gateway, the coordinator, both workers and the bot processes.",
     ],
