@@ -3,12 +3,7 @@
 // and replica ops (space_outbox.ts). Pure: it takes batches in and hands batches out; the
 // worker role moves them over gRPC.
 import type { Batch } from "../sync/batch_codec.ts";
-import {
-  type GameContext,
-  type GameDefinition,
-  type InstanceInfo,
-  WORLD_ID_LIMIT,
-} from "./game.ts";
+import { type GameContext, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
 import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
@@ -17,17 +12,10 @@ import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
 import { GhostTable } from "../sync/ghosts.ts";
 import { fnv1a, mulberry32 } from "./random.ts";
-import {
-  gridBucketSize,
-  rbushSlack,
-  type SpaceTicks,
-  spaceTicks,
-  type SpaceTimings,
-} from "./space_tuning.ts";
+import { gridBucketSize, rbushSlack, type SpaceTicks, spaceTicks } from "./space_tuning.ts";
 import { ReplicaTable } from "../sync/replica.ts";
 import { OwnedEntities } from "./owned_entities.ts";
 import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
-import type { Logger } from "../observe/log.ts";
 import {
   type InteractionEvent,
   type MigrationRecord,
@@ -37,6 +25,7 @@ import {
   SpaceLog,
 } from "./space_records.ts";
 import type { SpaceParts } from "./space_parts.ts";
+import type { SpaceOptions } from "./space_options.ts";
 import { makeGameContext } from "./space_context.ts";
 import { GhostViews } from "./ghost_view.ts";
 import { DataVersions } from "./data_versions.ts";
@@ -54,57 +43,7 @@ export type {
   OwnershipEvent,
   SpaceCounters,
 } from "./space_records.ts";
-
-/** Options of {@linkcode Space}. */
-export interface SpaceOptions {
-  id: string;
-  /** Small unique number of this worker; minted entity ids start at index * 2^32. */
-  index: number;
-  grid: Grid;
-  tickHz: number;
-  ghostMargin: number;
-  game: GameDefinition<unknown>;
-  gameOptions: unknown;
-  seed?: number;
-  log?: Logger;
-  /**
-   * The map's epoch when this worker registered (RegisterReply.epoch): older maps are ignored,
-   * since one kept from before a fencing would give this fresh space cells it lost.
-   */
-  epoch?: number;
-  /**
-   * Audit logs: how many ownership and interaction events to keep, each (0/absent: off, and
-   * ownershipSince / interactionsSince throw AuditOffError).
-   */
-  auditEvents?: number;
-  /** Radius of players' areas of interest (default: ghostMargin). */
-  aoiRadius?: number;
-  /** Players get a DIFF every this many ticks, on ticks divisible by it (default 1). */
-  snapshotEvery?: number;
-  /** Spatial index of owned entities and ghosts (default "grid"). */
-  spatialIndex?: "grid" | "rbush";
-  /** How long a disconnected player's entity waits for a resume (default 15 s). */
-  resumeGraceMs?: number;
-  /** How often registered players' changed persistent fields are saved (0/absent: at removal). */
-  playerSaveMs?: number;
-  /** Lifetimes of the space's waits and memories, in ms (defaults: SPACE_TIMINGS). */
-  timings?: Partial<SpaceTimings>;
-  /** Bucket edge of the grid index (default: gridBucketSize(cellSize)). */
-  gridBucketSize?: number;
-  /** Fat-box slack of the rbush index (default: rbushSlack(cellSize)). */
-  rbushSlack?: number;
-  /** Wall clock of the players' grace periods (default Date.now; tests inject one). */
-  now?: () => number;
-  /**
-   * Replica mode: full mirror updates to the backup every this many ticks (creates, deletes
-   * and held handoffs go every tick). 0 (default) replicates nothing.
-   */
-  replicationTicks?: number;
-  /** This space is an instance (room): no world start, its own extent, one owner. */
-  instance?: InstanceInfo;
-  /** Entity and interaction id counters shared with the worker's other spaces (instances). */
-  ids?: { entity: number; interaction: number };
-}
+export type { SpaceOptions } from "./space_options.ts";
 
 /** One worker's simulation of the cells it owns. */
 export class Space {
