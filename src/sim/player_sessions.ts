@@ -1,16 +1,13 @@
-// Players on a worker: the commands gateways send (join, input, detach, resume), each owned
-// player's area-of-interest diff per tick, and the per-gateway reports. A player's session
-// rides on its entity, so whichever worker owns the entity answers for the session.
+// Players on a worker: the commands gateways send (join, input, detach, resume), when each owned
+// player's area-of-interest diff is taken (the views: player_views.ts), saves of persistent
+// fields, and the per-gateway reports. A player's session rides on its entity, so whichever
+// worker owns the entity answers for the session.
 import type { Entity, EntityData } from "../world/entity.ts";
 import type { GameContext, GameDefinition } from "./game.ts";
-import type {
-  GatewayCommand,
-  PlayerInput,
-  SessionDiff,
-  WorkerReport,
-} from "../session/session_wire.ts";
+import type { GatewayCommand, PlayerInput, WorkerReport } from "../session/session_wire.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
-import { DataVersions } from "./data_versions.ts";
+import type { DataVersions } from "./data_versions.ts";
+import { PlayerViews } from "./player_views.ts";
 
 /** What player handling needs from the space it runs in. */
 export interface PlayerHost {
@@ -47,26 +44,17 @@ export interface PlayerSessionsOptions {
 /** Kinds of framework interactions carrying session commands between workers. */
 export const SessionKind = { INPUT: "zs.input", DETACH: "zs.detach", DEPART: "zs.depart" } as const;
 
-interface View {
-  /** Per visible entity: the position and data version (src/si./data_versions.ts) last sent. */
-  known: Map<number, { x: number; y: number; z: number; data: number }>;
-  full: boolean;
-}
-
-const scratch: Entity[] = [];
-
 /** Session handling of one worker's space. */
 export class PlayerSessions {
   #options: PlayerSessionsOptions;
   #now: () => number;
   #commands: Array<{ gateway: string; command: GatewayCommand }> = [];
-  #views = new Map<number, View>();
+  #views: PlayerViews;
   #reports = new Map<string, WorkerReport>();
   #alive = new Set<string>();
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
-  #dataVersions: DataVersions;
   /** What was last saved of each player here (JSON of its persistent fields). */
   #saved = new Map<number, string>();
   #nextSave = 0;
@@ -74,7 +62,7 @@ export class PlayerSessions {
   constructor(options: PlayerSessionsOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#dataVersions = options.dataVersions ?? new DataVersions();
+    this.#views = new PlayerViews(options.aoiRadius, options.dataVersions);
   }
 
   /** Queues a gateway's command for the start of the next tick. */
@@ -104,7 +92,7 @@ export class PlayerSessions {
             detachedAt: 0,
             account: command.account ?? "",
           };
-          this.#views.set(player.id, { known: new Map(), full: true });
+          this.#views.reset(player.id);
           host.game.onJoin?.(host.ctx, player, host.gameOptions);
           this.#report(gateway, host).joined.push({ session: command.session, entity: player.id });
           this.#diff(host, player); // the first view travels with the answer
@@ -159,7 +147,7 @@ export class PlayerSessions {
             session.resumeJti = command.nextJti;
             session.gateway = gateway;
             session.detachedAt = 0;
-            this.#views.set(player.id, { known: new Map(), full: true });
+            this.#views.reset(player.id);
           }
           this.#report(gateway, host).resumed.push({
             session: command.session,
@@ -258,7 +246,7 @@ export class PlayerSessions {
    * when it leaves), so ticks never scan the NPCs to find them.
    */
   *#players(host: PlayerHost): Generator<Entity> {
-    for (const id of this.#views.keys()) {
+    for (const id of this.#views.ids()) {
       const player = host.owned.get(id);
       if (player?.session) yield player;
       else this.#views.delete(id); // left without telling us: stop looking
@@ -267,7 +255,7 @@ export class PlayerSessions {
 
   /** A player arrived by handoff: its new view starts from scratch. */
   adopted(player: Entity): void {
-    this.#views.set(player.id, { known: new Map(), full: true });
+    this.#views.reset(player.id);
   }
 
   /** A player left this worker (handoff or removal). */
@@ -352,50 +340,8 @@ export class PlayerSessions {
   }
 
   #diff(host: PlayerHost, player: Entity): void {
-    const radius = this.#options.aoiRadius;
-    const session = player.session;
-    if (!session || session.detachedAt !== 0) return;
-    const view = this.#views.get(player.id)!;
-    const diff: SessionDiff = {
-      session: session.id,
-      entity: player.id,
-      ack: session.lastSeq,
-      full: view.full,
-      enter: [],
-      update: [],
-      leave: [],
-    };
-    const visible = host.index.query(player.x, player.y, player.z, radius, scratch);
-    const seen = new Set<number>();
-    for (const e of visible) {
-      seen.add(e.id);
-      const last = view.known.get(e.id);
-      const data = this.#dataVersions.of(e, host.tick);
-      if (!last) {
-        diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
-        view.known.set(e.id, { x: e.x, y: e.y, z: e.z, data });
-      } else if (last.data !== data) {
-        // The whole data, only when it changed (docs/protocol.md, DIFF).
-        diff.update.push([e.id, e.x, e.y, e.z, e.data]);
-        last.x = e.x;
-        last.y = e.y;
-        last.z = e.z;
-        last.data = data;
-      } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
-        diff.update.push([e.id, e.x, e.y, e.z]);
-        last.x = e.x;
-        last.y = e.y;
-        last.z = e.z;
-      }
-    }
-    for (const id of view.known.keys()) {
-      if (!seen.has(id)) {
-        diff.leave.push(id);
-        view.known.delete(id);
-      }
-    }
-    view.full = false;
-    this.#report(session.gateway, host).diffs.push(diff);
+    const diff = this.#views.diff(host.index, host.tick, player);
+    if (diff) this.#report(player.session!.gateway, host).diffs.push(diff);
   }
 
   /** The reports built this tick, by gateway; cleared for the next tick. */

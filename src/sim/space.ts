@@ -1,32 +1,21 @@
 // A worker's share of the world ("space"): owned entities, ghosts, the spatial index and one
-// tick step — inbound batches, interactions, game logic, handoffs, ghost sync. Pure: it takes
-// batches in and hands batches out; the worker role moves them over gRPC.
-import { type Batch, emptyBatch, isEmptyBatch, isEmptyReplica } from "../sync/batch_codec.ts";
-import {
-  type GameContext,
-  type GameDefinition,
-  type InstanceInfo,
-  WORLD_ID_LIMIT,
-} from "./game.ts";
+// tick step — inbound batches (space_inbox.ts), interactions, game logic, handoffs, ghost sync
+// and replica ops (space_outbox.ts). Pure: it takes batches in and hands batches out; the
+// worker role moves them over gRPC.
+import type { Batch } from "../sync/batch_codec.ts";
+import { type GameContext, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
 import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
 import type { GatewayCommand, WorkerReport } from "../session/session_wire.ts";
 import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
-import { GhostSender, GhostTable } from "../sync/ghosts.ts";
+import { GhostTable } from "../sync/ghosts.ts";
 import { fnv1a, mulberry32 } from "./random.ts";
-import {
-  gridBucketSize,
-  rbushSlack,
-  type SpaceTicks,
-  spaceTicks,
-  type SpaceTimings,
-} from "./space_tuning.ts";
-import { ReplicaSender, ReplicaTable } from "../sync/replica.ts";
+import { gridBucketSize, rbushSlack, type SpaceTicks, spaceTicks } from "./space_tuning.ts";
+import { ReplicaTable } from "../sync/replica.ts";
 import { OwnedEntities } from "./owned_entities.ts";
 import { HeldHandoffs, ProcessedHandoffs } from "../sync/held_handoffs.ts";
-import type { Logger } from "../observe/log.ts";
 import {
   type InteractionEvent,
   type MigrationRecord,
@@ -36,6 +25,7 @@ import {
   SpaceLog,
 } from "./space_records.ts";
 import type { SpaceParts } from "./space_parts.ts";
+import type { SpaceOptions } from "./space_options.ts";
 import { makeGameContext } from "./space_context.ts";
 import { GhostViews } from "./ghost_view.ts";
 import { DataVersions } from "./data_versions.ts";
@@ -44,6 +34,8 @@ import { Takeovers } from "./takeover.ts";
 import { Handoffs } from "./handoffs.ts";
 import { PeerGameVersions } from "./game_versions.ts";
 import { Interactions } from "./interactions.ts";
+import { SpaceInbox } from "./space_inbox.ts";
+import { SpaceOutbox } from "./space_outbox.ts";
 
 export type {
   InteractionEvent,
@@ -51,57 +43,7 @@ export type {
   OwnershipEvent,
   SpaceCounters,
 } from "./space_records.ts";
-
-/** Options of {@linkcode Space}. */
-export interface SpaceOptions {
-  id: string;
-  /** Small unique number of this worker; minted entity ids start at index * 2^32. */
-  index: number;
-  grid: Grid;
-  tickHz: number;
-  ghostMargin: number;
-  game: GameDefinition<unknown>;
-  gameOptions: unknown;
-  seed?: number;
-  log?: Logger;
-  /**
-   * The map's epoch when this worker registered (RegisterReply.epoch): older maps are ignored,
-   * since one kept from before a fencing would give this fresh space cells it lost.
-   */
-  epoch?: number;
-  /**
-   * Audit logs: how many ownership and interaction events to keep, each (0/absent: off, and
-   * ownershipSince / interactionsSince throw AuditOffError).
-   */
-  auditEvents?: number;
-  /** Radius of players' areas of interest (default: ghostMargin). */
-  aoiRadius?: number;
-  /** Players get a DIFF every this many ticks, on ticks divisible by it (default 1). */
-  snapshotEvery?: number;
-  /** Spatial index of owned entities and ghosts (default "grid"). */
-  spatialIndex?: "grid" | "rbush";
-  /** How long a disconnected player's entity waits for a resume (default 15 s). */
-  resumeGraceMs?: number;
-  /** How often registered players' changed persistent fields are saved (0/absent: at removal). */
-  playerSaveMs?: number;
-  /** Lifetimes of the space's waits and memories, in ms (defaults: SPACE_TIMINGS). */
-  timings?: Partial<SpaceTimings>;
-  /** Bucket edge of the grid index (default: gridBucketSize(cellSize)). */
-  gridBucketSize?: number;
-  /** Fat-box slack of the rbush index (default: rbushSlack(cellSize)). */
-  rbushSlack?: number;
-  /** Wall clock of the players' grace periods (default Date.now; tests inject one). */
-  now?: () => number;
-  /**
-   * Replica mode: full mirror updates to the backup every this many ticks (creates, deletes
-   * and held handoffs go every tick). 0 (default) replicates nothing.
-   */
-  replicationTicks?: number;
-  /** This space is an instance (room): no world start, its own extent, one owner. */
-  instance?: InstanceInfo;
-  /** Entity and interaction id counters shared with the worker's other spaces (instances). */
-  ids?: { entity: number; interaction: number };
-}
+export type { SpaceOptions } from "./space_options.ts";
 
 /** One worker's simulation of the cells it owns. */
 export class Space {
@@ -124,15 +66,13 @@ export class Space {
   #options: SpaceOptions;
   /** The timings as tick counts at this space's tick rate. */
   #ticks: SpaceTicks;
-  #sender = new GhostSender();
   /** Data versions of owned entities, shared by the players' views and ghost sync. */
   #dataVersions = new DataVersions();
-  #replica = new ReplicaSender();
   #held = new HeldHandoffs();
   #processed = new ProcessedHandoffs();
-  #inbox: Array<{ batch: Batch; seen: number }> = [];
+  #inbox: SpaceInbox;
   #forward = new Map<number, { owner: string; until: number }>();
-  #out = new Map<string, Batch>();
+  #outbox: SpaceOutbox;
   #ids: { entity: number; interaction: number };
   /** Players owned here: gateway commands in, AOI diffs out. */
   readonly players: PlayerSessions;
@@ -195,11 +135,12 @@ export class Space {
       log: this.#log,
       games: this.games,
       ids: this.#ids,
-      batchFor: (peer) => this.#batchFor(peer),
+      batchFor: (peer) => this.#outbox.batchFor(peer),
       queueInteraction: (interaction) => this.#interactions.queue(interaction),
       adopt: (handoff, from, tick) => this.#handoffs.adopt(handoff, from, tick),
       peerGone: (peer) => this.peerGone(peer),
     };
+    this.#outbox = new SpaceOutbox(this.#parts, this.#dataVersions);
     this.#ctx = makeGameContext(
       this.#parts,
       mulberry32((options.seed ?? 1) ^ fnv1a(options.id)),
@@ -228,7 +169,9 @@ export class Space {
       },
     };
     this.#interactions = new Interactions(this.#parts, this.#host, this.#ctx);
-    this.#handoffs = new Handoffs(this.#parts, this.#sender, this.#transfers, this.#host);
+    const sender = this.#outbox.ghostSender;
+    this.#handoffs = new Handoffs(this.#parts, sender, this.#transfers, this.#host);
+    this.#inbox = new SpaceInbox(this.#parts, this.#transfers, this.#takeovers, this.#handoffs);
   }
 
   /** True when this space owns the cell at the point under its current map. */
@@ -290,7 +233,7 @@ export class Space {
 
   /** Queues a decoded batch from a peer; it is applied at the first tick after its own. */
   receive(batch: Batch): void {
-    this.#inbox.push({ batch, seen: this.tick });
+    this.#inbox.receive(batch, this.tick);
   }
 
   /** Transfers sent and not yet acknowledged. */
@@ -341,7 +284,7 @@ export class Space {
 
   /** A peer went away: drop its ghosts. */
   peerGone(peer: string): number {
-    this.#sender.forgetPeer(peer);
+    this.#outbox.ghostSender.forgetPeer(peer);
     return this.ghosts.dropOwner(peer);
   }
 
@@ -349,17 +292,16 @@ export class Space {
   step(tick: number): Map<string, Batch> {
     const shown = this.tick;
     this.tick = tick;
-    this.#out.clear();
+    const outbox = this.#outbox;
+    outbox.clear();
     if (this.fenced) {
       this.owned.clearChanges();
-      return this.#out;
+      return outbox.finish();
     }
-    // The backup's batch first: its mirror is written to the wire before the handoffs it covers.
-    const backup = this.#options.replicationTicks ? this.map.backupOf(this.id) : "";
-    if (backup) this.#batchFor(backup);
+    const backup = outbox.openBackup();
     // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
     // promoted; whatever they hand over that the mirror has too is adopted once.
-    this.#applyInbox(tick);
+    this.#inbox.apply(tick);
     if (this.#takeovers.due) this.#takeovers.takeOver(tick);
     this.#handoffs.resendHeld(tick);
     this.#handoffs.releaseAcks();
@@ -371,33 +313,12 @@ export class Space {
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
     this.#handoffs.settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
-    const { grid, map } = this;
-    this.#sender.collectGhosts(
-      this.owned.values(),
-      grid,
-      map.owners,
-      this.id,
-      this.#options.ghostMargin,
-      (peer) => this.#batchFor(peer),
-      // Workers refresh their ghosts on different ticks, so the full batches do not coincide.
-      { tick, versions: this.#dataVersions, phase: this.#options.index * 7 },
-    );
-    const every = this.#options.replicationTicks ?? 0;
-    if (every > 0 || this.#replica.backup) {
-      this.#replica.collect(this.owned, this.#held.held, backup, {
-        tick,
-        updates: every > 0 && tick % every === 0,
-        ops: () => this.#batchFor(backup).replica,
-      });
-    }
+    outbox.collect(tick, backup);
     // Every reader of the owned entities' changes has seen them (the replica diff, above).
     this.owned.clearChanges();
-    for (const [peer, batch] of this.#out) {
-      // Nothing goes to a worker declared down: it is fenced, and its link is gone.
-      if (isEmptyBatch(batch) || this.map.down.has(peer)) this.#out.delete(peer);
-    }
+    const out = outbox.finish();
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
-    return this.#out;
+    return out;
   }
 
   /** True when this space keeps audit logs ({@linkcode SpaceOptions.auditEvents}). */
@@ -425,62 +346,6 @@ export class Space {
     for (const e of this.owned.values()) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
     for (const e of this.#handoffs.leaving) counts.set(e.cell, (counts.get(e.cell) ?? 0) + 1);
     return counts;
-  }
-
-  #batchFor(peer: string): Batch {
-    let batch = this.#out.get(peer);
-    if (!batch) this.#out.set(peer, batch = emptyBatch(this.id, this.map.epoch, this.tick));
-    return batch;
-  }
-
-  #applyInbox(tick: number): void {
-    if (this.#inbox.length === 0) return;
-    const later: Array<{ batch: Batch; seen: number }> = [];
-    for (const entry of this.#inbox) {
-      const batch = entry.batch;
-      // Apply after the sender's tick, and only once our map is as new as the sender's (it may
-      // hand us cells we have not heard of yet); an overdue map does not hold a batch forever.
-      const waitingForMap = batch.epoch > this.map.epoch &&
-        tick - entry.seen < this.#ticks.epochWait;
-      if (batch.tick >= tick || waitingForMap) {
-        later.push(entry);
-        continue;
-      }
-      if (this.map.down.has(batch.from)) {
-        // Its sender was declared down: whatever it owned is someone else's now.
-        if (this.counters.batchesFenced++ % 100 === 0) {
-          this.#options.log?.warn("batch.fenced", { from: batch.from, epoch: batch.epoch });
-        }
-        continue;
-      }
-      this.counters.batchesApplied++;
-      for (const ack of batch.acks) this.#transfers.acknowledged(ack, batch.from);
-      for (const ack of batch.handoffAcks) this.#held.acknowledged(ack);
-      const { refused, known } = this.#transfers.accept(batch, tick);
-      for (const handoff of batch.handoffs) {
-        const id = handoff.entity.id;
-        if (refused.has(id)) continue; // the sender keeps it and sends the cell again
-        if (!known.has(id) && this.#handoffs.adopt(handoff, batch.from, tick)) {
-          this.#takeovers.claim(batch.from, handoff);
-        }
-        this.#handoffs.ackLater(batch.from, { entity: id, tick: handoff.tick }, tick);
-      }
-      for (const claim of batch.claims) this.#takeovers.claimed(claim);
-      if (!isEmptyReplica(batch.replica) && this.map.backupOf(batch.from) === this.id) {
-        this.mirrors.apply(batch.from, batch.tick, batch.replica);
-        const out = this.#batchFor(batch.from);
-        out.replicaAck = Math.max(out.replicaAck, batch.tick);
-      }
-      if (batch.replicaAck > 0 && batch.from === this.map.backupOf(this.id)) {
-        this.#handoffs.deferredAcks.mirrored(batch.replicaAck);
-      }
-      // Ghosts of a worker of another game version read like this version's entities.
-      this.games.convertAll(batch.creates, batch.from);
-      this.games.convertAll(batch.updates, batch.from);
-      this.ghosts.apply(batch, (id) => this.owned.has(id), this.grid);
-      for (const interaction of batch.interactions) this.#interactions.queue(interaction);
-    }
-    this.#inbox = later;
   }
 
   #expire(tick: number): void {

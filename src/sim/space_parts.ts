@@ -12,7 +12,7 @@ import type { PlayerSessions } from "./player_sessions.ts";
 import type { SpaceTicks } from "./space_tuning.ts";
 import type { SpaceCounters, SpaceLog } from "./space_records.ts";
 import type { OwnedEntities } from "./owned_entities.ts";
-import type { SpaceOptions } from "./space.ts";
+import type { SpaceOptions } from "./space_options.ts";
 import type { PeerGameVersions } from "./game_versions.ts";
 
 /** A live view of one space, shared by the modules that make up its tick. */

@@ -1,7 +1,8 @@
-// A registered worker's life: its space, following the map, the fixed-rate tick on the global
-// clock, load reports, peers' batches, draining, and fencing: a worker that was stopped longer
-// than workerTimeoutMs (paused, starved) writes nothing until the coordinator confirms it is
-// still a member, and one declared down drops its state and registers again as a spare.
+// A registered worker's life: its spaces (built by worker_spaces.ts), following the map (read by
+// map_update.ts), the fixed-rate tick on the global clock, load reports, peers' batches,
+// draining, and fencing: a worker that was stopped longer than workerTimeoutMs (paused,
+// starved; stall_watch.ts) writes nothing until the coordinator confirms it is still a member,
+// and one declared down drops its state and registers again as a spare.
 import {
   type Batch,
   BATCH_VERSION,
@@ -11,20 +12,17 @@ import {
 } from "../sync/batch_codec.ts";
 import type { Config } from "../config/config.ts";
 import type { LoadedGame } from "../games/game_module.ts";
-import { gameErrorReporter, guardGame } from "./game_guard.ts";
-import { spaceWorldOf } from "../world/world_spec.ts";
 import type { Logger } from "../observe/log.ts";
 import type { NodeMetrics } from "../observe/metrics.ts";
-import { PartitionMap } from "../world/partition.ts";
 import { PeerLinks } from "../sync/peer_links.ts";
 import type { CloseOptions, MapUpdate, RegisterReply, RegisterRequest } from "../net/rpc.ts";
-import { Space } from "./space.ts";
-import { InstanceSpaces, mergeReports } from "./instance_spaces.ts";
-import { WORLD_ID_LIMIT } from "./game.ts";
-import { placementOf } from "../session/session_wire.ts";
+import type { Space } from "./space.ts";
+import { type InstanceSpaces, mergeReports } from "./instance_spaces.ts";
 import { TickClock, ticksToRun } from "./tick_clock.ts";
 import { DurationRing } from "./tick_stats.ts";
-import { decode } from "../protocol/msgpack.ts";
+import { workerSpaces } from "./worker_spaces.ts";
+import { partitionMapOf, placementsOf, rolesOf } from "./map_update.ts";
+import { StallWatch } from "./stall_watch.ts";
 import type { CoordinatorClient } from "../cluster/coordinator_client.ts";
 import type { GatewayStreams } from "./session_service.ts";
 
@@ -49,7 +47,7 @@ export interface WorkerRuntimeOptions {
 /** The worker after registration, until it closes. */
 export class WorkerRuntime {
   readonly id: string;
-  space: Space;
+  space!: Space;
   /** The instances (rooms) hosted here, beside the world's cells. */
   instances!: InstanceSpaces;
   readonly links: PeerLinks;
@@ -67,10 +65,8 @@ export class WorkerRuntime {
   #state = "";
   #update?: MapUpdate;
   #drained = { ...Promise.withResolvers<void>(), settled: false };
-  /** Last turn of the tick loop (performance.now()), to notice that this process was stopped. */
-  #lastTurn = performance.now();
-  /** Set when it was stopped too long: the time from which a heartbeat must be acknowledged. */
-  #suspectSince?: number;
+  /** Whether it may write after a stop (fenced until a heartbeat since then is acknowledged). */
+  #stall: StallWatch;
   #beating = false;
   #nextReport = 0;
   #lastReportAt = performance.now();
@@ -80,11 +76,12 @@ export class WorkerRuntime {
   #held: Array<[Uint8Array, string]> = [];
 
   constructor(options: WorkerRuntimeOptions) {
+    this.#stall = new StallWatch(performance.now(), options.log);
     this.#o = options;
     this.#reply = options.reply;
     this.id = options.reply.workerId;
     this.drained = this.#drained.promise;
-    this.space = this.#newSpace(options.reply);
+    this.#build(options.reply);
     const { log, metrics, config } = options;
     this.links = new PeerLinks({
       self: this.id,
@@ -182,46 +179,10 @@ export class WorkerRuntime {
     this.links.close(options);
   }
 
-  #newSpace(reply: RegisterReply): Space {
-    const { config, log } = this.#o;
-    const { grid, ...timings } = spaceWorldOf(reply.world);
-    const game = guardGame(
-      this.#o.game.definition,
-      gameErrorReporter(log, () => this.#o.metrics.countError("GAME_ERROR")),
-    );
-    const ids = { entity: (reply.workerIndex + 1) * WORLD_ID_LIMIT, interaction: 0 };
-    const shared = {
-      resumeGraceMs: config.gateway.resumeGraceMs,
-      playerSaveMs: config.gateway.playerSaveMs,
-      timings: config.space,
-      spatialIndex: config.spatialIndex,
-      seed: this.#o.game.seed,
-      auditEvents: config.auditEvents,
-    };
+  /** Builds the spaces of a registration; the instances of the one before are closed first. */
+  #build(reply: RegisterReply): void {
     this.instances?.close();
-    this.instances = new InstanceSpaces({
-      worker: reply.workerId,
-      world: reply.world,
-      game,
-      gameOptions: decode(reply.game),
-      ids,
-      space: { ...shared, replicationTicks: reply.replicationTicks },
-      log,
-      onGameError: () => this.#o.metrics.countError("GAME_ERROR"),
-    });
-    return new Space({
-      ids,
-      id: reply.workerId,
-      index: reply.workerIndex,
-      grid,
-      ...timings,
-      ...shared,
-      game,
-      gameOptions: decode(reply.game),
-      log,
-      replicationTicks: reply.replicationTicks,
-      epoch: reply.epoch,
-    });
+    ({ space: this.space, instances: this.instances } = workerSpaces(reply, this.#o));
   }
 
   #receive(payload: Uint8Array, peer: string): void {
@@ -263,13 +224,7 @@ export class WorkerRuntime {
           backup: update.backups?.[this.id] ?? "",
         });
       }
-      const down = update.workers.filter((w) => w.state === "down" || w.state === "fenced");
-      space.setMap(
-        new PartitionMap(update.epoch, update.owners, {
-          backups: new Map(Object.entries(update.backups ?? {})),
-          down: new Set(down.map((w) => w.id)),
-        }),
-      );
+      space.setMap(partitionMapOf(update));
     }
     this.links.update(update.workers);
     space.games.update(update.workers);
@@ -288,26 +243,7 @@ export class WorkerRuntime {
     // A map older than this registration (kept from before a rejoin) says nothing of now.
     if (update.epoch < this.space.map.epoch) return;
     try {
-      const placements = (update.instances ?? []).map((p, n) =>
-        placementOf(
-          [
-            p.id,
-            Number(p.seq),
-            p.worker,
-            p.mode,
-            p.options?.length ? decode(p.options) : null,
-            p.maxPlayers,
-            p.moves ?? 0,
-          ],
-          `instances[${n}]`,
-        )
-      );
-      const down = update.workers.filter((w) => w.state === "down" || w.state === "fenced");
-      this.instances.sync(placements, Number(update.instanceSeq ?? 0), {
-        epoch: update.epoch,
-        backups: new Map(Object.entries(update.backups ?? {})),
-        down: new Set(down.map((w) => w.id)),
-      });
+      this.instances.sync(placementsOf(update), Number(update.instanceSeq ?? 0), rolesOf(update));
       for (const space of this.instances.spaces().values()) space.players.gatewaysAlive(gateways);
     } catch (error) {
       this.#o.metrics.countError("BAD_BATCH");
@@ -326,8 +262,8 @@ export class WorkerRuntime {
       const reply = await coordinator.register("Register", request);
       if (this.#closed) return;
       this.#reply = reply;
-      this.space = this.#newSpace(reply);
-      this.#suspectSince = undefined;
+      this.#build(reply);
+      this.#stall.clear();
       this.status = "ok";
       log.info("worker.rejoined", { index: reply.workerIndex, epoch: reply.epoch });
       // The map kept from before is older than this registration: it refreshes links and
@@ -350,22 +286,6 @@ export class WorkerRuntime {
         this.#o.log.info("worker.drained");
         d.resolve();
       });
-  }
-
-  /**
-   * False after this process was stopped (SIGSTOP, a long stall) for longer than the
-   * coordinator waits for a heartbeat: it may have been declared down and its cells given
-   * away, so it writes nothing until a heartbeat sent since then is acknowledged. A coordinator
-   * that is merely unreachable does not stop a worker that keeps running.
-   */
-  #mayWrite(now: number): boolean {
-    const timeout = this.#reply.workerTimeoutMs || this.#o.config.workerTimeoutMs;
-    if (now - this.#lastTurn > timeout && this.#suspectSince === undefined) {
-      this.#suspectSince = now;
-      this.#o.log.warn("worker.stalled", { ms: Math.round(now - this.#lastTurn) });
-    }
-    this.#lastTurn = now;
-    return this.#suspectSince === undefined;
   }
 
   async #heartbeat(): Promise<void> {
@@ -396,10 +316,7 @@ export class WorkerRuntime {
       handoffsOut: space.counters.handoffsOut,
     });
     this.#beating = false;
-    if (
-      outcome === "ok" && space === this.space && this.#suspectSince !== undefined &&
-      sentAt >= this.#suspectSince
-    ) this.#suspectSince = undefined; // still a member: carry on
+    if (outcome === "ok" && space === this.space) this.#stall.acknowledged(sentAt);
     // A late answer about a former incarnation (before a rejoin) says nothing about this one.
     if (outcome === "fenced" && space === this.space) {
       await this.#rejoin("the coordinator refused a heartbeat: FENCED");
@@ -432,11 +349,12 @@ export class WorkerRuntime {
     if (this.#closed) return;
     const clock = this.#clock;
     if (this.#paused) {
-      // Frozen: #lastTurn stays, so the resumed loop sees how long it was stopped.
+      // Frozen: the stall watch is not told, so the resumed loop sees how long it was stopped.
       this.#timer = setTimeout(this.#loop, Math.max(1, clock.periodMs));
       return;
     }
-    if (this.status === "ok" && !this.#mayWrite(performance.now())) {
+    const timeout = this.#reply.workerTimeoutMs || this.#o.config.workerTimeoutMs;
+    if (this.status === "ok" && !this.#stall.mayWrite(performance.now(), timeout)) {
       // Maybe declared down while stopped: write nothing until the coordinator answers.
       if (!this.#beating) void this.#heartbeat();
       this.#last = clock.current();
