@@ -6,62 +6,11 @@
 // them durable) and a restore that rebuilds every index from stored records.
 import { CodedError, ErrorCode } from "../errors.ts";
 import { InstanceIndexes, type InstanceQuery } from "./instance_indexes.ts";
+import type { InstanceRecord, InstanceRow, UserRecord } from "./instance_records.ts";
+
+export type { InstanceRecord, InstanceRow, UserRecord } from "./instance_records.ts";
 
 export { type InstanceQuery, MAX_PAGE } from "./instance_indexes.ts";
-
-/** One live instance. */
-export interface InstanceRecord {
-  id: string;
-  /** Creation order (the paging cursor and the index key). */
-  seq: number;
-  mode: string;
-  /** The game's parsed options of this instance (plain data). */
-  options: unknown;
-  maxPlayers: number;
-  private: boolean;
-  tags: string[];
-  /** Version of the game running it. */
-  version: string;
-  worker: string;
-  /** The region of its worker ("" = none), kept as it moves. */
-  region: string;
-  /**
-   * How often it changed worker (live moves and failovers); 0 on the worker that created it,
-   * the only one that runs the mode's onCreate.
-   */
-  moves: number;
-  /** User who created it (may destroy it). */
-  owner: string;
-  createdAt: number;
-  /** Users holding a seat (reserved or inside). */
-  readonly players: Set<string>;
-  /** When it became empty (0 while someone holds a seat). */
-  emptySince: number;
-}
-
-/** What a client may see of an instance. */
-export interface InstanceRow {
-  id: string;
-  mode: string;
-  players: number;
-  maxPlayers: number;
-  tags: string[];
-  version: string;
-  region: string;
-  createdAt: number;
-  private: boolean;
-}
-
-/** Where a user is: `instance` is "" in the open world. */
-export interface UserRecord {
-  user: string;
-  gateway: string;
-  instance: string;
-  /** Last position in the open world, where a leave puts the player back. */
-  world?: { x: number; y: number; z: number };
-  /** When its gateway was declared down (absent while up); it goes offline after the grace. */
-  lostAt?: number;
-}
 
 /** Options of {@linkcode InstanceDirectory}. */
 export interface InstanceDirectoryOptions {

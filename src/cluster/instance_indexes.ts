@@ -3,7 +3,7 @@
 // seat; a search walks the smallest index that every condition names, from a paging cursor, so
 // its cost follows the matches, not the directory's size.
 import { CodedError, ErrorCode } from "../errors.ts";
-import type { InstanceRecord } from "./instance_directory.ts";
+import type { InstanceRecord } from "./instance_records.ts";
 import { SeqIndex } from "./seq_index.ts";
 
 /** A search: every given field must match. */
