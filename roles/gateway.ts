@@ -4,7 +4,6 @@
 // gateway HTTP API (src/session/gateway_api.ts) on its own port, or the coordinator's in role all.
 import { openAccountStore } from "../src/session/account_store.ts";
 import { PlayerSaves } from "../src/session/player_saves.ts";
-import { LoginLimits } from "../src/session/login_limits.ts";
 import { OperatorAuth } from "../src/net/operator_auth.ts";
 import { loadNodeTls, nodeTls, useNodeTls } from "../src/net/node_tls.ts";
 import type { RelayedChat } from "../src/session/chat_relay.ts";
@@ -18,11 +17,14 @@ import { GatewayClusterView } from "../src/session/gateway_cluster_view.ts";
 import type { CloseOptions, RegisterReply } from "../src/net/rpc.ts";
 import { CoordinatorClient } from "../src/cluster/coordinator_client.ts";
 import { SessionHub } from "../src/session/hub.ts";
-import { sessionAdminRoutes } from "../src/session/session_admin.ts";
 import type { Grid } from "../src/world/grid.ts";
 import type { WorldBounds } from "../src/protocol/client_protocol.ts";
 import { sessionStreams } from "../src/session/hub_transport.ts";
-import { gatewayApi, gatewayHandler, type GatewayRoutes } from "../src/session/gateway_api.ts";
+import {
+  gatewayHandler,
+  gatewayNodeRoutes,
+  type GatewayRoutes,
+} from "../src/session/gateway_api.ts";
 import { GatewayHandover } from "../src/session/gateway_handover.ts";
 import { nodeVersion } from "../src/version.ts";
 
@@ -73,34 +75,16 @@ export async function startGateway(
     countError: (code) => metrics.countError(code),
   });
 
-  const routes = gatewayApi({
+  const routes = gatewayNodeRoutes({
+    config,
     accounts,
-    secret: config.secret,
-    tokenTtlMs: config.gateway.tokenTtlMs,
-    staticDir: config.static_dir,
     log,
-    // The coordinator's list carries counts as of the last map change: ours is live.
-    gateways: () =>
-      cluster.gateways.map((g) =>
-        g.id === id && state.hub ? { ...g, sessions: state.hub.size } : g
-      ),
+    auth,
+    cluster,
+    self: () => id,
     hub: () => closing.signal.aborted ? undefined : state.hub,
+    state,
     secure: tls !== undefined,
-    limits: LoginLimits.of(config.gateway),
-    world: () =>
-      state.world && state.grid &&
-      {
-        epoch: cluster.map.epoch,
-        world: state.world,
-        cells: state.grid.counts,
-        owners: cluster.map.owners,
-      },
-    admin: sessionAdminRoutes({
-      hub: () => closing.signal.aborted ? undefined : state.hub,
-      grid: () => state.grid,
-      auth,
-      log,
-    }),
   });
 
   // Our own HTTP server, unless role all serves us on the coordinator's.

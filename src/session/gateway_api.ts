@@ -19,7 +19,11 @@ import {
   serveStatic,
 } from "../net/http.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
-import type { LoginLimits } from "./login_limits.ts";
+import { LoginLimits } from "./login_limits.ts";
+import type { GatewayClusterView } from "./gateway_cluster_view.ts";
+import { sessionAdminRoutes } from "./session_admin.ts";
+import type { Config } from "../config/config.ts";
+import type { Grid } from "../world/grid.ts";
 import { metricsResponse } from "../observe/metrics.ts";
 import type { Logger } from "../observe/log.ts";
 import type { GatewayInfo as RegisteredGateway } from "../net/rpc.ts";
@@ -224,4 +228,48 @@ export function gatewayHandler(
     return await (routes(request, url, context) ??
       jsonError(404, ErrorCode.NOT_FOUND, `No such path: ${url.pathname}`));
   };
+}
+
+/**
+ * The routes of a gateway node from its parts: the gateway list with this gateway's own live
+ * session count (the coordinator's carries counts as of the last map change), the world as
+ * last heard, the login limits and the operator's session routes of its config.
+ */
+export function gatewayNodeRoutes(o: {
+  config: Config;
+  accounts: AccountStore;
+  log: Logger;
+  auth: OperatorAuth;
+  cluster: GatewayClusterView;
+  /** This gateway's id (known once registered). */
+  self(): string;
+  hub(): SessionHub | undefined;
+  state: { grid?: Grid; world?: WorldBounds };
+  secure: boolean;
+}): GatewayRoutes {
+  const { config, cluster, state } = o;
+  return gatewayApi({
+    accounts: o.accounts,
+    secret: config.secret,
+    tokenTtlMs: config.gateway.tokenTtlMs,
+    staticDir: config.static_dir,
+    log: o.log,
+    gateways: () => {
+      const hub = o.hub();
+      return cluster.gateways.map((g) =>
+        g.id === o.self() && hub ? { ...g, sessions: hub.size } : g
+      );
+    },
+    hub: o.hub,
+    secure: o.secure,
+    limits: LoginLimits.of(config.gateway),
+    world: () =>
+      state.world && state.grid && {
+        epoch: cluster.map.epoch,
+        world: state.world,
+        cells: state.grid.counts,
+        owners: cluster.map.owners,
+      },
+    admin: sessionAdminRoutes({ hub: o.hub, grid: () => state.grid, auth: o.auth, log: o.log }),
+  });
 }
