@@ -1,6 +1,7 @@
 // What the coordinator's room directories hold (src/cluster/instance_directory.ts keeps and
 // indexes them): a live instance with its seats, the row a client sees of it, and where a user
 // is. Plain records, so the durable state (coordinator_state.ts) and the APIs share one shape.
+import type { RoomRow } from "../protocol/room_frames.ts";
 
 /** One live instance. */
 export interface InstanceRecord {
@@ -32,18 +33,8 @@ export interface InstanceRecord {
   emptySince: number;
 }
 
-/** What a client may see of an instance. */
-export interface InstanceRow {
-  id: string;
-  mode: string;
-  players: number;
-  maxPlayers: number;
-  tags: string[];
-  version: string;
-  region: string;
-  createdAt: number;
-  private: boolean;
-}
+/** What a client may see of an instance: the rooms protocol's row (ROOMS, TRAVEL). */
+export type InstanceRow = RoomRow;
 
 /** Where a user is: `instance` is "" in the open world. */
 export interface UserRecord {
