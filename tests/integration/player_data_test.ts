@@ -101,7 +101,13 @@ Deno.test({
         "ann's restored score",
         () => scoreOf(again, second.entity),
       );
-      assert.equal(restored, score, "back in her data at the next login");
+      // Back in her data at the next login: the saved score, or one more when a coin lies
+      // under the new spawn point (picked up in the first tick, as for cyd below); a lost
+      // score would start from 0 or 1 (score is at least 2).
+      assert.ok(
+        restored === score || restored === score + 1,
+        `back in her data at the next login: ${restored}, saved ${score}`,
+      );
 
       const cyd = new TestClient(ws);
       clients.push(cyd);
