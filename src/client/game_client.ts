@@ -277,7 +277,9 @@ export class GameClient {
     this.#lastError = undefined;
     this.#redirect = undefined;
     ws.onmessage = (event) => this.#onFrame(ws, event.data);
-    ws.onclose = (event) => this.#onClose(ws, event.code, event.reason);
+    // No close frame read (the connection reset, docs/protocol.md "Close codes"): Deno says 0
+    // where browsers say 1006; both mean an abnormal close, to resume from.
+    ws.onclose = (event) => this.#onClose(ws, event.code === 0 ? 1006 : event.code, event.reason);
     this.send(hello);
     return promise;
   }

@@ -3961,7 +3961,7 @@ var GameClient = class {
     this.#lastError = void 0;
     this.#redirect = void 0;
     ws.onmessage = (event) => this.#onFrame(ws, event.data);
-    ws.onclose = (event) => this.#onClose(ws, event.code, event.reason);
+    ws.onclose = (event) => this.#onClose(ws, event.code === 0 ? 1006 : event.code, event.reason);
     this.send(hello);
     return promise;
   }

@@ -57,8 +57,15 @@ Deno.test({
       );
 
       for (const p of stranded) {
-        assert.equal(p.closeEvent!.code, 4008, "close code WORLD_STALLED: resume from it");
-        assert.ok(p.errors.some((e) => e.code === "WORLD_STALLED"), JSON.stringify(p.errors));
+        // WORLD_STALLED (ERROR, then close 4008), or the same close reaching the client as an
+        // abnormal one (Deno's code 0; 1006 elsewhere): a client still sending as the server
+        // closes gets its connection reset and may lose what it had not read (docs/protocol.md,
+        // "Close codes"). Either way the socket does not stay open and silent.
+        const code = p.closeEvent!.code;
+        assert.ok(code === 4008 || code === 0 || code === 1006, `close code ${code}`);
+        if (code === 4008) {
+          assert.ok(p.errors.some((e) => e.code === "WORLD_STALLED"), JSON.stringify(p.errors));
+        }
         const lastDiff = p.diffTimes.findLast((t) => t <= killedAt) ?? killedAt;
         const silentMs = p.closeEvent!.at - lastDiff;
         assert.ok(
