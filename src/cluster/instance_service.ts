@@ -170,10 +170,11 @@ export class InstanceService {
     const user = () => str(raw.user, "user", 128);
     const gateway = () => str(raw.gateway, "gateway");
     const version = raw.version === undefined ? undefined : str(raw.version, "version", 64);
+    const region = raw.region === undefined ? undefined : str(raw.region, "region", 64);
     const world = raw.world === undefined ? undefined : position(raw.world);
     switch (op) {
       case "create": {
-        const record = this.#create(raw, user(), version);
+        const record = this.#create(raw, user(), version, region);
         return this.#seat(record.id, user(), gateway(), version, world);
       }
       case "join":
@@ -183,14 +184,13 @@ export class InstanceService {
         // Only rooms on workers that take new ones: during a deploy the old version's rooms
         // fill no further, so they end and their workers can leave.
         const hosts = new Set(this.#o.workers().map((w) => w.id));
-        const region = raw.region === undefined ? undefined : str(raw.region, "region", 64);
         const open = d.findOpen(
           mode,
           version ?? this.#o.game.version,
           (r) => hosts.has(r.worker),
           region,
         );
-        const id = open?.id ?? this.#create({ mode, region }, user(), version).id;
+        const id = open?.id ?? this.#create({ mode }, user(), version, region).id;
         return this.#seat(id, user(), gateway(), version, world);
       }
       case "leave": {
@@ -235,7 +235,12 @@ export class InstanceService {
     return mode;
   }
 
-  #create(raw: Record<string, unknown>, owner: string, version?: string): InstanceRecord {
+  #create(
+    raw: Record<string, unknown>,
+    owner: string,
+    version?: string,
+    region?: string,
+  ): InstanceRecord {
     const o = this.#o;
     const mode = this.#mode(str(raw.mode, "mode", 64));
     if (version !== undefined && version !== o.game.version) {
@@ -259,7 +264,6 @@ export class InstanceService {
     const tags = raw.tags === undefined
       ? []
       : array(raw.tags, "tags", 0, 8).map((t, n) => str(t, `tags[${n}]`, 32));
-    const region = raw.region === undefined ? undefined : str(raw.region, "region", 64);
     const candidates = o.workers();
     const worker = placeInstance(
       candidates,

@@ -3,6 +3,7 @@
 // The schema (types, defaults) is in schema.ts, the flags and help text in flags.ts.
 import { ConfigError } from "../errors.ts";
 import { isPlainObject } from "../protocol/input_reader.ts";
+import { REGION } from "../protocol/room_frames.ts";
 import { envOverrides } from "./env.ts";
 import { configFields as read, fail, pick, show } from "./config_fields.ts";
 import {
@@ -37,8 +38,6 @@ const ROLES: readonly Role[] = ["all", "coordinator", "worker", "gateway"];
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const VERSION_TEXT = /^[A-Za-z0-9_.+-]{1,64}$/;
-/** A region's name (rooms are searched by it): the characters of a room tag. */
-const REGION_TEXT = /^[A-Za-z0-9_.:-]{1,64}$/;
 const HOST_PORT = /^([^\s:[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 
 /**
@@ -115,7 +114,7 @@ export function parseConfig(raw: unknown): Config {
   const deploy = parseDeploy(pick(raw, "deploy", {}));
   const version = top.string("version");
   const region = top.string("region");
-  if (region !== "" && !REGION_TEXT.test(region)) {
+  if (region !== "" && !REGION.test(region)) {
     fail("region", `expected 1-64 characters of A-Z a-z 0-9 _ . : -, got ${show(region)}`);
   }
   if (version !== "" && !VERSION_TEXT.test(version)) {

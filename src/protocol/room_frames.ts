@@ -27,7 +27,8 @@ export const MAX_SEARCH_LIMIT = 100;
 const MODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const TAG = /^[A-Za-z0-9_.:-]{1,32}$/;
 const VERSION = /^[A-Za-z0-9_.+-]{1,64}$/;
-const REGION = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A region's name (a worker's `region` setting; rooms are searched by it). */
+export const REGION = /^[A-Za-z0-9_.:-]{1,64}$/;
 const INSTANCE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Create an instance and travel into it. */

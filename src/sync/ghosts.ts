@@ -273,7 +273,7 @@ export class GhostTable {
       for (const [id, ghost] of this.ghosts) {
         if (
           ghost.owner === from && (this.#writtenAt.get(id) ?? 0) < batch.tick &&
-          !((this.#keptUntil.get(id) ?? -1) >= batch.tick)
+          (this.#keptUntil.get(id) ?? -1) < batch.tick
         ) {
           this.remove(id);
           stats.deleted++;
