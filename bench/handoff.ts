@@ -27,7 +27,8 @@ export function handoffParameters(quick: boolean) {
     nearMs: 500,
     awayMs: 1_500,
     warmupS: quick ? 2 : 10,
-    windowS: quick ? 3 : 60,
+    /** At least one pass (quick: 3.3 s), so every walking walker crosses in the window. */
+    windowS: quick ? 4 : 60,
   };
 }
 
