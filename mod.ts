@@ -36,7 +36,7 @@ export {
   WORLD_ID_LIMIT,
 } from "./src/sim/game.ts";
 export type { Entity, EntityData, EntityState } from "./src/world/entity.ts";
-export type { PlayerInput } from "./src/session/session_wire.ts";
+export type { PlayerInput } from "./src/session/session_messages.ts";
 export { demoGame, type DemoOptions } from "./src/games/demo.ts";
 export { remoteGame, type RemoteGameOptions, type RemoteOptions } from "./src/games/remote_game.ts";
 

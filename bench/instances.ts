@@ -8,7 +8,8 @@
 // examples/rooms.ts, through the real protocol.
 import { defineGame } from "../src/sim/game.ts";
 import { InstanceSpaces } from "../src/sim/instance_spaces.ts";
-import { encodeReport, type InstancePlacement } from "../src/session/session_wire.ts";
+import { encodeReport } from "../src/session/session_wire.ts";
+import type { InstancePlacement } from "../src/session/session_messages.ts";
 import { encodeBatch } from "../src/sync/batch_codec.ts";
 import { InstanceDirectory } from "../src/cluster/instance_directory.ts";
 import { mulberry32 } from "../src/sim/random.ts";

@@ -3,7 +3,7 @@
 // the operator token is decided here too (coordinatorAccess); src/net/operator_auth.ts checks it.
 import type { Balancer } from "./balance_policy.ts";
 import { CodedError, ErrorCode } from "../errors.ts";
-import { type HttpHandler, httpStatusOf, json, jsonError } from "../net/http.ts";
+import { type HttpHandler, httpStatusOf, json, jsonError, methodNotAllowed } from "../net/http.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Registry } from "./registry.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
@@ -54,11 +54,7 @@ export function controlRoutes(
       return json({ epoch: registry.map.epoch, migrations: [...registry.migrations.values()] });
     }
     if (request.method !== "POST") {
-      return jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on ${url.pathname}; use POST`,
-      );
+      return methodNotAllowed(request.method, url.pathname, ["POST"]);
     }
     if (move) {
       const body = await readJsonObject(request, ["to"]);

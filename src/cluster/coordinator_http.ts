@@ -28,6 +28,7 @@ import {
   type HttpServer,
   json,
   jsonError,
+  methodNotAllowed,
   readiness,
   serveStatic,
   startHttp,
@@ -107,11 +108,7 @@ export function coordinatorHandler(o: CoordinatorHttpOptions): HttpHandler {
     const extra = o.extra.current?.(request, url, context);
     if (extra) return await extra;
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return jsonError(
-        405,
-        "METHOD_NOT_ALLOWED",
-        `${request.method} is not allowed on ${url.pathname}`,
-      );
+      return methodNotAllowed(request.method, url.pathname, ["GET", "HEAD"]);
     }
     if (url.pathname === "/healthz") return json({ status: "ok", role: "coordinator" });
     if (url.pathname === "/api/state") return json(o.state());

@@ -2,7 +2,7 @@
 // a version, and pausing, resuming, aborting and rolling back the one in progress. Bodies are
 // small JSON objects validated strictly; src/cluster/control_api.ts puts it behind the token.
 import { CodedError, ErrorCode } from "../errors.ts";
-import { json, jsonError } from "../net/http.ts";
+import { json, methodNotAllowed } from "../net/http.ts";
 import type { Logger } from "../observe/log.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import type { Deploys } from "./deploys.ts";
@@ -27,10 +27,10 @@ export async function deployRoute(
     return json(deploys.state());
   }
   if (request.method !== "POST") {
-    return jsonError(
-      405,
-      ErrorCode.METHOD_NOT_ALLOWED,
-      `${request.method} is not allowed on ${url.pathname}; use ${action ? "POST" : "GET or POST"}`,
+    return methodNotAllowed(
+      request.method,
+      url.pathname,
+      action ? ["POST"] : ["GET", "HEAD", "POST"],
     );
   }
   if (!action) {

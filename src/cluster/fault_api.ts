@@ -3,7 +3,7 @@
 // fault to that worker's own `POST /api/faults`, which carries it out (src/sim/worker_faults.ts).
 // The failover that follows a kill or a long pause is the registry's ordinary work.
 import { CodedError, ErrorCode } from "../errors.ts";
-import { jsonError } from "../net/http.ts";
+import { methodNotAllowed } from "../net/http.ts";
 import type { Logger } from "../observe/log.ts";
 import { readFault } from "../sim/worker_faults.ts";
 import type { Registry } from "./registry.ts";
@@ -29,13 +29,7 @@ export async function handleFault(
   options: FaultRouteOptions,
 ): Promise<Response> {
   if (request.method !== "POST") {
-    const response = jsonError(
-      405,
-      ErrorCode.METHOD_NOT_ALLOWED,
-      `${request.method} is not allowed on /api/workers/{id}/faults; use POST`,
-    );
-    response.headers.set("allow", "POST");
-    return response;
+    return methodNotAllowed(request.method, "/api/workers/{id}/faults", ["POST"]);
   }
   const { registry, log } = options;
   const fault = await readFault(request);

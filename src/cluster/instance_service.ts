@@ -9,7 +9,7 @@ import type { Logger } from "../observe/log.ts";
 import { decode, encode } from "../protocol/msgpack.ts";
 import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
 import type { InstancePlacementMessage } from "../net/rpc.ts";
-import { compareVersions } from "./gateway_directory.ts";
+import { placeInstance, type PlacementCandidate } from "./instance_placement.ts";
 import { instanceSize } from "../sim/instance_spaces.ts";
 import type { Registry } from "./registry.ts";
 import type { InstanceHosts } from "./cell_migrations.ts";
@@ -23,55 +23,6 @@ import {
 } from "./instance_directory.ts";
 
 const { array, boolean, finite, integer, map, plain } = peerFields;
-
-/** A worker that may host instances, as placement sees it. */
-export interface PlacementCandidate {
-  id: string;
-  version: string;
-  /** Its region ("" or absent = none). */
-  region?: string;
-  /** Entities it simulates in the world. */
-  entities: number;
-}
-
-/**
- * The worker to put a new instance on: among the workers of the newest version (in `region`,
- * when given), the one with the least load, counting its world entities, the seats of its
- * instances and the instances.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const seats = (id: string) => (id === "w1" ? 10 : 0);
- * const workers = [
- *   { id: "w1", version: "0.2.0", region: "eu", entities: 0 },
- *   { id: "w2", version: "0.2.0", region: "us", entities: 5 },
- *   { id: "w3", version: "0.1.0", region: "us", entities: 0 },
- * ];
- * assert.equal(placeInstance(workers, seats, () => 0), "w2");
- * assert.equal(placeInstance(workers, seats, () => 0, "eu"), "w1");
- * assert.equal(placeInstance(workers, seats, () => 0, "asia"), undefined);
- * ```
- */
-export function placeInstance(
-  workers: readonly PlacementCandidate[],
-  seats: (worker: string) => number,
-  instances: (worker: string) => number,
-  region?: string,
-): string | undefined {
-  const here = region === undefined ? workers : workers.filter((w) => (w.region ?? "") === region);
-  let newest = "";
-  for (const w of here) {
-    if (!newest || compareVersions(w.version, newest) > 0) newest = w.version;
-  }
-  let best: string | undefined, bestLoad = Infinity;
-  for (const w of here) {
-    if (w.version !== newest) continue;
-    const load = w.entities + seats(w.id) + instances(w.id);
-    if (load < bestLoad) (best = w.id, bestLoad = load);
-  }
-  return best;
-}
 
 /** What the gateway gets back: a placement to travel to, a page of rows, or a world position. */
 export interface InstanceAnswer {

@@ -3,7 +3,7 @@
 // fails named with its error), and POST /api/sessions/{id}/kick forwards a kick to the gateway
 // holding the session. The sessions themselves live on the gateways (src/session/session_admin.ts).
 import { CodedError, ErrorCode } from "../errors.ts";
-import { httpStatusOf, json, jsonError } from "../net/http.ts";
+import { httpStatusOf, json, jsonError, methodNotAllowed } from "../net/http.ts";
 import { checkParams, intParam } from "../net/query.ts";
 import { readJsonObject } from "../protocol/json_body.ts";
 import { MAX_QUERY_LENGTH } from "../session/session_admin.ts";
@@ -66,13 +66,7 @@ export function sessionsRoutes(
 
   const kick = async (request: Request, id: string): Promise<Response> => {
     if (request.method !== "POST") {
-      const response = jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on /api/sessions/{id}/kick; use POST`,
-      );
-      response.headers.set("allow", "POST");
-      return response;
+      return methodNotAllowed(request.method, "/api/sessions/{id}/kick", ["POST"]);
     }
     const body = await readJsonObject(request, ["gateway"]);
     if (typeof body.gateway !== "string" || body.gateway === "") {
@@ -104,13 +98,7 @@ export function sessionsRoutes(
     const match = KICK_PATH.exec(url.pathname);
     if (url.pathname !== SESSIONS_PATH && !match) return undefined;
     if (!match && request.method !== "GET" && request.method !== "HEAD") {
-      const response = jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on ${SESSIONS_PATH}; use GET`,
-      );
-      response.headers.set("allow", "GET, HEAD");
-      return Promise.resolve(response);
+      return Promise.resolve(methodNotAllowed(request.method, SESSIONS_PATH, ["GET", "HEAD"]));
     }
     const answer = match ? kick(request, decodeURIComponent(match[1])) : list(url);
     return answer.catch((error) => {

@@ -10,7 +10,6 @@
 import client from "prom-client";
 import { RpcError } from "../net/grpc_status.ts";
 import { type GrpcStream, openGrpcStream } from "../net/grpc_stream.ts";
-import { protoFileCodec } from "../net/proto_codec.ts";
 import { registry } from "../observe/metrics.ts";
 import {
   defineGame,
@@ -19,7 +18,19 @@ import {
   type GameDefinition,
   WORLD_ID_LIMIT,
 } from "../sim/game.ts";
-import { type Entity, type EntityData, type EntityState, stateOf } from "../world/entity.ts";
+import type { Entity } from "../world/entity.ts";
+import {
+  emptyOut,
+  json,
+  type Out,
+  parseData,
+  signature,
+  TICK_PATH,
+  TickIn,
+  TickOut,
+  wire,
+  type WireEntity,
+} from "./logic_messages.ts";
 
 /** What {@linkcode remoteGame} needs besides the address (which comes from the options). */
 export interface RemoteGameOptions {
@@ -36,9 +47,6 @@ export interface RemoteOptions {
   passed: Record<string, unknown>;
 }
 
-const TICK_PATH = "/zonescaler.logic.GameLogic/Tick";
-const TickIn = protoFileCodec("game_logic.proto", "zonescaler.logic.TickIn");
-const TickOut = protoFileCodec("game_logic.proto", "zonescaler.logic.TickOut");
 /** TickIns kept for resending while the server does not answer; older ones are dropped. */
 const MAX_UNANSWERED = 200;
 const RECONNECT_MS = [100, 200, 500, 1_000, 2_000];
@@ -71,22 +79,6 @@ const roundTrip = new client.Histogram({
   registers: [registry],
 });
 
-/** An entity as TickIn carries it: its state with the data as JSON. */
-type WireEntity = Omit<EntityState, "data"> & { dataJson: string; player: boolean };
-
-interface Out {
-  tick: number;
-  set: Array<{ id: number; position: number[]; velocity: number[]; dataJson: string }>;
-  spawns: Array<
-    { type: string; x: number; y: number; z: number; dataJson: string; id: number }
-  >;
-  remove: number[];
-  interact: Array<
-    { source: number; target: number; kind: string; dataJson: string; reach: number }
-  >;
-  error: string;
-}
-
 /** One TickIn being built for the current tick. */
 interface Pending {
   joined: number[];
@@ -103,15 +95,6 @@ const emptyPending = (): Pending => ({
   interactions: [],
   worldStart: false,
 });
-
-const json = (value: unknown) => value === undefined ? "" : JSON.stringify(value);
-const signature = (e: Entity) =>
-  `${e.type}|${e.x}|${e.y}|${e.z}|${e.vx}|${e.vy}|${e.vz}|${JSON.stringify(e.data)}`;
-
-function wire(e: Entity): WireEntity {
-  const { data, ...state } = stateOf(e);
-  return { ...state, dataJson: JSON.stringify(data), player: e.session !== undefined };
-}
 
 /** A worker's side of the logic: its stream, what the server knows, replies not yet applied. */
 class LogicLink {
@@ -341,24 +324,6 @@ class LogicLink {
       const data = i.dataJson === "" ? undefined : parseData(i.dataJson, false);
       ctx.interact(source, target, i.kind, data);
     }
-  }
-}
-
-function emptyOut(): Out {
-  return { tick: 0, set: [], spawns: [], remove: [], interact: [], error: "" };
-}
-
-/** The JSON object in `text`, or why it is not one. */
-function parseData(text: string, objectOnly = true): EntityData | string {
-  try {
-    const value = JSON.parse(text);
-    if (!objectOnly) return value;
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return `data_json is not a JSON object: ${text.slice(0, 40)}`;
-    }
-    return value as EntityData;
-  } catch (error) {
-    return `data_json is not JSON: ${(error as Error).message}`;
   }
 }
 

@@ -77,6 +77,30 @@ export function jsonError(status: number, code: string, message: string): Respon
 }
 
 /**
+ * 405 METHOD_NOT_ALLOWED for `method` on `path`, with the Allow header RFC 9110 requires
+ * (HEAD is allowed wherever GET is, and left out of the message).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const response = methodNotAllowed("PUT", "/api/state", ["GET", "HEAD"]);
+ * assert.equal(response.status, 405);
+ * assert.equal(response.headers.get("allow"), "GET, HEAD");
+ * assert.equal((await response.json()).error.message, "PUT is not allowed on /api/state; use GET");
+ * ```
+ */
+export function methodNotAllowed(method: string, path: string, allow: readonly string[]): Response {
+  const shown = allow.filter((m) => m !== "HEAD").join(" or ");
+  const response = jsonError(
+    405,
+    "METHOD_NOT_ALLOWED",
+    `${method} is not allowed on ${path}; use ${shown}`,
+  );
+  response.headers.set("allow", allow.join(", "));
+  return response;
+}
+
+/**
  * Serves a file under `root` for a URL path ("/" → index.html), refusing paths that escape it.
  * Returns undefined when there is no such file.
  */

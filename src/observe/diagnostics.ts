@@ -3,7 +3,7 @@
 // entity positions gathered from the workers (`/api/entities`), one entity as the workers hold
 // it (`/api/entity`) and the recent history of the cluster's numbers (`/api/history`).
 import { ErrorCode } from "../errors.ts";
-import { type HttpContext, jsonError, jsonText } from "../net/http.ts";
+import { type HttpContext, jsonError, jsonText, methodNotAllowed } from "../net/http.ts";
 import { formatRecord, type Level, type Logger } from "./log.ts";
 import { metricsResponse } from "./metrics.ts";
 import { checkParams, choiceParam, intParam } from "../net/query.ts";
@@ -165,13 +165,7 @@ export function diagnosticsRoutes(options: DiagnosticsOptions): DiagnosticsRoute
   return (request, url, context) => {
     if (!(DIAGNOSTICS_PATHS as readonly string[]).includes(url.pathname)) return undefined;
     if (request.method !== "GET" && request.method !== "HEAD") {
-      const response = jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on ${url.pathname}; use GET`,
-      );
-      response.headers.set("allow", "GET, HEAD");
-      return Promise.resolve(response);
+      return Promise.resolve(methodNotAllowed(request.method, url.pathname, ["GET", "HEAD"]));
     }
     try {
       switch (url.pathname) {

@@ -10,7 +10,7 @@ import type { GatewayConfig } from "../config/config.ts";
 import { ClientView } from "./client_view.ts";
 import { Strikes, TokenBucket } from "./rate_limit.ts";
 import { SendQueue } from "./send_queue.ts";
-import type { SessionDiff } from "./session_wire.ts";
+import type { SessionDiff } from "./session_messages.ts";
 import type { TimerId } from "./timers.ts";
 import type { RoomPlace, Travel } from "./room_travel.ts";
 

@@ -15,6 +15,7 @@ import {
   httpStatusOf,
   json,
   jsonError,
+  methodNotAllowed,
   readiness,
   serveStatic,
 } from "../net/http.ts";
@@ -98,11 +99,7 @@ export function gatewayApi(options: GatewayApiOptions): GatewayRoutes {
 
   const login = async (request: Request, ip: string): Promise<Response> => {
     if (request.method !== "POST") {
-      return jsonError(
-        405,
-        ErrorCode.METHOD_NOT_ALLOWED,
-        `${request.method} is not allowed on /login; use POST`,
-      );
+      return methodNotAllowed(request.method, "/login", ["POST"]);
     }
     const parsed = parseLoginRequest(await readJsonObject(request, LOGIN_KEYS));
     const expiresAt = now() + options.tokenTtlMs;

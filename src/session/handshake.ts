@@ -12,7 +12,7 @@ import type { HubTransport } from "./hub_transport.ts";
 import { PendingAnswers } from "./pending_answers.ts";
 import type { ResumeTokens } from "./resume_tokens.ts";
 import type { Timers } from "./timers.ts";
-import type { WorkerReport } from "./session_wire.ts";
+import type { WorkerReport } from "./session_messages.ts";
 
 /** How long a worker has to answer a join. */
 export const JOIN_TIMEOUT_MS = 5_000;

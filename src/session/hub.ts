@@ -16,7 +16,7 @@ import { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
-import type { WorkerReport } from "./session_wire.ts";
+import type { WorkerReport } from "./session_messages.ts";
 import { ClientSession, diffMessage } from "./client_session.ts";
 import { Handshake } from "./handshake.ts";
 import { SessionInbox } from "./session_inbox.ts";

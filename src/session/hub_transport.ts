@@ -2,12 +2,8 @@
 // it with: its Sessions streams to the workers, commands to a worker batched until the end of
 // the current task, reports decoded for the hub.
 import type { RelayedChat } from "./chat_relay.ts";
-import {
-  encodeCommands,
-  type GatewayCommand,
-  reportFrom,
-  type WorkerReport,
-} from "./session_wire.ts";
+import { encodeCommands, reportFrom } from "./session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "./session_messages.ts";
 import { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
 import { PeerLinks } from "../sync/peer_links.ts";

@@ -5,7 +5,7 @@ import { decode, encode } from "../protocol/msgpack.ts";
 import type { Logger } from "../observe/log.ts";
 import type { EntityData } from "../world/entity.ts";
 import { type AccountStore, MAX_PLAYER_DATA_BYTES } from "./account_store.ts";
-import type { PlayerSave } from "./session_wire.ts";
+import type { PlayerSave } from "./session_messages.ts";
 
 const ACCOUNT = /^account:(\d{1,15})$/;
 

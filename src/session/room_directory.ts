@@ -5,7 +5,7 @@ import { CodedError, ErrorCode } from "../errors.ts";
 import { decodePeerMap, peerFields, peerString as str } from "../protocol/peer_reader.ts";
 import { decode, encode } from "../protocol/msgpack.ts";
 import type { RoomRow } from "../protocol/client_protocol.ts";
-import type { InstancePlacement } from "./session_wire.ts";
+import type { InstancePlacement } from "./session_messages.ts";
 
 const { array, boolean, finite, integer, map } = peerFields;
 

@@ -26,7 +26,7 @@ import {
 } from "./room_directory.ts";
 import type { ResumeTokens } from "./resume_tokens.ts";
 import { RESUME_TOKEN_TTL_MS } from "./handshake.ts";
-import type { Departed, WorkerReport } from "./session_wire.ts";
+import type { Departed, WorkerReport } from "./session_messages.ts";
 import type { TimerId, Timers } from "./timers.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
 

@@ -2,7 +2,7 @@
 // POST /api/gateway/sessions/{id}/kick (ERROR KICKED, close 4009). Both need the operator token
 // (reads open on a loopback bind); the coordinator's /api/sessions gathers them from every gateway.
 import { ErrorCode } from "../errors.ts";
-import { json, jsonError } from "../net/http.ts";
+import { json, jsonError, methodNotAllowed } from "../net/http.ts";
 import type { OperatorAuth } from "../net/operator_auth.ts";
 import { checkParams, intParam } from "../net/query.ts";
 import type { Logger } from "../observe/log.ts";
@@ -50,7 +50,7 @@ export function sessionAdminRoutes(
 
   const kick = async (request: Request, url: URL, id: string): Promise<Response> => {
     if (request.method !== "POST") {
-      return methodNotAllowed(request.method, "POST", "/api/gateway/sessions/{id}/kick");
+      return methodNotAllowed(request.method, "/api/gateway/sessions/{id}/kick", ["POST"]);
     }
     const denied = options.auth.check(request, url, "write");
     if (denied) return denied;
@@ -70,7 +70,9 @@ export function sessionAdminRoutes(
   return (request, url) => {
     if (url.pathname === GATEWAY_SESSIONS_PATH) {
       if (request.method !== "GET" && request.method !== "HEAD") {
-        return Promise.resolve(methodNotAllowed(request.method, "GET", GATEWAY_SESSIONS_PATH));
+        return Promise.resolve(
+          methodNotAllowed(request.method, GATEWAY_SESSIONS_PATH, ["GET", "HEAD"]),
+        );
       }
       return Promise.resolve(list(request, url));
     }
@@ -78,14 +80,4 @@ export function sessionAdminRoutes(
     if (match) return kick(request, url, decodeURIComponent(match[1]));
     return undefined;
   };
-}
-
-function methodNotAllowed(method: string, allowed: string, path: string): Response {
-  const response = jsonError(
-    405,
-    ErrorCode.METHOD_NOT_ALLOWED,
-    `${method} is not allowed on ${path}; use ${allowed}`,
-  );
-  response.headers.set("allow", allowed);
-  return response;
 }

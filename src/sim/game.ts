@@ -1,7 +1,7 @@
 // The game API: what a game module defines (`defineGame`) and the context the worker's tick
 // hands it. Game code sees owned entities, ghosts near it, and sends interactions.
 import type { Entity, EntityData, EntityState } from "../world/entity.ts";
-import type { PlayerInput } from "../session/session_wire.ts";
+import type { PlayerInput } from "../session/session_messages.ts";
 
 /** Ids below this are reserved for entities spawned at world start (same on every worker). */
 export const WORLD_ID_LIMIT = 2 ** 32;

@@ -1,18 +1,19 @@
-// The instances (rooms) a worker hosts beside its share of the world: each is its own small
-// Space (its own extent, the same tick, game hooks, AOI and sessions), created at its first join
-// or when the coordinator's list places it here, and disposed of — its players sent back to
-// their gateways — once the coordinator's list no longer has it. Every cell of an instance has
-// one owner, its host, in a map of the world's epoch, backups and down workers: so moving an
-// instance is the live migration of all its cells at once (the host freezes and transfers them,
-// src/sim/cell_transfers.ts), the host mirrors it to its own backup like its cells, and the
-// backup promotes that mirror when the host dies (src/sim/takeover.ts). Its batches carry its
-// id (Batch.space) on the worker's peer links.
+// The instances (rooms) a worker hosts beside its share of the world: each a small Space of its
+// own extent on the same tick, created at its first join or when the coordinator's list places
+// it here, disposed of (players sent back to their gateways) once that list drops it. Its cells
+// are owned by its host in a map of the world's epoch, so a move is a live migration of all of
+// them (src/sim/cell_transfers.ts), mirrored to a backup that promotes it when the host dies
+// (src/sim/takeover.ts). Its batches carry its id (Batch.space) on the worker's peer links.
 import type { Batch } from "../sync/batch_codec.ts";
 import type { GameDefinition, InstanceInfo, InstanceMode } from "./game.ts";
 import type { Logger } from "../observe/log.ts";
 import { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
-import type { GatewayCommand, InstancePlacement, WorkerReport } from "../session/session_wire.ts";
+import type {
+  GatewayCommand,
+  InstancePlacement,
+  WorkerReport,
+} from "../session/session_messages.ts";
 import { Space, type SpaceOptions } from "./space.ts";
 import { snapshotEvery, type WorldSpec } from "../world/world_spec.ts";
 

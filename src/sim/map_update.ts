@@ -3,7 +3,8 @@
 // share, and the placements of the live instances. Pure; the worker runtime applies them.
 import type { MapUpdate } from "../net/rpc.ts";
 import { PartitionMap } from "../world/partition.ts";
-import { type InstancePlacement, placementOf } from "../session/session_wire.ts";
+import { placementOf } from "../session/session_wire.ts";
+import type { InstancePlacement } from "../session/session_messages.ts";
 import { decode } from "../protocol/msgpack.ts";
 import type { InstanceRoles } from "./instance_spaces.ts";
 

@@ -4,7 +4,7 @@
 // worker owns the entity answers for the session.
 import type { Entity, EntityData } from "../world/entity.ts";
 import type { GameContext, GameDefinition } from "./game.ts";
-import type { GatewayCommand, PlayerInput, WorkerReport } from "../session/session_wire.ts";
+import type { GatewayCommand, PlayerInput, WorkerReport } from "../session/session_messages.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 import type { DataVersions } from "./data_versions.ts";
 import { PlayerViews } from "./player_views.ts";

@@ -2,7 +2,7 @@
 // entity (position and data version), and the DIFF that brings it up to date. Player sessions
 // (player_sessions.ts) decide when a view starts afresh, is diffed, or is dropped.
 import type { Entity } from "../world/entity.ts";
-import type { SessionDiff } from "../session/session_wire.ts";
+import type { SessionDiff } from "../session/session_messages.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 import { DataVersions } from "./data_versions.ts";
 

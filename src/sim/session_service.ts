@@ -2,12 +2,8 @@
 // go to the current space's players and which carries that gateway's per-tick report back.
 import { NODE_METADATA } from "../sync/peer_links.ts";
 import { grpc } from "../net/rpc.ts";
-import {
-  decodeCommands,
-  encodeReport,
-  type GatewayCommand,
-  type WorkerReport,
-} from "../session/session_wire.ts";
+import { decodeCommands, encodeReport } from "../session/session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "../session/session_messages.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Space } from "./space.ts";
 

@@ -7,7 +7,7 @@ import { type GameContext, WORLD_ID_LIMIT } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import { PartitionMap } from "../world/partition.ts";
 import { type PlayerHost, PlayerSessions } from "./player_sessions.ts";
-import type { GatewayCommand, WorkerReport } from "../session/session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "../session/session_messages.ts";
 import { GridIndex } from "../world/grid_index.ts";
 import { type EntityIndex, SpatialIndex } from "../world/spatial_index.ts";
 import { GhostTable } from "../sync/ghosts.ts";

@@ -2,7 +2,7 @@
 // (/api/state: owned entities, ghosts, mirrors, counters, instances; /api/ownership and /api/interactions:
 // its logs after a cursor; /api/entity: one entity, owned or ghost), and POST /api/faults (fault injection, operator token required).
 import { CodedError } from "../errors.ts";
-import { httpStatusOf, json, jsonError, readiness } from "../net/http.ts";
+import { httpStatusOf, json, jsonError, methodNotAllowed, readiness } from "../net/http.ts";
 import { applyFault, type FaultTarget, readFault } from "./worker_faults.ts";
 import { checkParams, intParam } from "../net/query.ts";
 import { type Entity, stateOf } from "../world/entity.ts";
@@ -116,13 +116,7 @@ export function workerRoutes(
 
 async function faults(request: Request, view: WorkerView, auth: OperatorAuth): Promise<Response> {
   if (request.method !== "POST") {
-    const response = jsonError(
-      405,
-      "METHOD_NOT_ALLOWED",
-      `${request.method} is not allowed on /api/faults; use POST`,
-    );
-    response.headers.set("allow", "POST");
-    return response;
+    return methodNotAllowed(request.method, "/api/faults", ["POST"]);
   }
   const denied = auth.check(request, new URL(request.url), "write");
   if (denied) return denied;

@@ -3,7 +3,8 @@
 // refusals as coded answers, and a dead worker's instances leaving the directory.
 import assert from "node:assert/strict";
 import { InstanceDirectory } from "../../src/cluster/instance_directory.ts";
-import { InstanceService, placeInstance } from "../../src/cluster/instance_service.ts";
+import { InstanceService } from "../../src/cluster/instance_service.ts";
+import { placeInstance } from "../../src/cluster/instance_placement.ts";
 import { defineGame } from "../../src/sim/game.ts";
 import { decode, encode } from "../../src/protocol/msgpack.ts";
 import { Logger } from "../../src/observe/log.ts";

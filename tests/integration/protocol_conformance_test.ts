@@ -498,6 +498,7 @@ Deno.test({
           assert.equal((await missing.json()).error.code, "NOT_FOUND");
           const method = await fetch(`${g1}/login`);
           assert.equal(method.status, 405);
+          assert.equal(method.headers.get("allow"), "POST");
           assert.equal((await method.json()).error.code, "METHOD_NOT_ALLOWED");
         },
       );

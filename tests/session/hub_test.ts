@@ -17,7 +17,7 @@ import { SessionHub } from "../../src/session/hub.ts";
 import { sweepIntervalMs } from "../../src/session/session_silence.ts";
 import type { HubTransport } from "../../src/session/hub_transport.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
-import type { GatewayCommand, WorkerReport } from "../../src/session/session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
 import { ManualTimers } from "../../src/session/timers.ts";
 import { SOCKET_HIGH_WATER } from "../../src/session/session_writer.ts";
 import { worldSpecOf } from "../../src/world/world_spec.ts";

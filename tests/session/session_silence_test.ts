@@ -9,7 +9,7 @@ import { DEFAULTS, type GatewayConfig } from "../../src/config/config.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { CloseCode, Op, type ServerMessage } from "../../src/protocol/client_protocol.ts";
-import type { GatewayCommand } from "../../src/session/session_wire.ts";
+import type { GatewayCommand } from "../../src/session/session_messages.ts";
 
 const LIMITS = { idleTimeoutMs: 30_000, ownerSilenceMs: 3_000 };
 

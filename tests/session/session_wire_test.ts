@@ -9,10 +9,9 @@ import {
   decodeReport,
   encodeCommands,
   encodeReport,
-  type GatewayCommand,
   SESSION_WIRE_VERSION,
-  type WorkerReport,
 } from "../../src/session/session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
 
 /** Records with Object.prototype, as decoded maps have. */
 function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { defineGame, type InstanceInfo } from "../../src/sim/game.ts";
 import { type InstanceRoles, InstanceSpaces } from "../../src/sim/instance_spaces.ts";
-import type { InstancePlacement, WorkerReport } from "../../src/session/session_wire.ts";
+import type { InstancePlacement, WorkerReport } from "../../src/session/session_messages.ts";
 import { decodeBatch, encodeBatch, stateOf } from "../../src/sync/batch_codec.ts";
 
 const WORLD = {

@@ -9,9 +9,8 @@ import {
   decodeReport,
   encodeCommands,
   encodeReport,
-  type GatewayCommand,
-  type WorkerReport,
 } from "../../src/session/session_wire.ts";
+import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
 import { LocalCluster } from "../../testing/local_cluster.ts";
 
 const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
