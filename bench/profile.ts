@@ -3,7 +3,7 @@
 // recorded and summarized. Used to explain a missed target (docs/benchmarks.md).
 //
 //   deno run -A bench/profile.ts [--entities 20000] [--workers 1] [--warmup 10] [--seconds 10]
-//                                [--out worker.cpuprofile]
+//                                [--out worker.cpuprofile] [--fault-tolerance none]
 import { parseArgs } from "node:util";
 import { coordinatorArgs, NodeProcess, until, workerArgs } from "../testing/node_process.ts";
 import { type CpuProfile, recordProfile, summarizeProfile } from "./cpu_profile.ts";
@@ -45,11 +45,19 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "10" },
       out: { type: "string" },
       top: { type: "string", default: "25" },
+      "fault-tolerance": { type: "string" },
     },
   });
   const entities = Number(values.entities), workers = Number(values.workers);
   const configPath = Deno.makeTempFileSync({ prefix: "zs-profile-", suffix: ".json" });
-  Deno.writeTextFileSync(configPath, JSON.stringify(benchConfig({ workers, npcs: entities })));
+  Deno.writeTextFileSync(
+    configPath,
+    JSON.stringify(benchConfig({
+      workers,
+      npcs: entities,
+      faultTolerance: values["fault-tolerance"] as "replica" | "pool" | "none" | undefined,
+    })),
+  );
   const coordinator = new NodeProcess("coordinator", coordinatorArgs(configPath));
   const others: NodeProcess[] = [];
   let inspected: Deno.ChildProcess | undefined;

@@ -45,6 +45,8 @@ export async function measureCount(
     warmupMs: number;
     windowMs: number;
     pinning?: Pinning;
+    /** faultTolerance.mode of the cluster (default: the product's, replica). */
+    faultTolerance?: "replica" | "none";
   },
 ): Promise<TickRow> {
   const world = worldFor(options.entities);
@@ -54,7 +56,12 @@ export async function measureCount(
     cluster = await BenchCluster.start(context, {
       workers: options.workers,
       entities: options.entities,
-      config: benchConfig({ workers: options.workers, npcs: options.entities, world }),
+      config: benchConfig({
+        workers: options.workers,
+        npcs: options.entities,
+        world,
+        faultTolerance: options.faultTolerance,
+      }),
       pinning: options.pinning,
     });
     row.window = await measureWindow(context, cluster, options);

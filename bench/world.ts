@@ -32,6 +32,8 @@ export interface BenchConfigOptions {
   npcs: number;
   world?: { dims: 2; size: number[]; cellSize: number };
   hotspot?: { at: number[]; radius: number; fraction: number };
+  /** faultTolerance.mode (default: the product's, replica: each worker mirrors to a backup). */
+  faultTolerance?: "replica" | "pool" | "none";
 }
 
 /**
@@ -54,6 +56,7 @@ export function benchConfig(options: BenchConfigOptions): Record<string, unknown
     heartbeatMs: 1000,
     workerTimeoutMs: 20_000,
     rebalance: { enabled: false },
+    ...(options.faultTolerance ? { faultTolerance: { mode: options.faultTolerance } } : {}),
     coordinatorState: ":memory:",
     game: {
       npcs: options.npcs,

@@ -162,19 +162,24 @@ Deno.test({
 
       const scaling = assertCommon(read("scaling"), "scaling");
       const capacities = list(scaling.capacities).map(obj);
-      assert.deepEqual(capacities.map((c) => c.workers), [1, 2]);
+      assert.deepEqual(
+        capacities.map((c) => [c.workers, c.faultTolerance]),
+        [[1, "replica"], [2, "none"], [2, "replica"]],
+      );
       for (const c of capacities) {
         const runs = list(c.runs).map(obj);
         assert.ok(runs.length >= 1);
         for (const run of runs) assertWindow(run.window, Number(c.workers));
         assert.equal(c.largestHeld, largestHeld(runs), `largest held on ${c.workers} worker(s)`);
       }
-      const [one, two] = capacities.map((c) => c.largestHeld as number | null);
-      assert.equal(
-        scaling.ratio,
-        one && two ? Math.round((two / one) * 100) / 100 : null,
-        "the ratio is of the two largest held counts",
+      const [one, twoAlone, twoMirrored] = capacities.map((c) => c.largestHeld as number | null);
+      const ratio = (two: number | null) => one && two ? Math.round((two / one) * 100) / 100 : null;
+      assert.deepEqual(
+        list(scaling.ratios).map(obj).map((r) => [r.faultTolerance, r.ratio]),
+        [["none", ratio(twoAlone)], ["replica", ratio(twoMirrored)]],
+        "each ratio is of the pair's and the lone worker's largest held counts",
       );
+      assert.equal(scaling.ratio, ratio(twoMirrored), "the headline ratio is the default mode's");
 
       const fanout = assertCommon(read("gateway-fanout"), "gateway-fanout");
       const fanoutRows = list(fanout.rows).map(obj);
