@@ -67,7 +67,8 @@ export class SpaceOutbox {
     if (every > 0 || this.#replica.backup) {
       this.#replica.collect(space.owned, space.held.held, backup, {
         tick,
-        updates: every > 0 && tick % every === 0,
+        every,
+        versionOf: (e) => this.#versions.of(e, tick + 0.5),
         ops: () => this.batchFor(backup).replica,
       });
     }

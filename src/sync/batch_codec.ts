@@ -22,9 +22,10 @@ import {
 /**
  * Version of the batch layout; a batch with another version is rejected, and so is a worker
  * dialing with another one (src/sync/peer_links.ts). 2: packed moves (`p`) and refreshes (`g`),
- * which a version-1 reader would ignore, keeping stale ghosts.
+ * which a version-1 reader would ignore, keeping stale ghosts. 3: packed mirror moves (the
+ * sixth field of `r`).
  */
-export const BATCH_VERSION = 2;
+export const BATCH_VERSION = 3;
 /** Largest encoded batch accepted, in bytes. */
 export const MAX_BATCH_BYTES = MAX_PEER_MESSAGE_BYTES;
 
@@ -87,6 +88,11 @@ export interface MirroredEntity extends EntityState {
 export interface ReplicaOps {
   creates: MirroredEntity[];
   updates: MirroredEntity[];
+  /**
+   * Motion-only updates, flat like {@linkcode Batch.moves} (id, x, y, z, vx, vy, vz): entities
+   * already mirrored whose type, data and session did not change since their last full state.
+   */
+  moves: number[];
   deletes: number[];
   held: Handoff[];
   released: number[];
@@ -150,13 +156,13 @@ export interface Batch {
 
 /** Empty replica ops. */
 export function emptyReplica(): ReplicaOps {
-  return { creates: [], updates: [], deletes: [], held: [], released: [] };
+  return { creates: [], updates: [], moves: [], deletes: [], held: [], released: [] };
 }
 
 /** True when the replica ops carry nothing. */
 export function isEmptyReplica(r: ReplicaOps): boolean {
-  return r.creates.length === 0 && r.updates.length === 0 && r.deletes.length === 0 &&
-    r.held.length === 0 && r.released.length === 0;
+  return r.creates.length === 0 && r.updates.length === 0 && r.moves.length === 0 &&
+    r.deletes.length === 0 && r.held.length === 0 && r.released.length === 0;
 }
 
 /** An empty batch for `from` at `tick`. */
@@ -231,6 +237,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
       r.deletes,
       r.held.map(handoffToWire),
       r.released,
+      packMoves(r.moves),
     ];
   }
   return encode(wire);
@@ -335,7 +342,7 @@ function mirroredFromWire(value: unknown, what: string): MirroredEntity {
 
 function replicaFromWire(value: unknown): ReplicaOps {
   const r = list(value, "replica");
-  if (r.length !== 5) fail(`replica must have 5 fields, got ${r.length}`);
+  if (r.length !== 6) fail(`replica must have 6 fields, got ${r.length}`);
   return {
     creates: list(r[0], "replica.creates").map((v, n) =>
       mirroredFromWire(v, `replica.creates[${n}]`)
@@ -346,5 +353,6 @@ function replicaFromWire(value: unknown): ReplicaOps {
     deletes: list(r[2], "replica.deletes").map((id, n) => int(id, `replica.deletes[${n}]`)),
     held: list(r[3], "replica.held").map((v, n) => handoffFromWire(v, `replica.held[${n}]`)),
     released: list(r[4], "replica.released").map((id, n) => int(id, `replica.released[${n}]`)),
+    moves: unpackMoves(r[5], "replica.moves"),
   };
 }

@@ -58,10 +58,10 @@ export function packMoves(moves: readonly number[]): Uint8Array {
 }
 
 /** Reads the move column; one pass of checks, and a message built only for a bad value. */
-export function unpackMoves(value: unknown): number[] {
-  if (!(value instanceof Uint8Array)) fail(`moves must be binary, got ${typeof value}`);
+export function unpackMoves(value: unknown, name = "moves"): number[] {
+  if (!(value instanceof Uint8Array)) fail(`${name} must be binary, got ${typeof value}`);
   if (value.byteLength % MOVE_BYTES !== 0) {
-    fail(`moves must hold ${MOVE_BYTES} bytes per ghost, got ${value.byteLength} bytes`);
+    fail(`${name} must hold ${MOVE_BYTES} bytes per entity, got ${value.byteLength} bytes`);
   }
   const count = value.byteLength / 8;
   let floats: ArrayLike<number>;
@@ -75,7 +75,7 @@ export function unpackMoves(value: unknown): number[] {
     const v = floats[i];
     const field = i % MOVE_FIELDS;
     if (field === 0 ? !(Number.isSafeInteger(v) && v >= 0) : !Number.isFinite(v)) {
-      const what = `moves[${(i - field) / MOVE_FIELDS}].${MOVE_NAMES[field]}`;
+      const what = `${name}[${(i - field) / MOVE_FIELDS}].${MOVE_NAMES[field]}`;
       fail(
         `${what} must be ${field === 0 ? "a non-negative integer" : "a finite number"}, got ${v}`,
       );

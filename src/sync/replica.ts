@@ -12,20 +12,31 @@ import type { OwnedEntities } from "../sim/owned_entities.ts";
  */
 export const REFRESH_TICKS = 20;
 
-/** What the backup holds of an entity: the velocity last mirrored. */
+/**
+ * One refresh in this many goes in full even when the data did not change, so a backup that
+ * lost an entity's full state (a restart under the same id the owner never saw) heals in
+ * REFRESH_TICKS × FULL_REFRESHES ticks.
+ */
+export const FULL_REFRESHES = 10;
+
+/** What the backup holds of an entity: the velocity and data version last mirrored. */
 interface Sent {
   vx: number;
   vy: number;
   vz: number;
+  /** Data version of the last full state sent (NaN: none yet, or the entity came back). */
+  version: number;
 }
 
 /**
  * The owner's side: what its backup holds, and the ops that bring it up to date. An update goes
  * when an entity's velocity changed (the backup extrapolates straight motion), for players
- * (their sessions change with every input), and for everyone every REFRESH_TICKS ticks; so a
- * crowd of walking NPCs costs a few updates per tick, not one per entity. Creates and deletes
- * come from the ids that joined and left the owned entities since the last tick, so only ticks
- * with updates walk every owned entity (one map lookup each).
+ * (their sessions change with every input), and for everyone once per REFRESH_TICKS; so a
+ * crowd of walking NPCs costs a few updates per tick, not one per entity. An update whose type
+ * and data did not change since the entity's last full state goes as a motion-only move (seven
+ * numbers in a packed column); only players, data changes and new entities go in full. Creates
+ * and deletes come from the ids that joined and left the owned entities since the last tick,
+ * so only ticks with updates walk every owned entity (one map lookup each).
  */
 export class ReplicaSender {
   #backup = "";
@@ -41,14 +52,20 @@ export class ReplicaSender {
   /**
    * Appends this tick's replica ops for `backup` to `ops()`: creates of newly owned entities,
    * deletes of those gone and the changes in held handoffs every tick (they decide who owns
-   * what), updates when `updates` (every `replicationTicks` ticks). A new backup starts from
-   * scratch. `owned.joined` and `owned.left` must hold every change since the previous call.
+   * what), updates at ticks that are a multiple of `every` (`replicationTicks`; 0: none). A new
+   * backup starts from scratch. `owned.joined` and `owned.left` must hold every change since
+   * the previous call; `versionOf` gives an entity's data version at this tick.
    */
   collect(
     owned: OwnedEntities,
     held: ReadonlyMap<number, { handoff: Handoff }>,
     backup: string,
-    options: { tick: number; updates: boolean; ops: () => ReplicaOps },
+    options: {
+      tick: number;
+      every: number;
+      versionOf: (e: Entity) => number;
+      ops: () => ReplicaOps;
+    },
   ): void {
     let fresh = false;
     if (backup !== this.#backup) {
@@ -57,12 +74,16 @@ export class ReplicaSender {
       fresh = true;
     }
     if (!backup) return;
-    const { tick, updates, ops } = options;
+    const { tick, every, ops } = options;
+    const updates = every > 0 && tick % every === 0;
+    // Update ticks come every `every` ticks: each entity is refreshed at one of every `rounds`.
+    const rounds = Math.max(1, Math.round(REFRESH_TICKS / Math.max(1, every)));
+    const round = every > 0 ? Math.floor(tick / every) : 0;
     const sentMap = this.#sent;
     let list: ReplicaOps | undefined;
     const create = (e: Entity) => {
       // NaN velocity: the first update after a create always goes.
-      sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN });
+      sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN, version: options.versionOf(e) });
       (list ??= ops()).creates.push(e);
     };
     if (fresh || updates) {
@@ -73,14 +94,22 @@ export class ReplicaSender {
           continue;
         }
         if (!updates) continue;
+        const joined = owned.joined.has(e.id);
+        const refresh = (e.id + round) % rounds === 0;
         if (
-          !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz &&
-          (e.id + tick) % REFRESH_TICKS !== 0 && !owned.joined.has(e.id)
+          !e.session && sent.vx === e.vx && sent.vy === e.vy && sent.vz === e.vz && !refresh &&
+          !joined
         ) continue;
         sent.vx = e.vx;
         sent.vy = e.vy;
         sent.vz = e.vz;
-        (list ??= ops()).updates.push(e);
+        const version = options.versionOf(e);
+        list ??= ops();
+        const heal = refresh && Math.floor((e.id + round) / rounds) % FULL_REFRESHES === 0;
+        if (e.session || joined || heal || version !== sent.version) {
+          sent.version = version;
+          list.updates.push(e);
+        } else list.moves.push(e.id, e.x, e.y, e.z, e.vx, e.vy, e.vz);
       }
     } else {
       for (const id of owned.joined) {
@@ -88,7 +117,7 @@ export class ReplicaSender {
         if (e === undefined) continue;
         const sent = sentMap.get(id);
         if (sent === undefined) create(e);
-        else sent.vx = NaN; // left and came back (another state): its next update goes
+        else (sent.vx = NaN, sent.version = NaN); // left and came back: its next update is full
       }
     }
     for (const id of owned.left) {
@@ -141,6 +170,18 @@ export class ReplicaTable {
     mirror.tick = tick;
     for (const list of [ops.creates, ops.updates]) {
       for (const e of list) (mirror.entities.set(e.id, e), mirror.taken.set(e.id, tick));
+    }
+    const moves = ops.moves;
+    for (let i = 0; i + 6 < moves.length; i += 7) {
+      const e = mirror.entities.get(moves[i]);
+      if (e === undefined) continue; // never created here: its full state comes with a refresh
+      e.x = moves[i + 1];
+      e.y = moves[i + 2];
+      e.z = moves[i + 3];
+      e.vx = moves[i + 4];
+      e.vy = moves[i + 5];
+      e.vz = moves[i + 6];
+      mirror.taken.set(e.id, tick);
     }
     for (const id of ops.deletes) (mirror.entities.delete(id), mirror.taken.delete(id));
     for (const h of ops.held) mirror.held.set(h.entity.id, h);

@@ -118,6 +118,8 @@ const batch: fc.Arbitrary<Batch> = fc.record({
     deletes: fc.array(id, { maxLength: 3 }),
     held: fc.array(handoff, { maxLength: 2 }),
     released: fc.array(id, { maxLength: 3 }),
+    moves: fc.array(fc.tuple(id, finite, finite, finite, finite, finite, finite), { maxLength: 3 })
+      .map((rows) => rows.flat()),
   }),
   replicaAck: id,
   claims: fc.array(
@@ -250,9 +252,9 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(new Uint8Array(MAX_BATCH_BYTES + 1), /exceeds the maximum/);
   rejects(new Uint8Array([0x92, 0x01]), /not valid msgpack/);
   rejects(encode([1, 2]), /top level must be a map, got an array/);
-  // A version-1 peer (before packed moves and refreshes) and a future one are both refused.
-  rejects(wire({ v: 1 }), /version must be 2, got 1/);
-  rejects(wire({ v: 3 }), /version must be 2, got 3/);
+  // A version-2 peer (before packed mirror moves) and a future one are both refused.
+  rejects(wire({ v: 2 }), /version must be 3, got 2/);
+  rejects(wire({ v: 4 }), /version must be 3, got 4/);
   rejects(wire({ t: "soon" }), /tick must be a non-negative integer, got "soon"/);
   rejects(wire({ t: -1 }), /tick must be a non-negative integer/);
   rejects(wire({ e: 1.5 }), /epoch must be a non-negative integer/);
@@ -272,7 +274,7 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ u: [[1, "", 0, 0, 0, 0, 0, 0, {}]] }), /updates\[0\]\.type must be a string/);
   rejects(wire({ d: [1, "two"] }), /deletes\[1\] must be a non-negative integer/);
   rejects(wire({ p: [1, 2, 3, 4, 5, 6, 7] }), /moves must be binary/);
-  rejects(wire({ p: new Uint8Array(55) }), /moves must hold 56 bytes per ghost, got 55/);
+  rejects(wire({ p: new Uint8Array(55) }), /moves must hold 56 bytes per entity, got 55/);
   rejects(
     wire({ p: packed([1, 0, 0, 0, 0, 0, 0, 2, 0, NaN, 0, 0, 0, 0]) }),
     /moves\[1\]\.y must be a finite number/,
@@ -317,13 +319,30 @@ Deno.test("each malformed field is rejected with a message naming it", () => {
   rejects(wire({ k: 3 }), /handoffAcks must be an array/);
   rejects(wire({ k: [[1]] }), /handoffAcks\[0\] must have 2 fields/);
   rejects(wire({ k: [[1, -2]] }), /handoffAcks\[0\]\.tick/);
-  rejects(wire({ r: [[], [], []] }), /replica must have 5 fields, got 3/);
+  rejects(wire({ r: [[], [], []] }), /replica must have 6 fields, got 3/);
   rejects(wire({ r: {} }), /replica must be an array/);
-  rejects(wire({ r: [[[entity, ["s"]]], [], [], [], []] }), /replica\.creates\[0\]\.session/);
-  rejects(wire({ r: [[], [[]], [], [], []] }), /replica\.updates\[0\] must have 1 or 2 fields/);
-  rejects(wire({ r: [[], [], ["x"], [], []] }), /replica\.deletes\[0\]/);
-  rejects(wire({ r: [[], [], [], [[entity]], []] }), /replica\.held\[0\] must have 3 or 4/);
-  rejects(wire({ r: [[], [], [], [], [1.5]] }), /replica\.released\[0\]/);
+  rejects(
+    wire({ r: [[[entity, ["s"]]], [], [], [], [], new Uint8Array(0)] }),
+    /replica\.creates\[0\]\.session/,
+  );
+  rejects(
+    wire({ r: [[], [[]], [], [], [], new Uint8Array(0)] }),
+    /replica\.updates\[0\] must have 1 or 2 fields/,
+  );
+  rejects(wire({ r: [[], [], ["x"], [], [], new Uint8Array(0)] }), /replica\.deletes\[0\]/);
+  rejects(
+    wire({ r: [[], [], [], [[entity]], [], new Uint8Array(0)] }),
+    /replica\.held\[0\] must have 3 or 4/,
+  );
+  rejects(wire({ r: [[], [], [], [], [1.5], new Uint8Array(0)] }), /replica\.released\[0\]/);
+  rejects(wire({ r: [[], [], [], [], [], [1, 2]] }), /replica\.moves must be binary/);
+  rejects(wire({ r: [[], [], [], [], [], new Uint8Array(8)] }), /replica\.moves must hold 56/);
+  rejects(
+    wire({
+      r: [[], [], [], [], [], new Uint8Array(new Float64Array([1, NaN, 0, 0, 0, 0, 0]).buffer)],
+    }),
+    /replica\.moves\[0\]\.x must be a finite number/,
+  );
   rejects(wire({ o: [["w1", 3]] }), /claims\[0\] must have 3 fields/);
   rejects(wire({ q: -1 }), /replicaAck must be a non-negative integer/);
   rejects(wire({ s: 7 }), /space must be a string of 1\.\.64/);

@@ -1,8 +1,40 @@
 import assert from "node:assert/strict";
-import { ReplicaSender, ReplicaTable } from "../../src/sync/replica.ts";
+import {
+  FULL_REFRESHES,
+  REFRESH_TICKS,
+  ReplicaSender,
+  ReplicaTable,
+} from "../../src/sync/replica.ts";
 import { emptyReplica, type ReplicaOps } from "../../src/sync/batch_codec.ts";
 import { makeEntity } from "../../src/world/entity.ts";
 import { OwnedEntities } from "../../src/sim/owned_entities.ts";
+import { DataVersions } from "../../src/sim/data_versions.ts";
+
+/** Replication every 2 ticks (the default): even ticks are update ticks. */
+const EVERY = 2;
+
+/** One tick of `sender` into fresh ops, as the space's outbox calls it. */
+function collector(sender: ReplicaSender, owned: OwnedEntities) {
+  const versions = new DataVersions();
+  return (n: number): ReplicaOps => {
+    const ops = emptyReplica();
+    sender.collect(owned, new Map(), "bk", {
+      tick: n,
+      every: EVERY,
+      versionOf: (e) => versions.of(e, n + 0.5),
+      ops: () => ops,
+    });
+    owned.clearChanges();
+    return ops;
+  };
+}
+
+/** Ids of the entities an update tick sent, in full or as moves. */
+function sent(ops: ReplicaOps): number[] {
+  const ids = ops.updates.map((e) => e.id);
+  for (let i = 0; i < ops.moves.length; i += 7) ids.push(ops.moves[i]);
+  return ids.sort((a, b) => a - b);
+}
 
 Deno.test("the mirror gets creates at once, updates when motion changes, deletes when gone", () => {
   const sender = new ReplicaSender();
@@ -11,24 +43,73 @@ Deno.test("the mirror gets creates at once, updates when motion changes, deletes
   const b = makeEntity(2, "npc", { x: 2, y: 2 });
   const owned = new OwnedEntities();
   owned.set(1, a).set(2, b);
-  const tick = (n: number, updates: boolean): ReplicaOps => {
-    const ops = emptyReplica();
-    sender.collect(owned, new Map(), "bk", { tick: n, updates, ops: () => ops });
-    owned.clearChanges();
+  const collect = collector(sender, owned);
+  const tick = (n: number): ReplicaOps => {
+    const ops = collect(n);
     table.apply("owner", n, ops);
     return ops;
   };
-  assert.deepEqual(tick(1, false).creates.map((e) => e.id), [1, 2]);
-  assert.equal(tick(2, true).updates.length, 2, "the first update after a create goes");
+  assert.deepEqual(tick(1).creates.map((e) => e.id), [1, 2]);
+  assert.deepEqual(sent(tick(2)), [1, 2], "the first update after a create goes");
   a.x = 5; // moved, same velocity: the backup extrapolates
-  assert.equal(tick(4, true).updates.length, 0);
-  b.vx = 3; // motion changed
-  assert.deepEqual(tick(6, true).updates.map((e) => e.id), [2]);
-  owned.delete(1);
-  assert.deepEqual(tick(7, false).deletes, [1]);
+  assert.deepEqual(sent(tick(4)), []);
+  b.vx = 3; // motion changed, data did not: a move
+  const moved = tick(6);
+  assert.deepEqual([moved.updates.length, sent(moved)], [0, [2]]);
   const mirror = table.mirrors.get("owner")!;
+  assert.equal(mirror.entities.get(2)!.vx, 3, "the backup applied the move");
+  owned.delete(1);
+  assert.deepEqual(tick(7).deletes, [1]);
   assert.deepEqual([...mirror.entities.keys()], [2]);
   assert.equal(mirror.taken.get(2), 6);
+});
+
+Deno.test("an update goes in full only for players, data changes and a heal; else as a move", () => {
+  const sender = new ReplicaSender();
+  const owned = new OwnedEntities();
+  const npc = makeEntity(1, "npc", { x: 1, y: 1 }, { hp: 3 });
+  const player = makeEntity(2, "player", { x: 2, y: 2 });
+  player.session = {
+    id: "s",
+    gateway: "g",
+    name: "p",
+    lastSeq: 0,
+    resumeJti: "j",
+    detachedAt: 0,
+    account: "",
+  };
+  owned.set(1, npc).set(2, player);
+  const tick = collector(sender, owned);
+  tick(1);
+  npc.vx = 1;
+  const first = tick(2);
+  assert.deepEqual(first.updates.map((e) => e.id), [2], "a player always goes in full");
+  assert.deepEqual(first.moves.slice(0, 1), [1], "the NPC's new velocity is a move");
+  npc.vx = 2;
+  npc.data.hp = 2;
+  assert.deepEqual(tick(4).updates.map((e) => e.id), [1, 2], "changed data goes in full");
+});
+
+Deno.test("every entity is refreshed once per REFRESH_TICKS, and in full once per FULL_REFRESHES", () => {
+  const sender = new ReplicaSender();
+  const owned = new OwnedEntities();
+  const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  for (const id of ids) owned.set(id, makeEntity(id, "npc", { x: id, y: id }));
+  const tick = collector(sender, owned);
+  tick(1);
+  tick(2); // the first update after the creates: everyone
+  const refreshed = new Map<number, number>(), full = new Map<number, number>();
+  const ticks = REFRESH_TICKS * FULL_REFRESHES;
+  for (let n = 4; n < 4 + ticks; n += EVERY) {
+    const ops = tick(n);
+    for (const id of sent(ops)) refreshed.set(id, (refreshed.get(id) ?? 0) + 1);
+    for (const e of ops.updates) full.set(e.id, (full.get(e.id) ?? 0) + 1);
+  }
+  // Motion and data never changed: only refreshes went, odd and even ids alike.
+  for (const id of ids) {
+    assert.equal(refreshed.get(id), FULL_REFRESHES, `refreshes of ${id}`);
+    assert.equal(full.get(id), 1, `full refreshes of ${id}`);
+  }
 });
 
 Deno.test("creates and deletes between update ticks come from the owned entities' changes", () => {
@@ -36,29 +117,26 @@ Deno.test("creates and deletes between update ticks come from the owned entities
   const owned = new OwnedEntities();
   const a = makeEntity(1, "npc", { x: 1, y: 1 });
   owned.set(1, a);
-  const tick = (n: number, updates: boolean): ReplicaOps => {
-    const ops = emptyReplica();
-    sender.collect(owned, new Map(), "bk", { tick: n, updates, ops: () => ops });
-    owned.clearChanges();
-    return ops;
-  };
-  assert.deepEqual(tick(1, false).creates.map((e) => e.id), [1]);
-  assert.equal(tick(2, true).updates.length, 1, "the first update after a create");
-  assert.deepEqual(tick(3, false), emptyReplica(), "nothing joined or left: nothing to send");
+  const tick = collector(sender, owned);
+  assert.deepEqual(tick(1).creates.map((e) => e.id), [1]);
+  assert.deepEqual(sent(tick(2)), [1], "the first update after a create");
+  assert.deepEqual(tick(3), emptyReplica(), "nothing joined or left: nothing to send");
   owned.set(2, makeEntity(2, "npc", { x: 2, y: 2 }));
-  assert.deepEqual(tick(5, false).creates.map((e) => e.id), [2], "a newcomer goes at once");
+  assert.deepEqual(tick(5).creates.map((e) => e.id), [2], "a newcomer goes at once");
   // Handed off and back within a tick, as another object: no create, but its next update goes.
   owned.delete(1);
   const back = makeEntity(1, "npc", { x: 9, y: 9 });
   owned.set(1, back);
-  const between = tick(7, false);
+  const between = tick(7);
   assert.deepEqual([between.creates.length, between.deletes.length], [0, 0]);
-  assert.deepEqual(tick(8, true).updates.map((e) => e.id).sort(), [1, 2]);
+  const after = tick(8);
+  assert.deepEqual(after.updates.map((e) => e.id), [1], "the one that came back goes in full");
+  assert.deepEqual(sent(after), [1, 2]);
   owned.delete(2);
-  assert.deepEqual(tick(9, false).deletes, [2]);
+  assert.deepEqual(tick(9).deletes, [2]);
   owned.clear();
-  assert.deepEqual(tick(11, false).deletes, [1], "clear() counts as every entity leaving");
-  assert.deepEqual(tick(12, true), emptyReplica());
+  assert.deepEqual(tick(11).deletes, [1], "clear() counts as every entity leaving");
+  assert.deepEqual(tick(12), emptyReplica());
 });
 
 Deno.test("a claim removes a mirrored entity only when the mirror is not newer", () => {
