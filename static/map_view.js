@@ -289,12 +289,18 @@ export class MapView {
     this.dots = dots;
   }
 
-  /** The entity dot within `within` px of a point, as `[id, x, y, player]`, or undefined. */
+  /**
+   * The entity dot within `within` px of a point, as `[id, x, y, player]`, or undefined. Players
+   * are drawn over NPCs, so a player within reach wins over a nearer NPC under it.
+   */
   dotAt(px, py, within = 6) {
     let best, bestD = within;
     for (const dot of this.dots ?? []) {
       const d = Math.hypot(dot[1] - px, dot[2] - py);
-      if (d <= bestD) [best, bestD] = [dot, d];
+      if (d > within) continue;
+      const better = best === undefined ||
+        (dot[3] === best[3] ? d < bestD : dot[3] === 1);
+      if (better) [best, bestD] = [dot, d];
     }
     return best;
   }
