@@ -164,9 +164,12 @@ Deno.test("a bot on an open but silent stream reports a stall and errors", async
 Deno.test("a session closed for good, or whose resume is refused, is lost", async () => {
   // Connection 1 is dropped with 4008 (resumable); the resume (connection 2) is refused with
   // 4002, so the bot starts a new session (connection 3), which is dropped with 4006 (final).
+  // When that close arrives as an abnormal one (1006, below) the bot resumes, and the gateway
+  // refuses it as a real one would a taken-over session's: lost either way.
   const now = 0;
   const { server, sockets, connections } = silentGateway(
-    (n) => (n === 2 ? CloseCode.RESUME_FAILED : "welcome"),
+    (n, hello) =>
+      n === 2 || (n >= 4 && hello.resumeToken !== undefined) ? CloseCode.RESUME_FAILED : "welcome",
     () => {},
   );
   const metrics = new BotMetrics(mulberry32(1));
