@@ -1,6 +1,7 @@
 // Worker-to-worker links: exactly one gRPC bidi Sync stream per pair of workers (the worker
 // with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
-// queued in order while a link is down so no handoff is lost to a reconnect. Channels to a peer
+// queued in order while a link is down or its peer is not reading (the stream's back-pressure),
+// so no handoff is lost to a reconnect and a stalled peer costs a bounded queue. Channels to a peer
 // that left are kept (idle) rather than closed: closing one sends GOAWAY, which can abort the
 // peer's process under Deno 2.9 (denoland/deno#36788) when it is paused or leaving.
 import type { Logger } from "../observe/log.ts";
@@ -25,6 +26,11 @@ interface Link {
   dialer: boolean;
   /** The peer refused our dial (another payload version): logged once until it sends to us. */
   refused?: boolean;
+  /**
+   * The stream's write queue is full (write() said false): batches wait in `queue`, under its
+   * bound, until the stream drains, instead of piling up in the stream until its call fails.
+   */
+  blocked?: boolean;
 }
 
 /** A payload waiting for its link; `keep` ones (handoffs, transfers, mirrors) are never dropped. */
@@ -114,8 +120,8 @@ export class PeerLinks {
   }
 
   /**
-   * Sends one encoded batch to a peer, or queues it until the link is up. `keep`: it carries
-   * state that must not be lost (handoffs, transfers, acknowledgements, mirror ops).
+   * Sends one encoded batch to a peer, or queues it until the link is up and its stream drained.
+   * `keep`: it carries state that must not be lost (handoffs, transfers, acks, mirror ops).
    */
   send(peer: string, payload: Uint8Array, keep = false): void {
     let link = this.#links.get(peer);
@@ -124,8 +130,8 @@ export class PeerLinks {
       link = { peer, address: "", queue: [], dialer: this.#dials(peer) };
       this.#links.set(peer, link);
     }
-    if (link.stream && link.queue.length === 0) {
-      this.#write(link.stream, payload);
+    if (link.stream && link.queue.length === 0 && !link.blocked) {
+      if (!this.#write(link.stream, payload)) this.#block(link);
       return;
     }
     link.queue.push({ payload, keep });
@@ -166,7 +172,7 @@ export class PeerLinks {
     return [...this.#cut];
   }
 
-  /** Batches queued for `peer` while its link is down. */
+  /** Batches queued for `peer` while its link is down or its stream full. */
   queued(peer: string): number {
     return this.#links.get(peer)?.queue.length ?? 0;
   }
@@ -263,6 +269,13 @@ export class PeerLinks {
 
   #attach(link: Link, stream: Duplex | ServerDuplex): void {
     link.stream = stream;
+    link.blocked = false;
+    stream.on("drain", () => {
+      if (link.stream !== stream || !link.blocked) return;
+      link.blocked = false;
+      this.#options.log.info("link.drained", { peer: link.peer, queued: link.queue.length });
+      this.#flush(link, stream);
+    });
     this.#options.log.info("link.up", { peer: link.peer, dialer: link.dialer });
     stream.on("data", (message: { payload?: unknown }) => {
       const payload = message?.payload;
@@ -287,15 +300,29 @@ export class PeerLinks {
     stream.on("close", lost);
     stream.on("error", lost);
     // Flush what was queued while the link was down, in order.
-    const queued = link.queue;
-    link.queue = [];
-    for (const q of queued) this.#write(stream, q.payload);
+    this.#flush(link, stream);
   }
 
-  #write(stream: Duplex | ServerDuplex, payload: Uint8Array): void {
+  /** Writes queued batches in order until the queue is empty or the stream is full. */
+  #flush(link: Link, stream: Duplex | ServerDuplex): void {
+    let n = 0;
+    while (n < link.queue.length && !link.blocked) {
+      if (!this.#write(stream, link.queue[n++].payload)) this.#block(link);
+    }
+    link.queue.splice(0, n);
+  }
+
+  /** The stream took the last write but is full: queue from now on until it drains. */
+  #block(link: Link): void {
+    link.blocked = true;
+    this.#options.log.warn("link.blocked", { peer: link.peer });
+  }
+
+  /** Writes one payload; false when the stream's queue is full (wait for "drain"). */
+  #write(stream: Duplex | ServerDuplex, payload: Uint8Array): boolean {
     this.traffic.messagesOut++;
     this.traffic.bytesOut += payload.byteLength;
-    stream.write({ payload });
+    return stream.write({ payload });
   }
 
   #drop(link: Link, why: string): void {

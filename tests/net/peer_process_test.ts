@@ -1,62 +1,14 @@
 // The far side of a stream dies (kill -9) or pauses (SIGSTOP, then SIGCONT) in another process:
 // the near side must see an end or an error, and both processes must keep running.
 import assert from "node:assert/strict";
-import { forEachLine } from "../../testing/node_process.ts";
+import { PeerChild } from "../../testing/peer_child.ts";
 import { CRASH_LINE } from "../../testing/fault_cycles.ts";
 import { grpc, rpcClient, type RpcServer, startRpcServer } from "../../src/net/rpc.ts";
 
 const SECRET = "peer-process-test";
 const KEEPALIVE = { intervalMs: 200, timeoutMs: 1_000 };
-const ROOT = new URL("../../", import.meta.url).pathname;
 type Bytes = { payload: Uint8Array };
 type Duplex = grpc.ClientDuplexStream<Bytes, Bytes>;
-
-/** testing/peer_process.ts as a child process, with its JSON lines. */
-class PeerChild {
-  readonly child: Deno.ChildProcess;
-  readonly lines: Array<Record<string, unknown>> = [];
-  readonly stderr: string[] = [];
-  #wake = () => {};
-
-  constructor(args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}testing/peer_process.ts`, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    forEachLine(this.child.stdout, (line) => {
-      this.lines.push(JSON.parse(line));
-      this.#wake();
-    });
-    forEachLine(this.child.stderr, (line) => this.stderr.push(line));
-  }
-
-  async waitFor(event: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const line = this.lines.find((l) => l.event === event);
-      if (line) return line;
-      if (Date.now() > deadline) {
-        throw new Error(`no ${event} from the child; stderr: ${this.stderr.join("\n")}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.#wake = () => (clearTimeout(timer), resolve());
-      });
-    }
-  }
-
-  /** Stops it with SIGTERM (after SIGCONT) and returns the signal it died of. */
-  async stop(): Promise<Deno.CommandStatus> {
-    for (const signal of ["SIGCONT", "SIGTERM"] as const) {
-      try {
-        this.child.kill(signal);
-      } catch { /* already gone */ }
-    }
-    return await this.child.status;
-  }
-}
 
 function sync(client: grpc.Client): Duplex {
   const metadata = new grpc.Metadata();

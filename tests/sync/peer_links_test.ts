@@ -4,6 +4,8 @@ import { Logger, type LogRecord } from "../../src/observe/log.ts";
 import { BATCH_VERSION } from "../../src/sync/batch_codec.ts";
 import { grpc, requireSecret, startRpcServer } from "../../src/net/rpc.ts";
 import { until } from "../../testing/node_process.ts";
+import { PeerChild } from "../../testing/peer_child.ts";
+import { waitUntil } from "../../testing/wait_until.ts";
 
 const SECRET = "peer-links-test-secret";
 type ServerSync = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
@@ -110,5 +112,79 @@ Deno.test("a worker dialing with another batch version is refused with a clear e
     assert.deepEqual(pair.b.connected(), []);
   } finally {
     await pair.close();
+  }
+});
+
+/** A 256 KiB payload carrying `seq` in its first four bytes. */
+function numbered(seq: number): Uint8Array {
+  const bytes = new Uint8Array(256 * 1024);
+  new DataView(bytes.buffer).setUint32(0, seq);
+  return bytes;
+}
+
+const seqOf = (payload: Uint8Array) =>
+  new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0);
+
+Deno.test("a peer that stops reading (SIGSTOP) blocks its link: batches queue under the bound, ghost-only ones drop, and every kept one arrives in order after SIGCONT", async () => {
+  // A real peer process echoing every Sync batch back; stopped, it reads nothing, so HTTP/2
+  // flow control fills and the stream's write() says false. Its keepalive (5 s) would end the
+  // stream, so the test resumes it well before.
+  const child = new PeerChild(["serve", SECRET]);
+  const echoed: number[] = [];
+  const records: LogRecord[] = [];
+  const links = new PeerLinks({
+    self: "a",
+    secret: SECRET,
+    log: new Logger({
+      role: "worker",
+      node: "a",
+      level: "debug",
+      sink: (_l, r) => void records.push(r),
+    }),
+    onPayload: (payload) => void echoed.push(seqOf(payload)),
+    maxQueue: 20,
+    retryMs: 50,
+  });
+  try {
+    const { grpcPort } = await child.waitFor("peer.listening");
+    links.update([{ id: "b", grpcAddress: `127.0.0.1:${grpcPort}`, state: "active" }]);
+    const kept = [0];
+    links.send("b", numbered(0), true);
+    await waitUntil("the first batch echoed", () => echoed.length === 1);
+
+    child.child.kill("SIGSTOP");
+    let seq = 1;
+    // Kept batches until the stream is full (the link starts queueing): at most 64 MiB.
+    while (links.queued("b") === 0) {
+      assert.ok(seq < 256, `the link never blocked after ${seq} batches of 256 KiB`);
+      links.send("b", numbered(seq), true);
+      kept.push(seq++);
+      await new Promise((resolve) => setTimeout(resolve, 0)); // let the stream take what it can
+    }
+    assert.equal(links.queued("b"), 1, "the batch the full stream refused waits in the queue");
+    assert.equal(records.filter((r) => r.event === "link.blocked").length, 1);
+    for (let n = 0; n < 40; n++) links.send("b", numbered(seq++), false);
+    assert.deepEqual([links.queued("b"), links.dropped], [20, 21], "ghost-only batches over 20 go");
+    for (let n = 0; n < 10; n++) {
+      links.send("b", numbered(seq), true);
+      kept.push(seq++);
+    }
+    assert.deepEqual([links.queued("b"), links.dropped], [20, 31], "each kept one pushes one out");
+    assert.deepEqual(links.connected(), ["b"], "the stream is still up: nothing failed");
+
+    child.child.kill("SIGCONT");
+    const last = seq - 1;
+    await waitUntil("the last batch echoed", () => echoed.at(-1) === last, 20_000);
+    assert.equal(links.queued("b"), 0);
+    for (let n = 1; n < echoed.length; n++) {
+      assert.ok(echoed[n] > echoed[n - 1], `out of order: ${echoed[n - 1]} then ${echoed[n]}`);
+    }
+    const got = new Set(echoed);
+    assert.deepEqual(kept.filter((k) => !got.has(k)), [], "every kept batch arrived");
+    assert.equal(echoed.length, seq - 31, "everything but the 31 dropped arrived");
+    assert.ok(records.some((r) => r.event === "link.drained"));
+  } finally {
+    links.close();
+    await child.stop();
   }
 });
