@@ -68,6 +68,13 @@ export async function startWorker(
       if (command.op !== "join" && runtime.space.owned.has(command.entity)) return false;
       return runtime.instances.route(gateway, command);
     },
+    onAttached: (gateway) => {
+      const runtime = started.runtime;
+      if (runtime?.status !== "ok") return;
+      let players = runtime.space.resync(gateway);
+      for (const room of runtime.instances.spaces().values()) players += room.resync(gateway);
+      if (players > 0) log.info("gateway.resynced", { gateway, players });
+    },
   });
   const refused = (method: string) => {
     metrics.countError("UNAUTHENTICATED");

@@ -253,6 +253,21 @@ export class PlayerSessions {
     }
   }
 
+  /**
+   * The players of `gateway` get a full DIFF next: its stream to this worker was (re)attached,
+   * so reports written while it was down, or lost with a failed stream, are made good. Returns
+   * how many players that is.
+   */
+  resync(host: PlayerHost, gateway: string): number {
+    let players = 0;
+    for (const player of this.#players(host)) {
+      if (player.session?.gateway !== gateway) continue;
+      this.#views.reset(player.id);
+      players++;
+    }
+    return players;
+  }
+
   /** A player arrived by handoff: its new view starts from scratch. */
   adopted(player: Entity): void {
     this.#views.reset(player.id);

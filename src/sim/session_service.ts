@@ -18,6 +18,11 @@ export interface GatewayStreamsOptions {
   onRejected?: () => void;
   /** Takes a command meant for an instance hosted here; false leaves it to the world space. */
   route?: (gateway: string, command: GatewayCommand) => boolean;
+  /**
+   * A gateway's stream (re)attached: its players need a full DIFF, since reports written while
+   * it had none (or lost with a failed one) never reached it.
+   */
+  onAttached?: (gateway: string) => void;
 }
 
 /** The gateways attached to this worker, by gateway id. */
@@ -62,6 +67,7 @@ export class GatewayStreams {
     this.#streams.get(gateway)?.end();
     this.#streams.set(gateway, call);
     log.info("gateway.attached", { gateway });
+    this.#options.onAttached?.(gateway);
     call.on("data", (message: { payload?: unknown }) => {
       const payload = message?.payload;
       try {

@@ -227,6 +227,11 @@ export class Space {
   }
 
   /** The players' reports of the last tick, by gateway (taken once). */
+  /** Sends the players of `gateway` a full DIFF at the next tick (see PlayerSessions.resync). */
+  resync(gateway: string): number {
+    return this.players.resync(this.#host, gateway);
+  }
+
   takeReports(): Map<string, WorkerReport> {
     return this.players.takeReports();
   }

@@ -389,3 +389,38 @@ Deno.test("in a 2D world an INPUT's dz is ignored: it neither moves nor slows th
   assert.equal(player.vz, 0);
   assert.equal(player.z, 0);
 });
+
+Deno.test("a gateway's stream attaching again gives its players, and only them, a full DIFF", () => {
+  const { spaces, step, sendFrom, sentTo } = world();
+  const [a] = spaces;
+  sendFrom("g1", "a", {
+    op: "join",
+    session: "s1",
+    name: "ann",
+    resumeJti: "j1",
+    x: 40,
+    y: 50,
+    z: 0,
+  });
+  sendFrom("g2", "a", {
+    op: "join",
+    session: "s2",
+    name: "bob",
+    resumeJti: "j2",
+    x: 45,
+    y: 50,
+    z: 0,
+  });
+  /** Each diff of the tick `step(tick)` reported: gateway, session, full. */
+  const diffsOf = (tick: number) => {
+    sentTo.length = 0;
+    step(tick);
+    return sentTo.flatMap(([g, r]) => r.diffs.map((d) => [g, d.session, d.full] as const)).sort();
+  };
+  assert.deepEqual(diffsOf(1), [["g1", "s1", true], ["g2", "s2", true]], "the first is full");
+  assert.deepEqual(diffsOf(2), [["g1", "s1", false], ["g2", "s2", false]]);
+  assert.equal(a.resync("g1"), 1, "one player of g1 here");
+  assert.equal(a.resync("g3"), 0);
+  assert.deepEqual(diffsOf(3), [["g1", "s1", true], ["g2", "s2", false]]);
+  assert.deepEqual(diffsOf(4), [["g1", "s1", false], ["g2", "s2", false]], "once");
+});
