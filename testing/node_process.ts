@@ -15,6 +15,7 @@ export class NodeProcess {
   readonly stderr: string[] = [];
   #waiters = new Set<() => void>();
   #status: Promise<Deno.CommandStatus>;
+  #output: Promise<unknown>;
   /** The exit status once the process has exited; undefined while it runs. */
   exitStatus: Deno.CommandStatus | undefined;
 
@@ -45,7 +46,7 @@ export class NodeProcess {
       this.exitStatus = status;
       this.#wake();
     });
-    forEachLine(this.child.stdout, (line) => {
+    const stdout = forEachLine(this.child.stdout, (line) => {
       try {
         this.lines.push(JSON.parse(line));
       } catch {
@@ -53,10 +54,20 @@ export class NodeProcess {
       }
       this.#wake();
     });
-    forEachLine(this.child.stderr, (line) => {
+    const stderr = forEachLine(this.child.stderr, (line) => {
       this.stderr.push(line);
       this.#wake();
     });
+    this.#output = Promise.all([stdout, stderr]).catch(() => {}); // a read error ends the lines
+  }
+
+  /**
+   * Resolves with the exit status once the process exited and every line it wrote was read
+   * (`child.status` can resolve before the last stderr lines are in `stderr`).
+   */
+  async exited(): Promise<Deno.CommandStatus> {
+    const [status] = await Promise.all([this.#status, this.#output]);
+    return status;
   }
 
   #wake(): void {

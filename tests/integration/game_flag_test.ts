@@ -65,7 +65,7 @@ Deno.test({
         "worker",
         workerArgs(config, ready.grpcPort as number, "--game", "examples/coins.ts"),
       );
-      const status = await worker.child.status;
+      const status = await worker.exited();
       assert.equal(status.code, 1);
       const lines = worker.stderr.filter((line) => line.trim() !== "");
       assert.equal(lines.length, 1, `one line: ${lines.join("\n")}`);
