@@ -137,6 +137,15 @@ Deno.test({
       assert.deepEqual(tickRows.map((r) => r.entities), [1_000]);
       for (const row of tickRows) assertWindow(row.window, 1);
       assert.equal(tick.largestHeld, largestHeld(tickRows), "largestHeld is the largest held row");
+      for (const row of tickRows) {
+        const limit = obj(row.limit);
+        assert.equal(limit.entities, row.entities, "the limit ran at the row's count");
+        assert.equal(limit.ticks, 40, "every measured tick of the limit is in its percentiles");
+        assert.ok(
+          (limit.p50Ms as number) > 0 && (limit.p50Ms as number) <= (limit.p99Ms as number),
+        );
+      }
+      assert.equal(tick.limitRatioAtTarget, null, "the quick run has no 20,000 row");
 
       const migration = assertCommon(read("migration"), "migration");
       const sizes = list(migration.rows).map(obj);
