@@ -57,6 +57,26 @@ export function packMoves(moves: readonly number[]): Uint8Array {
   return bytes;
 }
 
+/** Motion as a move carries it. */
+interface Motion {
+  x: number;
+  y: number;
+  z: number;
+  vx: number;
+  vy: number;
+  vz: number;
+}
+
+/** Writes the move at `at` (the index of its id) in a flat move column onto `target`. */
+export function applyMove(target: Motion, moves: readonly number[], at: number): void {
+  target.x = moves[at + 1];
+  target.y = moves[at + 2];
+  target.z = moves[at + 3];
+  target.vx = moves[at + 4];
+  target.vy = moves[at + 5];
+  target.vz = moves[at + 6];
+}
+
 /** Reads the move column; one pass of checks, and a message built only for a bad value. */
 export function unpackMoves(value: unknown, name = "moves"): number[] {
   if (!(value instanceof Uint8Array)) fail(`${name} must be binary, got ${typeof value}`);

@@ -5,6 +5,7 @@
 import type { Batch, EntityState } from "./batch_codec.ts";
 import { type Foreign, foreignNeighbours, safeBox } from "./border_band.ts";
 import { InterestDiff } from "./interest_diff.ts";
+import { applyMove } from "./batch_records.ts";
 import { assignState, type Entity, makeEntity } from "../world/entity.ts";
 import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
@@ -244,12 +245,7 @@ export class GhostTable {
         stats.ignored++;
         continue;
       }
-      ghost.x = moves[i + 1];
-      ghost.y = moves[i + 2];
-      ghost.z = moves[i + 3];
-      ghost.vx = moves[i + 4];
-      ghost.vy = moves[i + 5];
-      ghost.vz = moves[i + 6];
+      applyMove(ghost, moves, i);
       ghost.owner = from;
       ghost.cell = grid.cellOf(ghost.x, ghost.y, ghost.z);
       this.#writtenAt.set(id, batch.tick);

@@ -5,6 +5,7 @@
 import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
 import type { OwnedEntities } from "../sim/owned_entities.ts";
+import { applyMove } from "./batch_records.ts";
 
 /**
  * Ticks between two refreshes of an entity whose motion did not change (its data may have):
@@ -175,12 +176,7 @@ export class ReplicaTable {
     for (let i = 0; i + 6 < moves.length; i += 7) {
       const e = mirror.entities.get(moves[i]);
       if (e === undefined) continue; // never created here: its full state comes with a refresh
-      e.x = moves[i + 1];
-      e.y = moves[i + 2];
-      e.z = moves[i + 3];
-      e.vx = moves[i + 4];
-      e.vy = moves[i + 5];
-      e.vz = moves[i + 6];
+      applyMove(e, moves, i);
       mirror.taken.set(e.id, tick);
     }
     for (const id of ops.deletes) (mirror.entities.delete(id), mirror.taken.delete(id));
