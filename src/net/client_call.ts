@@ -111,6 +111,11 @@ export class ClientCall<Req = unknown, Res = unknown> extends EventEmitter {
     void this.#run(headers, body);
   }
 
+  /** Whether the call takes no more request messages (over, half-closed or unary). */
+  get done(): boolean {
+    return this.#done || !this.#queue || this.#queue.done;
+  }
+
   /** The final status, once the call is over. */
   get status(): StatusObject | undefined {
     return this.#status;

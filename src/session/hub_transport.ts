@@ -92,7 +92,8 @@ export function sessionStreams(options: {
     },
   });
   const outbox = new CommandOutbox((to, commands) =>
-    links.send(to, encodeCommands(self, commands))
+    // Inputs may be dropped when the link backs up; joins, resumes, detaches and departs not.
+    links.send(to, encodeCommands(self, commands), commands.some((c) => c.op !== "input"))
   );
   return { links, outbox };
 }

@@ -226,12 +226,12 @@ export class Space {
     this.players.queue(gateway, command);
   }
 
-  /** The players' reports of the last tick, by gateway (taken once). */
   /** Sends the players of `gateway` a full DIFF at the next tick (see PlayerSessions.resync). */
   resync(gateway: string): number {
     return this.players.resync(this.#host, gateway);
   }
 
+  /** The players' reports of the last tick, by gateway (taken once). */
   takeReports(): Map<string, WorkerReport> {
     return this.players.takeReports();
   }

@@ -123,8 +123,9 @@ export interface Batch {
   updates: EntityState[];
   deletes: number[];
   /**
-   * Position-only ghost updates, flat: id, x, y, z, vx, vy, vz per ghost whose type and data
-   * did not change (a packed column of float64 on the wire, no record per ghost).
+   * Position-only ghost updates, flat: id, x, y, z, vx, vy, vz per ghost whose data did not
+   * change (a packed column of float64 on the wire, no record per ghost); a changed type goes
+   * with the next refresh.
    */
   moves: number[];
   /**

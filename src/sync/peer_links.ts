@@ -1,7 +1,7 @@
 // Worker-to-worker links: exactly one gRPC bidi Sync stream per pair of workers (the worker
 // with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
 // queued in order while a link is down or its peer is not reading (the stream's back-pressure),
-// so no handoff is lost to a reconnect and a stalled peer costs a bounded queue. Channels to a peer
+// so a slow peer costs a queue in which only droppable batches are ever dropped. Channels to a peer
 // that left are kept (idle) rather than closed: closing one sends GOAWAY, which can abort the
 // peer's process under Deno 2.9 (denoland/deno#36788) when it is paused or leaving.
 import type { Logger } from "../observe/log.ts";
@@ -130,7 +130,7 @@ export class PeerLinks {
       link = { peer, address: "", queue: [], dialer: this.#dials(peer) };
       this.#links.set(peer, link);
     }
-    if (link.stream && link.queue.length === 0 && !link.blocked) {
+    if (link.stream && !link.stream.done && link.queue.length === 0 && !link.blocked) {
       if (!this.#write(link.stream, payload)) this.#block(link);
       return;
     }
@@ -303,10 +303,13 @@ export class PeerLinks {
     this.#flush(link, stream);
   }
 
-  /** Writes queued batches in order until the queue is empty or the stream is full. */
+  /**
+   * Writes queued batches in order until the queue is empty or the stream is full. A finished
+   * stream takes nothing: its batches wait for the next one (its end brings the link down).
+   */
   #flush(link: Link, stream: Duplex | ServerDuplex): void {
     let n = 0;
-    while (n < link.queue.length && !link.blocked) {
+    while (n < link.queue.length && !link.blocked && !stream.done) {
       if (!this.#write(stream, link.queue[n++].payload)) this.#block(link);
     }
     link.queue.splice(0, n);
@@ -315,7 +318,7 @@ export class PeerLinks {
   /** The stream took the last write but is full: queue from now on until it drains. */
   #block(link: Link): void {
     link.blocked = true;
-    this.#options.log.warn("link.blocked", { peer: link.peer });
+    this.#options.log.warn("link.blocked", { peer: link.peer, queued: link.queue.length });
   }
 
   /** Writes one payload; false when the stream's queue is full (wait for "drain"). */

@@ -27,6 +27,8 @@ interface Sent {
   vz: number;
   /** Data version of the last full state sent (NaN: none yet, or the entity came back). */
   version: number;
+  /** Type in the last full state sent. */
+  type: string;
 }
 
 /**
@@ -78,13 +80,14 @@ export class ReplicaSender {
     const { tick, every, ops } = options;
     const updates = every > 0 && tick % every === 0;
     // Update ticks come every `every` ticks: each entity is refreshed at one of every `rounds`.
-    const rounds = Math.max(1, Math.round(REFRESH_TICKS / Math.max(1, every)));
+    const rounds = Math.max(1, Math.floor(REFRESH_TICKS / Math.max(1, every)));
     const round = every > 0 ? Math.floor(tick / every) : 0;
     const sentMap = this.#sent;
     let list: ReplicaOps | undefined;
     const create = (e: Entity) => {
-      // NaN velocity: the first update after a create always goes.
-      sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN, version: options.versionOf(e) });
+      // NaN: the first update after a create always goes, in full (a backup that missed the
+      // create has the entity again two ticks later).
+      sentMap.set(e.id, { vx: NaN, vy: NaN, vz: NaN, version: NaN, type: e.type });
       (list ??= ops()).creates.push(e);
     };
     if (fresh || updates) {
@@ -107,8 +110,9 @@ export class ReplicaSender {
         const version = options.versionOf(e);
         list ??= ops();
         const heal = refresh && Math.floor((e.id + round) / rounds) % FULL_REFRESHES === 0;
-        if (e.session || joined || heal || version !== sent.version) {
+        if (e.session || joined || heal || version !== sent.version || e.type !== sent.type) {
           sent.version = version;
+          sent.type = e.type;
           list.updates.push(e);
         } else list.moves.push(e.id, e.x, e.y, e.z, e.vx, e.vy, e.vz);
       }

@@ -167,9 +167,15 @@ Deno.test("a session closed for good, or whose resume is refused, is lost", asyn
   // When that close arrives as an abnormal one (1006, below) the bot resumes, and the gateway
   // refuses it as a real one would a taken-over session's: lost either way.
   const now = 0;
+  /** Connections whose HELLO asked to resume. */
+  const resumes: number[] = [];
   const { server, sockets, connections } = silentGateway(
-    (n, hello) =>
-      n === 2 || (n >= 4 && hello.resumeToken !== undefined) ? CloseCode.RESUME_FAILED : "welcome",
+    (n, hello) => {
+      if (hello.resumeToken !== undefined) resumes.push(n);
+      return n === 2 || (n >= 4 && hello.resumeToken !== undefined)
+        ? CloseCode.RESUME_FAILED
+        : "welcome";
+    },
     () => {},
   );
   const metrics = new BotMetrics(mulberry32(1));
@@ -195,4 +201,6 @@ Deno.test("a session closed for good, or whose resume is refused, is lost", asyn
   assert.equal(others.length, 1, JSON.stringify(metrics.closes));
   assert.ok(["4006", "1006"].includes(others[0][0]), JSON.stringify(metrics.closes));
   assert.equal(others[0][1], 1);
+  // 4006 is final: no resume after it. An abnormal close is resumed (and refused here).
+  assert.deepEqual(resumes, others[0][0] === "4006" ? [2] : [2, 4], JSON.stringify(resumes));
 });

@@ -162,7 +162,7 @@ Deno.test("a peer that stops reading (SIGSTOP) blocks its link: batches queue un
       await new Promise((resolve) => setTimeout(resolve, 0)); // let the stream take what it can
     }
     assert.equal(links.queued("b"), 1, "the batch the full stream refused waits in the queue");
-    assert.equal(records.filter((r) => r.event === "link.blocked").length, 1);
+    assert.ok(records.some((r) => r.event === "link.blocked"));
     for (let n = 0; n < 40; n++) links.send("b", numbered(seq++), false);
     assert.deepEqual([links.queued("b"), links.dropped], [20, 21], "ghost-only batches over 20 go");
     for (let n = 0; n < 10; n++) {

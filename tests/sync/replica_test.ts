@@ -46,18 +46,31 @@ Deno.test("the mirror gets creates at once, updates when motion changes, deletes
   const collect = collector(sender, owned);
   const tick = (n: number): ReplicaOps => {
     const ops = collect(n);
-    table.apply("owner", n, ops);
+    // As a backup gets them: copies, never the owner's own records.
+    table.apply("owner", n, structuredClone(ops));
     return ops;
   };
   assert.deepEqual(tick(1).creates.map((e) => e.id), [1, 2]);
-  assert.deepEqual(sent(tick(2)), [1, 2], "the first update after a create goes");
+  const first = tick(2);
+  assert.deepEqual(
+    first.updates.map((e) => e.id),
+    [1, 2],
+    "the first update after a create is full",
+  );
   a.x = 5; // moved, same velocity: the backup extrapolates
   assert.deepEqual(sent(tick(4)), []);
+  b.x = 7;
   b.vx = 3; // motion changed, data did not: a move
   const moved = tick(6);
   assert.deepEqual([moved.updates.length, sent(moved)], [0, [2]]);
   const mirror = table.mirrors.get("owner")!;
-  assert.equal(mirror.entities.get(2)!.vx, 3, "the backup applied the move");
+  const copy = mirror.entities.get(2)!;
+  assert.notEqual(copy, b);
+  assert.deepEqual([copy.x, copy.vx], [7, 3], "the backup applied the move to its copy");
+  const unknown = emptyReplica();
+  unknown.moves.push(99, 1, 2, 3, 4, 5, 6);
+  table.apply("owner", 6, unknown);
+  assert.ok(!mirror.entities.has(99), "a move of an entity never created is ignored");
   owned.delete(1);
   assert.deepEqual(tick(7).deletes, [1]);
   assert.deepEqual([...mirror.entities.keys()], [2]);
@@ -81,13 +94,17 @@ Deno.test("an update goes in full only for players, data changes and a heal; els
   owned.set(1, npc).set(2, player);
   const tick = collector(sender, owned);
   tick(1);
+  tick(2); // the first updates after the creates, in full
   npc.vx = 1;
-  const first = tick(2);
-  assert.deepEqual(first.updates.map((e) => e.id), [2], "a player always goes in full");
-  assert.deepEqual(first.moves.slice(0, 1), [1], "the NPC's new velocity is a move");
+  const moved = tick(4);
+  assert.deepEqual(moved.updates.map((e) => e.id), [2], "a player always goes in full");
+  assert.deepEqual(moved.moves.slice(0, 1), [1], "the NPC's new velocity is a move");
   npc.vx = 2;
   npc.data.hp = 2;
-  assert.deepEqual(tick(4).updates.map((e) => e.id), [1, 2], "changed data goes in full");
+  assert.deepEqual(tick(6).updates.map((e) => e.id), [1, 2], "changed data goes in full");
+  npc.vx = 3;
+  npc.type = "boss";
+  assert.deepEqual(tick(8).updates.map((e) => e.id), [1, 2], "a changed type goes in full");
 });
 
 Deno.test("every entity is refreshed once per REFRESH_TICKS, and in full once per FULL_REFRESHES", () => {
@@ -130,7 +147,11 @@ Deno.test("creates and deletes between update ticks come from the owned entities
   const between = tick(7);
   assert.deepEqual([between.creates.length, between.deletes.length], [0, 0]);
   const after = tick(8);
-  assert.deepEqual(after.updates.map((e) => e.id), [1], "the one that came back goes in full");
+  assert.deepEqual(
+    after.updates.map((e) => e.id).sort(),
+    [1, 2],
+    "the one that came back and the newcomer go in full",
+  );
   assert.deepEqual(sent(after), [1, 2]);
   owned.delete(2);
   assert.deepEqual(tick(9).deletes, [2]);
