@@ -88,6 +88,7 @@ export class WorkerRuntime {
       secret: config.secret,
       log,
       version: BATCH_VERSION,
+      sendOnAccepted: true,
       onPayload: (payload, peer) =>
         this.#paused ? this.#hold(payload, peer) : this.#receive(payload, peer),
       onPeerRemoved: (peer) => {

@@ -1,12 +1,15 @@
-// Worker-to-worker links: exactly one gRPC bidi Sync stream per pair of workers (the worker
-// with the smaller id dials), reconnecting while the peer is in the map, with outbound batches
-// queued in order while a link is down or its peer is not reading (the stream's back-pressure),
-// so a slow peer costs a queue in which only droppable batches are ever dropped. Channels to a peer
-// that left are kept (idle) rather than closed: closing one sends GOAWAY, which can abort the
-// peer's process under Deno 2.9 (denoland/deno#36788) when it is paused or leaving.
+// Links between nodes over gRPC bidi streams: one per pair of workers (Peer.Sync) or per worker
+// a gateway attaches to (Sessions.Attach), reconnecting while the peer is in the map. Workers
+// dial each other and write only on the stream the peer dialed (see sendOnAccepted). Outbound
+// payloads queue in order while a link is down or its peer is not reading (back-pressure), and
+// only droppable ones are ever dropped. Channels to a peer that left are kept (idle), not closed:
+// closing one sends GOAWAY, which can abort the peer under Deno 2.9 (denoland/deno#36788).
 import type { Logger } from "../observe/log.ts";
 import { type TrafficCounts, trafficCounts } from "../observe/metrics.ts";
 import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.ts";
+import type { PeerLinksOptions } from "./peer_link_options.ts";
+
+export type { PeerLinksOptions } from "./peer_link_options.ts";
 
 /** Metadata key naming the dialing worker on a Sync stream. */
 export const NODE_METADATA = "zs-node";
@@ -19,7 +22,10 @@ type ServerDuplex = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: 
 interface Link {
   peer: string;
   address: string;
+  /** The stream batches to the peer are written on. */
   stream?: Duplex | ServerDuplex;
+  /** With `sendOnAccepted`: the stream this side dialed, read only (the peer's batches). */
+  inbound?: Duplex;
   client?: grpc.Client;
   queue: Queued[];
   retry?: ReturnType<typeof setTimeout>;
@@ -37,36 +43,6 @@ interface Link {
 interface Queued {
   payload: Uint8Array;
   keep: boolean;
-}
-
-/** Options of {@linkcode PeerLinks}. */
-export interface PeerLinksOptions {
-  self: string;
-  secret: string;
-  log: Logger;
-  /** Called with each payload received from a peer (not yet decoded). */
-  onPayload: (payload: Uint8Array, peer: string) => void;
-  /** Called when a peer leaves the map (its ghosts should go). */
-  onPeerRemoved?: (peer: string) => void;
-  /**
-   * Most batches queued per peer while its link is down; beyond, the oldest droppable one
-   * (ghost updates only) goes. Batches sent with `keep` are never dropped.
-   */
-  maxQueue?: number;
-  retryMs?: number;
-  /**
-   * The bidi method links use: worker↔worker "Peer.Sync" (default; the smaller id dials), or
-   * gateway→worker "Sessions.Attach" (the gateway dials every worker).
-   */
-  link?: { service: "Peer"; method: "Sync" } | { service: "Sessions"; method: "Attach" };
-  /** Whether this node dials `peer` (default: when its id sorts first). */
-  dials?: (self: string, peer: string) => boolean;
-  /**
-   * Version of the payloads these links carry (worker links: BATCH_VERSION). A dialer names it
-   * in {@linkcode VERSION_METADATA}; an acceptor refuses a dialer of another version (or none)
-   * with FAILED_PRECONDITION, so two builds that cannot read each other's batches never link.
-   */
-  version?: number;
 }
 
 /** The set of links of one worker. */
@@ -105,10 +81,11 @@ export class PeerLinks {
         link = { peer: w.id, address: w.grpcAddress, queue: [], dialer: this.#dials(w.id) };
         this.#links.set(w.id, link);
       } else if (link.address !== w.grpcAddress && link.dialer) {
+        // A link made by a send or an accept before the map named the peer has no address yet.
+        if (link.address) this.#drop(link, "address changed");
         link.address = w.grpcAddress;
-        this.#drop(link, "address changed");
       }
-      if (link.dialer && !link.stream && link.retry === undefined) this.#dial(link);
+      if (this.#needsDial(link)) this.#dial(link);
     }
     for (const [peer, link] of this.#links) {
       if (present.has(peer)) continue;
@@ -164,7 +141,7 @@ export class PeerLinks {
   heal(peer: string): void {
     if (!this.#cut.delete(peer)) return;
     const link = this.#links.get(peer);
-    if (link?.dialer && !link.stream && link.retry === undefined) this.#dial(link);
+    if (link && this.#needsDial(link)) this.#dial(link);
   }
 
   /** Peers whose link is cut. */
@@ -212,10 +189,15 @@ export class PeerLinks {
     }
     let link = this.#links.get(peer);
     if (!link) {
-      link = { peer, address: "", queue: [], dialer: false };
+      link = {
+        peer,
+        address: "",
+        queue: [],
+        dialer: this.#dials(peer) && !!this.#options.sendOnAccepted,
+      };
       this.#links.set(peer, link);
     }
-    if (link.stream && link.stream !== call) this.#drop(link, "replaced by a new stream");
+    if (link.stream && link.stream !== call) this.#dropStream(link, "replaced by a new stream");
     this.#attach(link, call);
   }
 
@@ -236,7 +218,14 @@ export class PeerLinks {
 
   #dials(peer: string): boolean {
     const self = this.#options.self;
+    if (this.#options.sendOnAccepted) return true;
     return this.#options.dials ? this.#options.dials(self, peer) : self < peer;
+  }
+
+  /** Whether this side should dial the link now (it dials, has no dialed stream, no retry due). */
+  #needsDial(link: Link): boolean {
+    const dialed = this.#options.sendOnAccepted ? link.inbound : link.stream;
+    return link.dialer && !dialed && link.retry === undefined;
   }
 
   #dial(link: Link): void {
@@ -264,7 +253,45 @@ export class PeerLinks {
         this.#options.log.error("link.refused", { peer: link.peer, details: error.details });
       } else this.#options.log.debug("link.error", { peer: link.peer, error });
     });
-    this.#attach(link, call);
+    if (this.#options.sendOnAccepted) this.#attachInbound(link, call);
+    else this.#attach(link, call);
+  }
+
+  /** A dialed stream that only reads (sendOnAccepted): the peer's batches come on it. */
+  #attachInbound(link: Link, stream: Duplex): void {
+    link.inbound = stream;
+    this.#options.log.info("link.inbound_up", { peer: link.peer });
+    this.#read(link, stream);
+    const lost = () => {
+      if (link.inbound !== stream) return;
+      link.inbound = undefined;
+      this.#options.log.info("link.inbound_down", { peer: link.peer });
+      this.#retry(link);
+    };
+    stream.on("end", lost);
+    stream.on("close", lost);
+    stream.on("error", lost);
+  }
+
+  /** Reads payloads from a stream of `link` (either one). */
+  #read(link: Link, stream: Duplex | ServerDuplex): void {
+    stream.on("data", (message: { payload?: unknown }) => {
+      const payload = message?.payload;
+      if (!(payload instanceof Uint8Array)) return;
+      link.refused = false;
+      this.traffic.messagesIn++;
+      this.traffic.bytesIn += payload.byteLength;
+      this.#options.onPayload(payload, link.peer);
+    });
+  }
+
+  /** Dials the link again after a pause, while its peer is in the map. */
+  #retry(link: Link): void {
+    if (!link.dialer || this.#closed || this.#links.get(link.peer) !== link) return;
+    link.retry = setTimeout(() => {
+      link.retry = undefined;
+      if (this.#links.get(link.peer) === link && this.#needsDial(link)) this.#dial(link);
+    }, this.#options.retryMs ?? 500);
   }
 
   #attach(link: Link, stream: Duplex | ServerDuplex): void {
@@ -277,24 +304,13 @@ export class PeerLinks {
       this.#flush(link, stream);
     });
     this.#options.log.info("link.up", { peer: link.peer, dialer: link.dialer });
-    stream.on("data", (message: { payload?: unknown }) => {
-      const payload = message?.payload;
-      if (!(payload instanceof Uint8Array)) return;
-      link.refused = false;
-      this.traffic.messagesIn++;
-      this.traffic.bytesIn += payload.byteLength;
-      this.#options.onPayload(payload, link.peer);
-    });
+    this.#read(link, stream);
     const lost = () => {
       if (link.stream !== stream) return;
       link.stream = undefined;
       this.#options.log.info("link.down", { peer: link.peer });
-      if (link.dialer && !this.#closed && this.#links.get(link.peer) === link) {
-        link.retry = setTimeout(() => {
-          link.retry = undefined;
-          if (this.#links.get(link.peer) === link && !link.stream) this.#dial(link);
-        }, this.#options.retryMs ?? 500);
-      }
+      // The dialer redials its own stream; an accepted one comes back when the peer redials.
+      if (!this.#options.sendOnAccepted) this.#retry(link);
     };
     stream.on("end", lost);
     stream.on("close", lost);
@@ -328,13 +344,29 @@ export class PeerLinks {
     return stream.write({ payload });
   }
 
+  /** Ends both of the link's streams (the one written and, with sendOnAccepted, the dialed one). */
   #drop(link: Link, why: string): void {
+    const inbound = link.inbound;
+    if (inbound) {
+      link.inbound = undefined;
+      try {
+        inbound.cancel();
+      } catch (error) {
+        this.#options.log.debug("link.close_error", { peer: link.peer, error });
+      }
+    }
+    this.#dropStream(link, why);
+  }
+
+  /** Ends the stream batches are written on: a dialed one is cancelled, an accepted one ended. */
+  #dropStream(link: Link, why: string): void {
     const stream = link.stream;
     if (!stream) return;
     link.stream = undefined;
     this.#options.log.debug("link.closed", { peer: link.peer, why });
     try {
-      if ("cancel" in stream && link.dialer) (stream as Duplex).cancel();
+      const dialed = link.dialer && !this.#options.sendOnAccepted;
+      if (dialed) (stream as Duplex).cancel();
       else stream.end();
     } catch (error) {
       this.#options.log.debug("link.close_error", { peer: link.peer, error });

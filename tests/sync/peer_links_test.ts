@@ -188,3 +188,47 @@ Deno.test("a peer that stops reading (SIGSTOP) blocks its link: batches queue un
     await child.stop();
   }
 });
+
+Deno.test("with sendOnAccepted both sides dial, and each writes only on the stream its peer dialed", async () => {
+  const got: Array<[string, string, number]> = [];
+  const make = (self: string) =>
+    new PeerLinks({
+      self,
+      secret: SECRET,
+      log,
+      sendOnAccepted: true,
+      retryMs: 50,
+      onPayload: (payload, peer) => void got.push([self, peer, payload[0]]),
+    });
+  const a = make("a"), b = make("b");
+  const serve = (links: PeerLinks) =>
+    startRpcServer("127.0.0.1", 0, {
+      Peer: requireSecret(SECRET, { Sync: (call: ServerSync) => links.accept(call) }),
+    });
+  const [serverA, serverB] = await Promise.all([serve(a), serve(b)]);
+  const workers = [
+    { id: "a", grpcAddress: `127.0.0.1:${serverA.port}`, state: "active" },
+    { id: "b", grpcAddress: `127.0.0.1:${serverB.port}`, state: "active" },
+  ];
+  try {
+    a.update(workers); // a dials b; b has not dialed a yet
+    await waitUntil("b to accept a's stream", () => b.connected().length === 1);
+    a.send("b", new Uint8Array([1]));
+    assert.equal(a.queued("b"), 1, "a has no stream dialed by b to write on: it waits");
+    b.send("a", new Uint8Array([2])); // on the stream a dialed
+    await waitUntil("a to get b's payload", () => got.length === 1);
+    b.update(workers); // b dials a: a's queued payload goes on that stream
+    await waitUntil("b to get a's payload", () => got.length === 2);
+    assert.deepEqual(got, [["a", "b", 2], ["b", "a", 1]]);
+    assert.equal(a.queued("b"), 0);
+    a.cut("b");
+    a.heal("b");
+    a.send("b", new Uint8Array([3]));
+    await waitUntil("a's payload after a cut and heal", () => got.length === 3);
+    assert.deepEqual(got[2], ["b", "a", 3]);
+  } finally {
+    a.close();
+    b.close();
+    await Promise.all([serverA.close(), serverB.close()]);
+  }
+});
