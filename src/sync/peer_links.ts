@@ -4,7 +4,6 @@
 // payloads queue in order while a link is down or its peer is not reading (back-pressure), and
 // only droppable ones are ever dropped. Channels to a peer that left are kept (idle), not closed:
 // closing one sends GOAWAY, which can abort the peer under Deno 2.9 (denoland/deno#36788).
-import type { Logger } from "../observe/log.ts";
 import { type TrafficCounts, trafficCounts } from "../observe/metrics.ts";
 import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.ts";
 import type { PeerLinksOptions } from "./peer_link_options.ts";
