@@ -58,14 +58,7 @@ export function packMoves(moves: readonly number[]): Uint8Array {
 }
 
 /** Motion as a move carries it. */
-interface Motion {
-  x: number;
-  y: number;
-  z: number;
-  vx: number;
-  vy: number;
-  vz: number;
-}
+type Motion = Pick<EntityState, "x" | "y" | "z" | "vx" | "vy" | "vz">;
 
 /** Writes the move at `at` (the index of its id) in a flat move column onto `target`. */
 export function applyMove(target: Motion, moves: readonly number[], at: number): void {
