@@ -172,9 +172,12 @@ Deno.test({
       await page.click("#clear-selection");
       await waitInPage(page, "globalThis.zsDiag.selected === null", "the selection cleared");
       assert.equal(await page.isVisible("#selection"), false, "the move panel closes");
-      const moved2 = await diag<CellPixel[]>(page, READ_CELLS);
-      const [, , hex] = moved2.find(([c]) => c === cell)!;
-      assert.equal(hex, colours.w2, `cell ${cell} is drawn in w2's colour`);
+      // The sampled corner pixel can lie under an entity's dot for a few redraws (NPCs walk).
+      await waitInPage(
+        page,
+        `(${READ_CELLS}).find(([c]) => c === ${cell})?.[2] === ${JSON.stringify(colours.w2)}`,
+        `cell ${cell} drawn in w2's colour`,
+      );
       await page.screenshot({ path: `${shots}3-moved.png` });
 
       assert.deepEqual(consoleErrors, [], "no console errors");

@@ -587,6 +587,11 @@ Deno.test({
           for (let round = 0; round < 6 && result.compared < 10; round++) {
             await Promise.all([diffsAfter(a, 20), diffsAfter(b, 20)]);
             result = compare();
+            // Turn both about each second, side by side: a player stopped by the world's edge
+            // stops changing, and an unchanged entity gets no update rows to compare.
+            const move: [number, number] = [round % 2 === 0 ? -1 : 1, 0];
+            a.send({ op: 2, seq: ++sa, intent: { move } });
+            b.send({ op: 2, seq: ++sb, intent: { move } });
           }
           const { same, compared } = result;
           // NPCs may bump them apart; ten ticks in view of each other are enough to judge.
