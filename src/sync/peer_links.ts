@@ -188,12 +188,8 @@ export class PeerLinks {
     }
     let link = this.#links.get(peer);
     if (!link) {
-      link = {
-        peer,
-        address: "",
-        queue: [],
-        dialer: this.#dials(peer) && !!this.#options.sendOnAccepted,
-      };
+      // Known only from its dial so far: with sendOnAccepted this side dials it back.
+      link = { peer, address: "", queue: [], dialer: this.#options.sendOnAccepted === true };
       this.#links.set(peer, link);
     }
     if (link.stream && link.stream !== call) this.#dropStream(link, "replaced by a new stream");
