@@ -102,7 +102,12 @@ export function statusFromFields(
  * ```
  */
 export class FrameReader {
-  #pending = new Uint8Array(0);
+  // Chunks are queued, not concatenated as they come: a message of n bytes arriving in k
+  // chunks is copied once (O(n)), where re-joining the unread rest on every chunk cost O(n·k).
+  #chunks: Uint8Array[] = [];
+  /** Bytes of `#chunks[0]` already read. */
+  #offset = 0;
+  #buffered = 0;
   #maxBytes: number;
 
   constructor(options: { maxMessageBytes?: number } = {}) {
@@ -111,29 +116,26 @@ export class FrameReader {
 
   /** The complete frames `chunk` finishes; throws an {@linkcode RpcError} on a bad frame. */
   push(chunk: Uint8Array): Frame[] {
-    let bytes = chunk;
-    if (this.#pending.byteLength > 0) {
-      bytes = new Uint8Array(this.#pending.byteLength + chunk.byteLength);
-      bytes.set(this.#pending);
-      bytes.set(chunk, this.#pending.byteLength);
+    if (chunk.byteLength > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.byteLength;
     }
     const frames: Frame[] = [];
-    let at = 0;
-    while (bytes.byteLength - at >= PREFIX) {
-      const flags = bytes[at];
-      const length = new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0);
+    while (this.#buffered >= PREFIX) {
+      const prefix = this.#peek(PREFIX);
+      const flags = prefix[0];
+      const length = new DataView(prefix.buffer, prefix.byteOffset + 1, 4).getUint32(0);
       checkPrefix(flags, length, this.#maxBytes);
-      if (bytes.byteLength - at - PREFIX < length) break;
-      frames.push({ flags, payload: bytes.slice(at + PREFIX, at + PREFIX + length) });
-      at += PREFIX + length;
+      if (this.#buffered - PREFIX < length) break;
+      this.#take(PREFIX);
+      frames.push({ flags, payload: this.#take(length) });
     }
-    this.#pending = at === bytes.byteLength ? new Uint8Array(0) : bytes.slice(at);
     return frames;
   }
 
   /** Call at the end of the stream: throws if it stopped inside a frame. */
   finish(): void {
-    const left = this.#pending.byteLength;
+    const left = this.#buffered;
     if (left === 0) return;
     if (left < PREFIX) {
       throw new RpcError(
@@ -141,11 +143,47 @@ export class FrameReader {
         `Cannot decode frame: the stream ended ${left} bytes into a 5-byte frame prefix`,
       );
     }
-    const length = new DataView(this.#pending.buffer).getUint32(1);
+    const prefix = this.#peek(PREFIX);
+    const length = new DataView(prefix.buffer, prefix.byteOffset + 1, 4).getUint32(0);
     throw new RpcError(
       status.INVALID_ARGUMENT,
       `Cannot decode frame: the stream ended ${left - PREFIX} bytes into a ${length}-byte message`,
     );
+  }
+
+  /** The next `n` buffered bytes, without consuming them (n ≤ buffered). */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first.byteLength - this.#offset >= n) {
+      return first.subarray(this.#offset, this.#offset + n);
+    }
+    const bytes = new Uint8Array(n);
+    let filled = 0;
+    for (let i = 0, from = this.#offset; filled < n; i++, from = 0) {
+      const part = this.#chunks[i].subarray(from, from + n - filled);
+      bytes.set(part, filled);
+      filled += part.byteLength;
+    }
+    return bytes;
+  }
+
+  /** Consumes the next `n` buffered bytes (n ≤ buffered) into a new array. */
+  #take(n: number): Uint8Array {
+    const bytes = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const first = this.#chunks[0];
+      const part = first.subarray(this.#offset, this.#offset + n - filled);
+      bytes.set(part, filled);
+      filled += part.byteLength;
+      this.#offset += part.byteLength;
+      if (this.#offset === first.byteLength) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
+    this.#buffered -= n;
+    return bytes;
   }
 }
 

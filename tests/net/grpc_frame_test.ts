@@ -61,6 +61,22 @@ Deno.test("frames split at any byte boundaries decode to the frames that were se
   );
 });
 
+Deno.test("a message arriving a byte at a time decodes once, into bytes of its own", () => {
+  const payload = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
+  const bytes = encodeFrame(FrameFlag.MESSAGE, payload);
+  const reader = new FrameReader();
+  const got = [];
+  for (let i = 0; i < bytes.byteLength; i++) {
+    const frames = reader.push(bytes.subarray(i, i + 1));
+    // Nothing comes out before the last byte, and everything at it.
+    assert.equal(frames.length, i === bytes.byteLength - 1 ? 1 : 0);
+    got.push(...frames);
+  }
+  reader.finish();
+  bytes.fill(0); // the reader copied the payload out: the sender's buffer may be reused
+  assert.deepEqual(got[0].payload, payload);
+});
+
 Deno.test("a length prefix over the maximum is refused with RESOURCE_EXHAUSTED before buffering", () => {
   const reader = new FrameReader({ maxMessageBytes: 1000 });
   const prefix = new Uint8Array([0, 0, 0, 0x03, 0xe9]); // 1001 bytes announced
