@@ -113,6 +113,36 @@ function writeString(s: string): void {
   at = start + fits + n;
 }
 
+function writeArray(value: unknown[], depth: number): void {
+  writeHeader(value.length, 0x90, 15, 0xdc, 0xdd);
+  for (const item of value) write(item, depth + 1);
+}
+
+/** The shared arrays of the frames being written, by identity: their bytes once encoded. */
+let sharing: Map<unknown[], Uint8Array | null> | undefined;
+
+/**
+ * Arrays that many frames contain (the rows of one worker report that several clients see):
+ * the first frame that lists one encodes it, every later one copies its bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const row = [7, 1.5, 2, 0];
+ * const shared = new SharedArrays([row]);
+ * const a = writeFrameMsgpack({ update: [row] }, shared);
+ * row[1] = 99; // bytes are kept from the first write: shared arrays must not change
+ * assert.deepEqual(writeFrameMsgpack({ update: [row] }, shared), a);
+ * ```
+ */
+export class SharedArrays {
+  readonly bytes = new Map<unknown[], Uint8Array | null>();
+
+  constructor(arrays: Iterable<unknown[]>) {
+    for (const array of arrays) this.bytes.set(array, null);
+  }
+}
+
 function write(value: unknown, depth: number): void {
   if (depth > 64) throw new RangeError("Cannot encode frame: nesting deeper than 64 levels");
   switch (typeof value) {
@@ -146,8 +176,17 @@ function write(value: unknown, depth: number): void {
         return;
       }
       if (Array.isArray(value)) {
-        writeHeader(value.length, 0x90, 15, 0xdc, 0xdd);
-        for (const item of value) write(item, depth + 1);
+        const bytes = sharing?.get(value);
+        if (bytes === undefined) return writeArray(value, depth);
+        if (bytes !== null) {
+          room(bytes.byteLength);
+          out.set(bytes, at);
+          at += bytes.byteLength;
+          return;
+        }
+        const start = at;
+        writeArray(value, depth);
+        sharing!.set(value, out.slice(start, at));
         return;
       }
       const record = value as Record<string, unknown>;
@@ -171,7 +210,7 @@ function write(value: unknown, depth: number): void {
  * Writes a plain value (maps with string keys, arrays, strings, booleans, null, numbers) as
  * msgpack: safe integers in the smallest integer encoding (above 2^32 − 1 as uint64), other
  * numbers as float 64, the smallest string, array and map headers; an `undefined` map value
- * is left out.
+ * is left out. Arrays in `shared` are encoded once and copied after.
  *
  * @example
  * ```ts
@@ -182,8 +221,13 @@ function write(value: unknown, depth: number): void {
  * );
  * ```
  */
-export function writeFrameMsgpack(value: unknown): Uint8Array {
+export function writeFrameMsgpack(value: unknown, shared?: SharedArrays): Uint8Array {
   at = 0;
-  write(value, 0);
+  sharing = shared?.bytes;
+  try {
+    write(value, 0);
+  } finally {
+    sharing = undefined;
+  }
   return at === 0 ? EMPTY : out.slice(0, at);
 }

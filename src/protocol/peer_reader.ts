@@ -75,3 +75,30 @@ export function decodePeerMap(bytes: Uint8Array, version?: number): Record<strin
   }
   return raw;
 }
+
+/** A finite number (the inline success-path check of the peer decoders). */
+export function isFiniteNumber(v: unknown): boolean {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+/**
+ * True for the common data shape, a plain map of finite numbers, booleans, null and strings
+ * (at most 16 keys): checked without recursion. Anything else takes the full check.
+ */
+export function isFlatData(value: unknown): boolean {
+  if (
+    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
+    return false;
+  }
+  let keys = 0;
+  for (const key in value) {
+    if (++keys > 16 || key === "__proto__") return false;
+    const v = (value as Record<string, unknown>)[key];
+    const t = typeof v;
+    if (t === "number" ? !Number.isFinite(v) : t !== "string" && t !== "boolean" && v !== null) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -17,6 +17,7 @@ import type { Logger } from "../observe/log.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
 import type { WorkerReport } from "./session_messages.ts";
+import { SharedArrays } from "../protocol/frame_msgpack_writer.ts";
 import { ClientSession, diffMessage } from "./client_session.ts";
 import { Handshake } from "./handshake.ts";
 import { SessionInbox } from "./session_inbox.ts";
@@ -193,6 +194,8 @@ export class SessionHub {
     // Travellers first: a departure moves a player on, a join switches its view.
     this.#rooms.onReport(report);
     this.#handshake.answer(report); // answers first: they make the diffs' sessions live
+    // Rows several players see are encoded once for all of their frames.
+    const shared = report.shared?.size ? new SharedArrays(report.shared) : undefined;
     for (const diff of report.diffs) {
       const session = this.sessions.get(diff.session);
       if (!session || session.entity !== diff.entity) continue;
@@ -213,7 +216,9 @@ export class SessionHub {
         session.queue.pushState(report.tick, ""); // keeps the slow-reader clock running
         continue;
       }
-      if (!session.queue.pushState(report.tick, encodeServerFrame(merged, session.format))) {
+      if (
+        !session.queue.pushState(report.tick, encodeServerFrame(merged, session.format, shared))
+      ) {
         this.counters.slowClosed++;
         this.#fail(
           session,

@@ -17,14 +17,18 @@ import { describe } from "../protocol/input_reader.ts";
 import {
   decodePeerMap,
   failPeer as fail,
+  isFiniteNumber,
+  isFlatData,
   peerFields,
   peerString as str,
 } from "../protocol/peer_reader.ts";
 
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
+// 3: rooms (a join into an instance, depart, departed), saves. 4: diffs list rows by index into
+// the report's row table, so a row many players see is sent, decoded and encoded once.
 /** Version of the session link layout. */
-export const SESSION_WIRE_VERSION = 3; // 3: rooms (a join into an instance, depart, departed), saves
+export const SESSION_WIRE_VERSION = 4;
 
 const OP = { join: 0, input: 1, detach: 2, resume: 3, depart: 4 } as const;
 
@@ -157,13 +161,33 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
   };
 }
 
-/** Encodes what a worker sends a gateway for one tick. */
+/**
+ * Encodes what a worker sends a gateway for one tick. The diffs' rows go once each into a
+ * table (`e`), in first-use order, and each diff lists its enter and update rows by index: rows
+ * are shared by identity (player_views.ts makes one per entity per tick), so an entity that
+ * a hundred players see is one row, not a hundred.
+ */
 export function encodeReport(report: WorkerReport): Uint8Array {
+  const table: Array<EnterRow | UpdateRow> = [];
+  const index = new Map<EnterRow | UpdateRow, number>();
+  const ref = (row: EnterRow | UpdateRow): number => {
+    let i = index.get(row);
+    if (i === undefined) {
+      i = table.length;
+      index.set(row, i);
+      table.push(row);
+    }
+    return i;
+  };
+  const diffs = report.diffs.map((
+    d,
+  ) => [d.session, d.entity, d.ack, d.full, d.enter.map(ref), d.update.map(ref), d.leave]);
   return encode({
     v: SESSION_WIRE_VERSION,
     w: report.worker,
     t: report.tick,
-    d: report.diffs.map((d) => [d.session, d.entity, d.ack, d.full, d.enter, d.update, d.leave]),
+    e: table,
+    d: diffs,
     j: report.joined.map((j) => [j.session, j.entity]),
     r: report.resumed.map((r) => [r.session, r.entity, r.ok, r.conn]),
     s: report.superseded.map((s) => [s.session, s.conn]),
@@ -193,41 +217,7 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
   return {
     worker: str(raw.w, "worker"),
     tick: int(raw.t, "tick"),
-    diffs: list(raw.d, "diffs").map((value, n) => {
-      const what = `diffs[${n}]`;
-      const d = tuple(value, what, 7);
-      return {
-        session: str(d[0], `${what}.session`),
-        entity: int(d[1], `${what}.entity`),
-        ack: int(d[2], `${what}.ack`),
-        full: boolean(d[3], `${what}.full`),
-        enter: list(d[4], `${what}.enter`).map((row, k): EnterRow => {
-          const e = tuple(row, `${what}.enter[${k}]`, 6);
-          plain(map(e[5], `${what}.enter[${k}].data`), `${what}.enter[${k}].data`);
-          return [
-            int(e[0], `${what}.enter[${k}].id`),
-            str(e[1], `${what}.enter[${k}].type`, 64),
-            finite(e[2], `${what}.enter[${k}].x`),
-            finite(e[3], `${what}.enter[${k}].y`),
-            finite(e[4], `${what}.enter[${k}].z`),
-            e[5] as EntityData,
-          ];
-        }),
-        update: list(d[5], `${what}.update`).map((row, k): UpdateRow => {
-          const u = list(row, `${what}.update[${k}]`, 4, 5);
-          const moved: UpdateRow = [
-            int(u[0], `${what}.update[${k}].id`),
-            finite(u[1], `${what}.update[${k}].x`),
-            finite(u[2], `${what}.update[${k}].y`),
-            finite(u[3], `${what}.update[${k}].z`),
-          ];
-          if (u.length === 4) return moved;
-          const data = `${what}.update[${k}].data`;
-          return [...moved, plain(map(u[4], data), data) as EntityData];
-        }),
-        leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
-      };
-    }),
+    ...diffsOf(raw),
     joined: list(raw.j, "joined").map((p, n) => pair(p, `joined[${n}]`)),
     resumed: list(raw.r, "resumed").map((value, n) => {
       const r = tuple(value, `resumed[${n}]`, 4);
@@ -283,6 +273,83 @@ export function placementOf(value: unknown, what: string): InstancePlacement {
     maxPlayers: int(i[5], `${what}.maxPlayers`, 1, 100_000),
     moves: int(i[6], `${what}.moves`),
   };
+}
+
+/**
+ * The diffs of a report and the rows more than one of them lists. Each table row is checked
+ * once (inline on the success path: a valid row costs no label strings); an index must name a
+ * row of the kind its list holds: 6 fields in `enter`, 4 or 5 in `update`.
+ */
+function diffsOf(
+  raw: Record<string, unknown>,
+): Pick<WorkerReport, "diffs" | "shared"> {
+  const table = list(raw.e, "rows").map(tableRow);
+  const uses = new Uint8Array(table.length);
+  const rows = <T extends EnterRow | UpdateRow>(value: unknown, what: string, enter: boolean) => {
+    const ids = list(value, what);
+    const out = new Array<T>(ids.length);
+    for (let k = 0; k < ids.length; k++) {
+      const i = ids[k];
+      const row = typeof i === "number" ? table[i] : undefined;
+      if (row === undefined || (row.length === 6) !== enter) {
+        fail(
+          `${what}[${k}] must be the index of ${enter ? "an enter" : "an update"} row in 0..${
+            table.length - 1
+          }, got ${describe(i)}`,
+        );
+      }
+      if (uses[i as number] < 2) uses[i as number]++;
+      out[k] = row as T;
+    }
+    return out;
+  };
+  const diffs = list(raw.d, "diffs").map((value, n) => {
+    const what = `diffs[${n}]`;
+    const d = tuple(value, what, 7);
+    return {
+      session: str(d[0], `${what}.session`),
+      entity: int(d[1], `${what}.entity`),
+      ack: int(d[2], `${what}.ack`),
+      full: boolean(d[3], `${what}.full`),
+      enter: rows<EnterRow>(d[4], `${what}.enter`, true),
+      update: rows<UpdateRow>(d[5], `${what}.update`, false),
+      leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
+    };
+  });
+  const shared = new Set<EnterRow | UpdateRow>();
+  for (let i = 0; i < table.length; i++) if (uses[i] > 1) shared.add(table[i]);
+  return { diffs, shared };
+}
+
+function tableRow(value: unknown, n: number): EnterRow | UpdateRow {
+  const r = Array.isArray(value) && value.length >= 4 && value.length <= 6
+    ? value
+    : list(value, `rows[${n}]`, 4, 6);
+  const id = r[0];
+  if (r.length === 6) {
+    const [, type, x, y, z, data] = r;
+    if (
+      !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+      !(typeof type === "string" && type.length >= 1 && type.length <= 64) ||
+      !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
+    ) {
+      int(id, `rows[${n}].id`);
+      str(type, `rows[${n}].type`, 64);
+      for (const [k, axis] of ["x", "y", "z"].entries()) finite(r[k + 2], `rows[${n}].${axis}`);
+    }
+    if (!isFlatData(data)) plain(map(data, `rows[${n}].data`), `rows[${n}].data`);
+    return r as EnterRow;
+  }
+  const [, x, y, z] = r;
+  if (
+    !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+    !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
+  ) {
+    int(id, `rows[${n}].id`);
+    for (const [k, axis] of ["x", "y", "z"].entries()) finite(r[k + 1], `rows[${n}].${axis}`);
+  }
+  if (r.length === 5 && !isFlatData(r[4])) plain(map(r[4], `rows[${n}].data`), `rows[${n}].data`);
+  return r as UpdateRow;
 }
 
 function top(bytes: Uint8Array): Record<string, unknown> {

@@ -2,14 +2,37 @@
 // entity (position and data version), and the DIFF that brings it up to date. Player sessions
 // (player_sessions.ts) decide when a view starts afresh, is diffed, or is dropped.
 import type { Entity } from "../world/entity.ts";
-import type { SessionDiff } from "../session/session_messages.ts";
+import type { EnterRow, SessionDiff, UpdateRow } from "../session/session_messages.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 import { DataVersions } from "./data_versions.ts";
 
+interface Known {
+  id: number;
+  x: number;
+  y: number;
+  z: number;
+  /** Data version (src/sim/data_versions.ts) last sent. */
+  data: number;
+  /** The last diff that found the entity visible (`PlayerViews.#pass`). */
+  seen: number;
+}
+
 interface View {
-  /** Per visible entity: the position and data version (src/sim/data_versions.ts) last sent. */
-  known: Map<number, { x: number; y: number; z: number; data: number }>;
+  /** Per visible entity: what its client was last sent. */
+  known: Map<number, Known>;
   full: boolean;
+}
+
+/**
+ * The rows of one entity at one tick, made once and put in every player's diff that needs
+ * them: a report lists each row once however many players see it (session_wire.ts), and the
+ * gateway encodes it once for all of its clients.
+ */
+interface Rows {
+  enter?: EnterRow;
+  /** Position and whole data. */
+  data?: UpdateRow;
+  move?: UpdateRow;
 }
 
 const scratch: Entity[] = [];
@@ -19,6 +42,11 @@ export class PlayerViews {
   #views = new Map<number, View>();
   #aoiRadius: number;
   #dataVersions: DataVersions;
+  /** Rows made at `#rowsTick`, by entity id. */
+  #rows = new Map<number, Rows>();
+  #rowsTick = -1;
+  /** Counts diffs: an entity's `Known.seen` equal to the current pass was seen by it. */
+  #pass = 0;
 
   /** `dataVersions` is shared with the space's ghost sync (default: the views' own). */
   constructor(aoiRadius: number, dataVersions: DataVersions = new DataVersions()) {
@@ -58,36 +86,49 @@ export class PlayerViews {
       update: [],
       leave: [],
     };
+    if (tick !== this.#rowsTick) {
+      this.#rows.clear();
+      this.#rowsTick = tick;
+    }
+    const pass = ++this.#pass;
     const visible = index.query(player.x, player.y, player.z, this.#aoiRadius, scratch);
-    const seen = new Set<number>();
     for (const e of visible) {
-      seen.add(e.id);
       const last = view.known.get(e.id);
       const data = this.#dataVersions.of(e, tick);
-      if (!last) {
-        diff.enter.push([e.id, e.type, e.x, e.y, e.z, e.data]);
-        view.known.set(e.id, { x: e.x, y: e.y, z: e.z, data });
-      } else if (last.data !== data) {
+      if (last !== undefined && last.data === data) {
+        last.seen = pass;
+        if (last.x === e.x && last.y === e.y && last.z === e.z) continue;
+        diff.update.push(this.#rowsOf(e).move ??= [e.id, e.x, e.y, e.z]);
+      } else if (last === undefined) {
+        diff.enter.push(this.#rowsOf(e).enter ??= [e.id, e.type, e.x, e.y, e.z, e.data]);
+        view.known.set(e.id, { id: e.id, x: e.x, y: e.y, z: e.z, data, seen: pass });
+        continue;
+      } else {
         // The whole data, only when it changed (docs/protocol.md, DIFF).
-        diff.update.push([e.id, e.x, e.y, e.z, e.data]);
-        last.x = e.x;
-        last.y = e.y;
-        last.z = e.z;
+        diff.update.push(this.#rowsOf(e).data ??= [e.id, e.x, e.y, e.z, e.data]);
         last.data = data;
-      } else if (last.x !== e.x || last.y !== e.y || last.z !== e.z) {
-        diff.update.push([e.id, e.x, e.y, e.z]);
-        last.x = e.x;
-        last.y = e.y;
-        last.z = e.z;
+        last.seen = pass;
       }
+      last.x = e.x;
+      last.y = e.y;
+      last.z = e.z;
     }
-    for (const id of view.known.keys()) {
-      if (!seen.has(id)) {
-        diff.leave.push(id);
-        view.known.delete(id);
+    for (const known of view.known.values()) {
+      if (known.seen !== pass) {
+        diff.leave.push(known.id);
+        view.known.delete(known.id);
       }
     }
     view.full = false;
     return diff;
+  }
+
+  #rowsOf(e: Entity): Rows {
+    let rows = this.#rows.get(e.id);
+    if (rows === undefined) {
+      rows = {};
+      this.#rows.set(e.id, rows);
+    }
+    return rows;
   }
 }

@@ -3,7 +3,13 @@
 // over entity records that a cell transfer is verified by. src/sync/batch_codec.ts lays the batch
 // out from these.
 import { fnv1a } from "../sim/random.ts";
-import { failPeer as fail, peerFields, peerString as str } from "../protocol/peer_reader.ts";
+import {
+  failPeer as fail,
+  isFiniteNumber,
+  isFlatData,
+  peerFields,
+  peerString as str,
+} from "../protocol/peer_reader.ts";
 import type { EntityData, EntityState, SessionInfo } from "../world/entity.ts";
 
 const { integer: int, finite, plain, tuple } = peerFields;
@@ -132,32 +138,6 @@ export function entityFromWire(value: unknown, what: string): EntityState {
     vz: vz as number,
     data,
   };
-}
-
-function isFiniteNumber(v: unknown): boolean {
-  return typeof v === "number" && Number.isFinite(v);
-}
-
-/**
- * True for the common data shape, a plain map of finite numbers, booleans, null and strings
- * (at most 16 keys): checked without recursion. Anything else takes the full check.
- */
-function isFlatData(value: unknown): boolean {
-  if (
-    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
-  ) {
-    return false;
-  }
-  let keys = 0;
-  for (const key in value) {
-    if (++keys > 16 || key === "__proto__") return false;
-    const v = (value as Record<string, unknown>)[key];
-    const t = typeof v;
-    if (t === "number" ? !Number.isFinite(v) : t !== "string" && t !== "boolean" && v !== null) {
-      return false;
-    }
-  }
-  return true;
 }
 
 export function sessionToWire(s: SessionInfo): Wire {

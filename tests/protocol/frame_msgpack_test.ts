@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Unpackr } from "msgpackr";
 import { FrameMsgpackError, readFrameMsgpack } from "../../src/protocol/frame_msgpack.ts";
-import { writeFrameMsgpack } from "../../src/protocol/frame_msgpack_writer.ts";
+import { SharedArrays, writeFrameMsgpack } from "../../src/protocol/frame_msgpack_writer.ts";
 import { decodeClientFrame, encodeServerFrame, Op } from "../../src/protocol/client_protocol.ts";
 import { FrameError } from "../../src/protocol/frame_reader.ts";
 
@@ -230,6 +230,41 @@ Deno.test("whatever a writer writes, the strict reader and msgpackr read back th
   assert.equal(readFrameMsgpack(writeFrameMsgpack(long)), long);
   const many = Array.from({ length: 70_000 }, (_, i) => i);
   assert.deepEqual(readFrameMsgpack(writeFrameMsgpack(many)), many);
+});
+
+Deno.test("DIFFs written with shared rows are the bytes written without them", () => {
+  const row = fc.oneof(
+    fc.tuple(
+      fc.nat(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.constant(0),
+    ),
+    fc.tuple(
+      fc.nat(),
+      fc.constant("npc"),
+      fc.integer(),
+      fc.integer(),
+      fc.constant(0),
+      fc.constant({ hp: 1 }),
+    ),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(row, { maxLength: 12 }),
+      fc.array(fc.array(fc.nat(), { maxLength: 12 }), { maxLength: 6 }),
+      (rows, frames) => {
+        // Several frames list the same row objects, in any order and any number of times.
+        const shared = new SharedArrays(rows.filter((_, i) => i % 2 === 0));
+        for (const picks of frames) {
+          const update = rows.length === 0 ? [] : picks.map((i) => rows[i % rows.length]);
+          const diff = { op: Op.DIFF, tick: 3, ack: 1, enter: [], update, leave: [2] };
+          assert.deepEqual(writeFrameMsgpack(diff, shared), writeFrameMsgpack(diff));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test('a "__proto__" key is read as an own property, never as a prototype', () => {

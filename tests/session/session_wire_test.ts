@@ -165,9 +165,58 @@ Deno.test("gateway commands and worker reports survive the round trip", () => {
   );
   fc.assert(
     fc.property(report, (r) => {
-      assert.deepEqual(decodeReport(encodeReport(r)), r);
+      const { shared, ...decoded } = decodeReport(encodeReport(r));
+      assert.deepEqual(decoded, r);
+      assert.equal(shared?.size, 0); // every generated row is an object of its own
     }),
   );
+});
+
+Deno.test("a row several diffs list is sent once and decoded into one object they share", () => {
+  const enter: [number, string, number, number, number, Record<string, unknown>] = [
+    7,
+    "npc",
+    1.5,
+    2,
+    0,
+    { hp: 3 },
+  ];
+  const move: [number, number, number, number] = [8, 4.25, 5, 0];
+  const own: [number, number, number, number] = [9, 1, 1, 0];
+  const diff = (session: string, update: Array<[number, number, number, number]>) => ({
+    session,
+    entity: 1,
+    ack: 0,
+    full: false,
+    enter: [enter],
+    update,
+    leave: [],
+  });
+  const report: WorkerReport = {
+    worker: "w1",
+    tick: 5,
+    diffs: [diff("a", [move, own]), diff("b", [move]), diff("c", [move])],
+    joined: [],
+    resumed: [],
+    superseded: [],
+    gone: [],
+    departed: [],
+    saves: [],
+  };
+  const bytes = encodeReport(report);
+  const alone = encodeReport({ ...report, diffs: [diff("a", [move, own])] });
+  // Two more diffs cost their own fields and two small indices each, not their rows again.
+  assert.ok(
+    bytes.byteLength - alone.byteLength < 2 * 16,
+    `${bytes.byteLength} vs ${alone.byteLength}`,
+  );
+  const decoded = decodeReport(bytes);
+  const [a, b, c] = decoded.diffs;
+  assert.deepEqual(a.enter[0], enter);
+  assert.equal(b.enter[0], a.enter[0]);
+  assert.equal(c.update[0], a.update[0]);
+  assert.deepEqual(a.update[1], own);
+  assert.deepEqual(new Set(decoded.shared), new Set([a.enter[0], a.update[0]]));
 });
 
 Deno.test("random bytes never make the session decoders throw anything but BAD_BATCH", () => {
@@ -179,7 +228,7 @@ Deno.test("random bytes never make the session decoders throw anything but BAD_B
     ),
     fc.anything().map((value) => encode(value)),
     fc.dictionary(
-      fc.constantFrom("v", "g", "c", "w", "t", "d", "j", "r", "s", "x", "p"),
+      fc.constantFrom("v", "g", "c", "w", "t", "e", "d", "j", "r", "s", "x", "p"),
       fc.anything(),
     )
       .map((value) => encode({ ...value, v: SESSION_WIRE_VERSION })),
@@ -211,7 +260,7 @@ Deno.test("mutated valid payloads never make the session decoders throw anything
 Deno.test("each malformed session field is named in the error", () => {
   const commands = (c: unknown[]) => encode({ v: SESSION_WIRE_VERSION, g: "g1", c });
   const cases: Array<[Uint8Array, RegExp]> = [
-    [encode({ v: 1, g: "g1", c: [] }), /version must be 3, got 1/],
+    [encode({ v: 1, g: "g1", c: [] }), /version must be 4, got 1/],
     [commands([[9, 1]]), /commands\[0\] has an unknown op 9/],
     [commands([[1, 5, 1, [0]]]), /commands\[0\] must have 7 fields, got 4/],
     [
@@ -251,12 +300,39 @@ Deno.test("each malformed session field is named in the error", () => {
       return true;
     });
   }
-  const diff = ["s", 1, 0, "yes", [], [], []];
-  assert.throws(
-    () =>
-      decodeReport(
-        encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, d: [diff], j: [], r: [], s: [], x: [] }),
-      ),
-    /diffs\[0\]\.full must be a boolean/,
-  );
+  const reportWith = (e: unknown, d: unknown[]) =>
+    encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, e, d, j: [], r: [], s: [], x: [] });
+  const rows = [[7, "npc", 1, 2, 0, {}], [7, 1, 2, 0]];
+  const reports: Array<[Uint8Array, RegExp]> = [
+    [reportWith([], [["s", 1, 0, "yes", [], [], []]]), /diffs\[0\]\.full must be a boolean/],
+    [reportWith(undefined, []), /rows must be an array/],
+    [reportWith([[7, 1, 2]], []), /rows\[0\] must have 4\.\.6 elements, got 3/],
+    [reportWith([[7, "", 1, 2, 0, {}]], []), /rows\[0\]\.type must be a string of 1\.\.64/],
+    [reportWith([[7, 1, NaN, 0]], []), /rows\[0\]\.y must be a finite number/],
+    [reportWith([[-7, 1, 2, 0, {}]], []), /rows\[0\]\.id must be a non-negative integer/],
+    [reportWith([[7, 1, 2, 0, 5]], []), /rows\[0\]\.data must be a map/],
+    [
+      reportWith(rows, [["s", 1, 0, false, [2], [], []]]),
+      /diffs\[0\]\.enter\[0\] must be the index of an enter row in 0\.\.1, got 2/,
+    ],
+    [
+      reportWith(rows, [["s", 1, 0, false, [1], [], []]]),
+      /diffs\[0\]\.enter\[0\] must be the index of an enter row in 0\.\.1, got 1/,
+    ],
+    [
+      reportWith(rows, [["s", 1, 0, false, [0], [1, 0], []]]),
+      /diffs\[0\]\.update\[1\] must be the index of an update row in 0\.\.1, got 0/,
+    ],
+    [
+      reportWith(rows, [["s", 1, 0, false, [], ["0"], []]]),
+      /diffs\[0\]\.update\[0\] must be the index of an update row in 0\.\.1, got "0"/,
+    ],
+  ];
+  for (const [bytes, pattern] of reports) {
+    assert.throws(() => decodeReport(bytes), (error: unknown) => {
+      assert.ok(error instanceof BatchError);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
 });
