@@ -116,39 +116,60 @@ export class ClientView {
       if (this.#entries.delete(id)) leave.push(id);
       else this.repairs.unknownLeaves++;
     }
-    const enter: EnterRecord[] = [];
-    const update: UpdateRecord[] = [];
-    for (const record of diff.enter) {
+    // The worker's lists are passed on as they are (often one array shared by many clients,
+    // encoded once: hub.ts) until a record must be dropped or changed; only then is a list
+    // copied, up to that record.
+    let enter: EnterRecord[] | undefined;
+    let update: UpdateRecord[] | undefined;
+    const records = diff.enter;
+    for (let k = 0; k < records.length; k++) {
+      const record = records[k];
       const entry = this.#entries.get(record[0]);
       if (entry) {
         this.repairs.reentered++;
+        enter ??= records.slice(0, k);
+        update ??= diff.update.slice(0, 0);
         this.#move(update, record[0], entry, record[2], record[3], record[4], record[5]);
       } else {
         this.#add(record);
-        enter.push(record);
+        enter?.push(record);
       }
     }
-    for (const record of diff.update) {
+    const updates = diff.update;
+    for (let k = 0; k < updates.length; k++) {
+      const record = updates[k];
       const entry = this.#entries.get(record[0]);
       if (!entry) {
         this.repairs.unknownUpdates++;
+        update ??= updates.slice(0, k);
         continue;
       }
       const data = record.length > 4 ? record[4] : undefined;
       if (data !== undefined && isDeepStrictEqual(data, entry.data)) {
         // Data the client has already: sent on as a move, if it moved.
+        update ??= updates.slice(0, k);
         this.#move(update, record[0], entry, record[1], record[2], record[3], undefined);
         continue;
       }
-      const [, x, y, z] = record;
-      if (data === undefined && entry.x === x && entry.y === y && entry.z === z) continue;
+      const x = record[1], y = record[2], z = record[3];
+      if (data === undefined && entry.x === x && entry.y === y && entry.z === z) {
+        update ??= updates.slice(0, k);
+        continue;
+      }
       entry.x = x;
       entry.y = y;
       entry.z = z;
       if (data !== undefined) entry.data = data;
-      update.push(record); // the worker's record as it is: no copy on the common path
+      update?.push(record);
     }
-    return { op: Op.DIFF, tick: diff.tick, ack: diff.ack, enter, update, leave };
+    return {
+      op: Op.DIFF,
+      tick: diff.tick,
+      ack: diff.ack,
+      enter: enter ?? records,
+      update: update ?? updates,
+      leave: leave.length === diff.leave.length ? diff.leave : leave,
+    };
   }
 
   #applyFull(diff: DiffMessage): DiffMessage {

@@ -90,10 +90,10 @@ export interface WorkerReport {
   tick: number;
   diffs: SessionDiff[];
   /**
-   * The rows more than one of `diffs` lists (set by the decoder): the same objects, so a
-   * gateway encodes each of them once for all of its clients.
+   * The rows, and lists of rows, more than one of `diffs` holds (set by the decoder): the same
+   * objects, so a gateway encodes each of them once for all of its clients.
    */
-  shared?: ReadonlySet<EnterRow | UpdateRow>;
+  shared?: ReadonlySet<EnterRow | UpdateRow | Array<EnterRow | UpdateRow>>;
   joined: Array<{ session: string; entity: number }>;
   /** Answers to resumes; `conn` is the resume's `nextJti` (which connection asked). */
   resumed: Array<{ session: string; entity: number; ok: boolean; conn: string }>;

@@ -4,29 +4,26 @@
 import type { EntityData } from "../world/entity.ts";
 import type {
   Departed,
-  EnterRow,
   GatewayCommand,
   InstancePlacement,
   PlayerInput,
   PlayerSave,
-  UpdateRow,
   WorkerReport,
 } from "./session_messages.ts";
 import { encode } from "../protocol/msgpack.ts";
 import { describe } from "../protocol/input_reader.ts";
+import { diffsFromTables, diffTables } from "./report_rows.ts";
 import {
   decodePeerMap,
   failPeer as fail,
-  isFiniteNumber,
-  isFlatData,
   peerFields,
   peerString as str,
 } from "../protocol/peer_reader.ts";
 
 const { array: list, boolean, finite, integer: int, map, plain, tuple } = peerFields;
 
-// 3: rooms (a join into an instance, depart, departed), saves. 4: diffs list rows by index into
-// the report's row table, so a row many players see is sent, decoded and encoded once.
+// 3: rooms (a join into an instance, depart, departed), saves. 4: diffs as tables of rows and
+// lists of rows (report_rows.ts), so what many players see is sent, decoded and encoded once.
 /** Version of the session link layout. */
 export const SESSION_WIRE_VERSION = 4;
 
@@ -162,32 +159,15 @@ export function decodeCommands(bytes: Uint8Array): { gateway: string; commands: 
 }
 
 /**
- * Encodes what a worker sends a gateway for one tick. The diffs' rows go once each into a
- * table (`e`), in first-use order, and each diff lists its enter and update rows by index: rows
- * are shared by identity (player_views.ts makes one per entity per tick), so an entity that
- * a hundred players see is one row, not a hundred.
+ * Encodes what a worker sends a gateway for one tick; its diffs go as tables in which a row or
+ * list of rows many players see appears once (report_rows.ts).
  */
 export function encodeReport(report: WorkerReport): Uint8Array {
-  const table: Array<EnterRow | UpdateRow> = [];
-  const index = new Map<EnterRow | UpdateRow, number>();
-  const ref = (row: EnterRow | UpdateRow): number => {
-    let i = index.get(row);
-    if (i === undefined) {
-      i = table.length;
-      index.set(row, i);
-      table.push(row);
-    }
-    return i;
-  };
-  const diffs = report.diffs.map((
-    d,
-  ) => [d.session, d.entity, d.ack, d.full, d.enter.map(ref), d.update.map(ref), d.leave]);
   return encode({
     v: SESSION_WIRE_VERSION,
     w: report.worker,
     t: report.tick,
-    e: table,
-    d: diffs,
+    ...diffTables(report.diffs),
     j: report.joined.map((j) => [j.session, j.entity]),
     r: report.resumed.map((r) => [r.session, r.entity, r.ok, r.conn]),
     s: report.superseded.map((s) => [s.session, s.conn]),
@@ -217,7 +197,7 @@ export function decodeReport(bytes: Uint8Array): WorkerReport {
   return {
     worker: str(raw.w, "worker"),
     tick: int(raw.t, "tick"),
-    ...diffsOf(raw),
+    ...diffsFromTables(raw),
     joined: list(raw.j, "joined").map((p, n) => pair(p, `joined[${n}]`)),
     resumed: list(raw.r, "resumed").map((value, n) => {
       const r = tuple(value, `resumed[${n}]`, 4);
@@ -273,83 +253,6 @@ export function placementOf(value: unknown, what: string): InstancePlacement {
     maxPlayers: int(i[5], `${what}.maxPlayers`, 1, 100_000),
     moves: int(i[6], `${what}.moves`),
   };
-}
-
-/**
- * The diffs of a report and the rows more than one of them lists. Each table row is checked
- * once (inline on the success path: a valid row costs no label strings); an index must name a
- * row of the kind its list holds: 6 fields in `enter`, 4 or 5 in `update`.
- */
-function diffsOf(
-  raw: Record<string, unknown>,
-): Pick<WorkerReport, "diffs" | "shared"> {
-  const table = list(raw.e, "rows").map(tableRow);
-  const uses = new Uint8Array(table.length);
-  const rows = <T extends EnterRow | UpdateRow>(value: unknown, what: string, enter: boolean) => {
-    const ids = list(value, what);
-    const out = new Array<T>(ids.length);
-    for (let k = 0; k < ids.length; k++) {
-      const i = ids[k];
-      const row = typeof i === "number" ? table[i] : undefined;
-      if (row === undefined || (row.length === 6) !== enter) {
-        fail(
-          `${what}[${k}] must be the index of ${enter ? "an enter" : "an update"} row in 0..${
-            table.length - 1
-          }, got ${describe(i)}`,
-        );
-      }
-      if (uses[i as number] < 2) uses[i as number]++;
-      out[k] = row as T;
-    }
-    return out;
-  };
-  const diffs = list(raw.d, "diffs").map((value, n) => {
-    const what = `diffs[${n}]`;
-    const d = tuple(value, what, 7);
-    return {
-      session: str(d[0], `${what}.session`),
-      entity: int(d[1], `${what}.entity`),
-      ack: int(d[2], `${what}.ack`),
-      full: boolean(d[3], `${what}.full`),
-      enter: rows<EnterRow>(d[4], `${what}.enter`, true),
-      update: rows<UpdateRow>(d[5], `${what}.update`, false),
-      leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
-    };
-  });
-  const shared = new Set<EnterRow | UpdateRow>();
-  for (let i = 0; i < table.length; i++) if (uses[i] > 1) shared.add(table[i]);
-  return { diffs, shared };
-}
-
-function tableRow(value: unknown, n: number): EnterRow | UpdateRow {
-  const r = Array.isArray(value) && value.length >= 4 && value.length <= 6
-    ? value
-    : list(value, `rows[${n}]`, 4, 6);
-  const id = r[0];
-  if (r.length === 6) {
-    const [, type, x, y, z, data] = r;
-    if (
-      !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
-      !(typeof type === "string" && type.length >= 1 && type.length <= 64) ||
-      !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
-    ) {
-      int(id, `rows[${n}].id`);
-      str(type, `rows[${n}].type`, 64);
-      for (const [k, axis] of ["x", "y", "z"].entries()) finite(r[k + 2], `rows[${n}].${axis}`);
-    }
-    if (!isFlatData(data)) plain(map(data, `rows[${n}].data`), `rows[${n}].data`);
-    return r as EnterRow;
-  }
-  const [, x, y, z] = r;
-  if (
-    !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
-    !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
-  ) {
-    int(id, `rows[${n}].id`);
-    for (const [k, axis] of ["x", "y", "z"].entries()) finite(r[k + 1], `rows[${n}].${axis}`);
-  }
-  if (r.length === 5 && !isFlatData(r[4])) plain(map(r[4], `rows[${n}].data`), `rows[${n}].data`);
-  return r as UpdateRow;
 }
 
 function top(bytes: Uint8Array): Record<string, unknown> {

@@ -14,7 +14,11 @@ Deno.test("consistent worker diffs pass through unchanged", () => {
   });
   assert.deepEqual(view.apply(first), first);
   const second = diff(2, { ack: 5, update: [[1, 1, 0, 0]], leave: [2] });
-  assert.deepEqual(view.apply(second), second);
+  const out = view.apply(second);
+  assert.deepEqual(out, second);
+  // The worker's own arrays, not copies: the gateway encodes a list many clients share once.
+  assert.equal(out.update, second.update);
+  assert.equal(out.leave, second.leave);
   assert.equal(view.size, 1);
   assert.deepEqual([view.tick, view.ack], [2, 5]);
   assert.deepEqual(view.repairs, { reentered: 0, unknownUpdates: 0, unknownLeaves: 0 });
@@ -31,6 +35,19 @@ Deno.test("a second enter becomes an update and unknown updates and leaves are d
   assert.deepEqual(out, diff(2, { update: [[1, 3, 4, 0, { mood: "calm" }]] }));
   assert.deepEqual(view.repairs, { reentered: 1, unknownUpdates: 1, unknownLeaves: 1 });
   assert.deepEqual(view.snapshot().enter, [[1, "npc", 3, 4, 0, { mood: "calm" }]]);
+});
+
+Deno.test("a repaired list is a copy: the worker's list, shared with other clients, is left as it was", () => {
+  const view = new ClientView();
+  view.apply(diff(1, { enter: [[1, "npc", 0, 0, 0], [2, "npc", 0, 0, 0]] }));
+  const update: DiffMessage["update"] = [[1, 1, 0, 0], [9, 1, 1, 1], [2, 0, 0, 0], [1, 2, 0, 0]];
+  const enter: DiffMessage["enter"] = [[3, "npc", 5, 5, 0], [2, "npc", 4, 4, 0]];
+  const sent = structuredClone({ update, enter });
+  const out = view.apply(diff(2, { enter, update }));
+  // 9 is unknown: dropped. 2's second enter is a move, sent before the updates.
+  assert.deepEqual(out.enter, [[3, "npc", 5, 5, 0]]);
+  assert.deepEqual(out.update, [[2, 4, 4, 0], [1, 1, 0, 0], [2, 0, 0, 0], [1, 2, 0, 0]]);
+  assert.deepEqual({ update, enter }, sent);
 });
 
 Deno.test("leave then enter of one entity in a tick reaches the client in that order", () => {

@@ -205,18 +205,25 @@ Deno.test("a row several diffs list is sent once and decoded into one object the
   };
   const bytes = encodeReport(report);
   const alone = encodeReport({ ...report, diffs: [diff("a", [move, own])] });
-  // Two more diffs cost their own fields and two small indices each, not their rows again.
+  // Two more diffs cost their own fields and a list of one index, not their rows again.
   assert.ok(
     bytes.byteLength - alone.byteLength < 2 * 16,
     `${bytes.byteLength} vs ${alone.byteLength}`,
   );
   const decoded = decodeReport(bytes);
   const [a, b, c] = decoded.diffs;
-  assert.deepEqual(a.enter[0], enter);
-  assert.equal(b.enter[0], a.enter[0]);
-  assert.equal(c.update[0], a.update[0]);
-  assert.deepEqual(a.update[1], own);
-  assert.deepEqual(new Set(decoded.shared), new Set([a.enter[0], a.update[0]]));
+  assert.deepEqual(a.enter, [enter]);
+  assert.deepEqual(a.update, [move, own]);
+  assert.deepEqual(b.update, [move]);
+  // Equal lists are one array, and rows one object, however many diffs hold them.
+  assert.equal(b.enter, a.enter);
+  assert.equal(c.update, b.update);
+  assert.notEqual(a.update, b.update);
+  assert.equal(b.update[0], a.update[0]);
+  assert.deepEqual(
+    new Set(decoded.shared),
+    new Set([a.enter, a.enter[0], b.update, a.update[0]]), // not own, nor a's update list
+  );
 });
 
 Deno.test("random bytes never make the session decoders throw anything but BAD_BATCH", () => {
@@ -300,32 +307,39 @@ Deno.test("each malformed session field is named in the error", () => {
       return true;
     });
   }
-  const reportWith = (e: unknown, d: unknown[]) =>
-    encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, e, d, j: [], r: [], s: [], x: [] });
+  const reportWith = (e: unknown, d: unknown[], l: unknown = [[]]) =>
+    encode({ v: SESSION_WIRE_VERSION, w: "w1", t: 1, e, l, d, j: [], r: [], s: [], x: [] });
   const rows = [[7, "npc", 1, 2, 0, {}], [7, 1, 2, 0]];
+  const lists = [[0], [1], []];
   const reports: Array<[Uint8Array, RegExp]> = [
-    [reportWith([], [["s", 1, 0, "yes", [], [], []]]), /diffs\[0\]\.full must be a boolean/],
+    [reportWith([], [["s", 1, 0, "yes", 0, 0, []]]), /diffs\[0\]\.full must be a boolean/],
     [reportWith(undefined, []), /rows must be an array/],
+    [reportWith([], [], null), /lists must be an array/],
     [reportWith([[7, 1, 2]], []), /rows\[0\] must have 4\.\.6 elements, got 3/],
     [reportWith([[7, "", 1, 2, 0, {}]], []), /rows\[0\]\.type must be a string of 1\.\.64/],
     [reportWith([[7, 1, NaN, 0]], []), /rows\[0\]\.y must be a finite number/],
     [reportWith([[-7, 1, 2, 0, {}]], []), /rows\[0\]\.id must be a non-negative integer/],
     [reportWith([[7, 1, 2, 0, 5]], []), /rows\[0\]\.data must be a map/],
     [
-      reportWith(rows, [["s", 1, 0, false, [2], [], []]]),
-      /diffs\[0\]\.enter\[0\] must be the index of an enter row in 0\.\.1, got 2/,
+      reportWith(rows, [], [[1, 2]]),
+      /lists\[0\]\[1\] must be the index of a row in 0\.\.1, got 2/,
     ],
     [
-      reportWith(rows, [["s", 1, 0, false, [1], [], []]]),
-      /diffs\[0\]\.enter\[0\] must be the index of an enter row in 0\.\.1, got 1/,
+      reportWith(rows, [], [[1, "0"]]),
+      /lists\[0\]\[1\] must be the index of a row in 0\.\.1, got "0"/,
+    ],
+    [reportWith(rows, [], [[1, 0]]), /lists\[0\] must hold only enter rows or only update rows/],
+    [
+      reportWith(rows, [["s", 1, 0, false, 1, 2, []]], lists),
+      /diffs\[0\]\.enter must be the index of a list of enter rows in 0\.\.2, got 1/,
     ],
     [
-      reportWith(rows, [["s", 1, 0, false, [0], [1, 0], []]]),
-      /diffs\[0\]\.update\[1\] must be the index of an update row in 0\.\.1, got 0/,
+      reportWith(rows, [["s", 1, 0, false, 2, 0, []]], lists),
+      /diffs\[0\]\.update must be the index of a list of update rows in 0\.\.2, got 0/,
     ],
     [
-      reportWith(rows, [["s", 1, 0, false, [], ["0"], []]]),
-      /diffs\[0\]\.update\[0\] must be the index of an update row in 0\.\.1, got "0"/,
+      reportWith(rows, [["s", 1, 0, false, 0, 3, []]], lists),
+      /diffs\[0\]\.update must be the index of a list of update rows in 0\.\.2, got 3/,
     ],
   ];
   for (const [bytes, pattern] of reports) {
