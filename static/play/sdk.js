@@ -2761,6 +2761,11 @@ function writeString(s) {
   }
   at = start + fits + n;
 }
+function writeArray(value, depth) {
+  writeHeader(value.length, 144, 15, 220, 221);
+  for (const item of value) write(item, depth + 1);
+}
+var sharing;
 function write(value, depth) {
   if (depth > 64) throw new RangeError("Cannot encode frame: nesting deeper than 64 levels");
   switch (typeof value) {
@@ -2794,8 +2799,17 @@ function write(value, depth) {
         return;
       }
       if (Array.isArray(value)) {
-        writeHeader(value.length, 144, 15, 220, 221);
-        for (const item of value) write(item, depth + 1);
+        const bytes = sharing?.get(value);
+        if (bytes === void 0) return writeArray(value, depth);
+        if (bytes !== null) {
+          room(bytes.byteLength);
+          out.set(bytes, at);
+          at += bytes.byteLength;
+          return;
+        }
+        const start = at;
+        writeArray(value, depth);
+        sharing.set(value, out.slice(start, at));
         return;
       }
       const record = value;
@@ -2814,9 +2828,14 @@ function write(value, depth) {
       throw new TypeError(`Cannot encode frame: unsupported value of type ${typeof value}`);
   }
 }
-function writeFrameMsgpack(value) {
+function writeFrameMsgpack(value, shared) {
   at = 0;
-  write(value, 0);
+  sharing = shared?.bytes;
+  try {
+    write(value, 0);
+  } finally {
+    sharing = void 0;
+  }
   return at === 0 ? EMPTY : out.slice(0, at);
 }
 
