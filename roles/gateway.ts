@@ -199,7 +199,6 @@ export async function startGateway(
       clearInterval(beat);
       await hub.closeAll();
       relay.close();
-      outbox.close();
       links.close(closeOptions);
       await http?.close();
       await accounts.close();

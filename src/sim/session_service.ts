@@ -1,6 +1,5 @@
-// The worker's end of the session link: one Sessions.Attach stream per gateway, which carries
-// that gateway's per-tick report, and Sessions.Send calls whose commands go to the current
-// space's players.
+// The worker's end of the session link: one Sessions.Attach stream per gateway, whose commands
+// go to the current space's players and which carries that gateway's per-tick report back.
 import { NODE_METADATA } from "../sync/peer_links.ts";
 import { grpc } from "../net/rpc.ts";
 import { decodeCommands, encodeReport } from "../session/session_wire.ts";
@@ -9,10 +8,6 @@ import type { Logger } from "../observe/log.ts";
 import type { Space } from "./space.ts";
 
 type SessionStream = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
-type SendCall = grpc.ServerUnaryCall<{ payload?: unknown }, { payload: Uint8Array }>;
-type SendCallback = grpc.sendUnaryData<{ payload: Uint8Array }>;
-
-const EMPTY = new Uint8Array(0);
 
 /** Options of {@linkcode GatewayStreams}. */
 export interface GatewayStreamsOptions {
@@ -40,14 +35,8 @@ export class GatewayStreams {
   }
 
   /** The Sessions service implementation (wrap it with requireSecret). */
-  service(): {
-    Attach(call: SessionStream): void;
-    Send(call: SendCall, callback: SendCallback): void;
-  } {
-    return {
-      Attach: (call) => this.#attach(call),
-      Send: (call, callback) => this.#send(call, callback),
-    };
+  service(): { Attach(call: SessionStream): void } {
+    return { Attach: (call) => this.#attach(call) };
   }
 
   /** Writes each gateway's report of the tick to its stream. */
@@ -61,50 +50,6 @@ export class GatewayStreams {
   close(): void {
     for (const call of this.#streams.values()) call.end();
     this.#streams.clear();
-  }
-
-  /**
-   * A gateway's command batch. Refused (UNAVAILABLE, the gateway sends it again) while that
-   * gateway has no Attach stream here: the answers to its commands would have nowhere to go.
-   */
-  #send(call: SendCall, callback: SendCallback): void {
-    const { log } = this.#options;
-    let gateway = "";
-    try {
-      gateway = this.#apply(call.request?.payload, (from) => {
-        if (!this.#streams.has(from) || !this.#options.space()) {
-          throw new Unattached(from);
-        }
-      });
-      callback(null, { payload: EMPTY });
-    } catch (error) {
-      if (error instanceof Unattached) {
-        callback({ code: grpc.status.UNAVAILABLE, details: error.message });
-        return;
-      }
-      this.#options.onRejected?.();
-      log.error("commands.rejected", { gateway, error });
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: (error as Error).message });
-    }
-  }
-
-  /**
-   * Decodes a command batch and hands its commands to the space of this moment, once `check`
-   * (which throws to refuse) accepts the gateway the batch names. Returns that gateway; throws
-   * on a batch that does not decode.
-   */
-  #apply(payload: unknown, check: (gateway: string) => void): string {
-    if (!(payload instanceof Uint8Array)) {
-      throw new TypeError("Cannot accept commands: no payload");
-    }
-    const { gateway, commands } = decodeCommands(payload);
-    check(gateway);
-    // The space of this moment: a fenced worker drops its space and starts a new one.
-    const space = this.#options.space();
-    for (const command of commands) {
-      if (!this.#options.route?.(gateway, command)) space?.command(gateway, command);
-    }
-    return gateway;
   }
 
   #attach(call: SessionStream): void {
@@ -123,16 +68,23 @@ export class GatewayStreams {
     this.#streams.set(gateway, call);
     log.info("gateway.attached", { gateway });
     this.#options.onAttached?.(gateway);
-    // Commands on the stream itself: what gateways before Sessions.Send wrote.
     call.on("data", (message: { payload?: unknown }) => {
+      const payload = message?.payload;
       try {
-        this.#apply(message?.payload, (from) => {
-          if (from !== gateway) {
-            throw new TypeError(
-              `Cannot accept commands: they claim to be from ${from} on ${gateway}'s stream`,
-            );
-          }
-        });
+        if (!(payload instanceof Uint8Array)) {
+          throw new TypeError("Cannot accept commands: no payload");
+        }
+        const { gateway: from, commands } = decodeCommands(payload);
+        if (from !== gateway) {
+          throw new TypeError(
+            `Cannot accept commands: they claim to be from ${from} on ${gateway}'s stream`,
+          );
+        }
+        // The space of this moment: a fenced worker drops its space and starts a new one.
+        const space = this.#options.space();
+        for (const command of commands) {
+          if (!this.#options.route?.(gateway, command)) space?.command(gateway, command);
+        }
       } catch (error) {
         this.#options.onRejected?.();
         log.error("commands.rejected", { gateway, error });
@@ -146,12 +98,5 @@ export class GatewayStreams {
     call.on("end", gone);
     call.on("close", gone);
     call.on("cancelled", gone);
-  }
-}
-
-/** A Send from a gateway with no Attach stream here (yet, or any more). */
-class Unattached extends Error {
-  constructor(gateway: string) {
-    super(`Cannot accept commands: gateway ${gateway} has no Attach stream to this worker`);
   }
 }

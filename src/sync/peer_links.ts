@@ -5,15 +5,7 @@
 // only droppable ones are ever dropped. Channels to a peer that left are kept (idle), not closed:
 // closing one sends GOAWAY, which can abort the peer under Deno 2.9 (denoland/deno#36788).
 import { type TrafficCounts, trafficCounts } from "../observe/metrics.ts";
-import {
-  type CloseOptions,
-  grpc,
-  type RpcClient,
-  rpcClient,
-  RpcError,
-  unary,
-  type WorkerInfo,
-} from "../net/rpc.ts";
+import { type CloseOptions, grpc, rpcClient, type WorkerInfo } from "../net/rpc.ts";
 import type { PeerLinksOptions } from "./peer_link_options.ts";
 
 export type { PeerLinksOptions } from "./peer_link_options.ts";
@@ -128,20 +120,6 @@ export class PeerLinks {
         if (this.dropped % 100 === 1) this.#options.log.warn("link.queue_overflow", { peer, max });
       }
     }
-  }
-
-  /**
-   * Calls a unary method of the peer's service on the channel of the stream this side dialed,
-   * so calls and stream share one connection; UNAVAILABLE while that stream is down or cut.
-   */
-  unary<Req, Res>(peer: string, method: string, request: Req, timeoutMs = 5_000): Promise<Res> {
-    const link = this.#links.get(peer);
-    if (!link?.client || !link.stream || link.stream.done || this.#cut.has(peer)) {
-      return Promise.reject(
-        new RpcError(grpc.status.UNAVAILABLE, `UNAVAILABLE: no link to ${peer}`),
-      );
-    }
-    return unary<Req, Res>(link.client as RpcClient, method, request, timeoutMs);
   }
 
   /**
