@@ -201,23 +201,24 @@ export class SessionHub {
       if (!session || session.entity !== diff.entity) continue;
       // Reports travel on one stream per worker: after a handoff the old owner's last report
       // can arrive after the new owner's first. Never go back in time.
-      if (report.tick <= session.view.tick) continue;
+      const tick = diff.tick ?? report.tick;
+      if (tick <= session.view.tick) continue;
       session.lastState = this.now();
       if (session.state === "joining" || RoomTravel.arriving(session)) {
-        session.view.apply(diffMessage(report.tick, diff));
+        session.view.apply(diffMessage(tick, diff));
         session.worker = report.worker;
         continue; // WELCOME or TRAVEL is on its way; a snapshot of the view follows it
       }
       if (session.state !== "live") continue;
       session.worker = report.worker; // inputs follow the player across handoffs
-      const merged = session.view.apply(diffMessage(report.tick, diff));
+      const merged = session.view.apply(diffMessage(tick, diff));
       session.track(merged);
       if (!session.queue.wantsDiff()) {
-        session.queue.pushState(report.tick, ""); // keeps the slow-reader clock running
+        session.queue.pushState(tick, ""); // keeps the slow-reader clock running
         continue;
       }
       if (
-        !session.queue.pushState(report.tick, encodeServerFrame(merged, session.format, shared))
+        !session.queue.pushState(tick, encodeServerFrame(merged, session.format, shared))
       ) {
         this.counters.slowClosed++;
         this.#fail(

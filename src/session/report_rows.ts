@@ -35,13 +35,13 @@ export interface DiffTables {
  * const diff = (session: string) => ({
  *   session, entity: 1, ack: 0, full: false, enter: [], update: [row], leave: [],
  * });
- * const tables = diffTables([diff("a"), diff("b")]);
+ * const tables = diffTables([diff("a"), diff("b")], 9);
  * assert.deepEqual(tables.e, [row]);
  * assert.deepEqual(tables.l, [[], [0]]);
- * assert.deepEqual(tables.d[1], ["b", 1, 0, false, 0, 1, []]);
+ * assert.deepEqual(tables.d[1], ["b", 1, 0, false, 0, 1, [], 9]);
  * ```
  */
-export function diffTables(diffs: readonly SessionDiff[]): DiffTables {
+export function diffTables(diffs: readonly SessionDiff[], tick: number): DiffTables {
   const rows: Row[] = [];
   const rowIndex = new Map<Row, number>();
   const lists: number[][] = [];
@@ -70,9 +70,16 @@ export function diffTables(diffs: readonly SessionDiff[]): DiffTables {
     lists.push(ids);
     return lists.length - 1;
   };
-  const d = diffs.map((
-    d,
-  ) => [d.session, d.entity, d.ack, d.full, listOf(d.enter), listOf(d.update), d.leave]);
+  const d = diffs.map((d) => [
+    d.session,
+    d.entity,
+    d.ack,
+    d.full,
+    listOf(d.enter),
+    listOf(d.update),
+    d.leave,
+    d.tick ?? tick,
+  ]);
   return { e: rows, l: lists, d };
 }
 
@@ -85,7 +92,7 @@ function sameInts(a: readonly number[], b: readonly number[]): boolean {
 /**
  * The diffs of a report's tables, and the rows and lists more than one diff uses. Each row and
  * each list is checked once (rows inline on the success path: a valid row costs no label
- * strings); a list holds rows of one kind (6 fields: enter; 4 or 5: update), and a diff's
+ * strings); each diff names the tick it shows; a list holds rows of one kind (6 fields: enter; 4 or 5: update), and a diff's
  * `enter` and `update` must name lists of that kind. Diffs naming one list share its array.
  */
 export function diffsFromTables(
@@ -131,7 +138,7 @@ export function diffsFromTables(
   };
   const diffs = list(raw.d, "diffs").map((value, n): SessionDiff => {
     const what = `diffs[${n}]`;
-    const d = tuple(value, what, 7);
+    const d = tuple(value, what, 8);
     return {
       session: str(d[0], `${what}.session`),
       entity: int(d[1], `${what}.entity`),
@@ -140,6 +147,7 @@ export function diffsFromTables(
       enter: listOf(d[4], `${what}.enter`, "enter") as EnterRow[],
       update: listOf(d[5], `${what}.update`, "update") as UpdateRow[],
       leave: list(d[6], `${what}.leave`).map((id, k) => int(id, `${what}.leave[${k}]`)),
+      tick: int(d[7], `${what}.tick`),
     };
   });
   const shared = new Set<Row | Row[]>();

@@ -82,6 +82,12 @@ export interface SessionDiff {
   enter: EnterRow[];
   update: UpdateRow[];
   leave: number[];
+  /**
+   * The tick whose state it shows (absent: the report's). A report can hold two diffs of one
+   * player, of consecutive ticks: one collected at a tick's start, one at its end (a space that
+   * has just come to own every cell); they are applied in order.
+   */
+  tick?: number;
 }
 
 /** What a worker sends one gateway for one tick. */

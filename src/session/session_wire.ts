@@ -167,7 +167,7 @@ export function encodeReport(report: WorkerReport): Uint8Array {
     v: SESSION_WIRE_VERSION,
     w: report.worker,
     t: report.tick,
-    ...diffTables(report.diffs),
+    ...diffTables(report.diffs, report.tick),
     j: report.joined.map((j) => [j.session, j.entity]),
     r: report.resumed.map((r) => [r.session, r.entity, r.ok, r.conn]),
     s: report.superseded.map((s) => [s.session, s.conn]),

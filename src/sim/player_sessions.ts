@@ -55,6 +55,8 @@ export class PlayerSessions {
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
+  /** Players adopted since the last collect (see collectAdopted). */
+  #adopted = new Set<number>();
   /** What was last saved of each player here (JSON of its persistent fields). */
   #saved = new Map<number, string>();
   #nextSave = 0;
@@ -70,8 +72,17 @@ export class PlayerSessions {
     this.#commands.push({ gateway, command });
   }
 
-  /** Applies queued commands (start of a tick, before game logic). */
-  applyCommands(host: PlayerHost): void {
+  /** True when `collect` diffs the players after tick `tick` (a snapshot tick). */
+  snapshots(tick: number): boolean {
+    return tick % (this.#options.snapshotEvery ?? 1) === 0;
+  }
+
+  /**
+   * Applies queued commands (start of a tick, before game logic). A joined or resumed player's
+   * first view goes with the answer, unless `viewsLater`: this tick's own collect, later in the
+   * same tick, sends it (a report carries one diff per player).
+   */
+  applyCommands(host: PlayerHost, viewsLater = false): void {
     const commands = this.#commands;
     this.#commands = [];
     for (const { gateway, command } of commands) {
@@ -95,7 +106,7 @@ export class PlayerSessions {
           this.#views.reset(player.id);
           host.game.onJoin?.(host.ctx, player, host.gameOptions);
           this.#report(gateway, host).joined.push({ session: command.session, entity: player.id });
-          this.#diff(host, player); // the first view travels with the answer
+          if (!viewsLater) this.#diff(host, player); // the first view travels with the answer
           break;
         }
         case "input": {
@@ -160,7 +171,7 @@ export class PlayerSessions {
             // must not reach the new one ahead of its full view: a gateway takes one per tick.
             const report = this.#reports.get(gateway);
             if (report) report.diffs = report.diffs.filter((d) => d.entity !== player.id);
-            this.#diff(host, player); // the first view travels with the answer
+            if (!viewsLater) this.#diff(host, player); // the first view travels with the answer
           }
           break;
         }
@@ -271,6 +282,26 @@ export class PlayerSessions {
   /** A player arrived by handoff: its new view starts from scratch. */
   adopted(player: Entity): void {
     this.#views.reset(player.id);
+    this.#adopted.add(player.id);
+  }
+
+  /**
+   * Diffs only the players adopted since the last collect, after tick `shown`: a space that
+   * collected `shown` at its end, before they arrived, owes them that tick (their old owner's
+   * last diff was of the tick before).
+   */
+  collectAdopted(host: PlayerHost, shown: number): void {
+    if (this.#adopted.size === 0) return;
+    const previous = this.#shown;
+    this.#shown = shown;
+    if (this.snapshots(shown)) {
+      for (const id of this.#adopted) {
+        const player = host.owned.get(id);
+        if (player?.session) this.#diff(host, player);
+      }
+    }
+    this.#adopted.clear();
+    this.#shown = Math.max(previous, shown);
   }
 
   /** A player left this worker (handoff or removal). */
@@ -317,8 +348,9 @@ export class PlayerSessions {
    */
   collect(host: PlayerHost, shown: number): void {
     this.#shown = shown;
+    this.#adopted.clear();
     // Between snapshots the views stay as they are: the next DIFF carries every change since.
-    if (shown % (this.#options.snapshotEvery ?? 1) === 0) {
+    if (this.snapshots(shown)) {
       for (const player of this.#players(host)) this.#diff(host, player);
     }
     const every = this.#options.saveEveryMs ?? 0;
@@ -355,7 +387,7 @@ export class PlayerSessions {
   }
 
   #diff(host: PlayerHost, player: Entity): void {
-    const diff = this.#views.diff(host.index, host.tick, player);
+    const diff = this.#views.diff(host.index, host.tick, player, this.#shown);
     if (diff) this.#report(player.session!.gateway, host).diffs.push(diff);
   }
 

@@ -71,9 +71,10 @@ export class PlayerViews {
 
   /**
    * The DIFF of a connected player's view against the entities within its AOI radius in
-   * `index` as of `tick`, which it then records as sent; undefined for a detached player.
+   * `index` as of `tick`, which it then records as sent; undefined for a detached player. The
+   * diff is labelled `shown`: the tick whose state the index holds.
    */
-  diff(index: EntityIndex, tick: number, player: Entity): SessionDiff | undefined {
+  diff(index: EntityIndex, tick: number, player: Entity, shown = tick): SessionDiff | undefined {
     const session = player.session;
     if (!session || session.detachedAt !== 0) return undefined;
     const view = this.#views.get(player.id)!;
@@ -85,6 +86,7 @@ export class PlayerViews {
       enter: [],
       update: [],
       leave: [],
+      tick: shown,
     };
     if (tick !== this.#rowsTick) {
       this.#rows.clear();

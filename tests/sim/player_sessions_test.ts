@@ -16,11 +16,12 @@ import { LocalCluster } from "../../testing/local_cluster.ts";
 const grid = new Grid({ dims: 2, size: [200, 100], cellSize: 100 });
 const game = { npcs: 20, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 3 };
 
-function world(options: { snapshotEvery?: number } = {}) {
+function world(options: { snapshotEvery?: number; owners?: string[] } = {}) {
   /** The players' wall clock, moved by the test. */
   const clock = { ms: 1_000_000 };
+  const { owners = ["a", "b"], ...spaceOptions } = options;
   const cluster = LocalCluster.of(["a", "b"], {
-    ...options,
+    ...spaceOptions,
     grid,
     tickHz: 20,
     ghostMargin: 30,
@@ -30,7 +31,7 @@ function world(options: { snapshotEvery?: number } = {}) {
     gameOptions: game,
     now: () => clock.ms,
   });
-  cluster.setMap(new PartitionMap(1, ["a", "b"]));
+  cluster.setMap(new PartitionMap(1, owners));
   const reports: WorkerReport[] = [];
   /** Every report with the gateway it is for. */
   const sentTo: Array<[string, WorkerReport]> = [];
@@ -115,6 +116,72 @@ Deno.test("a player walking across a worker border gets a continuous view of its
     0,
   );
   assert.ok(!a.owned.has(entity));
+});
+
+Deno.test("a worker owning every cell sends a tick's DIFF at its end, a tick before one with a peer would", () => {
+  for (const [owners, late] of [[["a", "a"], 0], [["a", "b"], 1]] as const) {
+    const { step, send, reports } = world({ owners: [...owners] });
+    send("a", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 60, y: 50, z: 0 });
+    step(1);
+    const entity = reports.flatMap((r) => r.joined)[0].entity;
+    step(2);
+    step(3);
+    send("a", { op: "input", entity, conn: "j1", input: { seq: 5, move: [1, 0] } });
+    const before = reports.length;
+    step(4);
+    const at4 = reports.slice(before).flatMap((r) => r.diffs.map((d) => [r.tick, d.ack]));
+    step(5);
+    const at5 = reports.slice(before).flatMap((r) => r.diffs.map((d) => [r.tick, d.ack]));
+    // The input is applied in tick 4; the DIFF showing it is of tick 4 either way.
+    if (late === 0) assert.deepEqual(at4, [[4, 5]], `owners ${owners}`);
+    else {
+      assert.deepEqual(at4, [[3, 0]], `owners ${owners}`);
+      assert.deepEqual(at5, [[3, 0], [4, 5]], `owners ${owners}`);
+    }
+  }
+});
+
+Deno.test("one DIFF per tick, in order, as a worker comes to own every cell and gives one back", () => {
+  const { step, send, reports, spaces } = world();
+  send("b", { op: "join", session: "s1", name: "ann", resumeJti: "j1", x: 160, y: 50, z: 0 });
+  step(1);
+  const entity = reports.flatMap((r) => r.joined)[0].entity;
+  const view = new ClientView();
+  const shown: number[] = [];
+  /** Ticks whose DIFF came out of their own step (a owning every cell). */
+  const atOnce: number[] = [];
+  let seq = 0;
+  for (let tick = 2; tick <= 40; tick++) {
+    // b's cell moves to a (which then owns every cell: DIFFs at the tick's end), then back.
+    if (tick === 12) { for (const s of spaces) s.setMap(new PartitionMap(2, ["a", "a"])); }
+    if (tick === 26) { for (const s of spaces) s.setMap(new PartitionMap(3, ["a", "b"])); }
+    const owner = spaces.find((s) => s.owned.has(entity))?.id ?? "b";
+    send(owner, { op: "input", entity, conn: "j1", input: { seq: ++seq, move: [0, 0] } });
+    step(tick);
+    // As the gateway does: each diff in report order, never one of a tick already shown.
+    for (const report of reports.splice(0)) {
+      for (const d of report.diffs) {
+        const at = d.tick ?? report.tick;
+        if (at <= (shown.at(-1) ?? -1)) continue;
+        shown.push(at);
+        if (at === tick) atOnce.push(at);
+        view.apply(asDiff(d, at));
+        assert.ok(view.has(entity), `own entity visible at tick ${at}`);
+      }
+    }
+  }
+  assert.ok(spaces[1].owned.has(entity), "back on b");
+  const expected = Array.from({ length: shown.length }, (_, i) => shown[0] + i);
+  assert.deepEqual(shown, expected, "every tick once, none skipped");
+  assert.equal(shown.at(-1), 39, "b shows tick 39 at the start of tick 40");
+  // From the tick after a adopted ann (its first DIFF of her is of the tick before) until the
+  // cell went back, a sent each tick's DIFF in that tick.
+  assert.ok(atOnce.length >= 10, `DIFFs at once: ${atOnce}`);
+  assert.ok(atOnce.every((t) => t > 12 && t < 27), `DIFFs at once: ${atOnce}`);
+  assert.equal(
+    view.repairs.reentered + view.repairs.unknownUpdates + view.repairs.unknownLeaves,
+    0,
+  );
 });
 
 Deno.test("at snapshotHz = tickHz / 2 a player gets a DIFF of every even tick, with every change since, across a border", () => {
