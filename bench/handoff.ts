@@ -17,7 +17,8 @@ const TICK_MS = 1000 / TICK_HZ;
 export function handoffParameters(quick: boolean) {
   return {
     workers: 2,
-    npcs: 2_000,
+    /** Sets the world's size (bench density): 500 NPCs make 500 × 500, 2,000 make 1,000 × 1,000. */
+    npcs: quick ? 500 : 2_000,
     walkers: quick ? 4 : 40,
     inputHz: 10,
     tickHz: TICK_HZ,
@@ -27,8 +28,11 @@ export function handoffParameters(quick: boolean) {
     nearMs: 500,
     awayMs: 1_500,
     warmupS: quick ? 2 : 10,
-    /** At least one pass (quick: 3.3 s), so every walking walker crosses in the window. */
-    windowS: quick ? 4 : 60,
+    /**
+     * Long enough for a walker spawned anywhere to reach the border and cross it: up to half
+     * the world's side away (quick: 250 units, 4.2 s at 60 units/s) plus the warm-up.
+     */
+    windowS: quick ? 6 : 60,
   };
 }
 
