@@ -321,9 +321,7 @@ export class Space {
     else if (shown >= 0) this.players.collectAdopted(this.#host, shown);
     // Owning every cell, no peer's batch can change what players see: their diffs of this
     // tick go out at its end, a tick sooner than waiting for peers' batches at the next start.
-    // The world only: an instance keeps the next start (with it, a player's stream lost a tick
-    // around travelling into a new room in room_moves_test; not understood yet).
-    const collectNow = !this.#options.instance && this.#ownsEveryCell();
+    const collectNow = this.#ownsEveryCell();
     this.players.applyCommands(this.#host, collectNow && this.players.snapshots(tick));
     this.#interactions.apply(tick);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);

@@ -89,8 +89,13 @@ Deno.test("a join creates the instance and its players see each other in the wor
   assert.equal(self[5].place, "i1", "ctx.instance in onJoin");
   assert.equal(first.ack, 7, "acks go on from the carried seq");
   assert.ok(first.enter.some((e) => e[1] === "flag" && e[5].rounds === 2));
+  // A room owns its only cell: views are of the end of the join's tick, so a sees b joined in
+  // that tick from its first DIFF, which shows that tick.
+  assert.ok(first.enter.some((e) => e[0] === b), "a sees b");
+  assert.equal(first.tick, 100);
   reports = spaces.step(101);
-  assert.ok(reports.get("g1")!.diffs[0].enter.some((e) => e[0] === b), "a sees b");
+  assert.equal(reports.get("g1")!.diffs[0].full, false);
+  assert.ok(!reports.get("g1")!.diffs[0].enter.some((e) => e[0] === b), "b entered once");
   // Commands for an entity of an instance go to it; others are the world's.
   assert.equal(
     spaces.route("g1", { op: "depart", entity: a, session: "a", conn: "j-a" }),
