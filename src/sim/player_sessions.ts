@@ -80,7 +80,7 @@ export class PlayerSessions {
   /**
    * Applies queued commands (start of a tick, before game logic). A joined or resumed player's
    * first view goes with the answer, unless `viewsLater`: this tick's own collect, later in the
-   * same tick, sends it (a report carries one diff per player).
+   * same tick, sends it, so the client's first DIFF shows this tick rather than the one before.
    */
   applyCommands(host: PlayerHost, viewsLater = false): void {
     const commands = this.#commands;
