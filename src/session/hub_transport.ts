@@ -2,7 +2,7 @@
 // it with: its Sessions streams to the workers, commands to a worker batched until the end of
 // the current task, reports decoded for the hub.
 import type { RelayedChat } from "./chat_relay.ts";
-import { encodeCommands, reportFrom } from "./session_wire.ts";
+import { encodeCommands, reportFrom, SESSION_WIRE_VERSION } from "./session_wire.ts";
 import type { GatewayCommand, WorkerReport } from "./session_messages.ts";
 import { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
@@ -82,6 +82,7 @@ export function sessionStreams(options: {
     log,
     link: { service: "Sessions", method: "Attach" },
     dials: () => true,
+    version: SESSION_WIRE_VERSION,
     onPayload(payload, worker) {
       try {
         options.onReport(reportFrom(payload, worker));

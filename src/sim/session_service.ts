@@ -1,8 +1,8 @@
 // The worker's end of the session link: one Sessions.Attach stream per gateway, whose commands
 // go to the current space's players and which carries that gateway's per-tick report back.
-import { NODE_METADATA } from "../sync/peer_links.ts";
+import { NODE_METADATA, versionMismatch } from "../sync/peer_links.ts";
 import { grpc } from "../net/rpc.ts";
-import { decodeCommands, encodeReport } from "../session/session_wire.ts";
+import { decodeCommands, encodeReport, SESSION_WIRE_VERSION } from "../session/session_wire.ts";
 import type { GatewayCommand, WorkerReport } from "../session/session_messages.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Space } from "./space.ts";
@@ -62,6 +62,13 @@ export class GatewayStreams {
         code: gateway ? grpc.status.UNAVAILABLE : grpc.status.INVALID_ARGUMENT,
         details: gateway ? "worker not registered yet" : `Attach needs ${NODE_METADATA} metadata`,
       });
+      return;
+    }
+    // A gateway of a build that reads other report bytes would see none of them decode.
+    const mismatch = versionMismatch(call.metadata, SESSION_WIRE_VERSION, gateway, "this worker");
+    if (mismatch) {
+      log.error("gateway.refused", { gateway, details: mismatch });
+      call.emit("error", { code: grpc.status.FAILED_PRECONDITION, details: mismatch });
       return;
     }
     this.#streams.get(gateway)?.end();

@@ -15,6 +15,23 @@ export const NODE_METADATA = "zs-node";
 /** Metadata key carrying the version of the payloads the dialer sends and reads. */
 export const VERSION_METADATA = "zs-version";
 
+/**
+ * Why a dialer's payload version (its {@linkcode VERSION_METADATA}) cannot be read here, or
+ * undefined when it is `version`; the details of a FAILED_PRECONDITION refusal.
+ */
+export function versionMismatch(
+  metadata: grpc.Metadata,
+  version: number,
+  peer: string,
+  self: string,
+): string | undefined {
+  const theirs = metadata.get(VERSION_METADATA)[0];
+  if (theirs === String(version)) return undefined;
+  return `${peer} sends payload version ${
+    typeof theirs === "string" ? theirs : "(none)"
+  }; ${self} reads version ${version} only`;
+}
+
 type Duplex = grpc.ClientDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
 type ServerDuplex = grpc.ServerDuplexStream<{ payload: Uint8Array }, { payload: Uint8Array }>;
 
@@ -175,16 +192,13 @@ export class PeerLinks {
       return;
     }
     const version = this.#options.version;
-    if (version !== undefined) {
-      const theirs = call.metadata.get(VERSION_METADATA)[0];
-      if (theirs !== String(version)) {
-        const details = `${peer} sends payload version ${
-          typeof theirs === "string" ? theirs : "(none)"
-        }; ${this.#options.self} reads version ${version} only`;
-        this.#options.log.error("link.refused", { peer, details });
-        call.emit("error", { code: grpc.status.FAILED_PRECONDITION, details });
-        return;
-      }
+    const details = version === undefined
+      ? undefined
+      : versionMismatch(call.metadata, version, peer, this.#options.self);
+    if (details) {
+      this.#options.log.error("link.refused", { peer, details });
+      call.emit("error", { code: grpc.status.FAILED_PRECONDITION, details });
+      return;
     }
     let link = this.#links.get(peer);
     if (!link) {
