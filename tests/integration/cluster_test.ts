@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { BATCH_VERSION, emptyBatch, encodeBatch } from "../../src/sync/batch_codec.ts";
 import { encode } from "../../src/protocol/msgpack.ts";
-import { encodeCommands } from "../../src/session/session_wire.ts";
+import { encodeCommands, SESSION_WIRE_VERSION } from "../../src/session/session_wire.ts";
 import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
 import { NODE_METADATA, VERSION_METADATA } from "../../src/sync/peer_links.ts";
 import { startCluster } from "../../testing/cluster.ts";
@@ -349,6 +349,7 @@ async function sendMalformedCommands(address: string, victim: NodeProcess): Prom
   const client = rpcClient("Sessions", address, TEST_SECRET);
   const metadata = new grpc.Metadata();
   metadata.set(NODE_METADATA, "intruder-gateway");
+  metadata.set(VERSION_METADATA, String(SESSION_WIRE_VERSION)); // past the attach check
   const call = (client as unknown as {
     Attach(m: grpc.Metadata): grpc.ClientDuplexStream<{ payload: Uint8Array }, unknown>;
   }).Attach(metadata);
