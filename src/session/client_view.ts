@@ -128,7 +128,7 @@ export class ClientView {
       if (entry) {
         this.repairs.reentered++;
         enter ??= records.slice(0, k);
-        update ??= diff.update.slice(0, 0);
+        update ??= [];
         this.#move(update, record[0], entry, record[2], record[3], record[4], record[5]);
       } else {
         this.#add(record);

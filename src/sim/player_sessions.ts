@@ -55,7 +55,9 @@ export class PlayerSessions {
   #seen = new Set<string>();
   /** The tick whose state the reports of this step show. */
   #shown = 0;
-  /** Players adopted since the last collect (see collectAdopted). */
+  /** The last tick collected (-1: none yet). */
+  #collected = -1;
+  /** Players adopted since the last collect (see catchUp). */
   #adopted = new Set<number>();
   /** What was last saved of each player here (JSON of its persistent fields). */
   #saved = new Map<number, string>();
@@ -286,14 +288,16 @@ export class PlayerSessions {
   }
 
   /**
-   * Diffs only the players adopted since the last collect, after tick `shown`: a space that
-   * collected `shown` at its end, before they arrived, owes them that tick (their old owner's
-   * last diff was of the tick before).
+   * At a tick's start: collects tick `shown` unless a collect at its end did already. Then
+   * only the players adopted since are diffed: their old owner's last diff was of the tick
+   * before, so they are owed this one.
    */
-  collectAdopted(host: PlayerHost, shown: number): void {
+  catchUp(host: PlayerHost, shown: number): void {
+    if (shown > this.#collected) {
+      this.collect(host, shown);
+      return;
+    }
     if (this.#adopted.size === 0) return;
-    const previous = this.#shown;
-    this.#shown = shown;
     if (this.snapshots(shown)) {
       for (const id of this.#adopted) {
         const player = host.owned.get(id);
@@ -301,7 +305,6 @@ export class PlayerSessions {
       }
     }
     this.#adopted.clear();
-    this.#shown = Math.max(previous, shown);
   }
 
   /** A player left this worker (handoff or removal). */
@@ -348,6 +351,7 @@ export class PlayerSessions {
    */
   collect(host: PlayerHost, shown: number): void {
     this.#shown = shown;
+    this.#collected = shown;
     this.#adopted.clear();
     // Between snapshots the views stay as they are: the next DIFF carries every change since.
     if (this.snapshots(shown)) {

@@ -66,8 +66,6 @@ export class Space {
   #options: SpaceOptions;
   /** The timings as tick counts at this space's tick rate. */
   #ticks: SpaceTicks;
-  /** The last tick whose player diffs were collected (at its end, or at the next's start). */
-  #collected = -1;
   /** The map `#alone` was computed for. */
   #aloneIn: PartitionMap | undefined;
   #alone = false;
@@ -317,8 +315,7 @@ export class Space {
     this.#handoffs.releaseAcks();
     // Players see the state after tick `shown`: owned entities before this tick moves them,
     // ghosts as their owners sent them for that same tick (docs/protocol.md, DIFF).
-    if (shown >= 0 && shown > this.#collected) this.#collect(shown);
-    else if (shown >= 0) this.players.collectAdopted(this.#host, shown);
+    if (shown >= 0) this.players.catchUp(this.#host, shown);
     // Owning every cell, no peer's batch can change what players see: their diffs of this
     // tick go out at its end, a tick sooner than waiting for peers' batches at the next start.
     const collectNow = this.#ownsEveryCell();
@@ -328,17 +325,12 @@ export class Space {
     this.#handoffs.settle(tick);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
     outbox.collect(tick, backup);
-    if (collectNow) this.#collect(tick);
+    if (collectNow) this.players.collect(this.#host, tick);
     // Every reader of the owned entities' changes has seen them (the replica diff, above).
     this.owned.clearChanges();
     const out = outbox.finish();
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
     return out;
-  }
-
-  #collect(shown: number): void {
-    this.players.collect(this.#host, shown);
-    this.#collected = shown;
   }
 
   /** True when this space owns every cell of its map (checked once per map). */

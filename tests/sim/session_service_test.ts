@@ -11,7 +11,8 @@ import { waitUntil } from "../../testing/wait_until.ts";
 const SECRET = "session-service-test-secret";
 const log = new Logger({ role: "test", node: "t", level: "error" });
 
-Deno.test("every attach of a gateway's stream, the first and each one after a break, is announced", async () => {
+/** A worker's Sessions service on a real gRPC server, and the gateways it saw attach. */
+async function workerSessions() {
   const attached: string[] = [];
   const worker = new GatewayStreams({
     log,
@@ -21,6 +22,11 @@ Deno.test("every attach of a gateway's stream, the first and each one after a br
   const server = await startRpcServer("127.0.0.1", 0, {
     Sessions: requireSecret(SECRET, worker.service()),
   });
+  return { attached, worker, server };
+}
+
+Deno.test("every attach of a gateway's stream, the first and each one after a break, is announced", async () => {
+  const { attached, worker, server } = await workerSessions();
   // The gateway's side as the gateway role builds it: PeerLinks dialing Sessions.Attach.
   const { links } = sessionStreams({
     self: "g1",
@@ -44,15 +50,7 @@ Deno.test("every attach of a gateway's stream, the first and each one after a br
 });
 
 Deno.test("a gateway of another session wire version is refused at attach, and says so", async () => {
-  const attached: string[] = [];
-  const worker = new GatewayStreams({
-    log,
-    space: () => ({ command() {} }) as unknown as Space,
-    onAttached: (gateway) => void attached.push(gateway),
-  });
-  const server = await startRpcServer("127.0.0.1", 0, {
-    Sessions: requireSecret(SECRET, worker.service()),
-  });
+  const { attached, worker, server } = await workerSessions();
   const client = rpcClient("Sessions", `127.0.0.1:${server.port}`, SECRET);
   try {
     const metadata = new grpc.Metadata();
