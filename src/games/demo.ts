@@ -79,7 +79,7 @@ export const demoGame = defineGame<DemoOptions>({
   },
 
   onTick(ctx, options) {
-    const { dt, size } = ctx;
+    const { dt, size, tick } = ctx;
     for (const e of ctx.owned()) {
       if (e.type === "player") {
         e.x = Math.min(Math.max(e.x + e.vx * dt, 0), size[0] - 1e-6);
@@ -114,12 +114,12 @@ export const demoGame = defineGame<DemoOptions>({
         e.z = Math.min(Math.max(e.z, 0), size[2] - 1e-6);
       }
       const cooldown = e.data.cooldownUntil as number;
-      if (cooldown > ctx.tick) continue;
+      if (cooldown > tick) continue;
       for (const other of ctx.near(e.x, e.y, e.z, options.bumpRadius, scratch)) {
         // The lower id initiates, so a pair seen on two workers bumps once, not twice.
         if (other.id <= e.id) continue;
         ctx.interact(e, other, "bump", { x: e.x, y: e.y, z: e.z });
-        e.data.cooldownUntil = ctx.tick + options.bumpCooldownTicks;
+        e.data.cooldownUntil = tick + options.bumpCooldownTicks;
         e.vx = -e.vx;
         e.vy = -e.vy;
         break;

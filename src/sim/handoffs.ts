@@ -2,7 +2,7 @@
 // acknowledgements deferred until the backup mirrors what they confirm, and held handoffs sent
 // again when their receiver died or stayed silent.
 import { type Handoff, type HandoffAck, stateOf } from "../sync/batch_codec.ts";
-import { type Entity, type EntityData, makeEntity } from "../world/entity.ts";
+import { type Entity, recordOf } from "../world/entity.ts";
 import type { GhostSender } from "../sync/ghosts.ts";
 import { DeferredAcks } from "../sync/held_handoffs.ts";
 import { MAX_HOPS, type SpaceParts } from "./space_parts.ts";
@@ -34,10 +34,7 @@ export class Handoffs {
     const leaving = this.leaving;
     leaving.length = 0;
     for (const e of space.owned.values()) {
-      e.x = grid.clampAxis(0, e.x);
-      e.y = grid.clampAxis(1, e.y);
-      e.z = grid.dims === 3 ? grid.clampAxis(2, e.z) : 0;
-      e.cell = grid.cellOf(e.x, e.y, e.z);
+      e.cell = grid.settle(e);
       const owner = map.ownerOf(e.cell);
       if (owner !== space.id && owner !== "") leaving.push(e);
       else space.index.upsert(e);
@@ -96,10 +93,7 @@ export class Handoffs {
     }
     space.ghosts.remove(state.id);
     // Built by makeEntity, like every other record, so all owned entities share one shape.
-    const entity = makeEntity(state.id, state.type, state, state.data as EntityData, space.id);
-    entity.vx = state.vx;
-    entity.vy = state.vy;
-    entity.vz = state.vz;
+    const entity = recordOf(state, space.id);
     entity.cell = cell;
     if (space.games.convert(entity, from)) space.counters.statesMigrated++;
     if (handoff.session) {

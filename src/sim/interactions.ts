@@ -11,6 +11,8 @@ export class Interactions {
   #host: PlayerHost;
   #ctx: GameContext;
   #pending: Interaction[] = [];
+  /** Per pending interaction: true when it came in a peer's batch. */
+  #fromPeer: boolean[] = [];
   #applied = new Map<string, number>();
   #counts = new Map<number, number>();
 
@@ -20,9 +22,13 @@ export class Interactions {
     this.#ctx = ctx;
   }
 
-  /** Queues an interaction for the next apply. */
-  queue(interaction: Interaction): void {
+  /**
+   * Queues an interaction for the next apply. Only those from a peer's batch are remembered by
+   * id (a batch may be resent); one issued here is queued exactly once.
+   */
+  queue(interaction: Interaction, fromPeer: boolean): void {
     this.#pending.push(interaction);
+    this.#fromPeer.push(fromPeer);
   }
 
   /** Interactions applied per cell since the last call (for load reports). */
@@ -43,17 +49,19 @@ export class Interactions {
   apply(tick: number): void {
     const space = this.#space;
     if (this.#pending.length === 0) return;
-    const pending = this.#pending;
+    const pending = this.#pending, fromPeer = this.#fromPeer;
     this.#pending = [];
+    this.#fromPeer = [];
     const onInteract = space.options.game.onInteract;
-    for (const interaction of pending) {
-      if (this.#applied.has(interaction.id)) {
+    for (let i = 0; i < pending.length; i++) {
+      const interaction = pending[i], remembered = fromPeer[i];
+      if (remembered && this.#applied.has(interaction.id)) {
         space.log.note("duplicate", tick, interaction, false);
         continue;
       }
       const target = space.owned.get(interaction.target);
       if (target) {
-        this.#applied.set(interaction.id, tick);
+        if (remembered) this.#applied.set(interaction.id, tick);
         if (interaction.kind.startsWith("zs.")) {
           space.players.applyForwarded(this.#host, target, interaction.kind, interaction.data);
         } else {

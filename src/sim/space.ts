@@ -139,7 +139,7 @@ export class Space {
       games: this.games,
       ids: this.#ids,
       batchFor: (peer) => this.#outbox.batchFor(peer),
-      queueInteraction: (interaction) => this.#interactions.queue(interaction),
+      queueInteraction: (interaction, fromPeer) => this.#interactions.queue(interaction, fromPeer),
       adopt: (handoff, from, tick) => this.#handoffs.adopt(handoff, from, tick),
       peerGone: (peer) => this.peerGone(peer),
     };
@@ -168,7 +168,7 @@ export class Space {
           kind,
           data,
           hops: 0,
-        });
+        }, false);
       },
     };
     this.#interactions = new Interactions(this.#parts, this.#host, this.#ctx);

@@ -43,7 +43,7 @@ export function makeGameContext(space: SpaceParts, random: () => number): GameCo
       const remote = target.owner !== space.id;
       space.log.note("issued", space.tick, interaction, remote);
       if (remote) space.batchFor(target.owner).interactions.push(interaction);
-      else space.queueInteraction(interaction);
+      else space.queueInteraction(interaction, false);
     },
     spawn(type, position, data = {}, id) {
       if (!(type in space.options.game.entityTypes)) {

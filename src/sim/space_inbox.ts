@@ -88,6 +88,6 @@ export class SpaceInbox {
     space.games.convertAll(batch.creates, batch.from);
     space.games.convertAll(batch.updates, batch.from);
     space.ghosts.apply(batch, (id) => space.owned.has(id), space.grid);
-    for (const interaction of batch.interactions) space.queueInteraction(interaction);
+    for (const interaction of batch.interactions) space.queueInteraction(interaction, true);
   }
 }

@@ -45,8 +45,11 @@ export interface SpaceParts {
   readonly ids: { entity: number; interaction: number };
   /** This tick's outgoing batch to a peer (created on first use). */
   batchFor(peer: string): Batch;
-  /** Queues an interaction for this tick's interaction step. */
-  queueInteraction(interaction: Interaction): void;
+  /**
+   * Queues an interaction for this tick's interaction step; `fromPeer` when it came in a peer's
+   * batch (which may be resent, so it is applied once by id).
+   */
+  queueInteraction(interaction: Interaction, fromPeer: boolean): void;
   /** Adopts (or passes on) a handoff; false when it was known already. */
   adopt(handoff: Handoff, from: string, tick: number): boolean;
   /** A peer went away: drop its ghosts. */

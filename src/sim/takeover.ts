@@ -1,7 +1,7 @@
 // Takeover of a dead owner's share: on a map that declares workers down, re-aim what was bound
 // for them and, at the next tick, promote the mirror this worker holds of them (or respawn the
 // world-start entities of cells nobody mirrored); claims keep a stale mirror from being promoted.
-import type { Entity } from "../world/entity.ts";
+import { recordOf } from "../world/entity.ts";
 import type { Handoff } from "../sync/batch_codec.ts";
 import type { Mirror } from "../sync/replica.ts";
 import type { PartitionMap } from "../world/partition.ts";
@@ -154,7 +154,9 @@ export class Takeovers {
       if (space.owned.has(state.id)) continue;
       // Updates go when motion changes: carry it on over the ticks since it was mirrored.
       const steps = Math.max(0, tick - 1 - (mirror.taken.get(state.id) ?? tick - 1));
-      const entity: Entity = { ...state, cell: -1, owner: space.id };
+      // Built by makeEntity, like every other record, so all owned entities share one shape.
+      const entity = recordOf(state, space.id);
+      entity.session = state.session;
       if (steps > 0) {
         entity.x = grid.clampAxis(0, entity.x + entity.vx * dt * steps);
         entity.y = grid.clampAxis(1, entity.y + entity.vy * dt * steps);

@@ -6,7 +6,7 @@ import type { Batch, EntityState } from "./batch_codec.ts";
 import { type Foreign, foreignNeighbours, safeBox } from "./border_band.ts";
 import { InterestDiff } from "./interest_diff.ts";
 import { applyMove } from "./batch_records.ts";
-import { assignState, type Entity, makeEntity } from "../world/entity.ts";
+import { assignState, type Entity, recordOf } from "../world/entity.ts";
 import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
@@ -46,6 +46,8 @@ export class GhostSender extends InterestDiff {
   #borderOf?: readonly string[];
   /** Per cell: the foreign-owned neighbour cells and their owners (empty: not a border cell). */
   #border: Foreign[][] = [];
+  /** True when some cell is a border cell (a worker alone in its world has none). */
+  #bordered = false;
   #margin = 0;
   /** Per cell: the box (min, max per axis) of points farther than the margin from its foreign neighbours. */
   #safe: Float64Array[] = [];
@@ -144,6 +146,7 @@ export class GhostSender extends InterestDiff {
     if (this.#borderOf !== owners || this.#margin !== margin) {
       this.#border = foreignNeighbours(grid, owners, self);
       this.#safe = this.#border.map((foreign, cell) => safeBox(grid, cell, foreign, margin));
+      this.#bordered = this.#border.some((foreign) => foreign?.length > 0);
       this.#borderOf = owners;
     }
     this.#margin = margin;
@@ -156,7 +159,7 @@ export class GhostSender extends InterestDiff {
     const near = this.#near;
     near.length = 0;
     const border = this.#border;
-    for (const e of owned) if (border[e.cell]?.length) near.push(e);
+    if (this.#bordered) { for (const e of owned) if (border[e.cell]?.length) near.push(e); }
     this.collect(near, this.#interest, batchFor, this.#update);
     near.length = 0;
     const last = this.#last;
@@ -303,7 +306,7 @@ export class GhostTable {
         continue;
       }
       if (!ghost) {
-        ghost = makeEntity(state.id, state.type, state, state.data, from);
+        ghost = recordOf(state, from);
         this.ghosts.set(state.id, ghost);
         stats.created++;
       } else {

@@ -1,5 +1,8 @@
-// The entity record shared by the tick, the spatial index, ghost sync and handoff.
+// The entity record shared by the tick, the spatial index, ghost sync and handoff. Its position
+// lives in this process's position columns (entity_positions.ts), read and written through
+// accessors, so game code keeps writing `e.x += e.vx * dt` while the spatial index scans arrays.
 import type { DataSnapshot } from "../sim/data_versions.ts";
+import { positions, takeSlot } from "./entity_positions.ts";
 
 /** Game state of an entity: any msgpack-encodable plain values. */
 export type EntityData = Record<string, unknown>;
@@ -26,6 +29,8 @@ export interface EntityState {
  * never per tick.
  */
 export interface Entity extends EntityState {
+  /** Index of this record's position in the position columns; fixed for its lifetime. */
+  readonly slot: number;
   /** Cell holding (x, y, z); maintained by the space, not the game. */
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
@@ -53,6 +58,68 @@ export interface SessionInfo {
 }
 
 /**
+ * Every entity record: plain fields, except x, y and z, which live in the position columns at
+ * `slot`. Made only by {@linkcode makeEntity}, so every record has the same shape and the tick's
+ * loops stay monomorphic.
+ */
+class EntityRecord implements Entity {
+  readonly slot: number;
+  id: number;
+  type: string;
+  vx = 0;
+  vy = 0;
+  vz = 0;
+  data: EntityData;
+  cell = -1;
+  owner: string;
+  dataSync: DataSnapshot | undefined = undefined;
+  session: SessionInfo | undefined = undefined;
+
+  constructor(
+    id: number,
+    type: string,
+    x: number,
+    y: number,
+    z: number,
+    data: EntityData,
+    owner: string,
+  ) {
+    this.slot = takeSlot(this);
+    this.id = id;
+    this.type = type;
+    this.data = data;
+    this.owner = owner;
+    positions.x[this.slot] = x;
+    positions.y[this.slot] = y;
+    positions.z[this.slot] = z;
+  }
+
+  get x(): number {
+    return positions.x[this.slot];
+  }
+  set x(value: number) {
+    positions.x[this.slot] = value;
+  }
+  get y(): number {
+    return positions.y[this.slot];
+  }
+  set y(value: number) {
+    positions.y[this.slot] = value;
+  }
+  get z(): number {
+    return positions.z[this.slot];
+  }
+  set z(value: number) {
+    positions.z[this.slot] = value;
+  }
+
+  /** The record as plain fields (logs, JSON): its position included, its slot left out. */
+  toJSON(): Record<string, unknown> {
+    return { ...stateOf(this), cell: this.cell, owner: this.owner };
+  }
+}
+
+/**
  * A new entity record with zero velocity, owned by `owner` (default: nobody yet).
  *
  * @example
@@ -69,23 +136,16 @@ export function makeEntity(
   data: EntityData = {},
   owner = "",
 ): Entity {
-  return {
-    id,
-    type,
-    x: position.x,
-    y: position.y,
-    z: position.z ?? 0,
-    vx: 0,
-    vy: 0,
-    vz: 0,
-    data,
-    cell: -1,
-    owner,
-    // Present from the start (undefined), so every entity record has the same shape whatever
-    // is set on it later: the tick's loops stay monomorphic.
-    dataSync: undefined,
-    session: undefined,
-  };
+  return new EntityRecord(id, type, position.x, position.y, position.z ?? 0, data, owner);
+}
+
+/** A new record of `state` (its velocity too; the data object is shared), owned by `owner`. */
+export function recordOf(state: EntityState, owner: string): Entity {
+  const entity = makeEntity(state.id, state.type, state, state.data, owner);
+  entity.vx = state.vx;
+  entity.vy = state.vy;
+  entity.vz = state.vz;
+  return entity;
 }
 
 /** Snapshot of an entity's state for the wire (the data object is shared, not copied). */

@@ -155,6 +155,27 @@ export class Grid {
     return v > top ? top : v;
   }
 
+  /**
+   * Clamps a position into the world in place (clampAxis on each axis; z is 0 in 2D) and returns
+   * its cell (cellOf): the tick's pass over every owned entity, without per-axis checks.
+   * RangeError on a NaN coordinate, as clampAxis.
+   */
+  settle(point: { x: number; y: number; z: number }): number {
+    const top = this.#top, n = this.#n, size = this.cellSize;
+    const x = clampTo(point.x, top[0], 0), y = clampTo(point.y, top[1], 1);
+    point.x = x;
+    point.y = y;
+    let cz = 0;
+    if (this.dims === 3) {
+      const z = clampTo(point.z, top[2], 2);
+      point.z = z;
+      cz = axisIndex(z, size, n[2] - 1);
+    } else {
+      point.z = 0;
+    }
+    return axisIndex(x, size, n[0] - 1) + axisIndex(y, size, n[1] - 1) * n[0] + cz * this.#layer;
+  }
+
   /** Min corner of a cell on an axis. */
   cellMin(id: number, axis: number): number {
     this.#checkId(id);
@@ -321,12 +342,7 @@ export class Grid {
     const last = this.#n[axis] - 1;
     if (!(v > 0)) return 0;
     if (v >= this.#extent[axis]) return last;
-    const c = this.cellSize;
-    let k = Math.min(Math.floor(v / c), last);
-    // The quotient may round across a boundary; settle on cellMin(k) <= v < cellMin(k+1).
-    while (k > 0 && k * c > v) k--;
-    while (k < last && (k + 1) * c <= v) k++;
-    return k;
+    return axisIndex(v, this.cellSize, last);
   }
 
   /** Distance along an axis from `v` to the span of cell index `c` (0 inside). */
@@ -354,6 +370,23 @@ export class Grid {
       throw new RangeError(`Invalid point: (${x}, ${y}, ${z}) has a NaN coordinate`);
     }
   }
+}
+
+/** `v` clamped into `[0, top]` (-0 folded into 0); RangeError when it is NaN. */
+function clampTo(v: number, top: number, axis: number): number {
+  if (v !== v) throw new RangeError(`Cannot clamp: coordinate is NaN on axis ${axis}`);
+  if (v <= 0) return 0;
+  return v > top ? top : v;
+}
+
+/** Cell index along an axis of `v` in `(0, extent)`: cellMin(k) <= v < cellMin(k + 1). */
+function axisIndex(v: number, size: number, last: number): number {
+  let k = Math.floor(v / size);
+  if (k > last) k = last;
+  // The quotient may round across a boundary; settle on the cell whose span holds v.
+  while (k > 0 && k * size > v) k--;
+  while (k < last && (k + 1) * size <= v) k++;
+  return k;
 }
 
 /**

@@ -1,14 +1,11 @@
-// A uniform grid of buckets over the world's x/y plane: entities are filed by bucket and moved
-// only when they change bucket; queries scan the buckets a circle overlaps. No allocation per
-// upsert or query (the caller passes the output array).
+// A uniform grid of buckets over the world's x/y plane, kept as linked lists of entity slots in
+// Int32Arrays (head per bucket, next/prev per slot): an entity is moved only when it changes
+// bucket, and a query walks the lists reading positions from the position columns
+// (entity_positions.ts), touching an entity record only for a hit. No allocation per upsert or
+// query (the caller passes the output array).
 import type { Entity } from "./entity.ts";
+import { positions } from "./entity_positions.ts";
 import type { EntityIndex } from "./spatial_index.ts";
-
-interface Slot {
-  bucket: number;
-  at: number;
-  entity: Entity;
-}
 
 /**
  * Spatial index for point entities with small query radii (neighbours, AOI).
@@ -27,8 +24,16 @@ export class GridIndex implements EntityIndex {
   readonly bucketSize: number;
   #cols: number;
   #rows: number;
-  #buckets: Entity[][];
-  #slots = new Map<number, Slot>();
+  /** First slot filed in each bucket, -1 for none. */
+  #head: Int32Array;
+  /** Per slot: the bucket it is filed in (-1: not filed here), and its list neighbours. */
+  #bucketOf = new Int32Array(0);
+  #next = new Int32Array(0);
+  #prev = new Int32Array(0);
+  /** Per slot: the record filed there. */
+  #records: (Entity | undefined)[] = [];
+  /** The slot filed for each entity id. */
+  #slots = new Map<number, number>();
   reinserts = 0;
 
   /** @param size world extent (x, y[, z]); @param bucketSize edge of a bucket. */
@@ -39,7 +44,7 @@ export class GridIndex implements EntityIndex {
     this.bucketSize = bucketSize;
     this.#cols = Math.max(1, Math.ceil(size[0] / bucketSize));
     this.#rows = Math.max(1, Math.ceil(size[1] / bucketSize));
-    this.#buckets = Array.from({ length: this.#cols * this.#rows }, () => []);
+    this.#head = new Int32Array(this.#cols * this.#rows).fill(-1);
   }
 
   get size(): number {
@@ -57,65 +62,94 @@ export class GridIndex implements EntityIndex {
   }
 
   upsert(entity: Entity): void {
+    const slot = entity.slot;
     const bucket = this.#col(entity.x) + this.#row(entity.y) * this.#cols;
-    const slot = this.#slots.get(entity.id);
-    if (slot) {
-      if (slot.bucket === bucket && slot.entity === entity) return;
-      this.#take(slot);
-      slot.bucket = bucket;
-      slot.entity = entity;
-      this.#put(slot);
+    if (slot >= this.#bucketOf.length) this.#grow(slot);
+    const filed = this.#bucketOf[slot];
+    if (filed === bucket) return;
+    if (filed >= 0) {
+      this.#unlink(slot, filed);
     } else {
-      const fresh: Slot = { bucket, at: 0, entity };
-      this.#slots.set(entity.id, fresh);
-      this.#put(fresh);
+      // Another record of the same id (a ghost becoming owned, say) gives way to this one.
+      const old = this.#slots.get(entity.id);
+      if (old !== undefined) this.#unfile(old);
+      this.#slots.set(entity.id, slot);
+      this.#records[slot] = entity;
     }
+    this.#link(slot, bucket);
     this.reinserts++;
   }
 
   remove(id: number): void {
     const slot = this.#slots.get(id);
-    if (!slot) return;
-    this.#take(slot);
+    if (slot === undefined) return;
+    this.#unfile(slot);
     this.#slots.delete(id);
   }
 
   query(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[] {
-    out.length = 0;
+    // Filled by index and truncated once: `out.length = 0` would drop the array's backing store,
+    // so every query would allocate a new one.
+    let found = 0;
     const r2 = radius * radius;
+    const cols = this.#cols, head = this.#head, next = this.#next, records = this.#records;
+    const px = positions.x, py = positions.y, pz = positions.z;
     const c0 = this.#col(x - radius), c1 = this.#col(x + radius);
     const r0 = this.#row(y - radius), r1 = this.#row(y + radius);
     for (let r = r0; r <= r1; r++) {
       for (let c = c0; c <= c1; c++) {
-        const bucket = this.#buckets[c + r * this.#cols];
-        for (let i = 0; i < bucket.length; i++) {
-          const e = bucket[i];
-          const dx = e.x - x, dy = e.y - y, dz = e.z - z;
-          if (dx * dx + dy * dy + dz * dz <= r2) out.push(e);
+        for (let s = head[c + r * cols]; s >= 0; s = next[s]) {
+          const dx = px[s] - x, dy = py[s] - y, dz = pz[s] - z;
+          if (dx * dx + dy * dy + dz * dz <= r2) out[found++] = records[s]!;
         }
       }
     }
+    if (out.length !== found) out.length = found;
     return out;
   }
 
   clear(): void {
-    for (const bucket of this.#buckets) bucket.length = 0;
+    this.#head.fill(-1);
+    this.#bucketOf.fill(-1);
+    this.#records.fill(undefined);
     this.#slots.clear();
   }
 
-  #put(slot: Slot): void {
-    const bucket = this.#buckets[slot.bucket];
-    slot.at = bucket.length;
-    bucket.push(slot.entity);
+  /** Drops the record at `slot` from its bucket and from the slot tables. */
+  #unfile(slot: number): void {
+    this.#unlink(slot, this.#bucketOf[slot]);
+    this.#bucketOf[slot] = -1;
+    this.#records[slot] = undefined;
   }
 
-  /** Swap-removes the slot's entity from its bucket. */
-  #take(slot: Slot): void {
-    const bucket = this.#buckets[slot.bucket];
-    const last = bucket.pop()!;
-    if (slot.at < bucket.length) {
-      bucket[slot.at] = last;
-      this.#slots.get(last.id)!.at = slot.at;
-    }
+  #link(slot: number, bucket: number): void {
+    const first = this.#head[bucket];
+    this.#next[slot] = first;
+    this.#prev[slot] = -1;
+    if (first >= 0) this.#prev[first] = slot;
+    this.#head[bucket] = slot;
+    this.#bucketOf[slot] = bucket;
+  }
+
+  #unlink(slot: number, bucket: number): void {
+    const before = this.#prev[slot], after = this.#next[slot];
+    if (before >= 0) this.#next[before] = after;
+    else this.#head[bucket] = after;
+    if (after >= 0) this.#prev[after] = before;
+  }
+
+  /** Per-slot tables that reach `slot` (doubling, so growth is rare). */
+  #grow(slot: number): void {
+    const capacity = Math.max(slot + 1, this.#bucketOf.length * 2, 256);
+    const widen = (old: Int32Array, fill: number) => {
+      const grown = new Int32Array(capacity).fill(fill);
+      grown.set(old);
+      return grown;
+    };
+    this.#bucketOf = widen(this.#bucketOf, -1);
+    this.#next = widen(this.#next, -1);
+    this.#prev = widen(this.#prev, -1);
+    const records = this.#records;
+    for (let i = records.length; i < capacity; i++) records.push(undefined);
   }
 }

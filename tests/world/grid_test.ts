@@ -179,6 +179,17 @@ for (const dims of [2, 3] as const) {
       assert.equal(grid.cellOf(...p), grid.cellOf(...clamped));
     }));
   });
+
+  Deno.test(`settle clamps a position in place and gives its cell, as clampAxis and cellOf do in ${dims}D`, () => {
+    const far = (grid: Grid) => pointArb(grid, -2, 3);
+    fc.assert(fc.property(gridAndPoint(dims, far), ([grid, p]) => {
+      const point = { x: p[0], y: p[1], z: dims === 3 ? p[2] : 7 };
+      const cell = grid.settle(point);
+      const clamped = [0, 1, 2].map((axis) => axis < dims ? grid.clampAxis(axis, p[axis]) : 0);
+      assert.deepEqual([point.x, point.y, point.z], clamped);
+      assert.equal(cell, grid.cellOf(clamped[0], clamped[1], clamped[2]));
+    }));
+  });
 }
 
 Deno.test("cellOf maps far and infinite points to edge cells and rejects NaN", () => {
@@ -190,6 +201,11 @@ Deno.test("cellOf maps far and infinite points to edge cells and rejects NaN", (
   assert.throws(() => small2d.cellOf(NaN, 1), RangeError);
   assert.throws(() => small2d.cellOf(1, NaN), RangeError);
   assert.throws(() => small3d.cellOf(1, 1, NaN), RangeError);
+  assert.throws(() => small2d.settle({ x: NaN, y: 1, z: 0 }), /NaN on axis 0/);
+  assert.throws(() => small3d.settle({ x: 1, y: 1, z: NaN }), /NaN on axis 2/);
+  const top = { x: 50, y: -0, z: 0 };
+  assert.equal(small2d.settle(top), small2d.cellId(4, 0));
+  assert.ok(top.x < 50 && Object.is(top.y, 0), "the top folds below size, -0 into 0");
 });
 
 Deno.test("contains is true exactly on [0, size) of every axis and ignores z in 2D", () => {

@@ -20,7 +20,7 @@ for (
     fc.assert(
       fc.property(
         fc.array(point, { minLength: 1, maxLength: 60 }),
-        fc.array(fc.tuple(fc.nat(59), point), { maxLength: 80 }),
+        fc.array(fc.tuple(fc.nat(59), point, fc.boolean()), { maxLength: 80 }),
         fc.array(fc.nat(59), { maxLength: 10 }),
         fc.array(fc.tuple(point, fc.double({ min: 0, max: 60, noNaN: true })), {
           minLength: 1,
@@ -34,9 +34,14 @@ for (
             live.set(id, e);
             index.upsert(e);
           });
-          for (const [id, p] of moves) {
-            const e = live.get(id);
+          for (const [id, p, replace] of moves) {
+            let e = live.get(id);
             if (!e) continue;
+            if (replace) {
+              // A new record of the same id (a ghost becoming owned): it takes the old one's place.
+              e = makeEntity(id, "npc", p);
+              live.set(id, e);
+            }
             e.x = p.x;
             e.y = p.y;
             index.upsert(e);
@@ -46,8 +51,12 @@ for (
             index.remove(id);
           }
           assert.equal(index.size, live.size);
+          const out: Entity[] = [];
           for (const [q, r] of queries) {
-            const got = index.query(q.x, q.y, 0, r, []).map((e) => e.id).sort((a, b) => a - b);
+            // One output array for every query, as the tick passes one: no leftovers between them.
+            const found = index.query(q.x, q.y, 0, r, out);
+            assert.ok(found.every((e) => live.get(e.id) === e), "only live records");
+            const got = found.map((e) => e.id).sort((a, b) => a - b);
             const want = [...live.values()]
               .filter((e) => (e.x - q.x) ** 2 + (e.y - q.y) ** 2 <= r * r)
               .map((e) => e.id)
@@ -72,4 +81,43 @@ Deno.test("the grid index files an entity again only when it changes bucket", ()
   index.upsert(e);
   assert.equal(index.reinserts, 2);
   assert.throws(() => new GridIndex(SIZE, 0), RangeError);
+});
+
+Deno.test("the grid index forgets everything on clear and files again afterwards", () => {
+  const index = new GridIndex(SIZE, 10);
+  const records = Array.from({ length: 40 }, (_, id) => makeEntity(id, "npc", { x: id * 4, y: 3 }));
+  for (const e of records) index.upsert(e);
+  assert.equal(index.query(20, 3, 0, 200, []).length, 40);
+  index.clear();
+  assert.equal(index.size, 0);
+  assert.deepEqual(index.query(20, 3, 0, 200, []), []);
+  index.upsert(records[5]);
+  assert.deepEqual(index.query(20, 3, 0, 1, []), [records[5]]);
+});
+
+Deno.test("entity records keep their positions apart in the shared columns as they grow", () => {
+  // More records than the columns' first capacity: growing keeps every position written.
+  const records = Array.from(
+    { length: 5000 },
+    (_, i) => makeEntity(i + 1, "npc", { x: i, y: -i, z: i / 2 }),
+  );
+  assert.equal(new Set(records.map((e) => e.slot)).size, records.length, "one slot each");
+  records.forEach((e, i) => {
+    assert.deepEqual([e.x, e.y, e.z], [i, -i, i / 2]);
+  });
+  records[7].x = 1.5;
+  assert.equal(records[8].x, 8, "a write reaches only its own record");
+  assert.deepEqual(JSON.parse(JSON.stringify(records[7])), {
+    id: 8,
+    type: "npc",
+    x: 1.5,
+    y: -7,
+    z: 3.5,
+    vx: 0,
+    vy: 0,
+    vz: 0,
+    data: {},
+    cell: -1,
+    owner: "",
+  });
 });
