@@ -24,6 +24,8 @@ export class GridIndex implements EntityIndex {
   readonly bucketSize: number;
   #cols: number;
   #rows: number;
+  /** 1 / bucketSize: bucket math multiplies (upserts and queries alike, so they agree). */
+  #scale: number;
   /** First slot filed in each bucket, -1 for none. */
   #head: Int32Array;
   /** Per slot: the bucket it is filed in (-1: not filed here), and its list neighbours. */
@@ -42,6 +44,7 @@ export class GridIndex implements EntityIndex {
       throw new RangeError(`Cannot build a grid index: bucketSize must be > 0, got ${bucketSize}`);
     }
     this.bucketSize = bucketSize;
+    this.#scale = 1 / bucketSize;
     this.#cols = Math.max(1, Math.ceil(size[0] / bucketSize));
     this.#rows = Math.max(1, Math.ceil(size[1] / bucketSize));
     this.#head = new Int32Array(this.#cols * this.#rows).fill(-1);
@@ -52,12 +55,12 @@ export class GridIndex implements EntityIndex {
   }
 
   #col(x: number): number {
-    const c = Math.floor(x / this.bucketSize);
+    const c = Math.floor(x * this.#scale);
     return c < 0 ? 0 : c >= this.#cols ? this.#cols - 1 : c;
   }
 
   #row(y: number): number {
-    const r = Math.floor(y / this.bucketSize);
+    const r = Math.floor(y * this.#scale);
     return r < 0 ? 0 : r >= this.#rows ? this.#rows - 1 : r;
   }
 
