@@ -13,11 +13,13 @@ import { peerComparison } from "./peer_comparison.ts";
 import { remoteLogic } from "./remote_logic.ts";
 import type { Scenario } from "./scenario.ts";
 import { scaling } from "./scaling.ts";
+import { workerFull } from "./worker_full.ts";
 import { workerTick } from "./worker_tick.ts";
 
 /** Every registered scenario, in run order. */
 export const SCENARIOS: readonly Scenario[] = [
   workerTick,
+  workerFull,
   migration,
   scaling,
   gatewayFanout,

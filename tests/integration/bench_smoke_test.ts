@@ -1,12 +1,20 @@
 // Smoke test of the benchmark harness: `bench/main.ts --quick` runs every scenario (worker-tick,
-// migration, scaling, gateway-fanout, handoff and the Colyseus peer comparison) against real
+// worker-full, migration, scaling, gateway-fanout, handoff and the Colyseus peer comparison) against real
 // processes and writes a JSON report per scenario plus the docs tables.
 // It asserts what the reports contain and that every process was stopped — never timings.
 import assert from "node:assert/strict";
 import { GENERATED_END, GENERATED_START } from "../../testing/bench_docs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SCENARIOS = ["worker-tick", "migration", "scaling", "gateway-fanout", "handoff", "peer"];
+const SCENARIOS = [
+  "worker-tick",
+  "worker-full",
+  "migration",
+  "scaling",
+  "gateway-fanout",
+  "handoff",
+  "peer",
+];
 /** The quick runs take about 50 s on 2 cores; a slow, busy machine gets four times that. */
 const LIMIT_MS = 200_000;
 
@@ -146,6 +154,20 @@ Deno.test({
         );
       }
       assert.equal(tick.limitRatioAtTarget, null, "the quick run has no 20,000 row");
+
+      const full = assertCommon(read("worker-full"), "worker-full");
+      assertWindow(full.window, 2);
+      const fullWorkers = list(obj(full.window).workers).map(obj);
+      assert.deepEqual(fullWorkers.map((w) => w.id).sort(), ["w1", "w2"]);
+      const w2 = fullWorkers.find((w) => w.id === "w2")!;
+      assert.equal(w2.cells, full.peerCells, "the peer owns the strip, and only it");
+      assert.ok(Number(w2.entities) > 0, "the peer simulates its strip");
+      assert.ok(
+        Number(fullWorkers.find((w) => w.id === "w1")!.ghosts) > 0,
+        "the measured worker holds ghosts of the peer's entities: the border is synced",
+      );
+      assertLoad(full.load, Number(full.players), "gateway");
+      assert.equal(obj(full.limit).entities, fullWorkers.find((w) => w.id === "w1")!.entities);
 
       const migration = assertCommon(read("migration"), "migration");
       const sizes = list(migration.rows).map(obj);
