@@ -11,7 +11,7 @@ export interface Machine {
   v8: string;
   /** git HEAD, or "unknown" outside a repository. */
   commit: string;
-  /** True when the working tree had uncommitted changes. */
+  /** True when the working tree had uncommitted changes (besides bench/results and docs/benchmarks.md). */
   dirty: boolean;
 }
 
@@ -40,7 +40,16 @@ export function describeMachine(): Machine {
   const cpuinfo = readText("/proc/cpuinfo");
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? Deno.build.arch;
   const memKb = Number(/^MemTotal:\s+(\d+) kB$/m.exec(readText("/proc/meminfo"))?.[1] ?? 0);
-  const status = git(["status", "--porcelain"]);
+  // The benchmark's own outputs do not count: a run of several scenarios writes the first one's
+  // result and this page before the next one starts, and the source is still the commit's.
+  const status = git([
+    "status",
+    "--porcelain",
+    "--",
+    ".",
+    ":!bench/results",
+    ":!docs/benchmarks.md",
+  ]);
   return {
     cpuModel,
     cores: navigator.hardwareConcurrency,
