@@ -42,12 +42,8 @@ export class PlayerViews {
   #views = new Map<number, View>();
   #aoiRadius: number;
   #dataVersions: DataVersions;
-  /**
-   * Rows by entity slot (entity_positions.ts), with the tick each was made at: a row list is
-   * valid only at `#rowsTick`, so nothing is cleared between ticks.
-   */
-  #rows: (Rows | undefined)[] = [];
-  #rowsMadeAt = new Float64Array(0);
+  /** Rows made at `#rowsTick`, by entity id. */
+  #rows = new Map<number, Rows>();
   #rowsTick = -1;
   /** Counts diffs: an entity's `Known.seen` equal to the current pass was seen by it. */
   #pass = 0;
@@ -92,7 +88,10 @@ export class PlayerViews {
       leave: [],
       tick: shown,
     };
-    this.#rowsTick = tick;
+    if (tick !== this.#rowsTick) {
+      this.#rows.clear();
+      this.#rowsTick = tick;
+    }
     const pass = ++this.#pass;
     const visible = index.query(player.x, player.y, player.z, this.#aoiRadius, scratch);
     for (const e of visible) {
@@ -127,17 +126,10 @@ export class PlayerViews {
   }
 
   #rowsOf(e: Entity): Rows {
-    const slot = e.slot;
-    if (slot >= this.#rowsMadeAt.length) {
-      const grown = new Float64Array(Math.max(slot + 1, this.#rowsMadeAt.length * 2)).fill(-1);
-      grown.set(this.#rowsMadeAt);
-      this.#rowsMadeAt = grown;
-    }
-    let rows = this.#rows[slot];
-    if (rows === undefined || this.#rowsMadeAt[slot] !== this.#rowsTick) {
+    let rows = this.#rows.get(e.id);
+    if (rows === undefined) {
       rows = {};
-      this.#rows[slot] = rows;
-      this.#rowsMadeAt[slot] = this.#rowsTick;
+      this.#rows.set(e.id, rows);
     }
     return rows;
   }

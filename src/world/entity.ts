@@ -31,6 +31,8 @@ export interface EntityState {
 export interface Entity extends EntityState {
   /** Index of this record's position in the position columns; fixed for its lifetime. */
   readonly slot: number;
+  /** Where the grid index holding this record filed it (-1: none); kept by that index. */
+  indexSlot: number;
   /** Cell holding (x, y, z); maintained by the space, not the game. */
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
@@ -64,6 +66,7 @@ export interface SessionInfo {
  */
 class EntityRecord implements Entity {
   readonly slot: number;
+  indexSlot = -1;
   id: number;
   type: string;
   vx = 0;

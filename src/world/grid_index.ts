@@ -1,7 +1,9 @@
-// A uniform grid of buckets over the world's x/y plane, kept as linked lists of entity slots in
-// Int32Arrays (head per bucket, next/prev per slot): an entity is moved only when it changes
-// bucket, and a query walks the lists reading positions from the position columns
-// (entity_positions.ts), touching an entity record only for a hit. No allocation per upsert or
+// A uniform grid of buckets over the world's x/y plane, kept as linked lists in Int32Arrays
+// (head per bucket, next/prev per filed record): an entity is moved only when it changes bucket,
+// and a query walks the lists reading positions from the position columns (entity_positions.ts),
+// touching an entity record only for a hit. Records are numbered densely per index (their
+// `indexSlot`), so an index's tables grow with what it holds, not with every record of the
+// process (a worker hosting many rooms has one index per room). No allocation per upsert or
 // query (the caller passes the output array).
 import type { Entity } from "./entity.ts";
 import { positions } from "./entity_positions.ts";
@@ -26,15 +28,18 @@ export class GridIndex implements EntityIndex {
   #rows: number;
   /** 1 / bucketSize: bucket math multiplies (upserts and queries alike, so they agree). */
   #scale: number;
-  /** First slot filed in each bucket, -1 for none. */
+  /** First filed record (its index slot) in each bucket, -1 for none. */
   #head: Int32Array;
-  /** Per slot: the bucket it is filed in (-1: not filed here), and its list neighbours. */
+  /** Per index slot: the bucket it is filed in, its list neighbours, its position column slot. */
   #bucketOf = new Int32Array(0);
   #next = new Int32Array(0);
   #prev = new Int32Array(0);
-  /** Per slot: the record filed there. */
+  #column = new Int32Array(0);
+  /** Per index slot: the record filed there (undefined: free). */
   #records: (Entity | undefined)[] = [];
-  /** The slot filed for each entity id. */
+  /** Index slots given back, reused before new ones. */
+  #free: number[] = [];
+  /** The index slot filed for each entity id. */
   #slots = new Map<number, number>();
   reinserts = 0;
 
@@ -54,6 +59,11 @@ export class GridIndex implements EntityIndex {
     return this.#slots.size;
   }
 
+  /** Records the per-slot tables have room for: grows with what this index ever held at once. */
+  get capacity(): number {
+    return this.#bucketOf.length;
+  }
+
   #col(x: number): number {
     const c = Math.floor(x * this.#scale);
     return c < 0 ? 0 : c >= this.#cols ? this.#cols - 1 : c;
@@ -65,21 +75,26 @@ export class GridIndex implements EntityIndex {
   }
 
   upsert(entity: Entity): void {
-    const slot = entity.slot;
     const bucket = this.#col(entity.x) + this.#row(entity.y) * this.#cols;
-    if (slot >= this.#bucketOf.length) this.#grow(slot);
-    const filed = this.#bucketOf[slot];
-    if (filed === bucket) return;
-    if (filed >= 0) {
+    const slot = entity.indexSlot;
+    if (slot >= 0 && this.#records[slot] === entity) {
+      const filed = this.#bucketOf[slot];
+      if (filed === bucket) return;
       this.#unlink(slot, filed);
-    } else {
-      // Another record of the same id (a ghost becoming owned, say) gives way to this one.
-      const old = this.#slots.get(entity.id);
-      if (old !== undefined) this.#unfile(old);
-      this.#slots.set(entity.id, slot);
-      this.#records[slot] = entity;
+      this.#link(slot, bucket);
+      this.reinserts++;
+      return;
     }
-    this.#link(slot, bucket);
+    // Not filed here. Another record of the same id (a ghost becoming owned, say) gives way.
+    const old = this.#slots.get(entity.id);
+    if (old !== undefined) this.#unfile(old);
+    const fresh = this.#free.length > 0 ? this.#free.pop()! : this.#records.length;
+    if (fresh >= this.#bucketOf.length) this.#grow();
+    this.#records[fresh] = entity;
+    this.#column[fresh] = entity.slot;
+    entity.indexSlot = fresh;
+    this.#slots.set(entity.id, fresh);
+    this.#link(fresh, bucket);
     this.reinserts++;
   }
 
@@ -96,13 +111,14 @@ export class GridIndex implements EntityIndex {
     let found = 0;
     const r2 = radius * radius;
     const cols = this.#cols, head = this.#head, next = this.#next, records = this.#records;
-    const px = positions.x, py = positions.y, pz = positions.z;
+    const column = this.#column, px = positions.x, py = positions.y, pz = positions.z;
     const c0 = this.#col(x - radius), c1 = this.#col(x + radius);
     const r0 = this.#row(y - radius), r1 = this.#row(y + radius);
     for (let r = r0; r <= r1; r++) {
       for (let c = c0; c <= c1; c++) {
         for (let s = head[c + r * cols]; s >= 0; s = next[s]) {
-          const dx = px[s] - x, dy = py[s] - y, dz = pz[s] - z;
+          const at = column[s];
+          const dx = px[at] - x, dy = py[at] - y, dz = pz[at] - z;
           if (dx * dx + dy * dy + dz * dz <= r2) out[found++] = records[s]!;
         }
       }
@@ -112,17 +128,22 @@ export class GridIndex implements EntityIndex {
   }
 
   clear(): void {
+    for (const record of this.#records) if (record) record.indexSlot = -1;
     this.#head.fill(-1);
     this.#bucketOf.fill(-1);
-    this.#records.fill(undefined);
+    this.#records.length = 0;
+    this.#free.length = 0;
     this.#slots.clear();
   }
 
-  /** Drops the record at `slot` from its bucket and from the slot tables. */
+  /** Drops the record at index slot `slot` from its bucket; the slot is free again. */
   #unfile(slot: number): void {
     this.#unlink(slot, this.#bucketOf[slot]);
     this.#bucketOf[slot] = -1;
+    const record = this.#records[slot]!;
+    if (record.indexSlot === slot) record.indexSlot = -1;
     this.#records[slot] = undefined;
+    this.#free.push(slot);
   }
 
   #link(slot: number, bucket: number): void {
@@ -141,9 +162,9 @@ export class GridIndex implements EntityIndex {
     if (after >= 0) this.#prev[after] = before;
   }
 
-  /** Per-slot tables that reach `slot` (doubling, so growth is rare). */
-  #grow(slot: number): void {
-    const capacity = Math.max(slot + 1, this.#bucketOf.length * 2, 256);
+  /** Doubles the per-slot tables (growth is rare: only past the most ever filed here). */
+  #grow(): void {
+    const capacity = Math.max(this.#bucketOf.length * 2, 64);
     const widen = (old: Int32Array, fill: number) => {
       const grown = new Int32Array(capacity).fill(fill);
       grown.set(old);
@@ -152,7 +173,6 @@ export class GridIndex implements EntityIndex {
     this.#bucketOf = widen(this.#bucketOf, -1);
     this.#next = widen(this.#next, -1);
     this.#prev = widen(this.#prev, -1);
-    const records = this.#records;
-    for (let i = records.length; i < capacity; i++) records.push(undefined);
+    this.#column = widen(this.#column, 0);
   }
 }

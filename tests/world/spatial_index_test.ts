@@ -121,3 +121,38 @@ Deno.test("entity records keep their positions apart in the shared columns as th
     owner: "",
   });
 });
+
+Deno.test("a grid index's tables grow with what it holds, whatever slots the records have", () => {
+  // Records made elsewhere first, so the ones filed here have high position slots.
+  const elsewhere = Array.from(
+    { length: 3000 },
+    (_, i) => makeEntity(i + 1, "npc", { x: 1, y: 1 }),
+  );
+  const index = new GridIndex(SIZE, 10);
+  const mine = [makeEntity(9001, "npc", { x: 5, y: 5 }), makeEntity(9002, "npc", { x: 6, y: 6 })];
+  for (const e of mine) index.upsert(e);
+  assert.ok(mine.every((e) => e.slot >= elsewhere.length), "the records filed have high slots");
+  assert.ok(index.capacity <= 64, `tables for ${index.capacity} records, not for every slot`);
+  assert.deepEqual(index.query(5.5, 5.5, 0, 2, []).map((e) => e.id).sort(), [9001, 9002]);
+});
+
+Deno.test("a record filed in two grid indexes is found in each", () => {
+  const a = new GridIndex(SIZE, 10), b = new GridIndex(SIZE, 10);
+  const e = makeEntity(1, "npc", { x: 5, y: 5 });
+  const other = makeEntity(2, "npc", { x: 50, y: 50 });
+  a.upsert(other);
+  a.upsert(e);
+  b.upsert(e);
+  e.x = 95;
+  a.upsert(e);
+  b.upsert(e);
+  for (const index of [a, b]) {
+    assert.deepEqual(index.query(95, 5, 0, 1, []), [e]);
+    assert.deepEqual(index.query(5, 5, 0, 1, []), []);
+  }
+  assert.equal(a.size, 2);
+  assert.equal(b.size, 1);
+  a.remove(1);
+  assert.deepEqual(b.query(95, 5, 0, 1, []), [e], "removing it from one leaves it in the other");
+  assert.deepEqual(a.query(50, 50, 0, 1, []), [other]);
+});
