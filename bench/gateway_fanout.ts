@@ -7,7 +7,7 @@
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
 import { array, cell, num, numOrNull, object } from "./json_fields.ts";
-import { type LoadResult, runLoad, splitClients } from "./load_run.ts";
+import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import { sampleProcess } from "./proc_stats.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { round } from "./stats.ts";
@@ -82,24 +82,7 @@ async function measure(
     gateway = await GatewayNode.start(context, cluster, config);
     row.gatewayIdleRssMb = round((sampleProcess(gateway.pid)?.rssBytes ?? 0) / 2 ** 20);
     row.load = await runLoad(context, {
-      bots: split.map((n, i) => ({
-        runtime: "deno",
-        script: "bench/zs_bots.ts",
-        args: [
-          "--gateway",
-          gateway!.url,
-          "--clients",
-          String(n),
-          "--rate",
-          String(parameters.inputHz),
-          "--ramp",
-          String(rampS),
-          "--seed",
-          String(i + 1),
-          "--name",
-          `b${i}`,
-        ],
-      })),
+      bots: zsBots(gateway.url, split, { inputHz: parameters.inputHz, rampS }),
       servers: [
         { name: "gateway", pid: gateway.pid },
         ...cluster.processes().map((p) => ({ name: p.name, pid: p.child.pid })),

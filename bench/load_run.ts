@@ -20,6 +20,43 @@ export interface BotSpec {
   args: string[];
 }
 
+/**
+ * ZoneScaler bot processes (bench/zs_bots.ts) against `gateway`, one per entry of `clients`
+ * (how many each runs), each with its own seed and a name `prefix` + its index.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { zsBots } from "./load_run.ts";
+ * const [first] = zsBots("http://127.0.0.1:8081", [300, 200], { inputHz: 10, rampS: 2 });
+ * assert.deepEqual(first.args.slice(0, 4), ["--gateway", "http://127.0.0.1:8081", "--clients", "300"]);
+ * ```
+ */
+export function zsBots(
+  gateway: string,
+  clients: number[],
+  options: { inputHz: number; rampS: number; prefix?: string },
+): BotSpec[] {
+  return clients.map((n, i) => ({
+    runtime: "deno",
+    script: "bench/zs_bots.ts",
+    args: [
+      "--gateway",
+      gateway,
+      "--clients",
+      String(n),
+      "--rate",
+      String(options.inputHz),
+      "--ramp",
+      String(options.rampS),
+      "--seed",
+      String(i + 1),
+      "--name",
+      `${options.prefix ?? "b"}${i}`,
+    ],
+  }));
+}
+
 /** A server process to measure. */
 export interface ServerProcess {
   name: string;

@@ -5,7 +5,7 @@
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
 import { array, cell, num, numOrNull, object, str } from "./json_fields.ts";
-import { type LoadResult, runLoad, splitClients } from "./load_run.ts";
+import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { ScriptProcess } from "./script_process.ts";
 import { benchConfig, GHOST_MARGIN, TICK_HZ, worldFor } from "./world.ts";
@@ -121,24 +121,10 @@ async function measureZoneScaler(
   try {
     gateway = await GatewayNode.start(context, cluster, config);
     row.load = await runLoad(context, {
-      bots: splitClients(c.clients, parameters.botProcesses).map((n, i) => ({
-        runtime: "deno",
-        script: "bench/zs_bots.ts",
-        args: [
-          "--gateway",
-          gateway!.url,
-          "--clients",
-          String(n),
-          "--rate",
-          String(parameters.inputHz),
-          "--ramp",
-          String(parameters.rampS),
-          "--seed",
-          String(i + 1),
-          "--name",
-          `b${i}`,
-        ],
-      })),
+      bots: zsBots(gateway.url, splitClients(c.clients, parameters.botProcesses), {
+        inputHz: parameters.inputHz,
+        rampS: parameters.rampS,
+      }),
       servers: [
         { name: "gateway", pid: gateway.pid },
         ...cluster.processes().map((p) => ({ name: p.name, pid: p.child.pid })),

@@ -12,7 +12,7 @@
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
 import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
-import { type LoadResult, runLoad, splitClients } from "./load_run.ts";
+import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import { type LimitResult, measureLimit } from "./limit_tick.ts";
 import { detectPinning, type Pinning } from "./pinning.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
@@ -30,7 +30,7 @@ export function workerFullParameters(quick: boolean) {
     entities: quick ? 1_000 : 20_000,
     /** Share of them that are players. */
     playerShare: 0.1,
-    /** DIFFs per second per player: the rate docs/operations.md gives for big worlds. */
+    /** DIFFs per second per player: the rate README.md (Configuration) suggests for big worlds. */
     snapshotHz: 10,
     inputHz: 10,
     connectsPerS: 250,
@@ -106,24 +106,7 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
     context.progress(`  ${players} players through one gateway (ramp ${rampS} s)`);
     const warmupS = rampS + parameters.settleS;
     const load = runLoad(context, {
-      bots: split.map((n, i) => ({
-        runtime: "deno",
-        script: "bench/zs_bots.ts",
-        args: [
-          "--gateway",
-          gateway!.url,
-          "--clients",
-          String(n),
-          "--rate",
-          String(parameters.inputHz),
-          "--ramp",
-          String(rampS),
-          "--seed",
-          String(i + 1),
-          "--name",
-          `f${i}`,
-        ],
-      })),
+      bots: zsBots(gateway.url, split, { inputHz: parameters.inputHz, rampS, prefix: "f" }),
       servers: [
         { name: "gateway", pid: gateway.pid },
         ...cluster.processes().map((p) => ({ name: p.name, pid: p.child.pid })),
