@@ -388,6 +388,7 @@ Deno.test({
     } finally {
       for (const client of clients) client.close();
       await node.stop();
+      Deno.removeSync(config);
     }
   },
 });
