@@ -34,6 +34,9 @@ if (mode === "serve") {
   let n = 0;
   const timer = setInterval(() => call.write({ payload: new Uint8Array([n++ & 0xff]) }), 50);
   call.on("close", () => clearInterval(timer));
+  // The process lives on after its stream ends, until the test stops it: a test checks that it
+  // dies of its signal, not of an empty event loop.
+  setInterval(() => {}, 60_000);
   say("peer.dialed");
 } else {
   console.error(`usage: peer_process.ts serve|dial <secret> [address] [interval,timeout]`);
