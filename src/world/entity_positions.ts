@@ -1,7 +1,7 @@
 // Where every entity record of this process keeps its position: three Float64Arrays indexed by
 // the record's slot (structure of arrays). Spatial queries scan these columns instead of chasing
-// one heap object per candidate, which on this machine is what made a 20,000-entity tick's
-// neighbour queries cost seven times the typed-array limit (bench/limit_tick.ts). A record's
+// one heap object per candidate, which was most of what kept a 20,000-entity tick far from the
+// typed-array limit (bench/limit_tick.ts; docs/benchmarks.md, worker-tick). A record's
 // slot is returned to the free list only once the record itself has been garbage-collected
 // (FinalizationRegistry), so no live record ever shares its slot.
 
@@ -34,7 +34,7 @@ export function takeSlot(record: object): number {
   return slot;
 }
 
-/** Slots ever handed out (the columns' high-water mark; a bound for per-slot tables). */
+/** Slots ever handed out: the columns' high-water mark (a slot below it may be a reused one). */
 export function slotsUsed(): number {
   return used;
 }

@@ -151,10 +151,7 @@ export class Grid {
   /** Clamps `v` into `[0, size)` on an axis; the top maps to the largest double below size. */
   clampAxis(axis: number, v: number): number {
     this.#checkAxis(axis);
-    if (Number.isNaN(v)) throw new RangeError(`Cannot clamp: coordinate is NaN on axis ${axis}`);
-    if (v <= 0) return 0; // also folds -0 into 0
-    const top = this.#top[axis];
-    return v > top ? top : v;
+    return clampTo(v, this.#top[axis], axis);
   }
 
   /**
