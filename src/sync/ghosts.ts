@@ -34,6 +34,8 @@ export interface GhostTickOptions {
 
 /** What a held ghost needs this tick: nothing, a position-only move, or its full state. */
 const NONE = 0, MOVE = 1, FULL = 2;
+/** Where a sent entity's record in GhostSender's table keeps the tick it was last in the band. */
+const LAST_SEEN = 7;
 
 /**
  * Ghost sync's sender: {@linkcode InterestDiff} with interest = the owners of the cells within
@@ -51,7 +53,10 @@ export class GhostSender extends InterestDiff {
   #margin = 0;
   /** Per cell: the box (min, max per axis) of points farther than the margin from its foreign neighbours. */
   #safe: Float64Array[] = [];
-  /** Per entity in the band: x, y, z, vx, vy, vz and data version as of its last send. */
+  /**
+   * Per entity in the band: x, y, z, vx, vy, vz and data version as of its last send, and the
+   * tick it was last in the band (LAST_SEEN).
+   */
   #last = new Map<number, Float64Array>();
   #kind = NONE;
   #near: Entity[] = [];
@@ -60,7 +65,7 @@ export class GhostSender extends InterestDiff {
   #versions?: DataVersions;
   /** Peers ghosts were ever sent to (and not gone): each refresh reaches all of them. */
   #known = new Set<string>();
-  #interest = (entity: Entity, out: Set<string>) => {
+  #interest = (entity: Entity, out: string[]) => {
     // Most entities live in cells with no foreign neighbour: nothing to check.
     const foreign = this.#border[entity.cell];
     if (foreign === undefined) return;
@@ -72,8 +77,9 @@ export class GhostSender extends InterestDiff {
       return;
     }
     const margin = this.#margin;
-    for (const n of foreign) {
-      if (out.has(n.owner)) continue;
+    for (let i = 0; i < foreign.length; i++) {
+      const n = foreign[i];
+      if (out.includes(n.owner)) continue;
       const b = n.box;
       // Distance to the neighbour's closed box, as Grid.distanceToCell computes it.
       const gx = x < b[0] ? b[0] - x : x > b[1] ? x - b[1] : 0;
@@ -86,12 +92,20 @@ export class GhostSender extends InterestDiff {
         : gx === 0 && gy === 0
         ? gz
         : Math.sqrt(gx * gx + gy * gy + gz * gz);
-      if (d <= margin) out.add(n.owner);
+      if (d <= margin) out.push(n.owner);
     }
-    if (out.size > 0) this.#kind = this.#classify(entity);
+    if (out.length > 0) this.#kind = this.#classify(entity);
   };
-  #batchFor: (peer: string) => Batch = () => {
+  #batches: (peer: string) => Batch = () => {
     throw new Error("no tick in progress");
+  };
+  /** The last peer asked for and its batch: most band entities face one peer, one after another. */
+  #lastPeer = "";
+  #lastBatch?: Batch;
+  #batchFor = (peer: string): Batch => {
+    if (peer === this.#lastPeer && this.#lastBatch) return this.#lastBatch;
+    this.#lastPeer = peer;
+    return this.#lastBatch = this.#batches(peer);
   };
   #update = (entity: Entity, peer: string) => {
     if (this.#kind === FULL) this.#batchFor(peer).updates.push(entity);
@@ -109,7 +123,7 @@ export class GhostSender extends InterestDiff {
   };
 
   /** Entity ids `peer` currently holds ghosts of (after the last tick). */
-  ghostedOn(peer: string): ReadonlySet<number> {
+  ghostedOn(peer: string): ReadonlyMap<number, unknown> {
     return this.heldBy(peer);
   }
 
@@ -154,23 +168,20 @@ export class GhostSender extends InterestDiff {
     this.#refresh = (options.tick + (options.phase ?? 0)) % every === 0;
     this.#tick = options.tick;
     this.#versions = options.versions;
-    this.#batchFor = batchFor;
+    this.#batches = batchFor;
+    this.#lastPeer = "";
+    this.#lastBatch = undefined;
     // Only entities in cells next to another worker's can be in the band: one lookup each.
     const near = this.#near;
     near.length = 0;
     const border = this.#border;
     if (this.#bordered) { for (const e of owned) if (border[e.cell]?.length) near.push(e); }
-    this.collect(near, this.#interest, batchFor, this.#update);
+    this.collect(near, this.#interest, this.#batchFor, this.#update);
     near.length = 0;
-    const last = this.#last;
-    if (last.size > 0) {
-      // Forget what was last sent of entities no peer holds any more.
-      for (const id of last.keys()) {
-        let held = false;
-        for (const peer of this.peers()) if (this.heldBy(peer).has(id)) held = true;
-        if (!held) last.delete(id);
-      }
-    }
+    this.#lastBatch = undefined;
+    // Forget what was last sent of entities out of the band: after the diff, no peer holds them.
+    const tick = options.tick;
+    for (const [id, last] of this.#last) if (last[LAST_SEEN] !== tick) this.#last.delete(id);
     for (const peer of this.peers()) this.#known.add(peer);
     if (this.#refresh) { for (const peer of this.#known) batchFor(peer).full = true; }
   }
@@ -179,7 +190,8 @@ export class GhostSender extends InterestDiff {
   #classify(entity: Entity): number {
     const version = this.#versions!.of(entity, this.#tick + 0.5);
     let last = this.#last.get(entity.id);
-    if (!last) this.#last.set(entity.id, last = new Float64Array(7).fill(NaN));
+    if (!last) this.#last.set(entity.id, last = new Float64Array(8).fill(NaN));
+    last[LAST_SEEN] = this.#tick;
     const kind = this.#refresh || last[6] !== version
       ? FULL
       : last[0] !== entity.x || last[1] !== entity.y || last[2] !== entity.z ||
@@ -207,6 +219,22 @@ export interface GhostApplyStats {
   ignored: number;
 }
 
+/** What the ghost table remembers of one ghost besides its record. */
+interface GhostMark {
+  /** Tick of the batch that last wrote it, to ignore stale writes from a former owner. */
+  writtenAt: number;
+  /**
+   * Kept after a handoff until its new owner wrote it (or this tick passed): a refresh from
+   * that owner sent before it adopted it does not list it yet. -1: not kept.
+   */
+  keptUntil: number;
+}
+
+/** A write from a worker that no longer owns the ghost: older than the last write. */
+function stale(ghost: Entity, mark: GhostMark, batch: Batch): boolean {
+  return ghost.owner !== batch.from && batch.tick < mark.writtenAt;
+}
+
 /**
  * The receiving side: read-only copies of other workers' entities near this worker's cells,
  * kept in the worker's spatial index so game queries see them.
@@ -214,13 +242,8 @@ export interface GhostApplyStats {
 export class GhostTable {
   readonly ghosts = new Map<number, Entity>();
   #index: EntityIndex;
-  /** Tick of the batch that last wrote each ghost, to ignore stale writes from a former owner. */
-  #writtenAt = new Map<number, number>();
-  /**
-   * Ghosts kept after a handoff, until their new owner wrote them (or this tick passed): a
-   * refresh from that owner sent before it adopted them does not list them yet.
-   */
-  #keptUntil = new Map<number, number>();
+  /** Per ghost: when it was last written and how long it is kept after a handoff (one lookup). */
+  #marks = new Map<number, GhostMark>();
 
   constructor(index: EntityIndex) {
     this.#index = index;
@@ -243,16 +266,17 @@ export class GhostTable {
     for (let i = 0; i + 6 < moves.length; i += 7) {
       const id = moves[i];
       const ghost = this.ghosts.get(id);
+      const mark = ghost && this.#marks.get(id);
       // A move needs the ghost's type and data already here; the next refresh brings them.
-      if (!ghost || ownsHere(id) || this.#stale(ghost, batch)) {
+      if (!ghost || !mark || ownsHere(id) || stale(ghost, mark, batch)) {
         stats.ignored++;
         continue;
       }
       applyMove(ghost, moves, i);
       ghost.owner = from;
       ghost.cell = grid.cellOf(ghost.x, ghost.y, ghost.z);
-      this.#writtenAt.set(id, batch.tick);
-      this.#keptUntil.delete(id);
+      mark.writtenAt = batch.tick;
+      mark.keptUntil = -1;
       this.#index.upsert(ghost);
       stats.updated++;
     }
@@ -270,9 +294,10 @@ export class GhostTable {
       // was lost) is gone. Those written later stay, and so do those kept after a handoff to
       // the sender for KEPT_GHOST_TICKS: it sent this before adopting them (a late worker).
       for (const [id, ghost] of this.ghosts) {
+        const mark = this.#marks.get(id);
         if (
-          ghost.owner === from && (this.#writtenAt.get(id) ?? 0) < batch.tick &&
-          (this.#keptUntil.get(id) ?? -1) < batch.tick
+          ghost.owner === from && (mark?.writtenAt ?? 0) < batch.tick &&
+          (mark?.keptUntil ?? -1) < batch.tick
         ) {
           this.remove(id);
           stats.deleted++;
@@ -280,11 +305,6 @@ export class GhostTable {
       }
     }
     return stats;
-  }
-
-  /** A write from a worker that no longer owns the ghost: older than the last write. */
-  #stale(ghost: Entity, batch: Batch): boolean {
-    return ghost.owner !== batch.from && batch.tick < (this.#writtenAt.get(ghost.id) ?? 0);
   }
 
   #write(
@@ -301,7 +321,8 @@ export class GhostTable {
         continue;
       }
       let ghost = this.ghosts.get(state.id);
-      if (ghost && this.#stale(ghost, batch)) {
+      let mark = ghost && this.#marks.get(state.id);
+      if (ghost && mark && stale(ghost, mark, batch)) {
         stats.ignored++;
         continue;
       }
@@ -312,11 +333,12 @@ export class GhostTable {
       } else {
         stats.updated++;
       }
+      if (!mark) this.#marks.set(state.id, mark = { writtenAt: 0, keptUntil: -1 });
       assignState(ghost, state);
       ghost.owner = from;
       ghost.cell = grid.cellOf(state.x, state.y, state.z);
-      this.#writtenAt.set(state.id, batch.tick);
-      this.#keptUntil.delete(state.id);
+      mark.writtenAt = batch.tick;
+      mark.keptUntil = -1;
       this.#index.upsert(ghost);
     }
   }
@@ -329,16 +351,14 @@ export class GhostTable {
   keepAsGhost(entity: Entity, newOwner: string, tick: number): void {
     entity.owner = newOwner;
     this.ghosts.set(entity.id, entity);
-    this.#writtenAt.set(entity.id, tick);
-    this.#keptUntil.set(entity.id, tick + KEPT_GHOST_TICKS);
+    this.#marks.set(entity.id, { writtenAt: tick, keptUntil: tick + KEPT_GHOST_TICKS });
     this.#index.upsert(entity);
   }
 
   /** Drops a ghost (its entity became owned here, or its owner went away). */
   remove(id: number): void {
     if (!this.ghosts.delete(id)) return;
-    this.#writtenAt.delete(id);
-    this.#keptUntil.delete(id);
+    this.#marks.delete(id);
     this.#index.remove(id);
   }
 

@@ -10,83 +10,96 @@ export interface DiffTarget {
   deletes: number[];
 }
 
+/** A copy a peer holds: the pass of `collect` that last found it of interest. */
+interface Held {
+  seen: number;
+}
+
 /**
  * The sending side of every interest-driven copy: remembers which entities each peer holds a
  * copy of, and each tick fills that peer's op lists with creates (newly of interest), updates
  * (still of interest, written by an `update` callback) and deletes (no longer). Ghosts use it
  * with interest = the border band. (Replication, interest = everything owned, has a cheaper
  * diff of its own in replica.ts.)
+ *
+ * Each peer's copies are one map of id → the pass that last saw it, so an entity of interest
+ * costs one lookup per peer and a tick no set rebuilt; the copies a pass did not see are the
+ * deletes.
  */
 export class InterestDiff {
-  #sent = new Map<string, Set<number>>();
-  #next = new Map<string, Set<number>>();
-  #peers = new Set<string>();
+  #held = new Map<string, Map<number, Held>>();
+  #pass = 0;
+  #peers: string[] = [];
 
-  /** Entity ids `peer` currently holds copies of (after the last tick). */
-  heldBy(peer: string): ReadonlySet<number> {
-    return this.#sent.get(peer) ?? EMPTY;
+  /** Entity ids `peer` currently holds copies of (after the last tick), as the map's keys. */
+  heldBy(peer: string): ReadonlyMap<number, unknown> {
+    return this.#held.get(peer) ?? EMPTY;
   }
 
   /** `peer` no longer holds a copy of the entity (without a delete being sent). */
   forgetEntity(id: number, peer: string): void {
-    this.#sent.get(peer)?.delete(id);
+    this.#held.get(peer)?.delete(id);
   }
 
   /** `peer` holds a copy of the entity already: diff against that next tick. */
   assumeHeld(id: number, peer: string): void {
-    let sent = this.#sent.get(peer);
-    if (!sent) this.#sent.set(peer, sent = new Set());
-    sent.add(id);
+    let held = this.#held.get(peer);
+    if (!held) this.#held.set(peer, held = new Map());
+    // Seen by the last pass: the next one updates it, or deletes it when it is of no interest.
+    held.set(id, { seen: this.#pass });
   }
 
   /** A peer went away (or stopped being of interest): forget what it held. */
   forgetPeer(peer: string): void {
-    this.#sent.delete(peer);
-    this.#next.delete(peer);
+    this.#held.delete(peer);
   }
 
   /** Peers holding copies now. */
   peers(): IterableIterator<string> {
-    return this.#sent.keys();
+    return this.#held.keys();
   }
 
   /**
-   * Asks `interest` which peers each owned entity concerns and appends ops to their lists:
-   * creates and deletes here, and for an entity a peer holds already, `update(entity, peer)`
-   * writes whatever update it needs (maybe none).
+   * Asks `interest` which peers each owned entity concerns (appending each once to `out`) and
+   * appends ops to their lists: creates and deletes here, and for an entity a peer holds
+   * already, `update(entity, peer)` writes whatever update it needs (maybe none).
    */
   collect(
     owned: Iterable<Entity>,
-    interest: (entity: Entity, out: Set<string>) => void,
+    interest: (entity: Entity, out: string[]) => void,
     targetFor: (peer: string) => DiffTarget,
     update: (entity: Entity, peer: string) => void,
   ): void {
+    const pass = ++this.#pass;
     const peers = this.#peers;
-    for (const next of this.#next.values()) next.clear();
+    const all = this.#held;
     for (const entity of owned) {
-      peers.clear();
+      peers.length = 0;
       interest(entity, peers);
-      if (peers.size === 0) continue;
-      for (const peer of peers) {
-        let next = this.#next.get(peer);
-        if (!next) this.#next.set(peer, next = new Set());
-        next.add(entity.id);
-        if (!this.#sent.get(peer)?.has(entity.id)) targetFor(peer).creates.push(entity);
-        else update(entity, peer);
+      for (let i = 0; i < peers.length; i++) {
+        const peer = peers[i];
+        let held = all.get(peer);
+        if (!held) all.set(peer, held = new Map());
+        const copy = held.get(entity.id);
+        if (copy === undefined) {
+          held.set(entity.id, { seen: pass });
+          targetFor(peer).creates.push(entity);
+        } else {
+          copy.seen = pass;
+          update(entity, peer);
+        }
       }
     }
-    for (const [peer, sent] of this.#sent) {
-      const next = this.#next.get(peer);
-      for (const id of sent) {
-        if (!next?.has(id)) targetFor(peer).deletes.push(id);
+    peers.length = 0;
+    for (const [peer, held] of all) {
+      for (const [id, copy] of held) {
+        if (copy.seen === pass) continue;
+        targetFor(peer).deletes.push(id);
+        held.delete(id);
       }
+      if (held.size === 0) all.delete(peer);
     }
-    // Swap the double buffers: what was sent this tick is what the peers hold now.
-    const previous = this.#sent;
-    this.#sent = this.#next;
-    this.#next = previous;
-    for (const [peer, set] of this.#sent) if (set.size === 0) this.#sent.delete(peer);
   }
 }
 
-const EMPTY: ReadonlySet<number> = new Set();
+const EMPTY: ReadonlyMap<number, unknown> = new Map();
