@@ -1,0 +1,128 @@
+// What a space pays for having a peer, in process (no gRPC): the same demo world once on one
+// space and once split over two (testing/local_cluster.ts, real batch codec), each space's tick
+// split into game logic and ghost sync's sender; and a lone space whose records are re-made a
+// few per tick, as a handoff's receiver makes them, which separates the cost of records
+// scattered in memory from the cost of the border. Explains the scaling numbers.
+//
+//   deno run -A bench/pair_cost.ts [--entities 40000] [--ticks 1000] [--warmup 1500] [--remade 8]
+import { parseArgs } from "node:util";
+import { LocalCluster } from "../testing/local_cluster.ts";
+import { demoGame, type DemoOptions } from "../src/games/demo.ts";
+import type { GameDefinition } from "../src/sim/game.ts";
+import { GhostSender } from "../src/sync/ghosts.ts";
+import { Grid } from "../src/world/grid.ts";
+import { recordOf, stateOf } from "../src/world/entity.ts";
+import { assignRegions, PartitionMap } from "../src/world/partition.ts";
+import { mulberry32 } from "../src/sim/random.ts";
+import { round } from "./stats.ts";
+import { GHOST_MARGIN, TICK_HZ, worldFor } from "./world.ts";
+
+/** Milliseconds per space per tick, means over the measured ticks. */
+interface Cost {
+  run: string;
+  entitiesPerSpace: number;
+  ghostsPerSpace: number;
+  stepMs: number;
+  gameMs: number;
+  ghostSendMs: number;
+  /** Handoffs adopted per space per tick (the pair's), or records re-made (the lone's). */
+  remadePerTick: number;
+}
+
+// The sender's one entry point, timed for every space of this process (this tool only).
+let ghostSendMs = 0;
+const collectGhosts = GhostSender.prototype.collectGhosts;
+GhostSender.prototype.collectGhosts = function (...args) {
+  const started = performance.now();
+  try {
+    return collectGhosts.apply(this, args);
+  } finally {
+    ghostSendMs += performance.now() - started;
+  }
+};
+
+function measure(
+  run: string,
+  world: number,
+  ids: string[],
+  options: { ticks: number; warmup: number; remade: number },
+): Cost {
+  let gameMs = 0;
+  const game: GameDefinition<DemoOptions> = {
+    ...demoGame,
+    onTick(ctx, o) {
+      const started = performance.now();
+      demoGame.onTick!(ctx, o);
+      gameMs += performance.now() - started;
+    },
+  };
+  const grid = new Grid(worldFor(world));
+  const cluster = LocalCluster.of(ids, {
+    grid,
+    tickHz: TICK_HZ,
+    ghostMargin: GHOST_MARGIN,
+    game: game as GameDefinition<unknown>,
+    gameOptions: { npcs: world, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 1 },
+  });
+  cluster.setMap(new PartitionMap(1, assignRegions(grid, ids)));
+  const random = mulberry32(7);
+  let stepMs = 0;
+  const tick = (t: number) => {
+    const started = performance.now();
+    cluster.step(t);
+    stepMs += performance.now() - started;
+    // A handoff's receiver makes a new record of the entity; here the lone space does it to
+    // `remade` random ones of its own, with no border and no peer.
+    for (const space of cluster.spaces.slice(0, options.remade > 0 ? 1 : 0)) {
+      const ids = [...space.owned.keys()];
+      for (let k = 0; k < options.remade; k++) {
+        const old = space.owned.get(ids[Math.floor(random() * ids.length)])!;
+        const record = recordOf({ ...stateOf(old), data: { ...old.data } }, space.id);
+        record.cell = old.cell;
+        space.index.remove(old.id);
+        space.owned.delete(old.id);
+        space.owned.set(record.id, record);
+        space.index.upsert(record);
+      }
+    }
+  };
+  for (let t = 1; t <= options.warmup; t++) tick(t);
+  stepMs = gameMs = ghostSendMs = 0;
+  const adopted = () => cluster.spaces.reduce((n, s) => n + s.counters.handoffsIn, 0);
+  const before = adopted();
+  for (let t = options.warmup + 1; t <= options.warmup + options.ticks; t++) tick(t);
+  const per = (ms: number) => round(ms / options.ticks / ids.length, 3);
+  return {
+    run,
+    entitiesPerSpace: Math.round(cluster.owned() / ids.length),
+    ghostsPerSpace: Math.round(cluster.spaces.reduce((n, s) => n + s.ghosts.size, 0) / ids.length),
+    stepMs: per(stepMs),
+    gameMs: per(gameMs),
+    ghostSendMs: per(ghostSendMs),
+    remadePerTick: options.remade || per(adopted() - before),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      entities: { type: "string", default: "40000" },
+      ticks: { type: "string", default: "1000" },
+      warmup: { type: "string", default: "1500" },
+      remade: { type: "string", default: "8" },
+    },
+  });
+  const entities = Number(values.entities);
+  const options = { ticks: Number(values.ticks), warmup: Number(values.warmup), remade: 0 };
+  const half = Math.round(entities / 2);
+  const rows = [
+    measure("lone", half, ["a"], options),
+    measure(`lone, ${values.remade} records re-made per tick`, half, ["a"], {
+      ...options,
+      remade: Number(values.remade),
+    }),
+    measure("pair", entities, ["a", "b"], options),
+  ];
+  console.log(JSON.stringify(rows, null, 1));
+}
