@@ -94,6 +94,12 @@ export function timePhases(entities: number, ticks: number, warmup: number): Pha
         queries += performance.now() - t;
         return found;
       };
+      timedCtx.around = (entity, radius, out) => {
+        const t = performance.now();
+        const found = ctx.around(entity, radius, out);
+        queries += performance.now() - t;
+        return found;
+      };
       const t = performance.now();
       demoGame.onTick!(timedCtx, options as never);
       game += performance.now() - t;

@@ -28,6 +28,12 @@ export interface GameContext {
    * read-only views: setting any field of one (or of its data) throws a TypeError.
    */
   near(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[];
+  /**
+   * `near` about an entity's position (the entity itself included when owned or a ghost here).
+   * The cheaper call in a per-entity loop: it passes no coordinates, and a call the optimizer
+   * does not inline makes a heap object of each number passed to it.
+   */
+  around(entity: Entity, radius: number, out: Entity[]): Entity[];
   /** True when the entity is a read-only ghost of another worker's entity. */
   isGhost(entity: Entity): boolean;
   /**

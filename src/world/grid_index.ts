@@ -105,7 +105,19 @@ export class GridIndex implements EntityIndex {
     this.#slots.delete(id);
   }
 
+  readonly at = new Float64Array(4);
+
   query(x: number, y: number, z: number, radius: number, out: Entity[]): Entity[] {
+    const at = this.at;
+    at[0] = x;
+    at[1] = y;
+    at[2] = z;
+    at[3] = radius;
+    return this.queryAt(out);
+  }
+
+  queryAt(out: Entity[]): Entity[] {
+    const at = this.at, x = at[0], y = at[1], z = at[2], radius = at[3];
     // Filled by index and truncated once: `out.length = 0` would drop the array's backing store,
     // so every query would allocate a new one.
     let found = 0;

@@ -58,3 +58,51 @@ Deno.test("a ghost seen by game code is read-only and an interaction's visible s
   assert.ok(sources.length >= 1);
   assert.deepEqual(sources[0], { type: "post", ghost: true });
 });
+
+Deno.test("around(entity) finds what near finds at the entity's position, its ghosts read-only too", () => {
+  const seen: Array<{ around: number[]; near: number[]; ghostWrite: string }> = [];
+  const game = defineGame({
+    name: "around",
+    entityTypes: { post: {} },
+    onWorldStart(ctx, owns) {
+      // Posts 1 and 2 across the border at x = 100, post 3 out of reach of post 1.
+      for (const [id, x, y] of [[1, 95, 50], [2, 105, 50], [3, 150, 90]]) {
+        if (owns(x, y, 0)) ctx.spawn("post", { x, y }, { hits: 0 }, id);
+      }
+    },
+    onTick(ctx) {
+      const post = [...ctx.owned()].find((e) => e.id === 1);
+      if (!post) return;
+      const around = ctx.around(post, 20, []);
+      const near = ctx.near(post.x, post.y, post.z, 20, []);
+      let ghostWrite = "";
+      for (const other of around) {
+        if (!ctx.isGhost(other)) continue;
+        try {
+          other.x = 0;
+        } catch (error) {
+          ghostWrite = (error as Error).message;
+        }
+      }
+      seen.push({
+        around: around.map((e) => e.id).sort(),
+        near: near.map((e) => e.id).sort(),
+        ghostWrite,
+      });
+    },
+  });
+  const cluster = LocalCluster.of(["a", "b"], {
+    grid: new Grid({ dims: 2, size: [200, 100], cellSize: 100 }),
+    tickHz: 20,
+    ghostMargin: 30,
+    game,
+    gameOptions: {},
+  });
+  cluster.setMap(new PartitionMap(1, ["a", "b"]));
+  cluster.run(1, 5);
+  const last = seen.at(-1)!;
+  assert.deepEqual(last.around, [1, 2], "itself and the ghost across the border, not post 3");
+  assert.deepEqual(last.around, last.near);
+  assert.match(last.ghostWrite, /^Cannot set x of entity 2: it is a ghost/);
+  assert.equal(cluster.get("b").owned.get(2)!.x, 105, "the write did not reach the owner");
+});

@@ -52,9 +52,11 @@ for (
           }
           assert.equal(index.size, live.size);
           const out: Entity[] = [];
-          for (const [q, r] of queries) {
+          for (const [n, [q, r]] of queries.entries()) {
             // One output array for every query, as the tick passes one: no leftovers between them.
-            const found = index.query(q.x, q.y, 0, r, out);
+            // Every other query goes through `at` and queryAt, as the game context's do.
+            if (n % 2 === 1) index.at.set([q.x, q.y, 0, r]);
+            const found = n % 2 === 1 ? index.queryAt(out) : index.query(q.x, q.y, 0, r, out);
             assert.ok(found.every((e) => live.get(e.id) === e), "only live records");
             const got = found.map((e) => e.id).sort((a, b) => a - b);
             const want = [...live.values()]
