@@ -46,49 +46,6 @@ function setHeading(e: Entity, ctx: GameContext, speed: number): void {
 
 const scratch: Entity[] = [];
 
-/** One NPC's tick: wander, reflect off the world's edges, bump the first neighbour in reach. */
-function stepNpc(e: Entity, ctx: GameContext, options: DemoOptions): void {
-  const { dt, size, tick } = ctx;
-  if (ctx.random() < 0.01) setHeading(e, ctx, options.speed);
-  const hotspot = options.hotspot;
-  if (e.data.home === 1 && hotspot) {
-    // Leashed to the crowd: once outside it, head back toward its centre.
-    const dx = hotspot.at[0] - e.x, dy = hotspot.at[1] - e.y;
-    const distance = Math.hypot(dx, dy);
-    if (distance > hotspot.radius && distance > 0) {
-      e.vx = (dx / distance) * options.speed;
-      e.vy = (dy / distance) * options.speed;
-    }
-  }
-  e.x += e.vx * dt;
-  e.y += e.vy * dt;
-  e.z += e.vz * dt;
-  // Reflect off the world's edges.
-  if (e.x < 0 || e.x >= size[0]) {
-    (e.vx = -e.vx, e.x = Math.min(Math.max(e.x, 0), size[0] - 1e-6));
-  }
-  if (e.y < 0 || e.y >= size[1]) {
-    (e.vy = -e.vy, e.y = Math.min(Math.max(e.y, 0), size[1] - 1e-6));
-  }
-  if (ctx.dims === 3 && (e.z < 0 || e.z >= size[2])) {
-    e.vz = -e.vz;
-    e.z = Math.min(Math.max(e.z, 0), size[2] - 1e-6);
-  }
-  const cooldown = e.data.cooldownUntil as number;
-  if (cooldown > tick) return;
-  const near = ctx.around(e, options.bumpRadius, scratch);
-  for (let i = 0; i < near.length; i++) {
-    const other = near[i];
-    // The lower id initiates, so a pair seen on two workers bumps once, not twice.
-    if (other.id <= e.id) continue;
-    ctx.interact(e, other, "bump", { x: e.x, y: e.y, z: e.z });
-    e.data.cooldownUntil = tick + options.bumpCooldownTicks;
-    e.vx = -e.vx;
-    e.vy = -e.vy;
-    break;
-  }
-}
-
 /** The demo game definition used when no `--game` module is given. */
 export const demoGame = defineGame<DemoOptions>({
   name: "demo",
@@ -122,13 +79,51 @@ export const demoGame = defineGame<DemoOptions>({
   },
 
   onTick(ctx, options) {
-    const { dt, size } = ctx;
+    const { dt, size, tick } = ctx;
     for (const e of ctx.owned()) {
       if (e.type === "player") {
         e.x = Math.min(Math.max(e.x + e.vx * dt, 0), size[0] - 1e-6);
         e.y = Math.min(Math.max(e.y + e.vy * dt, 0), size[1] - 1e-6);
         if (ctx.dims === 3) e.z = Math.min(Math.max(e.z + e.vz * dt, 0), size[2] - 1e-6);
-      } else if (e.type === "npc") stepNpc(e, ctx, options);
+        continue;
+      }
+      if (e.type !== "npc") continue;
+      if (ctx.random() < 0.01) setHeading(e, ctx, options.speed);
+      const hotspot = options.hotspot;
+      if (e.data.home === 1 && hotspot) {
+        // Leashed to the crowd: once outside it, head back toward its centre.
+        const dx = hotspot.at[0] - e.x, dy = hotspot.at[1] - e.y;
+        const distance = Math.hypot(dx, dy);
+        if (distance > hotspot.radius && distance > 0) {
+          e.vx = (dx / distance) * options.speed;
+          e.vy = (dy / distance) * options.speed;
+        }
+      }
+      e.x += e.vx * dt;
+      e.y += e.vy * dt;
+      e.z += e.vz * dt;
+      // Reflect off the world's edges.
+      if (e.x < 0 || e.x >= size[0]) {
+        (e.vx = -e.vx, e.x = Math.min(Math.max(e.x, 0), size[0] - 1e-6));
+      }
+      if (e.y < 0 || e.y >= size[1]) {
+        (e.vy = -e.vy, e.y = Math.min(Math.max(e.y, 0), size[1] - 1e-6));
+      }
+      if (ctx.dims === 3 && (e.z < 0 || e.z >= size[2])) {
+        e.vz = -e.vz;
+        e.z = Math.min(Math.max(e.z, 0), size[2] - 1e-6);
+      }
+      const cooldown = e.data.cooldownUntil as number;
+      if (cooldown > tick) continue;
+      for (const other of ctx.around(e, options.bumpRadius, scratch)) {
+        // The lower id initiates, so a pair seen on two workers bumps once, not twice.
+        if (other.id <= e.id) continue;
+        ctx.interact(e, other, "bump", { x: e.x, y: e.y, z: e.z });
+        e.data.cooldownUntil = tick + options.bumpCooldownTicks;
+        e.vx = -e.vx;
+        e.vy = -e.vy;
+        break;
+      }
     }
   },
 
