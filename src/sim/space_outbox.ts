@@ -54,7 +54,7 @@ export class SpaceOutbox {
     const space = this.#space;
     const { grid, map, options } = space;
     this.ghostSender.collectGhosts(
-      space.owned.values(),
+      space.owned,
       grid,
       map.owners,
       space.id,

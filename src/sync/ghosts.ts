@@ -65,21 +65,22 @@ export class GhostSender extends InterestDiff {
   #versions?: DataVersions;
   /** Peers ghosts were ever sent to (and not gone): each refresh reaches all of them. */
   #known = new Set<string>();
-  #interest = (entity: Entity, out: string[]) => {
+  #interest = (entity: Entity, out: string[]): number => {
     // Most entities live in cells with no foreign neighbour: nothing to check.
     const foreign = this.#border[entity.cell];
-    if (foreign === undefined) return;
+    if (foreign === undefined) return 0;
     const { x, y, z } = entity;
     // Inside the cell's safe box, farther than the margin from every edge facing another
     // worker: not in the band, whatever the neighbours.
     const safe = this.#safe[entity.cell];
     if (x > safe[0] && x < safe[1] && y > safe[2] && y < safe[3] && z > safe[4] && z < safe[5]) {
-      return;
+      return 0;
     }
     const margin = this.#margin;
-    for (let i = 0; i < foreign.length; i++) {
+    let found = 0;
+    next: for (let i = 0; i < foreign.length; i++) {
       const n = foreign[i];
-      if (out.includes(n.owner)) continue;
+      for (let j = 0; j < found; j++) if (out[j] === n.owner) continue next;
       const b = n.box;
       // Distance to the neighbour's closed box, as Grid.distanceToCell computes it.
       const gx = x < b[0] ? b[0] - x : x > b[1] ? x - b[1] : 0;
@@ -92,9 +93,10 @@ export class GhostSender extends InterestDiff {
         : gx === 0 && gy === 0
         ? gz
         : Math.sqrt(gx * gx + gy * gy + gz * gz);
-      if (d <= margin) out.push(n.owner);
+      if (d <= margin) out[found++] = n.owner;
     }
-    if (out.length > 0) this.#kind = this.#classify(entity);
+    if (found > 0) this.#kind = this.#classify(entity);
+    return found;
   };
   #batches: (peer: string) => Batch = () => {
     throw new Error("no tick in progress");
@@ -110,15 +112,16 @@ export class GhostSender extends InterestDiff {
   #update = (entity: Entity, peer: string) => {
     if (this.#kind === FULL) this.#batchFor(peer).updates.push(entity);
     else if (this.#kind === MOVE) {
-      this.#batchFor(peer).moves.push(
-        entity.id,
-        entity.x,
-        entity.y,
-        entity.z,
-        entity.vx,
-        entity.vy,
-        entity.vz,
-      );
+      // Stored one by one: a push of seven numbers is a call that boxes each of them.
+      const moves = this.#batchFor(peer).moves;
+      const at = moves.length;
+      moves[at] = entity.id;
+      moves[at + 1] = entity.x;
+      moves[at + 2] = entity.y;
+      moves[at + 3] = entity.z;
+      moves[at + 4] = entity.vx;
+      moves[at + 5] = entity.vy;
+      moves[at + 6] = entity.vz;
     }
   };
 
@@ -149,7 +152,7 @@ export class GhostSender extends InterestDiff {
    * `batchFor(peer)` returns that peer's batch for this tick.
    */
   collectGhosts(
-    owned: Iterable<Entity>,
+    owned: ReadonlyMap<number, Entity>,
     grid: Grid,
     owners: readonly string[],
     self: string,
@@ -172,12 +175,16 @@ export class GhostSender extends InterestDiff {
     this.#lastPeer = "";
     this.#lastBatch = undefined;
     // Only entities in cells next to another worker's can be in the band: one lookup each.
+    // Written by index and cut once (`length = 0` would drop the array's backing store, and
+    // the pushes after it grow a new one every tick).
     const near = this.#near;
-    near.length = 0;
     const border = this.#border;
-    if (this.#bordered) { for (const e of owned) if (border[e.cell]?.length) near.push(e); }
+    let count = 0;
+    if (this.#bordered) {
+      for (const e of owned.values()) if (border[e.cell]?.length) near[count++] = e;
+    }
+    if (near.length !== count) near.length = count;
     this.collect(near, this.#interest, this.#batchFor, this.#update);
-    near.length = 0;
     this.#lastBatch = undefined;
     // Forget what was last sent of entities out of the band: after the diff, no peer holds them.
     const tick = options.tick;

@@ -60,23 +60,24 @@ export class InterestDiff {
   }
 
   /**
-   * Asks `interest` which peers each owned entity concerns (appending each once to `out`) and
+   * Asks `interest` which peers each owned entity concerns (writing each once to `out` from
+   * index 0, returning how many) and
    * appends ops to their lists: creates and deletes here, and for an entity a peer holds
    * already, `update(entity, peer)` writes whatever update it needs (maybe none).
    */
   collect(
-    owned: Iterable<Entity>,
-    interest: (entity: Entity, out: string[]) => void,
+    owned: readonly Entity[],
+    interest: (entity: Entity, out: string[]) => number,
     targetFor: (peer: string) => DiffTarget,
     update: (entity: Entity, peer: string) => void,
   ): void {
     const pass = ++this.#pass;
     const peers = this.#peers;
     const all = this.#held;
-    for (const entity of owned) {
-      peers.length = 0;
-      interest(entity, peers);
-      for (let i = 0; i < peers.length; i++) {
+    for (let e = 0; e < owned.length; e++) {
+      const entity = owned[e];
+      const count = interest(entity, peers);
+      for (let i = 0; i < count; i++) {
         const peer = peers[i];
         let held = all.get(peer);
         if (!held) all.set(peer, held = new Map());
@@ -90,7 +91,6 @@ export class InterestDiff {
         }
       }
     }
-    peers.length = 0;
     for (const [peer, held] of all) {
       for (const [id, copy] of held) {
         if (copy.seen === pass) continue;

@@ -53,10 +53,18 @@ for (const dims of [2, 3] as const) {
           for (const margin of [1, 10, 30, 49]) {
             // A fresh sender: the peers it creates a ghost on are the band's owners.
             const batches = new Map<string, Batch>();
-            new GhostSender().collectGhosts([e], grid, owners, self, margin, (peer) => {
-              if (!batches.has(peer)) batches.set(peer, emptyBatch(self, 1, 1));
-              return batches.get(peer)!;
-            }, { tick: 1, versions: new DataVersions() });
+            new GhostSender().collectGhosts(
+              new Map([[e.id, e]]),
+              grid,
+              owners,
+              self,
+              margin,
+              (peer) => {
+                if (!batches.has(peer)) batches.set(peer, emptyBatch(self, 1, 1));
+                return batches.get(peer)!;
+              },
+              { tick: 1, versions: new DataVersions() },
+            );
             assert.deepEqual(
               [...batches.keys()].sort(),
               [...bruteForceOwners(grid, owners, self, x, y, z, margin)].sort(),
@@ -77,7 +85,7 @@ Deno.test("the band's edge: a point exactly the margin from a foreign cell is in
     const e = makeEntity(1, "npc", { x, y });
     e.cell = grid.cellOf(x, y, 0);
     const batches = new Map<string, Batch>();
-    new GhostSender().collectGhosts([e], grid, owners, "a", 30, (peer) => {
+    new GhostSender().collectGhosts(new Map([[e.id, e]]), grid, owners, "a", 30, (peer) => {
       if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, 1));
       return batches.get(peer)!;
     }, { tick: 1, versions: new DataVersions() });
@@ -105,7 +113,7 @@ Deno.test("the sender emits create, then update while in band, then delete when 
   const tick = () => {
     const batches = new Map<string, ReturnType<typeof emptyBatch>>();
     n++;
-    sender.collectGhosts([e], grid, owners, "a", 20, (peer) => {
+    sender.collectGhosts(new Map([[e.id, e]]), grid, owners, "a", 20, (peer) => {
       if (!batches.has(peer)) batches.set(peer, emptyBatch("a", 1, n));
       return batches.get(peer)!;
     }, { tick: n, versions, phase: 1 });
@@ -175,7 +183,7 @@ function link(refreshTicks = GHOST_REFRESH_TICKS) {
     tick++;
     for (const e of entities) e.cell = grid.cellOf(e.x, e.y);
     let batch: Batch | undefined;
-    sender.collectGhosts(entities, grid, owners, "a", 20, (peer) => {
+    sender.collectGhosts(new Map(entities.map((e) => [e.id, e])), grid, owners, "a", 20, (peer) => {
       assert.equal(peer, "b");
       return batch ??= emptyBatch("a", 1, tick);
     }, { tick, versions, refreshTicks, phase: 0 });

@@ -8,7 +8,11 @@ function pass(diff: InterestDiff, entities: Entity[], interest: Record<number, s
   const updates: string[] = [];
   diff.collect(
     entities,
-    (e, out) => out.push(...(interest[e.id] ?? [])),
+    (e, out) => {
+      const peers = interest[e.id] ?? [];
+      peers.forEach((peer, i) => out[i] = peer);
+      return peers.length;
+    },
     (peer) => {
       if (!targets.has(peer)) targets.set(peer, { creates: [], updates: [], deletes: [] });
       return targets.get(peer)!;
