@@ -5,6 +5,7 @@
 // scattered in memory from the cost of the border. Explains the scaling numbers.
 //
 //   deno run -A bench/pair_cost.ts [--entities 40000] [--ticks 1000] [--warmup 1500] [--remade 8]
+//                                  [--out bench/results/pair-cost.json]
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../testing/local_cluster.ts";
 import { demoGame, type DemoOptions } from "../src/games/demo.ts";
@@ -14,6 +15,7 @@ import { Grid } from "../src/world/grid.ts";
 import { recordOf, stateOf } from "../src/world/entity.ts";
 import { assignRegions, PartitionMap } from "../src/world/partition.ts";
 import { mulberry32 } from "../src/sim/random.ts";
+import { describeMachine } from "./machine.ts";
 import { round } from "./stats.ts";
 import { GHOST_MARGIN, TICK_HZ, worldFor } from "./world.ts";
 
@@ -111,6 +113,7 @@ if (import.meta.main) {
       ticks: { type: "string", default: "1000" },
       warmup: { type: "string", default: "1500" },
       remade: { type: "string", default: "8" },
+      out: { type: "string" },
     },
   });
   const entities = Number(values.entities);
@@ -125,4 +128,16 @@ if (import.meta.main) {
     measure("pair", entities, ["a", "b"], options),
   ];
   console.log(JSON.stringify(rows, null, 1));
+  if (values.out) {
+    const command = `deno run -A bench/pair_cost.ts ${Deno.args.join(" ")}`;
+    const result = {
+      tool: "pair-cost",
+      command,
+      timestamp: new Date().toISOString(),
+      machine: describeMachine(),
+      parameters: { entities, ...options, remade: Number(values.remade) },
+      rows,
+    };
+    Deno.writeTextFileSync(values.out, JSON.stringify(result, null, 2) + "\n");
+  }
 }
