@@ -1,7 +1,7 @@
 // Game code and ghosts in a two-space cluster on the real codec: a ghost from ctx.near is
 // read-only (a write throws, naming its owner), and onInteract gets the source when visible.
 import assert from "node:assert/strict";
-import { defineGame } from "../../src/sim/game.ts";
+import { defineGame, type GameDefinition } from "../../src/sim/game.ts";
 import type { Entity } from "../../src/world/entity.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { PartitionMap } from "../../src/world/partition.ts";
@@ -38,15 +38,7 @@ Deno.test("a ghost seen by game code is read-only and an interaction's visible s
       sources.push(source && { type: source.type, ghost: ctx.isGhost(source) });
     },
   });
-  const cluster = LocalCluster.of(["a", "b"], {
-    grid: new Grid({ dims: 2, size: [200, 100], cellSize: 100 }),
-    tickHz: 20,
-    ghostMargin: 30,
-    game,
-    gameOptions: {},
-  });
-  cluster.setMap(new PartitionMap(1, ["a", "b"]));
-  cluster.run(1, 40);
+  const cluster = runAcrossBorder(game, 40);
   assert.ok(writes.length > 0, "the ghost was seen");
   assert.match(
     writes[0],
@@ -91,6 +83,16 @@ Deno.test("around(entity) finds what near finds at the entity's position, its gh
       });
     },
   });
+  const cluster = runAcrossBorder(game, 5);
+  const last = seen.at(-1)!;
+  assert.deepEqual(last.around, [1, 2], "itself and the ghost across the border, not post 3");
+  assert.deepEqual(last.around, last.near);
+  assert.match(last.ghostWrite, /^Cannot set x of entity 2: it is a ghost/);
+  assert.equal(cluster.get("b").owned.get(2)!.x, 105, "the write did not reach the owner");
+});
+
+/** Two spaces split at x = 100 (a west, b east), ghost margin 30, run for `ticks` ticks. */
+function runAcrossBorder(game: GameDefinition<unknown>, ticks: number): LocalCluster {
   const cluster = LocalCluster.of(["a", "b"], {
     grid: new Grid({ dims: 2, size: [200, 100], cellSize: 100 }),
     tickHz: 20,
@@ -99,10 +101,6 @@ Deno.test("around(entity) finds what near finds at the entity's position, its gh
     gameOptions: {},
   });
   cluster.setMap(new PartitionMap(1, ["a", "b"]));
-  cluster.run(1, 5);
-  const last = seen.at(-1)!;
-  assert.deepEqual(last.around, [1, 2], "itself and the ghost across the border, not post 3");
-  assert.deepEqual(last.around, last.near);
-  assert.match(last.ghostWrite, /^Cannot set x of entity 2: it is a ghost/);
-  assert.equal(cluster.get("b").owned.get(2)!.x, 105, "the write did not reach the owner");
-});
+  cluster.run(1, ticks);
+  return cluster;
+}
