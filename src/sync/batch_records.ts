@@ -66,6 +66,21 @@ export function packMoves(moves: readonly number[]): Uint8Array {
 /** Motion as a move carries it. */
 type Motion = Pick<EntityState, "x" | "y" | "z" | "vx" | "vy" | "vz">;
 
+/**
+ * Appends an entity's move (id, x, y, z, vx, vy, vz) to a flat move column. Stored one by one:
+ * a push of seven numbers is a call that makes a heap object of each.
+ */
+export function appendMove(moves: number[], e: Motion & { id: number }): void {
+  const at = moves.length;
+  moves[at] = e.id;
+  moves[at + 1] = e.x;
+  moves[at + 2] = e.y;
+  moves[at + 3] = e.z;
+  moves[at + 4] = e.vx;
+  moves[at + 5] = e.vy;
+  moves[at + 6] = e.vz;
+}
+
 /** Writes the move at `at` (the index of its id) in a flat move column onto `target`. */
 export function applyMove(target: Motion, moves: readonly number[], at: number): void {
   target.x = moves[at + 1];

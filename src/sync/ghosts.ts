@@ -5,7 +5,7 @@
 import type { Batch, EntityState } from "./batch_codec.ts";
 import { type Foreign, foreignNeighbours, safeBox } from "./border_band.ts";
 import { InterestDiff } from "./interest_diff.ts";
-import { applyMove } from "./batch_records.ts";
+import { appendMove, applyMove } from "./batch_records.ts";
 import { assignState, type Entity, recordOf } from "../world/entity.ts";
 import type { DataVersions } from "../sim/data_versions.ts";
 import type { Grid } from "../world/grid.ts";
@@ -111,18 +111,7 @@ export class GhostSender extends InterestDiff {
   };
   #update = (entity: Entity, peer: string) => {
     if (this.#kind === FULL) this.#batchFor(peer).updates.push(entity);
-    else if (this.#kind === MOVE) {
-      // Stored one by one: a push of seven numbers is a call that boxes each of them.
-      const moves = this.#batchFor(peer).moves;
-      const at = moves.length;
-      moves[at] = entity.id;
-      moves[at + 1] = entity.x;
-      moves[at + 2] = entity.y;
-      moves[at + 3] = entity.z;
-      moves[at + 4] = entity.vx;
-      moves[at + 5] = entity.vy;
-      moves[at + 6] = entity.vz;
-    }
+    else if (this.#kind === MOVE) appendMove(this.#batchFor(peer).moves, entity);
   };
 
   /** Entity ids `peer` currently holds ghosts of (after the last tick). */

@@ -5,7 +5,7 @@
 import type { Handoff, MirroredEntity, ReplicaOps } from "./batch_codec.ts";
 import type { Entity } from "../world/entity.ts";
 import type { OwnedEntities } from "../sim/owned_entities.ts";
-import { applyMove } from "./batch_records.ts";
+import { appendMove, applyMove } from "./batch_records.ts";
 
 /**
  * Ticks between two refreshes of an entity whose motion did not change (its data may have):
@@ -114,7 +114,7 @@ export class ReplicaSender {
           sent.version = version;
           sent.type = e.type;
           list.updates.push(e);
-        } else list.moves.push(e.id, e.x, e.y, e.z, e.vx, e.vy, e.vz);
+        } else appendMove(list.moves, e);
       }
     } else {
       for (const id of owned.joined) {
