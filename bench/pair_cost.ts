@@ -2,7 +2,8 @@
 // space and once split over two (testing/local_cluster.ts, real batch codec), each space's tick
 // split into game logic and ghost sync's sender; and a lone space whose records are re-made a
 // few per tick, as a handoff's receiver makes them, which separates the cost of records
-// scattered in memory from the cost of the border. Explains the scaling numbers.
+// scattered in memory from the cost of the border; and the pair in replica mode, each space
+// the other's backup. Explains the scaling numbers.
 //
 //   deno run -A bench/pair_cost.ts [--entities 40000] [--ticks 1000] [--warmup 1500] [--remade 8]
 //                                  [--out bench/results/pair-cost.json]
@@ -47,7 +48,7 @@ function measure(
   run: string,
   world: number,
   ids: string[],
-  options: { ticks: number; warmup: number; remade: number },
+  options: { ticks: number; warmup: number; remade: number; replica?: boolean },
 ): Cost {
   let gameMs = 0;
   const game: GameDefinition<DemoOptions> = {
@@ -65,8 +66,14 @@ function measure(
     ghostMargin: GHOST_MARGIN,
     game: game as GameDefinition<unknown>,
     gameOptions: { npcs: world, speed: 40, bumpRadius: 4, bumpCooldownTicks: 20, seed: 1 },
+    // Replica mode as the product runs it (faultTolerance.replicationTicks 2).
+    ...(options.replica ? { replicationTicks: 2 } : {}),
   });
-  cluster.setMap(new PartitionMap(1, assignRegions(grid, ids)));
+  // In replica mode each of a pair is the other's backup.
+  const backups = options.replica && ids.length === 2
+    ? new Map([[ids[0], ids[1]], [ids[1], ids[0]]])
+    : undefined;
+  cluster.setMap(new PartitionMap(1, assignRegions(grid, ids), { backups }));
   const random = mulberry32(7);
   let stepMs = 0;
   const tick = (t: number) => {
@@ -126,6 +133,7 @@ if (import.meta.main) {
       remade: Number(values.remade),
     }),
     measure("pair", entities, ["a", "b"], options),
+    measure("pair, replica mode", entities, ["a", "b"], { ...options, replica: true }),
   ];
   console.log(JSON.stringify(rows, null, 1));
   if (values.out) {
