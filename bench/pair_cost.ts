@@ -82,10 +82,11 @@ function measure(
     stepMs += performance.now() - started;
     // A handoff's receiver makes a new record of the entity; here the lone space does it to
     // `remade` random ones of its own, with no border and no peer.
-    for (const space of cluster.spaces.slice(0, options.remade > 0 ? 1 : 0)) {
-      const ids = [...space.owned.keys()];
+    if (options.remade > 0) {
+      const space = cluster.spaces[0];
+      const owned = [...space.owned.keys()];
       for (let k = 0; k < options.remade; k++) {
-        const old = space.owned.get(ids[Math.floor(random() * ids.length)])!;
+        const old = space.owned.get(owned[Math.floor(random() * owned.length)])!;
         const record = recordOf({ ...stateOf(old), data: { ...old.data } }, space.id);
         record.cell = old.cell;
         space.index.remove(old.id);

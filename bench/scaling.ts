@@ -27,7 +27,7 @@ export function scalingParameters(quick: boolean) {
       { workers: 2, faultTolerance: "none" },
       { workers: 2, faultTolerance: "replica" },
     ] as Array<{ workers: number; faultTolerance: FaultTolerance }>,
-    // Up to 80,000: a lone worker held 30,000 on a quiet machine, so a pair at 1.8× needs 54,000.
+    // Up to 80,000: a lone worker held 40,000 on a quiet machine, so a pair at 1.8× needs 72,000.
     counts: quick ? [1_000] : [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 40_000, 60_000, 80_000],
     /** Bisection steps between the last count held and the first missed (to 500 or 1,000). */
     refineSteps: quick ? 0 : 2,

@@ -23,16 +23,10 @@ export function makeGameContext(space: SpaceParts, random: () => number): GameCo
     dims: grid.dims,
     random,
     owned: () => space.owned.values(),
-    near: (x, y, z, radius, out) => {
-      // Through the index's `at`, not arguments: the query is too big to inline here, and each
-      // number passed to a call that is not inlined becomes a heap object (EntityIndex.queryAt).
-      const index = space.index, at = index.at;
-      at[0] = x;
-      at[1] = y;
-      at[2] = z;
-      at[3] = radius;
-      return viewGhosts(index.queryAt(out), space.id, space.ghostViews);
-    },
+    near: (x, y, z, radius, out) =>
+      viewGhosts(space.index.query(x, y, z, radius, out), space.id, space.ghostViews),
+    // Through the index's `at`, not arguments: the query is too big to inline here, and each
+    // number passed to a call that is not inlined becomes a heap object (EntityIndex.queryAt).
     around: (entity, radius, out) => {
       const index = space.index, at = index.at;
       at[0] = entity.x;

@@ -61,9 +61,9 @@ export class InterestDiff {
 
   /**
    * Asks `interest` which peers each owned entity concerns (writing each once to `out` from
-   * index 0, returning how many) and
-   * appends ops to their lists: creates and deletes here, and for an entity a peer holds
-   * already, `update(entity, peer)` writes whatever update it needs (maybe none).
+   * index 0, returning how many) and appends ops to their lists: creates and deletes here, and
+   * for an entity a peer holds already, `update(entity, peer)` writes whatever update it needs
+   * (maybe none).
    */
   collect(
     owned: readonly Entity[],
