@@ -3,14 +3,13 @@
 // checked at most once per entity per tick and shared by every observer.
 import type { Entity } from "../world/entity.ts";
 
-/** What the diff remembers of an entity's data, kept on the entity (`Entity.dataSync`). */
-export interface DataSnapshot {
-  tick: number;
-  version: number;
-  keys: string[];
-  /** Primitive values as they are; nested ones (arrays, maps) as their JSON text. */
-  values: unknown[];
-}
+/**
+ * What the diff remembers of an entity's data, kept on the entity (`Entity.dataSync`): key,
+ * value, key, value…, primitive values as they are, nested ones (arrays, maps) as their JSON
+ * text. The version and the tick it was checked at are fields of the record itself
+ * (`dataVersion`, `dataTick`), so a second look in one tick reads nothing else.
+ */
+export type DataSnapshot = unknown[];
 
 /**
  * Per-entity data versions. Ghosts get a fresh data object with every batch, so identity cannot
@@ -40,47 +39,43 @@ export class DataVersions {
 
   /** The version of `entity.data` as of `tick`. */
   of(entity: Entity, tick: number): number {
-    let snapshot = entity.dataSync;
-    if (snapshot === undefined) {
-      snapshot = { tick, version: ++this.#counter, keys: [], values: [] };
-      capture(snapshot, entity.data);
-      entity.dataSync = snapshot;
-      return snapshot.version;
+    if (entity.dataTick === tick) return entity.dataVersion;
+    entity.dataTick = tick;
+    const pairs = entity.dataSync;
+    if (pairs === undefined) {
+      entity.dataSync = capture([], entity.data);
+      return entity.dataVersion = ++this.#counter;
     }
-    if (snapshot.tick === tick) return snapshot.version;
-    snapshot.tick = tick;
-    if (!same(snapshot, entity.data)) {
-      capture(snapshot, entity.data);
-      snapshot.version = ++this.#counter;
+    if (!same(pairs, entity.data)) {
+      capture(pairs, entity.data);
+      entity.dataVersion = ++this.#counter;
     }
-    return snapshot.version;
+    return entity.dataVersion;
   }
 }
 
-function capture(snapshot: DataSnapshot, data: Record<string, unknown>): void {
-  snapshot.keys.length = 0;
-  snapshot.values.length = 0;
+function capture(pairs: unknown[], data: Record<string, unknown>): unknown[] {
+  let n = 0;
   for (const key in data) {
     const value = data[key];
-    snapshot.keys.push(key);
-    snapshot.values.push(isNested(value) ? JSON.stringify(value, binaryAsArray) : value);
+    pairs[n++] = key;
+    pairs[n++] = isNested(value) ? JSON.stringify(value, binaryAsArray) : value;
   }
+  if (pairs.length !== n) pairs.length = n;
+  return pairs;
 }
 
-function same(snapshot: DataSnapshot, data: Record<string, unknown>): boolean {
-  const { keys, values } = snapshot;
-  // Object.keys hits V8's enum cache for a known shape; for-in is several times slower here.
-  const now = Object.keys(data);
-  if (now.length !== keys.length) return false;
-  for (let i = 0; i < now.length; i++) {
-    const key = now[i];
-    if (keys[i] !== key) return false;
-    const value = data[key], before = values[i];
+function same(pairs: readonly unknown[], data: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const key in data) {
+    if (pairs[n] !== key) return false;
+    const value = data[key], before = pairs[n + 1];
     if (value !== before) {
       if (!isNested(value) || JSON.stringify(value, binaryAsArray) !== before) return false;
     }
+    n += 2;
   }
-  return true;
+  return n === pairs.length;
 }
 
 function isNested(value: unknown): value is object {

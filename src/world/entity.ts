@@ -2,6 +2,7 @@
 // lives in this process's position columns (entity_positions.ts), read and written through
 // accessors, so game code keeps writing `e.x += e.vx * dt` while the spatial index scans arrays.
 import type { DataSnapshot } from "../sim/data_versions.ts";
+import type { ViewRows } from "../sim/player_views.ts";
 import { positions, takeSlot } from "./entity_positions.ts";
 
 /** Game state of an entity: any msgpack-encodable plain values. */
@@ -39,6 +40,11 @@ export interface Entity extends EntityState {
   owner: string;
   /** What the AOI diff last saw of `data` (src/sim/data_versions.ts); local, never sent. */
   dataSync?: DataSnapshot;
+  /** The version of `data` (src/sim/data_versions.ts) and the tick it was last checked at. */
+  dataVersion: number;
+  dataTick: number;
+  /** The AOI diff rows made of this record at the latest tick (src/sim/player_views.ts); local. */
+  viewRows?: ViewRows;
   /** Set on a player's entity: its session, which moves with it on handoff. Never sent to clients. */
   session?: SessionInfo;
 }
@@ -76,6 +82,9 @@ class EntityRecord implements Entity {
   cell = -1;
   owner: string;
   dataSync: DataSnapshot | undefined = undefined;
+  dataVersion = 0;
+  dataTick = -1;
+  viewRows: ViewRows | undefined = undefined;
   session: SessionInfo | undefined = undefined;
 
   constructor(
