@@ -46,6 +46,8 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** Pin the processes to cores (bench/pinning.ts); absent: the OS places them. */
   pinning?: Pinning;
+  /** Start worker w1 with its inspector, to profile it (NodeProcess.inspectorUrl). */
+  inspectFirst?: boolean;
 }
 
 /** A running coordinator and workers; owned by a scenario context, so it is always stopped. */
@@ -83,7 +85,7 @@ export class BenchCluster implements Closable, AsyncDisposable {
           `w${n}`,
           workerArgs(configPath, Number(listening.grpcPort), "--node-id", `w${n}`),
           {},
-          { cpus: cluster.#workerCores() },
+          { cpus: cluster.#workerCores(), inspect: n === 1 && options.inspectFirst },
         ),
       );
     }

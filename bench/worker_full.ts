@@ -9,12 +9,18 @@
 // Pinned when taskset runs: the measured worker alone on core 0; the peer, the coordinator, the
 // gateway, the bots and this harness on the other cores (the harness pins itself there for the
 // run, so the gateway and bot processes it starts inherit it, and then restores its cores).
+//
+// With BENCH_PROFILE=<file> the measured worker runs under its inspector and a CPU profile
+// of its window is written to <file> (open it in Chrome DevTools), the busiest functions
+// printed: to explain a run, not to report one (the sampling slows the worker; the result
+// says it was profiled).
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
 import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
 import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import { type LimitResult, measureLimit } from "./limit_tick.ts";
 import { detectPinning, type Pinning } from "./pinning.ts";
+import { recordProfile, summarizeProfile } from "./cpu_profile.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { BUDGET_LABEL, type ClusterWindow, heldBudget, measureWindow } from "./steady_state.ts";
 import { benchConfig, TICK_HZ, worldFor } from "./world.ts";
@@ -90,7 +96,15 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   let gateway: GatewayNode | undefined;
   try {
     context.progress(`worker-full: ${npcs} NPCs on w1, then w2 takes ${strip.length} cells`);
-    cluster = await BenchCluster.start(context, { workers: 1, entities: npcs, config, pinning });
+    const profileTo = Deno.env.get("BENCH_PROFILE");
+    if (profileTo) results.profiled = profileTo;
+    cluster = await BenchCluster.start(context, {
+      workers: 1,
+      entities: npcs,
+      config,
+      pinning,
+      inspectFirst: Boolean(profileTo),
+    });
     await cluster.addWorker("w2");
     for (const c of strip) {
       const moved = await cluster.post(`/api/cells/${c}/move`, { to: "w2" });
@@ -119,7 +133,10 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
       warmupMs: (warmupS + 2) * 1000,
       windowMs: Math.max(1, parameters.windowS - 4) * 1000,
     });
-    const [loaded, measured] = await Promise.all([load, window]);
+    const profiled = profileTo
+      ? profileWindow(context, cluster, profileTo, { warmupS, windowS: parameters.windowS })
+      : null;
+    const [loaded, measured] = await Promise.all([load, window, profiled]);
     results.load = loaded;
     results.window = measured;
     const w1 = measured.workers.find((w) => w.id === "w1");
@@ -153,6 +170,28 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   }
   Object.assign(results, verdicts(results));
   return { parameters, results };
+}
+
+/** Records a CPU profile of w1 over the measured window into `file`; prints where it went. */
+async function profileWindow(
+  context: ScenarioContext,
+  cluster: BenchCluster,
+  file: string,
+  load: { warmupS: number; windowS: number },
+): Promise<void> {
+  const url = await cluster.worker("w1").inspectorUrl();
+  await context.sleep((load.warmupS + 2) * 1000);
+  const profile = await recordProfile(url, { ms: Math.max(1, load.windowS - 4) * 1000 });
+  Deno.writeTextFileSync(file, JSON.stringify(profile));
+  const { busyMs, functions } = summarizeProfile(profile);
+  context.progress(`  w1 profile (${file}): busy ${busyMs} ms; by self time:`);
+  for (const f of [...functions].sort((a, b) => b.selfPct - a.selfPct).slice(0, 30)) {
+    context.progress(
+      `    ${f.selfPct.toFixed(1).padStart(5)} % self, ${
+        f.totalPct.toFixed(1).padStart(5)
+      } % total  ${f.name} ${f.location}`,
+    );
+  }
 }
 
 /** Waits until the map gives w2 every cell of the strip and no migration is under way. */
@@ -192,6 +231,9 @@ function render(raw: unknown) {
   const results = object(raw, "results");
   const notes: string[] = [];
   if (results.error !== undefined) notes.push(`not measured: ${String(results.error)}`);
+  if (results.profiled !== undefined) {
+    notes.push("profiled run: the measured worker ran under its CPU profiler, which slows it");
+  }
   if (results.limitError !== undefined) {
     notes.push(`limit not measured: ${String(results.limitError)}`);
   }

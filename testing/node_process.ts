@@ -21,16 +21,19 @@ export class NodeProcess {
 
   /**
    * Starts `main.ts` with `args`. `options.cpus` (a taskset list, "0" or "0,1") starts it
-   * under `taskset -c`, so it and every thread it makes run only on those cores (benchmarks).
+   * under `taskset -c`, so it and every thread it makes run only on those cores (benchmarks);
+   * `options.inspect` starts it with its inspector on a free loopback port
+   * ({@linkcode NodeProcess.inspectorUrl}).
    */
   constructor(
     name: string,
     args: string[],
     env: Record<string, string> = {},
-    options: { cpus?: string } = {},
+    options: { cpus?: string; inspect?: boolean } = {},
   ) {
     this.name = name;
-    const command = [Deno.execPath(), "run", "-A", `${ROOT}main.ts`, ...args];
+    const inspect = options.inspect ? ["--inspect=127.0.0.1:0"] : [];
+    const command = [Deno.execPath(), "run", "-A", ...inspect, `${ROOT}main.ts`, ...args];
     // taskset execs the command: the child's pid is still the program's own.
     if (options.cpus !== undefined) command.unshift("taskset", "-c", options.cpus);
     this.child = new Deno.Command(command[0], {
@@ -68,6 +71,28 @@ export class NodeProcess {
   async exited(): Promise<Deno.CommandStatus> {
     const [status] = await Promise.all([this.#status, this.#output]);
     return status;
+  }
+
+  /** The inspector's WebSocket URL of a process started with `inspect` (throws after timeoutMs). */
+  inspectorUrl(timeoutMs = 30_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        for (const line of this.stderr) {
+          const url = /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
+          if (url) {
+            clearTimeout(timer);
+            this.#waiters.delete(check);
+            resolve(url);
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`${this.name}: no inspector URL within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
   }
 
   #wake(): void {

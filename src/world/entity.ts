@@ -84,7 +84,14 @@ class EntityRecord implements Entity {
   dataSync: DataSnapshot | undefined = undefined;
   dataVersion = 0;
   dataTick = -1;
-  viewRows: ViewRows | undefined = undefined;
+  // Made with the record, so it sits beside it in memory: the AOI diffs read both together.
+  viewRows: ViewRows | undefined = {
+    views: undefined,
+    shown: -1,
+    enter: undefined,
+    data: undefined,
+    move: undefined,
+  };
   session: SessionInfo | undefined = undefined;
 
   constructor(
