@@ -2,12 +2,14 @@
 // its data differs from the last tick's (a shallow compare, nested values by their JSON text),
 // checked at most once per entity per tick and shared by every observer.
 import type { Entity } from "../world/entity.ts";
+import { dataColumns } from "../world/entity_positions.ts";
 
 /**
  * What the diff remembers of an entity's data, kept on the entity (`Entity.dataSync`): key,
  * value, key, value…, primitive values as they are, nested ones (arrays, maps) as their JSON
- * text. The version and the tick it was checked at are fields of the record itself
- * (`dataVersion`, `dataTick`), so a second look in one tick reads nothing else.
+ * text. The version and the tick it was checked at are in columns by the record's slot
+ * (entity_positions.ts, `dataColumns`): a second look in one tick reads nothing else, and the
+ * AOI diffs read them without touching the record.
  */
 export type DataSnapshot = unknown[];
 
@@ -39,18 +41,19 @@ export class DataVersions {
 
   /** The version of `entity.data` as of `tick`. */
   of(entity: Entity, tick: number): number {
-    if (entity.dataTick === tick) return entity.dataVersion;
-    entity.dataTick = tick;
+    const slot = entity.slot, { checked, version } = dataColumns;
+    if (checked[slot] === tick) return version[slot];
+    checked[slot] = tick;
     const pairs = entity.dataSync;
     if (pairs === undefined) {
       entity.dataSync = capture([], entity.data);
-      return entity.dataVersion = ++this.#counter;
+      return version[slot] = ++this.#counter;
     }
     if (!same(pairs, entity.data)) {
       capture(pairs, entity.data);
-      entity.dataVersion = ++this.#counter;
+      version[slot] = ++this.#counter;
     }
-    return entity.dataVersion;
+    return version[slot];
   }
 }
 

@@ -355,7 +355,7 @@ export class PlayerSessions {
     this.#adopted.clear();
     // Between snapshots the views stay as they are: the next DIFF carries every change since.
     if (this.snapshots(shown)) {
-      this.#views.prepare(host.owned, host.tick, shown);
+      this.#views.prepare(host.owned, host.tick);
       for (const player of this.#players(host)) this.#diff(host, player);
     }
     const every = this.#options.saveEveryMs ?? 0;

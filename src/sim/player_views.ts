@@ -2,14 +2,18 @@
 // entity (position and data version), and the DIFF that brings it up to date. Player sessions
 // (player_sessions.ts) decide when a view starts afresh, is diffed, or is dropped.
 //
-// A view is a table of numbers sorted by entity id, not a map of objects: a diff sorts what the
-// AOI query found by id and merges it with the table, so entering, staying and leaving come out
-// of one pass with no hash lookup and no allocation per visible entity. At 2,000 players among
-// 20,000 entities (16 in sight each) the map of per-entity objects cost ~27 ms a snapshot, far
-// more than the queries (1.4 ms): every lookup and every remembered entity was a cache miss.
+// Memory, not arithmetic, is what a diff costs: 2,000 players among 20,000 entities see ~16
+// each, and each entity record, data object or map entry read in AOI order is a likely cache
+// miss. So a view is a table of numbers sorted by entity id, merged with the AOI query sorted
+// by id in one pass (entering, staying and leaving fall out of it, no hash lookup); the query
+// gives index handles (EntityIndex.queryHits), and ids, positions and data versions are read
+// from the slot columns (entity_positions.ts); the rows made this tick are found by slot too.
+// A record is read only to make a row that carries its type or data. A map of per-entity
+// objects cost ~27 ms a snapshot in process at that size, the queries alone 1.4 ms.
 import type { Entity } from "../world/entity.ts";
 import type { EnterRow, SessionDiff, UpdateRow } from "../session/session_messages.ts";
-import type { EntityIndex } from "../world/spatial_index.ts";
+import type { EntityIndex, Hits } from "../world/spatial_index.ts";
+import { dataColumns, positions, slotsUsed } from "../world/entity_positions.ts";
 import { DataVersions } from "./data_versions.ts";
 
 /** Numbers per entity in a view's table: id, data version last sent, x, y, z last sent. */
@@ -29,43 +33,83 @@ interface View {
 }
 
 /**
- * The rows of one entity in the state of one tick, made once and put in every player's diff
- * that needs them: a report lists each row once however many players see it (session_wire.ts),
- * and the gateway encodes it once for all of its clients. Kept on the entity record
- * (`Entity.viewRows`) and reused from tick to tick, so finding them costs no lookup.
+ * The rows made of each record (by slot) in the state of one tick, put in every player's diff
+ * that needs them: a report lists each row once however many players see it
+ * (session_wire.ts), and the gateway encodes it once for all of its clients. `stamp[slot]`
+ * says which views and state the slot's rows are of ({@linkcode PlayerViews}' `#stamp`); a
+ * record belongs to one space, so one table serves every space of the process.
  */
-export interface ViewRows {
-  /** The views (one space's) and the shown tick (whose state they hold) of the rows below. */
-  views: PlayerViews | undefined;
-  shown: number;
-  enter: EnterRow | undefined;
-  /** Position and whole data. */
-  data: UpdateRow | undefined;
-  move: UpdateRow | undefined;
-}
+const rows = {
+  stamp: new Float64Array(0),
+  enter: [] as Array<EnterRow | undefined>,
+  data: [] as Array<UpdateRow | undefined>,
+  move: [] as Array<UpdateRow | undefined>,
+};
+/** The last stamp handed out (a new one per views per shown state). */
+let stamps = 0;
 
-const scratch: Entity[] = [];
-
-function byId(a: Entity, b: Entity): number {
-  return a.id - b.id;
-}
-
-/** Sorts `entities` by id in place (ids are unique: the index files one record per id). */
-function sortById(entities: Entity[]): void {
-  const n = entities.length;
-  if (n > INSERTION_SORT_MAX) {
-    entities.sort(byId);
-    return;
+/** Room in the rows table for every slot handed out so far. */
+function rowsRoom(): void {
+  const need = slotsUsed();
+  if (rows.stamp.length >= need) return;
+  const size = Math.max(need, rows.stamp.length * 2, 1024);
+  const stamp = new Float64Array(size);
+  stamp.set(rows.stamp);
+  rows.stamp = stamp;
+  for (const list of [rows.enter, rows.data, rows.move]) {
+    for (let i = list.length; i < size; i++) list.push(undefined);
   }
-  for (let i = 1; i < n; i++) {
-    const e = entities[i], id = e.id;
-    let j = i - 1;
-    while (j >= 0 && entities[j].id > id) {
-      entities[j + 1] = entities[j];
-      j--;
+}
+
+const hits: Hits = { handles: new Int32Array(256), count: 0 };
+/** The hits of one diff, sorted by id: each one's handle, column slot and id. */
+let sortedHandles = new Int32Array(256);
+let sortedSlots = new Int32Array(256);
+let sortedIds = new Float64Array(256);
+/** Positions 0..n-1 for sorting more than INSERTION_SORT_MAX hits. */
+const order: number[] = [];
+
+/** Fills the sorted arrays with the `hits` of `index`, in id order (ids are unique). */
+function sortHits(index: EntityIndex): number {
+  const n = hits.count, handles = hits.handles, ids = positions.id;
+  if (sortedHandles.length < n) {
+    const size = Math.max(n, sortedHandles.length * 2);
+    sortedHandles = new Int32Array(size);
+    sortedSlots = new Int32Array(size);
+    sortedIds = new Float64Array(size);
+  }
+  const outHandles = sortedHandles, outSlots = sortedSlots, outIds = sortedIds;
+  if (n <= INSERTION_SORT_MAX) {
+    for (let i = 0; i < n; i++) {
+      const handle = handles[i], slot = index.hitSlot(handle), id = ids[slot];
+      let j = i - 1;
+      while (j >= 0 && outIds[j] > id) {
+        outHandles[j + 1] = outHandles[j];
+        outSlots[j + 1] = outSlots[j];
+        outIds[j + 1] = outIds[j];
+        j--;
+      }
+      outHandles[j + 1] = handle;
+      outSlots[j + 1] = slot;
+      outIds[j + 1] = id;
     }
-    entities[j + 1] = e;
+    return n;
   }
+  // A crowd: the same by one sort of positions, keyed by the hits' ids.
+  for (let i = 0; i < n; i++) {
+    outSlots[i] = index.hitSlot(handles[i]);
+    outIds[i] = ids[outSlots[i]];
+  }
+  order.length = n;
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => outIds[a] - outIds[b]);
+  for (let i = 0; i < n; i++) {
+    const from = order[i];
+    outHandles[i] = handles[from];
+    outSlots[i] = index.hitSlot(handles[from]);
+    outIds[i] = ids[outSlots[i]];
+  }
+  return n;
 }
 
 /** The views of the players owned by one space, by entity id. */
@@ -75,6 +119,9 @@ export class PlayerViews {
   #dataVersions: DataVersions;
   /** Entries of the views diffed since the last `prepare`. */
   #entries = 0;
+  /** This views' rows stamp and the shown state it is for. */
+  #stamp = 0;
+  #stampShown = Number.NaN;
 
   /** `dataVersions` is shared with the space's ghost sync (default: the views' own). */
   constructor(aoiRadius: number, dataVersions: DataVersions = new DataVersions()) {
@@ -94,22 +141,19 @@ export class PlayerViews {
   }
 
   /**
-   * Before the diffs of tick `tick` showing the state of `shown`: checks the data version of
-   * each owned entity and readies its rows, in the order they are stored. The diffs then find
-   * both on the record at once; left to them, in the AOI queries' order, the same work cost
-   * twice as much in cache misses (20,000 entities: 2.6 against 1.3 ms). Done only when the
-   * last collect's views held at least half as many entries as there are owned entities: a
-   * few players in a big world see a small part of it, and this would check all of it.
+   * Before the diffs of tick `tick`: checks the data version of each owned entity, in the
+   * order they are stored. The diffs then read it from a column; left to them, in the AOI
+   * queries' order, the same checks cost twice as much in cache misses (20,000 entities: 2.6
+   * against 1.3 ms). Done only when the last collect's views held at least half as many
+   * entries as there are owned entities: a few players in a big world see a small part of it,
+   * and this would check all of it.
    */
-  prepare(owned: ReadonlyMap<number, Entity>, tick: number, shown: number): void {
+  prepare(owned: ReadonlyMap<number, Entity>, tick: number): void {
     const entries = this.#entries;
     this.#entries = 0;
     if (entries * 2 < owned.size) return;
     const versions = this.#dataVersions;
-    for (const e of owned.values()) {
-      versions.of(e, tick);
-      this.#rowsOf(e, shown);
-    }
+    for (const e of owned.values()) versions.of(e, tick);
   }
 
   /** Drops the player's view (it left). */
@@ -143,38 +187,61 @@ export class PlayerViews {
       leave,
       tick: shown,
     };
-    const visible = index.query(player.x, player.y, player.z, this.#aoiRadius, scratch);
-    sortById(visible);
-    this.#entries += visible.length;
-    if (view.spare.length < visible.length * STRIDE) {
-      view.spare = new Float64Array(
-        Math.max(visible.length, view.spare.length / STRIDE * 2) * STRIDE,
-      );
+    // Rows are shared within one state shown: a tick that collects at its start (the tick
+    // before's state) and at its end (its own) makes two sets.
+    if (shown !== this.#stampShown) {
+      this.#stampShown = shown;
+      this.#stamp = ++stamps;
+    }
+    const stamp = this.#stamp;
+    rowsRoom();
+    const at = index.at;
+    at[0] = player.x;
+    at[1] = player.y;
+    at[2] = player.z;
+    at[3] = this.#aoiRadius;
+    index.queryHits(hits);
+    const n = sortHits(index);
+    this.#entries += n;
+    if (view.spare.length < n * STRIDE) {
+      view.spare = new Float64Array(Math.max(n, view.spare.length / STRIDE * 2) * STRIDE);
     }
     const old = view.known, count = view.count, next = view.spare, versions = this.#dataVersions;
-    let o = 0, n = 0;
-    for (let k = 0; k < visible.length; k++) {
-      const e = visible[k], id = e.id;
+    const px = positions.x, py = positions.y, pz = positions.z;
+    const { checked, version } = dataColumns;
+    const { stamp: rowStamp, enter: enterRows, data: dataRows, move: moveRows } = rows;
+    let o = 0;
+    for (let k = 0; k < n; k++) {
+      const slot = sortedSlots[k], id = sortedIds[k];
       while (o < count && old[o * STRIDE] < id) leave.push(old[o++ * STRIDE]);
-      const data = versions.of(e, tick);
-      const x = e.x, y = e.y, z = e.z;
+      const data = checked[slot] === tick
+        ? version[slot]
+        : versions.of(index.hitRecord(sortedHandles[k]), tick);
+      const x = px[slot], y = py[slot], z = pz[slot];
+      if (rowStamp[slot] !== stamp) {
+        rowStamp[slot] = stamp;
+        enterRows[slot] = dataRows[slot] = moveRows[slot] = undefined;
+      }
       if (o < count && old[o * STRIDE] === id) {
-        const at = o++ * STRIDE;
-        if (old[at + 1] !== data) {
+        const was = o++ * STRIDE;
+        if (old[was + 1] !== data) {
           // The whole data, only when it changed (docs/protocol.md, DIFF).
-          update.push(this.#rowsOf(e, shown).data ??= [id, x, y, z, e.data]);
-        } else if (old[at + 2] !== x || old[at + 3] !== y || old[at + 4] !== z) {
-          update.push(this.#rowsOf(e, shown).move ??= [id, x, y, z]);
+          update.push(
+            dataRows[slot] ??= [id, x, y, z, index.hitRecord(sortedHandles[k]).data],
+          );
+        } else if (old[was + 2] !== x || old[was + 3] !== y || old[was + 4] !== z) {
+          update.push(moveRows[slot] ??= [id, x, y, z]);
         }
       } else {
-        enter.push(this.#rowsOf(e, shown).enter ??= [id, e.type, x, y, z, e.data]);
+        const e = index.hitRecord(sortedHandles[k]);
+        enter.push(enterRows[slot] ??= [id, e.type, x, y, z, e.data]);
       }
-      const at = n++ * STRIDE;
-      next[at] = id;
-      next[at + 1] = data;
-      next[at + 2] = x;
-      next[at + 3] = y;
-      next[at + 4] = z;
+      const to = k * STRIDE;
+      next[to] = id;
+      next[to + 1] = data;
+      next[to + 2] = x;
+      next[to + 3] = y;
+      next[to + 4] = z;
     }
     while (o < count) leave.push(old[o++ * STRIDE]);
     view.known = next;
@@ -182,28 +249,5 @@ export class PlayerViews {
     view.count = n;
     view.full = false;
     return diff;
-  }
-
-  /**
-   * The entity's rows in the state of tick `shown` (emptied when they hold another tick's or
-   * another space's). Keyed by the state shown, not the tick being run: a tick that collects at
-   * its start (the tick before's state) and at its end (its own) makes two sets.
-   */
-  #rowsOf(e: Entity, shown: number): ViewRows {
-    let rows = e.viewRows;
-    if (rows === undefined) {
-      rows = e.viewRows = {
-        views: this,
-        shown,
-        enter: undefined,
-        data: undefined,
-        move: undefined,
-      };
-    } else if (rows.shown !== shown || rows.views !== this) {
-      rows.views = this;
-      rows.shown = shown;
-      rows.enter = rows.data = rows.move = undefined;
-    }
-    return rows;
   }
 }

@@ -1,8 +1,7 @@
-// The entity record shared by the tick, the spatial index, ghost sync and handoff. Its position
-// lives in this process's position columns (entity_positions.ts), read and written through
+// The entity record shared by the tick, the spatial index, ghost sync and handoff. Its id and
+// position live in this process's columns (entity_positions.ts), read and written through
 // accessors, so game code keeps writing `e.x += e.vx * dt` while the spatial index scans arrays.
 import type { DataSnapshot } from "../sim/data_versions.ts";
-import type { ViewRows } from "../sim/player_views.ts";
 import { positions, takeSlot } from "./entity_positions.ts";
 
 /** Game state of an entity: any msgpack-encodable plain values. */
@@ -40,11 +39,6 @@ export interface Entity extends EntityState {
   owner: string;
   /** What the AOI diff last saw of `data` (src/sim/data_versions.ts); local, never sent. */
   dataSync?: DataSnapshot;
-  /** The version of `data` (src/sim/data_versions.ts) and the tick it was last checked at. */
-  dataVersion: number;
-  dataTick: number;
-  /** The AOI diff rows made of this record at the latest tick (src/sim/player_views.ts); local. */
-  viewRows?: ViewRows;
   /** Set on a player's entity: its session, which moves with it on handoff. Never sent to clients. */
   session?: SessionInfo;
 }
@@ -73,7 +67,6 @@ export interface SessionInfo {
 class EntityRecord implements Entity {
   readonly slot: number;
   indexSlot = -1;
-  id: number;
   type: string;
   vx = 0;
   vy = 0;
@@ -82,16 +75,6 @@ class EntityRecord implements Entity {
   cell = -1;
   owner: string;
   dataSync: DataSnapshot | undefined = undefined;
-  dataVersion = 0;
-  dataTick = -1;
-  // Made with the record, so it sits beside it in memory: the AOI diffs read both together.
-  viewRows: ViewRows | undefined = {
-    views: undefined,
-    shown: -1,
-    enter: undefined,
-    data: undefined,
-    move: undefined,
-  };
   session: SessionInfo | undefined = undefined;
 
   constructor(
@@ -104,7 +87,7 @@ class EntityRecord implements Entity {
     owner: string,
   ) {
     this.slot = takeSlot(this);
-    this.id = id;
+    positions.id[this.slot] = id;
     this.type = type;
     this.data = data;
     this.owner = owner;
@@ -113,6 +96,12 @@ class EntityRecord implements Entity {
     positions.z[this.slot] = z;
   }
 
+  get id(): number {
+    return positions.id[this.slot];
+  }
+  set id(value: number) {
+    positions.id[this.slot] = value;
+  }
   get x(): number {
     return positions.x[this.slot];
   }

@@ -7,7 +7,7 @@
 // query (the caller passes the output array).
 import type { Entity } from "./entity.ts";
 import { positions } from "./entity_positions.ts";
-import type { EntityIndex } from "./spatial_index.ts";
+import { type EntityIndex, type Hits, roomFor } from "./spatial_index.ts";
 
 /**
  * Spatial index for point entities with small query radii (neighbours, AOI).
@@ -137,6 +137,38 @@ export class GridIndex implements EntityIndex {
     }
     if (out.length !== found) out.length = found;
     return out;
+  }
+  /** queryAt writing index slots as handles (see EntityIndex.queryHits). */
+  queryHits(hits: Hits): void {
+    const at = this.at, x = at[0], y = at[1], z = at[2], radius = at[3];
+    let found = 0;
+    let handles = hits.handles;
+    const r2 = radius * radius;
+    const cols = this.#cols, head = this.#head, next = this.#next;
+    const column = this.#column, px = positions.x, py = positions.y, pz = positions.z;
+    const c0 = this.#col(x - radius), c1 = this.#col(x + radius);
+    const r0 = this.#row(y - radius), r1 = this.#row(y + radius);
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        for (let s = head[c + r * cols]; s >= 0; s = next[s]) {
+          const at = column[s];
+          const dx = px[at] - x, dy = py[at] - y, dz = pz[at] - z;
+          if (dx * dx + dy * dy + dz * dz <= r2) {
+            if (found === handles.length) handles = roomFor(hits, found + 1);
+            handles[found++] = s;
+          }
+        }
+      }
+    }
+    hits.count = found;
+  }
+
+  hitSlot(handle: number): number {
+    return this.#column[handle];
+  }
+
+  hitRecord(handle: number): Entity {
+    return this.#records[handle]!;
   }
 
   clear(): void {

@@ -4,6 +4,25 @@
 import RBush from "rbush";
 import type { Entity } from "./entity.ts";
 
+/**
+ * What {@linkcode EntityIndex.queryHits} found: `count` handles in `handles` (grown by the
+ * index as needed), each good until the next query of that index.
+ */
+export interface Hits {
+  handles: Int32Array;
+  count: number;
+}
+
+/** Room in `hits` for `n` handles, keeping those written. */
+export function roomFor(hits: Hits, n: number): Int32Array {
+  if (hits.handles.length < n) {
+    const bigger = new Int32Array(Math.max(n, hits.handles.length * 2));
+    bigger.set(hits.handles);
+    hits.handles = bigger;
+  }
+  return hits.handles;
+}
+
 /** What the tick, ghost sync and AOI need from a spatial index. */
 export interface EntityIndex {
   readonly size: number;
@@ -23,6 +42,17 @@ export interface EntityIndex {
    * object, and a game's neighbour query per entity per tick made most of a worker's garbage.
    */
   queryAt(out: Entity[]): Entity[];
+  /**
+   * {@linkcode queryAt} giving handles instead of records. A handle's slot
+   * ({@linkcode hitSlot}) reads the entity's id and position from the columns
+   * (entity_positions.ts); the AOI diffs touch a record ({@linkcode hitRecord}) only for a row
+   * that needs its type or data, since every record read is a likely cache miss.
+   */
+  queryHits(hits: Hits): void;
+  /** The column slot (`Entity.slot`) of a handle of the last {@linkcode queryHits}. */
+  hitSlot(handle: number): number;
+  /** The record of a handle of the last {@linkcode queryHits}. */
+  hitRecord(handle: number): Entity;
   /** Empties the index. */
   clear(): void;
 }
@@ -110,9 +140,28 @@ export class SpatialIndex implements EntityIndex {
     return out;
   }
 
+  /** The records of the last queryHits; a handle is a position in it. */
+  #hits: Entity[] = [];
+
+  queryHits(hits: Hits): void {
+    const found = this.queryAt(this.#hits);
+    const handles = roomFor(hits, found.length);
+    for (let i = 0; i < found.length; i++) handles[i] = i;
+    hits.count = found.length;
+  }
+
+  hitSlot(handle: number): number {
+    return this.#hits[handle].slot;
+  }
+
+  hitRecord(handle: number): Entity {
+    return this.#hits[handle];
+  }
+
   /** Empties the index. */
   clear(): void {
     this.#tree.clear();
     this.#items.clear();
+    this.#hits.length = 0;
   }
 }

@@ -3,6 +3,7 @@ import { PlayerViews } from "../../src/sim/player_views.ts";
 import { GridIndex } from "../../src/world/grid_index.ts";
 import { type Entity, makeEntity } from "../../src/world/entity.ts";
 import { mulberry32 } from "../../src/sim/random.ts";
+import { dataColumns } from "../../src/world/entity_positions.ts";
 import type { SessionDiff } from "../../src/session/session_messages.ts";
 
 const RADIUS = 20;
@@ -46,66 +47,69 @@ class ClientModel {
   }
 }
 
-Deno.test("a player's diffs keep its client equal to what is in its AOI, through moves, data changes, entering and leaving", () => {
-  const random = mulberry32(11);
-  const index = new GridIndex([200, 200], 25);
-  const entities: Entity[] = [];
-  for (let id = 1; id <= 300; id++) {
-    const e = makeEntity(id, "npc", { x: random() * 200, y: random() * 200 }, { hp: 3 });
-    entities.push(e);
-    index.upsert(e);
-  }
-  const players = [playerAt(1001, 100, 100), playerAt(1002, 40, 160)];
-  for (const p of players) index.upsert(p);
-  const views = new PlayerViews(RADIUS);
-  const clients = players.map((p) => {
-    views.reset(p.id);
-    return new ClientModel();
-  });
-  let moves = 0, dataRows = 0, enters = 0, leaves = 0;
-  for (let tick = 1; tick <= 200; tick++) {
-    for (const e of [...entities, ...players]) {
-      // Some stand still (no row), the rest walk; a few change data.
-      if (e.id % 5 !== 0) {
-        e.x = Math.min(199, Math.max(0, e.x + (random() - 0.5) * 6));
-        e.y = Math.min(199, Math.max(0, e.y + (random() - 0.5) * 6));
-        index.upsert(e);
+// ~9 in sight each, then ~90 (the sort of a crowd).
+for (const npcs of [300, 3_000]) {
+  Deno.test(`a player's diffs keep its client equal to what is in its AOI, through moves, data changes, entering and leaving (${npcs} NPCs)`, () => {
+    const random = mulberry32(11);
+    const index = new GridIndex([200, 200], 25);
+    const entities: Entity[] = [];
+    for (let id = 1; id <= npcs; id++) {
+      const e = makeEntity(id, "npc", { x: random() * 200, y: random() * 200 }, { hp: 3 });
+      entities.push(e);
+      index.upsert(e);
+    }
+    const players = [playerAt(1001, 100, 100), playerAt(1002, 40, 160)];
+    for (const p of players) index.upsert(p);
+    const views = new PlayerViews(RADIUS);
+    const clients = players.map((p) => {
+      views.reset(p.id);
+      return new ClientModel();
+    });
+    let moves = 0, dataRows = 0, enters = 0, leaves = 0;
+    for (let tick = 1; tick <= (npcs > 1_000 ? 60 : 200); tick++) {
+      for (const e of [...entities, ...players]) {
+        // Some stand still (no row), the rest walk; a few change data.
+        if (e.id % 5 !== 0) {
+          e.x = Math.min(199, Math.max(0, e.x + (random() - 0.5) * 6));
+          e.y = Math.min(199, Math.max(0, e.y + (random() - 0.5) * 6));
+          index.upsert(e);
+        }
+        if (random() < 0.02) (e.data as { hp: number }).hp = Math.floor(random() * 10);
       }
-      if (random() < 0.02) (e.data as { hp: number }).hp = Math.floor(random() * 10);
+      for (const [k, p] of players.entries()) {
+        const diff = views.diff(index, tick, p)!;
+        assert.equal(diff.full, tick === 1);
+        // Rows and left ids in id order, none twice.
+        const ids = [...diff.enter.map((r) => r[0]), ...diff.update.map((r) => r[0])];
+        assert.equal(new Set(ids).size, ids.length, "an entity once per diff");
+        assert.deepEqual(diff.leave, diff.leave.toSorted((a, b) => a - b));
+        enters += diff.enter.length;
+        leaves += diff.leave.length;
+        for (const row of diff.update) row.length === 5 ? dataRows++ : moves++;
+        clients[k].apply(diff);
+        const inSight = [...entities, ...players].filter((e) =>
+          Math.hypot(e.x - p.x, e.y - p.y) <= RADIUS
+        );
+        assert.deepEqual(
+          new Map([...clients[k].known].toSorted((a, b) => a[0] - b[0])),
+          new Map(
+            inSight.toSorted((a, b) => a.id - b.id).map((e) => [e.id, {
+              x: e.x,
+              y: e.y,
+              data: e.data,
+            }]),
+          ),
+          `player ${p.id} at tick ${tick}`,
+        );
+      }
     }
-    for (const [k, p] of players.entries()) {
-      const diff = views.diff(index, tick, p)!;
-      assert.equal(diff.full, tick === 1);
-      // Rows and left ids in id order, none twice.
-      const ids = [...diff.enter.map((r) => r[0]), ...diff.update.map((r) => r[0])];
-      assert.equal(new Set(ids).size, ids.length, "an entity once per diff");
-      assert.deepEqual(diff.leave, diff.leave.toSorted((a, b) => a - b));
-      enters += diff.enter.length;
-      leaves += diff.leave.length;
-      for (const row of diff.update) row.length === 5 ? dataRows++ : moves++;
-      clients[k].apply(diff);
-      const inSight = [...entities, ...players].filter((e) =>
-        Math.hypot(e.x - p.x, e.y - p.y) <= RADIUS
-      );
-      assert.deepEqual(
-        new Map([...clients[k].known].toSorted((a, b) => a[0] - b[0])),
-        new Map(
-          inSight.toSorted((a, b) => a.id - b.id).map((e) => [e.id, {
-            x: e.x,
-            y: e.y,
-            data: e.data,
-          }]),
-        ),
-        `player ${p.id} at tick ${tick}`,
-      );
-    }
-  }
-  // The walk exercised every kind of change.
-  assert.ok(
-    moves > 0 && dataRows > 0 && enters > 0 && leaves > 0,
-    `${moves} ${dataRows} ${enters} ${leaves}`,
-  );
-});
+    // The walk exercised every kind of change.
+    assert.ok(
+      moves > 0 && dataRows > 0 && enters > 0 && leaves > 0,
+      `${moves} ${dataRows} ${enters} ${leaves}`,
+    );
+  });
+}
 
 Deno.test("two diffs of one tick showing two states get rows of each state, shared within each", () => {
   const index = new GridIndex([100, 100], 25);
@@ -126,7 +130,7 @@ Deno.test("two diffs of one tick showing two states get rows of each state, shar
   assert.deepEqual(endA.update.find((r) => r[0] === 1), [1, 52, 50, 0]);
 });
 
-Deno.test("prepare readies the owned entities only when the views see about as many", () => {
+Deno.test("prepare checks the owned entities' data only when the views see about as many", () => {
   const index = new GridIndex([1000, 1000], 25);
   const owned = new Map<number, Entity>();
   for (let id = 1; id <= 100; id++) {
@@ -137,19 +141,17 @@ Deno.test("prepare readies the owned entities only when the views see about as m
   const lone = playerAt(500, 9, 500);
   const views = new PlayerViews(RADIUS);
   views.reset(lone.id);
-  views.prepare(owned, 1, 1);
+  views.prepare(owned, 1);
   views.diff(index, 1, lone, 1);
   // One player seeing 3 of 100: the next prepare leaves the rest alone.
-  views.prepare(owned, 2, 2);
-  assert.equal(owned.get(100)!.dataTick, -1);
-  assert.equal(owned.get(100)!.viewRows, undefined);
+  views.prepare(owned, 2);
+  assert.equal(dataColumns.checked[owned.get(100)!.slot], -1);
   // Enough players to see them all: the next prepare checks every owned entity.
   for (let id = 0; id < 40; id++) {
     const p = playerAt(600 + id, id * 25, 500);
     views.reset(p.id);
     views.diff(index, 2, p, 2);
   }
-  views.prepare(owned, 3, 3);
-  assert.equal(owned.get(100)!.dataTick, 3);
-  assert.equal(owned.get(100)!.viewRows?.shown, 3);
+  views.prepare(owned, 3);
+  assert.equal(dataColumns.checked[owned.get(100)!.slot], 3);
 });

@@ -64,6 +64,17 @@ for (
               .map((e) => e.id)
               .sort((a, b) => a - b);
             assert.deepEqual(got, want);
+            // The same query by handles: each names the record found and its column slot.
+            const hits = { handles: new Int32Array(1), count: 0 };
+            index.at.set([q.x, q.y, 0, r]);
+            index.queryHits(hits);
+            const byHandle = Array.from(hits.handles.subarray(0, hits.count), (h) => {
+              const e = index.hitRecord(h);
+              assert.equal(index.hitSlot(h), e.slot);
+              assert.equal(live.get(e.id), e, "only live records");
+              return e.id;
+            });
+            assert.deepEqual(byHandle.sort((a, b) => a - b), want);
           }
         },
       ),
