@@ -25,21 +25,27 @@ export class GatewayNode implements Closable {
     context: ScenarioContext,
     cluster: BenchCluster,
     config: Record<string, unknown>,
+    options: { inspect?: boolean } = {},
   ): Promise<GatewayNode> {
     const coordinator = await cluster.coordinator.waitFor("coordinator.listening", 30_000);
     const configPath = Deno.makeTempFileSync({ prefix: "zs-bench-gw-", suffix: ".json" });
     Deno.writeTextFileSync(configPath, JSON.stringify({ ...config, storage: ":memory:" }));
-    const process = new NodeProcess("gateway", [
-      "--role=gateway",
-      "--config",
-      configPath,
-      "--coordinator",
-      `127.0.0.1:${coordinator.grpcPort}`,
-      "--port",
-      "0",
-      "--node-id",
-      "g1",
-    ]);
+    const process = new NodeProcess(
+      "gateway",
+      [
+        "--role=gateway",
+        "--config",
+        configPath,
+        "--coordinator",
+        `127.0.0.1:${coordinator.grpcPort}`,
+        "--port",
+        "0",
+        "--node-id",
+        "g1",
+      ],
+      {},
+      { inspect: options.inspect },
+    );
     const listening = await process.waitFor("gateway.listening", 30_000).catch(async (error) => {
       await process.kill();
       Deno.removeSync(configPath);

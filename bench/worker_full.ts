@@ -12,10 +12,11 @@
 //
 // With BENCH_PROFILE=<file> the measured worker runs under its inspector and a CPU profile
 // of its window is written to <file> (open it in Chrome DevTools), the busiest functions
-// printed: to explain a run, not to report one (the sampling slows the worker; the result
-// says it was profiled).
+// printed; BENCH_PROFILE_GATEWAY=<file> does the same for the gateway. To explain a run, not
+// to report one: the sampling slows the process, and the result says it was profiled.
 import { BenchCluster } from "./cluster.ts";
 import { GatewayNode } from "./gateway_node.ts";
+import type { NodeProcess } from "../testing/node_process.ts";
 import { array, bool, cell, num, numOrNull, object } from "./json_fields.ts";
 import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import { type LimitResult, measureLimit } from "./limit_tick.ts";
@@ -97,7 +98,8 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   try {
     context.progress(`worker-full: ${npcs} NPCs on w1, then w2 takes ${strip.length} cells`);
     const profileTo = Deno.env.get("BENCH_PROFILE");
-    if (profileTo) results.profiled = profileTo;
+    const profileGatewayTo = Deno.env.get("BENCH_PROFILE_GATEWAY");
+    if (profileTo || profileGatewayTo) results.profiled = [profileTo, profileGatewayTo];
     cluster = await BenchCluster.start(context, {
       workers: 1,
       entities: npcs,
@@ -114,7 +116,9 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
     }
     await waitForStrip(context, cluster, strip);
     if (pinning.pinned) await pinSelf(pinning.cores === 2 ? "1" : `1-${pinning.cores - 1}`);
-    gateway = await GatewayNode.start(context, cluster, config);
+    gateway = await GatewayNode.start(context, cluster, config, {
+      inspect: Boolean(profileGatewayTo),
+    });
     const split = splitClients(players, Math.ceil(players / CLIENTS_PER_BOT_PROCESS));
     const rampS = Math.max(1, Math.ceil(players / parameters.connectsPerS));
     context.progress(`  ${players} players through one gateway (ramp ${rampS} s)`);
@@ -133,10 +137,13 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
       warmupMs: (warmupS + 2) * 1000,
       windowMs: Math.max(1, parameters.windowS - 4) * 1000,
     });
-    const profiled = profileTo
-      ? profileWindow(context, cluster, profileTo, { warmupS, windowS: parameters.windowS })
-      : null;
-    const [loaded, measured] = await Promise.all([load, window, profiled]);
+    const loadTimes = { warmupS, windowS: parameters.windowS };
+    const [loaded, measured] = await Promise.all([
+      load,
+      window,
+      profileTo && profileWindow(context, cluster.worker("w1"), profileTo, loadTimes),
+      profileGatewayTo && profileWindow(context, gateway.process, profileGatewayTo, loadTimes),
+    ]);
     results.load = loaded;
     results.window = measured;
     const w1 = measured.workers.find((w) => w.id === "w1");
@@ -172,19 +179,19 @@ async function run(context: ScenarioContext): Promise<ScenarioOutput> {
   return { parameters, results };
 }
 
-/** Records a CPU profile of w1 over the measured window into `file`; prints where it went. */
+/** Records a CPU profile of `node` over the measured window into `file`; prints where it went. */
 async function profileWindow(
   context: ScenarioContext,
-  cluster: BenchCluster,
+  node: NodeProcess,
   file: string,
   load: { warmupS: number; windowS: number },
 ): Promise<void> {
-  const url = await cluster.worker("w1").inspectorUrl();
+  const url = await node.inspectorUrl();
   await context.sleep((load.warmupS + 2) * 1000);
   const profile = await recordProfile(url, { ms: Math.max(1, load.windowS - 4) * 1000 });
   Deno.writeTextFileSync(file, JSON.stringify(profile));
   const { busyMs, functions } = summarizeProfile(profile);
-  context.progress(`  w1 profile (${file}): busy ${busyMs} ms; by self time:`);
+  context.progress(`  ${node.name} profile (${file}): busy ${busyMs} ms; by self time:`);
   for (const f of [...functions].sort((a, b) => b.selfPct - a.selfPct).slice(0, 30)) {
     context.progress(
       `    ${f.selfPct.toFixed(1).padStart(5)} % self, ${
