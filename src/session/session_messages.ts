@@ -83,11 +83,29 @@ export interface SessionDiff {
   update: UpdateRow[];
   leave: number[];
   /**
+   * Set by the worker's views (src/sim/player_views.ts): where each of `enter` and `update`
+   * sits in `table`, the rows its views made for one state, so a report's row table is built
+   * without looking rows up (report_rows.ts). Local to the worker, never sent.
+   */
+  refs?: DiffRefs;
+  /**
    * The tick whose state it shows (absent: the report's). A report can hold two diffs of one
    * player, of consecutive ticks: one collected at a tick's start, one at its end (a space that
    * has just come to own every cell); they are applied in order.
    */
   tick?: number;
+}
+
+/** The rows one worker's views made for one state, in the order made. */
+export interface RowTable {
+  rows: Array<EnterRow | UpdateRow>;
+}
+
+/** A diff's rows as positions in a {@linkcode RowTable}: `enter[k]` is `diff.enter[k]`'s. */
+export interface DiffRefs {
+  table: RowTable;
+  enter: number[];
+  update: number[];
 }
 
 /** What a worker sends one gateway for one tick. */

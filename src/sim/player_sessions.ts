@@ -61,6 +61,8 @@ export class PlayerSessions {
   #adopted = new Set<number>();
   /** What was last saved of each player here (JSON of its persistent fields). */
   #saved = new Map<number, string>();
+  /** What `#players` returns. */
+  #playerList: Entity[] = [];
   #nextSave = 0;
 
   constructor(options: PlayerSessionsOptions) {
@@ -216,7 +218,7 @@ export class PlayerSessions {
 
   /** Every player leaves (the instance is being destroyed): their gateways take them back. */
   departAll(host: PlayerHost): void {
-    for (const player of [...this.#players(host)]) this.#takeOut(host, player, "destroyed");
+    for (const player of this.#players(host)) this.#takeOut(host, player, "destroyed");
   }
 
   #takeOut(host: PlayerHost, player: Entity, reason: "depart" | "destroyed"): void {
@@ -256,14 +258,20 @@ export class PlayerSessions {
 
   /**
    * The players owned here: every one has a view (set at join, adoption and resume, dropped
-   * when it leaves), so ticks never scan the NPCs to find them.
+   * when it leaves), so ticks never scan the NPCs to find them. One array, refilled by each
+   * call (a generator made two objects per player per pass, twice a tick): a caller is done
+   * with it before the next call, and may change the views while it goes through it.
    */
-  *#players(host: PlayerHost): Generator<Entity> {
+  #players(host: PlayerHost): readonly Entity[] {
+    const players = this.#playerList;
+    let n = 0;
     for (const id of this.#views.ids()) {
       const player = host.owned.get(id);
-      if (player?.session) yield player;
+      if (player?.session) players[n++] = player;
       else this.#views.delete(id); // left without telling us: stop looking
     }
+    if (players.length !== n) players.length = n;
+    return players;
   }
 
   /**

@@ -7,11 +7,13 @@
 // miss. So a view is a table of numbers sorted by entity id, merged with the AOI query sorted
 // by id in one pass (entering, staying and leaving fall out of it, no hash lookup); the query
 // gives index handles (EntityIndex.queryHits), and ids, positions and data versions are read
-// from the slot columns (entity_positions.ts); the rows made this tick are found by slot too.
+// from the slot columns (entity_positions.ts); the rows made this tick are found by slot too,
+// and each diff says where its rows sit in the tick's row table (SessionDiff.refs), so the
+// report is written without looking them up.
 // A record is read only to make a row that carries its type or data. A map of per-entity
 // objects cost ~27 ms a snapshot in process at that size, the queries alone 1.4 ms.
 import type { Entity } from "../world/entity.ts";
-import type { EnterRow, SessionDiff, UpdateRow } from "../session/session_messages.ts";
+import type { EnterRow, RowTable, SessionDiff, UpdateRow } from "../session/session_messages.ts";
 import type { EntityIndex, Hits } from "../world/spatial_index.ts";
 import { dataColumns, positions, slotsUsed } from "../world/entity_positions.ts";
 import { DataVersions } from "./data_versions.ts";
@@ -33,17 +35,18 @@ interface View {
 }
 
 /**
- * The rows made of each record (by slot) in the state of one tick, put in every player's diff
- * that needs them: a report lists each row once however many players see it
- * (session_wire.ts), and the gateway encodes it once for all of its clients. `stamp[slot]`
- * says which views and state the slot's rows are of ({@linkcode PlayerViews}' `#stamp`); a
- * record belongs to one space, so one table serves every space of the process.
+ * Where the rows made of each record (by slot) in the state of one tick sit in that state's
+ * {@linkcode RowTable}: one row per entity and kind, put in every player's diff that needs
+ * it, so a report lists each row once however many players see it (session_wire.ts) and the
+ * gateway encodes it once for all of its clients. `stamp[slot]` says which views and state the
+ * slot's positions are of ({@linkcode PlayerViews}' `#stamp`); a record belongs to one space, so
+ * one table serves every space of the process.
  */
 const rows = {
   stamp: new Float64Array(0),
-  enter: [] as Array<EnterRow | undefined>,
-  data: [] as Array<UpdateRow | undefined>,
-  move: [] as Array<UpdateRow | undefined>,
+  enterAt: new Int32Array(0),
+  dataAt: new Int32Array(0),
+  moveAt: new Int32Array(0),
 };
 /** The last stamp handed out (a new one per views per shown state). */
 let stamps = 0;
@@ -56,8 +59,10 @@ function rowsRoom(): void {
   const stamp = new Float64Array(size);
   stamp.set(rows.stamp);
   rows.stamp = stamp;
-  for (const list of [rows.enter, rows.data, rows.move]) {
-    for (let i = list.length; i < size; i++) list.push(undefined);
+  for (const kind of ["enterAt", "dataAt", "moveAt"] as const) {
+    const at = new Int32Array(size);
+    at.set(rows[kind]);
+    rows[kind] = at;
   }
 }
 
@@ -119,9 +124,10 @@ export class PlayerViews {
   #dataVersions: DataVersions;
   /** Entries of the views diffed since the last `prepare`. */
   #entries = 0;
-  /** This views' rows stamp and the shown state it is for. */
+  /** This views' rows stamp, the shown state it is for, and the rows made for it. */
   #stamp = 0;
   #stampShown = Number.NaN;
+  #table: RowTable = { rows: [] };
 
   /** `dataVersions` is shared with the space's ghost sync (default: the views' own). */
   constructor(aoiRadius: number, dataVersions: DataVersions = new DataVersions()) {
@@ -192,8 +198,9 @@ export class PlayerViews {
     if (shown !== this.#stampShown) {
       this.#stampShown = shown;
       this.#stamp = ++stamps;
+      this.#table = { rows: [] };
     }
-    const stamp = this.#stamp;
+    const stamp = this.#stamp, table = this.#table, made = table.rows;
     rowsRoom();
     const at = index.at;
     at[0] = player.x;
@@ -209,7 +216,8 @@ export class PlayerViews {
     const old = view.known, count = view.count, next = view.spare, versions = this.#dataVersions;
     const px = positions.x, py = positions.y, pz = positions.z;
     const { checked, version } = dataColumns;
-    const { stamp: rowStamp, enter: enterRows, data: dataRows, move: moveRows } = rows;
+    const { stamp: rowStamp, enterAt, dataAt, moveAt } = rows;
+    const enterRefs: number[] = [], updateRefs: number[] = [];
     let o = 0;
     for (let k = 0; k < n; k++) {
       const slot = sortedSlots[k], id = sortedIds[k];
@@ -220,21 +228,37 @@ export class PlayerViews {
       const x = px[slot], y = py[slot], z = pz[slot];
       if (rowStamp[slot] !== stamp) {
         rowStamp[slot] = stamp;
-        enterRows[slot] = dataRows[slot] = moveRows[slot] = undefined;
+        enterAt[slot] = dataAt[slot] = moveAt[slot] = -1;
       }
       if (o < count && old[o * STRIDE] === id) {
         const was = o++ * STRIDE;
         if (old[was + 1] !== data) {
           // The whole data, only when it changed (docs/protocol.md, DIFF).
-          update.push(
-            dataRows[slot] ??= [id, x, y, z, index.hitRecord(sortedHandles[k]).data],
-          );
+          let at = dataAt[slot];
+          if (at < 0) {
+            dataAt[slot] = at = made.length;
+            made.push([id, x, y, z, index.hitRecord(sortedHandles[k]).data]);
+          }
+          update.push(made[at] as UpdateRow);
+          updateRefs.push(at);
         } else if (old[was + 2] !== x || old[was + 3] !== y || old[was + 4] !== z) {
-          update.push(moveRows[slot] ??= [id, x, y, z]);
+          let at = moveAt[slot];
+          if (at < 0) {
+            moveAt[slot] = at = made.length;
+            made.push([id, x, y, z]);
+          }
+          update.push(made[at] as UpdateRow);
+          updateRefs.push(at);
         }
       } else {
-        const e = index.hitRecord(sortedHandles[k]);
-        enter.push(enterRows[slot] ??= [id, e.type, x, y, z, e.data]);
+        let at = enterAt[slot];
+        if (at < 0) {
+          const e = index.hitRecord(sortedHandles[k]);
+          enterAt[slot] = at = made.length;
+          made.push([id, e.type, x, y, z, e.data]);
+        }
+        enter.push(made[at] as EnterRow);
+        enterRefs.push(at);
       }
       const to = k * STRIDE;
       next[to] = id;
@@ -244,6 +268,7 @@ export class PlayerViews {
       next[to + 4] = z;
     }
     while (o < count) leave.push(old[o++ * STRIDE]);
+    diff.refs = { table, enter: enterRefs, update: updateRefs };
     view.known = next;
     view.spare = old;
     view.count = n;

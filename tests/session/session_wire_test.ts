@@ -12,6 +12,9 @@ import {
   SESSION_WIRE_VERSION,
 } from "../../src/session/session_wire.ts";
 import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
+import { PlayerViews } from "../../src/sim/player_views.ts";
+import { GridIndex } from "../../src/world/grid_index.ts";
+import { makeEntity } from "../../src/world/entity.ts";
 
 /** Records with Object.prototype, as decoded maps have. */
 function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
@@ -354,5 +357,58 @@ Deno.test("each malformed session field is named in the error", () => {
       assert.match(error.message, pattern);
       return true;
     });
+  }
+});
+
+Deno.test("a report of diffs that say where their rows sit in the views' table is written as one found by identity", () => {
+  const index = new GridIndex([100, 100], 25);
+  const views = new PlayerViews(30);
+  const players = [1, 2, 3].map((id) => {
+    const p = makeEntity(id, "player", { x: 40 + id * 5, y: 50 });
+    p.session = {
+      id: `s${id}`,
+      gateway: "g1",
+      name: "p",
+      lastSeq: 0,
+      resumeJti: "j",
+      detachedAt: 0,
+      account: "",
+    };
+    index.upsert(p);
+    views.reset(id);
+    return p;
+  });
+  const npcs = [10, 11, 12, 13].map((id) => {
+    const e = makeEntity(id, "npc", { x: 30 + id * 3, y: 55 }, { hp: id });
+    index.upsert(e);
+    return e;
+  });
+  const reportOf = (tick: number, diffs: WorkerReport["diffs"]): WorkerReport => ({
+    worker: "w1",
+    tick,
+    diffs,
+    joined: [],
+    resumed: [],
+    superseded: [],
+    gone: [],
+    departed: [],
+    saves: [],
+  });
+  for (let tick = 1; tick <= 3; tick++) {
+    for (const e of npcs) e.x += 1;
+    npcs[0].data.hp = tick; // a data row too
+    const diffs = players.map((p) => views.diff(index, tick, p)!);
+    assert.ok(diffs.every((d) => d.refs !== undefined), "the views give each diff its refs");
+    const withRefs = encodeReport(reportOf(tick, diffs));
+    const byIdentity = encodeReport(reportOf(tick, diffs.map((d) => ({ ...d, refs: undefined }))));
+    assert.deepEqual(withRefs, byIdentity, `tick ${tick}`);
+    // Diffs of two tables in one report (two spaces' views): rows found by identity, all of them.
+    const other = new PlayerViews(30);
+    other.reset(players[0].id);
+    const mixed = decodeReport(
+      encodeReport(reportOf(tick, [diffs[1], other.diff(index, tick, players[0])!])),
+    );
+    assert.deepEqual(mixed.diffs[0].update, diffs[1].update);
+    assert.deepEqual(mixed.diffs[1].enter.map((r) => r[0]), [1, 2, 3, 10, 11, 12, 13]);
   }
 });
