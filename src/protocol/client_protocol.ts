@@ -4,7 +4,7 @@
 import { CodedError, ErrorCode } from "../errors.ts";
 import { fail, FrameError, frameFields, parseFrame } from "./frame_reader.ts";
 import { describe } from "./input_reader.ts";
-import { type SharedArrays, writeFrameMsgpack } from "./frame_msgpack_writer.ts";
+import { type FrameArena, type SharedArrays, writeFrameMsgpack } from "./frame_msgpack_writer.ts";
 import { isRoomRequestOp, readRoomRequest, RoomOp } from "./room_frames.ts";
 import type {
   ChatSendMessage,
@@ -244,7 +244,8 @@ function readHello(raw: Record<string, unknown>): HelloMessage {
 /**
  * Encodes one server message for a connection's format. Encode a message once and send the
  * result; optional fields that are undefined are left out (msgpack has no undefined). In
- * msgpack, the arrays in `shared` (rows many clients' DIFFs list) are encoded once.
+ * msgpack, the arrays in `shared` (rows many clients' DIFFs list) are encoded once, and with
+ * an `arena` the frame is a view into it (frame_msgpack_writer.ts) instead of a buffer of its own.
  *
  * @example
  * ```ts
@@ -258,17 +259,20 @@ export function encodeServerFrame(
   message: ServerMessage,
   format: "msgpack",
   shared?: SharedArrays,
+  arena?: FrameArena,
 ): Uint8Array;
 export function encodeServerFrame(message: ServerMessage, format: "json"): string;
 export function encodeServerFrame(
   message: ServerMessage,
   format: FrameFormat,
   shared?: SharedArrays,
+  arena?: FrameArena,
 ): Uint8Array | string;
 export function encodeServerFrame(
   message: ServerMessage,
   format: FrameFormat,
   shared?: SharedArrays,
+  arena?: FrameArena,
 ): Uint8Array | string {
   let wire: ServerMessage = message;
   if (message.op === Op.DIFF) {
@@ -277,7 +281,7 @@ export function encodeServerFrame(
       ? { op: Op.DIFF, tick, ack, full: true, enter, update, leave }
       : { op: Op.DIFF, tick, ack, enter, update, leave };
   }
-  return format === "json" ? JSON.stringify(wire) : writeFrameMsgpack(wire, shared);
+  return format === "json" ? JSON.stringify(wire) : writeFrameMsgpack(wire, shared, arena);
 }
 
 /**

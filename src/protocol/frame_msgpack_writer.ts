@@ -1,6 +1,8 @@
 // The client protocol's own msgpack, write side: whole numbers in the smallest integer
 // encoding (ids above 2^32 as uint64, never float64), as docs/protocol.md promises; the read
-// side is frame_msgpack.ts.
+// side is frame_msgpack.ts. A gateway's DIFFs can be cut from a FrameArena: one ArrayBuffer
+// per many frames instead of one each (an ArrayBuffer of its own is a malloc and external
+// memory for the GC to track: 40 % of writing a 400-byte DIFF).
 
 const EMPTY = new Uint8Array(0);
 
@@ -221,7 +223,11 @@ function write(value: unknown, depth: number): void {
  * );
  * ```
  */
-export function writeFrameMsgpack(value: unknown, shared?: SharedArrays): Uint8Array {
+export function writeFrameMsgpack(
+  value: unknown,
+  shared?: SharedArrays,
+  arena?: FrameArena,
+): Uint8Array {
   at = 0;
   sharing = shared?.bytes;
   try {
@@ -229,5 +235,50 @@ export function writeFrameMsgpack(value: unknown, shared?: SharedArrays): Uint8A
   } finally {
     sharing = undefined;
   }
-  return at === 0 ? EMPTY : out.slice(0, at);
+  if (at === 0) return EMPTY;
+  return arena ? arena.copy(out.subarray(0, at)) : out.slice(0, at);
+}
+
+/**
+ * Where a gateway's DIFF frames are cut from: one ArrayBuffer for many frames, each a view
+ * never written over (a full arena is replaced, not reused). A frame over an eighth of the
+ * arena gets a buffer of its own. A view keeps its whole arena alive, so a frame that must
+ * wait (a congested socket's queue) is copied out with {@linkcode ownedFrame}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const arena = new FrameArena(1024);
+ * const a = writeFrameMsgpack({ op: 4, t: 1 }, undefined, arena);
+ * const b = writeFrameMsgpack({ op: 4, t: 2 }, undefined, arena);
+ * assert.equal(a.buffer, b.buffer);
+ * assert.deepEqual(ownedFrame(a), a);
+ * assert.equal(ownedFrame(a).buffer.byteLength, a.byteLength);
+ * ```
+ */
+export class FrameArena {
+  #buffer: Uint8Array;
+  #at = 0;
+
+  constructor(readonly bytes = 64 * 1024) {
+    this.#buffer = new Uint8Array(bytes);
+  }
+
+  /** A copy of `frame` in the arena (or of its own when it is large). */
+  copy(frame: Uint8Array): Uint8Array {
+    const n = frame.length;
+    if (n > this.bytes / 8) return frame.slice();
+    if (this.#at + n > this.#buffer.length) {
+      this.#buffer = new Uint8Array(this.bytes);
+      this.#at = 0;
+    }
+    this.#buffer.set(frame, this.#at);
+    return this.#buffer.subarray(this.#at, this.#at += n);
+  }
+}
+
+/** The frame with a buffer of its own (a view into a {@linkcode FrameArena} is copied). */
+export function ownedFrame<F extends Uint8Array | string>(frame: F): F {
+  if (typeof frame === "string" || frame.byteLength === frame.buffer.byteLength) return frame;
+  return frame.slice() as F;
 }

@@ -17,7 +17,7 @@ import type { Logger } from "../observe/log.ts";
 import { ResumeTokens } from "./resume_tokens.ts";
 import type { WorldSpec } from "../world/world_spec.ts";
 import type { WorkerReport } from "./session_messages.ts";
-import { SharedArrays } from "../protocol/frame_msgpack_writer.ts";
+import { FrameArena, SharedArrays } from "../protocol/frame_msgpack_writer.ts";
 import { ClientSession, diffMessage } from "./client_session.ts";
 import { Handshake } from "./handshake.ts";
 import { SessionInbox } from "./session_inbox.ts";
@@ -68,6 +68,8 @@ export class SessionHub {
   #writer: SessionWriter;
   #rooms: RoomTravel;
   #idleSweep: TimerId;
+  /** Where DIFF frames are cut from: one buffer for many frames (frame_msgpack_writer.ts). */
+  #arena = new FrameArena();
 
   constructor(options: HubOptions) {
     this.#options = options;
@@ -218,7 +220,10 @@ export class SessionHub {
         continue;
       }
       if (
-        !session.queue.pushState(tick, encodeServerFrame(merged, session.format, shared))
+        !session.queue.pushState(
+          tick,
+          encodeServerFrame(merged, session.format, shared, this.#arena),
+        )
       ) {
         this.counters.slowClosed++;
         this.#fail(

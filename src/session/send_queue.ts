@@ -166,6 +166,16 @@ export class SendQueue<F extends Frame = Frame> {
     return undefined;
   }
 
+  /** Replaces every waiting frame by `own(frame)` (a copy that does not pin a shared buffer). */
+  own(own: (frame: F) => F): void {
+    for (let i = this.#reliableHead; i < this.#reliable.length; i++) {
+      this.#reliable[i] = own(this.#reliable[i]);
+    }
+    for (let i = this.#stateHead; i < this.#states.length; i++) {
+      this.#states[i] = own(this.#states[i]);
+    }
+  }
+
   /** Ticks the client is behind at `tick`: 0 when every state has been sent. */
   behindTicks(tick: number): number {
     return this.#behindSince === undefined ? 0 : Math.max(0, tick - this.#behindSince);

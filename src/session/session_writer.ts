@@ -2,6 +2,7 @@
 // frames wait in the queue while the socket's buffer is over the high-water mark, and a socket
 // that stays full for maxBehindTicks is closed as a SLOW_CONSUMER.
 import { CloseCode, encodeServerFrame, type ServerMessage } from "../protocol/client_protocol.ts";
+import { ownedFrame } from "../protocol/frame_msgpack_writer.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { ErrorCode } from "../errors.ts";
 import type { Logger } from "../observe/log.ts";
@@ -105,7 +106,9 @@ export class SessionWriter {
     this.#retry(session);
   }
 
+  /** Frames are left waiting: copied out of the writer's shared arena, then tried again soon. */
   #retry(session: ClientSession): void {
+    session.queue.own(ownedFrame);
     session.flushTimer ??= this.#o.timers.setTimeout(() => {
       session.flushTimer = undefined;
       this.flush(session);

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Unpackr } from "msgpackr";
 import { FrameMsgpackError, readFrameMsgpack } from "../../src/protocol/frame_msgpack.ts";
-import { SharedArrays, writeFrameMsgpack } from "../../src/protocol/frame_msgpack_writer.ts";
+import {
+  FrameArena,
+  ownedFrame,
+  SharedArrays,
+  writeFrameMsgpack,
+} from "../../src/protocol/frame_msgpack_writer.ts";
 import { decodeClientFrame, encodeServerFrame, Op } from "../../src/protocol/client_protocol.ts";
 import { FrameError } from "../../src/protocol/frame_reader.ts";
 
@@ -230,6 +235,25 @@ Deno.test("whatever a writer writes, the strict reader and msgpackr read back th
   assert.equal(readFrameMsgpack(writeFrameMsgpack(long)), long);
   const many = Array.from({ length: 70_000 }, (_, i) => i);
   assert.deepEqual(readFrameMsgpack(writeFrameMsgpack(many)), many);
+});
+
+Deno.test("frames cut from an arena are the bytes written without it, and stay so", () => {
+  const arena = new FrameArena(1024);
+  const values = Array.from({ length: 300 }, (_, i) => ({ op: 6, tick: i, update: [[i, i / 3]] }));
+  const frames = values.map((value) => writeFrameMsgpack(value, undefined, arena));
+  // 300 frames of ~25 bytes fill several arenas: each frame keeps its bytes after later ones.
+  frames.forEach((frame, i) => assert.deepEqual(frame, writeFrameMsgpack(values[i])));
+  const buffers = new Set(frames.map((frame) => frame.buffer));
+  assert.ok(buffers.size > 1 && buffers.size < frames.length, `${buffers.size} arenas`);
+  // A frame over an eighth of the arena has a buffer of its own.
+  const big = writeFrameMsgpack({ text: "x".repeat(200) }, undefined, arena);
+  assert.equal(big.buffer.byteLength, big.byteLength);
+  // ownedFrame copies a view out of its arena and leaves an owned frame or text alone.
+  const owned = ownedFrame(frames[0]);
+  assert.deepEqual(owned, frames[0]);
+  assert.equal(owned.buffer.byteLength, owned.byteLength);
+  assert.equal(ownedFrame(big), big);
+  assert.equal(ownedFrame("{}"), "{}");
 });
 
 Deno.test("DIFFs written with shared rows are the bytes written without them", () => {

@@ -34,9 +34,12 @@ class FakeSocket {
   onclose: (() => void) | null = null;
   onerror: (() => void) | null = null;
   readonly received: ServerMessage[] = [];
+  /** The frames as sent. */
+  readonly frames: Array<Uint8Array | string> = [];
   closed?: { code: number; reason: string };
 
   send(frame: Uint8Array | string): void {
+    this.frames.push(frame);
     this.received.push(decodeServerFrame(frame));
   }
 
@@ -480,6 +483,42 @@ Deno.test("a socket that stays full is closed as SLOW_CONSUMER once maxBehindTic
     assert.equal(h.hub.counters.slowClosed, 1);
     assert.ok(congested >= written);
     assert.ok(h.sent.some((s) => s.command.op === "detach" && s.command.entity === entity));
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("DIFFs a congested socket must wait for are copied out of the gateway's frame arena", async () => {
+  const h = harness();
+  try {
+    const socket = h.connect();
+    const { session, entity } = await join(h, socket);
+    const diff = (tick: number) =>
+      h.hub.onReport(report("w1", tick, {
+        diffs: [{
+          session,
+          entity,
+          ack: 0,
+          full: false,
+          enter: [],
+          update: [[entity, 50, tick, 0]],
+          leave: [],
+        }],
+      }));
+    diff(6);
+    const sent = socket.frames.at(-1) as Uint8Array;
+    assert.ok(sent.byteLength < sent.buffer.byteLength, "a DIFF sent at once is a view");
+    socket.bufferedAmount = SOCKET_HIGH_WATER; // the reader stopped reading
+    diff(7);
+    diff(8);
+    const queue = h.hub.sessions.get(session)!.queue;
+    assert.equal(queue.length, 2);
+    const waiting = [queue.shift(), queue.shift()] as Uint8Array[];
+    for (const frame of waiting) assert.equal(frame.buffer.byteLength, frame.byteLength);
+    assert.deepEqual(
+      waiting.map((frame) => (decodeServerFrame(frame) as ServerMessage & { tick: number }).tick),
+      [7, 8],
+    );
   } finally {
     h.close();
   }

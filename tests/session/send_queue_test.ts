@@ -266,3 +266,14 @@ Deno.test("whatever a client reads, diffs and collapsed snapshots leave it with 
 function record(id: number, e: Known): EnterRecord {
   return e.data === undefined ? [id, e.type, e.x, e.y, e.z] : [id, e.type, e.x, e.y, e.z, e.data];
 }
+
+Deno.test("own replaces every waiting frame, reliable and state, and nothing already sent", () => {
+  const { q } = queue();
+  q.pushReliable("r1");
+  q.pushReliable("r2");
+  q.pushState(1, "s1");
+  q.pushState(2, "s2");
+  assert.equal(q.shift(), "r1");
+  q.own((frame) => `${frame}'`);
+  assert.deepEqual([q.shift(), q.shift(), q.shift(), q.shift()], ["r2'", "s1'", "s2'", undefined]);
+});
