@@ -9,11 +9,14 @@ import { GatewayNode } from "./gateway_node.ts";
 import { array, cell, num, numOrNull, object } from "./json_fields.ts";
 import { type LoadResult, runLoad, splitClients, zsBots } from "./load_run.ts";
 import { sampleProcess } from "./proc_stats.ts";
+import { ScriptProcess } from "./script_process.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { round } from "./stats.ts";
 import { benchConfig, TICK_HZ, worldFor } from "./world.ts";
 
 const TARGET_CLIENTS = 5_000;
+/** The floor's frame size when the gateway's row measured none. */
+const DEFAULT_FLOOR_FRAME_BYTES = 600;
 /** Clients one bot process is given at most (a Deno process decodes ~20 DIFFs/s per client). */
 const CLIENTS_PER_BOT_PROCESS = 1_250;
 
@@ -50,6 +53,11 @@ export interface FanoutRow {
   gatewayIdleRssMb?: number;
   load?: LoadResult;
   error?: string;
+  /**
+   * The floor (bench/ws_floor.ts): a bare Deno WebSocket server sending the same clients frames
+   * of the row's mean DIFF size at snapshotHz, with inputs at inputHz, measured right after.
+   */
+  floor?: { frameBytes: number; load?: LoadResult; error?: string };
 }
 
 async function measure(
@@ -98,7 +106,72 @@ async function measure(
     if (gateway) await context.release(gateway);
     if (cluster) await context.release(cluster);
   }
+  row.floor = await measureFloor(context, parameters, row, split);
   return row;
+}
+
+/** The bare WebSocket server under the same clients and frame sizes as `row`'s gateway. */
+async function measureFloor(
+  context: ScenarioContext,
+  parameters: ReturnType<typeof fanoutParameters>,
+  row: FanoutRow,
+  split: number[],
+): Promise<NonNullable<FanoutRow["floor"]>> {
+  const bots = row.load?.bots;
+  const frameBytes = bots && bots.snapshotsPerClientPerS > 0
+    ? Math.round(bots.bytesPerClientPerS / bots.snapshotsPerClientPerS)
+    : DEFAULT_FLOOR_FRAME_BYTES;
+  const floor: NonNullable<FanoutRow["floor"]> = { frameBytes };
+  let server: ScriptProcess | undefined;
+  try {
+    server = context.own(
+      new ScriptProcess("ws-floor", "deno", "bench/ws_floor.ts", [
+        "server",
+        "--bytes",
+        String(frameBytes),
+        "--hz",
+        String(row.snapshotHz),
+      ]),
+    );
+    const listening = await server.waitForEvent("listening", {
+      timeoutMs: 30_000,
+      signal: context.signal,
+    });
+    const url = `ws://127.0.0.1:${listening.port}/`;
+    const warmupS = row.rampS + parameters.settleS;
+    floor.load = await runLoad(context, {
+      bots: split.map((n) => ({
+        runtime: "deno" as const,
+        script: "bench/ws_floor.ts",
+        args: [
+          "clients",
+          "--url",
+          url,
+          "--clients",
+          String(n),
+          "--rate",
+          String(parameters.inputHz),
+          "--ramp",
+          String(row.rampS),
+        ],
+      })),
+      servers: [{ name: "floor", pid: server.pid }],
+      warmupS,
+      windowS: parameters.windowS,
+    });
+    const use = floor.load.servers[0];
+    context.progress(
+      `  floor (${frameBytes}-byte frames): live ${floor.load.bots.liveAtEnd}/${row.clients}, ` +
+        `${floor.load.bots.snapshotsPerClientPerS} frames/s per client, CPU ${use.cpuPct}%`,
+    );
+  } catch (error) {
+    context.checkAborted();
+    floor.error = (error as Error).message;
+    context.progress(`  floor not measured: ${floor.error}`);
+  } finally {
+    if (server) await context.release(server);
+  }
+  return floor;
 }
 
 /** True when the gateway served every client at ≥ 9.5 snapshots/s within one core. */
@@ -150,7 +223,7 @@ function render(raw: unknown) {
       return [
         clients.toLocaleString("en-US"),
         String(hz),
-        ...new Array(14).fill("–"),
+        ...new Array(16).fill("–"),
         `error: ${row.error}`,
       ];
     }
@@ -176,6 +249,7 @@ function render(raw: unknown) {
       cell(num(bots, "bytesPerClientPerS") / 1024, 1),
       cell(num(gateway, "cpuPct"), 0),
       cell((num(gateway, "cpuPct") / live) * 1000, 1),
+      ...floorCells(row.floor, num(gateway, "cpuPct")),
       cell(num(gateway, "rssMb"), 0),
       cell(((num(gateway, "rssMb") - idle) * 1024) / live, 0),
       workers.map((w) => cell(num(w, "cpuPct"), 0)).join(" / "),
@@ -199,6 +273,8 @@ function render(raw: unknown) {
         "KB/s per client",
         "gateway CPU %",
         "gateway CPU % per 1k clients",
+        "floor CPU %: frame bytes, live, CPU",
+        "gateway ÷ floor CPU",
         "gateway RSS MB",
         "RSS KB per client",
         "worker CPU %",
@@ -218,8 +294,28 @@ function render(raw: unknown) {
       "the gateway forwards twice as many DIFFs.",
       "CPU is percent of one core over the window; the machine has 2 cores shared by the " +
       "gateway, the coordinator, both workers and the bot processes.",
+      "Floor: bench/ws_floor.ts right after each row, a bare Deno WebSocket server sending the " +
+      "same number of clients one frame of the row's mean DIFF size at snapshotHz while each " +
+      "sends an INPUT-sized frame at the bots' input rate: the cost of the traffic alone.",
     ],
   };
+}
+
+/** The floor's cells: "bytes B, live/clients, CPU %" and the gateway's CPU over the floor's. */
+function floorCells(raw: unknown, gatewayCpu: number): string[] {
+  if (raw === undefined) return ["–", "–"]; // results written before the floor was measured
+  const floor = object(raw, "row.floor");
+  if (floor.load === undefined) return [`error: ${floor.error}`, "–"];
+  const load = object(floor.load, "floor.load");
+  const bots = object(load.bots, "floor.load.bots");
+  const server = object(array(load.servers, "floor.load.servers")[0], "floor server");
+  const cpu = num(server, "cpuPct");
+  return [
+    `${num(floor, "frameBytes")} B, ${num(bots, "liveAtEnd")}/${num(bots, "clients")}, ${
+      cell(cpu, 0)
+    }`,
+    cpu > 0 ? `${cell(gatewayCpu / cpu, 1)}×` : "–",
+  ];
 }
 
 /** The gateway-fanout scenario. */
@@ -227,7 +323,7 @@ export const gatewayFanout: Scenario = {
   name: "gateway-fanout",
   title: "One gateway: clients, latency and CPU per client",
   target: "5,000 WebSocket clients at 10 Hz through one gateway within one core",
-  budgetMs: (quick) => (quick ? 90_000 : 600_000),
+  budgetMs: (quick) => (quick ? 150_000 : 900_000),
   run,
   render,
 };

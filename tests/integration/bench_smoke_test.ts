@@ -215,7 +215,22 @@ Deno.test({
       const fanout = assertCommon(read("gateway-fanout"), "gateway-fanout");
       const fanoutRows = list(fanout.rows).map(obj);
       assert.deepEqual(fanoutRows.map((r) => r.clients), [20]);
-      for (const row of fanoutRows) assertLoad(row.load, Number(row.clients), "gateway");
+      for (const row of fanoutRows) {
+        assertLoad(row.load, Number(row.clients), "gateway");
+        // The floor beside it: the same clients, frames of the gateway's mean DIFF size.
+        const floor = obj(row.floor);
+        const gatewayBots = obj(obj(row.load).bots);
+        assert.equal(
+          floor.frameBytes,
+          Math.round(
+            Number(gatewayBots.bytesPerClientPerS) / Number(gatewayBots.snapshotsPerClientPerS),
+          ),
+        );
+        const floorLoad = obj(floor.load);
+        assert.equal(obj(floorLoad.bots).liveAtEnd, row.clients, "every floor client stayed");
+        assert.ok(Number(obj(floorLoad.bots).snapshotsPerClientPerS) > 0, "floor frames arrived");
+        assert.equal(obj(list(floorLoad.servers)[0]).name, "floor");
+      }
 
       const handoff = assertCommon(read("handoff"), "handoff");
       assert.equal(handoff.connected, handoff.walkers, "every walker connected");
