@@ -134,6 +134,21 @@ export interface WorkerReport {
   saves: PlayerSave[];
 }
 
+/** A report of `worker` for `tick` with nothing in it yet. */
+export function emptyReport(worker: string, tick: number): WorkerReport {
+  return {
+    worker,
+    tick,
+    diffs: [],
+    joined: [],
+    resumed: [],
+    superseded: [],
+    gone: [],
+    departed: [],
+    saves: [],
+  };
+}
+
 /** A registered player's persistent fields (a subset of its entity's data). */
 export interface PlayerSave {
   /** The login token's subject ("account:12"). */

@@ -4,7 +4,12 @@
 // worker owns the entity answers for the session.
 import type { Entity, EntityData } from "../world/entity.ts";
 import type { GameContext, GameDefinition } from "./game.ts";
-import type { GatewayCommand, PlayerInput, WorkerReport } from "../session/session_messages.ts";
+import {
+  emptyReport,
+  type GatewayCommand,
+  type PlayerInput,
+  type WorkerReport,
+} from "../session/session_messages.ts";
 import type { EntityIndex } from "../world/spatial_index.ts";
 import type { DataVersions } from "./data_versions.ts";
 import { PlayerViews } from "./player_views.ts";
@@ -414,17 +419,7 @@ export class PlayerSessions {
   #report(gateway: string, host: PlayerHost): WorkerReport {
     let report = this.#reports.get(gateway);
     if (!report) {
-      report = {
-        worker: host.id,
-        tick: Math.max(0, this.#shown),
-        diffs: [],
-        joined: [],
-        resumed: [],
-        superseded: [],
-        gone: [],
-        departed: [],
-        saves: [],
-      };
+      report = emptyReport(host.id, Math.max(0, this.#shown));
       this.#reports.set(gateway, report);
     }
     return report;

@@ -17,7 +17,11 @@ import { SessionHub } from "../../src/session/hub.ts";
 import { sweepIntervalMs } from "../../src/session/session_silence.ts";
 import type { HubTransport } from "../../src/session/hub_transport.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
-import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
+import {
+  emptyReport,
+  type GatewayCommand,
+  type WorkerReport,
+} from "../../src/session/session_messages.ts";
 import { ManualTimers } from "../../src/session/timers.ts";
 import { SOCKET_HIGH_WATER } from "../../src/session/session_writer.ts";
 import { worldSpecOf } from "../../src/world/world_spec.ts";
@@ -128,18 +132,22 @@ function loginToken(name = "ada"): string {
 }
 
 function report(worker: string, tick: number, parts: Partial<WorkerReport>): WorkerReport {
-  return {
-    worker,
-    tick,
-    diffs: [],
-    joined: [],
-    resumed: [],
-    superseded: [],
-    gone: [],
-    departed: [],
-    saves: [],
-    ...parts,
-  };
+  return { ...emptyReport(worker, tick), ...parts };
+}
+
+/** A report moving the player's own entity to (50, tick). */
+function moveReport(session: string, entity: number, tick: number): WorkerReport {
+  return report("w1", tick, {
+    diffs: [{
+      session,
+      entity,
+      ack: 0,
+      full: false,
+      enter: [],
+      update: [[entity, 50, tick, 0]],
+      leave: [],
+    }],
+  });
 }
 
 /** HELLO → join on the owner → the worker answers → WELCOME. Returns the session's ids. */
@@ -459,18 +467,7 @@ Deno.test("a socket that stays full is closed as SLOW_CONSUMER once maxBehindTic
     const written = socket.received.length;
     socket.bufferedAmount = SOCKET_HIGH_WATER; // the reader stopped reading
     let tick = 6;
-    const diff = () =>
-      h.hub.onReport(report("w1", tick++, {
-        diffs: [{
-          session,
-          entity,
-          ack: 0,
-          full: false,
-          enter: [],
-          update: [[entity, 50, tick, 0]],
-          leave: [],
-        }],
-      }));
+    const diff = () => h.hub.onReport(moveReport(session, entity, tick++));
     diff(); // written while the buffer was last seen low: now congested
     const congested = socket.received.length;
     const limitMs = (maxBehindTicks * 1000) / 20;
@@ -493,18 +490,7 @@ Deno.test("DIFFs a congested socket must wait for are copied out of the gateway'
   try {
     const socket = h.connect();
     const { session, entity } = await join(h, socket);
-    const diff = (tick: number) =>
-      h.hub.onReport(report("w1", tick, {
-        diffs: [{
-          session,
-          entity,
-          ack: 0,
-          full: false,
-          enter: [],
-          update: [[entity, 50, tick, 0]],
-          leave: [],
-        }],
-      }));
+    const diff = (tick: number) => h.hub.onReport(moveReport(session, entity, tick));
     diff(6);
     const sent = socket.frames.at(-1) as Uint8Array;
     assert.ok(sent.byteLength < sent.buffer.byteLength, "a DIFF sent at once is a view");

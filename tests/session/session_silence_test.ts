@@ -9,7 +9,7 @@ import { DEFAULTS, type GatewayConfig } from "../../src/config/config.ts";
 import { signToken } from "../../src/session/login_tokens.ts";
 import { Logger } from "../../src/observe/log.ts";
 import { CloseCode, Op, type ServerMessage } from "../../src/protocol/client_protocol.ts";
-import type { GatewayCommand } from "../../src/session/session_messages.ts";
+import { emptyReport, type GatewayCommand } from "../../src/session/session_messages.ts";
 
 const LIMITS = { idleTimeoutMs: 30_000, ownerSilenceMs: 3_000 };
 
@@ -100,8 +100,7 @@ async function liveSession(config: Partial<GatewayConfig>) {
   /** `worker` reports one (empty) diff of the player at the next tick. */
   const report = (worker: string, joined = false) =>
     hub.onReport({
-      worker,
-      tick: ++tick,
+      ...emptyReport(worker, ++tick),
       diffs: [{
         session: join.session,
         entity: 7,
@@ -112,11 +111,6 @@ async function liveSession(config: Partial<GatewayConfig>) {
         leave: [],
       }],
       joined: joined ? [{ session: join.session, entity: 7 }] : [],
-      resumed: [],
-      gone: [],
-      superseded: [],
-      departed: [],
-      saves: [],
     });
   report("w1", true);
   await waitFor("WELCOME", () => socket.sent.some((m) => m.op === Op.WELCOME));

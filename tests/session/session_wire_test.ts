@@ -11,7 +11,12 @@ import {
   encodeReport,
   SESSION_WIRE_VERSION,
 } from "../../src/session/session_wire.ts";
-import type { GatewayCommand, WorkerReport } from "../../src/session/session_messages.ts";
+import { connectedPlayer } from "../../testing/players.ts";
+import {
+  emptyReport,
+  type GatewayCommand,
+  type WorkerReport,
+} from "../../src/session/session_messages.ts";
 import { PlayerViews } from "../../src/sim/player_views.ts";
 import { GridIndex } from "../../src/world/grid_index.ts";
 import { makeEntity } from "../../src/world/entity.ts";
@@ -197,15 +202,8 @@ Deno.test("a row several diffs list is sent once and decoded into one object the
     leave: [],
   });
   const report: WorkerReport = {
-    worker: "w1",
-    tick: 5,
+    ...emptyReport("w1", 5),
     diffs: [diff("a", [move, own]), diff("b", [move]), diff("c", [move])],
-    joined: [],
-    resumed: [],
-    superseded: [],
-    gone: [],
-    departed: [],
-    saves: [],
   };
   const bytes = encodeReport(report);
   const alone = encodeReport({ ...report, diffs: [diff("a", [move, own])] });
@@ -364,16 +362,7 @@ Deno.test("a report of diffs that say where their rows sit in the views' table i
   const index = new GridIndex([100, 100], 25);
   const views = new PlayerViews(30);
   const players = [1, 2, 3].map((id) => {
-    const p = makeEntity(id, "player", { x: 40 + id * 5, y: 50 });
-    p.session = {
-      id: `s${id}`,
-      gateway: "g1",
-      name: "p",
-      lastSeq: 0,
-      resumeJti: "j",
-      detachedAt: 0,
-      account: "",
-    };
+    const p = connectedPlayer(id, 40 + id * 5, 50);
     index.upsert(p);
     views.reset(id);
     return p;
@@ -384,15 +373,8 @@ Deno.test("a report of diffs that say where their rows sit in the views' table i
     return e;
   });
   const reportOf = (tick: number, diffs: WorkerReport["diffs"]): WorkerReport => ({
-    worker: "w1",
-    tick,
+    ...emptyReport("w1", tick),
     diffs,
-    joined: [],
-    resumed: [],
-    superseded: [],
-    gone: [],
-    departed: [],
-    saves: [],
   });
   for (let tick = 1; tick <= 3; tick++) {
     for (const e of npcs) e.x += 1;

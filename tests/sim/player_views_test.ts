@@ -5,22 +5,9 @@ import { type Entity, makeEntity } from "../../src/world/entity.ts";
 import { mulberry32 } from "../../src/sim/random.ts";
 import { dataColumns } from "../../src/world/entity_positions.ts";
 import type { SessionDiff } from "../../src/session/session_messages.ts";
+import { connectedPlayer } from "../../testing/players.ts";
 
 const RADIUS = 20;
-
-function playerAt(id: number, x: number, y: number): Entity {
-  const player = makeEntity(id, "player", { x, y });
-  player.session = {
-    id: `s${id}`,
-    gateway: "g1",
-    name: "p",
-    lastSeq: 0,
-    resumeJti: "j",
-    detachedAt: 0,
-    account: "",
-  };
-  return player;
-}
 
 /** What a client holds after applying diffs in order (docs/protocol.md, DIFF). */
 class ClientModel {
@@ -58,7 +45,7 @@ for (const npcs of [300, 3_000]) {
       entities.push(e);
       index.upsert(e);
     }
-    const players = [playerAt(1001, 100, 100), playerAt(1002, 40, 160)];
+    const players = [connectedPlayer(1001, 100, 100), connectedPlayer(1002, 40, 160)];
     for (const p of players) index.upsert(p);
     const views = new PlayerViews(RADIUS);
     const clients = players.map((p) => {
@@ -114,7 +101,7 @@ for (const npcs of [300, 3_000]) {
 Deno.test("two diffs of one tick showing two states get rows of each state, shared within each", () => {
   const index = new GridIndex([100, 100], 25);
   const npc = makeEntity(1, "npc", { x: 50, y: 50 });
-  const a = playerAt(2, 45, 50), b = playerAt(3, 55, 50);
+  const a = connectedPlayer(2, 45, 50), b = connectedPlayer(3, 55, 50);
   for (const e of [npc, a, b]) index.upsert(e);
   const views = new PlayerViews(RADIUS);
   views.reset(a.id);
@@ -138,7 +125,7 @@ Deno.test("prepare checks the owned entities' data only when the views see about
     owned.set(id, e);
     index.upsert(e);
   }
-  const lone = playerAt(500, 9, 500);
+  const lone = connectedPlayer(500, 9, 500);
   const views = new PlayerViews(RADIUS);
   views.reset(lone.id);
   views.prepare(owned, 1);
@@ -148,7 +135,7 @@ Deno.test("prepare checks the owned entities' data only when the views see about
   assert.equal(dataColumns.checked[owned.get(100)!.slot], -1);
   // Enough players to see them all: the next prepare checks every owned entity.
   for (let id = 0; id < 40; id++) {
-    const p = playerAt(600 + id, id * 25, 500);
+    const p = connectedPlayer(600 + id, id * 25, 500);
     views.reset(p.id);
     views.diff(index, 2, p, 2);
   }
