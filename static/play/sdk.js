@@ -418,12 +418,14 @@ var Reader = class {
       this.path.push(key);
       const value = this.value(depth + 1);
       this.path.pop();
-      Object.defineProperty(out2, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true
-      });
+      if (key === "__proto__") {
+        Object.defineProperty(out2, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true
+        });
+      } else out2[key] = value;
     }
     return out2;
   }
@@ -2828,7 +2830,7 @@ function write(value, depth) {
       throw new TypeError(`Cannot encode frame: unsupported value of type ${typeof value}`);
   }
 }
-function writeFrameMsgpack(value, shared) {
+function writeFrameMsgpack(value, shared, arena) {
   at = 0;
   sharing = shared?.bytes;
   try {
@@ -2836,7 +2838,8 @@ function writeFrameMsgpack(value, shared) {
   } finally {
     sharing = void 0;
   }
-  return at === 0 ? EMPTY : out.slice(0, at);
+  if (at === 0) return EMPTY;
+  return arena ? arena.copy(out.subarray(0, at)) : out.slice(0, at);
 }
 
 // src/protocol/room_frames.ts
