@@ -22,7 +22,7 @@ import {
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
 import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
-import { describe } from "../protocol/input_reader.ts";
+import { describe, isPlainObject } from "../protocol/input_reader.ts";
 import { writeFrameMsgpack } from "../protocol/frame_msgpack_writer.ts";
 import { readRoomAnswer } from "../protocol/room_frames.ts";
 
@@ -123,12 +123,22 @@ export function decodeServerFrame(
       integer(raw.tick, "DIFF.tick");
       integer(raw.ack, "DIFF.ack", 0, MAX_SEQ);
       if (Object.hasOwn(raw, "full")) boolean(raw.full, "DIFF.full");
+      // Each record is checked without naming it first: a name is built only for the error.
       const enter = array(raw.enter, "DIFF.enter", 0, Infinity);
-      enter.forEach((record, n) => readRecord(record, `DIFF.enter[${n}]`, true));
+      for (let n = 0; n < enter.length; n++) {
+        if (!validRecord(enter[n], true)) readRecord(enter[n], `DIFF.enter[${n}]`, true);
+      }
       const update = array(raw.update, "DIFF.update", 0, Infinity);
-      update.forEach((record, n) => readRecord(record, `DIFF.update[${n}]`, false));
+      for (let n = 0; n < update.length; n++) {
+        if (!validRecord(update[n], false)) readRecord(update[n], `DIFF.update[${n}]`, false);
+      }
       const leave = array(raw.leave, "DIFF.leave", 0, Infinity);
-      leave.forEach((id, n) => integer(id, `DIFF.leave[${n}]`));
+      for (let n = 0; n < leave.length; n++) {
+        const id = leave[n];
+        if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
+          integer(id, `DIFF.leave[${n}]`);
+        }
+      }
       return raw as unknown as DiffMessage;
     }
     case Op.CHAT:
@@ -169,6 +179,28 @@ export function decodeServerFrame(
         }`,
       );
   }
+}
+
+/** A type any record may carry: 1..64 printable ASCII characters (text() accepts them all). */
+const PLAIN_TYPE = /^[\x20-\x7e]{1,64}$/;
+
+/**
+ * True when `value` is surely a valid enter (or update) record, as {@linkcode readRecord} would
+ * find it: the common case, checked without building a field name. False means "not sure":
+ * readRecord then checks it again, naming what is wrong.
+ */
+function validRecord(value: unknown, enter: boolean): boolean {
+  if (!Array.isArray(value)) return false;
+  const base = enter ? 5 : 4, length = value.length;
+  if (length !== base && length !== base + 1) return false;
+  const id = value[0];
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return false;
+  if (enter && (typeof value[1] !== "string" || !PLAIN_TYPE.test(value[1]))) return false;
+  for (let i = base - 3; i < base; i++) {
+    const v = value[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) return false;
+  }
+  return length === base || isPlainObject(value[base]);
 }
 
 function readRecord(value: unknown, what: string, enter: boolean): void {

@@ -3082,11 +3082,20 @@ function decodeServerFrame(data, options = {}) {
       integer3(raw.ack, "DIFF.ack", 0, MAX_SEQ);
       if (Object.hasOwn(raw, "full")) boolean2(raw.full, "DIFF.full");
       const enter = array3(raw.enter, "DIFF.enter", 0, Infinity);
-      enter.forEach((record, n) => readRecord(record, `DIFF.enter[${n}]`, true));
+      for (let n = 0; n < enter.length; n++) {
+        if (!validRecord(enter[n], true)) readRecord(enter[n], `DIFF.enter[${n}]`, true);
+      }
       const update = array3(raw.update, "DIFF.update", 0, Infinity);
-      update.forEach((record, n) => readRecord(record, `DIFF.update[${n}]`, false));
+      for (let n = 0; n < update.length; n++) {
+        if (!validRecord(update[n], false)) readRecord(update[n], `DIFF.update[${n}]`, false);
+      }
       const leave = array3(raw.leave, "DIFF.leave", 0, Infinity);
-      leave.forEach((id, n) => integer3(id, `DIFF.leave[${n}]`));
+      for (let n = 0; n < leave.length; n++) {
+        const id = leave[n];
+        if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
+          integer3(id, `DIFF.leave[${n}]`);
+        }
+      }
       return raw;
     }
     case Op.CHAT:
@@ -3142,6 +3151,20 @@ function decodeServerFrame(data, options = {}) {
     default:
       return fail(`op must be 3 (CHAT), 5 (WELCOME), 6 (DIFF), 7 (PONG), 8 (ERROR), 14 (ROOMS), 15 (TRAVEL) or 16 (REDIRECT), got ${describe(raw.op)}`);
   }
+}
+var PLAIN_TYPE = /^[\x20-\x7e]{1,64}$/;
+function validRecord(value, enter) {
+  if (!Array.isArray(value)) return false;
+  const base = enter ? 5 : 4, length = value.length;
+  if (length !== base && length !== base + 1) return false;
+  const id = value[0];
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return false;
+  if (enter && (typeof value[1] !== "string" || !PLAIN_TYPE.test(value[1]))) return false;
+  for (let i = base - 3; i < base; i++) {
+    const v = value[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) return false;
+  }
+  return length === base || isPlainObject(value[base]);
 }
 function readRecord(value, what, enter) {
   const base = enter ? 5 : 4;

@@ -53,6 +53,17 @@ Deno.test("server frames that break the protocol are refused naming the field", 
     [{ ...diff, enter: [[1, "npc", 0, 0, 0, [1]]] }, /DIFF.enter\[0\].data must be a map/],
     [{ ...diff, update: [[1, 0, 0, "0"]] }, /DIFF.update\[0\].z must be a finite number/],
     [{ ...diff, leave: [-1] }, /DIFF.leave\[0\] must be a non-negative integer/],
+    // Records the quick check is not sure of go through the named checks: the later the
+    // record, the more records passed the quick check before it.
+    [
+      { ...diff, update: [[1, 0, 0, 0], [2, 0, 0, 0], [3.5, 0, 0, 0]] },
+      /DIFF.update\[2\].id must be a non-negative integer/,
+    ],
+    [{ ...diff, enter: [[1, "n\u0007pc", 0, 0, 0]] }, /DIFF.enter\[0\].type contains a control/],
+    [{ ...diff, enter: [[1, "n".repeat(65), 0, 0, 0]] }, /DIFF.enter\[0\].type must be 1..64/],
+    [{ ...diff, enter: [[1, "npc", 0, 0, 0, null]] }, /DIFF.enter\[0\].data must be a map/],
+    [{ ...diff, update: [[1, 0, 0, 0, {}, 7]] }, /DIFF.update\[0\] must have 4..5 elements/],
+    [{ ...diff, leave: [1, 2, 2 ** 53] }, /DIFF.leave\[2\] must be a non-negative integer/],
     [
       { op: Op.CHAT, from: "x".repeat(33), channel: "global", text: "hi", time: 1 },
       /CHAT.from must be 1..32/,
@@ -62,6 +73,11 @@ Deno.test("server frames that break the protocol are refused naming the field", 
   ];
   for (const [value, pattern] of cases) rejects(value, pattern);
   rejects(WELCOME, /exceeds the maximum of 64 bytes/, 64);
+  // And what only the named checks accept is still accepted: a type beyond printable ASCII.
+  const ok = { ...diff, enter: [[1, "ñandú 🐦", 0, 0, 0, { a: 1 }]], update: [[2, 1.5, 2, 3]] };
+  for (const frame of [JSON.stringify(ok), packFrame(ok)]) {
+    assert.deepEqual(decodeServerFrame(frame), ok);
+  }
 });
 
 Deno.test("client frames encode to exactly the documented JSON", () => {
