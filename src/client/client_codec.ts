@@ -22,7 +22,7 @@ import {
   type WelcomeMessage,
 } from "../protocol/client_protocol.ts";
 import { fail, frameFields, parseFrame } from "../protocol/frame_reader.ts";
-import { describe, isPlainObject } from "../protocol/input_reader.ts";
+import { describe, isEntityId, isFiniteNumber, isPlainObject } from "../protocol/input_reader.ts";
 import { writeFrameMsgpack } from "../protocol/frame_msgpack_writer.ts";
 import { readRoomAnswer } from "../protocol/room_frames.ts";
 
@@ -134,10 +134,7 @@ export function decodeServerFrame(
       }
       const leave = array(raw.leave, "DIFF.leave", 0, Infinity);
       for (let n = 0; n < leave.length; n++) {
-        const id = leave[n];
-        if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-          integer(id, `DIFF.leave[${n}]`);
-        }
+        if (!isEntityId(leave[n])) integer(leave[n], `DIFF.leave[${n}]`);
       }
       return raw as unknown as DiffMessage;
     }
@@ -193,13 +190,12 @@ function validRecord(value: unknown, enter: boolean): boolean {
   if (!Array.isArray(value)) return false;
   const base = enter ? 5 : 4, length = value.length;
   if (length !== base && length !== base + 1) return false;
-  const id = value[0];
-  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return false;
+  if (!isEntityId(value[0])) return false;
   if (enter && (typeof value[1] !== "string" || !PLAIN_TYPE.test(value[1]))) return false;
-  for (let i = base - 3; i < base; i++) {
-    const v = value[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) return false;
-  }
+  if (
+    !isFiniteNumber(value[base - 3]) || !isFiniteNumber(value[base - 2]) ||
+    !isFiniteNumber(value[base - 1])
+  ) return false;
   return length === base || isPlainObject(value[base]);
 }
 

@@ -252,6 +252,16 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** A finite number: the inline success-path check of decoders (no field name built). */
+export function isFiniteNumber(v: unknown): boolean {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+/** An entity id: a non-negative safe integer (the inline success-path check of decoders). */
+export function isEntityId(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
 /**
  * A short, safe rendering of a bad value for a decoder's error message (never the whole of a
  * hostile value).

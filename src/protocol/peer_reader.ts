@@ -76,10 +76,8 @@ export function decodePeerMap(bytes: Uint8Array, version?: number): Record<strin
   return raw;
 }
 
-/** A finite number (the inline success-path check of the peer decoders). */
-export function isFiniteNumber(v: unknown): boolean {
-  return typeof v === "number" && Number.isFinite(v);
-}
+// The inline success-path checks shared with the client frames' decoders.
+export { isEntityId, isFiniteNumber } from "./input_reader.ts";
 
 /**
  * True for the common data shape, a plain map of finite numbers, booleans, null and strings

@@ -10,6 +10,7 @@ import type { EnterRow, RowTable, SessionDiff, UpdateRow } from "./session_messa
 import { describe } from "../protocol/input_reader.ts";
 import {
   failPeer as fail,
+  isEntityId,
   isFiniteNumber,
   isFlatData,
   peerFields,
@@ -221,7 +222,7 @@ function tableRow(value: unknown, n: number): Row {
   if (r.length === 6) {
     const [, type, x, y, z, data] = r;
     if (
-      !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+      !isEntityId(id) ||
       !(typeof type === "string" && type.length >= 1 && type.length <= 64) ||
       !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
     ) {
@@ -234,7 +235,7 @@ function tableRow(value: unknown, n: number): Row {
   }
   const [, x, y, z] = r;
   if (
-    !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+    !isEntityId(id) ||
     !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z)
   ) {
     int(id, `rows[${n}].id`);

@@ -166,13 +166,13 @@ export class SendQueue<F extends Frame = Frame> {
     return undefined;
   }
 
-  /** Replaces every waiting frame by `own(frame)` (a copy that does not pin a shared buffer). */
-  own(own: (frame: F) => F): void {
+  /** Replaces every waiting frame by `copy(frame)` (one that does not pin a shared buffer). */
+  own(copy: (frame: F) => F): void {
     for (let i = this.#reliableHead; i < this.#reliable.length; i++) {
-      this.#reliable[i] = own(this.#reliable[i]);
+      this.#reliable[i] = copy(this.#reliable[i]);
     }
     for (let i = this.#stateHead; i < this.#states.length; i++) {
-      this.#states[i] = own(this.#states[i]);
+      this.#states[i] = copy(this.#states[i]);
     }
   }
 

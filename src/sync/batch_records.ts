@@ -5,6 +5,7 @@
 import { fnv1a } from "../sim/random.ts";
 import {
   failPeer as fail,
+  isEntityId,
   isFiniteNumber,
   isFlatData,
   peerFields,
@@ -127,7 +128,7 @@ export function entityFromWire(value: unknown, what: string): EntityState {
     : tuple(value, what, ENTITY_FIELDS);
   const [id, type, x, y, z, vx, vy, vz, raw] = w;
   if (
-    !(typeof id === "number" && Number.isSafeInteger(id) && id >= 0) ||
+    !isEntityId(id) ||
     !(typeof type === "string" && type.length >= 1 && type.length <= 64) ||
     !isFiniteNumber(x) || !isFiniteNumber(y) || !isFiniteNumber(z) ||
     !isFiniteNumber(vx) || !isFiniteNumber(vy) || !isFiniteNumber(vz)

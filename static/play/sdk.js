@@ -196,6 +196,12 @@ function isPlainObject(value) {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
+function isFiniteNumber(v) {
+  return typeof v === "number" && Number.isFinite(v);
+}
+function isEntityId(v) {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
 function describe(value) {
   if (value === null) return "null";
   if (value === void 0) return "nothing";
@@ -3091,10 +3097,7 @@ function decodeServerFrame(data, options = {}) {
       }
       const leave = array3(raw.leave, "DIFF.leave", 0, Infinity);
       for (let n = 0; n < leave.length; n++) {
-        const id = leave[n];
-        if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-          integer3(id, `DIFF.leave[${n}]`);
-        }
+        if (!isEntityId(leave[n])) integer3(leave[n], `DIFF.leave[${n}]`);
       }
       return raw;
     }
@@ -3157,13 +3160,9 @@ function validRecord(value, enter) {
   if (!Array.isArray(value)) return false;
   const base = enter ? 5 : 4, length = value.length;
   if (length !== base && length !== base + 1) return false;
-  const id = value[0];
-  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) return false;
+  if (!isEntityId(value[0])) return false;
   if (enter && (typeof value[1] !== "string" || !PLAIN_TYPE.test(value[1]))) return false;
-  for (let i = base - 3; i < base; i++) {
-    const v = value[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) return false;
-  }
+  if (!isFiniteNumber(value[base - 3]) || !isFiniteNumber(value[base - 2]) || !isFiniteNumber(value[base - 1])) return false;
   return length === base || isPlainObject(value[base]);
 }
 function readRecord(value, what, enter) {
