@@ -6,6 +6,8 @@ import type { Entity } from "../../src/world/entity.ts";
 import { Grid } from "../../src/world/grid.ts";
 import { PartitionMap } from "../../src/world/partition.ts";
 import { LocalCluster } from "../../testing/local_cluster.ts";
+import { GhostViews } from "../../src/sim/ghost_view.ts";
+import { makeEntity } from "../../src/world/entity.ts";
 
 Deno.test("a ghost seen by game code is read-only and an interaction's visible source is given", () => {
   const writes: string[] = [];
@@ -104,3 +106,43 @@ function runAcrossBorder(game: GameDefinition<unknown>, ticks: number): LocalClu
   cluster.run(1, ticks);
   return cluster;
 }
+
+Deno.test("a ghost's view reads every field of its record, follows its updates and refuses every write", () => {
+  const views = new GhostViews();
+  const ghost = makeEntity(9, "npc", { x: 1, y: 2, z: 3 }, { hp: 3, bag: { gold: 1 } }, "w2");
+  ghost.vx = 4;
+  const view = views.of(ghost);
+  assert.equal(views.of(ghost), view, "one view per record");
+  assert.deepEqual(
+    [view.id, view.type, view.x, view.y, view.z, view.vx, view.owner, view.slot],
+    [9, "npc", 1, 2, 3, 4, "w2", ghost.slot],
+  );
+  assert.deepEqual(JSON.parse(JSON.stringify(view)), JSON.parse(JSON.stringify(ghost)));
+  ghost.x = 7;
+  ghost.data = { hp: 1 };
+  assert.deepEqual([view.x, view.data.hp], [7, 1], "a batch's writes show through");
+  const writes: Array<(e: Entity) => void> = [
+    (e) => (e.x = 0),
+    (e) => (e.vy = 0),
+    (e) => (e.type = "boss"),
+    (e) => (e.owner = "w1"),
+    (e) => (e.cell = 0),
+    (e) => (e.data = {}),
+    (e) => (e.data.hp = 0),
+    (e) => delete e.data.hp,
+  ];
+  for (const write of writes) {
+    assert.throws(
+      () => write(view),
+      /^TypeError: Cannot set \w+ of entity 9: it is a ghost of an entity owned by worker w2/,
+    );
+  }
+  assert.deepEqual([ghost.x, ghost.vy, ghost.type, ghost.owner, ghost.data], [7, 0, "npc", "w2", {
+    hp: 1,
+  }]);
+  const nested = views.of(makeEntity(10, "npc", { x: 0, y: 0 }, { bag: { gold: 1 } }, "w2"));
+  assert.throws(
+    () => ((nested.data.bag as { gold: number }).gold = 2),
+    /Cannot set gold of entity 10/,
+  );
+});
