@@ -33,6 +33,8 @@ export interface Entity extends EntityState {
   readonly slot: number;
   /** Where the grid index holding this record filed it (-1: none); kept by that index. */
   indexSlot: number;
+  /** Where the replica sender of the space owning it keeps what its backup holds (-1: none). */
+  replicaSlot: number;
   /** Cell holding (x, y, z); maintained by the space, not the game. */
   cell: number;
   /** Worker that owns the entity (this worker for owned ones). */
@@ -67,6 +69,7 @@ export interface SessionInfo {
 class EntityRecord implements Entity {
   readonly slot: number;
   indexSlot = -1;
+  replicaSlot = -1;
   type: string;
   vx = 0;
   vy = 0;

@@ -169,6 +169,49 @@ Deno.test("creates and deletes between update ticks come from the owned entities
   assert.deepEqual(tick(12), emptyReplica());
 });
 
+Deno.test("on an update tick a newcomer is created, not also updated, and a re-made record goes in full", () => {
+  const sender = new ReplicaSender();
+  const owned = new OwnedEntities();
+  owned.set(1, makeEntity(1, "npc", { x: 1, y: 1 }));
+  const tick = collector(sender, owned);
+  tick(1);
+  tick(2);
+  assert.deepEqual(sent(tick(4)), [], "nothing changed");
+  owned.set(2, makeEntity(2, "npc", { x: 2, y: 2 }));
+  owned.delete(1);
+  owned.set(1, makeEntity(1, "npc", { x: 8, y: 8 })); // handed off and back, as another record
+  const both = tick(6);
+  assert.deepEqual(both.creates.map((e) => e.id), [2], "the newcomer, once");
+  assert.deepEqual(sent(both), [1], "the re-made record in full, the newcomer not yet");
+  assert.deepEqual(both.updates.map((e) => e.x), [8]);
+  assert.deepEqual(sent(tick(8)), [2], "the first update after the create");
+  assert.deepEqual(sent(tick(10)), []);
+});
+
+Deno.test("a new backup gets every owned entity as a create, once", () => {
+  const sender = new ReplicaSender();
+  const owned = new OwnedEntities();
+  for (const id of [1, 2, 3]) owned.set(id, makeEntity(id, "npc", { x: id, y: id }));
+  const tick = collector(sender, owned);
+  assert.deepEqual(tick(1).creates.map((e) => e.id), [1, 2, 3]);
+  const other = (n: number) => {
+    const ops = emptyReplica();
+    sender.collect(owned, new Map(), "bk2", {
+      tick: n,
+      every: EVERY,
+      versionOf: () => 1,
+      ops: () => ops,
+    });
+    owned.clearChanges();
+    return ops;
+  };
+  assert.deepEqual(other(3).creates.map((e) => e.id), [1, 2, 3], "from scratch");
+  const next = other(4);
+  assert.deepEqual([next.creates.length, sent(next)], [0, [1, 2, 3]], "then their first updates");
+  owned.delete(3);
+  assert.deepEqual(other(5).deletes, [3]);
+});
+
 Deno.test("a claim removes a mirrored entity only when the mirror is not newer", () => {
   const table = new ReplicaTable();
   const ops = emptyReplica();
