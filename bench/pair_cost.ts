@@ -6,7 +6,7 @@
 // the other's backup. Explains the scaling numbers.
 //
 //   deno run -A bench/pair_cost.ts [--entities 40000] [--ticks 1000] [--warmup 1500] [--remade 8]
-//                                  [--out bench/results/pair-cost.json]
+//                                  [--runs lone,remade,pair,replica] [--out bench/results/pair-cost.json]
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../testing/local_cluster.ts";
 import { demoGame, type DemoOptions } from "../src/games/demo.ts";
@@ -121,21 +121,30 @@ if (import.meta.main) {
       ticks: { type: "string", default: "1000" },
       warmup: { type: "string", default: "1500" },
       remade: { type: "string", default: "8" },
+      runs: { type: "string", default: "lone,remade,pair,replica" },
       out: { type: "string" },
     },
   });
   const entities = Number(values.entities);
   const options = { ticks: Number(values.ticks), warmup: Number(values.warmup), remade: 0 };
   const half = Math.round(entities / 2);
-  const rows = [
-    measure("lone", half, ["a"], options),
-    measure(`lone, ${values.remade} records re-made per tick`, half, ["a"], {
-      ...options,
-      remade: Number(values.remade),
-    }),
-    measure("pair", entities, ["a", "b"], options),
-    measure("pair, replica mode", entities, ["a", "b"], { ...options, replica: true }),
-  ];
+  const runs: Record<string, () => Cost> = {
+    lone: () => measure("lone", half, ["a"], options),
+    remade: () =>
+      measure(`lone, ${values.remade} records re-made per tick`, half, ["a"], {
+        ...options,
+        remade: Number(values.remade),
+      }),
+    pair: () => measure("pair", entities, ["a", "b"], options),
+    replica: () =>
+      measure("pair, replica mode", entities, ["a", "b"], { ...options, replica: true }),
+  };
+  const chosen = values.runs.split(",");
+  const unknown = chosen.filter((run) => !(run in runs));
+  if (unknown.length > 0) {
+    throw new TypeError(`Unknown --runs ${unknown.join(", ")}: use ${Object.keys(runs).join(",")}`);
+  }
+  const rows = chosen.map((run) => runs[run]());
   console.log(JSON.stringify(rows, null, 1));
   if (values.out) {
     const command = `deno run -A bench/pair_cost.ts ${Deno.args.join(" ")}`;
