@@ -3,6 +3,7 @@
 // the hot paths already keep (space counters, link traffic) are read at scrape time.
 import client from "prom-client";
 import type { ErrorCode } from "../errors.ts";
+import { TICK_PHASES, TickPhases } from "./tick_phases.ts";
 
 /** Transports counted in `zs_messages_total` and `zs_bytes_total`. */
 export const Transport = { GRPC_SYNC: "grpc_sync", HTTP: "http" } as const;
@@ -70,6 +71,22 @@ const tickDuration = new client.Histogram({
   labelNames: base,
   buckets: [...TICK_BUCKETS],
   registers,
+});
+
+new client.Counter({
+  name: "zs_tick_phase_seconds_total",
+  help:
+    "Seconds of worker ticks spent in each phase (src/observe/tick_phases.ts); they add up to the ticks' duration.",
+  labelNames: [...base, "phase"],
+  registers,
+  collect() {
+    this.reset();
+    for (const n of nodes) {
+      if (!n.worker) continue;
+      const seconds = n.phases.seconds;
+      TICK_PHASES.forEach((phase, i) => this.inc({ ...n.labels, phase }, seconds[i]));
+    }
+  },
 });
 
 new client.Gauge({
@@ -247,6 +264,8 @@ export class NodeMetrics {
   sessions?: number;
   readonly errors = new Map<string, number>();
   migrations = 0;
+  /** Seconds of this node's worker ticks by phase (zs_tick_phase_seconds_total). */
+  readonly phases = new TickPhases();
   #labels: { role: string; node: string };
   #tick: client.Histogram.Internal<"role" | "node">;
 

@@ -26,6 +26,7 @@ import {
 } from "./space_records.ts";
 import type { SpaceParts } from "./space_parts.ts";
 import type { SpaceOptions } from "./space_options.ts";
+import { PHASE } from "../observe/tick_phases.ts";
 import { makeGameContext } from "./space_context.ts";
 import { GhostViews } from "./ghost_view.ts";
 import { DataVersions } from "./data_versions.ts";
@@ -306,6 +307,8 @@ export class Space {
       this.owned.clearChanges();
       return outbox.finish();
     }
+    const phases = this.#options.phases;
+    phases?.start();
     const backup = outbox.openBackup();
     // Peers' batches first: their claims keep a mirror of what lives on elsewhere from being
     // promoted; whatever they hand over that the mirror has too is adopted once.
@@ -313,6 +316,7 @@ export class Space {
     if (this.#takeovers.due) this.#takeovers.takeOver(tick);
     this.#handoffs.resendHeld(tick);
     this.#handoffs.releaseAcks();
+    phases?.lap(PHASE.peers);
     // Players see the state after tick `shown`: owned entities before this tick moves them,
     // ghosts as their owners sent them for that same tick (docs/protocol.md, DIFF).
     if (shown >= 0) this.players.catchUp(this.#host, shown);
@@ -320,16 +324,25 @@ export class Space {
     // tick go out at its end, a tick sooner than waiting for peers' batches at the next start.
     const collectNow = this.#ownsEveryCell();
     this.players.applyCommands(this.#host, collectNow && this.players.snapshots(tick));
+    phases?.lap(PHASE.players);
     this.#interactions.apply(tick);
+    phases?.lap(PHASE.interactions);
     this.#options.game.onTick?.(this.#ctx, this.#options.gameOptions);
+    phases?.lap(PHASE.game);
     this.#handoffs.settle(tick);
+    phases?.lap(PHASE.settle);
     this.players.expire(this.#host, (player) => this.#ctx.remove(player));
+    phases?.lap(PHASE.players);
     outbox.collect(tick, backup);
+    phases?.lap(PHASE.sync);
     if (collectNow) this.players.collect(this.#host, tick);
+    phases?.lap(PHASE.players);
     // Every reader of the owned entities' changes has seen them (the replica diff, above).
     this.owned.clearChanges();
     const out = outbox.finish();
+    phases?.lap(PHASE.sync);
     if (tick % this.#ticks.forward === 0) this.#expire(tick);
+    phases?.lap(PHASE.peers);
     return out;
   }
 

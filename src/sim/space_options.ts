@@ -1,10 +1,12 @@
 // What a space is configured with: its identity and share of the world, the game it runs, the
-// players' view and grace settings, its spatial index, timings, audit logs and replica mode.
+// players' view and grace settings, its spatial index, timings, audit logs, replica mode and
+// the tick's phase timing.
 // Shared by the space, the parts that make up its tick (space_parts.ts), the worker's instance
 // host and the test kit's local cluster.
 import type { GameDefinition, InstanceInfo } from "./game.ts";
 import type { Grid } from "../world/grid.ts";
 import type { Logger } from "../observe/log.ts";
+import type { TickPhases } from "../observe/tick_phases.ts";
 import type { SpaceTimings } from "./space_tuning.ts";
 
 /** Options of a space (`Space`, src/sim/space.ts). */
@@ -19,6 +21,8 @@ export interface SpaceOptions {
   gameOptions: unknown;
   seed?: number;
   log?: Logger;
+  /** Where each tick's time goes, lapped by phase (a worker's world space; absent: not measured). */
+  phases?: TickPhases;
   /**
    * The map's epoch when this worker registered (RegisterReply.epoch): older maps are ignored,
    * since one kept from before a fencing would give this fresh space cells it lost.

@@ -20,6 +20,7 @@ import type { Space } from "./space.ts";
 import { type InstanceSpaces, mergeReports } from "./instance_spaces.ts";
 import { TickClock, ticksToRun } from "./tick_clock.ts";
 import { DurationRing } from "./tick_stats.ts";
+import { PHASE } from "../observe/tick_phases.ts";
 import { workerSpaces } from "./worker_spaces.ts";
 import { partitionMapOf, placementsOf, rolesOf } from "./map_update.ts";
 import { StallWatch } from "./stall_watch.ts";
@@ -326,14 +327,18 @@ export class WorkerRuntime {
 
   #runTick(tick: number): void {
     const started = performance.now();
-    const space = this.space;
+    const space = this.space, phases = this.#o.metrics.phases;
+    phases.start();
     const out = space.step(tick);
     for (const [peer, batch] of out) this.links.send(peer, encodeBatch(batch), mustKeep(batch));
+    phases.lap(PHASE.send);
     const instances = this.instances.step(tick);
+    phases.lap(PHASE.rooms);
     for (const [peer, batch] of this.instances.takeBatches()) {
       this.links.send(peer, encodeBatch(batch), mustKeep(batch));
     }
     this.#o.gateways.send(mergeReports(space.takeReports(), instances));
+    phases.lap(PHASE.send);
     const ms = performance.now() - started;
     this.#durations.add(ms);
     if (this.#state === "drained") this.#checkDrained();

@@ -65,6 +65,7 @@ export function workerSpaces(reply: RegisterReply, options: WorkerSpacesOptions)
     game,
     gameOptions: decode(reply.game),
     log,
+    phases: metrics.phases,
     replicationTicks: reply.replicationTicks,
     epoch: reply.epoch,
   });

@@ -5,6 +5,7 @@ import { grpc, rpcClient, statusOf, unary } from "../../src/net/rpc.ts";
 import { type Family, parseMetrics, samples, value } from "../../testing/prometheus_text.ts";
 import { getJson, NodeProcess, until, writeTestConfig } from "../../testing/node_process.ts";
 import { guestToken, TestClient } from "../../testing/ws_client.ts";
+import { TICK_PHASES } from "../../src/observe/tick_phases.ts";
 
 interface ClusterState {
   workers: Array<{ id: string; httpAddress: string; state: string; entities: number }>;
@@ -19,6 +20,7 @@ async function scrape(address: string): Promise<Map<string, Family>> {
 
 const WORKER_FAMILIES = [
   "zs_tick_duration_seconds",
+  "zs_tick_phase_seconds_total",
   "zs_entities",
   "zs_ghosts",
   "zs_handoffs_total",
@@ -78,6 +80,9 @@ Deno.test({
         const [ticks] = samples(families, "zs_tick_duration_seconds", labels);
         assert.equal(families.get("zs_tick_duration_seconds")?.type, "histogram");
         assert.ok((ticks.count ?? 0) > 0 && (ticks.sum ?? 0) > 0, "ticks are timed");
+        const phases = samples(families, "zs_tick_phase_seconds_total", labels);
+        assert.deepEqual(phases.map((s) => s.labels.phase), [...TICK_PHASES]);
+        assert.ok(value(families, "zs_tick_phase_seconds_total", { ...labels, phase: "game" }) > 0);
         const sync = { ...labels, transport: "grpc_sync" };
         assert.ok(value(families, "zs_messages_total", { ...sync, direction: "out" }) > 0);
         assert.ok(value(families, "zs_messages_total", { ...sync, direction: "in" }) > 0);
