@@ -201,15 +201,18 @@ Deno.test({
       // The old active, restarted as it was started, comes back as the standby of the new one.
       const epochBefore = (await state(1)).epoch;
       const old = await cluster.restartCoordinator(0);
-      const back = await until("the old active to follow the new one", async () => {
-        const [a, b] = [await state(0), await state(1)];
-        return a.coordinator.role === "standby" && b.coordinator.standby?.lag === 0
+      // Two reads, not one snapshot: the standby may catch up between them, so it must show
+      // the active's term and index in the same poll in which the active sees it caught up.
+      const back = await until("the old active to follow the new one at its term", async () => {
+        const b = await state(1), a = await state(0);
+        const { coordinator: standby } = a, { coordinator: active } = b;
+        return standby.role === "standby" && active.standby?.lag === 0 &&
+            standby.term === active.term && standby.index === active.index
           ? { a, b }
           : undefined;
       });
       assert.equal(back.b.coordinator.role, "active");
-      assert.equal(back.a.coordinator.term, back.b.coordinator.term);
-      assert.equal(back.a.coordinator.index, back.b.coordinator.index);
+      assert.ok(back.a.coordinator.term > before.coordinator.term, "the new active's term");
       assert.ok(old.lines.some((l) => l.event === "coordinator.stepped_down"));
       assert.equal(
         old.lines.find((l) => l.event === "coordinator.listening")?.role,
