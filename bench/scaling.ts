@@ -11,6 +11,7 @@ import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { BUDGET_LABEL } from "./steady_state.ts";
 import { round } from "./stats.ts";
 import { measureCount, rowHeld, rowNotes, type TickRow } from "./worker_tick.ts";
+import { phaseLine } from "./tick_window.ts";
 import { DENSITY, TICK_HZ } from "./world.ts";
 import { detectPinning, type Pinning } from "./pinning.ts";
 
@@ -146,6 +147,7 @@ function render(raw: unknown) {
   const results = object(raw, "results");
   const rows: string[][] = [];
   const notes: string[] = [];
+  const phases: string[] = [];
   const capacities = array(results.capacities, "results.capacities").map((c) => {
     const capacity = object(c, "capacity");
     const workers = num(capacity, "workers");
@@ -183,12 +185,16 @@ function render(raw: unknown) {
         bool(window, "held") ? "yes" : "no",
       ]);
     }
-    return {
-      workers,
-      mode,
-      held: numOrNull(capacity, "largestHeld"),
-      missed: numOrNull(capacity, "smallestMissed"),
-    };
+    const held = numOrNull(capacity, "largestHeld"), missed = numOrNull(capacity, "smallestMissed");
+    for (const r of array(capacity.runs, "capacity.runs")) {
+      const row = object(r, "run");
+      const entities = num(row, "entities");
+      if (row.window === undefined || (entities !== held && entities !== missed)) continue;
+      const label = `${entities.toLocaleString("en-US")} on ${workers} worker(s), ${mode}`;
+      const line = phaseLine(label, object(row.window, "run.window"));
+      if (line) phases.push(line);
+    }
+    return { workers, mode, held, missed };
   });
   const describe = (
     c: { workers: number; mode: string; held: number | null; missed: number | null },
@@ -235,6 +241,7 @@ function render(raw: unknown) {
       pinningLine(results),
       `Largest count with every worker at ${BUDGET_LABEL}: ${capacities.map(describe).join("; ")}.`,
       ...verdicts,
+      ...phases,
       ...notes,
     ],
   };

@@ -7,6 +7,8 @@
 // 20 ms is exact because 20 ms is a bucket bound.
 import { parseMetrics } from "../testing/prometheus_text.ts";
 import { round } from "./stats.ts";
+import { array, cell, num, object } from "./json_fields.ts";
+import { TICK_PHASES } from "../src/observe/tick_phases.ts";
 
 /** The p99 budget of every target (one tick at 20 Hz is 50 ms; the targets ask for 20). */
 export const TICK_BUDGET_MS = 20;
@@ -19,6 +21,11 @@ export interface TickHistogram {
   cumulative: number[];
   count: number;
   sumMs: number;
+  /**
+   * Milliseconds of ticks by phase (`zs_tick_phase_seconds_total`), summed since the worker
+   * started; absent from a worker that does not export it.
+   */
+  phasesMs?: Record<string, number>;
 }
 
 /** Tick statistics over a window. */
@@ -33,11 +40,14 @@ export interface TickWindow {
   over20MsPct: number;
   /** The last finite bucket bound (quantiles past it are reported as null). */
   maxBoundMs: number;
+  /** Mean ms per tick in each phase (src/observe/tick_phases.ts), when both scrapes had them. */
+  phaseMeanMs?: Record<string, number>;
 }
 
 /** Reads the tick histogram of worker `node` from a /metrics text. */
 export function tickHistogramOf(text: string, node: string): TickHistogram {
-  const family = parseMetrics(text).get("zs_tick_duration_seconds");
+  const families = parseMetrics(text);
+  const family = families.get("zs_tick_duration_seconds");
   const sample = family?.samples.find((s) => s.labels.node === node && s.labels.role === "worker");
   if (!sample?.buckets || sample.count === undefined || sample.sum === undefined) {
     throw new TypeError(`Cannot read ticks: no zs_tick_duration_seconds series for ${node}`);
@@ -46,11 +56,17 @@ export function tickHistogramOf(text: string, node: string): TickHistogram {
     .filter(([le]) => le !== "+Inf")
     .map(([le, n]) => ({ ms: round(Number(le) * 1000, 6), n }))
     .sort((a, b) => a.ms - b.ms);
+  const phases = families.get("zs_tick_phase_seconds_total")?.samples.filter((s) =>
+    s.labels.node === node && s.labels.role === "worker"
+  );
   return {
     boundsMs: bounds.map((b) => b.ms),
     cumulative: bounds.map((b) => b.n),
     count: sample.count,
     sumMs: sample.sum * 1000,
+    ...(phases?.length
+      ? { phasesMs: Object.fromEntries(phases.map((s) => [s.labels.phase, (s.value ?? 0) * 1000])) }
+      : {}),
   };
 }
 
@@ -132,5 +148,28 @@ export function tickWindow(
     over20MsPct: round(ticks > 0 ? ((ticks - cumulative[budget]) / ticks) * 100 : 0, 2),
     maxBoundMs: after.boundsMs[after.boundsMs.length - 1],
   };
+  const was = before.phasesMs, is = after.phasesMs;
+  if (was && is && ticks > 0) {
+    window.phaseMeanMs = Object.fromEntries(
+      Object.entries(is).map(([phase, ms]) => [phase, round((ms - (was[phase] ?? 0)) / ticks, 3)]),
+    );
+  }
   return window;
+}
+
+/**
+ * Where each worker's mean tick went, by phase (zs_tick_phase_seconds_total over the window);
+ * undefined for a row from before the phases were exported or with a worker not read.
+ */
+export function phaseLine(label: string, window: Record<string, unknown>): string | undefined {
+  const parts: string[] = [];
+  for (const w of array(window.workers, "window.workers").map((w) => object(w, "worker"))) {
+    if (w.tick === null) return undefined;
+    const tick = object(w.tick, "worker.tick");
+    if (tick.phaseMeanMs === undefined) return undefined;
+    const means = object(tick.phaseMeanMs, "worker.tick.phaseMeanMs");
+    const each = TICK_PHASES.map((phase) => `${phase} ${cell(num(means, phase), 2)}`);
+    parts.push(`${String(w.id)} (mean ${cell(num(tick, "meanMs"), 2)}): ${each.join(", ")}`);
+  }
+  return `Mean ms per tick by phase at ${label}: ${parts.join("; ")}.`;
 }

@@ -25,6 +25,7 @@ import { recordProfile, summarizeProfile } from "./cpu_profile.ts";
 import type { Scenario, ScenarioContext, ScenarioOutput } from "./scenario.ts";
 import { BUDGET_LABEL, type ClusterWindow, heldBudget, measureWindow } from "./steady_state.ts";
 import { benchConfig, TICK_HZ, worldFor } from "./world.ts";
+import { phaseLine } from "./tick_window.ts";
 
 const TARGET_LIMIT_RATIO = 5;
 /** Clients one bot process is given at most (as in gateway-fanout). */
@@ -283,6 +284,8 @@ function render(raw: unknown) {
         measured ? cell(num(load, "botCpuPct"), 0) : "",
       ]);
     }
+    const phases = phaseLine("the measured worker and its peer", window);
+    if (phases) notes.push(phases);
     const machine = object(load.machine, "load.machine");
     notes.push(
       `Other programs used ${cell(num(machine, "otherPct"), 0)} % of a core in the bots' window.`,
