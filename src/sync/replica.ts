@@ -184,7 +184,8 @@ export class ReplicaSender {
       sent.joined[e.replicaSlot] = tick;
     }
     if (fresh || updates) {
-      const { vx, vy, vz, version: versions, joined: joinedAt, created, type: types } = sent;
+      // The columns are read through `sent` on every entity, not taken once before the loop: a
+      // create in the loop may grow them, and writes to the old ones would be lost.
       for (const e of owned.values()) {
         if (!sent.holds(e)) {
           // Owned, yet not seen join: a new backup starts from scratch.
@@ -192,23 +193,25 @@ export class ReplicaSender {
           continue;
         }
         const at = e.replicaSlot;
-        if (!updates || created[at] === tick) continue;
+        if (!updates || sent.created[at] === tick) continue;
         const id = e.id;
-        const joined = joinedAt[at] === tick;
+        const joined = sent.joined[at] === tick;
         const refresh = (id + round) % rounds === 0;
         if (
-          !e.session && vx[at] === e.vx && vy[at] === e.vy && vz[at] === e.vz && !refresh &&
-          !joined
+          !e.session && sent.vx[at] === e.vx && sent.vy[at] === e.vy && sent.vz[at] === e.vz &&
+          !refresh && !joined
         ) continue;
-        vx[at] = e.vx;
-        vy[at] = e.vy;
-        vz[at] = e.vz;
+        sent.vx[at] = e.vx;
+        sent.vy[at] = e.vy;
+        sent.vz[at] = e.vz;
         const version = options.versionOf(e);
         list ??= ops();
         const heal = refresh && Math.floor((id + round) / rounds) % FULL_REFRESHES === 0;
-        if (e.session || joined || heal || version !== versions[at] || e.type !== types[at]) {
-          versions[at] = version;
-          types[at] = e.type;
+        if (
+          e.session || joined || heal || version !== sent.version[at] || e.type !== sent.type[at]
+        ) {
+          sent.version[at] = version;
+          sent.type[at] = e.type;
           list.updates.push(e);
         } else appendMove(list.moves, e);
       }

@@ -188,6 +188,33 @@ Deno.test("on an update tick a newcomer is created, not also updated, and a re-m
   assert.deepEqual(sent(tick(10)), []);
 });
 
+Deno.test("what an update tick writes of an entity sticks when a create in the same walk grows the columns", () => {
+  const sender = new ReplicaSender();
+  const owned = new OwnedEntities();
+  // 64 entities fill the columns' first capacity.
+  for (let id = 1; id <= 64; id++) owned.set(id, makeEntity(id, "npc", { x: id, y: id }));
+  const tick = collector(sender, owned);
+  tick(1);
+  tick(2);
+  // Newcomers the sender never saw join (their changes were cleared unread), then entity 5,
+  // moved behind them in the walk, with a new velocity.
+  for (let id = 101; id <= 110; id++) owned.set(id, makeEntity(id, "npc", { x: id, y: id }));
+  const five = owned.get(5)!;
+  owned.delete(5);
+  owned.set(5, five);
+  five.vx = 7;
+  owned.clearChanges();
+  const grown = tick(4);
+  assert.deepEqual(grown.creates.map((e) => e.id).sort((a, b) => a - b), ids(101, 110));
+  assert.ok(sent(grown).includes(5), "the new velocity goes");
+  assert.ok(!sent(tick(6)).includes(5), "and is remembered: nothing changed since");
+});
+
+/** The ids from `from` to `to`. */
+function ids(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
 Deno.test("a new backup gets every owned entity as a create, once", () => {
   const sender = new ReplicaSender();
   const owned = new OwnedEntities();
