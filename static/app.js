@@ -128,17 +128,27 @@ function render() {
   renderGateways($("gateways-body"), state.gateways);
 }
 
+/** Where secondary failures were shown (see `secondary`). */
+const secondaries = new Set();
+
 /** The header line and the stale marking: an unreachable coordinator wins over the rest. */
 function setReachable(ok, error) {
   unreachable = !ok;
   document.body.classList.toggle("stale", unreachable);
   if (ok) say($("connection"), `updated ${new Date().toTimeString().slice(0, 8)}`, "ok");
-  else say($("connection"), `coordinator unreachable: ${errorText(error)}`, "error");
+  else {
+    say($("connection"), `coordinator unreachable: ${errorText(error)}`, "error");
+    // A secondary failure seen just before (the coordinator went away between two requests of
+    // one refresh) is the same outage: the header says it now.
+    for (const element of secondaries) say(element, "");
+    secondaries.clear();
+  }
 }
 
 /** A secondary failure (logs, history) is shown only while the coordinator answers. */
 function secondary(element, text) {
   if (unreachable) return;
+  secondaries.add(element);
   say(element, text, "warn");
 }
 
